@@ -1,0 +1,73 @@
+//! The command line: one module per subcommand, each with its options and a `run`.
+//!
+//! Exit codes: 0 success, 2 usage error (clap), 1 runtime failure with a one-line cause
+//! on stderr.
+
+mod check_config;
+mod migrate;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, Source};
+
+/// pesquisa: market-research survey server, exports and reports in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "pesquisa", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: /etc/pesquisa/pesquisa.toml when it exists.
+    /// Environment variables PESQUISA_SECTION__KEY override it.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server.
+    Serve(serve::Opts),
+    /// Apply the database migrations embedded in the binary.
+    Migrate(migrate::Opts),
+    /// Validate the configuration and print it, secrets hidden.
+    CheckConfig(check_config::Opts),
+}
+
+/// Parse the command line, run the command, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pesquisa: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let (settings, source) = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::CheckConfig(opts) => check_config::run(&settings, &source, opts),
+        Command::Serve(opts) => runtime()?.block_on(serve::run(settings, opts)),
+        Command::Migrate(opts) => runtime()?.block_on(migrate::run(settings, opts)),
+    }
+}
+
+/// The multi-thread runtime: the migration harness needs `block_in_place`.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub(crate) fn describe(source: &Source) -> String {
+    match source {
+        Source::Defaults => "built-in defaults and environment".into(),
+        Source::File(p) => format!("{} and environment", p.display()),
+    }
+}

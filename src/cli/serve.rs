@@ -1,0 +1,16 @@
+//! `pesquisa serve`: open storage, check the schema, serve HTTP.
+
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::{server, telemetry};
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {}
+
+pub async fn run(mut settings: Settings, _opts: Opts) -> anyhow::Result<()> {
+    telemetry::init(&settings.logging);
+    settings.ensure_local_secret()?;
+    let state = AppState::connect(settings).await?;
+    server::ensure_schema(&state).await?;
+    server::serve(state).await
+}

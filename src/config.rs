@@ -1,0 +1,693 @@
+//! Configuration: built-in defaults, then a TOML file, then `PESQUISA_*` environment
+//! variables (nested keys split on `__`), merged with figment.
+//!
+//! Every struct refuses unknown keys, so a typo fails at start-up with the key's name
+//! instead of being silently ignored. Secrets (`database.password`, `redis.password`,
+//! `session.secret`) may be given inline, through a `*_file` key, or through systemd's
+//! `$CREDENTIALS_DIRECTORY/<name>`; [`Settings::load`] resolves them once, so the rest of
+//! the program only sees [`Secret`] values that never print themselves.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Where the configuration file is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/pesquisa/pesquisa.toml";
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(Box<figment::Error>),
+    #[error("configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Figment(Box::new(e))
+    }
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// A secret string: `Debug` and `Display` print `***`, and it serializes as `***`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call only where it is used, never to log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// The whole configuration, one struct per concern.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub session: SessionSettings,
+    pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` headers are believed
+    /// (the nginx load balancer). Plain addresses or CIDR ranges.
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// Requests running longer than this are answered 503.
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: u64,
+    /// How long a graceful stop waits for in-flight requests.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            trusted_proxies: Vec::new(),
+            request_timeout_secs: 30,
+            max_body_bytes: 64 * 1024,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+/// An address or a CIDR range in `server.trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet(pub IpNet);
+
+impl ProxyNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+}
+
+impl FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Ok(net) = s.parse::<IpNet>() {
+            return Ok(ProxyNet(net));
+        }
+        s.parse::<IpAddr>()
+            .map(|ip| ProxyNet(IpNet::from(ip)))
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
+    }
+}
+
+impl Serialize for ProxyNet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `mysql://user@host:port/db` (add `?require_ssl=true` for TLS) or `sqlite://PATH`.
+    pub url: String,
+    /// Replaces the password in `url`, so the URL itself can stay in a readable file.
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub pool_size: u32,
+    /// Upper bound on opening one connection or waiting for a pooled one.
+    pub connect_timeout_secs: u64,
+    /// Apply pending migrations at `serve` start. Default: on for SQLite, off for MariaDB.
+    pub auto_migrate: Option<bool>,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://pesquisa.db".into(),
+            password: None,
+            password_file: None,
+            pool_size: 10,
+            connect_timeout_secs: 5,
+            auto_migrate: None,
+        }
+    }
+}
+
+/// The two storage backends, chosen by the scheme of `database.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Mysql,
+    Sqlite { path: PathBuf },
+}
+
+impl DatabaseSettings {
+    pub fn kind(&self) -> Result<DatabaseKind, ConfigError> {
+        if self.url.starts_with("mysql://") || self.url.starts_with("mariadb://") {
+            Ok(DatabaseKind::Mysql)
+        } else if let Some(path) = self.url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(invalid("database.url", "sqlite:// needs a file path"));
+            }
+            Ok(DatabaseKind::Sqlite {
+                path: PathBuf::from(path),
+            })
+        } else {
+            Err(invalid(
+                "database.url",
+                "must start with mysql:// or sqlite:// (for example sqlite://pesquisa.db)",
+            ))
+        }
+    }
+
+    /// Whether `serve` applies pending migrations itself.
+    pub fn auto_migrate(&self) -> bool {
+        self.auto_migrate
+            .unwrap_or(matches!(self.kind(), Ok(DatabaseKind::Sqlite { .. })))
+    }
+
+    /// The MySQL URL with the configured password put in, ready for the driver.
+    pub fn mysql_url(&self) -> Result<String, ConfigError> {
+        let mut url = url::Url::parse(&self.url.replacen("mariadb://", "mysql://", 1))
+            .map_err(|e| invalid("database.url", e.to_string()))?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("database.url", "has no host"));
+        }
+        if url.path().trim_start_matches('/').is_empty() {
+            return Err(invalid("database.url", "has no database name"));
+        }
+        if let Some(pw) = &self.password {
+            url.set_password(Some(pw.expose()))
+                .map_err(|_| invalid("database.password", "cannot be put into the URL"))?;
+        }
+        Ok(url.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` (or `rediss://` for TLS); unset means in-process sessions.
+    pub url: Option<String>,
+    /// ACL user name, when not in the URL.
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    /// Every key this application writes starts with it, so one Redis can be shared and
+    /// an ACL can confine the app user to `~prefix*`.
+    pub key_prefix: String,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings {
+            url: None,
+            username: None,
+            password: None,
+            password_file: None,
+            key_prefix: "pesquisa:".into(),
+            pool_size: 16,
+            connect_timeout_secs: 3,
+        }
+    }
+}
+
+impl RedisSettings {
+    /// The Redis URL with user and password put in.
+    pub fn full_url(&self) -> Result<Option<String>, ConfigError> {
+        let Some(raw) = &self.url else {
+            return Ok(None);
+        };
+        let mut url = url::Url::parse(raw).map_err(|e| invalid("redis.url", e.to_string()))?;
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            return Err(invalid(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        if let Some(user) = &self.username {
+            url.set_username(user)
+                .map_err(|_| invalid("redis.username", "cannot be put into the URL"))?;
+        }
+        if let Some(pw) = &self.password {
+            url.set_password(Some(pw.expose()))
+                .map_err(|_| invalid("redis.password", "cannot be put into the URL"))?;
+        }
+        Ok(Some(url.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Server secret for keyed hashes (pseudonymous ids, tokens). At least 32 characters.
+    pub secret: Option<Secret>,
+    pub secret_file: Option<PathBuf>,
+    pub cookie_name: String,
+    /// A session unused this long ends.
+    pub idle_timeout_mins: u64,
+    /// A session ends this long after log-in, used or not.
+    pub absolute_timeout_hours: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            secret: None,
+            secret_file: None,
+            cookie_name: "pesquisa_sid".into(),
+            idle_timeout_mins: 60,
+            absolute_timeout_hours: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSettings {
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `debug`, or `info,pesquisa=debug`.
+    pub level: String,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        LoggingSettings {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Which file the configuration came from, for messages.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Defaults,
+    File(PathBuf),
+}
+
+impl Settings {
+    /// Load defaults → `file` (or [`DEFAULT_CONFIG_PATH`] when present) → `PESQUISA_*`,
+    /// then resolve secrets and check values.
+    pub fn load(file: Option<&Path>) -> Result<(Settings, Source), ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let source = match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError::File {
+                        path: path.display().to_string(),
+                        reason: "not found or not a file".into(),
+                    });
+                }
+                figment = figment.merge(Toml::file_exact(path));
+                Source::File(path.to_path_buf())
+            }
+            None if Path::new(DEFAULT_CONFIG_PATH).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_PATH));
+                Source::File(PathBuf::from(DEFAULT_CONFIG_PATH))
+            }
+            None => Source::Defaults,
+        };
+        figment = figment.merge(Env::prefixed("PESQUISA_").split("__"));
+        let settings = Self::from_figment(figment)?;
+        Ok((settings, source))
+    }
+
+    /// Extract, resolve secrets and validate; separate from [`Self::load`] for tests.
+    pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+        let mut settings: Settings = figment.extract()?;
+        let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        settings.resolve_secrets(creds.as_deref())?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn resolve_secrets(&mut self, creds: Option<&Path>) -> Result<(), ConfigError> {
+        resolve_secret(
+            &mut self.database.password,
+            self.database.password_file.as_deref(),
+            "database.password_file",
+            creds,
+            "database_password",
+        )?;
+        resolve_secret(
+            &mut self.redis.password,
+            self.redis.password_file.as_deref(),
+            "redis.password_file",
+            creds,
+            "redis_password",
+        )?;
+        resolve_secret(
+            &mut self.session.secret,
+            self.session.secret_file.as_deref(),
+            "session.secret_file",
+            creds,
+            "session_secret",
+        )?;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self.database.kind()? {
+            DatabaseKind::Mysql => {
+                self.database.mysql_url()?;
+            }
+            DatabaseKind::Sqlite { .. } => {}
+        }
+        if !(1..=512).contains(&self.database.pool_size) {
+            return Err(invalid("database.pool_size", "must be between 1 and 512"));
+        }
+        if !(1..=120).contains(&self.database.connect_timeout_secs) {
+            return Err(invalid(
+                "database.connect_timeout_secs",
+                "must be between 1 and 120",
+            ));
+        }
+        self.redis.full_url()?;
+        if !(1..=512).contains(&self.redis.pool_size) {
+            return Err(invalid("redis.pool_size", "must be between 1 and 512"));
+        }
+        if !(1..=120).contains(&self.redis.connect_timeout_secs) {
+            return Err(invalid(
+                "redis.connect_timeout_secs",
+                "must be between 1 and 120",
+            ));
+        }
+        if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
+            return Err(invalid(
+                "redis.key_prefix",
+                "must be non-empty and without spaces",
+            ));
+        }
+        if let Some(secret) = &self.session.secret
+            && secret.expose().chars().count() < 32
+        {
+            return Err(invalid(
+                "session.secret",
+                "must be at least 32 characters (try `openssl rand -base64 48`)",
+            ));
+        }
+        if self.session.secret.is_none() && self.database.kind()? == DatabaseKind::Mysql {
+            return Err(invalid(
+                "session.secret",
+                "is required with a MariaDB database (set session.secret, session.secret_file \
+                 or the systemd credential session_secret)",
+            ));
+        }
+        let cookie_ok = !self.session.cookie_name.is_empty()
+            && self
+                .session
+                .cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !cookie_ok {
+            return Err(invalid(
+                "session.cookie_name",
+                "use letters, digits, _ and - only",
+            ));
+        }
+        if self.session.idle_timeout_mins == 0 {
+            return Err(invalid("session.idle_timeout_mins", "must be above 0"));
+        }
+        if self.session.absolute_timeout_hours == 0 {
+            return Err(invalid("session.absolute_timeout_hours", "must be above 0"));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(invalid("server.request_timeout_secs", "must be above 0"));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.logging.level)
+            .map_err(|e| invalid("logging.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// In the embedded (SQLite) mode without a configured secret, read the secret from
+    /// `pesquisa.secret` beside the database file, creating it (mode 0600) the first time,
+    /// so pseudonymous ids stay stable across restarts with zero configuration.
+    pub fn ensure_local_secret(&mut self) -> anyhow::Result<()> {
+        if self.session.secret.is_some() {
+            return Ok(());
+        }
+        let DatabaseKind::Sqlite { path } = self.database.kind()? else {
+            return Ok(());
+        };
+        let file = path.with_file_name("pesquisa.secret");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let value = text.trim().to_string();
+            if value.len() >= 32 {
+                self.session.secret = Some(Secret(value));
+                return Ok(());
+            }
+        }
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let value = hex::encode(bytes);
+        write_private(&file, &value).map_err(|e| {
+            anyhow::anyhow!("session.secret: cannot create {}: {e}", file.display())
+        })?;
+        self.session.secret = Some(Secret(value));
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets shown as `***`.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        // The URL's own password, if any, is hidden too.
+        shown.database.url = redact_url_password(&shown.database.url);
+        if let Some(u) = &shown.redis.url {
+            shown.redis.url = Some(redact_url_password(u));
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// Fill `slot` from `file`, else from `$CREDENTIALS_DIRECTORY/cred_name`, unless it is set.
+fn resolve_secret(
+    slot: &mut Option<Secret>,
+    file: Option<&Path>,
+    file_key: &'static str,
+    creds: Option<&Path>,
+    cred_name: &str,
+) -> Result<(), ConfigError> {
+    if slot.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Ok(());
+    }
+    *slot = None;
+    let from_file = |path: &Path, key: &'static str| -> Result<Secret, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
+        let value = text.trim_end_matches(['\n', '\r']).to_string();
+        if value.is_empty() {
+            return Err(invalid(key, format!("{} is empty", path.display())));
+        }
+        Ok(Secret(value))
+    };
+    if let Some(path) = file {
+        *slot = Some(from_file(path, file_key)?);
+    } else if let Some(dir) = creds {
+        let path = dir.join(cred_name);
+        if path.is_file() {
+            *slot = Some(from_file(&path, file_key)?);
+        }
+    }
+    Ok(())
+}
+
+/// Write a file readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Toml;
+
+    fn load(toml: &str) -> Result<Settings, ConfigError> {
+        let figment =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let s = load("").expect("defaults load");
+        assert_eq!(
+            s.database.kind().expect("kind"),
+            DatabaseKind::Sqlite {
+                path: "pesquisa.db".into()
+            }
+        );
+        assert!(s.database.auto_migrate());
+        assert!(s.redis.url.is_none());
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load("[server]\nlisten = \"127.0.0.1:9\"\nlistne = 1\n")
+            .expect_err("typo refused")
+            .to_string();
+        assert!(err.contains("listne"), "{err}");
+        assert!(err.contains("server.listne"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let err = load("[server]\nlisten = \"nowhere\"\n")
+            .expect_err("bad address")
+            .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        let err = load("[database]\nurl = \"postgres://x/y\"\n")
+            .expect_err("bad scheme")
+            .to_string();
+        assert!(err.contains("database.url"), "{err}");
+        let err = load("[logging]\nformat = \"xml\"\n")
+            .expect_err("bad format")
+            .to_string();
+        assert!(err.contains("logging.format"), "{err}");
+        let err = load("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n")
+            .expect_err("bad proxy")
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn mysql_needs_a_secret_and_hides_it() {
+        let err = load("[database]\nurl = \"mysql://app@db/pesquisa\"\n")
+            .expect_err("secret required")
+            .to_string();
+        assert!(err.contains("session.secret"), "{err}");
+        let s = load(
+            "[database]\nurl = \"mysql://app:hunter2@db/pesquisa\"\n\
+             [session]\nsecret = \"0123456789abcdef0123456789abcdef\"\n",
+        )
+        .expect("valid");
+        let shown = s.to_redacted_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+        assert!(!s.database.auto_migrate());
+    }
+
+    #[test]
+    fn secret_comes_from_file_and_credentials_directory() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret-from-file\n").expect("write");
+        let s = load(&format!(
+            "[database]\npassword_file = \"{}\"\n",
+            file.display()
+        ))
+        .expect("valid");
+        assert_eq!(
+            s.database.password.as_ref().map(Secret::expose),
+            Some("s3cret-from-file")
+        );
+
+        std::fs::write(dir.join("session_secret"), "x".repeat(40)).expect("write");
+        let mut s = Settings::default();
+        s.resolve_secrets(Some(&dir)).expect("resolve");
+        assert_eq!(s.session.secret.map(|x| x.0), Some("x".repeat(40)));
+
+        let err = load("[redis]\npassword_file = \"/nonexistent/pw\"\n")
+            .expect_err("missing file")
+            .to_string();
+        assert!(err.contains("redis.password_file"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn password_goes_into_urls() {
+        let s = load(
+            "[database]\nurl = \"mysql://app@db:3306/pesquisa?require_ssl=true\"\npassword = \"p@ss\"\n\
+             [redis]\nurl = \"redis://10.8.0.1:6379\"\nusername = \"app\"\npassword = \"r\"\n\
+             [session]\nsecret = \"0123456789abcdef0123456789abcdef\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.database.mysql_url().expect("url"),
+            "mysql://app:p%40ss@db:3306/pesquisa?require_ssl=true"
+        );
+        assert_eq!(
+            s.redis.full_url().expect("url").as_deref(),
+            Some("redis://app:r@10.8.0.1:6379")
+        );
+    }
+}

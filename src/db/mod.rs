@@ -1,0 +1,196 @@
+//! Storage: one pool type over two backends, MariaDB (production) and SQLite (the
+//! embedded default), and the [`with_conn!`](crate::with_conn) macro that runs one query
+//! body on either.
+//!
+//! Why an enum and a macro: `diesel::MultiConnection` cannot wrap the async MySQL
+//! connection, so every model function is written once inside `with_conn!`, which expands
+//! it for each arm with that arm's connection type.
+
+pub mod audit;
+pub mod migrations;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures_util::FutureExt;
+
+use crate::config::{DatabaseKind, DatabaseSettings};
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// A pool of connections to whichever backend the configuration names.
+#[derive(Clone)]
+pub enum DbPool {
+    Mysql(Pool<AsyncMysqlConnection>),
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// What a model function can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had: the database is down, unreachable or saturated.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl DbError {
+    /// True for a unique-constraint violation (MariaDB gives no constraint name).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
+    fn from(e: bb8::RunError<E>) -> Self {
+        match e {
+            bb8::RunError::User(e) => DbError::Unavailable(e.to_string()),
+            bb8::RunError::TimedOut => {
+                DbError::Unavailable("timed out waiting for a connection".into())
+            }
+        }
+    }
+}
+
+/// Runs `$body` with `$conn: &mut Connection` on whichever backend `$pool` holds.
+/// The body is expanded once per backend, so it must compile for both.
+#[macro_export]
+macro_rules! with_conn {
+    ($pool:expr, |$conn:ident| $body:expr) => {
+        match $pool {
+            $crate::db::DbPool::Mysql(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::db::DbPool::Sqlite(pool) => {
+                let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// SQLite settings applied to every new connection: write-ahead log so readers do not
+/// block the writer, a busy timeout instead of immediate `SQLITE_BUSY`, enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+impl DbPool {
+    /// Open the pool. One connection is made first, directly, so that a wrong URL, refused
+    /// connection or bad password is reported as such within `connect_timeout_secs`
+    /// rather than as bb8's eventual "timed out".
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
+        let timeout = Duration::from_secs(settings.connect_timeout_secs);
+        match settings.kind()? {
+            DatabaseKind::Mysql => {
+                let url = settings.mysql_url()?;
+                let probe = tokio::time::timeout(timeout, AsyncMysqlConnection::establish(&url))
+                    .await
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "database: no answer from {} within {}s",
+                            describe_host(&url),
+                            timeout.as_secs()
+                        )
+                    })?;
+                probe.map_err(|e| {
+                    anyhow::anyhow!("database: cannot connect to {}: {e}", describe_host(&url))
+                })?;
+                let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
+                let pool = Pool::builder()
+                    .max_size(settings.pool_size)
+                    .connection_timeout(timeout)
+                    .build(manager)
+                    .await?;
+                Ok(DbPool::Mysql(pool))
+            }
+            DatabaseKind::Sqlite { path } => {
+                create_parent_dir(&path)?;
+                let path_str = path.to_string_lossy().into_owned();
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(|url| {
+                    let url = url.to_owned();
+                    async move {
+                        let mut conn = SqliteConn::establish(&url).await?;
+                        conn.batch_execute(SQLITE_PRAGMAS)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager =
+                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path_str, config);
+                let pool = Pool::builder()
+                    .max_size(settings.pool_size)
+                    .connection_timeout(timeout)
+                    .build(manager)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("database: cannot open {}: {e}", path.display())
+                    })?;
+                Ok(DbPool::Sqlite(pool))
+            }
+        }
+    }
+
+    /// Which backend, for logs and the health check.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DbPool::Mysql(_) => "mariadb",
+            DbPool::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// A cheap query proving the connection and the schema: reads the audit table.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        use diesel::QueryDsl;
+        use schema::audit_log::dsl::*;
+        with_conn!(self, |conn| {
+            audit_log
+                .select(id)
+                .limit(1)
+                .load::<i64>(conn)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        })
+    }
+}
+
+/// `host:port/db` of a MySQL URL, without the user or password, for messages.
+fn describe_host(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(3306),
+            u.path()
+        ),
+        Err(_) => "the configured server".into(),
+    }
+}
+
+fn create_parent_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("database: cannot create directory {}: {e}", dir.display())
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! `AppError`: the one error type handlers return, and how each kind is written as an
+//! HTTP response. Client mistakes get a 4xx page that says what to do; outages of the
+//! database or session store are 503; bugs are 500 with the cause in the log (never on
+//! the page) and the request id on both, so a report can be matched to a log line.
+
+use salvo::http::StatusCode;
+use salvo::prelude::*;
+use salvo::request_id::RequestIdDepotExt;
+
+use crate::db::DbError;
+use crate::kv::KvError;
+use crate::views;
+use crate::web::lang_of;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("bad request")]
+    BadRequest,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(m) => AppError::Unavailable(m),
+            DbError::Query(q) => AppError::Internal(q.into()),
+        }
+    }
+}
+
+impl From<KvError> for AppError {
+    fn from(e: KvError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[async_trait]
+impl Writer for AppError {
+    async fn write(self, _req: &mut Request, depot: &mut Depot, res: &mut Response) {
+        let status = self.status();
+        match &self {
+            AppError::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "request failed")
+            }
+            AppError::Unavailable(cause) => tracing::warn!(error = %cause, "backend unavailable"),
+            _ => {}
+        }
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            res.add_header("retry-after", retry_after_secs.max(1).to_string(), true)
+                .ok();
+        }
+        res.status_code(status);
+        let lang = lang_of(depot);
+        let page = views::error::render(lang, status, None, depot.request_id());
+        res.render(views::Html(page));
+    }
+}
+
+/// Catcher hoop: gives every error response that has no body yet (404 for unknown paths,
+/// 413 from the size limiter, 503 from the timeout) the site's own error page.
+#[handler]
+pub async fn error_page(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let status = res.status_code.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if req.method() == salvo::http::Method::HEAD {
+        return;
+    }
+    let lang = lang_of(depot);
+    res.render(views::Html(views::error::render(
+        lang,
+        status,
+        None,
+        depot.request_id(),
+    )));
+    ctrl.skip_rest();
+}

@@ -1,0 +1,20 @@
+//! pesquisa: a market-research survey system in one binary.
+//!
+//! Module map: `cli` (subcommands) → `server`/`router` (HTTP) → `web` (handlers and hoops)
+//! → `db` (models over MariaDB or SQLite) and `kv` (sessions and rate limits over Redis
+//! or memory); `views` renders pages with maud; `i18n` holds every UI string; `config`
+//! loads and checks the settings.
+
+pub mod app;
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod kv;
+pub mod router;
+pub mod server;
+pub mod telemetry;
+pub mod views;
+pub mod web;

@@ -1,0 +1,123 @@
+//! `serve`: bind, tell systemd we are ready, serve until SIGTERM/SIGINT, then drain
+//! in-flight requests and close the pools.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use salvo::conn::{Acceptor, TcpListener};
+use salvo::prelude::*;
+
+use crate::app::AppState;
+use crate::db::migrations;
+use crate::router;
+
+/// Make sure the schema is current: apply pending migrations when configured to,
+/// otherwise refuse to start and name them.
+pub async fn ensure_schema(state: &AppState) -> anyhow::Result<()> {
+    let pending = migrations::pending(&state.db)
+        .await
+        .context("database: cannot read the migration state")?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if state.settings.database.auto_migrate() {
+        let applied = migrations::run_pending(&state.db)
+            .await
+            .context("database: applying migrations failed")?;
+        for name in &applied {
+            tracing::info!(migration = %name, "applied migration");
+        }
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "database: {} migration(s) pending ({}); run `pesquisa migrate` or set database.auto_migrate = true",
+            pending.len(),
+            pending.join(", ")
+        )
+    }
+}
+
+/// Serve until a stop signal; returns once in-flight requests have finished.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listen = state.settings.server.listen;
+    let acceptor = TcpListener::new(listen)
+        .try_bind()
+        .await
+        .map_err(|e| anyhow::anyhow!("server.listen: cannot listen on {listen}: {e}"))?;
+    let local = acceptor
+        .holdings()
+        .first()
+        .map(|h| h.local_addr.to_string())
+        .unwrap_or_else(|| listen.to_string());
+    let server = Server::new(acceptor);
+    let handle = server.handle();
+    let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
+
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        tracing::info!("stop requested; finishing in-flight requests");
+        notify(&[sd_notify::NotifyState::Stopping]);
+        handle.stop_graceful(grace);
+    });
+    spawn_watchdog();
+
+    tracing::info!(
+        address = %local,
+        database = state.db.backend_name(),
+        sessions = state.kv.backend_name(),
+        "pesquisa is serving"
+    );
+    notify(&[sd_notify::NotifyState::Ready]);
+    server.serve(router::service(&state)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Send a state to systemd when it started us with `NOTIFY_SOCKET`; otherwise nothing.
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some()
+        && let Err(e) = sd_notify::notify(state)
+    {
+        tracing::warn!(error = %e, "sd_notify failed");
+    }
+}
+
+/// Pet systemd's watchdog at half its interval while the runtime is alive.
+fn spawn_watchdog() {
+    let Some(interval) = sd_notify::watchdog_enabled() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval / 2);
+        loop {
+            tick.tick().await;
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+    });
+}

@@ -1,0 +1,78 @@
+//! Health endpoints for systemd, nginx and monitoring: `/healthz` says the process
+//! answers; `/readyz` says the database and the session store answer too.
+
+use std::time::Duration;
+
+use salvo::prelude::*;
+use serde::Serialize;
+
+use super::state;
+
+/// How long a readiness probe waits for each backend.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    database: Check,
+    sessions: Check,
+}
+
+#[derive(Serialize)]
+struct Check {
+    backend: &'static str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Liveness: answers as long as the process serves requests.
+#[handler]
+pub async fn healthz(res: &mut Response) {
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(Text::Plain("ok"));
+}
+
+/// Readiness: 200 when the database and the session store both answer within
+/// [`PROBE_TIMEOUT`], otherwise 503 naming which one failed.
+#[handler]
+pub async fn readyz(depot: &mut Depot, res: &mut Response) {
+    let app = state(depot);
+    let (db, kv) = tokio::join!(
+        tokio::time::timeout(PROBE_TIMEOUT, app.db.ping()),
+        tokio::time::timeout(PROBE_TIMEOUT, app.kv.ping()),
+    );
+    let database = Check {
+        backend: app.db.backend_name(),
+        ok: matches!(db, Ok(Ok(()))),
+        error: match db {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("timed out".into()),
+        },
+    };
+    let sessions = Check {
+        backend: app.kv.backend_name(),
+        ok: matches!(kv, Ok(Ok(()))),
+        error: match kv {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("timed out".into()),
+        },
+    };
+    let ready = database.ok && sessions.ok;
+    if !ready {
+        tracing::warn!(
+            database = database.error.as_deref().unwrap_or("ok"),
+            sessions = sessions.error.as_deref().unwrap_or("ok"),
+            "not ready"
+        );
+        res.status_code(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(Json(Readiness {
+        status: if ready { "ready" } else { "unavailable" },
+        database,
+        sessions,
+    }));
+}

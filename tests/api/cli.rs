@@ -1,0 +1,354 @@
+//! The `pesquisa` binary as a sysadmin meets it: help, exit codes, configuration errors,
+//! start-up failures, migrations, and a real `serve` with systemd notifications.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{mysql_admin, mysql_base_url, redis_url, unique};
+
+const SECRET: &str = "cli-test-secret-cli-test-secret-0123";
+
+/// The binary with a clean environment: no inherited PESQUISA_* variables.
+fn pesquisa(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesquisa"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("pesquisa-cli-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; returns the status code and body.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn help_lists_only_real_commands_and_usage_errors_exit_2() {
+    let dir = temp_dir();
+    let out = pesquisa(&dir).arg("--help").output().expect("run");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["serve", "migrate", "check-config"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    for subcommand in ["serve", "migrate", "check-config"] {
+        let out = pesquisa(&dir)
+            .args([subcommand, "--help"])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{subcommand} --help");
+    }
+    let out = pesquisa(&dir).arg("--no-such-flag").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let out = pesquisa(&dir).arg("frobnicate").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn check_config_names_the_bad_key_and_hides_secrets() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join("typo.toml"),
+        "[server]\nlisten = \"127.0.0.1:9000\"\ntrusted_proxy = []\n",
+    )
+    .expect("write");
+    let out = pesquisa(&dir)
+        .args(["--config", "typo.toml", "check-config"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("server.trusted_proxy"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line cause: {err}");
+
+    let out = pesquisa(&dir)
+        .env("PESQUISA_SERVER__LISTEN", "not-an-address")
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).to_lowercase().contains("listen"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = pesquisa(&dir)
+        .args(["--config", "missing.toml", "check-config"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("missing.toml"));
+
+    std::fs::write(dir.join("session_secret"), SECRET).expect("write");
+    let out = pesquisa(&dir)
+        .env(
+            "PESQUISA_DATABASE__URL",
+            "mysql://app:dbpass123@db.internal/pesquisa",
+        )
+        .env("CREDENTIALS_DIRECTORY", &dir)
+        .env("PESQUISA_REDIS__PASSWORD", "redispass456")
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for secret in ["dbpass123", "redispass456", SECRET] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+    assert!(shown.contains("db.internal"));
+    assert!(shown.contains("***"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn serve_fails_fast_with_the_cause() {
+    let dir = temp_dir();
+    // Port already taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let out = pesquisa(&dir)
+        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("server.listen"), "{}", stderr(&out));
+
+    // Nothing listens on the database port.
+    let started = Instant::now();
+    let out = pesquisa(&dir)
+        .env(
+            "PESQUISA_DATABASE__URL",
+            format!("mysql://app@127.0.0.1:{}/pesquisa", free_port()),
+        )
+        .env("PESQUISA_SESSION__SECRET", SECRET)
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&out).contains("database: cannot connect"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Wrong password.
+    let mut url = url::Url::parse(&mysql_base_url()).expect("TEST_MYSQL_URL");
+    url.set_username("nosuchuser").expect("user");
+    url.set_password(Some("wrong")).expect("password");
+    let url = url.as_str().trim_end_matches('/').to_string();
+    let out = pesquisa(&dir)
+        .env("PESQUISA_DATABASE__URL", format!("{url}/test"))
+        .env("PESQUISA_SESSION__SECRET", SECRET)
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("database: cannot connect"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Redis configured but not there.
+    let out = pesquisa(&dir)
+        .env(
+            "PESQUISA_REDIS__URL",
+            format!("redis://127.0.0.1:{}", free_port()),
+        )
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("redis: cannot connect"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_then_serve_on_mariadb_and_redis() {
+    let dir = temp_dir();
+    let db = unique("pesquisa_t_");
+    mysql_admin(&format!("CREATE DATABASE `{db}`")).await;
+    let prefix = format!("{}:", unique("pesquisa-test-"));
+    let port = free_port();
+    let with_env = |cmd: &mut Command| {
+        cmd.env(
+            "PESQUISA_DATABASE__URL",
+            format!("{}/{db}", mysql_base_url()),
+        )
+        .env("PESQUISA_REDIS__URL", redis_url())
+        .env("PESQUISA_REDIS__KEY_PREFIX", &prefix)
+        .env("PESQUISA_SESSION__SECRET", SECRET)
+        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"));
+    };
+
+    let mut cmd = pesquisa(&dir);
+    with_env(&mut cmd);
+    let out = cmd.arg("serve").output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "serve refuses an unmigrated MariaDB"
+    );
+    assert!(stderr(&out).contains("pending"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("foundation"), "{}", stderr(&out));
+
+    let mut cmd = pesquisa(&dir);
+    with_env(&mut cmd);
+    let out = cmd.args(["migrate", "--pending"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pending 2026-11-27-000001_foundation"));
+
+    let mut cmd = pesquisa(&dir);
+    with_env(&mut cmd);
+    let out = cmd.arg("migrate").output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 2026-11-27-000001_foundation"));
+
+    let mut cmd = pesquisa(&dir);
+    with_env(&mut cmd);
+    let out = cmd.arg("migrate").output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+
+    let mut cmd = pesquisa(&dir);
+    with_env(&mut cmd);
+    let mut child = cmd
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let ready = wait_for(port, "/readyz", Duration::from_secs(10));
+    let (status, body) = ready.expect("serve answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("mariadb") && body.contains("redis"), "{body}");
+    signal(child.id(), "TERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "clean exit on SIGTERM");
+    mysql_admin(&format!("DROP DATABASE `{db}`")).await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn wait_for(port: u16, path: &str, limit: Duration) -> Option<(u16, String)> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(answer) = http_get(port, path) {
+            return Some(answer);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+#[test]
+fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
+    let dir = temp_dir();
+    let port = free_port();
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+
+    let mut child = pesquisa(&dir)
+        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 256];
+    let recv = |buf: &mut [u8]| -> String {
+        let n = socket.recv(buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    messages.push(recv(&mut buf));
+    assert!(messages[0].contains("READY=1"), "{messages:?}");
+    // Ready means ready: the first request after READY=1 succeeds.
+    assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
+    assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(200));
+    assert_eq!(http_get(port, "/").map(|r| r.0), Some(200));
+    let watchdog = recv(&mut buf);
+    assert!(watchdog.contains("WATCHDOG=1"), "{watchdog}");
+
+    signal(child.id(), "TERM");
+    let mut stopping = false;
+    for _ in 0..10 {
+        let m = recv(&mut buf);
+        if m.contains("STOPPING=1") {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping, "STOPPING=1 sent");
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    assert!(
+        dir.join("pesquisa.db").exists(),
+        "embedded database created in the working directory"
+    );
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    assert!(logs.contains("pesquisa is serving"), "{logs}");
+    std::fs::remove_dir_all(dir).ok();
+}

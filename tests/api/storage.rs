@@ -1,0 +1,182 @@
+//! Storage on both backends: migrations, the audit model, the key-value store.
+
+use std::time::Duration;
+
+use pesquisa::db::{audit, migrations};
+use pesquisa::kv::Kv;
+
+use crate::helpers::{
+    ALL_BACKENDS, Backend, TestApp, mysql_admin, redis_url, test_settings, unique,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_apply_once_and_audit_rows_round_trip() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        assert!(
+            migrations::pending(app.db())
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+        assert!(
+            migrations::run_pending(app.db())
+                .await
+                .expect("rerun")
+                .is_empty(),
+            "idempotent"
+        );
+
+        audit::record(
+            app.db(),
+            Some(7),
+            "test.first",
+            None,
+            "detalhe com acentuação",
+        )
+        .await
+        .expect("insert");
+        audit::record(app.db(), None, "test.second", Some(9), "")
+            .await
+            .expect("insert");
+        let rows = audit::recent(app.db(), 10).await.expect("select");
+        assert_eq!(rows.len(), 2, "{backend:?}");
+        assert_eq!(rows[0].action, "test.second");
+        assert_eq!(rows[0].subject_id, Some(9));
+        assert_eq!(rows[1].actor_id, Some(7));
+        assert_eq!(rows[1].detail, "detalhe com acentuação");
+        assert!(rows[0].at >= rows[1].at);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_pending_migrations_unless_auto_migrate() {
+    for backend in ALL_BACKENDS {
+        let (mut settings, db, _dir) = test_settings(backend);
+        if let Some(db) = &db {
+            mysql_admin(&format!("CREATE DATABASE `{db}`")).await;
+        }
+        settings.database.auto_migrate = Some(false);
+        let state = pesquisa::app::AppState::connect(settings.clone())
+            .await
+            .expect("connect");
+        let err = pesquisa::server::ensure_schema(&state)
+            .await
+            .expect_err("pending refused");
+        let msg = format!("{err:#}");
+        assert!(msg.contains("foundation"), "names the migration: {msg}");
+        assert!(msg.contains("pesquisa migrate"), "{msg}");
+
+        settings.database.auto_migrate = Some(true);
+        let state = pesquisa::app::AppState::connect(settings)
+            .await
+            .expect("connect");
+        pesquisa::server::ensure_schema(&state)
+            .await
+            .expect("auto-migrated");
+        assert!(
+            migrations::pending(&state.db)
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+        if let Some(db) = db {
+            mysql_admin(&format!("DROP DATABASE `{db}`")).await;
+        }
+        if let Some(dir) = _dir {
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Fk {
+        #[diesel(sql_type = BigInt)]
+        foreign_keys: i64,
+    }
+    let app = TestApp::spawn(Backend::SqliteMemory).await;
+    let pesquisa::db::DbPool::Sqlite(pool) = app.db() else {
+        panic!("sqlite expected")
+    };
+    let mut conn = pool.get().await.expect("conn");
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut *conn)
+        .await
+        .expect("pragma");
+    assert_eq!(mode.journal_mode, "wal");
+    let fk: Fk = diesel::sql_query("PRAGMA foreign_keys")
+        .get_result(&mut *conn)
+        .await
+        .expect("pragma");
+    assert_eq!(fk.foreign_keys, 1);
+}
+
+async fn exercise_kv(kv: &Kv) {
+    kv.set("k", "v", Duration::from_secs(30))
+        .await
+        .expect("set");
+    assert_eq!(kv.get("k").await.expect("get").as_deref(), Some("v"));
+    kv.delete("k").await.expect("del");
+    assert_eq!(kv.get("k").await.expect("get"), None);
+
+    kv.set("short", "v", Duration::from_secs(1))
+        .await
+        .expect("set");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(kv.get("short").await.expect("get"), None, "expired");
+
+    let (n1, left1) = kv.hit("rl", Duration::from_secs(60)).await.expect("hit");
+    let (n2, left2) = kv.hit("rl", Duration::from_secs(60)).await.expect("hit");
+    assert_eq!((n1, n2), (1, 2));
+    assert!(left1 <= Duration::from_secs(60) && left2 <= left1);
+
+    kv.set_add("s", "a", Duration::from_secs(60))
+        .await
+        .expect("sadd");
+    kv.set_add("s", "b", Duration::from_secs(60))
+        .await
+        .expect("sadd");
+    kv.set_remove("s", "a").await.expect("srem");
+    assert_eq!(
+        kv.set_members("s").await.expect("smembers"),
+        vec!["b".to_string()]
+    );
+    kv.ping().await.expect("ping");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_value_store_behaves_the_same_on_redis_and_memory() {
+    let prefix = format!("{}:", unique("pesquisa-test-"));
+    let redis = Kv::redis_lazy(&redis_url(), &prefix, 4, Duration::from_secs(2)).expect("redis");
+    exercise_kv(&redis).await;
+    exercise_kv(&Kv::memory()).await;
+    // Keys really carry the prefix, and cleaning removes exactly them.
+    let other = Kv::redis_lazy(
+        &redis_url(),
+        &format!("{}:", unique("pesquisa-test-")),
+        2,
+        Duration::from_secs(2),
+    )
+    .expect("redis");
+    other
+        .set("k", "other", Duration::from_secs(30))
+        .await
+        .expect("set");
+    assert_eq!(redis.get("k").await.expect("get"), None);
+    assert!(redis.clear_prefix().await.expect("clear") >= 2);
+    assert_eq!(
+        redis.set_members("s").await.expect("smembers"),
+        Vec::<String>::new()
+    );
+    assert_eq!(other.get("k").await.expect("get").as_deref(), Some("other"));
+    other.clear_prefix().await.expect("clear");
+}
