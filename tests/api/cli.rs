@@ -314,8 +314,14 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
     let mut messages = Vec::new();
     let mut buf = [0u8; 256];
     let recv = |buf: &mut [u8]| -> String {
-        let n = socket.recv(buf).expect("a notification");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        // Other tests' child processes exiting can interrupt the wait (EINTR).
+        loop {
+            match socket.recv(buf) {
+                Ok(n) => return String::from_utf8_lossy(&buf[..n]).into_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("no notification: {e}"),
+            }
+        }
     };
     messages.push(recv(&mut buf));
     assert!(messages[0].contains("READY=1"), "{messages:?}");
