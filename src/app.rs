@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::accounts::fields::Bairros;
+use crate::accounts::password::Hasher;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::kv::Kv;
@@ -13,17 +15,29 @@ pub struct AppState {
     pub db: DbPool,
     pub kv: Kv,
     pub settings: Arc<Settings>,
+    pub hasher: Hasher,
+    pub bairros: Arc<Bairros>,
 }
 
 impl AppState {
     /// Open the database and the session store named by `settings`.
     pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
+        let hasher = Hasher::new(&settings.passwords)
+            .map_err(|e| anyhow::anyhow!("passwords: {e}"))?;
+        let bairros = match &settings.accounts.bairros_file {
+            Some(path) => Bairros::from_lines(&std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("accounts.bairros_file: cannot read {}: {e}", path.display())
+            })?),
+            None => Bairros::embedded(),
+        };
         let db = DbPool::connect(&settings.database).await?;
         let kv = Kv::connect(&settings.redis).await?;
         Ok(AppState {
             db,
             kv,
             settings: Arc::new(settings),
+            hasher,
+            bairros: Arc::new(bairros),
         })
     }
 }

@@ -12,6 +12,7 @@ use rust_embed::RustEmbed;
 #[derive(RustEmbed)]
 #[folder = "assets/"]
 #[exclude = "data/*"]
+#[exclude = "*.toml"]
 pub struct Assets;
 
 /// Hash (first 16 hex digits of the SHA-256) of every embedded file, by path.

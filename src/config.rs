@@ -82,6 +82,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub session: SessionSettings,
+    pub passwords: PasswordSettings,
+    pub rate_limit: RateLimitSettings,
+    pub accounts: AccountsSettings,
     pub logging: LoggingSettings,
 }
 
@@ -306,6 +309,84 @@ impl Default for SessionSettings {
     }
 }
 
+/// argon2id cost (OWASP minimum by default: 19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; more wait. Default: the number of CPUs.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// Attempt limits, counted in the session store so every instance shares them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Log-in attempts per client address per window.
+    pub login_per_ip: u64,
+    /// Failed log-ins per account per window.
+    pub login_failures_per_account: u64,
+    pub login_window_secs: u64,
+    /// Sign-ups per client address per window.
+    pub register_per_ip: u64,
+    pub register_window_secs: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            login_per_ip: 30,
+            login_failures_per_account: 5,
+            login_window_secs: 15 * 60,
+            register_per_ip: 10,
+            register_window_secs: 60 * 60,
+        }
+    }
+}
+
+/// What happens to a respondent's answers when the account is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDelete {
+    /// Remove the answers with the account.
+    Delete,
+    /// Keep the answers, detached from any person, for the aggregate results.
+    Anonymize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsSettings {
+    /// A file with one neighbourhood per line; default: the embedded list.
+    pub bairros_file: Option<PathBuf>,
+    pub on_delete: OnDelete,
+    /// Contact for privacy requests, shown in the privacy policy.
+    pub privacy_contact: String,
+}
+
+impl Default for AccountsSettings {
+    fn default() -> Self {
+        AccountsSettings {
+            bairros_file: None,
+            on_delete: OnDelete::Delete,
+            privacy_contact: "privacidade@pesquisa.example".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -468,6 +549,39 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        let pw = &self.passwords;
+        if pw.memory_kib < 8 * pw.parallelism.max(1) || pw.memory_kib > 4 * 1024 * 1024 {
+            return Err(invalid("passwords.memory_kib", "must be between 8×parallelism and 4194304"));
+        }
+        if !(1..=100).contains(&pw.iterations) {
+            return Err(invalid("passwords.iterations", "must be between 1 and 100"));
+        }
+        if !(1..=64).contains(&pw.parallelism) {
+            return Err(invalid("passwords.parallelism", "must be between 1 and 64"));
+        }
+        if pw.max_concurrent == 0 {
+            return Err(invalid("passwords.max_concurrent", "must be above 0"));
+        }
+        let rl = &self.rate_limit;
+        for (key, value) in [
+            ("rate_limit.login_per_ip", rl.login_per_ip),
+            ("rate_limit.login_failures_per_account", rl.login_failures_per_account),
+            ("rate_limit.login_window_secs", rl.login_window_secs),
+            ("rate_limit.register_per_ip", rl.register_per_ip),
+            ("rate_limit.register_window_secs", rl.register_window_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be above 0"));
+            }
+        }
+        if let Some(path) = &self.accounts.bairros_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid("accounts.bairros_file", format!("cannot read {}: {e}", path.display()))
+            })?;
+            if crate::accounts::fields::Bairros::from_lines(&text).all().is_empty() {
+                return Err(invalid("accounts.bairros_file", "lists no neighbourhood"));
+            }
         }
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| invalid("logging.level", e.to_string()))?;

@@ -72,9 +72,18 @@ impl Writer for AppError {
                 .ok();
         }
         res.status_code(status);
-        let lang = lang_of(depot);
-        let page = views::error::render(lang, status, None, depot.request_id());
+        let page = views::error::render(&error_ctx(depot), status, depot.request_id());
         res.render(views::Html(page));
+    }
+}
+
+/// The page context for an error page: no new session, no one-time notice consumed.
+fn error_ctx(depot: &Depot) -> views::Ctx {
+    views::Ctx {
+        lang: lang_of(depot),
+        user: crate::session::user(depot),
+        csrf: crate::session::data(depot).map(|d| d.csrf.clone()),
+        notice: None,
     }
 }
 
@@ -91,11 +100,9 @@ pub async fn error_page(
     if req.method() == salvo::http::Method::HEAD {
         return;
     }
-    let lang = lang_of(depot);
     res.render(views::Html(views::error::render(
-        lang,
+        &error_ctx(depot),
         status,
-        None,
         depot.request_id(),
     )));
     ctrl.skip_rest();

@@ -298,11 +298,16 @@ impl MemoryStore {
     }
 
     fn get(&self, key: &str) -> Option<String> {
+        // Counters read back as their decimal text, as Redis answers GET on an INCR key.
         self.with_map(|map, now| match Self::live(map, key, now) {
             Some(Entry {
                 value: Value::Text(s),
                 ..
             }) => Some(s.clone()),
+            Some(Entry {
+                value: Value::Counter(n),
+                ..
+            }) => Some(n.to_string()),
             _ => None,
         })
     }

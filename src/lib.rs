@@ -5,6 +5,7 @@
 //! or memory); `views` renders pages with maud; `i18n` holds every UI string; `config`
 //! loads and checks the settings.
 
+pub mod accounts;
 pub mod app;
 pub mod assets;
 pub mod cli;
@@ -15,6 +16,8 @@ pub mod i18n;
 pub mod kv;
 pub mod router;
 pub mod server;
+pub mod session;
+pub mod survey;
 pub mod telemetry;
 pub mod views;
 pub mod web;

@@ -1,7 +1,9 @@
 //! The whole route tree and the order of hoops, in one place.
 //!
 //! Service-level hoops run for every request, matched or not (so 404 pages get security
-//! headers and a language too); route-level hoops only where they are attached.
+//! headers and a language too); route-level hoops only where they are attached. Health
+//! checks and assets skip the session entirely; every page below `pages()` has a session
+//! and CSRF checking; areas add their authorization guards.
 
 use std::time::Duration;
 
@@ -15,27 +17,58 @@ use salvo_compression::{Compression, CompressionLevel};
 
 use crate::app::AppState;
 use crate::error::error_page;
-use crate::web::{assets, health, home, hoops};
+use crate::session;
+use crate::web::{account, admin, assets, auth, guards, health, home, hoops};
 
 /// Routes: what answers where.
 pub fn routes(state: &AppState) -> Router {
     let limits = &state.settings.server;
     Router::new()
         .hoop(affix_state::inject(state.clone()))
-        .hoop(Timeout::new(Duration::from_secs(
-            limits.request_timeout_secs,
-        )))
-        .get(home::show)
-        .push(
-            Router::with_path("healthz")
-                .get(health::healthz)
-                .head(health::healthz),
-        )
+        .hoop(Timeout::new(Duration::from_secs(limits.request_timeout_secs)))
+        .push(Router::with_path("healthz").get(health::healthz).head(health::healthz))
         .push(Router::with_path("readyz").get(health::readyz))
+        .push(Router::with_path("assets/{**path}").get(assets::serve).head(assets::serve))
+        .push(pages())
+}
+
+/// Pages people use: session, CSRF, then per-area guards.
+fn pages() -> Router {
+    Router::new()
+        .hoop(session::hoop)
+        .hoop(session::csrf_guard)
+        .get(home::show)
+        .push(Router::with_path("register").get(auth::register_form).post(auth::register))
+        .push(Router::with_path("login").get(auth::login_form).post(auth::login))
+        .push(Router::with_path("logout").post(auth::logout))
         .push(
-            Router::with_path("assets/{**path}")
-                .get(assets::serve)
-                .head(assets::serve),
+            Router::with_path("consent")
+                .hoop(guards::require_user)
+                .get(auth::consent_form)
+                .post(auth::consent),
+        )
+        .push(
+            Router::with_path("account")
+                .hoop(guards::require_user)
+                .hoop(guards::consent_gate)
+                .get(account::show)
+                .push(Router::with_path("profile").post(account::profile))
+                .push(Router::with_path("password").post(account::password))
+                .push(Router::with_path("consents").post(account::optional_consents))
+                .push(Router::with_path("data").get(account::data))
+                .push(Router::with_path("delete").post(account::delete)),
+        )
+        .push(
+            Router::with_path("admin")
+                .hoop(guards::require_user)
+                .hoop(guards::consent_gate)
+                .hoop(guards::require_admin)
+                .get(admin::index)
+                .push(Router::with_path("users").get(admin::list_users))
+                .push(Router::with_path("users/{id:num}").get(admin::show_user))
+                .push(Router::with_path("users/{id:num}/delete").post(admin::delete_user))
+                .push(Router::with_path("documents").get(admin::documents).post(admin::publish))
+                .push(Router::with_path("audit").get(admin::audit_log)),
         )
 }
 

@@ -12,8 +12,17 @@ use crate::db::migrations;
 use crate::router;
 
 /// Make sure the schema is current: apply pending migrations when configured to,
-/// otherwise refuse to start and name them.
+/// otherwise refuse to start and name them. Then publish the shipped consent documents
+/// if none exist yet.
 pub async fn ensure_schema(state: &AppState) -> anyhow::Result<()> {
+    apply_or_refuse_migrations(state).await?;
+    crate::db::consents::seed_defaults(&state.db)
+        .await
+        .context("database: cannot publish the default consent documents")?;
+    Ok(())
+}
+
+async fn apply_or_refuse_migrations(state: &AppState) -> anyhow::Result<()> {
     let pending = migrations::pending(&state.db)
         .await
         .context("database: cannot read the migration state")?;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 2 usage error (clap), 1 runtime failure with a one-line cause
 //! on stderr.
 
+mod admin;
 mod check_config;
 mod migrate;
 mod serve;
@@ -35,6 +36,8 @@ pub enum Command {
     Migrate(migrate::Opts),
     /// Validate the configuration and print it, secrets hidden.
     CheckConfig(check_config::Opts),
+    /// Staff accounts: create-user, set-role.
+    Admin(admin::Opts),
 }
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
@@ -55,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(opts) => check_config::run(&settings, &source, opts),
         Command::Serve(opts) => runtime()?.block_on(serve::run(settings, opts)),
         Command::Migrate(opts) => runtime()?.block_on(migrate::run(settings, opts)),
+        Command::Admin(opts) => runtime()?.block_on(admin::run(settings, opts)),
     }
 }
 

@@ -7,8 +7,10 @@
 //! it for each arm with that arm's connection type.
 
 pub mod audit;
+pub mod consents;
 pub mod migrations;
 pub mod schema;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

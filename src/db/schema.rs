@@ -13,3 +13,50 @@ diesel::table! {
         detail -> Varchar,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Varchar,
+        password_hash -> Varchar,
+        role -> Varchar,
+        nome -> Varchar,
+        sobrenome -> Varchar,
+        telefone -> Nullable<Varchar>,
+        bairro -> Varchar,
+        adult_declared_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consent_documents (id) {
+        id -> BigInt,
+        kind -> Varchar,
+        version -> Integer,
+        required -> Bool,
+        title_pt -> Varchar,
+        title_en -> Varchar,
+        body_pt -> Text,
+        body_en -> Text,
+        published_at -> Timestamp,
+        published_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        document_id -> BigInt,
+        accepted_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(consents -> consent_documents (document_id));
+
+diesel::allow_tables_to_appear_in_same_query!(audit_log, users, consent_documents, consents);

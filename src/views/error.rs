@@ -4,7 +4,8 @@
 use maud::{Markup, html};
 use salvo::http::StatusCode;
 
-use super::layout::{Frame, page};
+use super::Ctx;
+use super::layout::page;
 use crate::i18n::Lang;
 
 /// The message for a status code.
@@ -23,27 +24,34 @@ pub fn message(lang: Lang, status: StatusCode) -> &'static str {
     }
 }
 
-pub fn render(
-    lang: Lang,
-    status: StatusCode,
-    detail: Option<&str>,
-    request_id: Option<&str>,
-) -> Markup {
-    let t = lang.t();
+pub fn render(ctx: &Ctx, status: StatusCode, request_id: Option<&str>) -> Markup {
+    let t = ctx.lang.t();
     page(
-        &Frame {
-            lang,
-            title: t.error_title,
-        },
+        ctx,
+        t.error_title,
         html! {
             h1 { (t.error_title) }
-            p class="lead" { (detail.unwrap_or(message(lang, status))) }
+            p class="lead" { (message(ctx.lang, status)) }
             @if status.is_server_error() {
                 @if let Some(id) = request_id {
                     p class="muted" { (t.error_reference) ": " code { (id) } }
                 }
             }
             p { a class="button secondary" href="/" { (t.back_home) } }
+        },
+    )
+}
+
+/// The CSRF refusal: says to reload, offers the link.
+pub fn csrf(ctx: &Ctx) -> Markup {
+    let t = ctx.lang.t();
+    page(
+        ctx,
+        t.error_title,
+        html! {
+            h1 { (t.error_title) }
+            p class="lead" { (t.error_csrf) }
+            p { a class="button" href="" { (t.reload) } }
         },
     )
 }

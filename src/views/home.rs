@@ -2,21 +2,29 @@
 
 use maud::{Markup, html};
 
-use super::layout::{Frame, page};
-use crate::i18n::Lang;
+use super::Ctx;
+use super::layout::page;
 
-pub fn render(lang: Lang) -> Markup {
-    let t = lang.t();
+pub fn render(ctx: &Ctx) -> Markup {
+    let t = ctx.lang.t();
     page(
-        &Frame {
-            lang,
-            title: t.home_title,
-        },
+        ctx,
+        t.home_title,
         html! {
             h1 { (t.home_title) }
             p class="lead" { (t.home_lead) }
             p { (t.home_why) }
             p class="notice" { (t.home_privacy) }
+            @if ctx.user.is_none() {
+                div class="actions" {
+                    a class="button" href="/register" { (t.home_start) }
+                    a class="button secondary" href="/login" { (t.home_have_account) }
+                }
+            } @else {
+                div class="actions" {
+                    a class="button" href="/account" { (t.nav_account) }
+                }
+            }
         },
     )
 }

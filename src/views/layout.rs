@@ -1,27 +1,22 @@
 //! The page frame every page shares: head, header with navigation and language switch,
-//! main landmark, footer.
+//! a one-time notice, the main landmark, footer.
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::Ctx;
 use crate::assets;
-use crate::i18n::Lang;
-
-/// What the frame needs besides the page body.
-pub struct Frame<'a> {
-    pub lang: Lang,
-    pub title: &'a str,
-}
+use crate::views::forms;
 
 /// Wrap `body` in the site layout.
-pub fn page(frame: &Frame<'_>, body: Markup) -> Markup {
-    let t = frame.lang.t();
+pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    let t = ctx.lang.t();
     html! {
         (DOCTYPE)
-        html lang=(frame.lang.code()) {
+        html lang=(ctx.lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (frame.title) " · " (t.site_name) }
+                title { (title) " · " (t.site_name) }
                 link rel="stylesheet" href=(assets::url("css/app.css"));
                 link rel="icon" href=(assets::url("img/favicon.svg")) type="image/svg+xml";
             }
@@ -31,6 +26,21 @@ pub fn page(frame: &Frame<'_>, body: Markup) -> Markup {
                     div class="bar" {
                         a class="brand" href="/" { (t.site_name) }
                         nav aria-label="menu" {
+                            @if let Some(user) = ctx.user {
+                                a href="/account" { (t.nav_account) }
+                                @if user.role == crate::accounts::Role::Admin {
+                                    a href="/admin" { (t.nav_admin) }
+                                }
+                                @if let Some(token) = &ctx.csrf {
+                                    form method="post" action="/logout" class="inline" {
+                                        (forms::csrf(token))
+                                        button type="submit" class="linklike" { (t.nav_logout) }
+                                    }
+                                }
+                            } @else {
+                                a href="/login" { (t.nav_login) }
+                                a href="/register" { (t.nav_register) }
+                            }
                             a href={ "?lang=" (t.other_language_code) } lang=(t.other_language_code) hreflang=(t.other_language_code) {
                                 (t.switch_language)
                             }
@@ -38,6 +48,9 @@ pub fn page(frame: &Frame<'_>, body: Markup) -> Markup {
                     }
                 }
                 main id="conteudo" tabindex="-1" {
+                    @if let Some(notice) = &ctx.notice {
+                        p class="notice ok" role="status" { (notice) }
+                    }
                     (body)
                 }
                 footer class="site-footer" {

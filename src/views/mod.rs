@@ -1,12 +1,19 @@
-//! HTML views written with maud: the page layout, shared components, and one module per
-//! page. Views take plain data and the language; they never touch the database.
+//! HTML views written with maud: the page layout, shared form components, and one module
+//! per area. Views take plain data and a [`Ctx`]; they never touch the database.
 
+pub mod account;
+pub mod admin;
+pub mod auth;
 pub mod error;
+pub mod forms;
 pub mod home;
 pub mod layout;
 
 use maud::Markup;
 use salvo::prelude::*;
+
+use crate::i18n::Lang;
+use crate::session::AuthUser;
 
 /// A rendered HTML page, written with the right content type.
 pub struct Html(pub Markup);
@@ -15,4 +22,41 @@ impl Scribe for Html {
     fn render(self, res: &mut Response) {
         res.render(Text::Html(self.0.into_string()));
     }
+}
+
+/// What every page needs to know about the request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<AuthUser>,
+    /// The session's CSRF token, when the page has a form (or a log-out button).
+    pub csrf: Option<String>,
+    /// A one-time notice to show at the top.
+    pub notice: Option<String>,
+}
+
+impl Ctx {
+    pub fn csrf(&self) -> &str {
+        self.csrf.as_deref().unwrap_or("")
+    }
+}
+
+/// The text of a one-time notice key stored in the session.
+pub fn notice_text(lang: Lang, key: &str) -> Option<&'static str> {
+    let t = lang.t();
+    Some(match key {
+        "logged_out" => t.logged_out,
+        "account_saved" => t.account_saved,
+        "password_changed" => t.account_password_changed,
+        "consents_saved" => t.account_consents_saved,
+        "account_deleted" => t.account_deleted,
+        "user_deleted" => t.admin_user_deleted,
+        "published" => t.admin_published,
+        _ => return None,
+    })
+}
+
+/// Format a UTC timestamp for people (dates are shown in UTC, labelled as such).
+pub fn when(at: &chrono::NaiveDateTime) -> String {
+    at.format("%d/%m/%Y %H:%M UTC").to_string()
 }

@@ -2,10 +2,10 @@
 
 use salvo::prelude::*;
 
-use super::lang_of;
+use super::ctx;
 use crate::views;
 
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) {
-    res.render(views::Html(views::home::render(lang_of(depot))));
+    res.render(views::Html(views::home::render(&ctx(depot, false))));
 }

@@ -1,21 +1,26 @@
 //! HTTP handlers by area, and the hoops (middleware) every request passes through.
 
+pub mod account;
+pub mod admin;
 pub mod assets;
+pub mod auth;
+pub mod guards;
 pub mod health;
 pub mod home;
+pub mod limits;
 pub mod hoops;
+pub mod pages;
 
-use salvo::Depot;
+use salvo::prelude::*;
 
 use crate::app::AppState;
 use crate::i18n::Lang;
+use crate::session;
+use crate::views::{self, Ctx};
 
 /// The language chosen for this request by [`hoops::language`]; Portuguese if unset.
 pub fn lang_of(depot: &Depot) -> Lang {
-    depot
-        .get::<Lang>(hoops::LANG_KEY)
-        .copied()
-        .unwrap_or(Lang::Pt)
+    depot.get::<Lang>(hoops::LANG_KEY).copied().unwrap_or(Lang::Pt)
 }
 
 /// The application state injected by the router.
@@ -25,4 +30,57 @@ pub fn state(depot: &Depot) -> &AppState {
     depot
         .get_typed::<AppState>()
         .expect("AppState is injected by router::service")
+}
+
+/// The page context. `form` asks for a CSRF token (creating a session if needed);
+/// logged-in users always get one, for the log-out button.
+pub fn ctx(depot: &mut Depot, form: bool) -> Ctx {
+    let lang = lang_of(depot);
+    let user = session::user(depot);
+    let csrf = (form || user.is_some()).then(|| session::csrf_token(depot));
+    let notice = session::take_flash(depot)
+        .and_then(|k| views::notice_text(lang, &k))
+        .map(str::to_string);
+    Ctx {
+        lang,
+        user,
+        csrf,
+        notice,
+    }
+}
+
+/// A form field as text ("" when absent).
+pub async fn field(req: &mut Request, name: &str) -> String {
+    req.form::<String>(name).await.unwrap_or_default()
+}
+
+/// Whether a checkbox was ticked.
+pub async fn ticked(req: &mut Request, name: &str) -> bool {
+    req.form::<String>(name).await.is_some()
+}
+
+/// A `next` target that stays on this site: a path, never `//host` or a full URL.
+pub fn safe_next(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+        && next.len() <= 512;
+    ok.then(|| next.to_string())
+}
+
+/// 303 See Other: after a successful POST, the browser GETs the target.
+pub fn see_other(res: &mut Response, to: &str) {
+    res.render(Redirect::other(to.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_must_stay_local() {
+        assert_eq!(super::safe_next("/account"), Some("/account".into()));
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "account", ""] {
+            assert_eq!(super::safe_next(bad), None, "{bad}");
+        }
+    }
 }

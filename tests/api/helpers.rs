@@ -51,6 +51,9 @@ pub fn test_settings(backend: Backend) -> (Settings, Option<String>, Option<Path
     s.session.secret = Some(Secret::new("test-secret-test-secret-test-secret!"));
     s.logging.level = "warn".into();
     s.database.connect_timeout_secs = 5;
+    // Real argon2id, at a lower cost so the suite stays quick; one test checks the defaults.
+    s.passwords.memory_kib = 4096;
+    s.passwords.iterations = 1;
     match backend {
         Backend::MariaRedis => {
             let db = unique("pesquisa_t_");
@@ -111,6 +114,7 @@ impl TestApp {
         }
         let state = AppState::connect(settings).await.expect("connect");
         migrations::run_pending(&state.db).await.expect("migrate");
+        pesquisa::db::consents::seed_defaults(&state.db).await.expect("seed documents");
         let service = pesquisa::router::service(&state);
         TestApp {
             _owned: Owned {

@@ -1,0 +1,3 @@
+DROP TABLE consents;
+DROP TABLE consent_documents;
+DROP TABLE users;

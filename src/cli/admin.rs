@@ -1,0 +1,132 @@
+//! `pesquisa admin`: staff accounts from the command line. Passwords are read from a
+//! prompt (no echo) or from standard input, never from an argument, so they stay out of
+//! shell history and `ps`. There is no default admin.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Subcommand, ValueEnum};
+
+use crate::accounts::Role;
+use crate::accounts::fields::{Email, PersonName};
+use crate::accounts::password::{Hasher, Password};
+use crate::config::Settings;
+use crate::db::{DbPool, audit, users};
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Respondent,
+    Analyst,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Respondent => Role::Respondent,
+            RoleArg::Analyst => Role::Analyst,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account; the password is asked for (or read from stdin).
+    CreateUser {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Equipe")]
+        nome: String,
+        #[arg(long, default_value = "Pesquisa")]
+        sobrenome: String,
+    },
+    /// Change the role of an existing account.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+    let pool = DbPool::connect(&settings.database).await?;
+    match opts.command {
+        AdminCommand::CreateUser {
+            role,
+            email,
+            nome,
+            sobrenome,
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
+            let nome = PersonName::parse(&nome).map_err(|e| anyhow::anyhow!("--nome: {}", en(e)))?;
+            let sobrenome = PersonName::parse(&sobrenome)
+                .map_err(|e| anyhow::anyhow!("--sobrenome: {}", en(e)))?;
+            let password = read_new_password()?;
+            let hasher = Hasher::new(&settings.passwords)?;
+            let hash = hasher.hash(&password).await?;
+            let now = users::now();
+            let role = Role::from(role);
+            let new = users::NewUser {
+                email: email.as_str(),
+                password_hash: &hash,
+                role: role.as_str(),
+                nome: nome.as_str(),
+                sobrenome: sobrenome.as_str(),
+                telefone: None,
+                bairro: "",
+                adult_declared_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let id = match users::create(&pool, &new, &[]).await {
+                Ok(id) => id,
+                Err(e) if e.is_unique_violation() => {
+                    anyhow::bail!("--email: an account with this e-mail already exists")
+                }
+                Err(e) => return Err(e.into()),
+            };
+            audit::record(&pool, None, "cli.user_created", Some(id), role.as_str()).await?;
+            println!("created {} account #{id}", role.as_str());
+        }
+        AdminCommand::SetRole { email, role } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
+            let user = users::find_by_email(&pool, email.as_str())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("--email: no account with this e-mail"))?;
+            let role = Role::from(role);
+            users::set_role(&pool, user.id, role).await?;
+            audit::record(&pool, None, "cli.role_set", Some(user.id), role.as_str()).await?;
+            println!("account #{} is now {}", user.id, role.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// An operator-facing message for a refused field.
+fn en(e: crate::accounts::fields::FieldError) -> String {
+    crate::views::forms::message(crate::i18n::Lang::En, e)
+}
+
+/// From a terminal: asked twice without echo. Otherwise: the first line of stdin.
+fn read_new_password() -> anyhow::Result<Password> {
+    let (first, second) = if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password("Password (10-128 characters): ")?;
+        let b = rpassword::prompt_password("Repeat password: ")?;
+        (a, b)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
+        (line.clone(), line)
+    };
+    Password::new_checked(&first, &second).map_err(|e| anyhow::anyhow!("password refused: {}", en(e)))
+}

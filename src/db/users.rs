@@ -1,0 +1,241 @@
+//! The `users` table: respondents and staff.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::schema::{consents, users};
+use super::{DbError, DbPool};
+use crate::with_conn;
+
+/// A stored account.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub nome: String,
+    pub sobrenome: String,
+    pub telefone: Option<String>,
+    pub bairro: String,
+    pub adult_declared_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    pub fn role(&self) -> crate::accounts::Role {
+        crate::accounts::Role::parse(&self.role).unwrap_or(crate::accounts::Role::Respondent)
+    }
+}
+
+/// A new account, fields already parsed.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub nome: &'a str,
+    pub sobrenome: &'a str,
+    pub telefone: Option<&'a str>,
+    pub bairro: &'a str,
+    pub adult_declared_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = consents)]
+struct NewConsent {
+    user_id: i64,
+    document_id: i64,
+    accepted_at: NaiveDateTime,
+}
+
+/// The profile fields a respondent can edit.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct ProfileChange<'a> {
+    pub nome: &'a str,
+    pub sobrenome: &'a str,
+    pub telefone: Option<&'a str>,
+    pub bairro: &'a str,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Create the account and record its consents in one transaction; returns the new id.
+/// A taken e-mail fails with a unique violation ([`DbError::is_unique_violation`]).
+pub async fn create(pool: &DbPool, user: &NewUser<'_>, document_ids: &[i64]) -> Result<i64, DbError> {
+    let accepted_at = user.created_at;
+    with_conn!(pool, |conn| {
+        conn.transaction(async |conn| {
+            diesel::insert_into(users::table).values(user).execute(conn).await?;
+            // MariaDB has no RETURNING: read the id back by the unique e-mail.
+            let id: i64 = users::table
+                .filter(users::email.eq(user.email))
+                .select(users::id)
+                .first(conn)
+                .await?;
+            let rows: Vec<NewConsent> = document_ids
+                .iter()
+                .map(|&document_id| NewConsent {
+                    user_id: id,
+                    document_id,
+                    accepted_at,
+                })
+                .collect();
+            // One statement per row: diesel-async's SQLite wrapper has no batch insert.
+            for row in &rows {
+                diesel::insert_into(consents::table).values(row).execute(conn).await?;
+            }
+            Ok::<_, DbError>(id)
+        })
+        .await
+    })
+}
+
+pub async fn find_by_email(pool: &DbPool, email: &str) -> Result<Option<User>, DbError> {
+    with_conn!(pool, |conn| {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+pub async fn find(pool: &DbPool, id: i64) -> Result<Option<User>, DbError> {
+    with_conn!(pool, |conn| {
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+pub async fn set_password_hash(pool: &DbPool, id: i64, hash: &str) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now())))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+pub async fn record_login(pool: &DbPool, id: i64) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set(users::last_login_at.eq(now()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+pub async fn update_profile(pool: &DbPool, id: i64, change: &ProfileChange<'_>) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set(change)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+pub async fn set_role(pool: &DbPool, id: i64, role: crate::accounts::Role) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set((users::role.eq(role.as_str()), users::updated_at.eq(now())))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Delete the account; its consent records go with it (foreign key cascade), and an
+/// audit entry is written in the same transaction. Returns false if it did not exist.
+pub async fn delete(pool: &DbPool, id: i64, actor_id: Option<i64>, action: &str) -> Result<bool, DbError> {
+    use super::schema::audit_log;
+    with_conn!(pool, |conn| {
+        conn.transaction(async |conn| {
+            // Consents first: SQLite only cascades with foreign_keys on, which the pool sets,
+            // but explicit is clearer and costs nothing.
+            diesel::delete(consents::table.filter(consents::user_id.eq(id)))
+                .execute(conn)
+                .await?;
+            let n = diesel::delete(users::table.find(id)).execute(conn).await?;
+            if n > 0 {
+                diesel::insert_into(audit_log::table)
+                    .values((
+                        audit_log::at.eq(now()),
+                        audit_log::actor_id.eq(actor_id),
+                        audit_log::action.eq(action),
+                        audit_log::subject_id.eq(Some(id)),
+                        audit_log::detail.eq(""),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok::<_, DbError>(n > 0)
+        })
+        .await
+    })
+}
+
+/// Escape `%`, `_` and `\` so user input matches literally inside LIKE.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of respondents matching `query` in e-mail, name or surname, newest first,
+/// and the total number of matches.
+pub async fn search(pool: &DbPool, query: &str, page: i64, per_page: i64) -> Result<(Vec<User>, i64), DbError> {
+    let pattern = like_pattern(query.trim());
+    let offset = (page.max(1) - 1) * per_page;
+    with_conn!(pool, |conn| {
+        let filter = users::email
+            .like(&pattern)
+            .escape('\\')
+            .or(users::nome.like(&pattern).escape('\\'))
+            .or(users::sobrenome.like(&pattern).escape('\\'));
+        let total: i64 = users::table.filter(filter.clone()).count().get_result(conn).await?;
+        let rows = users::table
+            .filter(filter)
+            .order(users::id.desc())
+            .limit(per_page)
+            .offset(offset)
+            .select(User::as_select())
+            .load(conn)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_input_is_escaped() {
+        assert_eq!(super::like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+    }
+}

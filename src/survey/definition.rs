@@ -1,0 +1,1723 @@
+//! The questionnaire definition: pages of questions, loaded from TOML.
+//!
+//! The questions live in a TOML file (`assets/questionnaire.toml`, embedded in
+//! the binary; the operator may point the configuration at another file) so
+//! the wording can change without touching code. Each question has a stable
+//! `key`, used as the form field name, the JSON key of the stored answers and
+//! the export column, so answers are never keyed by wording.
+//!
+//! [`Definition::parse`] is strict: the file is read once at start-up and any
+//! mistake (unknown field, duplicate key, impossible limits, …) stops the
+//! start with `line N: reason`, instead of surfacing later as a broken form or
+//! silently wrong analysis.
+//!
+//! Parsing happens in two steps. Serde reads the text into loosely typed `Raw*`
+//! structs, which keep the byte span of every item through [`toml::Spanned`];
+//! then the builder checks the semantic rules and turns the raw structs into
+//! the public model, using the spans to report line numbers. Internally tagged
+//! enums or `flatten` are avoided on purpose: serde buffers their content and
+//! the spans would be lost.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::format::format_reais;
+
+/// Longest allowed question key, page key or option value. Keys become
+/// database export column names, so they are kept short.
+pub const MAX_KEY_LEN: usize = 40;
+
+/// Longest allowed questionnaire id.
+pub const MAX_ID_LEN: usize = 64;
+
+/// A piece of text in both languages of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    /// Brazilian Portuguese, the main language of the survey.
+    pub pt: String,
+    /// English.
+    pub en: String,
+}
+
+impl Text {
+    /// The text in English when `english` is true, otherwise in Portuguese.
+    pub fn get(&self, english: bool) -> &str {
+        if english { &self.en } else { &self.pt }
+    }
+}
+
+/// What a question means for the analysis. Each role is used by at most one
+/// question, so the reports can find, e.g., the income question whatever its
+/// key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Respondent's age in years (integer question).
+    Age,
+    /// Number of people in the household (integer question).
+    HouseholdSize,
+    /// Household income band (single choice).
+    HouseholdIncome,
+    /// Supermarket trips per month (single choice, bounds = trips).
+    TripsPerMonth,
+    /// Spending per supermarket trip (single choice, bounds in reais).
+    SpendPerTrip,
+    /// Monthly supermarket spending of the household (single choice).
+    MonthlySpend,
+    /// Monthly spending in neighbourhood shops outside supermarkets.
+    LocalShopsSpend,
+    /// Distance to the nearest supermarket (single choice, bounds in km).
+    Distance,
+    /// Likelihood of buying at a new store (single choice, scored 1..5).
+    PurchaseIntent,
+}
+
+impl Role {
+    /// Every role, in a stable order.
+    pub const ALL: [Role; 9] = [
+        Role::Age,
+        Role::HouseholdSize,
+        Role::HouseholdIncome,
+        Role::TripsPerMonth,
+        Role::SpendPerTrip,
+        Role::MonthlySpend,
+        Role::LocalShopsSpend,
+        Role::Distance,
+        Role::PurchaseIntent,
+    ];
+
+    /// The snake_case name used in the TOML file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Age => "age",
+            Role::HouseholdSize => "household_size",
+            Role::HouseholdIncome => "household_income",
+            Role::TripsPerMonth => "trips_per_month",
+            Role::SpendPerTrip => "spend_per_trip",
+            Role::MonthlySpend => "monthly_spend",
+            Role::LocalShopsSpend => "local_shops_spend",
+            Role::Distance => "distance",
+            Role::PurchaseIntent => "purchase_intent",
+        }
+    }
+
+    /// The role with this TOML name, if any.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// Whether the analysis reads this role as a whole number typed in (as
+    /// opposed to a numeric band picked from options).
+    fn wants_integer(self) -> bool {
+        matches!(self, Role::Age | Role::HouseholdSize)
+    }
+}
+
+/// The unit of a question's numbers (integer limits or option bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Multiples of the Brazilian minimum wage; labels can then show reais.
+    SalarioMinimo,
+    /// Brazilian reais.
+    Reais,
+    /// Kilometres.
+    Km,
+    /// Trips (e.g. supermarket visits per month).
+    Trips,
+}
+
+impl Unit {
+    /// Every unit, in a stable order.
+    pub const ALL: [Unit; 4] = [Unit::SalarioMinimo, Unit::Reais, Unit::Km, Unit::Trips];
+
+    /// The snake_case name used in the TOML file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::SalarioMinimo => "salario_minimo",
+            Unit::Reais => "reais",
+            Unit::Km => "km",
+            Unit::Trips => "trips",
+        }
+    }
+
+    /// The unit with this TOML name, if any.
+    pub fn from_name(name: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.as_str() == name)
+    }
+}
+
+/// One option of a `single` or `multi` question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// Stable value sent by the form and stored in the answers.
+    pub value: String,
+    /// What the respondent sees.
+    pub label: Text,
+    /// Lower numeric bound of the band, in the question's unit.
+    pub lower: Option<f64>,
+    /// Upper numeric bound; `None` for an open top band ("acima de …").
+    pub upper: Option<f64>,
+    /// A valid answer that numeric analysis must skip ("prefiro não informar").
+    pub excluded: bool,
+}
+
+/// The type of a question and its limits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QuestionKind {
+    /// A whole number within `min..=max`.
+    Integer {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// Exactly one option.
+    Single {
+        /// The options, in display order (never empty).
+        options: Vec<Choice>,
+    },
+    /// Between `min` and `max` options.
+    Multi {
+        /// The options, in display order (never empty).
+        options: Vec<Choice>,
+        /// Fewest selections when answered.
+        min: usize,
+        /// Most selections (at least 1, at most the number of options).
+        max: usize,
+    },
+    /// Free text of at most `max_length` characters; only on optional
+    /// questions, so nobody is forced to type something to finish.
+    Text {
+        /// Longest accepted answer, in characters (not bytes).
+        max_length: usize,
+    },
+}
+
+impl QuestionKind {
+    /// The TOML name of the type: `integer`, `single`, `multi` or `text`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            QuestionKind::Integer { .. } => "integer",
+            QuestionKind::Single { .. } => "single",
+            QuestionKind::Multi { .. } => "multi",
+            QuestionKind::Text { .. } => "text",
+        }
+    }
+}
+
+/// One question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Stable key: form field name, answer key and export column.
+    pub key: String,
+    /// The question itself.
+    pub text: Text,
+    /// Optional hint shown under the question.
+    pub help: Option<Text>,
+    /// Whether the questionnaire cannot be finished without an answer.
+    pub required: bool,
+    /// Type and limits.
+    pub kind: QuestionKind,
+    /// Meaning for the analysis, if any.
+    pub role: Option<Role>,
+    /// Unit of the numbers, if any.
+    pub unit: Option<Unit>,
+}
+
+impl Question {
+    /// The options of a `single` or `multi` question; empty for other types.
+    pub fn options(&self) -> &[Choice] {
+        match &self.kind {
+            QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => options,
+            QuestionKind::Integer { .. } | QuestionKind::Text { .. } => &[],
+        }
+    }
+
+    /// The option with this value, if any.
+    pub fn option(&self, value: &str) -> Option<&Choice> {
+        self.options().iter().find(|c| c.value == value)
+    }
+
+    /// The label to show for `opt`.
+    ///
+    /// For questions in minimum wages, when the operator configured the
+    /// current minimum wage (`salario_minimo`, in whole reais), the amounts in
+    /// reais are appended, because few respondents know their income in
+    /// minimum wages:
+    /// - `2 a 4 salários mínimos (R$ 3.242 a R$ 6.484)`
+    /// - `Até 2 salários mínimos (até R$ 3.242)`
+    /// - `Acima de 20 salários mínimos (acima de R$ 32.420)`
+    ///
+    /// and in English `(R$ 3,242 to R$ 6,484)`, `(up to R$ 3,242)`,
+    /// `(over R$ 32,420)`. Options without bounds (e.g. "prefiro não
+    /// informar"), other units, and a missing or zero minimum wage give the
+    /// plain label.
+    pub fn option_label(&self, opt: &Choice, english: bool, salario_minimo: Option<u32>) -> String {
+        let label = opt.label.get(english).to_owned();
+        let Some(sm) = salario_minimo.filter(|sm| *sm > 0) else {
+            return label;
+        };
+        if self.unit != Some(Unit::SalarioMinimo) {
+            return label;
+        }
+        let sm = f64::from(sm);
+        let money = |bound: f64| format_reais(bound * sm, english);
+        let amounts = match (opt.lower, opt.upper) {
+            (Some(lo), Some(hi)) if lo == hi => money(lo),
+            (None, Some(hi)) => up_to(&money(hi), english),
+            (Some(lo), Some(hi)) if lo <= 0.0 => up_to(&money(hi), english),
+            (Some(lo), Some(hi)) => {
+                let to = if english { "to" } else { "a" };
+                format!("{} {to} {}", money(lo), money(hi))
+            }
+            (Some(lo), None) => {
+                let over = if english { "over" } else { "acima de" };
+                format!("{over} {}", money(lo))
+            }
+            (None, None) => return label,
+        };
+        format!("{label} ({amounts})")
+    }
+}
+
+/// Helper for [`Question::option_label`]: "até R$ X" / "up to R$ X".
+fn up_to(amount: &str, english: bool) -> String {
+    if english {
+        format!("up to {amount}")
+    } else {
+        format!("até {amount}")
+    }
+}
+
+/// One page of the questionnaire, answered and saved as a unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Stable page key (same rules as question keys).
+    pub key: String,
+    /// Page heading.
+    pub title: Text,
+    /// The questions, in display order (never empty).
+    pub questions: Vec<Question>,
+}
+
+/// A validated questionnaire. Only [`Definition::parse`] builds one, so every
+/// value of this type satisfies the rules listed there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    id: String,
+    version: u32,
+    title: Text,
+    intro: Text,
+    pages: Vec<Page>,
+}
+
+/// Why a questionnaire file was refused, with the 1-based line of the
+/// offending item. Displays as `line N: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct DefinitionError {
+    line: usize,
+    reason: String,
+}
+
+impl DefinitionError {
+    fn new(line: usize, reason: impl Into<String>) -> Self {
+        Self {
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    /// 1-based line number of the offending item.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The reason, in English, without the line number.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// The questionnaire shipped with the application.
+pub const DEFAULT_TOML: &str = include_str!("../../assets/questionnaire.toml");
+
+/// Parses the questionnaire shipped with the application ([`DEFAULT_TOML`]).
+pub fn default_definition() -> Result<Definition, DefinitionError> {
+    Definition::parse(DEFAULT_TOML)
+}
+
+impl Definition {
+    /// Parses and checks a questionnaire written in TOML.
+    ///
+    /// Refused, with the line and the reason: TOML syntax errors; unknown
+    /// fields; missing required fields; invalid or duplicate keys (question
+    /// keys are unique across pages, page keys among pages); invalid or
+    /// duplicate option values within a question; an empty option list;
+    /// `min > max` (integer and multi; multi also needs `max ≥ 1` and at most
+    /// the number of options, and `min ≥ 0`); `lower > upper` or a non-finite
+    /// bound on an option; an unknown type, role or unit; a field that does
+    /// not belong to the question's type; a `text` question that is not
+    /// `required = false`, or without `max_length ≥ 1`; a role used twice, or
+    /// on a question of the wrong type (`age` and `household_size` need
+    /// `integer`, all other roles `single`, whose options not marked
+    /// `excluded` must then have a numeric `lower` or `upper`); empty texts; a
+    /// page with no questions; no pages.
+    pub fn parse(text: &str) -> Result<Definition, DefinitionError> {
+        let raw: RawDefinition = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            DefinitionError::new(line, e.message().trim_end())
+        })?;
+        Builder::new(text).build(raw)
+    }
+
+    /// Identifier of the questionnaire (stored beside the answers).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Version of the questionnaire, raised when questions change.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Title of the questionnaire.
+    pub fn title(&self) -> &Text {
+        &self.title
+    }
+
+    /// Introduction shown before the first page.
+    pub fn intro(&self) -> &Text {
+        &self.intro
+    }
+
+    /// The pages, in order (never empty).
+    pub fn pages(&self) -> &[Page] {
+        &self.pages
+    }
+
+    /// The page at `index`, if any.
+    pub fn page(&self, index: usize) -> Option<&Page> {
+        self.pages.get(index)
+    }
+
+    /// All questions of all pages, in order.
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
+        self.pages.iter().flat_map(|p| p.questions.iter())
+    }
+
+    /// The question with this key, on any page.
+    pub fn question(&self, key: &str) -> Option<&Question> {
+        self.questions().find(|q| q.key == key)
+    }
+
+    /// Index of the page holding the question with this key.
+    pub fn page_of(&self, key: &str) -> Option<usize> {
+        self.pages
+            .iter()
+            .position(|p| p.questions.iter().any(|q| q.key == key))
+    }
+
+    /// The question playing this role, if any.
+    pub fn by_role(&self, role: Role) -> Option<&Question> {
+        self.questions().find(|q| q.role == Some(role))
+    }
+}
+
+/// 1-based line of a byte offset. Counts bytes so that an offset inside a
+/// multi-byte character cannot panic.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+// ---------------------------------------------------------------------------
+// Raw TOML shape. Every field the builder may need to point at is `Spanned`.
+
+/// The top level of the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    id: Spanned<String>,
+    version: Spanned<i64>,
+    title: RawText,
+    intro: RawText,
+    #[serde(default)]
+    pages: Option<Spanned<Vec<RawPage>>>,
+}
+
+/// `{ pt = "…", en = "…" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawText {
+    pt: Spanned<String>,
+    en: Spanned<String>,
+}
+
+/// One `[[pages]]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPage {
+    key: Spanned<String>,
+    title: RawText,
+    #[serde(default)]
+    questions: Option<Vec<RawQuestion>>,
+}
+
+/// One `[[pages.questions]]` table. The fields of every type are accepted
+/// here; the builder refuses those that do not belong to the declared type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuestion {
+    key: Spanned<String>,
+    text: RawText,
+    #[serde(default)]
+    help: Option<RawText>,
+    #[serde(default)]
+    required: Option<bool>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    role: Option<Spanned<String>>,
+    #[serde(default)]
+    unit: Option<Spanned<String>>,
+    #[serde(default)]
+    min: Option<Spanned<i64>>,
+    #[serde(default)]
+    max: Option<Spanned<i64>>,
+    #[serde(default)]
+    max_length: Option<Spanned<i64>>,
+    #[serde(default)]
+    options: Option<Spanned<Vec<RawChoice>>>,
+}
+
+/// One option, inline or as `[[pages.questions.options]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChoice {
+    value: Spanned<String>,
+    label: RawText,
+    #[serde(default)]
+    lower: Option<Spanned<f64>>,
+    #[serde(default)]
+    upper: Option<Spanned<f64>>,
+    #[serde(default)]
+    excluded: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------
+// Semantic checks.
+
+/// Which first characters a key may have.
+#[derive(Clone, Copy)]
+enum KeyStyle {
+    /// Question and page keys: a letter first, as they become column names.
+    LetterFirst,
+    /// Option values: a digit may come first (`2a4sm`, `1x`), since they are
+    /// only ever data, never identifiers.
+    LetterOrDigitFirst,
+}
+
+/// Checks the key rules: 1 to [`MAX_KEY_LEN`] lowercase ascii letters, digits
+/// or underscores, with the first character as `style` says.
+fn valid_key(key: &str, style: KeyStyle) -> bool {
+    let Some(first) = key.chars().next() else {
+        return false;
+    };
+    let first_ok = match style {
+        KeyStyle::LetterFirst => first.is_ascii_lowercase(),
+        KeyStyle::LetterOrDigitFirst => first.is_ascii_lowercase() || first.is_ascii_digit(),
+    };
+    first_ok
+        && key.len() <= MAX_KEY_LEN
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The questionnaire id may also contain `-`, since it often carries a date.
+fn valid_id(id: &str) -> bool {
+    id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && id.len() <= MAX_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn key_rules(style: KeyStyle) -> String {
+    let first = match style {
+        KeyStyle::LetterFirst => "a letter",
+        KeyStyle::LetterOrDigitFirst => "a letter or a digit",
+    };
+    format!(
+        "use 1 to {MAX_KEY_LEN} lowercase ascii letters, digits or underscores, starting with {first}"
+    )
+}
+
+/// Builds the public model from the raw structs, checking every rule.
+struct Builder<'a> {
+    src: &'a str,
+    /// Question key → line of its first definition.
+    question_keys: HashMap<String, usize>,
+    /// Page key → line of its first definition.
+    page_keys: HashMap<String, usize>,
+    /// Role → (question key, line) of its first use.
+    roles: HashMap<Role, (String, usize)>,
+}
+
+/// Shorthand for the builder's results.
+type Res<T> = Result<T, DefinitionError>;
+
+impl<'a> Builder<'a> {
+    fn new(src: &'a str) -> Self {
+        Self {
+            src,
+            question_keys: HashMap::new(),
+            page_keys: HashMap::new(),
+            roles: HashMap::new(),
+        }
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        line_of(self.src, span.start)
+    }
+
+    fn err(&self, span: &Range<usize>, reason: impl Into<String>) -> DefinitionError {
+        DefinitionError::new(self.line(span), reason)
+    }
+
+    fn build(mut self, raw: RawDefinition) -> Res<Definition> {
+        let id_span = raw.id.span();
+        let id = raw.id.into_inner();
+        if !valid_id(&id) {
+            return Err(self.err(
+                &id_span,
+                format!(
+                    "invalid questionnaire id `{id}`: use 1 to {MAX_ID_LEN} lowercase ascii letters, \
+                     digits, `_` or `-`, starting with a letter"
+                ),
+            ));
+        }
+        let version_span = raw.version.span();
+        let version_raw = raw.version.into_inner();
+        let version = u32::try_from(version_raw)
+            .ok()
+            .filter(|v| *v >= 1)
+            .ok_or_else(|| {
+                self.err(
+                    &version_span,
+                    format!("version must be a positive integer, got {version_raw}"),
+                )
+            })?;
+        let title = self.text(raw.title)?;
+        let intro = self.text(raw.intro)?;
+
+        let Some(raw_pages) = raw.pages else {
+            return Err(DefinitionError::new(
+                1,
+                "the questionnaire has no pages (add [[pages]])",
+            ));
+        };
+        let pages_span = raw_pages.span();
+        let raw_pages = raw_pages.into_inner();
+        if raw_pages.is_empty() {
+            return Err(self.err(&pages_span, "the questionnaire has no pages"));
+        }
+        let pages = raw_pages
+            .into_iter()
+            .map(|p| self.page(p))
+            .collect::<Res<Vec<_>>>()?;
+
+        Ok(Definition {
+            id,
+            version,
+            title,
+            intro,
+            pages,
+        })
+    }
+
+    fn text(&self, raw: RawText) -> Res<Text> {
+        for (name, field) in [("pt", &raw.pt), ("en", &raw.en)] {
+            if field.get_ref().trim().is_empty() {
+                return Err(self.err(&field.span(), format!("empty `{name}` text")));
+            }
+        }
+        Ok(Text {
+            pt: raw.pt.into_inner(),
+            en: raw.en.into_inner(),
+        })
+    }
+
+    fn page(&mut self, raw: RawPage) -> Res<Page> {
+        let key_span = raw.key.span();
+        let key = raw.key.into_inner();
+        let line = self.line(&key_span);
+        if !valid_key(&key, KeyStyle::LetterFirst) {
+            return Err(self.err(
+                &key_span,
+                format!(
+                    "invalid page key `{key}`: {}",
+                    key_rules(KeyStyle::LetterFirst)
+                ),
+            ));
+        }
+        if let Some(first) = self.page_keys.get(&key) {
+            return Err(self.err(
+                &key_span,
+                format!("duplicate page key `{key}` (first defined on line {first})"),
+            ));
+        }
+        self.page_keys.insert(key.clone(), line);
+        let title = self.text(raw.title)?;
+        let raw_questions = raw.questions.unwrap_or_default();
+        if raw_questions.is_empty() {
+            return Err(self.err(&key_span, format!("page `{key}` has no questions")));
+        }
+        let questions = raw_questions
+            .into_iter()
+            .map(|q| self.question(q))
+            .collect::<Res<Vec<_>>>()?;
+        Ok(Page {
+            key,
+            title,
+            questions,
+        })
+    }
+
+    /// Refuses `field` when present: it does not belong to this type.
+    fn forbid<T>(&self, field: &Option<Spanned<T>>, name: &str, kind: &str) -> Res<()> {
+        match field {
+            Some(f) => Err(self.err(
+                &f.span(),
+                format!("`{name}` is not allowed on {kind} questions"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn question(&mut self, raw: RawQuestion) -> Res<Question> {
+        let key_span = raw.key.span();
+        let key = raw.key.into_inner();
+        let line = self.line(&key_span);
+        if !valid_key(&key, KeyStyle::LetterFirst) {
+            return Err(self.err(
+                &key_span,
+                format!(
+                    "invalid question key `{key}`: {}",
+                    key_rules(KeyStyle::LetterFirst)
+                ),
+            ));
+        }
+        if let Some(first) = self.question_keys.get(&key) {
+            return Err(self.err(
+                &key_span,
+                format!("duplicate question key `{key}` (first defined on line {first})"),
+            ));
+        }
+        self.question_keys.insert(key.clone(), line);
+
+        let text = self.text(raw.text)?;
+        let help = raw.help.map(|h| self.text(h)).transpose()?;
+        let required = raw.required.unwrap_or(true);
+
+        let role = match &raw.role {
+            None => None,
+            Some(r) => Some(Role::from_name(r.get_ref()).ok_or_else(|| {
+                let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                self.err(
+                    &r.span(),
+                    format!(
+                        "unknown role `{}` (expected one of: {})",
+                        r.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?),
+        };
+        let unit = match &raw.unit {
+            None => None,
+            Some(u) => Some(Unit::from_name(u.get_ref()).ok_or_else(|| {
+                let names: Vec<_> = Unit::ALL.iter().map(|u| u.as_str()).collect();
+                self.err(
+                    &u.span(),
+                    format!(
+                        "unknown unit `{}` (expected one of: {})",
+                        u.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?),
+        };
+        // Options of a numeric single-choice role must carry numbers, or the
+        // analysis would have nothing to compute with.
+        let bounds_for = role.filter(|r| !r.wants_integer());
+
+        let type_span = raw.kind.span();
+        let type_name = raw.kind.into_inner();
+        let kind = match type_name.as_str() {
+            "integer" => {
+                self.forbid(&raw.options, "options", "integer")?;
+                self.forbid(&raw.max_length, "max_length", "integer")?;
+                let min = raw.min.ok_or_else(|| {
+                    self.err(&key_span, format!("integer question `{key}` needs `min`"))
+                })?;
+                let max = raw.max.ok_or_else(|| {
+                    self.err(&key_span, format!("integer question `{key}` needs `max`"))
+                })?;
+                if min.get_ref() > max.get_ref() {
+                    return Err(self.err(
+                        &min.span(),
+                        format!(
+                            "min ({}) is greater than max ({})",
+                            min.get_ref(),
+                            max.get_ref()
+                        ),
+                    ));
+                }
+                QuestionKind::Integer {
+                    min: min.into_inner(),
+                    max: max.into_inner(),
+                }
+            }
+            "single" => {
+                self.forbid(&raw.min, "min", "single")?;
+                self.forbid(&raw.max, "max", "single")?;
+                self.forbid(&raw.max_length, "max_length", "single")?;
+                let options = self.options(&key, &key_span, raw.options, bounds_for)?;
+                QuestionKind::Single { options }
+            }
+            "multi" => {
+                self.forbid(&raw.max_length, "max_length", "multi")?;
+                let options = self.options(&key, &key_span, raw.options, None)?;
+                let count = options.len();
+                let min = match &raw.min {
+                    None => 1,
+                    Some(m) => usize::try_from(*m.get_ref()).map_err(|_| {
+                        self.err(
+                            &m.span(),
+                            format!("min ({}) must not be negative", m.get_ref()),
+                        )
+                    })?,
+                };
+                let max = match &raw.max {
+                    None => count,
+                    Some(m) => {
+                        let v = *m.get_ref();
+                        match usize::try_from(v) {
+                            Ok(v) if (1..=count).contains(&v) => v,
+                            _ => {
+                                return Err(self.err(
+                                    &m.span(),
+                                    format!("max ({v}) must be between 1 and the number of options ({count})"),
+                                ));
+                            }
+                        }
+                    }
+                };
+                if min > max {
+                    let span = raw.min.as_ref().map_or(key_span.clone(), |m| m.span());
+                    return Err(self.err(&span, format!("min ({min}) is greater than max ({max})")));
+                }
+                QuestionKind::Multi { options, min, max }
+            }
+            "text" => {
+                self.forbid(&raw.min, "min", "text")?;
+                self.forbid(&raw.max, "max", "text")?;
+                self.forbid(&raw.options, "options", "text")?;
+                self.forbid(&raw.unit, "unit", "text")?;
+                if required {
+                    return Err(self.err(
+                        &type_span,
+                        format!("text question `{key}` must be optional (add `required = false`)"),
+                    ));
+                }
+                let max_length = raw.max_length.ok_or_else(|| {
+                    self.err(
+                        &key_span,
+                        format!("text question `{key}` needs `max_length`"),
+                    )
+                })?;
+                let value = *max_length.get_ref();
+                let max_length =
+                    usize::try_from(value)
+                        .ok()
+                        .filter(|v| *v >= 1)
+                        .ok_or_else(|| {
+                            self.err(
+                                &max_length.span(),
+                                format!("max_length must be at least 1, got {value}"),
+                            )
+                        })?;
+                QuestionKind::Text { max_length }
+            }
+            other => {
+                return Err(self.err(
+                    &type_span,
+                    format!(
+                        "unknown question type `{other}` (expected integer, single, multi or text)"
+                    ),
+                ));
+            }
+        };
+
+        if let (Some(role), Some(role_field)) = (role, &raw.role) {
+            let role_span = role_field.span();
+            let (wanted, article) = if role.wants_integer() {
+                ("integer", "an")
+            } else {
+                ("single", "a")
+            };
+            if kind.name() != wanted {
+                return Err(self.err(
+                    &role_span,
+                    format!(
+                        "role `{}` needs {article} {wanted} question, but `{key}` is {}",
+                        role.as_str(),
+                        kind.name()
+                    ),
+                ));
+            }
+            if let Some((first_key, first_line)) = self.roles.get(&role) {
+                return Err(self.err(
+                    &role_span,
+                    format!(
+                        "role `{}` is already used by question `{first_key}` (line {first_line})",
+                        role.as_str()
+                    ),
+                ));
+            }
+            let role_line = self.line(&role_span);
+            self.roles.insert(role, (key.clone(), role_line));
+        }
+
+        Ok(Question {
+            key,
+            text,
+            help,
+            required,
+            kind,
+            role,
+            unit,
+        })
+    }
+
+    fn options(
+        &self,
+        question: &str,
+        question_span: &Range<usize>,
+        raw: Option<Spanned<Vec<RawChoice>>>,
+        bounds_for: Option<Role>,
+    ) -> Res<Vec<Choice>> {
+        let Some(raw) = raw else {
+            return Err(self.err(
+                question_span,
+                format!("question `{question}` needs `options`"),
+            ));
+        };
+        let list_span = raw.span();
+        let list = raw.into_inner();
+        if list.is_empty() {
+            return Err(self.err(
+                &list_span,
+                format!("question `{question}` has an empty option list"),
+            ));
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(list.len());
+        for choice in list {
+            let value_span = choice.value.span();
+            let value = choice.value.into_inner();
+            if !valid_key(&value, KeyStyle::LetterOrDigitFirst) {
+                return Err(self.err(
+                    &value_span,
+                    format!(
+                        "invalid option value `{value}`: {}",
+                        key_rules(KeyStyle::LetterOrDigitFirst)
+                    ),
+                ));
+            }
+            if let Some(first) = seen.get(&value) {
+                return Err(self.err(
+                    &value_span,
+                    format!(
+                        "duplicate option value `{value}` in question `{question}` (first defined on line {first})"
+                    ),
+                ));
+            }
+            seen.insert(value.clone(), self.line(&value_span));
+            let label = self.text(choice.label)?;
+            for (name, bound) in [("lower", &choice.lower), ("upper", &choice.upper)] {
+                if let Some(b) = bound.as_ref().filter(|b| !b.get_ref().is_finite()) {
+                    return Err(self.err(
+                        &b.span(),
+                        format!("option `{value}`: `{name}` must be a finite number"),
+                    ));
+                }
+            }
+            if let (Some(lo), Some(hi)) = (&choice.lower, &choice.upper) {
+                if lo.get_ref() > hi.get_ref() {
+                    return Err(self.err(
+                        &lo.span(),
+                        format!(
+                            "option `{value}`: lower bound ({}) is greater than upper bound ({})",
+                            lo.get_ref(),
+                            hi.get_ref()
+                        ),
+                    ));
+                }
+            }
+            let excluded = choice.excluded.unwrap_or(false);
+            let unbounded = choice.lower.is_none() && choice.upper.is_none();
+            if let Some(role) = bounds_for.filter(|_| !excluded && unbounded) {
+                return Err(self.err(
+                    &value_span,
+                    format!(
+                        "option `{value}` needs `lower` and/or `upper` because the question has role `{}` \
+                         (or mark it `excluded = true`)",
+                        role.as_str()
+                    ),
+                ));
+            }
+            out.push(Choice {
+                value,
+                label,
+                lower: choice.lower.map(Spanned::into_inner),
+                upper: choice.upper.map(Spanned::into_inner),
+                excluded,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Header shared by the small test documents (4 lines).
+    const HEAD: &str = "id = \"teste\"\nversion = 1\n\
+        title = { pt = \"Título\", en = \"Title\" }\n\
+        intro = { pt = \"Introdução\", en = \"Intro\" }\n";
+
+    /// A document with one page holding `questions` (TOML text).
+    fn doc(questions: &str) -> String {
+        format!(
+            "{HEAD}\n[[pages]]\nkey = \"p1\"\ntitle = {{ pt = \"Página\", en = \"Page\" }}\n\n{questions}"
+        )
+    }
+
+    /// A valid integer question with the given key and extra lines.
+    fn integer(key: &str, extra: &str) -> String {
+        format!(
+            "[[pages.questions]]\nkey = \"{key}\"\ntype = \"integer\"\nmin = 1\nmax = 10\n\
+             text = {{ pt = \"Quantos?\", en = \"How many?\" }}\n{extra}\n"
+        )
+    }
+
+    /// 1-based line of the first line of `src` containing `needle`, counted
+    /// independently of the code under test.
+    fn line_with(src: &str, needle: &str) -> usize {
+        src.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("`{needle}` not in test document"))
+    }
+
+    fn refuse(src: &str) -> DefinitionError {
+        match Definition::parse(src) {
+            Ok(_) => panic!("accepted:\n{src}"),
+            Err(e) => e,
+        }
+    }
+
+    /// Asserts that `src` is refused at the line containing `needle`, with
+    /// a reason containing `reason`.
+    fn assert_refused(src: &str, needle: &str, reason: &str) {
+        let err = refuse(src);
+        assert_eq!(
+            err.line(),
+            line_with(src, needle),
+            "wrong line for {err}\n{src}"
+        );
+        assert!(
+            err.reason().contains(reason),
+            "reason `{}` lacks `{reason}`",
+            err.reason()
+        );
+    }
+
+    const OPT_A: &str = "{ value = \"a\", label = { pt = \"A\", en = \"A\" } }";
+    const OPT_B: &str = "{ value = \"b\", label = { pt = \"B\", en = \"B\" } }";
+
+    #[test]
+    fn minimal_document_parses() {
+        let def = Definition::parse(&doc(&integer("q1", ""))).expect("valid");
+        assert_eq!(def.id(), "teste");
+        assert_eq!(def.version(), 1);
+        assert_eq!(def.title().get(false), "Título");
+        assert_eq!(def.intro().get(true), "Intro");
+        let q = def.question("q1").expect("q1");
+        assert!(q.required, "required defaults to true");
+        assert_eq!(q.kind, QuestionKind::Integer { min: 1, max: 10 });
+        assert_eq!(q.role, None);
+        assert_eq!(q.unit, None);
+        assert!(q.options().is_empty());
+    }
+
+    #[test]
+    fn display_is_line_then_reason() {
+        let src = doc(&integer("q1", "unit = \"litros\""));
+        let err = refuse(&src);
+        let line = line_with(&src, "litros");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "line {line}: unknown unit `litros` (expected one of: salario_minimo, reais, km, trips)"
+            )
+        );
+    }
+
+    #[test]
+    fn refuses_toml_syntax_errors() {
+        let src = format!("{HEAD}[[pages]]\nkey = \"p1\nnext = 1\n");
+        let err = refuse(&src);
+        assert_eq!(err.line(), line_with(&src, "key = \"p1"), "{err}");
+        assert!(err.reason().contains("string"), "{err}");
+        let src = format!("{HEAD}version = 2\n");
+        let err = refuse(&src);
+        assert_eq!(err.line(), 5, "{err}");
+        assert!(err.reason().contains("duplicate key"), "{err}");
+    }
+
+    #[test]
+    fn refuses_unknown_fields_everywhere() {
+        let src = format!("{HEAD}colour = \"blue\"\n");
+        assert_refused(&src, "colour", "unknown field `colour`");
+
+        let src = doc(&integer("q1", "")).replace("[[pages]]\n", "[[pages]]\nicon = \"x\"\n");
+        assert_refused(&src, "icon", "unknown field `icon`");
+
+        let src = doc(&integer("q1", "placeholder = \"Sua idade\""));
+        assert_refused(&src, "placeholder", "unknown field `placeholder`");
+
+        let src = doc(&integer(
+            "q1",
+            "help = { pt = \"a\", en = \"b\", es = \"c\" }",
+        ));
+        assert_refused(&src, "es = ", "unknown field `es`");
+
+        let src = doc(&format!(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\ntext = {{ pt = \"a\", en = \"b\" }}\n\
+             options = [\n  {OPT_A},\n  {{ value = \"b\", label = {{ pt = \"B\", en = \"B\" }}, weight = 2 }},\n]\n"
+        ));
+        assert_refused(&src, "weight", "unknown field `weight`");
+    }
+
+    #[test]
+    fn refuses_fields_of_another_type() {
+        let src = doc(&integer("q1", "max_length = 5"));
+        assert_refused(
+            &src,
+            "max_length",
+            "`max_length` is not allowed on integer questions",
+        );
+        let src = doc(&format!(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\nmax = 3\n\
+             text = {{ pt = \"a\", en = \"b\" }}\noptions = [{OPT_A}]\n"
+        ));
+        assert_refused(&src, "max = 3", "`max` is not allowed on single questions");
+    }
+
+    #[test]
+    fn refuses_missing_fields() {
+        let src = doc("[[pages.questions]]\nkey = \"q1\"\ntype = \"integer\"\nmin = 1\n");
+        let err = refuse(&src);
+        assert!(err.reason().contains("missing field `text`"), "{err}");
+        let src = doc(&integer("q1", "").replace("max = 10\n", ""));
+        assert_refused(&src, "key = \"q1\"", "integer question `q1` needs `max`");
+    }
+
+    #[test]
+    fn refuses_duplicate_question_keys_across_pages() {
+        let src = format!(
+            "{}\n[[pages]]\nkey = \"p2\"\ntitle = {{ pt = \"b\", en = \"b\" }}\n\n{}",
+            doc(&integer("idade", "")),
+            integer("idade", "")
+        );
+        let err = refuse(&src);
+        let first = line_with(&src, "key = \"idade\"");
+        let second = src
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains("key = \"idade\""))
+            .nth(1)
+            .map(|(i, _)| i + 1)
+            .expect("second");
+        assert_eq!(err.line(), second);
+        assert_eq!(
+            err.reason(),
+            format!("duplicate question key `idade` (first defined on line {first})")
+        );
+    }
+
+    #[test]
+    fn refuses_duplicate_page_keys() {
+        let src = format!(
+            "{}\n[[pages]]\nkey = \"p1\" # again\ntitle = {{ pt = \"b\", en = \"b\" }}\n\n{}",
+            doc(&integer("q1", "")),
+            integer("q2", "")
+        );
+        let first = line_with(&src, "key = \"p1\"");
+        assert_refused(
+            &src,
+            "# again",
+            &format!("duplicate page key `p1` (first defined on line {first})"),
+        );
+    }
+
+    #[test]
+    fn refuses_invalid_keys() {
+        for bad in ["Idade", "1idade", "_idade", "idade-x", "idadé", ""] {
+            let src = doc(&integer(bad, ""));
+            let err = refuse(&src);
+            assert_eq!(
+                err.line(),
+                line_with(&src, &format!("key = \"{bad}\"")),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.reason()
+                    .starts_with(&format!("invalid question key `{bad}`")),
+                "{err}"
+            );
+        }
+        let long = "a".repeat(MAX_KEY_LEN + 1);
+        let err = refuse(&doc(&integer(&long, "")));
+        assert!(err.reason().starts_with("invalid question key"), "{err}");
+        let ok = "a".repeat(MAX_KEY_LEN);
+        assert!(Definition::parse(&doc(&integer(&ok, ""))).is_ok());
+
+        let src =
+            format!("{HEAD}\n[[pages]]\nkey = \"Página\"\ntitle = {{ pt = \"a\", en = \"b\" }}\n");
+        assert_refused(&src, "Página", "invalid page key `Página`");
+
+        let src = HEAD.replace("\"teste\"", "\"Teste 1\"");
+        assert_refused(&src, "Teste 1", "invalid questionnaire id `Teste 1`");
+    }
+
+    #[test]
+    fn option_values_may_start_with_a_digit_but_follow_the_other_rules() {
+        let q = "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\ntext = { pt = \"a\", en = \"b\" }\n\
+                 options = [\n  { value = \"2a4sm\", label = { pt = \"x\", en = \"x\" } },\n  \
+                 { value = \"VALUE\", label = { pt = \"y\", en = \"y\" } },\n]\n";
+        let src = doc(q);
+        assert_refused(&src, "VALUE", "invalid option value `VALUE`");
+        let src = doc(&q.replace("VALUE", "1x"));
+        assert!(Definition::parse(&src).is_ok());
+    }
+
+    #[test]
+    fn refuses_duplicate_option_values() {
+        let src = doc(&format!(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\ntext = {{ pt = \"a\", en = \"b\" }}\n\
+             options = [\n  {OPT_A},\n  {OPT_B},\n  {{ value = \"a\", label = {{ pt = \"A2\", en = \"A2\" }} }},\n]\n"
+        ));
+        let first = line_with(&src, "value = \"a\"");
+        assert_refused(
+            &src,
+            "A2",
+            &format!("duplicate option value `a` in question `q1` (first defined on line {first})"),
+        );
+    }
+
+    #[test]
+    fn refuses_empty_or_missing_option_list() {
+        let src = doc("[[pages.questions]]\nkey = \"q1\"\ntype = \"multi\"\n\
+             text = { pt = \"a\", en = \"b\" }\noptions = []\n");
+        assert_refused(
+            &src,
+            "options = []",
+            "question `q1` has an empty option list",
+        );
+        let src = doc(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\ntext = { pt = \"a\", en = \"b\" }\n",
+        );
+        assert_refused(&src, "key = \"q1\"", "question `q1` needs `options`");
+    }
+
+    #[test]
+    fn refuses_integer_min_greater_than_max() {
+        let src = doc(&integer("q1", "").replace("min = 1", "min = 11"));
+        assert_refused(&src, "min = 11", "min (11) is greater than max (10)");
+        // Equal bounds are fine.
+        let src = doc(&integer("q1", "").replace("min = 1", "min = 10"));
+        assert!(Definition::parse(&src).is_ok());
+    }
+
+    fn multi(limits: &str) -> String {
+        doc(&format!(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"multi\"\n{limits}\n\
+             text = {{ pt = \"a\", en = \"b\" }}\noptions = [{OPT_A}, {OPT_B}]\n"
+        ))
+    }
+
+    #[test]
+    fn multi_limits() {
+        assert_refused(
+            &multi("min = 2\nmax = 1"),
+            "min = 2",
+            "min (2) is greater than max (1)",
+        );
+        assert_refused(
+            &multi("max = 3"),
+            "max = 3",
+            "max (3) must be between 1 and the number of options (2)",
+        );
+        assert_refused(&multi("max = 0"), "max = 0", "max (0) must be between 1");
+        assert_refused(
+            &multi("min = -1"),
+            "min = -1",
+            "min (-1) must not be negative",
+        );
+        // Default min is 1 and default max is the number of options.
+        let def = Definition::parse(&multi("")).expect("valid");
+        let q = def.question("q1").expect("q1");
+        assert!(matches!(q.kind, QuestionKind::Multi { min: 1, max: 2, .. }));
+        let def = Definition::parse(&multi("min = 0\nmax = 2")).expect("valid");
+        let q = def.question("q1").expect("q1");
+        assert!(matches!(q.kind, QuestionKind::Multi { min: 0, max: 2, .. }));
+    }
+
+    #[test]
+    fn refuses_lower_greater_than_upper_and_non_finite_bounds() {
+        let q = |bounds: &str| {
+            doc(&format!(
+                "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\ntext = {{ pt = \"a\", en = \"b\" }}\n\
+                 [[pages.questions.options]]\nvalue = \"a\"\nlabel = {{ pt = \"A\", en = \"A\" }}\n{bounds}\n"
+            ))
+        };
+        assert_refused(
+            &q("lower = 500\nupper = 101"),
+            "lower = 500",
+            "option `a`: lower bound (500) is greater than upper bound (101)",
+        );
+        assert_refused(
+            &q("upper = inf"),
+            "upper = inf",
+            "option `a`: `upper` must be a finite number",
+        );
+        assert_refused(
+            &q("lower = nan"),
+            "lower = nan",
+            "option `a`: `lower` must be a finite number",
+        );
+        let def = Definition::parse(&q("lower = 1.5\nupper = 1.5")).expect("valid");
+        let choice = def.question("q1").and_then(|q| q.option("a")).expect("a");
+        assert_eq!(
+            (choice.lower, choice.upper, choice.excluded),
+            (Some(1.5), Some(1.5), false)
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_type() {
+        let src = doc(&integer("q1", "").replace("\"integer\"", "\"rating\""));
+        assert_refused(
+            &src,
+            "rating",
+            "unknown question type `rating` (expected integer, single, multi or text)",
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_role_and_unit() {
+        let src = doc(&integer("q1", "role = \"idade\""));
+        assert_refused(
+            &src,
+            "role = ",
+            "unknown role `idade` (expected one of: age, household_size,",
+        );
+        let src = doc(&integer("q1", "unit = \"anos\""));
+        assert_refused(&src, "unit = ", "unknown unit `anos`");
+    }
+
+    #[test]
+    fn refuses_role_used_twice() {
+        let src = doc(&format!(
+            "{}{}",
+            integer("idade", "role = \"age\""),
+            integer("idade2", "role = \"age\" # again")
+        ));
+        let first = line_with(&src, "role = \"age\"");
+        assert_refused(
+            &src,
+            "# again",
+            &format!("role `age` is already used by question `idade` (line {first})"),
+        );
+    }
+
+    #[test]
+    fn refuses_role_on_wrong_type_or_without_bounds() {
+        let src = doc(&integer("q1", "role = \"distance\""));
+        assert_refused(
+            &src,
+            "role = ",
+            "role `distance` needs a single question, but `q1` is integer",
+        );
+        let single = |role: &str, opt_b: &str| {
+            doc(&format!(
+                "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\nrole = \"{role}\"\n\
+                 text = {{ pt = \"a\", en = \"b\" }}\noptions = [\n  \
+                 {{ value = \"a\", label = {{ pt = \"A\", en = \"A\" }}, lower = 0, upper = 5 }},\n  {opt_b},\n]\n"
+            ))
+        };
+        assert_refused(
+            &single("age", OPT_B),
+            "role = ",
+            "role `age` needs an integer question, but `q1` is single",
+        );
+        assert_refused(
+            &single("distance", OPT_B),
+            "value = \"b\"",
+            "option `b` needs `lower` and/or `upper` because the question has role `distance`",
+        );
+        let excluded = "{ value = \"b\", label = { pt = \"B\", en = \"B\" }, excluded = true }";
+        let def = Definition::parse(&single("distance", excluded)).expect("valid");
+        assert_eq!(
+            def.by_role(Role::Distance).map(|q| q.key.as_str()),
+            Some("q1")
+        );
+        assert!(
+            def.question("q1")
+                .and_then(|q| q.option("b"))
+                .is_some_and(|c| c.excluded)
+        );
+    }
+
+    #[test]
+    fn refuses_text_on_required_question() {
+        let text = |required: &str| {
+            doc(&format!(
+                "[[pages.questions]]\nkey = \"q1\"\ntype = \"text\"\n{required}max_length = 80\n\
+                 text = {{ pt = \"a\", en = \"b\" }}\n"
+            ))
+        };
+        let msg = "text question `q1` must be optional (add `required = false`)";
+        assert_refused(&text(""), "type = \"text\"", msg);
+        assert_refused(&text("required = true\n"), "type = \"text\"", msg);
+        let def = Definition::parse(&text("required = false\n")).expect("valid");
+        let q = def.question("q1").expect("q1");
+        assert!(!q.required);
+        assert_eq!(q.kind, QuestionKind::Text { max_length: 80 });
+
+        let src = text("required = false\n").replace("max_length = 80\n", "");
+        assert_refused(
+            &src,
+            "key = \"q1\"",
+            "text question `q1` needs `max_length`",
+        );
+        let src = text("required = false\n").replace("max_length = 80", "max_length = 0");
+        assert_refused(
+            &src,
+            "max_length = 0",
+            "max_length must be at least 1, got 0",
+        );
+        let src = text("required = false\nunit = \"km\"\n");
+        assert_refused(&src, "unit = ", "`unit` is not allowed on text questions");
+    }
+
+    #[test]
+    fn refuses_page_without_questions() {
+        let src = format!(
+            "{}\n[[pages]]\nkey = \"vazia\"\ntitle = {{ pt = \"b\", en = \"b\" }}\n",
+            doc(&integer("q1", ""))
+        );
+        assert_refused(&src, "vazia", "page `vazia` has no questions");
+    }
+
+    #[test]
+    fn refuses_no_pages() {
+        let err = refuse(HEAD);
+        assert_eq!(err.line(), 1);
+        assert_eq!(
+            err.reason(),
+            "the questionnaire has no pages (add [[pages]])"
+        );
+        let src = format!("{HEAD}pages = []\n");
+        assert_refused(&src, "pages = []", "the questionnaire has no pages");
+    }
+
+    #[test]
+    fn refuses_empty_texts_and_bad_versions() {
+        let src = doc(&integer("q1", "help = { pt = \"  \", en = \"Help\" }"));
+        assert_refused(&src, "help = ", "empty `pt` text");
+        let src = HEAD.replace("version = 1", "version = 0");
+        assert_refused(&src, "version", "version must be a positive integer, got 0");
+        let src = HEAD.replace("version = 1", "version = \"1\"");
+        assert_refused(&src, "version", "invalid type");
+    }
+
+    #[test]
+    fn line_of_counts_bytes_safely() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+        assert_eq!(line_of("é\né", 1), 1, "inside a multi-byte character");
+        assert_eq!(line_of("a\n", 999), 2, "past the end");
+    }
+
+    // -- The shipped questionnaire -----------------------------------------
+
+    fn default_def() -> Definition {
+        default_definition().unwrap_or_else(|e| panic!("default questionnaire: {e}"))
+    }
+
+    #[test]
+    fn default_questionnaire_parses_with_expected_shape() {
+        let def = default_def();
+        let pages: Vec<Vec<&str>> = def
+            .pages()
+            .iter()
+            .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
+            .collect();
+        assert_eq!(
+            pages,
+            vec![
+                vec!["idade", "moradores", "renda_familiar"],
+                vec![
+                    "frequencia_supermercado",
+                    "distancia_supermercado",
+                    "fatores_escolha"
+                ],
+                vec!["valor_compra", "gasto_mensal", "gasto_bairro"],
+                vec!["interesse_novo", "mercado_atual"],
+            ]
+        );
+        assert_eq!(def.questions().count(), 11);
+        assert_eq!(def.page_of("fatores_escolha"), Some(1));
+        assert_eq!(def.page_of("mercado_atual"), Some(3));
+        assert_eq!(def.page_of("nada"), None);
+        assert!(def.question("nada").is_none());
+        for q in def.questions() {
+            assert!(!q.text.pt.is_empty() && !q.text.en.is_empty());
+            assert_eq!(q.required, q.key != "mercado_atual", "{}", q.key);
+        }
+    }
+
+    #[test]
+    fn default_questionnaire_roles() {
+        let def = default_def();
+        let expected = [
+            (Role::Age, "idade"),
+            (Role::HouseholdSize, "moradores"),
+            (Role::HouseholdIncome, "renda_familiar"),
+            (Role::TripsPerMonth, "frequencia_supermercado"),
+            (Role::SpendPerTrip, "valor_compra"),
+            (Role::MonthlySpend, "gasto_mensal"),
+            (Role::LocalShopsSpend, "gasto_bairro"),
+            (Role::Distance, "distancia_supermercado"),
+            (Role::PurchaseIntent, "interesse_novo"),
+        ];
+        for (role, key) in expected {
+            assert_eq!(
+                def.by_role(role).map(|q| q.key.as_str()),
+                Some(key),
+                "{role:?}"
+            );
+            assert_eq!(Role::from_name(role.as_str()), Some(role));
+        }
+    }
+
+    #[test]
+    fn default_questionnaire_limits_and_bands() {
+        let def = default_def();
+        let kind = |key: &str| def.question(key).map(|q| q.kind.clone());
+        assert_eq!(
+            kind("idade"),
+            Some(QuestionKind::Integer { min: 18, max: 120 })
+        );
+        assert_eq!(
+            kind("moradores"),
+            Some(QuestionKind::Integer { min: 1, max: 20 })
+        );
+        assert_eq!(
+            kind("mercado_atual"),
+            Some(QuestionKind::Text { max_length: 80 })
+        );
+        let fatores = def.question("fatores_escolha").expect("fatores");
+        assert!(matches!(
+            fatores.kind,
+            QuestionKind::Multi { min: 1, max: 3, .. }
+        ));
+        assert_eq!(fatores.options().len(), 10);
+        assert!(fatores.option("formas_pagamento").is_some());
+
+        let values = |key: &str| -> Vec<String> {
+            def.question(key)
+                .map(|q| q.options().iter().map(|c| c.value.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            values("renda_familiar"),
+            [
+                "ate_2sm",
+                "2a4sm",
+                "4a10sm",
+                "10a20sm",
+                "acima_20sm",
+                "nao_informar"
+            ]
+        );
+        assert_eq!(
+            values("frequencia_supermercado"),
+            ["nao_compro", "1x", "2x", "3x", "4x_ou_mais"]
+        );
+        assert_eq!(values("valor_compra"), values("gasto_bairro"));
+
+        let renda = def.question("renda_familiar").expect("renda");
+        assert_eq!(renda.unit, Some(Unit::SalarioMinimo));
+        let nao = renda.option("nao_informar").expect("nao_informar");
+        assert!(nao.excluded && nao.lower.is_none() && nao.upper.is_none());
+
+        // Every numeric band is bounded below, and only the top band is open.
+        for key in [
+            "renda_familiar",
+            "valor_compra",
+            "gasto_mensal",
+            "gasto_bairro",
+            "distancia_supermercado",
+        ] {
+            let q = def.question(key).expect(key);
+            let bands: Vec<&Choice> = q.options().iter().filter(|c| !c.excluded).collect();
+            assert!(bands.iter().all(|c| c.lower.is_some()), "{key}");
+            let open: Vec<&str> = bands
+                .iter()
+                .filter(|c| c.upper.is_none())
+                .map(|c| c.value.as_str())
+                .collect();
+            assert_eq!(open.len(), 1, "{key}");
+            assert_eq!(
+                bands.last().map(|c| c.value.as_str()),
+                open.first().copied(),
+                "{key}"
+            );
+        }
+        let freq = def.question("frequencia_supermercado").expect("freq");
+        let top = freq.option("4x_ou_mais").expect("4x");
+        assert_eq!((top.lower, top.upper), (Some(4.0), None));
+        let intent = def.question("interesse_novo").expect("intent");
+        let scores: Vec<_> = intent
+            .options()
+            .iter()
+            .map(|c| (c.lower, c.upper))
+            .collect();
+        assert_eq!(
+            scores,
+            (1..=5)
+                .map(|n| (Some(f64::from(n)), Some(f64::from(n))))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    // -- Labels with amounts in reais --------------------------------------
+
+    #[test]
+    fn minimum_wage_labels_show_reais() {
+        let def = default_def();
+        let renda = def.question("renda_familiar").expect("renda");
+        let label = |value: &str, english: bool, sm: Option<u32>| {
+            let opt = renda.option(value).expect(value);
+            renda.option_label(opt, english, sm)
+        };
+        let sm = Some(1621);
+        assert_eq!(
+            label("ate_2sm", false, sm),
+            "Até 2 salários mínimos (até R$ 3.242)"
+        );
+        assert_eq!(
+            label("2a4sm", false, sm),
+            "De 2 a 4 salários mínimos (R$ 3.242 a R$ 6.484)"
+        );
+        assert_eq!(
+            label("acima_20sm", false, sm),
+            "Acima de 20 salários mínimos (acima de R$ 32.420)"
+        );
+        assert_eq!(label("nao_informar", false, sm), "Prefiro não informar");
+        assert_eq!(
+            label("ate_2sm", true, sm),
+            "Up to 2 minimum wages (up to R$ 3,242)"
+        );
+        assert_eq!(
+            label("2a4sm", true, sm),
+            "2 to 4 minimum wages (R$ 3,242 to R$ 6,484)"
+        );
+        assert_eq!(
+            label("acima_20sm", true, sm),
+            "Over 20 minimum wages (over R$ 32,420)"
+        );
+        // Without a configured minimum wage, the plain label.
+        assert_eq!(label("2a4sm", false, None), "De 2 a 4 salários mínimos");
+        assert_eq!(label("2a4sm", false, Some(0)), "De 2 a 4 salários mínimos");
+        // Other units are never converted.
+        let valor = def.question("valor_compra").expect("valor");
+        let opt = valor.option("101a500").expect("101a500");
+        assert_eq!(valor.option_label(opt, false, sm), "De R$ 101 a R$ 500");
+    }
+
+    #[test]
+    fn minimum_wage_labels_with_fractions_and_points() {
+        let src = doc(
+            "[[pages.questions]]\nkey = \"q1\"\ntype = \"single\"\nunit = \"salario_minimo\"\n\
+             text = { pt = \"a\", en = \"b\" }\noptions = [\n  \
+             { value = \"a\", label = { pt = \"Meio\", en = \"Half\" }, lower = 1.5, upper = 1.5 },\n  \
+             { value = \"b\", label = { pt = \"Abaixo\", en = \"Below\" }, upper = 0.5 },\n]\n",
+        );
+        let def = Definition::parse(&src).expect("valid");
+        let q = def.question("q1").expect("q1");
+        let label =
+            |v: &str, english: bool| q.option_label(q.option(v).expect(v), english, Some(1621));
+        assert_eq!(label("a", false), "Meio (R$ 2.431,50)");
+        assert_eq!(label("a", true), "Half (R$ 2,431.50)");
+        assert_eq!(label("b", false), "Abaixo (até R$ 810,50)");
+    }
+
+    #[test]
+    fn truncated_or_mangled_files_give_errors_not_panics() {
+        let text = DEFAULT_TOML;
+        let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(11).collect();
+        for &end in &boundaries {
+            if let Some(prefix) = text.get(..end) {
+                // Either outcome is fine; the point is that nothing panics and
+                // any error carries a line inside the text.
+                if let Err(e) = Definition::parse(prefix) {
+                    assert!(
+                        e.line() >= 1 && e.line() <= prefix.lines().count().max(1),
+                        "{e}"
+                    );
+                }
+            }
+        }
+        for &cut in boundaries.iter().step_by(3) {
+            let mangled: String = text
+                .char_indices()
+                .filter(|(i, _)| *i != cut)
+                .map(|(_, c)| c)
+                .collect();
+            if let Err(e) = Definition::parse(&mangled) {
+                assert!(
+                    e.line() >= 1 && e.line() <= mangled.lines().count().max(1),
+                    "{e}"
+                );
+            }
+        }
+    }
+}

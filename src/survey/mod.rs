@@ -1,0 +1,20 @@
+//! The survey domain: the questionnaire definition (loaded from TOML) and the
+//! validation of respondents' answers against it.
+//!
+//! This module is deliberately free of web and database code so it can be
+//! tested on its own: the web layer hands it raw form pairs and stores the
+//! resulting [`Answers`] as JSON.
+
+pub mod answers;
+pub mod definition;
+pub mod format;
+
+pub use answers::{
+    AnswerError, AnswerValue, Answers, PageErrors, first_incomplete_page, is_page_complete,
+    validate_complete, validate_page,
+};
+pub use definition::{
+    Choice, Definition, DefinitionError, Page, Question, QuestionKind, Role, Text, Unit,
+    default_definition,
+};
+pub use format::format_reais;

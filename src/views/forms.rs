@@ -1,0 +1,167 @@
+//! Form building blocks shared by every page: labelled inputs with their error tied by
+//! `aria-describedby`, the error summary that links to each wrong field, the CSRF field.
+
+use maud::{Markup, html};
+
+use crate::accounts::fields::FieldError;
+use crate::i18n::Lang;
+
+/// Errors of one form submission, in the order the fields appear.
+#[derive(Debug, Default, Clone)]
+pub struct Errors(Vec<(String, String)>);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        if !self.0.iter().any(|(f, _)| f == field) {
+            self.0.push((field.to_string(), message.into()));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+}
+
+/// The words for a field error.
+pub fn message(lang: Lang, e: FieldError) -> String {
+    let t = lang.t();
+    match e {
+        FieldError::Required => t.err_required.into(),
+        FieldError::TooLong { max } => t.err_too_long.replace("{n}", &max.to_string()),
+        FieldError::TooShort { min } => t.err_too_short.replace("{n}", &min.to_string()),
+        FieldError::InvalidEmail => t.err_invalid_email.into(),
+        FieldError::EmailTaken => t.err_email_taken.into(),
+        FieldError::InvalidPhone => t.err_invalid_phone.into(),
+        FieldError::UnknownBairro => t.err_unknown_bairro.into(),
+        FieldError::PasswordCommon => t.err_password_common.into(),
+        FieldError::PasswordMismatch => t.err_password_mismatch.into(),
+        FieldError::PasswordWrong => t.err_password_wrong.into(),
+        FieldError::MustAccept => t.err_must_accept.into(),
+    }
+}
+
+pub fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf_token" value=(token); }
+}
+
+fn error_id(name: &str) -> String {
+    format!("{name}-erro")
+}
+
+fn hint_id(name: &str) -> String {
+    format!("{name}-dica")
+}
+
+fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(hint_id(name));
+    }
+    if error {
+        ids.push(error_id(name));
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// A labelled text-like input (`text`, `email`, `tel`, `password`).
+pub struct Input<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub autocomplete: &'a str,
+    pub hint: Option<&'a str>,
+    pub required: bool,
+    pub max_chars: Option<usize>,
+}
+
+pub fn input(lang: Lang, i: &Input<'_>, errors: &Errors) -> Markup {
+    let err = errors.get(i.name);
+    html! {
+        div class={ "field" @if err.is_some() { " invalid" } } {
+            label for=(i.name) {
+                (i.label)
+                @if !i.required { " " span class="hint" { (lang.t().optional) } }
+            }
+            @if let Some(h) = i.hint { p class="hint" id=(hint_id(i.name)) { (h) } }
+            input type=(i.kind) id=(i.name) name=(i.name) value=(i.value)
+                autocomplete=(i.autocomplete)
+                required[i.required]
+                maxlength=[i.max_chars]
+                aria-invalid=[err.map(|_| "true")]
+                aria-describedby=[described_by(i.name, i.hint.is_some(), err.is_some())];
+            @if let Some(m) = err { p class="field-error" id=(error_id(i.name)) { (m) } }
+        }
+    }
+}
+
+/// A labelled select with a placeholder first option.
+pub fn select(name: &str, label: &str, placeholder: &str, options: &[String], selected: &str, errors: &Errors) -> Markup {
+    let err = errors.get(name);
+    html! {
+        div class={ "field" @if err.is_some() { " invalid" } } {
+            label for=(name) { (label) }
+            select id=(name) name=(name) required
+                aria-invalid=[err.map(|_| "true")]
+                aria-describedby=[described_by(name, false, err.is_some())] {
+                option value="" { (placeholder) }
+                @for o in options {
+                    option value=(o) selected[o == selected] { (o) }
+                }
+            }
+            @if let Some(m) = err { p class="field-error" id=(error_id(name)) { (m) } }
+        }
+    }
+}
+
+/// A checkbox with its label beside it.
+pub fn checkbox(name: &str, label: &str, checked: bool, errors: &Errors) -> Markup {
+    let err = errors.get(name);
+    html! {
+        div class={ "field" @if err.is_some() { " invalid" } } {
+            div class="choice" {
+                input type="checkbox" id=(name) name=(name) value="1" checked[checked]
+                    aria-invalid=[err.map(|_| "true")]
+                    aria-describedby=[described_by(name, false, err.is_some())];
+                label for=(name) { (label) }
+            }
+            @if let Some(m) = err { p class="field-error" id=(error_id(name)) { (m) } }
+        }
+    }
+}
+
+/// The box at the top of a refused form, linking to each wrong field.
+pub fn error_summary(lang: Lang, errors: &Errors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="error-summary" role="alert" tabindex="-1" id="erros" {
+                h2 { (lang.t().form_errors_title) }
+                ul {
+                    @for (field, msg) in errors.iter() {
+                        li { a href={ "#" (field) } { (msg) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Paragraphs of a stored document (plain text, blank-line separated), escaped.
+pub fn paragraphs(text: &str, contact: &str) -> Markup {
+    html! {
+        @for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            p { (p.replace("{contato}", contact)) }
+        }
+    }
+}

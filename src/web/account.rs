@@ -1,0 +1,237 @@
+//! "Minha conta": the respondent's own profile, password, optional consents, data
+//! download (LGPD portability) and account deletion. Every handler acts on the session's
+//! user only; no route takes a user id.
+
+use salvo::http::header::{self, HeaderValue};
+use salvo::prelude::*;
+use serde_json::json;
+
+use super::{ctx, field, pages, see_other, state, ticked};
+use crate::accounts::fields::{FieldError, PersonName, Phone};
+use crate::accounts::password::{Password, Verified};
+use crate::db::users::{self, ProfileChange, User};
+use crate::db::{DbError, consents};
+use crate::error::AppError;
+use crate::session::{self, AuthUser};
+use crate::views::account::{AccountPage, ProfileValues, Section};
+use crate::views::forms::{Errors, message};
+use crate::views::{self};
+
+async fn me(depot: &Depot) -> Result<(AuthUser, User), AppError> {
+    let auth = session::user(depot).ok_or(AppError::Forbidden)?;
+    let user = users::find(&state(depot).db, auth.id).await?.ok_or(AppError::Forbidden)?;
+    Ok((auth, user))
+}
+
+async fn render(
+    depot: &mut Depot,
+    user: &User,
+    values: ProfileValues,
+    section: Section,
+    errors: Errors,
+) -> Result<maud::Markup, AppError> {
+    let app = state(depot).clone();
+    let current = consents::current(&app.db).await?;
+    let optional: Vec<_> = current.into_iter().filter(|d| !d.required).collect();
+    let active = consents::active_document_ids(&app.db, user.id).await?;
+    let history = consents::of_user(&app.db, user.id).await?;
+    let c = ctx(depot, true);
+    Ok(views::account::render(
+        &c,
+        &AccountPage {
+            user,
+            profile: values,
+            bairros: app.bairros.all(),
+            optional: &optional,
+            active_ids: &active,
+            history: &history,
+            errors,
+            section,
+        },
+    ))
+}
+
+/// `GET /account`
+#[handler]
+pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (_, user) = me(depot).await?;
+    let page = render(depot, &user, ProfileValues::of(&user), Section::None, Errors::default()).await?;
+    res.add_header(header::CACHE_CONTROL, "no-store", true).ok();
+    res.render(views::Html(page));
+    Ok(())
+}
+
+/// `POST /account/profile`
+#[handler]
+pub async fn profile(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (_, user) = me(depot).await?;
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let v = ProfileValues {
+        nome: field(req, "nome").await,
+        sobrenome: field(req, "sobrenome").await,
+        telefone: field(req, "telefone").await,
+        bairro: field(req, "bairro").await,
+    };
+    let mut errors = Errors::default();
+    let nome = PersonName::parse(&v.nome);
+    let sobrenome = PersonName::parse(&v.sobrenome);
+    let telefone = Phone::parse_optional(&v.telefone);
+    let bairro = app.bairros.parse(&v.bairro);
+    for (name, err) in [
+        ("nome", nome.as_ref().err()),
+        ("sobrenome", sobrenome.as_ref().err()),
+        ("telefone", telefone.as_ref().err()),
+        ("bairro", bairro.as_ref().err()),
+    ] {
+        if let Some(e) = err {
+            errors.add(name, message(lang, *e));
+        }
+    }
+    let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro)) = (nome, sobrenome, telefone, bairro) else {
+        let page = render(depot, &user, v, Section::Profile, errors).await?;
+        pages::unprocessable(res, page);
+        return Ok(());
+    };
+    users::update_profile(
+        &app.db,
+        user.id,
+        &ProfileChange {
+            nome: nome.as_str(),
+            sobrenome: sobrenome.as_str(),
+            telefone: telefone.as_ref().map(Phone::as_str),
+            bairro: &bairro,
+            updated_at: users::now(),
+        },
+    )
+    .await?;
+    session::flash(depot, "account_saved");
+    see_other(res, "/account");
+    Ok(())
+}
+
+/// `POST /account/password`: asks the current password; ends every other session.
+#[handler]
+pub async fn password(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (auth, user) = me(depot).await?;
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let current = Password::any(&field(req, "current_password").await);
+    let new = Password::new_checked(&field(req, "password").await, &field(req, "password_confirm").await);
+    let mut errors = Errors::default();
+    let valid = matches!(
+        app.hasher.verify(&current, Some(&user.password_hash)).await,
+        Verified::Valid { .. }
+    );
+    if !valid {
+        errors.add("current_password", message(lang, FieldError::PasswordWrong));
+    }
+    match &new {
+        Err(FieldError::PasswordMismatch) => errors.add("password_confirm", message(lang, FieldError::PasswordMismatch)),
+        Err(e) => errors.add("password", message(lang, *e)),
+        Ok(_) => {}
+    }
+    let (true, Ok(new)) = (valid, new) else {
+        let page = render(depot, &user, ProfileValues::of(&user), Section::Password, errors).await?;
+        pages::unprocessable(res, page);
+        return Ok(());
+    };
+    let hash = app.hasher.hash(&new).await.map_err(anyhow::Error::from)?;
+    users::set_password_hash(&app.db, user.id, &hash).await?;
+    session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
+    // A fresh id for this session too: whoever knew the old cookie is out.
+    session::log_in(depot, auth.id, auth.role, false);
+    session::flash(depot, "password_changed");
+    see_other(res, "/account");
+    Ok(())
+}
+
+/// `POST /account/consents`: grant or revoke each optional consent.
+#[handler]
+pub async fn optional_consents(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (auth, _) = me(depot).await?;
+    let app = state(depot).clone();
+    let active = consents::active_document_ids(&app.db, auth.id).await?;
+    for d in consents::current(&app.db).await?.into_iter().filter(|d| !d.required) {
+        let wanted = ticked(req, &format!("consent_{}", d.kind)).await;
+        let has = active.contains(&d.id);
+        if wanted && !has {
+            // A new grant applies to the current version; older ones are revoked first.
+            consents::revoke_kind(&app.db, auth.id, &d.kind).await?;
+            consents::accept(&app.db, auth.id, &[d.id]).await?;
+        } else if !wanted {
+            consents::revoke_kind(&app.db, auth.id, &d.kind).await?;
+        }
+    }
+    session::flash(depot, "consents_saved");
+    see_other(res, "/account");
+    Ok(())
+}
+
+/// `GET /account/data`: everything stored about the user, as a JSON download.
+#[handler]
+pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (_, user) = me(depot).await?;
+    let app = state(depot).clone();
+    let history = consents::of_user(&app.db, user.id).await?;
+    let body = json!({
+        "exported_at": chrono::Utc::now().to_rfc3339(),
+        "profile": {
+            "email": user.email,
+            "nome": user.nome,
+            "sobrenome": user.sobrenome,
+            "telefone": user.telefone,
+            "bairro": user.bairro,
+            "role": user.role,
+            "adult_declared_at": user.adult_declared_at.map(|t| t.and_utc().to_rfc3339()),
+            "created_at": user.created_at.and_utc().to_rfc3339(),
+            "updated_at": user.updated_at.and_utc().to_rfc3339(),
+            "last_login_at": user.last_login_at.map(|t| t.and_utc().to_rfc3339()),
+        },
+        "consents": history.iter().map(|r| json!({
+            "document": r.document.kind,
+            "version": r.document.version,
+            "title": r.document.title_pt,
+            "accepted_at": r.accepted_at.and_utc().to_rfc3339(),
+            "revoked_at": r.revoked_at.map(|t| t.and_utc().to_rfc3339()),
+        })).collect::<Vec<_>>(),
+        "answers": serde_json::Value::Array(Vec::new()),
+    });
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"meus-dados.json\""),
+    );
+    res.render(Json(body));
+    Ok(())
+}
+
+/// `POST /account/delete`: asks the password; removes the account and its records in
+/// one transaction, writes an audit entry, ends every session.
+#[handler]
+pub async fn delete(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (auth, user) = me(depot).await?;
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let given = Password::any(&field(req, "delete_password").await);
+    if !matches!(
+        app.hasher.verify(&given, Some(&user.password_hash)).await,
+        Verified::Valid { .. }
+    ) {
+        let mut errors = Errors::default();
+        errors.add("delete_password", message(lang, FieldError::PasswordWrong));
+        let page = render(depot, &user, ProfileValues::of(&user), Section::Delete, errors).await?;
+        pages::unprocessable(res, page);
+        return Ok(());
+    }
+    users::delete(&app.db, auth.id, Some(auth.id), "account.deleted_by_self")
+        .await
+        .map_err(|e: DbError| AppError::from(e))?;
+    session::end_all_for_user(&app.kv, auth.id, None).await?;
+    session::log_out(depot);
+    session::flash(depot, "account_deleted");
+    tracing::info!(user_id = auth.id, "account deleted by its owner");
+    see_other(res, "/");
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! Sign-up, log-in, log-out and the re-acceptance of updated documents.
+
+use salvo::prelude::*;
+
+use super::{ctx, field, limits, pages, safe_next, see_other, state, ticked};
+use crate::accounts::Role;
+use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
+use crate::accounts::password::{Password, Verified};
+use crate::db::{consents, users};
+use crate::error::AppError;
+use crate::session;
+use crate::views::auth::RegisterValues;
+use crate::views::forms::{Errors, message};
+use crate::views::{self, Ctx};
+
+/// Where a respondent lands after signing up or logging in.
+const AFTER_LOGIN: &str = "/account";
+
+async fn render_register(
+    depot: &mut Depot,
+    values: &RegisterValues,
+    errors: &Errors,
+) -> Result<maud::Markup, AppError> {
+    let app = state(depot).clone();
+    let documents = consents::current(&app.db).await?;
+    let c = ctx(depot, true);
+    Ok(views::auth::register(
+        &c,
+        &documents,
+        app.bairros.all(),
+        &app.settings.accounts.privacy_contact,
+        values,
+        errors,
+    ))
+}
+
+/// `GET /register`
+#[handler]
+pub async fn register_form(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    if session::user(depot).is_some() {
+        see_other(res, AFTER_LOGIN);
+        return Ok(());
+    }
+    let page = render_register(depot, &RegisterValues::default(), &Errors::default()).await?;
+    res.render(views::Html(page));
+    Ok(())
+}
+
+/// `POST /register`: every field parsed; any error re-renders the form with 422 and
+/// stores nothing. Success creates the account and its consents in one transaction.
+#[handler]
+pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    limits::register_attempt(req, &app).await?;
+    let lang = super::lang_of(depot);
+    let documents = consents::current(&app.db).await?;
+
+    let mut v = RegisterValues {
+        nome: field(req, "nome").await,
+        sobrenome: field(req, "sobrenome").await,
+        email: field(req, "email").await,
+        telefone: field(req, "telefone").await,
+        bairro: field(req, "bairro").await,
+        accept_terms: ticked(req, "accept_terms").await,
+        adult: ticked(req, "adult").await,
+        optional: Vec::new(),
+    };
+    for d in documents.iter().filter(|d| !d.required) {
+        if ticked(req, &format!("consent_{}", d.kind)).await {
+            v.optional.push(d.kind.clone());
+        }
+    }
+    let password = field(req, "password").await;
+    let confirm = field(req, "password_confirm").await;
+
+    let mut errors = Errors::default();
+    let mut check = |name: &str, r: Result<(), FieldError>| {
+        if let Err(e) = r {
+            errors.add(name, message(lang, e));
+        }
+    };
+    let nome = PersonName::parse(&v.nome);
+    check("nome", nome.as_ref().map(|_| ()).map_err(|e| *e));
+    let sobrenome = PersonName::parse(&v.sobrenome);
+    check("sobrenome", sobrenome.as_ref().map(|_| ()).map_err(|e| *e));
+    let email = Email::parse(&v.email);
+    check("email", email.as_ref().map(|_| ()).map_err(|e| *e));
+    let telefone = Phone::parse_optional(&v.telefone);
+    check("telefone", telefone.as_ref().map(|_| ()).map_err(|e| *e));
+    let bairro = app.bairros.parse(&v.bairro);
+    check("bairro", bairro.as_ref().map(|_| ()).map_err(|e| *e));
+    let new_password = Password::new_checked(&password, &confirm);
+    let pw_field = if matches!(new_password, Err(FieldError::PasswordMismatch)) {
+        "password_confirm"
+    } else {
+        "password"
+    };
+    check(pw_field, new_password.as_ref().map(|_| ()).map_err(|e| *e));
+    check("adult", if v.adult { Ok(()) } else { Err(FieldError::MustAccept) });
+    check(
+        "accept_terms",
+        if v.accept_terms { Ok(()) } else { Err(FieldError::MustAccept) },
+    );
+
+    let (Ok(nome), Ok(sobrenome), Ok(email), Ok(telefone), Ok(bairro), Ok(new_password), true) =
+        (nome, sobrenome, email, telefone, bairro, new_password, errors.is_empty())
+    else {
+        let page = render_register(depot, &v, &errors).await?;
+        pages::unprocessable(res, page);
+        return Ok(());
+    };
+
+    let hash = app.hasher.hash(&new_password).await.map_err(anyhow::Error::from)?;
+    let now = users::now();
+    let accepted: Vec<i64> = documents
+        .iter()
+        .filter(|d| d.required || v.optional.contains(&d.kind))
+        .map(|d| d.id)
+        .collect();
+    let new_user = users::NewUser {
+        email: email.as_str(),
+        password_hash: &hash,
+        role: Role::Respondent.as_str(),
+        nome: nome.as_str(),
+        sobrenome: sobrenome.as_str(),
+        telefone: telefone.as_ref().map(Phone::as_str),
+        bairro: &bairro,
+        adult_declared_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    };
+    match users::create(&app.db, &new_user, &accepted).await {
+        Ok(id) => {
+            tracing::info!(user_id = id, "account created");
+            session::log_in(depot, id, Role::Respondent, false);
+            see_other(res, AFTER_LOGIN);
+            Ok(())
+        }
+        Err(e) if e.is_unique_violation() => {
+            errors.add("email", message(lang, FieldError::EmailTaken));
+            let page = render_register(depot, &v, &errors).await?;
+            pages::unprocessable(res, page);
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn login_page(c: &Ctx, email: &str, next: &str, errors: &Errors) -> maud::Markup {
+    views::auth::login(c, email, next, errors)
+}
+
+/// `GET /login`
+#[handler]
+pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let next = req
+        .query::<String>("next")
+        .and_then(|n| safe_next(&n))
+        .unwrap_or_default();
+    if session::user(depot).is_some() {
+        see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+        return;
+    }
+    let c = ctx(depot, true);
+    res.render(views::Html(login_page(&c, "", &next, &Errors::default())));
+}
+
+/// `POST /login`: rate-limited per address and per account; the same work whether or
+/// not the e-mail exists; a new session id on success.
+#[handler]
+pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    limits::login_attempt(req, &app).await?;
+    let lang = super::lang_of(depot);
+    let raw_email = field(req, "email").await;
+    let password = Password::any(&field(req, "password").await);
+    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+
+    let email = Email::parse(&raw_email).ok();
+    let key = email.as_ref().map_or_else(|| raw_email.trim().to_lowercase(), |e| e.as_str().to_string());
+    limits::account_locked(&key, &app).await?;
+    let user = match &email {
+        Some(e) => users::find_by_email(&app.db, e.as_str()).await?,
+        None => None,
+    };
+    let outcome = app
+        .hasher
+        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await;
+    let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
+        limits::account_failed(&key, &app).await?;
+        let mut errors = Errors::default();
+        errors.add("email", lang.t().err_login_failed);
+        let c = ctx(depot, true);
+        pages::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
+        return Ok(());
+    };
+    limits::account_succeeded(&key, &app).await?;
+    if needs_rehash {
+        let hash = app.hasher.hash(&password).await.map_err(anyhow::Error::from)?;
+        users::set_password_hash(&app.db, user.id, &hash).await?;
+    }
+    users::record_login(&app.db, user.id).await?;
+    let needs_consent = !consents::missing_required(&app.db, user.id).await?.is_empty();
+    session::log_in(depot, user.id, user.role(), needs_consent);
+    tracing::info!(user_id = user.id, "logged in");
+    let target = if next.is_empty() { AFTER_LOGIN.to_string() } else { next };
+    if needs_consent {
+        see_other(res, &format!("/consent?next={}", views::admin::urlencode(&target)));
+    } else {
+        see_other(res, &target);
+    }
+    Ok(())
+}
+
+/// `POST /logout`: the session is deleted and the cookie removed.
+#[handler]
+pub async fn logout(depot: &mut Depot, res: &mut Response) {
+    session::log_out(depot);
+    session::flash(depot, "logged_out");
+    see_other(res, "/");
+}
+
+async fn consent_page(depot: &mut Depot, next: &str, errors: &Errors) -> Result<Option<maud::Markup>, AppError> {
+    let app = state(depot).clone();
+    let Some(user) = session::user(depot) else {
+        return Ok(None);
+    };
+    let missing = consents::missing_required(&app.db, user.id).await?;
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let c = ctx(depot, true);
+    Ok(Some(views::auth::consent(
+        &c,
+        &missing,
+        &app.settings.accounts.privacy_contact,
+        next,
+        errors,
+    )))
+}
+
+/// `GET /consent`: the new versions to accept, or on to `next` when there are none.
+#[handler]
+pub async fn consent_form(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let next = req
+        .query::<String>("next")
+        .and_then(|n| safe_next(&n))
+        .unwrap_or_default();
+    match consent_page(depot, &next, &Errors::default()).await? {
+        Some(page) => res.render(views::Html(page)),
+        None => {
+            session::update(depot, |d| d.needs_consent = false);
+            see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+        }
+    }
+    Ok(())
+}
+
+/// `POST /consent`: record acceptance of the versions shown (if still current).
+#[handler]
+pub async fn consent(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let Some(user) = session::user(depot) else {
+        return Err(AppError::Forbidden);
+    };
+    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let shown: Vec<i64> = req
+        .form_data()
+        .await
+        .map(|f| {
+            f.fields
+                .get_vec("document")
+                .map(|v| v.iter().filter_map(|s| s.parse().ok()).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    if !ticked(req, "accept").await {
+        let mut errors = Errors::default();
+        errors.add("accept", message(lang, FieldError::MustAccept));
+        if let Some(page) = consent_page(depot, &next, &errors).await? {
+            pages::unprocessable(res, page);
+            return Ok(());
+        }
+    }
+    let missing = consents::missing_required(&app.db, user.id).await?;
+    // Accept only what was shown; if a newer version appeared meanwhile, show it.
+    let accept: Vec<i64> = missing.iter().map(|d| d.id).filter(|id| shown.contains(id)).collect();
+    consents::accept(&app.db, user.id, &accept).await?;
+    if accept.len() < missing.len() {
+        see_other(res, &format!("/consent?next={}", views::admin::urlencode(&next)));
+        return Ok(());
+    }
+    session::update(depot, |d| d.needs_consent = false);
+    see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Rate limits on log-in and sign-up, counted in the session store (Redis in production)
+//! so that every instance sees the same counts.
+
+use std::time::Duration;
+
+use salvo::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::hoops::client_ip;
+use crate::app::AppState;
+use crate::error::AppError;
+
+fn ip_key(kind: &str, req: &Request, app: &AppState) -> String {
+    let ip = client_ip(req, &app.settings.server.trusted_proxies)
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    format!("rl:{kind}:ip:{ip}")
+}
+
+/// Keyed by a hash, so the store holds no e-mail addresses.
+fn account_key(email: &str) -> String {
+    format!("rl:login:acct:{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]))
+}
+
+async fn count(app: &AppState, key: &str, limit: u64, window_secs: u64) -> Result<(), AppError> {
+    let (n, left) = app.kv.hit(key, Duration::from_secs(window_secs)).await?;
+    if n > limit {
+        tracing::info!(limit, "rate limit reached");
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: left.as_secs().max(1),
+        });
+    }
+    Ok(())
+}
+
+/// Count a log-in attempt from this client address.
+pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
+    let rl = &app.settings.rate_limit;
+    count(app, &ip_key("login", req, app), rl.login_per_ip, rl.login_window_secs).await
+}
+
+/// Count a sign-up attempt from this client address.
+pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
+    let rl = &app.settings.rate_limit;
+    count(app, &ip_key("register", req, app), rl.register_per_ip, rl.register_window_secs).await
+}
+
+/// Refuse before checking the password when this account already had too many failures.
+pub async fn account_locked(email: &str, app: &AppState) -> Result<(), AppError> {
+    let rl = &app.settings.rate_limit;
+    let failures: u64 = app
+        .kv
+        .get(&account_key(email))
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if failures >= rl.login_failures_per_account {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: rl.login_window_secs,
+        });
+    }
+    Ok(())
+}
+
+pub async fn account_failed(email: &str, app: &AppState) -> Result<(), AppError> {
+    let rl = &app.settings.rate_limit;
+    app.kv
+        .hit(&account_key(email), Duration::from_secs(rl.login_window_secs))
+        .await?;
+    Ok(())
+}
+
+pub async fn account_succeeded(email: &str, app: &AppState) -> Result<(), AppError> {
+    app.kv.delete(&account_key(email)).await?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# deploy/rolling-restart.sh against the nginx.conf stack of nginx_test.sh (Debian's nginx,
+# two stand-in backends on loopback): under a steady stream of requests through the load
+# balancer, restart both backends with the helper and expect not one failed request; then
+# check that it stops with an error, touching nothing further, when an instance does not
+# come back, and that it refuses to start while an instance is already down.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+need_cmd nginx nginx
+need_cmd openssl openssl
+need_cmd envsubst gettext-base
+need_cmd curl curl
+need_cmd python3 python3
+need_cmd ss iproute2
+
+T=$(mktemp -d /tmp/pesquisa-rolling-test.XXXXXX)
+LOAD_PID=
+cleanup() {
+  touch "$T/stop-load"
+  [ -n "$LOAD_PID" ] && { kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; }
+  lb_stop || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+lb_start "$T"
+ctl="bash $REPO_ROOT/tests/deploy/backend-ctl.sh $T"
+pid_of() { cat "$T/$1.pid"; }
+
+# The helper's knobs: local restarts and readiness instead of ssh.
+export RESTART_CMD="$ctl restart {}"
+export READY_CMD="$ctl ready {}"
+export LB_URL="https://$LB_NAME:$LB_HTTPS_PORT/healthz"
+export LB_CURL_OPTS="--noproxy $LB_NAME --cacert $T/cert.pem --resolve $LB_NAME:$LB_HTTPS_PORT:127.0.0.1"
+export TIMEOUT=20 INTERVAL=0.2
+
+# Steady load: one request after another through the LB, each status on its own line.
+load() {
+  while [ ! -e "$T/stop-load" ]; do
+    lbcurl /echo -o /dev/null -w '%{http_code}\n' 2>/dev/null || echo "curl-error"
+  done >"$T/load.codes"
+}
+load &
+LOAD_PID=$!
+
+old1=$(pid_of app1) old2=$(pid_of app2)
+start=$(date +%s)
+rc=0
+"$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling.log" || rc=$?
+took=$(( $(date +%s) - start ))
+touch "$T/stop-load"; wait "$LOAD_PID" || true; LOAD_PID=
+sed 's/^/    /' "$T/rolling.log" >&2
+
+check "rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
+check "both instances were restarted (new pids)" \
+  test "$(pid_of app1)" != "$old1" -a "$(pid_of app2)" != "$old2"
+total=$(wc -l <"$T/load.codes")
+bad=$(grep -vc '^200$' "$T/load.codes" || true)
+check "no failed request through the LB during the rolling restart ($bad of $total)" \
+  test "$bad" = 0 -a "$total" -gt 50
+check "it waited out nginx's fail_timeout after each restart (took ${took}s >= 22s)" test "$took" -ge 22
+
+# An instance that does not come back: the helper must fail and leave app2 alone.
+old2=$(pid_of app2)
+rc=0
+RESTART_CMD="$ctl stop {}" TIMEOUT=2 "$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling2.log" || rc=$?
+sed 's/^/    /' "$T/rolling2.log" >&2
+check "an instance that does not come back: non-zero exit ($rc)" test "$rc" != 0
+check "... and the next instance is left untouched" test "$(pid_of app2)" = "$old2"
+check "... and the error names the instance" grep -q 'app1: not ready after 2s' "$T/rolling2.log"
+
+# app1 is down now: starting a rolling restart would take the whole service down.
+rc=0
+TIMEOUT=2 "$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling3.log" || rc=$?
+check "refuses to start while an instance is already down ($rc)" \
+  bash -c '[ "$1" != 0 ] && grep -q "app1 is not ready before the restart" "$2"' _ "$rc" "$T/rolling3.log"
+check "... without restarting anything" test "$(pid_of app2)" = "$old2"
+
+finish
