@@ -22,8 +22,8 @@ pub struct AppState {
 impl AppState {
     /// Open the database and the session store named by `settings`.
     pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
-        let hasher = Hasher::new(&settings.passwords)
-            .map_err(|e| anyhow::anyhow!("passwords: {e}"))?;
+        let hasher =
+            Hasher::new(&settings.passwords).map_err(|e| anyhow::anyhow!("passwords: {e}"))?;
         let bairros = match &settings.accounts.bairros_file {
             Some(path) => Bairros::from_lines(&std::fs::read_to_string(path).map_err(|e| {
                 anyhow::anyhow!("accounts.bairros_file: cannot read {}: {e}", path.display())

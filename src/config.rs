@@ -552,7 +552,10 @@ impl Settings {
         }
         let pw = &self.passwords;
         if pw.memory_kib < 8 * pw.parallelism.max(1) || pw.memory_kib > 4 * 1024 * 1024 {
-            return Err(invalid("passwords.memory_kib", "must be between 8×parallelism and 4194304"));
+            return Err(invalid(
+                "passwords.memory_kib",
+                "must be between 8×parallelism and 4194304",
+            ));
         }
         if !(1..=100).contains(&pw.iterations) {
             return Err(invalid("passwords.iterations", "must be between 1 and 100"));
@@ -566,7 +569,10 @@ impl Settings {
         let rl = &self.rate_limit;
         for (key, value) in [
             ("rate_limit.login_per_ip", rl.login_per_ip),
-            ("rate_limit.login_failures_per_account", rl.login_failures_per_account),
+            (
+                "rate_limit.login_failures_per_account",
+                rl.login_failures_per_account,
+            ),
             ("rate_limit.login_window_secs", rl.login_window_secs),
             ("rate_limit.register_per_ip", rl.register_per_ip),
             ("rate_limit.register_window_secs", rl.register_window_secs),
@@ -577,9 +583,15 @@ impl Settings {
         }
         if let Some(path) = &self.accounts.bairros_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                invalid("accounts.bairros_file", format!("cannot read {}: {e}", path.display()))
+                invalid(
+                    "accounts.bairros_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
-            if crate::accounts::fields::Bairros::from_lines(&text).all().is_empty() {
+            if crate::accounts::fields::Bairros::from_lines(&text)
+                .all()
+                .is_empty()
+            {
                 return Err(invalid("accounts.bairros_file", "lists no neighbourhood"));
             }
         }

@@ -25,10 +25,20 @@ pub fn routes(state: &AppState) -> Router {
     let limits = &state.settings.server;
     Router::new()
         .hoop(affix_state::inject(state.clone()))
-        .hoop(Timeout::new(Duration::from_secs(limits.request_timeout_secs)))
-        .push(Router::with_path("healthz").get(health::healthz).head(health::healthz))
+        .hoop(Timeout::new(Duration::from_secs(
+            limits.request_timeout_secs,
+        )))
+        .push(
+            Router::with_path("healthz")
+                .get(health::healthz)
+                .head(health::healthz),
+        )
         .push(Router::with_path("readyz").get(health::readyz))
-        .push(Router::with_path("assets/{**path}").get(assets::serve).head(assets::serve))
+        .push(
+            Router::with_path("assets/{**path}")
+                .get(assets::serve)
+                .head(assets::serve),
+        )
         .push(pages())
 }
 
@@ -38,8 +48,16 @@ fn pages() -> Router {
         .hoop(session::hoop)
         .hoop(session::csrf_guard)
         .get(home::show)
-        .push(Router::with_path("register").get(auth::register_form).post(auth::register))
-        .push(Router::with_path("login").get(auth::login_form).post(auth::login))
+        .push(
+            Router::with_path("register")
+                .get(auth::register_form)
+                .post(auth::register),
+        )
+        .push(
+            Router::with_path("login")
+                .get(auth::login_form)
+                .post(auth::login),
+        )
         .push(Router::with_path("logout").post(auth::logout))
         .push(
             Router::with_path("consent")
@@ -67,7 +85,11 @@ fn pages() -> Router {
                 .push(Router::with_path("users").get(admin::list_users))
                 .push(Router::with_path("users/{id:num}").get(admin::show_user))
                 .push(Router::with_path("users/{id:num}/delete").post(admin::delete_user))
-                .push(Router::with_path("documents").get(admin::documents).post(admin::publish))
+                .push(
+                    Router::with_path("documents")
+                        .get(admin::documents)
+                        .post(admin::publish),
+                )
                 .push(Router::with_path("audit").get(admin::audit_log)),
         )
 }

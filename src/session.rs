@@ -134,7 +134,10 @@ pub fn csrf_token(depot: &mut Depot) -> String {
         cur.dirty = true;
         cur.cookie_changed = true;
     }
-    cur.data.as_ref().map(|d| d.csrf.clone()).unwrap_or_default()
+    cur.data
+        .as_ref()
+        .map(|d| d.csrf.clone())
+        .unwrap_or_default()
 }
 
 /// Change the session data (e.g. clear `needs_consent`).
@@ -262,7 +265,8 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                     .secure(secure)
                     .same_site(SameSite::Lax);
                 if data.user_id.is_some() {
-                    let max_age = salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
+                    let max_age =
+                        salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
                     cookie = cookie.max_age(max_age);
                 }
                 res.add_cookie(cookie.build());
@@ -283,11 +287,21 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
 
 fn is_live(data: &SessionData, now: i64, idle: Duration, absolute: Duration) -> bool {
     let idle_ok = now - data.seen < idle.as_secs() as i64;
-    let limit = if data.user_id.is_some() { absolute } else { ANONYMOUS_TTL };
+    let limit = if data.user_id.is_some() {
+        absolute
+    } else {
+        ANONYMOUS_TTL
+    };
     idle_ok && now - data.created < limit.as_secs() as i64
 }
 
-async fn save(kv: &Kv, cur: &Current, now: i64, idle: Duration, absolute: Duration) -> Result<(), KvError> {
+async fn save(
+    kv: &Kv,
+    cur: &Current,
+    now: i64,
+    idle: Duration,
+    absolute: Duration,
+) -> Result<(), KvError> {
     for old in &cur.retired {
         kv.delete(&store_key(old)).await?;
     }
@@ -299,7 +313,11 @@ async fn save(kv: &Kv, cur: &Current, now: i64, idle: Duration, absolute: Durati
     }
     let mut data = data.clone();
     data.seen = now;
-    let limit = if data.user_id.is_some() { absolute } else { ANONYMOUS_TTL };
+    let limit = if data.user_id.is_some() {
+        absolute
+    } else {
+        ANONYMOUS_TTL
+    };
     let left = (data.created + limit.as_secs() as i64 - now).max(1) as u64;
     let ttl = idle.min(Duration::from_secs(left));
     let key = store_key(id);
@@ -314,7 +332,12 @@ async fn save(kv: &Kv, cur: &Current, now: i64, idle: Duration, absolute: Durati
 /// Hoop: refuse a state-changing request whose `csrf_token` field does not match the
 /// session's token, with 403 and a page that says to reload. Nothing runs after it.
 #[handler]
-pub async fn csrf_guard(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn csrf_guard(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     use salvo::http::Method;
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return;

@@ -83,7 +83,9 @@ impl PersonName {
         if s.chars().any(char::is_control) {
             return Err(FieldError::Required);
         }
-        Ok(PersonName(s.split_whitespace().collect::<Vec<_>>().join(" ")))
+        Ok(PersonName(
+            s.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -188,10 +190,23 @@ mod tests {
             Email::parse("  Maria.Silva@Exemplo.COM.br ").map(|e| e.0),
             Ok("maria.silva@exemplo.com.br".into())
         );
-        for bad in ["", "maria", "maria@", "@x.com", "a b@x.com", "a@x", "a@x..com", "a..b@x.com", "<a@x.com>"] {
+        for bad in [
+            "",
+            "maria",
+            "maria@",
+            "@x.com",
+            "a b@x.com",
+            "a@x",
+            "a@x..com",
+            "a..b@x.com",
+            "<a@x.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse(&format!("{}@x.com", "a".repeat(260))), Err(FieldError::TooLong { max: 254 }));
+        assert_eq!(
+            Email::parse(&format!("{}@x.com", "a".repeat(260))),
+            Err(FieldError::TooLong { max: 254 })
+        );
     }
 
     #[test]
@@ -202,16 +217,30 @@ mod tests {
         assert_eq!(ok("012 3921-0000"), Ok(Some("1239210000".into())));
         assert_eq!(ok("12 3921.0000"), Ok(Some("1239210000".into())));
         assert_eq!(ok(""), Ok(None));
-        for bad in ["99876-5432", "12 8876 54321", "(12) 1234-5678", "abc", "+1 212 555 0100", "00 99876 5432", "1299876543210"] {
+        for bad in [
+            "99876-5432",
+            "12 8876 54321",
+            "(12) 1234-5678",
+            "abc",
+            "+1 212 555 0100",
+            "00 99876 5432",
+            "1299876543210",
+        ] {
             assert_eq!(ok(bad), Err(FieldError::InvalidPhone), "{bad}");
         }
     }
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(PersonName::parse("  Ana   Maria ").map(|n| n.0), Ok("Ana Maria".into()));
+        assert_eq!(
+            PersonName::parse("  Ana   Maria ").map(|n| n.0),
+            Ok("Ana Maria".into())
+        );
         assert_eq!(PersonName::parse("   "), Err(FieldError::Required));
-        assert_eq!(PersonName::parse(&"é".repeat(81)), Err(FieldError::TooLong { max: 80 }));
+        assert_eq!(
+            PersonName::parse(&"é".repeat(81)),
+            Err(FieldError::TooLong { max: 80 })
+        );
         assert!(PersonName::parse(&"é".repeat(80)).is_ok());
     }
 

@@ -189,7 +189,10 @@ mod tests {
 
     #[test]
     fn new_password_rules() {
-        assert_eq!(Password::new_checked("", "").err(), Some(FieldError::Required));
+        assert_eq!(
+            Password::new_checked("", "").err(),
+            Some(FieldError::Required)
+        );
         assert_eq!(
             Password::new_checked("curtinha", "curtinha").err(),
             Some(FieldError::TooShort { min: 10 })
@@ -219,7 +222,10 @@ mod tests {
         let h = Hasher::new(&fast()).expect("hasher");
         let pw = Password::any("cavalo correto bateria");
         let stored = h.hash(&pw).await.expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{stored}"
+        );
         assert_eq!(
             h.verify(&pw, Some(&stored)).await,
             Verified::Valid {
@@ -227,7 +233,8 @@ mod tests {
             }
         );
         assert_eq!(
-            h.verify(&Password::any("outra senha qualquer"), Some(&stored)).await,
+            h.verify(&Password::any("outra senha qualquer"), Some(&stored))
+                .await,
             Verified::Invalid
         );
         assert_eq!(h.verify(&pw, None).await, Verified::Invalid);

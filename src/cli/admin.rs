@@ -67,7 +67,8 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             sobrenome,
         } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
-            let nome = PersonName::parse(&nome).map_err(|e| anyhow::anyhow!("--nome: {}", en(e)))?;
+            let nome =
+                PersonName::parse(&nome).map_err(|e| anyhow::anyhow!("--nome: {}", en(e)))?;
             let sobrenome = PersonName::parse(&sobrenome)
                 .map_err(|e| anyhow::anyhow!("--sobrenome: {}", en(e)))?;
             let password = read_new_password()?;
@@ -128,5 +129,6 @@ fn read_new_password() -> anyhow::Result<Password> {
         let line = line.trim_end_matches(['\n', '\r']).to_string();
         (line.clone(), line)
     };
-    Password::new_checked(&first, &second).map_err(|e| anyhow::anyhow!("password refused: {}", en(e)))
+    Password::new_checked(&first, &second)
+        .map_err(|e| anyhow::anyhow!("password refused: {}", en(e)))
 }

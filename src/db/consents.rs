@@ -31,10 +31,18 @@ pub struct Document {
 
 impl Document {
     pub fn title(&self, english: bool) -> &str {
-        if english { &self.title_en } else { &self.title_pt }
+        if english {
+            &self.title_en
+        } else {
+            &self.title_pt
+        }
     }
     pub fn body(&self, english: bool) -> &str {
-        if english { &self.body_en } else { &self.body_pt }
+        if english {
+            &self.body_en
+        } else {
+            &self.body_pt
+        }
     }
 }
 
@@ -92,7 +100,11 @@ pub async fn current(pool: &DbPool) -> Result<Vec<Document>, DbError> {
 }
 
 /// Publish a new version of `text.kind` (version = newest + 1) and return it.
-pub async fn publish(pool: &DbPool, text: &DocumentText, by: Option<i64>) -> Result<Document, DbError> {
+pub async fn publish(
+    pool: &DbPool,
+    text: &DocumentText,
+    by: Option<i64>,
+) -> Result<Document, DbError> {
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
             let newest: Option<i32> = docs::table
@@ -152,7 +164,11 @@ pub async fn of_user(pool: &DbPool, user_id: i64) -> Result<Vec<ConsentRecord>, 
                 .inner_join(docs::table)
                 .filter(consents::user_id.eq(user_id))
                 .order(consents::id.asc())
-                .select((Document::as_select(), consents::accepted_at, consents::revoked_at))
+                .select((
+                    Document::as_select(),
+                    consents::accepted_at,
+                    consents::revoked_at,
+                ))
                 .load(conn)
                 .await?,
         )
@@ -171,7 +187,11 @@ pub async fn of_user(pool: &DbPool, user_id: i64) -> Result<Vec<ConsentRecord>, 
 pub async fn active_document_ids(pool: &DbPool, user_id: i64) -> Result<Vec<i64>, DbError> {
     with_conn!(pool, |conn| {
         Ok(consents::table
-            .filter(consents::user_id.eq(user_id).and(consents::revoked_at.is_null()))
+            .filter(
+                consents::user_id
+                    .eq(user_id)
+                    .and(consents::revoked_at.is_null()),
+            )
             .select(consents::document_id)
             .load(conn)
             .await?)
@@ -208,7 +228,10 @@ pub async fn accept(pool: &DbPool, user_id: i64, document_ids: &[i64]) -> Result
         conn.transaction(async |conn| {
             // One statement per row: diesel-async's SQLite wrapper has no batch insert.
             for row in &rows {
-                diesel::insert_into(consents::table).values(row).execute(conn).await?;
+                diesel::insert_into(consents::table)
+                    .values(row)
+                    .execute(conn)
+                    .await?;
             }
             Ok::<_, DbError>(())
         })

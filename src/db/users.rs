@@ -73,11 +73,18 @@ pub fn now() -> NaiveDateTime {
 
 /// Create the account and record its consents in one transaction; returns the new id.
 /// A taken e-mail fails with a unique violation ([`DbError::is_unique_violation`]).
-pub async fn create(pool: &DbPool, user: &NewUser<'_>, document_ids: &[i64]) -> Result<i64, DbError> {
+pub async fn create(
+    pool: &DbPool,
+    user: &NewUser<'_>,
+    document_ids: &[i64],
+) -> Result<i64, DbError> {
     let accepted_at = user.created_at;
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
-            diesel::insert_into(users::table).values(user).execute(conn).await?;
+            diesel::insert_into(users::table)
+                .values(user)
+                .execute(conn)
+                .await?;
             // MariaDB has no RETURNING: read the id back by the unique e-mail.
             let id: i64 = users::table
                 .filter(users::email.eq(user.email))
@@ -94,7 +101,10 @@ pub async fn create(pool: &DbPool, user: &NewUser<'_>, document_ids: &[i64]) -> 
                 .collect();
             // One statement per row: diesel-async's SQLite wrapper has no batch insert.
             for row in &rows {
-                diesel::insert_into(consents::table).values(row).execute(conn).await?;
+                diesel::insert_into(consents::table)
+                    .values(row)
+                    .execute(conn)
+                    .await?;
             }
             Ok::<_, DbError>(id)
         })
@@ -144,7 +154,11 @@ pub async fn record_login(pool: &DbPool, id: i64) -> Result<(), DbError> {
     })
 }
 
-pub async fn update_profile(pool: &DbPool, id: i64, change: &ProfileChange<'_>) -> Result<(), DbError> {
+pub async fn update_profile(
+    pool: &DbPool,
+    id: i64,
+    change: &ProfileChange<'_>,
+) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
         diesel::update(users::table.find(id))
             .set(change)
@@ -166,7 +180,12 @@ pub async fn set_role(pool: &DbPool, id: i64, role: crate::accounts::Role) -> Re
 
 /// Delete the account; its consent records go with it (foreign key cascade), and an
 /// audit entry is written in the same transaction. Returns false if it did not exist.
-pub async fn delete(pool: &DbPool, id: i64, actor_id: Option<i64>, action: &str) -> Result<bool, DbError> {
+pub async fn delete(
+    pool: &DbPool,
+    id: i64,
+    actor_id: Option<i64>,
+    action: &str,
+) -> Result<bool, DbError> {
     use super::schema::audit_log;
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
@@ -210,7 +229,12 @@ fn like_pattern(q: &str) -> String {
 
 /// One page of respondents matching `query` in e-mail, name or surname, newest first,
 /// and the total number of matches.
-pub async fn search(pool: &DbPool, query: &str, page: i64, per_page: i64) -> Result<(Vec<User>, i64), DbError> {
+pub async fn search(
+    pool: &DbPool,
+    query: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<User>, i64), DbError> {
     let pattern = like_pattern(query.trim());
     let offset = (page.max(1) - 1) * per_page;
     with_conn!(pool, |conn| {
@@ -219,7 +243,11 @@ pub async fn search(pool: &DbPool, query: &str, page: i64, per_page: i64) -> Res
             .escape('\\')
             .or(users::nome.like(&pattern).escape('\\'))
             .or(users::sobrenome.like(&pattern).escape('\\'));
-        let total: i64 = users::table.filter(filter.clone()).count().get_result(conn).await?;
+        let total: i64 = users::table
+            .filter(filter.clone())
+            .count()
+            .get_result(conn)
+            .await?;
         let rows = users::table
             .filter(filter)
             .order(users::id.desc())

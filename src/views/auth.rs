@@ -92,7 +92,13 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
     )
 }
 
-pub fn consent(ctx: &Ctx, missing: &[Document], contact: &str, next: &str, errors: &Errors) -> Markup {
+pub fn consent(
+    ctx: &Ctx,
+    missing: &[Document],
+    contact: &str,
+    next: &str,
+    errors: &Errors,
+) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,

@@ -107,7 +107,14 @@ pub fn input(lang: Lang, i: &Input<'_>, errors: &Errors) -> Markup {
 }
 
 /// A labelled select with a placeholder first option.
-pub fn select(name: &str, label: &str, placeholder: &str, options: &[String], selected: &str, errors: &Errors) -> Markup {
+pub fn select(
+    name: &str,
+    label: &str,
+    placeholder: &str,
+    options: &[String],
+    selected: &str,
+    errors: &Errors,
+) -> Markup {
     let err = errors.get(name);
     html! {
         div class={ "field" @if err.is_some() { " invalid" } } {

@@ -19,7 +19,9 @@ use crate::views::{self};
 
 async fn me(depot: &Depot) -> Result<(AuthUser, User), AppError> {
     let auth = session::user(depot).ok_or(AppError::Forbidden)?;
-    let user = users::find(&state(depot).db, auth.id).await?.ok_or(AppError::Forbidden)?;
+    let user = users::find(&state(depot).db, auth.id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
     Ok((auth, user))
 }
 
@@ -55,7 +57,14 @@ async fn render(
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let (_, user) = me(depot).await?;
-    let page = render(depot, &user, ProfileValues::of(&user), Section::None, Errors::default()).await?;
+    let page = render(
+        depot,
+        &user,
+        ProfileValues::of(&user),
+        Section::None,
+        Errors::default(),
+    )
+    .await?;
     res.add_header(header::CACHE_CONTROL, "no-store", true).ok();
     res.render(views::Html(page));
     Ok(())
@@ -63,7 +72,11 @@ pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
 
 /// `POST /account/profile`
 #[handler]
-pub async fn profile(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn profile(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let (_, user) = me(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
@@ -88,7 +101,8 @@ pub async fn profile(req: &mut Request, depot: &mut Depot, res: &mut Response) -
             errors.add(name, message(lang, *e));
         }
     }
-    let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro)) = (nome, sobrenome, telefone, bairro) else {
+    let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro)) = (nome, sobrenome, telefone, bairro)
+    else {
         let page = render(depot, &user, v, Section::Profile, errors).await?;
         pages::unprocessable(res, page);
         return Ok(());
@@ -112,12 +126,19 @@ pub async fn profile(req: &mut Request, depot: &mut Depot, res: &mut Response) -
 
 /// `POST /account/password`: asks the current password; ends every other session.
 #[handler]
-pub async fn password(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn password(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let (auth, user) = me(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let current = Password::any(&field(req, "current_password").await);
-    let new = Password::new_checked(&field(req, "password").await, &field(req, "password_confirm").await);
+    let new = Password::new_checked(
+        &field(req, "password").await,
+        &field(req, "password_confirm").await,
+    );
     let mut errors = Errors::default();
     let valid = matches!(
         app.hasher.verify(&current, Some(&user.password_hash)).await,
@@ -127,12 +148,22 @@ pub async fn password(req: &mut Request, depot: &mut Depot, res: &mut Response) 
         errors.add("current_password", message(lang, FieldError::PasswordWrong));
     }
     match &new {
-        Err(FieldError::PasswordMismatch) => errors.add("password_confirm", message(lang, FieldError::PasswordMismatch)),
+        Err(FieldError::PasswordMismatch) => errors.add(
+            "password_confirm",
+            message(lang, FieldError::PasswordMismatch),
+        ),
         Err(e) => errors.add("password", message(lang, *e)),
         Ok(_) => {}
     }
     let (true, Ok(new)) = (valid, new) else {
-        let page = render(depot, &user, ProfileValues::of(&user), Section::Password, errors).await?;
+        let page = render(
+            depot,
+            &user,
+            ProfileValues::of(&user),
+            Section::Password,
+            errors,
+        )
+        .await?;
         pages::unprocessable(res, page);
         return Ok(());
     };
@@ -148,11 +179,19 @@ pub async fn password(req: &mut Request, depot: &mut Depot, res: &mut Response) 
 
 /// `POST /account/consents`: grant or revoke each optional consent.
 #[handler]
-pub async fn optional_consents(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn optional_consents(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let (auth, _) = me(depot).await?;
     let app = state(depot).clone();
     let active = consents::active_document_ids(&app.db, auth.id).await?;
-    for d in consents::current(&app.db).await?.into_iter().filter(|d| !d.required) {
+    for d in consents::current(&app.db)
+        .await?
+        .into_iter()
+        .filter(|d| !d.required)
+    {
         let wanted = ticked(req, &format!("consent_{}", d.kind)).await;
         let has = active.contains(&d.id);
         if wanted && !has {
@@ -210,7 +249,11 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
 /// `POST /account/delete`: asks the password; removes the account and its records in
 /// one transaction, writes an audit entry, ends every session.
 #[handler]
-pub async fn delete(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn delete(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let (auth, user) = me(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
@@ -221,7 +264,14 @@ pub async fn delete(req: &mut Request, depot: &mut Depot, res: &mut Response) ->
     ) {
         let mut errors = Errors::default();
         errors.add("delete_password", message(lang, FieldError::PasswordWrong));
-        let page = render(depot, &user, ProfileValues::of(&user), Section::Delete, errors).await?;
+        let page = render(
+            depot,
+            &user,
+            ProfileValues::of(&user),
+            Section::Delete,
+            errors,
+        )
+        .await?;
         pages::unprocessable(res, page);
         return Ok(());
     }

@@ -18,7 +18,9 @@ pub use crate::views::admin::urlencode;
 const PER_PAGE: i64 = 25;
 
 fn actor(depot: &Depot) -> Result<i64, AppError> {
-    session::user(depot).map(|u| u.id).ok_or(AppError::Forbidden)
+    session::user(depot)
+        .map(|u| u.id)
+        .ok_or(AppError::Forbidden)
 }
 
 /// `GET /admin`
@@ -29,9 +31,18 @@ pub async fn index(res: &mut Response) {
 
 /// `GET /admin/users?q=&page=`
 #[handler]
-pub async fn list_users(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn list_users(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let query: String = req.query::<String>("q").unwrap_or_default().chars().take(100).collect();
+    let query: String = req
+        .query::<String>("q")
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        .collect();
     let page = req.query::<i64>("page").unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = users::search(&app.db, &query, page, PER_PAGE).await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
@@ -55,12 +66,23 @@ fn user_id(req: &Request) -> Result<i64, AppError> {
 
 /// `GET /admin/users/{id}` (audited: it shows personal data).
 #[handler]
-pub async fn show_user(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn show_user(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let id = user_id(req)?;
     let user = users::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
     let history = consents::of_user(&app.db, id).await?;
-    audit::record(&app.db, Some(actor(depot)?), "admin.user_viewed", Some(id), "").await?;
+    audit::record(
+        &app.db,
+        Some(actor(depot)?),
+        "admin.user_viewed",
+        Some(id),
+        "",
+    )
+    .await?;
     let c = ctx(depot, true);
     res.render(views::Html(views::admin::user(&c, &user, &history)));
     Ok(())
@@ -68,7 +90,11 @@ pub async fn show_user(req: &mut Request, depot: &mut Depot, res: &mut Response)
 
 /// `POST /admin/users/{id}/delete`
 #[handler]
-pub async fn delete_user(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn delete_user(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let id = user_id(req)?;
     let by = actor(depot)?;
@@ -82,7 +108,11 @@ pub async fn delete_user(req: &mut Request, depot: &mut Depot, res: &mut Respons
     Ok(())
 }
 
-async fn documents_page(depot: &mut Depot, v: &PublishValues, errors: &Errors) -> Result<maud::Markup, AppError> {
+async fn documents_page(
+    depot: &mut Depot,
+    v: &PublishValues,
+    errors: &Errors,
+) -> Result<maud::Markup, AppError> {
     let app = state(depot).clone();
     let current = consents::current(&app.db).await?;
     let c = ctx(depot, true);
@@ -99,7 +129,11 @@ pub async fn documents(depot: &mut Depot, res: &mut Response) -> Result<(), AppE
 
 /// `POST /admin/documents`: publish a new version of an existing document kind.
 #[handler]
-pub async fn publish(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn publish(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let by = actor(depot)?;
@@ -107,8 +141,16 @@ pub async fn publish(req: &mut Request, depot: &mut Depot, res: &mut Response) -
         kind: field(req, "kind").await,
         title_pt: field(req, "title_pt").await.trim().to_string(),
         title_en: field(req, "title_en").await.trim().to_string(),
-        body_pt: field(req, "body_pt").await.replace("\r\n", "\n").trim().to_string(),
-        body_en: field(req, "body_en").await.replace("\r\n", "\n").trim().to_string(),
+        body_pt: field(req, "body_pt")
+            .await
+            .replace("\r\n", "\n")
+            .trim()
+            .to_string(),
+        body_en: field(req, "body_en")
+            .await
+            .replace("\r\n", "\n")
+            .trim()
+            .to_string(),
     };
     let current = consents::current(&app.db).await?;
     let existing = current.iter().find(|d| d.kind == v.kind);

@@ -49,7 +49,11 @@ pub async fn register_form(depot: &mut Depot, res: &mut Response) -> Result<(), 
 /// `POST /register`: every field parsed; any error re-renders the form with 422 and
 /// stores nothing. Success creates the account and its consents in one transaction.
 #[handler]
-pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn register(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     limits::register_attempt(req, &app).await?;
     let lang = super::lang_of(depot);
@@ -96,21 +100,42 @@ pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) 
         "password"
     };
     check(pw_field, new_password.as_ref().map(|_| ()).map_err(|e| *e));
-    check("adult", if v.adult { Ok(()) } else { Err(FieldError::MustAccept) });
+    check(
+        "adult",
+        if v.adult {
+            Ok(())
+        } else {
+            Err(FieldError::MustAccept)
+        },
+    );
     check(
         "accept_terms",
-        if v.accept_terms { Ok(()) } else { Err(FieldError::MustAccept) },
+        if v.accept_terms {
+            Ok(())
+        } else {
+            Err(FieldError::MustAccept)
+        },
     );
 
-    let (Ok(nome), Ok(sobrenome), Ok(email), Ok(telefone), Ok(bairro), Ok(new_password), true) =
-        (nome, sobrenome, email, telefone, bairro, new_password, errors.is_empty())
-    else {
+    let (Ok(nome), Ok(sobrenome), Ok(email), Ok(telefone), Ok(bairro), Ok(new_password), true) = (
+        nome,
+        sobrenome,
+        email,
+        telefone,
+        bairro,
+        new_password,
+        errors.is_empty(),
+    ) else {
         let page = render_register(depot, &v, &errors).await?;
         pages::unprocessable(res, page);
         return Ok(());
     };
 
-    let hash = app.hasher.hash(&new_password).await.map_err(anyhow::Error::from)?;
+    let hash = app
+        .hasher
+        .hash(&new_password)
+        .await
+        .map_err(anyhow::Error::from)?;
     let now = users::now();
     let accepted: Vec<i64> = documents
         .iter()
@@ -168,7 +193,11 @@ pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response
 /// `POST /login`: rate-limited per address and per account; the same work whether or
 /// not the e-mail exists; a new session id on success.
 #[handler]
-pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn login(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     limits::login_attempt(req, &app).await?;
     let lang = super::lang_of(depot);
@@ -177,7 +206,10 @@ pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> 
     let next = safe_next(&field(req, "next").await).unwrap_or_default();
 
     let email = Email::parse(&raw_email).ok();
-    let key = email.as_ref().map_or_else(|| raw_email.trim().to_lowercase(), |e| e.as_str().to_string());
+    let key = email.as_ref().map_or_else(
+        || raw_email.trim().to_lowercase(),
+        |e| e.as_str().to_string(),
+    );
     limits::account_locked(&key, &app).await?;
     let user = match &email {
         Some(e) => users::find_by_email(&app.db, e.as_str()).await?,
@@ -197,16 +229,29 @@ pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> 
     };
     limits::account_succeeded(&key, &app).await?;
     if needs_rehash {
-        let hash = app.hasher.hash(&password).await.map_err(anyhow::Error::from)?;
+        let hash = app
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(anyhow::Error::from)?;
         users::set_password_hash(&app.db, user.id, &hash).await?;
     }
     users::record_login(&app.db, user.id).await?;
-    let needs_consent = !consents::missing_required(&app.db, user.id).await?.is_empty();
+    let needs_consent = !consents::missing_required(&app.db, user.id)
+        .await?
+        .is_empty();
     session::log_in(depot, user.id, user.role(), needs_consent);
     tracing::info!(user_id = user.id, "logged in");
-    let target = if next.is_empty() { AFTER_LOGIN.to_string() } else { next };
+    let target = if next.is_empty() {
+        AFTER_LOGIN.to_string()
+    } else {
+        next
+    };
     if needs_consent {
-        see_other(res, &format!("/consent?next={}", views::admin::urlencode(&target)));
+        see_other(
+            res,
+            &format!("/consent?next={}", views::admin::urlencode(&target)),
+        );
     } else {
         see_other(res, &target);
     }
@@ -221,7 +266,11 @@ pub async fn logout(depot: &mut Depot, res: &mut Response) {
     see_other(res, "/");
 }
 
-async fn consent_page(depot: &mut Depot, next: &str, errors: &Errors) -> Result<Option<maud::Markup>, AppError> {
+async fn consent_page(
+    depot: &mut Depot,
+    next: &str,
+    errors: &Errors,
+) -> Result<Option<maud::Markup>, AppError> {
     let app = state(depot).clone();
     let Some(user) = session::user(depot) else {
         return Ok(None);
@@ -242,7 +291,11 @@ async fn consent_page(depot: &mut Depot, next: &str, errors: &Errors) -> Result<
 
 /// `GET /consent`: the new versions to accept, or on to `next` when there are none.
 #[handler]
-pub async fn consent_form(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn consent_form(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let next = req
         .query::<String>("next")
         .and_then(|n| safe_next(&n))
@@ -259,7 +312,11 @@ pub async fn consent_form(req: &mut Request, depot: &mut Depot, res: &mut Respon
 
 /// `POST /consent`: record acceptance of the versions shown (if still current).
 #[handler]
-pub async fn consent(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn consent(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let Some(user) = session::user(depot) else {
@@ -286,10 +343,17 @@ pub async fn consent(req: &mut Request, depot: &mut Depot, res: &mut Response) -
     }
     let missing = consents::missing_required(&app.db, user.id).await?;
     // Accept only what was shown; if a newer version appeared meanwhile, show it.
-    let accept: Vec<i64> = missing.iter().map(|d| d.id).filter(|id| shown.contains(id)).collect();
+    let accept: Vec<i64> = missing
+        .iter()
+        .map(|d| d.id)
+        .filter(|id| shown.contains(id))
+        .collect();
     consents::accept(&app.db, user.id, &accept).await?;
     if accept.len() < missing.len() {
-        see_other(res, &format!("/consent?next={}", views::admin::urlencode(&next)));
+        see_other(
+            res,
+            &format!("/consent?next={}", views::admin::urlencode(&next)),
+        );
         return Ok(());
     }
     session::update(depot, |d| d.needs_consent = false);

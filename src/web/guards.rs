@@ -11,10 +11,19 @@ use crate::session;
 
 /// Logged-in users only; others go to `/login?next=<this path>`.
 #[handler]
-pub async fn require_user(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn require_user(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     if session::user(depot).is_none() {
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let next = if req.method() == salvo::http::Method::GET { path } else { "/account" };
+        let next = if req.method() == salvo::http::Method::GET {
+            path
+        } else {
+            "/account"
+        };
         see_other(res, &format!("/login?next={}", admin::urlencode(next)));
         ctrl.skip_rest();
     }
@@ -22,7 +31,12 @@ pub async fn require_user(req: &mut Request, depot: &mut Depot, res: &mut Respon
 
 /// Admins only (after [`require_user`]).
 #[handler]
-pub async fn require_admin(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn require_admin(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     let is_admin = session::user(depot).is_some_and(|u| u.role == Role::Admin);
     if !is_admin {
         AppError::Forbidden.write(req, depot, res).await;
@@ -32,7 +46,12 @@ pub async fn require_admin(req: &mut Request, depot: &mut Depot, res: &mut Respo
 
 /// Users with a pending re-acceptance see `/consent` first.
 #[handler]
-pub async fn consent_gate(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn consent_gate(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     let pending = session::data(depot).is_some_and(|d| d.user_id.is_some() && d.needs_consent);
     if pending && req.method() == salvo::http::Method::GET {
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());

@@ -18,7 +18,10 @@ fn ip_key(kind: &str, req: &Request, app: &AppState) -> String {
 
 /// Keyed by a hash, so the store holds no e-mail addresses.
 fn account_key(email: &str) -> String {
-    format!("rl:login:acct:{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]))
+    format!(
+        "rl:login:acct:{}",
+        hex::encode(&Sha256::digest(email.as_bytes())[..16])
+    )
 }
 
 async fn count(app: &AppState, key: &str, limit: u64, window_secs: u64) -> Result<(), AppError> {
@@ -35,13 +38,25 @@ async fn count(app: &AppState, key: &str, limit: u64, window_secs: u64) -> Resul
 /// Count a log-in attempt from this client address.
 pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
-    count(app, &ip_key("login", req, app), rl.login_per_ip, rl.login_window_secs).await
+    count(
+        app,
+        &ip_key("login", req, app),
+        rl.login_per_ip,
+        rl.login_window_secs,
+    )
+    .await
 }
 
 /// Count a sign-up attempt from this client address.
 pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
-    count(app, &ip_key("register", req, app), rl.register_per_ip, rl.register_window_secs).await
+    count(
+        app,
+        &ip_key("register", req, app),
+        rl.register_per_ip,
+        rl.register_window_secs,
+    )
+    .await
 }
 
 /// Refuse before checking the password when this account already had too many failures.
@@ -64,7 +79,10 @@ pub async fn account_locked(email: &str, app: &AppState) -> Result<(), AppError>
 pub async fn account_failed(email: &str, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
     app.kv
-        .hit(&account_key(email), Duration::from_secs(rl.login_window_secs))
+        .hit(
+            &account_key(email),
+            Duration::from_secs(rl.login_window_secs),
+        )
         .await?;
     Ok(())
 }

@@ -7,8 +7,8 @@ pub mod auth;
 pub mod guards;
 pub mod health;
 pub mod home;
-pub mod limits;
 pub mod hoops;
+pub mod limits;
 pub mod pages;
 
 use salvo::prelude::*;
@@ -20,7 +20,10 @@ use crate::views::{self, Ctx};
 
 /// The language chosen for this request by [`hoops::language`]; Portuguese if unset.
 pub fn lang_of(depot: &Depot) -> Lang {
-    depot.get::<Lang>(hoops::LANG_KEY).copied().unwrap_or(Lang::Pt)
+    depot
+        .get::<Lang>(hoops::LANG_KEY)
+        .copied()
+        .unwrap_or(Lang::Pt)
 }
 
 /// The application state injected by the router.
@@ -71,7 +74,7 @@ pub fn safe_next(next: &str) -> Option<String> {
 
 /// 303 See Other: after a successful POST, the browser GETs the target.
 pub fn see_other(res: &mut Response, to: &str) {
-    res.render(Redirect::other(to.to_string()));
+    res.render(Redirect::other(to));
 }
 
 #[cfg(test)]
@@ -79,7 +82,13 @@ mod tests {
     #[test]
     fn next_must_stay_local() {
         assert_eq!(super::safe_next("/account"), Some("/account".into()));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "account", ""] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "account",
+            "",
+        ] {
             assert_eq!(super::safe_next(bad), None, "{bad}");
         }
     }

@@ -114,7 +114,9 @@ impl TestApp {
         }
         let state = AppState::connect(settings).await.expect("connect");
         migrations::run_pending(&state.db).await.expect("migrate");
-        pesquisa::db::consents::seed_defaults(&state.db).await.expect("seed documents");
+        pesquisa::db::consents::seed_defaults(&state.db)
+            .await
+            .expect("seed documents");
         let service = pesquisa::router::service(&state);
         TestApp {
             _owned: Owned {
@@ -171,4 +173,232 @@ impl Drop for Owned {
 /// The body as text.
 pub async fn body(res: &mut Response) -> String {
     res.take_string().await.expect("body")
+}
+
+/// A response reduced to what tests look at.
+pub struct Page {
+    pub status: u16,
+    pub headers: salvo::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token of the first form on the page.
+    pub fn csrf(&self) -> String {
+        self.body
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("no CSRF field in page:\n{}", self.body))
+            .to_string()
+    }
+}
+
+/// A browser-like client: keeps cookies across requests, comes from a fixed address.
+pub struct Browser {
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub peer: std::net::SocketAddr,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser::from_ip("203.0.113.7")
+    }
+}
+
+impl Browser {
+    pub fn from_ip(ip: &str) -> Browser {
+        Browser {
+            cookies: Default::default(),
+            peer: format!("{ip}:40000").parse().expect("ip"),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn session_cookie(&self) -> Option<&str> {
+        self.cookies.get("pesquisa_sid").map(String::as_str)
+    }
+
+    async fn send(&mut self, service: &Service, builder: RequestBuilder) -> Page {
+        let mut builder = builder;
+        if !self.cookies.is_empty() {
+            let jar = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            builder = builder.add_header("cookie", jar, true);
+        }
+        for (k, v) in self.headers.clone() {
+            builder = builder.add_header(k, v, true);
+        }
+        let mut req = builder.build();
+        *req.remote_addr_mut() = self.peer.into();
+        let mut res = service.handle(req).await;
+        for c in res.cookies.delta() {
+            let gone =
+                c.value().is_empty() || c.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+            if gone {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies
+                    .insert(c.name().to_string(), c.value().to_string());
+            }
+        }
+        let mut headers = res.headers().clone();
+        for c in res.cookies.delta() {
+            if let Ok(v) = c.encoded().to_string().parse() {
+                headers.append("set-cookie", v);
+            }
+        }
+        let status = res.status_code.map_or(200, |s| s.as_u16());
+        let body = res.take_string().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, app: &Service, path: &str) -> Page {
+        self.send(app, TestClient::get(format!("http://127.0.0.1{path}")))
+            .await
+    }
+
+    pub async fn post(&mut self, app: &Service, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.send(
+            app,
+            TestClient::post(format!("http://127.0.0.1{path}"))
+                .add_header("content-type", "application/x-www-form-urlencoded", true)
+                .raw_form(body),
+        )
+        .await
+    }
+
+    /// GET `form_page`, then POST `fields` plus its CSRF token to `action`.
+    pub async fn submit(
+        &mut self,
+        app: &Service,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Page {
+        let token = self.get(app, form_page).await.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(app, action, &all).await
+    }
+}
+
+pub const GOOD_PASSWORD: &str = "cavalo correto bateria grampo";
+
+/// Sign-up fields for a valid respondent with this e-mail.
+pub fn signup_fields(email: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("nome", "Ana".into()),
+        ("sobrenome", "Souza".into()),
+        ("email", email.into()),
+        ("telefone", "(12) 99876-5432".into()),
+        ("bairro", "JARDIM SÃO JOSÉ".into()),
+        ("password", GOOD_PASSWORD.into()),
+        ("password_confirm", GOOD_PASSWORD.into()),
+        ("adult", "1".into()),
+        ("accept_terms", "1".into()),
+    ]
+}
+
+pub fn as_refs<'a>(fields: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+impl TestApp {
+    /// Sign up a respondent through the form; returns the logged-in browser.
+    pub async fn signup(&self, email: &str) -> Browser {
+        let mut b = Browser::default();
+        let fields = signup_fields(email);
+        let page = b
+            .submit(&self.service, "/register", "/register", &as_refs(&fields))
+            .await;
+        assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+        b
+    }
+
+    /// Log in through the form; returns the response.
+    pub async fn login(&self, b: &mut Browser, email: &str, password: &str) -> Page {
+        b.submit(
+            &self.service,
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Create a staff account directly and log it in.
+    pub async fn staff(&self, email: &str, role: pesquisa::accounts::Role) -> Browser {
+        let hash = self
+            .state
+            .hasher
+            .hash(&pesquisa::accounts::password::Password::any(GOOD_PASSWORD))
+            .await
+            .expect("hash");
+        let now = pesquisa::db::users::now();
+        pesquisa::db::users::create(
+            &self.state.db,
+            &pesquisa::db::users::NewUser {
+                email,
+                password_hash: &hash,
+                role: role.as_str(),
+                nome: "Equipe",
+                sobrenome: "Teste",
+                telefone: None,
+                bairro: "",
+                adult_declared_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+            &[],
+        )
+        .await
+        .expect("staff user");
+        // Staff accept the current documents like everyone else.
+        let user = pesquisa::db::users::find_by_email(&self.state.db, email)
+            .await
+            .expect("find")
+            .expect("exists");
+        let docs: Vec<i64> = pesquisa::db::consents::current(&self.state.db)
+            .await
+            .expect("docs")
+            .into_iter()
+            .filter(|d| d.required)
+            .map(|d| d.id)
+            .collect();
+        pesquisa::db::consents::accept(&self.state.db, user.id, &docs)
+            .await
+            .expect("accept");
+        let mut b = Browser::from_ip("198.51.100.20");
+        let page = self.login(&mut b, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        b
+    }
+
+    /// A second instance on the same database and Redis (another "app VM").
+    pub async fn sibling(&self) -> Service {
+        let state = AppState::connect((*self.state.settings).clone())
+            .await
+            .expect("connect sibling");
+        pesquisa::router::service(&state)
+    }
 }

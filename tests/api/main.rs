@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. They need MariaDB and Redis
 //! running (see `helpers.rs` for the variables); `.ci/run` starts them.
 
+mod accounts;
 mod cli;
 mod health;
 mod helpers;

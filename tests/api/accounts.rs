@@ -1,0 +1,969 @@
+//! Respondent accounts end to end through the real router, on MariaDB + Redis and on
+//! SQLite + the in-process store: sign-up, log-in, sessions, CSRF, rate limits, consent,
+//! "my account", deletion, and the admin area's role checks.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use pesquisa::accounts::Role;
+use pesquisa::db::schema::{audit_log, consents, users};
+use pesquisa::db::{DbPool, users as user_model};
+
+use crate::helpers::{
+    ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp, as_refs, signup_fields,
+};
+
+async fn count_users(db: &DbPool) -> i64 {
+    match db {
+        DbPool::Mysql(p) => {
+            users::table
+                .count()
+                .get_result(&mut *p.get().await.expect("conn"))
+                .await
+        }
+        DbPool::Sqlite(p) => {
+            users::table
+                .count()
+                .get_result(&mut *p.get().await.expect("conn"))
+                .await
+        }
+    }
+    .expect("count")
+}
+
+async fn consent_kinds(app: &TestApp, user_id: i64) -> Vec<(String, i32, bool)> {
+    pesquisa::db::consents::of_user(app.db(), user_id)
+        .await
+        .expect("consents")
+        .into_iter()
+        .map(|r| (r.document.kind, r.document.version, r.revoked_at.is_none()))
+        .collect()
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<(String, Option<i64>)> {
+    pesquisa::db::audit::recent(app.db(), 100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| (e.action, e.subject_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_creates_the_account_with_consents_and_an_argon2id_hash() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = Browser::default();
+        let page = b.get(&app.service, "/register").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Termos de uso") && page.body.contains("Política de privacidade")
+        );
+        assert!(
+            page.body.contains("art. 18"),
+            "privacy policy names the LGPD rights"
+        );
+        assert!(page.body.contains("JARDIM SÃO JOSÉ"), "bairro list");
+        let anonymous_cookie = b
+            .session_cookie()
+            .expect("session for the CSRF token")
+            .to_string();
+
+        let mut fields = signup_fields("  Ana.Souza@Exemplo.com.BR ");
+        fields.push(("consent_email_updates", "1".into()));
+        let token = page.csrf();
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend(as_refs(&fields));
+        let page = b.post(&app.service, "/register", &all).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(page.location(), "/account");
+        assert_ne!(
+            b.session_cookie(),
+            Some(anonymous_cookie.as_str()),
+            "new session id at log-in"
+        );
+
+        let user = user_model::find_by_email(app.db(), "ana.souza@exemplo.com.br")
+            .await
+            .expect("query")
+            .expect("stored lower-cased");
+        assert!(
+            user.password_hash.starts_with("$argon2id$v=19$"),
+            "{}",
+            user.password_hash
+        );
+        assert!(!user.password_hash.contains(GOOD_PASSWORD));
+        assert_eq!(user.telefone.as_deref(), Some("12998765432"));
+        assert_eq!(user.bairro, "JARDIM SÃO JOSÉ");
+        assert_eq!(user.role(), Role::Respondent);
+        assert!(user.adult_declared_at.is_some());
+        let mut kinds = consent_kinds(&app, user.id).await;
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            vec![
+                ("email_updates".into(), 1, true),
+                ("privacy".into(), 1, true),
+                ("terms".into(), 1, true)
+            ],
+            "{backend:?}"
+        );
+
+        let page = b.get(&app.service, "/account").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Olá, Ana."));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn default_password_parameters_are_the_owasp_minimum() {
+    let app = TestApp::spawn_with(Backend::SqliteMemory, |s| {
+        s.passwords = Default::default();
+    })
+    .await;
+    app.signup("owasp@exemplo.com.br").await;
+    let user = user_model::find_by_email(app.db(), "owasp@exemplo.com.br")
+        .await
+        .expect("q")
+        .expect("user");
+    assert!(
+        user.password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        user.password_hash
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_sign_ups_show_the_error_by_the_field_and_store_nothing() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        app.signup("ja.existe@exemplo.com.br").await;
+        let cases: Vec<(&str, &str, &str, &str)> = vec![
+            // (field to change, new value, field with the error, words of the message)
+            (
+                "email",
+                "JA.EXISTE@Exemplo.com.br",
+                "email",
+                "Já existe uma conta",
+            ),
+            ("email", "sem-arroba", "email", "e-mail válido"),
+            ("password", "curta", "password", "pelo menos 10"),
+            ("password", "1234567890", "password", "muito comum"),
+            (
+                "password_confirm",
+                "outra coisa qualquer",
+                "password_confirm",
+                "não conferem",
+            ),
+            ("accept_terms", "", "accept_terms", "aceitar"),
+            ("adult", "", "adult", "aceitar"),
+            ("telefone", "12345", "telefone", "DDD"),
+            ("bairro", "BAIRRO INVENTADO", "bairro", "lista"),
+            ("nome", "   ", "nome", "Preencha"),
+        ];
+        for (i, (field, value, error_field, words)) in cases.into_iter().enumerate() {
+            // One address per case: the sign-up rate limit is not what this test is about.
+            let mut b = Browser::from_ip(&format!("203.0.113.{}", 10 + i));
+            let mut fields: Vec<(&str, String)> =
+                signup_fields(&format!("novo-{field}@exemplo.com.br"))
+                    .into_iter()
+                    .filter(|(k, _)| *k != field || !value.is_empty())
+                    .collect();
+            for f in fields.iter_mut() {
+                if f.0 == field {
+                    f.1 = value.to_string();
+                }
+            }
+            if field == "password" {
+                for f in fields.iter_mut() {
+                    if f.0 == "password_confirm" {
+                        f.1 = value.to_string();
+                    }
+                }
+            }
+            let before = count_users(app.db()).await;
+            let page = b
+                .submit(&app.service, "/register", "/register", &as_refs(&fields))
+                .await;
+            assert_eq!(page.status, 422, "{backend:?} {field}={value}");
+            assert!(page.body.contains(words), "{field}: expected «{words}»");
+            assert!(
+                page.body.contains(&format!("id=\"{error_field}-erro\"")),
+                "{field}: the message sits by the field"
+            );
+            assert!(
+                page.body.contains(&format!("href=\"#{error_field}\"")),
+                "summary links the field"
+            );
+            assert!(
+                !page.body.contains(GOOD_PASSWORD),
+                "the password is never echoed"
+            );
+            if field != "nome" {
+                assert!(page.body.contains("value=\"Ana\""), "entered values kept");
+            }
+            assert_eq!(
+                count_users(app.db()).await,
+                before,
+                "{field}: nothing stored"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_in_rotates_the_session_and_refuses_bad_credentials_alike() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut first = app.signup("maria@exemplo.com.br").await;
+        let token = first.get(&app.service, "/account").await.csrf();
+        let logged_in = first.session_cookie().expect("cookie").to_string();
+        first
+            .post(&app.service, "/logout", &[("csrf_token", &token)])
+            .await;
+        assert_ne!(
+            first.session_cookie(),
+            Some(logged_in.as_str()),
+            "new session id at log-out"
+        );
+        assert_eq!(
+            first.get(&app.service, "/account").await.status,
+            303,
+            "logged out"
+        );
+
+        let mut b = Browser::default();
+        let wrong = app
+            .login(&mut b, "maria@exemplo.com.br", "senha errada demais")
+            .await;
+        assert_eq!(wrong.status, 422);
+        let unknown = app
+            .login(&mut b, "ninguem@exemplo.com.br", "senha errada demais")
+            .await;
+        assert_eq!(unknown.status, 422);
+        assert!(wrong.body.contains("E-mail ou senha incorretos"));
+        assert!(
+            unknown.body.contains("E-mail ou senha incorretos"),
+            "same answer for unknown e-mails"
+        );
+
+        b.get(&app.service, "/login").await;
+        let before = b.session_cookie().expect("anonymous session").to_string();
+        let ok = app
+            .login(&mut b, "MARIA@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(ok.status, 303, "{backend:?}: {}", ok.body);
+        assert_eq!(ok.location(), "/account");
+        let after = b.session_cookie().expect("session").to_string();
+        assert_ne!(before, after, "session id changes at log-in");
+        let set_cookie = ok
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("pesquisa_sid="))
+            .expect("cookie")
+            .to_string();
+        assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+        assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+        assert!(
+            !set_cookie.contains("Secure"),
+            "plain HTTP without a trusted proxy"
+        );
+
+        // The pre-login id is dead: it does not carry the login.
+        let mut fixated = Browser::default();
+        fixated.cookies.insert("pesquisa_sid".into(), before);
+        let page = fixated.get(&app.service, "/account").await;
+        assert_eq!(page.status, 303);
+        assert!(page.location().starts_with("/login?next="));
+
+        // next= brings the user back, but only to a local path.
+        let mut c = Browser::default();
+        let token = c.get(&app.service, "/login?next=/account").await.csrf();
+        let page = c
+            .post(
+                &app.service,
+                "/login",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "maria@exemplo.com.br"),
+                    ("password", GOOD_PASSWORD),
+                    ("next", "//evil.example/x"),
+                ],
+            )
+            .await;
+        assert_eq!(page.location(), "/account");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secure_cookie_and_client_address_come_from_trusted_proxies_only() {
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.server.trusted_proxies = vec!["10.0.2.10".parse().expect("net")];
+        s.rate_limit.login_per_ip = 2;
+    })
+    .await;
+    let mut via_lb = Browser::from_ip("10.0.2.10");
+    via_lb.headers.push(("x-forwarded-proto", "https".into()));
+    via_lb
+        .headers
+        .push(("x-forwarded-for", "198.51.100.1".into()));
+    let page = via_lb.get(&app.service, "/login").await;
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("pesquisa_sid="))
+        .expect("cookie")
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    let mut direct = Browser::from_ip("192.0.2.50");
+    direct.headers.push(("x-forwarded-proto", "https".into()));
+    let page = direct.get(&app.service, "/login").await;
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("pesquisa_sid="))
+        .expect("cookie")
+        .to_string();
+    assert!(
+        !cookie.contains("Secure"),
+        "an untrusted peer cannot claim HTTPS"
+    );
+
+    // A direct client cannot dodge the per-address limit by inventing X-Forwarded-For.
+    for i in 0..3 {
+        direct.headers.retain(|(k, _)| *k != "x-forwarded-for");
+        direct
+            .headers
+            .push(("x-forwarded-for", format!("192.0.2.{}", 100 + i)));
+        let page = app
+            .login(&mut direct, "x@exemplo.com.br", "qualquer senha longa")
+            .await;
+        assert_eq!(page.status, if i < 2 { 422 } else { 429 }, "attempt {i}");
+    }
+    // Behind the trusted proxy, each forwarded client has its own count.
+    for ip in ["198.51.100.2", "198.51.100.3"] {
+        via_lb.headers.retain(|(k, _)| *k != "x-forwarded-for");
+        via_lb.headers.push(("x-forwarded-for", ip.into()));
+        let page = app
+            .login(&mut via_lb, "x@exemplo.com.br", "qualquer senha longa")
+            .await;
+        assert_eq!(page.status, 422, "{ip}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        app.signup("alvo@exemplo.com.br").await;
+        let mut attacker = Browser::from_ip("192.0.2.66");
+        for _ in 0..5 {
+            let page = app
+                .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
+                .await;
+            assert_eq!(page.status, 422);
+        }
+        // Even the right password is refused now, from any address.
+        let mut owner = Browser::from_ip("192.0.2.77");
+        let page = app
+            .login(&mut owner, "alvo@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(page.status, 429, "{backend:?}");
+        let retry: u64 = page.headers["retry-after"]
+            .to_str()
+            .expect("header")
+            .parse()
+            .expect("seconds");
+        assert!(retry > 0);
+        assert!(page.body.contains("Muitas tentativas"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_is_rate_limited_per_address() {
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| s.rate_limit.register_per_ip = 2).await;
+    let mut b = Browser::from_ip("192.0.2.90");
+    for i in 0..3 {
+        let fields = signup_fields(&format!("massa{i}@exemplo.com.br"));
+        let page = b
+            .submit(&app.service, "/register", "/register", &as_refs(&fields))
+            .await;
+        assert_eq!(page.status, if i < 2 { 303 } else { 429 }, "sign-up {i}");
+        if page.status == 303 {
+            let token = b.get(&app.service, "/account").await.csrf();
+            b.post(&app.service, "/logout", &[("csrf_token", &token)])
+                .await;
+        }
+    }
+    assert_eq!(count_users(app.db()).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.signup("csrf@exemplo.com.br").await;
+        for token in [None, Some("0".repeat(64))] {
+            let mut fields = vec![
+                ("nome", "Hacker"),
+                ("sobrenome", "X"),
+                ("bairro", "JARDIM SÃO JOSÉ"),
+            ];
+            if let Some(t) = &token {
+                fields.push(("csrf_token", t.as_str()));
+            }
+            let page = b.post(&app.service, "/account/profile", &fields).await;
+            assert_eq!(page.status, 403, "{backend:?}");
+            assert!(page.body.contains("Recarregue a página"));
+        }
+        let user = user_model::find_by_email(app.db(), "csrf@exemplo.com.br")
+            .await
+            .expect("q")
+            .expect("u");
+        assert_eq!(user.nome, "Ana", "profile unchanged");
+
+        // A token from another session does not work either.
+        let other = Browser::default().get(&app.service, "/login").await.csrf();
+        let page = b
+            .post(
+                &app.service,
+                "/account/delete",
+                &[("csrf_token", &other), ("delete_password", GOOD_PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+        assert!(
+            user_model::find(app.db(), user.id)
+                .await
+                .expect("q")
+                .is_some()
+        );
+        // Log-in itself needs the token.
+        let page = Browser::default()
+            .post(
+                &app.service,
+                "/login",
+                &[
+                    ("email", "csrf@exemplo.com.br"),
+                    ("password", GOOD_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_works_on_both_instances_and_log_out_ends_it_on_both() {
+    let app = TestApp::spawn(Backend::MariaRedis).await;
+    let other = app.sibling().await;
+    let mut b = app.signup("duas@exemplo.com.br").await;
+    let page = b.get(&other, "/account").await;
+    assert_eq!(page.status, 200, "the session from instance A works on B");
+    assert!(page.body.contains("Olá, Ana."));
+    let cookie = b.session_cookie().expect("cookie").to_string();
+
+    let token = page.csrf();
+    let page = b.post(&other, "/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(page.status, 303);
+    let mut replay = Browser::default();
+    replay.cookies.insert("pesquisa_sid".into(), cookie);
+    for service in [&app.service, &other] {
+        let page = replay.get(service, "/account").await;
+        assert_eq!(page.status, 303, "logged out everywhere");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_terms_version_must_be_accepted_at_the_next_log_in() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.signup("termos@exemplo.com.br").await;
+        let token = b.get(&app.service, "/account").await.csrf();
+        b.post(&app.service, "/logout", &[("csrf_token", &token)])
+            .await;
+
+        let mut admin = app.staff("admin@exemplo.com.br", Role::Admin).await;
+        let page = admin
+            .submit(
+                &app.service,
+                "/admin/documents",
+                "/admin/documents",
+                &[
+                    ("kind", "terms"),
+                    ("title_pt", "Termos de uso (2ª versão)"),
+                    ("title_en", "Terms of use (2nd version)"),
+                    ("body_pt", "Texto novo dos termos."),
+                    ("body_en", "New terms text."),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+
+        let page = app
+            .login(&mut b, "termos@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(page.status, 303);
+        assert!(
+            page.location().starts_with("/consent"),
+            "{}",
+            page.location()
+        );
+        let page = b.get(&app.service, "/account").await;
+        assert_eq!(page.status, 303, "nothing else before accepting");
+        assert!(page.location().starts_with("/consent"));
+
+        let page = b.get(&app.service, "/consent").await;
+        assert!(page.body.contains("Texto novo dos termos."));
+        let token = page.csrf();
+        let doc_id = page
+            .body
+            .split("name=\"document\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("doc id")
+            .to_string();
+        let page = b
+            .post(
+                &app.service,
+                "/consent",
+                &[("csrf_token", &token), ("document", &doc_id)],
+            )
+            .await;
+        assert_eq!(page.status, 422, "the box must be ticked");
+        let page = b
+            .post(
+                &app.service,
+                "/consent",
+                &[
+                    ("csrf_token", &token),
+                    ("document", &doc_id),
+                    ("accept", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        assert_eq!(b.get(&app.service, "/account").await.status, 200);
+
+        let user = user_model::find_by_email(app.db(), "termos@exemplo.com.br")
+            .await
+            .expect("q")
+            .expect("u");
+        let kinds = consent_kinds(&app, user.id).await;
+        assert!(
+            kinds.contains(&("terms".into(), 1, true)),
+            "the first acceptance stays on record"
+        );
+        assert!(
+            kinds.contains(&("terms".into(), 2, true)),
+            "{backend:?}: {kinds:?}"
+        );
+        assert!(
+            audit_actions(&app)
+                .await
+                .iter()
+                .any(|(a, _)| a == "admin.document_published")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_account_edits_profile_password_and_consents_and_exports_my_data() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.signup("conta@exemplo.com.br").await;
+        let mut elsewhere = Browser::from_ip("192.0.2.200");
+        assert_eq!(
+            app.login(&mut elsewhere, "conta@exemplo.com.br", GOOD_PASSWORD)
+                .await
+                .status,
+            303
+        );
+
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/profile",
+                &[
+                    ("nome", "Ana Maria"),
+                    ("sobrenome", "Souza"),
+                    ("telefone", ""),
+                    ("bairro", "VILA MONTERREY"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        let page = b.get(&app.service, "/account").await;
+        assert!(page.body.contains("Dados salvos."));
+        let user = user_model::find_by_email(app.db(), "conta@exemplo.com.br")
+            .await
+            .expect("q")
+            .expect("u");
+        assert_eq!(
+            (
+                user.nome.as_str(),
+                user.telefone.as_deref(),
+                user.bairro.as_str()
+            ),
+            ("Ana Maria", None, "VILA MONTERREY")
+        );
+
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/profile",
+                &[
+                    ("nome", "X"),
+                    ("sobrenome", "Y"),
+                    ("telefone", "abc"),
+                    ("bairro", "VILA MONTERREY"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("telefone-erro"));
+
+        // Password: the current one is required; other sessions end.
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/password",
+                &[
+                    ("current_password", "errada errada errada"),
+                    ("password", "uma frase nova bem longa"),
+                    ("password_confirm", "uma frase nova bem longa"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/password",
+                &[
+                    ("current_password", GOOD_PASSWORD),
+                    ("password", "uma frase nova bem longa"),
+                    ("password_confirm", "uma frase nova bem longa"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        assert_eq!(
+            b.get(&app.service, "/account").await.status,
+            200,
+            "this session continues"
+        );
+        assert_eq!(
+            elsewhere.get(&app.service, "/account").await.status,
+            303,
+            "the other session ended"
+        );
+        let mut again = Browser::default();
+        assert_eq!(
+            app.login(
+                &mut again,
+                "conta@exemplo.com.br",
+                "uma frase nova bem longa"
+            )
+            .await
+            .status,
+            303
+        );
+
+        // Optional consent: grant, then revoke.
+        b.submit(
+            &app.service,
+            "/account",
+            "/account/consents",
+            &[("consent_email_updates", "1")],
+        )
+        .await;
+        b.submit(&app.service, "/account", "/account/consents", &[])
+            .await;
+        let kinds = consent_kinds(&app, user.id).await;
+        assert!(
+            kinds.contains(&("email_updates".into(), 1, false)),
+            "revocation recorded: {kinds:?}"
+        );
+
+        let page = b.get(&app.service, "/account/data").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.headers["content-disposition"]
+                .to_str()
+                .expect("h")
+                .contains("attachment")
+        );
+        let json: serde_json::Value = serde_json::from_str(&page.body).expect("json");
+        assert_eq!(json["profile"]["email"], "conta@exemplo.com.br");
+        assert_eq!(json["profile"]["nome"], "Ana Maria");
+        let docs: Vec<&str> = json["consents"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|c| c["document"].as_str())
+            .collect();
+        assert!(
+            docs.contains(&"terms") && docs.contains(&"privacy") && docs.contains(&"email_updates")
+        );
+        assert!(
+            json["consents"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|c| !c["revoked_at"].is_null())
+        );
+        assert!(json["answers"].is_array());
+        assert!(
+            !page.body.contains("argon2"),
+            "no password hash in the export"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_the_account_leaves_no_personal_data_and_ends_all_sessions() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.signup("apagar@exemplo.com.br").await;
+        let mut other = Browser::from_ip("192.0.2.201");
+        app.login(&mut other, "apagar@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        let id = user_model::find_by_email(app.db(), "apagar@exemplo.com.br")
+            .await
+            .expect("q")
+            .expect("u")
+            .id;
+
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/delete",
+                &[("delete_password", "nao e a senha certa")],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(user_model::find(app.db(), id).await.expect("q").is_some());
+
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/delete",
+                &[("delete_password", GOOD_PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        assert!(user_model::find(app.db(), id).await.expect("q").is_none());
+        assert!(
+            consent_kinds(&app, id).await.is_empty(),
+            "consent records gone"
+        );
+        assert_eq!(b.get(&app.service, "/account").await.status, 303);
+        assert_eq!(
+            other.get(&app.service, "/account").await.status,
+            303,
+            "every session ended"
+        );
+        let audit = audit_actions(&app).await;
+        assert!(audit.contains(&("account.deleted_by_self".into(), Some(id))));
+        // No row anywhere still holds the e-mail or name.
+        let hits: i64 = match app.db() {
+            DbPool::Mysql(p) => {
+                audit_log::table
+                    .filter(audit_log::detail.like("%apagar%"))
+                    .count()
+                    .get_result(&mut *p.get().await.expect("c"))
+                    .await
+            }
+            DbPool::Sqlite(p) => {
+                audit_log::table
+                    .filter(audit_log::detail.like("%apagar%"))
+                    .count()
+                    .get_result(&mut *p.get().await.expect("c"))
+                    .await
+            }
+        }
+        .expect("count");
+        assert_eq!(hits, 0);
+        let left: i64 = match app.db() {
+            DbPool::Mysql(p) => {
+                consents::table
+                    .filter(consents::user_id.eq(id))
+                    .count()
+                    .get_result(&mut *p.get().await.expect("c"))
+                    .await
+            }
+            DbPool::Sqlite(p) => {
+                consents::table
+                    .filter(consents::user_id.eq(id))
+                    .count()
+                    .get_result(&mut *p.get().await.expect("c"))
+                    .await
+            }
+        }
+        .expect("count");
+        assert_eq!(left, 0, "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_check_the_role_on_every_route() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut respondent = app.signup("resp@exemplo.com.br").await;
+        let victim = user_model::find_by_email(app.db(), "resp@exemplo.com.br")
+            .await
+            .expect("q")
+            .expect("u")
+            .id;
+        let mut analyst = app.staff("analista@exemplo.com.br", Role::Analyst).await;
+        let mut admin = app.staff("admin@exemplo.com.br", Role::Admin).await;
+        let gets = [
+            "/admin",
+            "/admin/users",
+            &format!("/admin/users/{victim}"),
+            "/admin/documents",
+            "/admin/audit",
+        ];
+        let delete = format!("/admin/users/{victim}/delete");
+
+        for path in gets {
+            let page = Browser::default().get(&app.service, path).await;
+            assert_eq!(page.status, 303, "anonymous {path}");
+            assert!(page.location().starts_with("/login?next="), "{path}");
+            for (who, b) in [("respondent", &mut respondent), ("analyst", &mut analyst)] {
+                let page = b.get(&app.service, path).await;
+                assert_eq!(page.status, 403, "{backend:?} {who} {path}");
+            }
+        }
+        for (who, b) in [("respondent", &mut respondent), ("analyst", &mut analyst)] {
+            let token = b.get(&app.service, "/account").await.csrf();
+            let page = b
+                .post(&app.service, &delete, &[("csrf_token", &token)])
+                .await;
+            assert_eq!(page.status, 403, "{who} cannot delete");
+            let page = b
+                .post(
+                    &app.service,
+                    "/admin/documents",
+                    &[
+                        ("csrf_token", &token),
+                        ("kind", "terms"),
+                        ("title_pt", "x"),
+                        ("title_en", "x"),
+                        ("body_pt", "x"),
+                        ("body_en", "x"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, 403, "{who} cannot publish");
+        }
+        assert!(
+            user_model::find(app.db(), victim)
+                .await
+                .expect("q")
+                .is_some()
+        );
+
+        let page = admin.get(&app.service, "/admin/users?q=resp").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("resp@exemplo.com.br"));
+        assert!(!page.body.contains("analista@"), "search filters");
+        let page = admin.get(&app.service, "/admin/users?q=%25").await;
+        assert!(
+            !page.body.contains("resp@exemplo.com.br"),
+            "% is literal in search"
+        );
+        let page = admin
+            .get(&app.service, &format!("/admin/users/{victim}"))
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            admin.get(&app.service, "/admin/users/999999").await.status,
+            404
+        );
+        let token = page.csrf();
+        let page = admin
+            .post(&app.service, &delete, &[("csrf_token", &token)])
+            .await;
+        assert_eq!(page.status, 303);
+        assert!(
+            user_model::find(app.db(), victim)
+                .await
+                .expect("q")
+                .is_none()
+        );
+        let audit = audit_actions(&app).await;
+        assert!(
+            audit.contains(&("admin.user_deleted".into(), Some(victim))),
+            "{audit:?}"
+        );
+        assert!(audit.contains(&("admin.user_viewed".into(), Some(victim))));
+        assert_eq!(
+            respondent.get(&app.service, "/account").await.status,
+            303,
+            "deleted user's session ended"
+        );
+        assert_eq!(admin.get(&app.service, "/admin/audit").await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_never_causes_a_server_error() {
+    let app = TestApp::spawn(Backend::MariaRedis).await;
+    let mut b = Browser::default();
+    let long = "ç".repeat(5000);
+    let weird = [
+        "\u{0}",
+        "'; DROP TABLE users; --",
+        "<script>alert(1)</script>",
+        long.as_str(),
+        "%00",
+        "\u{202e}",
+    ];
+    for w in weird {
+        let fields: Vec<(&str, String)> = signup_fields("x@exemplo.com.br")
+            .into_iter()
+            .map(|(k, _)| (k, w.to_string()))
+            .collect();
+        let page = b
+            .submit(&app.service, "/register", "/register", &as_refs(&fields))
+            .await;
+        assert!(
+            page.status == 422 || page.status == 413,
+            "{} for {:?}",
+            page.status,
+            &w[..w.len().min(20)]
+        );
+        assert!(!page.body.contains("<script>alert"), "escaped on output");
+        let page = app.login(&mut b, w, w).await;
+        assert!(
+            page.status == 422 || page.status == 413,
+            "login {}",
+            page.status
+        );
+    }
+    for path in [
+        "/admin/users/abc",
+        "/admin/users/-1",
+        "/account/../admin",
+        "/login?next=%0d%0aX:1",
+    ] {
+        let page = b.get(&app.service, path).await;
+        assert!(page.status < 500, "{path}: {}", page.status);
+    }
+    assert_eq!(count_users(app.db()).await, 0);
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# deploy/db-host/: a private MariaDB (own datadir, port and socket under a temp dir, TLS
+# from a CA made here) started with mariadb.cnf, users.sql applied to it, and a private
+# Redis started with redis.conf; the VPN address 10.8.0.1 swapped for 127.0.0.1 in both.
+# Checks what each user can and cannot do. Touches no system service or data.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+need_cmd mariadbd mariadb-server
+need_cmd mariadb mariadb-client
+need_cmd redis-server redis-server
+need_cmd redis-cli redis-tools
+need_cmd openssl openssl
+need_cmd ss iproute2
+
+T=$(mktemp -d /tmp/pesquisa-dbhost-test.XXXXXX)
+MYSQLD_PID="" REDIS_PID=""
+stop_pid() {
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null || return 0
+  wait_until 10 bash -c "! kill -0 $1 2>/dev/null" || kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  stop_pid "$MYSQLD_PID"; stop_pid "$REDIS_PID"
+  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+DB_PORT=$(free_port 28306)
+REDIS_PORT=$(free_port 28379)
+SOCK="$T/mysqld.sock"
+APP_PW="app-$(openssl rand -hex 12)"
+MIG_PW="mig-$(openssl rand -hex 12)"
+ANA_PW="ana-$(openssl rand -hex 12)"
+RADM_PW="adm-$(openssl rand -hex 12)"
+
+# ---- TLS: a CA and a server certificate for 127.0.0.1 ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout "$T/ca-key.pem" -out "$T/ca.pem" -subj "/CN=pesquisa test DB CA" >/dev/null 2>&1
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -keyout "$T/server-key.pem" -out "$T/server.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$T/ext.cnf"
+openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca-key.pem" -CAcreateserial \
+  -days 2 -extfile "$T/ext.cnf" -out "$T/server-cert.pem" >/dev/null 2>&1
+
+# ---- MariaDB: the project's mariadb.cnf, then overrides for this private instance ----
+# (MariaDB reads the file top to bottom; for a repeated option the last one wins.)
+{
+  cat "$REPO_ROOT/deploy/db-host/mariadb.cnf"
+  cat <<EOF
+
+# ---- test overrides ----
+[mariadb]
+bind-address = 127.0.0.1
+port = $DB_PORT
+socket = $SOCK
+datadir = $T/data
+pid-file = $T/mysqld.pid
+log-error = $T/mysqld.err
+ssl-ca = $T/ca.pem
+ssl-cert = $T/server-cert.pem
+ssl-key = $T/server-key.pem
+log_bin = $T/binlog/mariadb-bin
+innodb_buffer_pool_size = 32M
+user = root
+EOF
+} >"$T/my.cnf"
+grep -q '^bind-address = 10.8.0.1$' "$T/my.cnf" || { echo "mariadb.cnf: bind-address is not 10.8.0.1" >&2; exit 1; }
+mkdir -p "$T/binlog"
+mariadb-install-db --no-defaults --datadir="$T/data" --user=root --skip-test-db \
+  --auth-root-authentication-method=socket >"$T/install-db.log" 2>&1 \
+  || { cat "$T/install-db.log" >&2; exit 1; }
+mariadbd --defaults-file="$T/my.cnf" >"$T/mysqld.out" 2>&1 &
+MYSQLD_PID=$!
+root_sql() { mariadb --no-defaults -S "$SOCK" -uroot -N -B "$@"; }
+if ! wait_until 30 root_sql -e 'SELECT 1'; then
+  cat "$T/mysqld.err" "$T/mysqld.out" >&2 || true
+  echo "private mariadbd did not start" >&2; exit 1
+fi
+
+# ---- Redis: the project's redis.conf with hashes filled in, then overrides ----
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+sed -e "s/@APP_PASSWORD_SHA256@/$(sha "$APP_PW")/" -e "s/@ADMIN_PASSWORD_SHA256@/$(sha "$RADM_PW")/" \
+  "$REPO_ROOT/deploy/db-host/redis.conf" >"$T/redis-base.conf"
+grep -q '^bind 10.8.0.1$' "$T/redis-base.conf" || { echo "redis.conf: bind is not 10.8.0.1" >&2; exit 1; }
+cat >"$T/redis.conf" <<EOF
+include $T/redis-base.conf
+bind 127.0.0.1
+port $REDIS_PORT
+dir $T
+pidfile $T/redis.pid
+logfile $T/redis.log
+maxmemory 16mb
+daemonize no
+EOF
+redis-server "$T/redis.conf" >"$T/redis.out" 2>&1 &
+REDIS_PID=$!
+radm() { redis-cli --no-auth-warning -p "$REDIS_PORT" --user admin --pass "$RADM_PW" "$@"; }
+if ! wait_until 10 bash -c "[ \"\$(redis-cli --no-auth-warning -p $REDIS_PORT --user admin --pass $RADM_PW ping)\" = PONG ]"; then
+  cat "$T/redis.log" "$T/redis.out" >&2 || true
+  echo "private redis-server did not start" >&2; exit 1
+fi
+
+# ==== MariaDB checks ====
+check "users.sql refuses to run without the passwords" \
+  bash -c '! mariadb --no-defaults -S "$1" -uroot <"$2" 2>/dev/null' _ "$SOCK" "$REPO_ROOT/deploy/db-host/users.sql"
+apply_users() {
+  root_sql <<EOF
+SET @app_password = '$APP_PW';
+SET @migrate_password = '$MIG_PW';
+SET @analyst_password = '$ANA_PW';
+SET @client_hosts = '127.0.0.1';
+SOURCE $REPO_ROOT/deploy/db-host/users.sql
+EOF
+}
+check "users.sql applies" apply_users
+check "users.sql applies a second time (idempotent)" apply_users
+
+# as USER PASSWORD SQL: a TCP connection with TLS, the server certificate verified.
+as() {
+  MYSQL_PWD="$2" mariadb --no-defaults -h 127.0.0.1 -P "$DB_PORT" -u "$1" -N -B \
+    --ssl --ssl-ca="$T/ca.pem" --ssl-verify-server-cert pesquisa -e "$3" 2>>"$T/client-errors.log"
+}
+no() { ! as "$@" >/dev/null; }
+# eq WANT COMMAND...: the command's output is exactly WANT.
+eq() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+# outputs PATTERN COMMAND...: the command's output matches the extended regex.
+outputs() { local re=$1; shift; "$@" | grep -Eq -- "$re"; }
+
+check "migration user (TLS) can CREATE, ALTER and INDEX tables in the schema" \
+  as pesquisa_migrate "$MIG_PW" "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); ALTER TABLE t ADD COLUMN w INT; CREATE INDEX t_v ON t (v); CREATE TABLE t2 (id INT PRIMARY KEY, t_id INT, FOREIGN KEY (t_id) REFERENCES t (id)); DROP TABLE t2;"
+check "migration user cannot create another database" no pesquisa_migrate "$MIG_PW" "CREATE DATABASE other"
+check "migration user cannot grant" no pesquisa_migrate "$MIG_PW" "GRANT SELECT ON pesquisa.* TO 'pesquisa_analyst'@'127.0.0.1'"
+
+check "app user (TLS) can INSERT, SELECT, UPDATE, DELETE in the schema" \
+  eq $'2\tb' as pesquisa_app "$APP_PW" \
+  "INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b'), (3, 'c'); UPDATE t SET v = 'x' WHERE id = 1; DELETE FROM t WHERE id IN (1, 3); SELECT id, v FROM t;"
+check "app user's connection is TLS 1.2+" \
+  outputs 'TLSv1\.[23]' as pesquisa_app "$APP_PW" "SHOW STATUS LIKE 'Ssl_version'"
+check "app user cannot CREATE TABLE" no pesquisa_app "$APP_PW" "CREATE TABLE evil (id INT)"
+check "app user cannot ALTER or DROP" no pesquisa_app "$APP_PW" "ALTER TABLE t ADD COLUMN z INT"
+check "app user cannot DROP a table" no pesquisa_app "$APP_PW" "DROP TABLE t"
+root_sql -e "CREATE DATABASE other; CREATE TABLE other.secret (id INT); INSERT INTO other.secret VALUES (42);"
+check "app user cannot read another schema" no pesquisa_app "$APP_PW" "SELECT * FROM other.secret"
+check "app user cannot write another schema" no pesquisa_app "$APP_PW" "INSERT INTO other.secret VALUES (1)"
+check "app user cannot read the mysql schema" no pesquisa_app "$APP_PW" "SELECT user FROM mysql.user"
+check "app user has no FILE privilege (LOAD_FILE gives NULL)" \
+  eq NULL as pesquisa_app "$APP_PW" "SELECT LOAD_FILE('/etc/hostname')"
+
+no_tls() {  # no_tls USER PASSWORD
+  ! MYSQL_PWD="$2" mariadb --no-defaults -h 127.0.0.1 -P "$DB_PORT" -u "$1" --skip-ssl \
+    -e 'SELECT 1' >/dev/null 2>>"$T/client-errors.log"
+}
+check "a TCP connection without TLS is refused (app user)" no_tls pesquisa_app "$APP_PW"
+# require-secure-transport, not just the REQUIRE SSL clause: a user created by hand
+# without it must not get in over plain TCP either.
+root_sql -e "CREATE USER 'plain'@'127.0.0.1' IDENTIFIED BY 'plain-password-1234'"
+check "a TCP connection without TLS is refused even for a user without REQUIRE SSL" \
+  no_tls plain plain-password-1234
+check "... while the same user gets in with TLS" \
+  eq 1 env MYSQL_PWD=plain-password-1234 mariadb --no-defaults -h 127.0.0.1 -P "$DB_PORT" -u plain -N -B \
+    --ssl --ssl-ca="$T/ca.pem" --ssl-verify-server-cert -e 'SELECT 1'
+root_sql -e "DROP USER 'plain'@'127.0.0.1'"
+check "a wrong password is refused" no pesquisa_app "wrong-password-123" "SELECT 1"
+
+check "analyst can SELECT" eq 1 as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM t"
+check "analyst cannot INSERT" no pesquisa_analyst "$ANA_PW" "INSERT INTO t (id) VALUES (9)"
+check "analyst cannot UPDATE or DELETE" no pesquisa_analyst "$ANA_PW" "DELETE FROM t"
+
+check "no user has any global privilege (nothing on *.*)" \
+  eq "" root_sql -e "SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES
+                     WHERE GRANTEE LIKE '%pesquisa%' AND PRIVILEGE_TYPE <> 'USAGE'"
+check "all three users REQUIRE SSL and have a connection cap" \
+  eq 3 root_sql -e "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'pesquisa\\_%'
+                    AND ssl_type = 'ANY' AND max_user_connections > 0"
+check "server settings: require_secure_transport, skip_name_resolve, local_infile off" \
+  eq "ON,ON,OFF" root_sql -e "SELECT CONCAT_WS(',', @@require_secure_transport, @@skip_name_resolve, @@local_infile)"
+
+# ==== Redis checks ====
+rapp() { redis-cli --no-auth-warning -p "$REDIS_PORT" --user pesquisa_app --pass "$APP_PW" "$@" 2>&1; }
+denied() { "$@" | grep -q NOPERM; }
+
+check "redis app user: SET with EX and GET under pesquisa:" \
+  bash -c '[ "$1" = OK ] && [ "$2" = v1 ]' _ "$(rapp SET pesquisa:s:1 v1 EX 60)" "$(rapp GET pesquisa:s:1)"
+check "redis app user: INCR, PEXPIRE, PTTL, EXPIRE, DEL" \
+  bash -c '[ "$(printf "%s " "$@")" = "1 1 1 1 " ]' _ "$(rapp INCR pesquisa:rl:1)" "$(rapp PEXPIRE pesquisa:rl:1 5000)" "$(rapp EXPIRE pesquisa:rl:1 9)" "$(rapp DEL pesquisa:rl:1)"
+check "redis app user: SADD, SMEMBERS, SREM" \
+  bash -c '[ "$1" = 1 ] && [ "$2" = a ] && [ "$3" = 1 ]' _ "$(rapp SADD pesquisa:u:1 a)" "$(rapp SMEMBERS pesquisa:u:1)" "$(rapp SREM pesquisa:u:1 a)"
+multi_exec() { printf 'MULTI\nINCR pesquisa:m\nPEXPIRE pesquisa:m 1000\nEXEC\n' | rapp | tr '\n' ' ' | grep -q 'OK QUEUED QUEUED 1 1'; }
+check "redis app user: MULTI/EXEC pipeline" multi_exec
+check "redis app user: PING and HELLO 3" bash -c '[ "$1" = PONG ] && grep -q "proto" <<<"$2"' _ "$(rapp PING)" "$(rapp HELLO 3)"
+check "redis app user: refused outside the prefix (SET other:x)" denied rapp SET other:x 1
+check "redis app user: refused outside the prefix (GET sess:x)" denied rapp GET sess:x
+check "redis app user: FLUSHALL refused" denied rapp FLUSHALL
+check "redis app user: CONFIG refused" denied rapp CONFIG GET '*'
+check "redis app user: KEYS refused" denied rapp KEYS '*'
+check "redis app user: EVAL refused" denied rapp EVAL 'return 1' 0
+check "redis app user: SUBSCRIBE refused (no channels)" denied timeout 3 redis-cli --no-auth-warning -p "$REDIS_PORT" --user pesquisa_app --pass "$APP_PW" SUBSCRIBE news
+check "redis default user is off (no command without AUTH)" \
+  bash -c 'redis-cli -p "$1" PING 2>&1 | grep -q NOAUTH' _ "$REDIS_PORT"
+check "redis default user cannot authenticate" \
+  bash -c 'redis-cli -p "$1" AUTH "" 2>&1 | grep -qiE "WRONGPASS|invalid|error"' _ "$REDIS_PORT"
+check "redis wrong password refused" \
+  bash -c 'redis-cli --no-auth-warning -p "$1" --user pesquisa_app --pass nope PING 2>&1 | grep -q WRONGPASS' _ "$REDIS_PORT"
+check "redis: append-only file on" eq $'appendonly\nyes' radm CONFIG GET appendonly
+check "redis: protected mode on" eq $'protected-mode\nyes' radm CONFIG GET protected-mode
+hash_only() { ! grep -q "$APP_PW" "$T/redis-base.conf" && radm ACL GETUSER pesquisa_app | grep -q "$(sha "$APP_PW")"; }
+check "redis: only the hash of the app password is stored" hash_only
+
+finish
