@@ -8,6 +8,7 @@ use crate::accounts::password::Hasher;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::kv::Kv;
+use crate::survey::Definition;
 
 /// Shared application state.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub hasher: Hasher,
     pub bairros: Arc<Bairros>,
+    pub survey: Arc<Definition>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             })?),
             None => Bairros::embedded(),
         };
+        let survey = settings.survey.load_definition()?;
         let db = DbPool::connect(&settings.database).await?;
         let kv = Kv::connect(&settings.redis).await?;
         Ok(AppState {
@@ -38,6 +41,7 @@ impl AppState {
             settings: Arc::new(settings),
             hasher,
             bairros: Arc::new(bairros),
+            survey: Arc::new(survey),
         })
     }
 }

@@ -85,6 +85,7 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     pub rate_limit: RateLimitSettings,
     pub accounts: AccountsSettings,
+    pub survey: SurveySettings,
     pub logging: LoggingSettings,
 }
 
@@ -387,6 +388,53 @@ impl Default for AccountsSettings {
     }
 }
 
+/// The questionnaire and its calendar.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurveySettings {
+    /// A questionnaire definition (TOML) replacing the embedded one.
+    pub definition: Option<PathBuf>,
+    /// The national minimum wage in reais, shown beside the income brackets.
+    pub salario_minimo: u32,
+    /// The year that minimum wage applies to, shown with it.
+    pub salario_minimo_year: u16,
+    /// After this moment (RFC 3339, e.g. 2027-03-31T23:59:59-03:00) answers are read-only.
+    pub closes_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+impl Default for SurveySettings {
+    fn default() -> Self {
+        SurveySettings {
+            definition: None,
+            salario_minimo: 1621,
+            salario_minimo_year: 2026,
+            closes_at: None,
+        }
+    }
+}
+
+impl SurveySettings {
+    pub fn is_closed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.closes_at.is_some_and(|c| now >= c)
+    }
+
+    /// Load the configured definition, or the embedded one. The error names the key,
+    /// the file, the line and the reason.
+    pub fn load_definition(&self) -> Result<crate::survey::Definition, ConfigError> {
+        match &self.definition {
+            None => crate::survey::default_definition()
+                .map_err(|e| invalid("survey.definition", format!("embedded questionnaire: {e}"))),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    invalid("survey.definition", format!("cannot read {}: {e}", path.display()))
+                })?;
+                crate::survey::Definition::parse(&text)
+                    .map_err(|e| invalid("survey.definition", format!("{}: {e}", path.display())))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -595,6 +643,10 @@ impl Settings {
                 return Err(invalid("accounts.bairros_file", "lists no neighbourhood"));
             }
         }
+        self.survey.load_definition()?;
+        if self.survey.salario_minimo == 0 {
+            return Err(invalid("survey.salario_minimo", "must be above 0"));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| invalid("logging.level", e.to_string()))?;
         Ok(())
@@ -796,6 +848,22 @@ mod tests {
             .expect_err("missing file")
             .to_string();
         assert!(err.contains("redis.password_file"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_broken_questionnaire_is_refused_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-def-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("q.toml");
+        std::fs::write(&file, "id = \"x\"\nversion = 1\nnonsense = true\n").expect("write");
+        let err = load(&format!("[survey]\ndefinition = \"{}\"\n", file.display()))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("survey.definition"), "{err}");
+        assert!(err.contains("line "), "{err}");
+        let err = load("[survey]\ncloses_at = \"tomorrow\"\n").expect_err("bad date").to_string();
+        assert!(err.contains("survey.closes_at"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

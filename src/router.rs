@@ -18,7 +18,7 @@ use salvo_compression::{Compression, CompressionLevel};
 use crate::app::AppState;
 use crate::error::error_page;
 use crate::session;
-use crate::web::{account, admin, assets, auth, guards, health, home, hoops};
+use crate::web::{account, admin, assets, auth, guards, health, home, hoops, survey};
 
 /// Routes: what answers where.
 pub fn routes(state: &AppState) -> Router {
@@ -64,6 +64,16 @@ fn pages() -> Router {
                 .hoop(guards::require_user)
                 .get(auth::consent_form)
                 .post(auth::consent),
+        )
+        .push(
+            Router::with_path("survey")
+                .hoop(guards::require_user)
+                .hoop(guards::consent_gate)
+                .get(survey::start)
+                .push(Router::with_path("review").get(survey::review))
+                .push(Router::with_path("submit").post(survey::submit))
+                .push(Router::with_path("thanks").get(survey::thanks))
+                .push(Router::with_path("{n:num}").get(survey::show_page).post(survey::save_page)),
         )
         .push(
             Router::with_path("account")

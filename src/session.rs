@@ -77,7 +77,8 @@ pub struct AuthUser {
     pub role: Role,
 }
 
-fn random_token() -> String {
+/// 256 random bits as hex: session ids, CSRF tokens, draft keys.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -343,6 +344,14 @@ pub async fn csrf_guard(
         return;
     }
     let expected = data(depot).map(|d| d.csrf.clone());
+    // A questionnaire page sent after the session expired: rescue the typed answers.
+    if expected.is_none() && req.uri().path().starts_with("/survey/") {
+        if let Err(e) = crate::web::survey::rescue_expired_post(req, depot, res).await {
+            e.write(req, depot, res).await;
+        }
+        ctrl.skip_rest();
+        return;
+    }
     let given = req.form::<String>("csrf_token").await;
     let ok = matches!((&expected, &given), (Some(e), Some(g)) if constant_time_eq(e, g));
     if !ok {

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod consents;
 pub mod migrations;
+pub mod responses;
 pub mod schema;
 pub mod users;
 

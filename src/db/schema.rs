@@ -56,7 +56,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    responses (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        definition_id -> Varchar,
+        definition_version -> Integer,
+        answers -> Text,
+        bairro -> Varchar,
+        current_page -> Integer,
+        revision -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(responses -> users (user_id));
 diesel::joinable!(consents -> consent_documents (document_id));
 
-diesel::allow_tables_to_appear_in_same_query!(audit_log, users, consent_documents, consents);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, users, consent_documents, consents, responses);

@@ -178,15 +178,17 @@ pub async fn set_role(pool: &DbPool, id: i64, role: crate::accounts::Role) -> Re
     })
 }
 
-/// Delete the account; its consent records go with it (foreign key cascade), and an
-/// audit entry is written in the same transaction. Returns false if it did not exist.
+/// Delete the account with its consent records, and its questionnaire response too, or
+/// keep that response detached from any person (`OnDelete::Anonymize`); an audit entry is
+/// written in the same transaction. Returns false if the account did not exist.
 pub async fn delete(
     pool: &DbPool,
     id: i64,
     actor_id: Option<i64>,
     action: &str,
+    answers: crate::config::OnDelete,
 ) -> Result<bool, DbError> {
-    use super::schema::audit_log;
+    use super::schema::{audit_log, responses};
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
             // Consents first: SQLite only cascades with foreign_keys on, which the pool sets,
@@ -194,6 +196,18 @@ pub async fn delete(
             diesel::delete(consents::table.filter(consents::user_id.eq(id)))
                 .execute(conn)
                 .await?;
+            let own_response = responses::table.filter(responses::user_id.eq(Some(id)));
+            match answers {
+                crate::config::OnDelete::Delete => {
+                    diesel::delete(own_response).execute(conn).await?;
+                }
+                crate::config::OnDelete::Anonymize => {
+                    diesel::update(own_response)
+                        .set(responses::user_id.eq(None::<i64>))
+                        .execute(conn)
+                        .await?;
+                }
+            }
             let n = diesel::delete(users::table.find(id)).execute(conn).await?;
             if n > 0 {
                 diesel::insert_into(audit_log::table)

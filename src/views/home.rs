@@ -22,7 +22,8 @@ pub fn render(ctx: &Ctx) -> Markup {
                 }
             } @else {
                 div class="actions" {
-                    a class="button" href="/account" { (t.nav_account) }
+                    a class="button" href="/survey" { (t.survey_continue) }
+                    a class="button secondary" href="/account" { (t.nav_account) }
                 }
             }
         },

@@ -27,6 +27,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         a class="brand" href="/" { (t.site_name) }
                         nav aria-label="menu" {
                             @if let Some(user) = ctx.user {
+                                a href="/survey" { (t.nav_survey) }
                                 a href="/account" { (t.nav_account) }
                                 @if user.role == crate::accounts::Role::Admin {
                                     a href="/admin" { (t.nav_admin) }

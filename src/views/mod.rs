@@ -8,6 +8,7 @@ pub mod error;
 pub mod forms;
 pub mod home;
 pub mod layout;
+pub mod survey;
 
 use maud::Markup;
 use salvo::prelude::*;
@@ -52,6 +53,7 @@ pub fn notice_text(lang: Lang, key: &str) -> Option<&'static str> {
         "account_deleted" => t.account_deleted,
         "user_deleted" => t.admin_user_deleted,
         "published" => t.admin_published,
+        "session_expired" => t.survey_session_expired,
         _ => return None,
     })
 }

@@ -213,6 +213,18 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
     let (_, user) = me(depot).await?;
     let app = state(depot).clone();
     let history = consents::of_user(&app.db, user.id).await?;
+    let response = crate::db::responses::for_user(&app.db, user.id).await?;
+    let answers = match &response {
+        Some(r) => json!({
+            "definition_id": r.definition_id,
+            "definition_version": r.definition_version,
+            "answers": r.answers(),
+            "created_at": r.created_at.and_utc().to_rfc3339(),
+            "updated_at": r.updated_at.and_utc().to_rfc3339(),
+            "submitted_at": r.submitted_at.map(|t| t.and_utc().to_rfc3339()),
+        }),
+        None => serde_json::Value::Null,
+    };
     let body = json!({
         "exported_at": chrono::Utc::now().to_rfc3339(),
         "profile": {
@@ -234,7 +246,7 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
             "accepted_at": r.accepted_at.and_utc().to_rfc3339(),
             "revoked_at": r.revoked_at.map(|t| t.and_utc().to_rfc3339()),
         })).collect::<Vec<_>>(),
-        "answers": serde_json::Value::Array(Vec::new()),
+        "questionnaire": answers,
     });
     let headers = res.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -275,7 +287,7 @@ pub async fn delete(
         pages::unprocessable(res, page);
         return Ok(());
     }
-    users::delete(&app.db, auth.id, Some(auth.id), "account.deleted_by_self")
+    users::delete(&app.db, auth.id, Some(auth.id), "account.deleted_by_self", app.settings.accounts.on_delete)
         .await
         .map_err(|e: DbError| AppError::from(e))?;
     session::end_all_for_user(&app.kv, auth.id, None).await?;

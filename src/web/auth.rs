@@ -14,7 +14,7 @@ use crate::views::forms::{Errors, message};
 use crate::views::{self, Ctx};
 
 /// Where a respondent lands after signing up or logging in.
-const AFTER_LOGIN: &str = "/account";
+const AFTER_LOGIN: &str = "/survey";
 
 async fn render_register(
     depot: &mut Depot,

@@ -75,7 +75,7 @@ async fn sign_up_creates_the_account_with_consents_and_an_argon2id_hash() {
         all.extend(as_refs(&fields));
         let page = b.post(&app.service, "/register", &all).await;
         assert_eq!(page.status, 303, "{}", page.body);
-        assert_eq!(page.location(), "/account");
+        assert_eq!(page.location(), "/survey");
         assert_ne!(
             b.session_cookie(),
             Some(anonymous_cookie.as_str()),
@@ -253,7 +253,7 @@ async fn log_in_rotates_the_session_and_refuses_bad_credentials_alike() {
             .login(&mut b, "MARIA@exemplo.com.br", GOOD_PASSWORD)
             .await;
         assert_eq!(ok.status, 303, "{backend:?}: {}", ok.body);
-        assert_eq!(ok.location(), "/account");
+        assert_eq!(ok.location(), "/survey");
         let after = b.session_cookie().expect("session").to_string();
         assert_ne!(before, after, "session id changes at log-in");
         let set_cookie = ok
@@ -293,7 +293,7 @@ async fn log_in_rotates_the_session_and_refuses_bad_credentials_alike() {
                 ],
             )
             .await;
-        assert_eq!(page.location(), "/account");
+        assert_eq!(page.location(), "/survey");
     }
 }
 
@@ -724,7 +724,7 @@ async fn my_account_edits_profile_password_and_consents_and_exports_my_data() {
                 .iter()
                 .any(|c| !c["revoked_at"].is_null())
         );
-        assert!(json["answers"].is_array());
+        assert!(json["questionnaire"].is_null(), "no answers yet");
         assert!(
             !page.body.contains("argon2"),
             "no password hash in the export"

@@ -208,4 +208,66 @@ check "redis: protected mode on" eq $'protected-mode\nyes' radm CONFIG GET prote
 hash_only() { ! grep -q "$APP_PW" "$T/redis-base.conf" && radm ACL GETUSER pesquisa_app | grep -q "$(sha "$APP_PW")"; }
 check "redis: only the hash of the app password is stored" hash_only
 
+# ==== The real binary against these users (opt-in: DEPLOY_TESTS_E2E=1) ====
+# Proves the grants are enough for `pesquisa migrate` (migration user) and `pesquisa serve`
+# (app user), and the Redis ACL for the commands the app really sends. Credentials come
+# through $CREDENTIALS_DIRECTORY, as under systemd's LoadCredential=. Opt-in because it
+# needs a built binary (PESQUISA_BIN, else the newest of target/*/pesquisa).
+# The database URL's TLS parameters: mysql_async checks the server certificate against
+# its built-in public roots, which cannot know the DB host's private CA, so verification
+# is off here (the tunnel authenticates the DB host); see docs/deploy.md.
+BIN=${PESQUISA_BIN:-}
+if [ -z "$BIN" ]; then
+  BIN=$(cd "$REPO_ROOT" && ls -t target/x86_64-unknown-linux-musl/release/pesquisa \
+    target/release/pesquisa target/debug/pesquisa 2>/dev/null | head -n 1) || true
+  [ -n "$BIN" ] && BIN="$REPO_ROOT/$BIN"
+fi
+if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
+  log "end-to-end with $BIN"
+  APP_PORT=$(free_port 28700)
+  mkdir -p "$T/app/creds-migrate" "$T/app/creds-serve"
+  printf %s "$MIG_PW" >"$T/app/creds-migrate/database_password"
+  printf %s "$APP_PW" >"$T/app/creds-serve/database_password"
+  for d in creds-migrate creds-serve; do
+    printf %s "$APP_PW" >"$T/app/$d/redis_password"
+    openssl rand -base64 48 | tr -d '\n' >"$T/app/$d/session_secret"
+  done
+  app_toml() {  # app_toml DB_USER
+    printf '[server]\nlisten = "127.0.0.1:%s"\nshutdown_grace_secs = 2\n' "$APP_PORT"
+    printf '[database]\nurl = "mysql://%s@127.0.0.1:%s/pesquisa?%s"\n' \
+      "$1" "$DB_PORT" "${DBHOST_TEST_DB_PARAMS:-require_ssl=true&verify_ca=false}"
+    printf '[redis]\nurl = "redis://127.0.0.1:%s/0"\nusername = "pesquisa_app"\n' "$REDIS_PORT"
+    printf '[logging]\nformat = "text"\n'
+  }
+  app_toml pesquisa_migrate >"$T/app/migrate.toml"
+  app_toml pesquisa_app >"$T/app/serve.toml"
+  # A clean environment: no PESQUISA_* of the caller's may change the configuration.
+  run_app() {  # run_app CREDS_DIR TOML ARGS...
+    (cd "$T/app" && exec env -i PATH="$PATH" CREDENTIALS_DIRECTORY="$T/app/$1" "$BIN" --config "$2" "${@:3}")
+  }
+  root_sql -e "DROP TABLE pesquisa.t"
+  migrate_ok() { run_app creds-migrate migrate.toml migrate >"$T/app/migrate.log" 2>&1; }
+  check "pesquisa migrate succeeds as the migration user" migrate_ok
+  radm FLUSHALL >/dev/null   # only the app's own keys from here on
+  run_app creds-serve serve.toml serve >"$T/app/serve.log" 2>&1 &
+  APP_PID=$!
+  app_ready() { curl -fsS --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$APP_PORT/readyz"; }
+  app_settled() { app_ready || ! kill -0 "$APP_PID" 2>/dev/null; }
+  wait_until 30 app_settled || true
+  check "pesquisa serve as the app user: /readyz answers 200 (MariaDB and Redis reachable)" app_ready
+  check "the log-in page answers 200 (a session written through the Redis ACL)" \
+    curl -fsS --noproxy '*' -m 5 -o /dev/null "http://127.0.0.1:$APP_PORT/login"
+  only_prefixed() { [ -n "$(radm --scan)" ] && ! radm --scan | grep -qv '^pesquisa:'; }
+  check "every Redis key the app wrote starts with pesquisa:" only_prefixed
+  check "no NOPERM (command refused by the Redis ACL) in the app's log" \
+    bash -c '! grep -qi "noperm" "$1"' _ "$T/app/serve.log"
+  kill -TERM "$APP_PID" 2>/dev/null || true
+  wait_until 10 bash -c "! kill -0 $APP_PID 2>/dev/null" || kill -KILL "$APP_PID" 2>/dev/null || true
+  if [ "$TESTS_FAILED" -gt 0 ]; then
+    tail -n 5 "$T/app/migrate.log" "$T/app/serve.log" >&2 || true
+  fi
+else
+  echo "SKIP: end-to-end with the pesquisa binary (set DEPLOY_TESTS_E2E=1; binary: ${BIN:-none built})"
+fi
+
 finish

@@ -4,6 +4,10 @@
 
 TESTS_PASSED=0
 TESTS_FAILED=0
+# Turn INT/TERM (Ctrl-C, run_all.sh's timeout) into a normal exit, so each script's EXIT
+# trap still stops what it started.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 log() { printf '  .. %s\n' "$*" >&2; }
@@ -19,28 +23,33 @@ finish() {
   [ "$TESTS_FAILED" -eq 0 ]
 }
 
-# need_cmd COMMAND PACKAGE...: install the Debian packages when COMMAND is missing.
-# apt-get update runs at most once per test run (run_all.sh exports the marker).
-need_cmd() {
-  local cmd="$1"; shift
-  if command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/usr/share/easy-rsa/$cmd" ]; then
-    return 0
-  fi
-  log "installing $* (for $cmd)"
+# apt_install PACKAGE...: install Debian packages without starting their services.
+# apt-get update runs at most once per test run (the marker is exported to child scripts).
+apt_install() {
   if [ -z "${DEPLOY_TESTS_APT_UPDATED:-}" ]; then
     apt-get update -qq >/dev/null
     export DEPLOY_TESTS_APT_UPDATED=1
   fi
-  # policy-rc.d 101: packages must not start their system services (nginx on :80,
+  # policy-rc.d exit 101: packages must not start their system services (nginx on :80,
   # openvpn, mariadb, redis); the tests start private instances themselves.
-  local prc=/usr/sbin/policy-rc.d created=""
+  local prc=/usr/sbin/policy-rc.d created="" rc=0
   if [ ! -e "$prc" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod +x "$prc" && created=1
   fi
-  local rc=0
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
-  [ -n "$created" ] && rm -f "$prc"
+  if [ -n "$created" ]; then rm -f "$prc"; fi
   return $rc
+}
+
+# have COMMAND: on PATH, in /usr/sbin (not on every root PATH), or easy-rsa's script.
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/share/easy-rsa/$1" ]; }
+
+# need_cmd COMMAND PACKAGE...: install the packages when COMMAND is missing.
+need_cmd() {
+  local cmd="$1"; shift
+  have "$cmd" && return 0
+  log "installing $* (for $cmd)"
+  apt_install "$@"
 }
 
 # wait_until SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds or time runs out.

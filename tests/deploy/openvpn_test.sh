@@ -129,6 +129,16 @@ check "the revoked client app2 is refused (certificate revoked)" \
 sleep 1
 check "... and never completes its initialisation" bash -c '! grep -q "Initialization Sequence Completed" "$1"' _ "$T/cli-app2/client.log"
 stop_client
+
+# ---- app2 again, with a new certificate (docs/deploy.md: rotating a client cert) ----
+rm -rf "$PKI/clients/app2"
+check "pki.sh add-client re-issues app2 after the revocation (same name, same ccd)" \
+  bash -c '"$1/openvpn/pki.sh" add-client "$2" app2 2>/dev/null' _ "$REPO_ROOT" "$PKI"
+mv "$T/cli-app2/client.log" "$T/app2-revoked.log"
+start_client app2
+app2_up_again() { client_up app2 && ip -n "$NS_C" -4 addr show | grep -q "inet 10.8.0.12/24"; }
+check "app2 with its new certificate connects and gets 10.8.0.12" wait_until 20 app2_up_again
+stop_client
 check "the server is still running" kill -0 "$SERVER_PID"
 
 if [ "$TESTS_FAILED" -gt 0 ]; then

@@ -1,0 +1,172 @@
+//! The `responses` table: one row per respondent holding their answers as JSON.
+//!
+//! Writes use optimistic concurrency: each save reads the row, merges one page into the
+//! answers, and writes back only if `revision` is unchanged, retrying otherwise. Two tabs
+//! or two app instances saving at once therefore never lose each other's pages, and the
+//! unique key on `user_id` means racing first saves cannot create two rows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::responses;
+use super::users::now;
+use super::{DbError, DbPool};
+use crate::survey::{Answers, Definition};
+use crate::with_conn;
+
+/// How often a save is retried when another write got in between.
+const MAX_ATTEMPTS: usize = 8;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = responses)]
+pub struct Response {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub definition_id: String,
+    pub definition_version: i32,
+    pub answers: String,
+    pub bairro: String,
+    pub current_page: i32,
+    pub revision: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+}
+
+impl Response {
+    /// The stored answers. A row that does not parse (edited by hand) reads as empty
+    /// rather than failing the page; the error is logged without its content.
+    pub fn answers(&self) -> Answers {
+        serde_json::from_str(&self.answers).unwrap_or_else(|e| {
+            tracing::error!(response_id = self.id, error = %e, "stored answers do not parse");
+            Answers::default()
+        })
+    }
+}
+
+pub async fn for_user(pool: &DbPool, user_id: i64) -> Result<Option<Response>, DbError> {
+    with_conn!(pool, |conn| {
+        Ok(responses::table
+            .filter(responses::user_id.eq(user_id))
+            .select(Response::as_select())
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
+fn to_json(answers: &Answers) -> Result<String, DbError> {
+    serde_json::to_string(answers).map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
+}
+
+/// Merge one page's answers into the respondent's response (creating it on first save)
+/// and move the bookmark to `next_page`.
+pub async fn save_page(
+    pool: &DbPool,
+    user_id: i64,
+    def: &Definition,
+    page: usize,
+    new: Answers,
+    bairro: &str,
+    next_page: usize,
+) -> Result<Response, DbError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let existing = for_user(pool, user_id).await?;
+        let at = now();
+        let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
+        let bookmark = i32::try_from(next_page).unwrap_or(0);
+        match existing {
+            None => {
+                let mut answers = Answers::default();
+                answers.merge_page(def, page, new.clone());
+                let json = to_json(&answers)?;
+                let inserted = with_conn!(pool, |conn| {
+                    diesel::insert_into(responses::table)
+                        .values((
+                            responses::user_id.eq(Some(user_id)),
+                            responses::definition_id.eq(def.id()),
+                            responses::definition_version.eq(version),
+                            responses::answers.eq(&json),
+                            responses::bairro.eq(bairro),
+                            responses::current_page.eq(bookmark),
+                            responses::revision.eq(1_i64),
+                            responses::created_at.eq(at),
+                            responses::updated_at.eq(at),
+                        ))
+                        .execute(conn)
+                        .await
+                        .map_err(DbError::from)
+                });
+                match inserted {
+                    Ok(_) => {}
+                    // Another request created it first: merge into theirs.
+                    Err(e) if e.is_unique_violation() => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Some(row) => {
+                let mut answers = row.answers();
+                answers.merge_page(def, page, new.clone());
+                let json = to_json(&answers)?;
+                let updated = with_conn!(pool, |conn| {
+                    diesel::update(
+                        responses::table
+                            .filter(responses::id.eq(row.id))
+                            .filter(responses::revision.eq(row.revision)),
+                    )
+                    .set((
+                        responses::answers.eq(&json),
+                        responses::definition_id.eq(def.id()),
+                        responses::definition_version.eq(version),
+                        responses::bairro.eq(bairro),
+                        responses::current_page.eq(bookmark),
+                        responses::revision.eq(row.revision + 1),
+                        responses::updated_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await
+                    .map_err(DbError::from)
+                })?;
+                if updated == 0 {
+                    continue;
+                }
+            }
+        }
+        if let Some(saved) = for_user(pool, user_id).await? {
+            return Ok(saved);
+        }
+    }
+    Err(DbError::Unavailable("response kept changing under concurrent saves".into()))
+}
+
+/// Mark the response submitted (the first submission time is kept; later edits only
+/// move `updated_at`). Returns the row, or `None` if the respondent has none.
+pub async fn mark_submitted(pool: &DbPool, user_id: i64) -> Result<Option<Response>, DbError> {
+    let at = now();
+    with_conn!(pool, |conn| {
+        diesel::update(
+            responses::table
+                .filter(responses::user_id.eq(user_id))
+                .filter(responses::submitted_at.is_null()),
+        )
+        .set((responses::submitted_at.eq(Some(at)), responses::updated_at.eq(at)))
+        .execute(conn)
+        .await?;
+        Ok::<_, DbError>(())
+    })?;
+    for_user(pool, user_id).await
+}
+
+/// Number of responses, and of submitted ones.
+pub async fn counts(pool: &DbPool) -> Result<(i64, i64), DbError> {
+    with_conn!(pool, |conn| {
+        let all: i64 = responses::table.count().get_result(conn).await?;
+        let done: i64 = responses::table
+            .filter(responses::submitted_at.is_not_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok((all, done))
+    })
+}

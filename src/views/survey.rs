@@ -1,0 +1,302 @@
+//! The questionnaire: one page of questions at a time with a progress indicator, the
+//! review of all answers, and the thank-you page. Accessibility: one fieldset/legend per
+//! question, labels tied to inputs, errors tied with `aria-describedby`, an error
+//! summary linking to each wrong question. No JavaScript.
+
+use std::collections::BTreeMap;
+
+use maud::{Markup, html};
+
+use super::forms::{self, Errors};
+use super::layout::page;
+use super::{Ctx, when};
+use crate::i18n::Lang;
+use crate::survey::{AnswerError, AnswerValue, Answers, Definition, Question, QuestionKind, Unit};
+
+/// What the inputs show: the raw strings per question key.
+pub type Values = BTreeMap<String, Vec<String>>;
+
+/// Values from stored answers.
+pub fn values_of(answers: &Answers) -> Values {
+    answers
+        .iter()
+        .map(|(k, v)| {
+            let raw = match v {
+                AnswerValue::Integer(n) => vec![n.to_string()],
+                AnswerValue::Single(s) | AnswerValue::Text(s) => vec![s.clone()],
+                AnswerValue::Multi(list) => list.clone(),
+            };
+            (k.to_string(), raw)
+        })
+        .collect()
+}
+
+/// Values from submitted form pairs (to show a refused page again as typed).
+pub fn values_from_fields(fields: &[(String, String)]) -> Values {
+    let mut v = Values::new();
+    for (k, val) in fields {
+        v.entry(k.clone()).or_default().push(val.clone());
+    }
+    v
+}
+
+/// The words for an answer error.
+pub fn answer_message(lang: Lang, e: AnswerError) -> String {
+    let t = lang.t();
+    match e {
+        AnswerError::Required => t.err_answer_required.into(),
+        AnswerError::NotANumber => t.err_not_a_number.into(),
+        AnswerError::OutOfRange { min, max } => t
+            .err_out_of_range
+            .replace("{min}", &min.to_string())
+            .replace("{max}", &max.to_string()),
+        AnswerError::UnknownOption => t.err_unknown_option.into(),
+        AnswerError::TooFew { min } => t.err_too_few.replace("{n}", &min.to_string()),
+        AnswerError::TooMany { max } => t.err_too_many.replace("{n}", &max.to_string()),
+        AnswerError::TooLong { max } => t.err_answer_too_long.replace("{n}", &max.to_string()),
+        AnswerError::Duplicated => t.err_duplicated.into(),
+        AnswerError::WrongType => t.err_wrong_type.into(),
+    }
+}
+
+/// The id of the first input of a question: where the error summary links to.
+pub fn first_input_id(q: &Question) -> String {
+    match &q.kind {
+        QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => options
+            .first()
+            .map_or_else(|| q.key.clone(), |o| format!("{}-{}", q.key, o.value)),
+        _ => q.key.clone(),
+    }
+}
+
+/// Everything a questionnaire page needs.
+pub struct SurveyPage<'a> {
+    pub def: &'a Definition,
+    /// 0-based.
+    pub index: usize,
+    pub values: &'a Values,
+    pub errors: &'a Errors,
+    /// Shown above the form when the page was refused for fields not on it.
+    pub unknown_fields: bool,
+    pub salario_minimo: (u32, u16),
+    pub draft_restored: bool,
+}
+
+pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
+    let t = ctx.lang.t();
+    let en = ctx.lang.is_english();
+    let total = p.def.pages().len();
+    let Some(pg) = p.def.page(p.index) else {
+        return page(ctx, t.nav_survey, html! {});
+    };
+    let step = t
+        .survey_progress
+        .replace("{n}", &(p.index + 1).to_string())
+        .replace("{total}", &total.to_string());
+    let last = p.index + 1 == total;
+    page(
+        ctx,
+        &format!("{} · {}", pg.title.get(en), step),
+        html! {
+            p class="progress-label" id="progresso" { (step) }
+            progress max=(total) value=(p.index + 1) aria-labelledby="progresso" { (step) }
+            h1 { (pg.title.get(en)) }
+            @if p.draft_restored { p class="notice" role="status" { (t.survey_draft_restored) } }
+            @if p.unknown_fields { p class="notice error" role="alert" { (t.err_unknown_fields) } }
+            (forms::error_summary(ctx.lang, p.errors))
+            form method="post" action={ "/survey/" (p.index + 1) } novalidate {
+                (forms::csrf(ctx.csrf()))
+                @for q in &pg.questions {
+                    (question(ctx.lang, q, p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key), p.salario_minimo))
+                }
+                div class="actions" {
+                    button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
+                    @if p.index > 0 {
+                        a class="button secondary" href={ "/survey/" (p.index) } { (t.survey_back) }
+                    }
+                }
+            }
+            p class="muted" { (t.survey_saved_note) }
+        },
+    )
+}
+
+fn question(lang: Lang, q: &Question, values: &[String], error: Option<&str>, sm: (u32, u16)) -> Markup {
+    let t = lang.t();
+    let en = lang.is_english();
+    let help_id = format!("{}-ajuda", q.key);
+    let err_id = format!("{}-erro", q.key);
+    let mut described = Vec::new();
+    if q.help.is_some() || !matches!(q.kind, QuestionKind::Single { .. }) {
+        described.push(help_id.clone());
+    }
+    if error.is_some() {
+        described.push(err_id.clone());
+    }
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    let hint: Option<String> = match &q.kind {
+        QuestionKind::Integer { min, max } => Some(
+            t.survey_number_range
+                .replace("{min}", &min.to_string())
+                .replace("{max}", &max.to_string()),
+        ),
+        QuestionKind::Multi { min, max, .. } => Some(
+            t.survey_choose_up_to
+                .replace("{min}", &min.to_string())
+                .replace("{max}", &max.to_string()),
+        ),
+        QuestionKind::Text { max_length } => Some(t.survey_max_chars.replace("{n}", &max_length.to_string())),
+        QuestionKind::Single { .. } => None,
+    };
+    let value = values.first().map(String::as_str).unwrap_or("");
+    let invalid = error.is_some();
+    html! {
+        div class={ "field question" @if invalid { " invalid" } } {
+            fieldset aria-describedby=[described.clone()] {
+                legend {
+                    (q.text.get(en))
+                    @if !q.required { " " span class="hint" { (t.optional) } }
+                }
+                @if q.help.is_some() || hint.is_some() {
+                    p class="hint" id=(help_id) {
+                        @if let Some(h) = &q.help { (h.get(en)) " " }
+                        @if let Some(h) = &hint { (h) }
+                        @if q.unit == Some(Unit::SalarioMinimo) {
+                            " " (t.survey_income_note.replace("{year}", &sm.1.to_string()).replace("{value}", &crate::survey::format_reais(f64::from(sm.0), en)))
+                        }
+                    }
+                }
+                @if let Some(m) = error { p class="field-error" id=(err_id) { (m) } }
+                @match &q.kind {
+                    QuestionKind::Integer { min, max } => {
+                        label class="visually-hidden" for=(q.key) { (q.text.get(en)) }
+                        input type="number" inputmode="numeric" id=(q.key) name=(q.key) value=(value)
+                            min=(min) max=(max) step="1" required[q.required]
+                            aria-invalid=[invalid.then_some("true")]
+                            aria-describedby=[described.clone()];
+                    }
+                    QuestionKind::Text { max_length } => {
+                        label class="visually-hidden" for=(q.key) { (q.text.get(en)) }
+                        input type="text" id=(q.key) name=(q.key) value=(value) maxlength=(max_length)
+                            aria-invalid=[invalid.then_some("true")]
+                            aria-describedby=[described.clone()];
+                    }
+                    QuestionKind::Single { options } => {
+                        @for o in options {
+                            @let id = format!("{}-{}", q.key, o.value);
+                            div class="choice" {
+                                input type="radio" id=(id) name=(q.key) value=(o.value)
+                                    checked[values.contains(&o.value)] required[q.required];
+                                label for=(id) { (q.option_label(o, en, Some(sm.0))) }
+                            }
+                        }
+                    }
+                    QuestionKind::Multi { options, .. } => {
+                        @for o in options {
+                            @let id = format!("{}-{}", q.key, o.value);
+                            div class="choice" {
+                                input type="checkbox" id=(id) name=(q.key) value=(o.value)
+                                    checked[values.contains(&o.value)];
+                                label for=(id) { (q.option_label(o, en, Some(sm.0))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored answer in words.
+fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -> String {
+    let en = lang.is_english();
+    let label = |value: &str| {
+        q.option(value)
+            .map_or_else(|| value.to_string(), |o| q.option_label(o, en, Some(sm)))
+    };
+    match v {
+        None => lang.t().survey_not_answered.to_string(),
+        Some(AnswerValue::Integer(n)) => n.to_string(),
+        Some(AnswerValue::Text(s)) => s.clone(),
+        Some(AnswerValue::Single(s)) => label(s),
+        Some(AnswerValue::Multi(list)) => list.iter().map(|s| label(s)).collect::<Vec<_>>().join("; "),
+    }
+}
+
+pub struct Review<'a> {
+    pub def: &'a Definition,
+    pub answers: &'a Answers,
+    /// Pages (0-based) with a required question unanswered.
+    pub incomplete: &'a [usize],
+    pub editable: bool,
+    pub submitted_at: Option<&'a chrono::NaiveDateTime>,
+    pub updated_at: Option<&'a chrono::NaiveDateTime>,
+    pub closes_at: Option<String>,
+    pub salario_minimo: u32,
+}
+
+pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
+    let t = ctx.lang.t();
+    let en = ctx.lang.is_english();
+    let title = if r.submitted_at.is_some() { t.survey_answers_title } else { t.survey_review_title };
+    page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) }
+            @if let Some(at) = r.submitted_at {
+                p { (t.survey_submitted_on) " " (when(at))
+                    @if let Some(u) = r.updated_at { @if u != at { " · " (t.survey_updated_on) " " (when(u)) } } }
+            }
+            @if !r.editable { p class="notice" role="status" { (t.survey_closed) } }
+            @else if let Some(c) = &r.closes_at { p class="muted" { (t.survey_closes_on) " " (c) "." } }
+            @if !r.incomplete.is_empty() && r.editable {
+                div class="error-summary" role="alert" {
+                    h2 { (t.survey_incomplete) }
+                    ul { @for i in r.incomplete {
+                        @if let Some(pg) = r.def.page(*i) { li { a href={ "/survey/" (i + 1) } { (pg.title.get(en)) } } }
+                    } }
+                }
+            }
+            @for (i, pg) in r.def.pages().iter().enumerate() {
+                section aria-labelledby={ "etapa-" (i + 1) } {
+                    h2 id={ "etapa-" (i + 1) } { (pg.title.get(en)) }
+                    dl class="answers" {
+                        @for q in &pg.questions {
+                            dt { (q.text.get(en)) }
+                            dd { (answer_text(ctx.lang, q, r.answers.get(&q.key), r.salario_minimo)) }
+                        }
+                    }
+                    @if r.editable {
+                        p { a href={ "/survey/" (i + 1) } aria-label=(t.survey_edit_step.replace("{n}", &(i + 1).to_string())) { (t.survey_edit) } }
+                    }
+                }
+            }
+            @if r.editable && r.incomplete.is_empty() {
+                form method="post" action="/survey/submit" {
+                    (forms::csrf(ctx.csrf()))
+                    div class="actions" { button type="submit" {
+                        @if r.submitted_at.is_some() { (t.survey_submit_again) } @else { (t.survey_submit) }
+                    } }
+                }
+            }
+        },
+    )
+}
+
+pub fn thanks(ctx: &Ctx) -> Markup {
+    let t = ctx.lang.t();
+    page(
+        ctx,
+        t.survey_thanks_title,
+        html! {
+            h1 { (t.survey_thanks_title) }
+            p class="lead" { (t.survey_thanks_body) }
+            p { (t.survey_thanks_rights) }
+            div class="actions" {
+                a class="button" href="/survey" { (t.survey_see_answers) }
+                a class="button secondary" href="/account" { (t.nav_account) }
+            }
+        },
+    )
+}
