@@ -426,7 +426,10 @@ impl SurveySettings {
                 .map_err(|e| invalid("survey.definition", format!("embedded questionnaire: {e}"))),
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    invalid("survey.definition", format!("cannot read {}: {e}", path.display()))
+                    invalid(
+                        "survey.definition",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
                 })?;
                 crate::survey::Definition::parse(&text)
                     .map_err(|e| invalid("survey.definition", format!("{}: {e}", path.display())))
@@ -862,7 +865,9 @@ mod tests {
             .to_string();
         assert!(err.contains("survey.definition"), "{err}");
         assert!(err.contains("line "), "{err}");
-        let err = load("[survey]\ncloses_at = \"tomorrow\"\n").expect_err("bad date").to_string();
+        let err = load("[survey]\ncloses_at = \"tomorrow\"\n")
+            .expect_err("bad date")
+            .to_string();
         assert!(err.contains("survey.closes_at"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -73,7 +73,11 @@ fn pages() -> Router {
                 .push(Router::with_path("review").get(survey::review))
                 .push(Router::with_path("submit").post(survey::submit))
                 .push(Router::with_path("thanks").get(survey::thanks))
-                .push(Router::with_path("{n:num}").get(survey::show_page).post(survey::save_page)),
+                .push(
+                    Router::with_path("{n:num}")
+                        .get(survey::show_page)
+                        .post(survey::save_page),
+                ),
         )
         .push(
             Router::with_path("account")

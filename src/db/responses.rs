@@ -16,7 +16,7 @@ use crate::survey::{Answers, Definition};
 use crate::with_conn;
 
 /// How often a save is retried when another write got in between.
-const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: usize = 100;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = responses)]
@@ -57,7 +57,8 @@ pub async fn for_user(pool: &DbPool, user_id: i64) -> Result<Option<Response>, D
 }
 
 fn to_json(answers: &Answers) -> Result<String, DbError> {
-    serde_json::to_string(answers).map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
+    serde_json::to_string(answers)
+        .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
 }
 
 /// Merge one page's answers into the respondent's response (creating it on first save)
@@ -71,7 +72,13 @@ pub async fn save_page(
     bairro: &str,
     next_page: usize,
 ) -> Result<Response, DbError> {
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            // Jittered pause so racing writers fall out of step instead of colliding again.
+            use rand::Rng;
+            let ms = rand::rng().random_range(1..=(2 + attempt as u64).min(20));
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         let existing = for_user(pool, user_id).await?;
         let at = now();
         let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
@@ -109,6 +116,16 @@ pub async fn save_page(
                 let mut answers = row.answers();
                 answers.merge_page(def, page, new.clone());
                 let json = to_json(&answers)?;
+                // A repeat of what is stored (double click, retried POST) writes nothing.
+                let same_version =
+                    row.definition_version == version && row.definition_id == def.id();
+                if json == row.answers
+                    && row.bairro == bairro
+                    && row.current_page == bookmark
+                    && same_version
+                {
+                    return Ok(row);
+                }
                 let updated = with_conn!(pool, |conn| {
                     diesel::update(
                         responses::table
@@ -137,7 +154,9 @@ pub async fn save_page(
             return Ok(saved);
         }
     }
-    Err(DbError::Unavailable("response kept changing under concurrent saves".into()))
+    Err(DbError::Unavailable(
+        "response kept changing under concurrent saves".into(),
+    ))
 }
 
 /// Mark the response submitted (the first submission time is kept; later edits only
@@ -150,7 +169,10 @@ pub async fn mark_submitted(pool: &DbPool, user_id: i64) -> Result<Option<Respon
                 .filter(responses::user_id.eq(user_id))
                 .filter(responses::submitted_at.is_null()),
         )
-        .set((responses::submitted_at.eq(Some(at)), responses::updated_at.eq(at)))
+        .set((
+            responses::submitted_at.eq(Some(at)),
+            responses::updated_at.eq(at),
+        ))
         .execute(conn)
         .await?;
         Ok::<_, DbError>(())

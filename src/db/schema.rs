@@ -76,4 +76,10 @@ diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(responses -> users (user_id));
 diesel::joinable!(consents -> consent_documents (document_id));
 
-diesel::allow_tables_to_appear_in_same_query!(audit_log, users, consent_documents, consents, responses);
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
+    users,
+    consent_documents,
+    consents,
+    responses
+);

@@ -121,7 +121,13 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
     )
 }
 
-fn question(lang: Lang, q: &Question, values: &[String], error: Option<&str>, sm: (u32, u16)) -> Markup {
+fn question(
+    lang: Lang,
+    q: &Question,
+    values: &[String],
+    error: Option<&str>,
+    sm: (u32, u16),
+) -> Markup {
     let t = lang.t();
     let en = lang.is_english();
     let help_id = format!("{}-ajuda", q.key);
@@ -145,7 +151,9 @@ fn question(lang: Lang, q: &Question, values: &[String], error: Option<&str>, sm
                 .replace("{min}", &min.to_string())
                 .replace("{max}", &max.to_string()),
         ),
-        QuestionKind::Text { max_length } => Some(t.survey_max_chars.replace("{n}", &max_length.to_string())),
+        QuestionKind::Text { max_length } => {
+            Some(t.survey_max_chars.replace("{n}", &max_length.to_string()))
+        }
         QuestionKind::Single { .. } => None,
     };
     let value = values.first().map(String::as_str).unwrap_or("");
@@ -219,7 +227,9 @@ fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -> St
         Some(AnswerValue::Integer(n)) => n.to_string(),
         Some(AnswerValue::Text(s)) => s.clone(),
         Some(AnswerValue::Single(s)) => label(s),
-        Some(AnswerValue::Multi(list)) => list.iter().map(|s| label(s)).collect::<Vec<_>>().join("; "),
+        Some(AnswerValue::Multi(list)) => {
+            list.iter().map(|s| label(s)).collect::<Vec<_>>().join("; ")
+        }
     }
 }
 
@@ -238,7 +248,11 @@ pub struct Review<'a> {
 pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
     let t = ctx.lang.t();
     let en = ctx.lang.is_english();
-    let title = if r.submitted_at.is_some() { t.survey_answers_title } else { t.survey_review_title };
+    let title = if r.submitted_at.is_some() {
+        t.survey_answers_title
+    } else {
+        t.survey_review_title
+    };
     page(
         ctx,
         title,

@@ -287,9 +287,15 @@ pub async fn delete(
         pages::unprocessable(res, page);
         return Ok(());
     }
-    users::delete(&app.db, auth.id, Some(auth.id), "account.deleted_by_self", app.settings.accounts.on_delete)
-        .await
-        .map_err(|e: DbError| AppError::from(e))?;
+    users::delete(
+        &app.db,
+        auth.id,
+        Some(auth.id),
+        "account.deleted_by_self",
+        app.settings.accounts.on_delete,
+    )
+    .await
+    .map_err(|e: DbError| AppError::from(e))?;
     session::end_all_for_user(&app.kv, auth.id, None).await?;
     session::log_out(depot);
     session::flash(depot, "account_deleted");

@@ -98,7 +98,15 @@ pub async fn delete_user(
     let app = state(depot).clone();
     let id = user_id(req)?;
     let by = actor(depot)?;
-    if !users::delete(&app.db, id, Some(by), "admin.user_deleted", app.settings.accounts.on_delete).await? {
+    if !users::delete(
+        &app.db,
+        id,
+        Some(by),
+        "admin.user_deleted",
+        app.settings.accounts.on_delete,
+    )
+    .await?
+    {
         return Err(AppError::NotFound);
     }
     session::end_all_for_user(&app.kv, id, None).await?;

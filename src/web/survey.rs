@@ -11,7 +11,9 @@ use super::{ctx, pages, see_other, state};
 use crate::db::{responses, users};
 use crate::error::AppError;
 use crate::session;
-use crate::survey::{Answers, first_incomplete_page, is_page_complete, validate_complete, validate_page};
+use crate::survey::{
+    Answers, first_incomplete_page, is_page_complete, validate_complete, validate_page,
+};
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
 use crate::views::{self};
@@ -22,7 +24,9 @@ const NOT_ANSWERS: [&str; 2] = ["csrf_token", "action"];
 const DRAFT_TTL: Duration = Duration::from_secs(3600);
 
 fn me(depot: &Depot) -> Result<i64, AppError> {
-    session::user(depot).map(|u| u.id).ok_or(AppError::Forbidden)
+    session::user(depot)
+        .map(|u| u.id)
+        .ok_or(AppError::Forbidden)
 }
 
 fn is_closed(depot: &Depot) -> bool {
@@ -33,7 +37,11 @@ fn is_closed(depot: &Depot) -> bool {
 fn page_index(req: &Request, depot: &Depot) -> Result<usize, AppError> {
     let n = req.param::<usize>("n").ok_or(AppError::NotFound)?;
     let total = state(depot).survey.pages().len();
-    if (1..=total).contains(&n) { Ok(n - 1) } else { Err(AppError::NotFound) }
+    if (1..=total).contains(&n) {
+        Ok(n - 1)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// All submitted fields in order, repeated names kept (checkboxes arrive that way).
@@ -85,7 +93,10 @@ fn render_page(
             values,
             errors,
             unknown_fields,
-            salario_minimo: (app.settings.survey.salario_minimo, app.settings.survey.salario_minimo_year),
+            salario_minimo: (
+                app.settings.survey.salario_minimo,
+                app.settings.survey.salario_minimo_year,
+            ),
             draft_restored,
         },
     )
@@ -94,7 +105,11 @@ fn render_page(
 /// `GET /survey/{n}`: the page with the stored answers, or with the typed values rescued
 /// from an expired session (`?draft=`).
 #[handler]
-pub async fn show_page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn show_page(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let index = page_index(req, depot)?;
     if is_closed(depot) {
         see_other(res, "/survey/review");
@@ -107,32 +122,54 @@ pub async fn show_page(req: &mut Request, depot: &mut Depot, res: &mut Response)
         None => Values::new(),
     };
     let mut restored = false;
-    if let Some(token) = req.query::<String>("draft").filter(|t| t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit())) {
+    if let Some(token) = req
+        .query::<String>("draft")
+        .filter(|t| t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
+    {
         let key = format!("draft:{token}");
         if let Some(text) = app.kv.get(&key).await? {
             app.kv.delete(&key).await?;
-            if let Ok((path, fields)) = serde_json::from_str::<(String, Vec<(String, String)>)>(&text)
+            if let Ok((path, fields)) =
+                serde_json::from_str::<(String, Vec<(String, String)>)>(&text)
                 && path == format!("/survey/{}", index + 1)
             {
-                let page_keys: Vec<&str> = app.survey.page(index).map(|p| p.questions.iter().map(|q| q.key.as_str()).collect()).unwrap_or_default();
+                let page_keys: Vec<&str> = app
+                    .survey
+                    .page(index)
+                    .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
+                    .unwrap_or_default();
                 for k in &page_keys {
                     values.remove(*k);
                 }
-                let typed: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| page_keys.contains(&k.as_str())).collect();
+                let typed: Vec<(String, String)> = fields
+                    .into_iter()
+                    .filter(|(k, _)| page_keys.contains(&k.as_str()))
+                    .collect();
                 values.extend(view::values_from_fields(&typed));
                 restored = true;
             }
         }
     }
     res.add_header("cache-control", "no-store", true).ok();
-    res.render(views::Html(render_page(depot, index, &values, &Errors::default(), false, restored)));
+    res.render(views::Html(render_page(
+        depot,
+        index,
+        &values,
+        &Errors::default(),
+        false,
+        restored,
+    )));
     Ok(())
 }
 
 /// `POST /survey/{n}`: validate the page; refuse with 422 and the messages by the
 /// questions, or save it and go on.
 #[handler]
-pub async fn save_page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn save_page(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let index = page_index(req, depot)?;
     if is_closed(depot) {
         return Err(AppError::Forbidden);
@@ -163,9 +200,21 @@ pub async fn save_page(req: &mut Request, depot: &mut Depot, res: &mut Response)
             Ok(())
         }
         Ok(answers) => {
-            let bairro = users::find(&app.db, user).await?.map(|u| u.bairro).unwrap_or_default();
+            let bairro = users::find(&app.db, user)
+                .await?
+                .map(|u| u.bairro)
+                .unwrap_or_default();
             let total = app.survey.pages().len();
-            responses::save_page(&app.db, user, &app.survey, index, answers, &bairro, (index + 1).min(total)).await?;
+            responses::save_page(
+                &app.db,
+                user,
+                &app.survey,
+                index,
+                answers,
+                &bairro,
+                (index + 1).min(total),
+            )
+            .await?;
             if index + 1 < total {
                 see_other(res, &format!("/survey/{}", index + 2));
             } else {
@@ -200,7 +249,10 @@ fn render_page_with(
             values,
             errors: &combined,
             unknown_fields: unknown,
-            salario_minimo: (app.settings.survey.salario_minimo, app.settings.survey.salario_minimo_year),
+            salario_minimo: (
+                app.settings.survey.salario_minimo,
+                app.settings.survey.salario_minimo_year,
+            ),
             draft_restored: false,
         },
     )
@@ -212,7 +264,10 @@ pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
     let app = state(depot).clone();
     let user = me(depot)?;
     let row = responses::for_user(&app.db, user).await?;
-    let answers = row.as_ref().map(responses::Response::answers).unwrap_or_default();
+    let answers = row
+        .as_ref()
+        .map(responses::Response::answers)
+        .unwrap_or_default();
     let incomplete: Vec<usize> = (0..app.survey.pages().len())
         .filter(|&i| !is_page_complete(&app.survey, i, &answers))
         .collect();
@@ -227,7 +282,11 @@ pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
             editable: !closed,
             submitted_at: row.as_ref().and_then(|r| r.submitted_at.as_ref()),
             updated_at: row.as_ref().map(|r| &r.updated_at),
-            closes_at: app.settings.survey.closes_at.map(|c| c.format("%d/%m/%Y %H:%M %:z").to_string()),
+            closes_at: app
+                .settings
+                .survey
+                .closes_at
+                .map(|c| c.format("%d/%m/%Y %H:%M %:z").to_string()),
             salario_minimo: app.settings.survey.salario_minimo,
         },
     );
@@ -269,7 +328,11 @@ pub async fn thanks(depot: &mut Depot, res: &mut Response) {
 
 /// A questionnaire page posted after the session expired: keep what was typed under a
 /// random key and send the respondent to log in, then back to the same page with it.
-pub async fn rescue_expired_post(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn rescue_expired_post(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let path = req.uri().path().to_string();
     let fields: Vec<(String, String)> = form_pairs(req)
@@ -280,9 +343,14 @@ pub async fn rescue_expired_post(req: &mut Request, depot: &mut Depot, res: &mut
         .collect();
     let token = session::random_token();
     let text = serde_json::to_string(&(path.clone(), fields)).map_err(anyhow::Error::from)?;
-    app.kv.set(&format!("draft:{token}"), &text, DRAFT_TTL).await?;
+    app.kv
+        .set(&format!("draft:{token}"), &text, DRAFT_TTL)
+        .await?;
     session::flash(depot, "session_expired");
     let next = format!("{path}?draft={token}");
-    see_other(res, &format!("/login?next={}", views::admin::urlencode(&next)));
+    see_other(
+        res,
+        &format!("/login?next={}", views::admin::urlencode(&next)),
+    );
     Ok(())
 }

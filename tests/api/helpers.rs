@@ -87,7 +87,7 @@ pub async fn mysql_admin(sql: &str) {
 /// One application instance under test, with the database and prefix it owns.
 pub struct TestApp {
     pub state: AppState,
-    pub service: Service,
+    pub service: std::sync::Arc<Service>,
     /// Held only so that its `Drop` removes the test's storage after the pools are gone.
     _owned: Owned,
 }
@@ -117,7 +117,7 @@ impl TestApp {
         pesquisa::db::consents::seed_defaults(&state.db)
             .await
             .expect("seed documents");
-        let service = pesquisa::router::service(&state);
+        let service = std::sync::Arc::new(pesquisa::router::service(&state));
         TestApp {
             _owned: Owned {
                 mysql_db,
@@ -131,12 +131,12 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Response {
         TestClient::get(format!("http://127.0.0.1{path}"))
-            .send(&self.service)
+            .send(&*self.service)
             .await
     }
 
     pub async fn send(&self, req: RequestBuilder) -> Response {
-        req.send(&self.service).await
+        req.send(&*self.service).await
     }
 
     pub fn db(&self) -> &DbPool {
@@ -202,6 +202,7 @@ impl Page {
 }
 
 /// A browser-like client: keeps cookies across requests, comes from a fixed address.
+#[derive(Clone)]
 pub struct Browser {
     pub cookies: std::collections::BTreeMap<String, String>,
     pub peer: std::net::SocketAddr,
@@ -395,10 +396,10 @@ impl TestApp {
     }
 
     /// A second instance on the same database and Redis (another "app VM").
-    pub async fn sibling(&self) -> Service {
+    pub async fn sibling(&self) -> std::sync::Arc<Service> {
         let state = AppState::connect((*self.state.settings).clone())
             .await
             .expect("connect sibling");
-        pesquisa::router::service(&state)
+        std::sync::Arc::new(pesquisa::router::service(&state))
     }
 }

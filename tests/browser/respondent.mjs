@@ -94,16 +94,21 @@ async function checkNoHorizontalScroll(page, label) {
         if (r.width > 0 && (r.right > limit + 0.5 || r.left < -0.5) && !el.classList.contains('skip-link')) {
           const id = el.id ? `#${el.id}` : '';
           const cls = el.classList.length ? `.${[...el.classList].join('.')}` : '';
-          wide.push(`${el.tagName.toLowerCase()}${id}${cls} spans x=${Math.round(r.left)}..${Math.round(r.right)}`);
+          const text = (el.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 50);
+          const parent = el.parentElement ? el.parentElement.tagName.toLowerCase() : '';
+          wide.push(`${el.tagName.toLowerCase()}${id}${cls} in <${parent}> "${text}" spans x=${Math.round(r.left)}..${Math.round(r.right)}`);
         }
       }
     }
     return { scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, limit, wide: wide.slice(0, 8) };
   }, PHONE.width);
   check(
-    `${label}: no horizontal scrolling (scrollWidth ${m.scrollWidth} <= innerWidth ${m.innerWidth})`,
+    `${label}: no horizontal scrolling (scrollWidth ${m.scrollWidth} <= ${m.limit})`,
     m.scrollWidth <= m.limit,
-    m.wide.map((w) => `too wide: ${w}`),
+    [
+      ...(m.innerWidth !== PHONE.width ? [`window.innerWidth is ${m.innerWidth}: Chromium zoomed the page out to fit content wider than the phone`] : []),
+      ...m.wide.map((w) => `too wide: ${w} (the phone is ${PHONE.width}px wide)`),
+    ],
   );
 }
 
@@ -193,6 +198,11 @@ async function checkAxe(page, label) {
     AXE_TAGS,
   );
   const details = [];
+  // "incomplete": what axe could not decide alone (e.g. contrast over a background it
+  // cannot compute); listed for a human, not failed.
+  for (const v of results.incomplete) {
+    details.push(`(needs review, not failed) ${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ').slice(0, 300)}`);
+  }
   for (const v of results.violations) {
     details.push(`${v.id} [${v.impact}] ${v.help} (${v.helpUrl})`);
     for (const n of v.nodes) {

@@ -59,7 +59,9 @@ if [ ! -x "$chromium" ]; then
   log "installing chromium (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   timeout 600 apt-get update -qq
-  timeout 900 apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  # Fonts too: without recommends Chromium may come without any, and the screenshots
+  # would show boxes instead of letters.
+  timeout 900 apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation >/dev/null
 fi
 "$chromium" --version 2>/dev/null | head -n 1 >&2 || { log "no working $chromium"; exit 1; }
 
@@ -77,6 +79,7 @@ fi
 if [ ! -x "$bin" ] || [ "${REBUILD:-0}" = 1 ]; then
   log "building pesquisa (cargo build)"
   (cd "$root" && timeout 3600 cargo build)
+  [ -x "$bin" ] || { log "no executable $bin after cargo build"; exit 1; }
 elif newer=$(find "$root/src" "$root/assets" "$root/migrations" -newer "$bin" -type f -print -quit 2>/dev/null) && [ -n "$newer" ]; then
   log "note: $bin is older than ${newer#"$root"/}; testing the old binary (REBUILD=1 to rebuild)"
 fi

@@ -12,6 +12,7 @@ need_cmd redis-server redis-server
 need_cmd redis-cli redis-tools
 need_cmd openssl openssl
 need_cmd ss iproute2
+need_cmd nft nftables
 
 T=$(mktemp -d /tmp/pesquisa-dbhost-test.XXXXXX)
 MYSQLD_PID="" REDIS_PID=""
@@ -102,6 +103,16 @@ if ! wait_until 10 bash -c "[ \"\$(redis-cli --no-auth-warning -p $REDIS_PORT --
   echo "private redis-server did not start" >&2; exit 1
 fi
 
+# ==== Firewall ====
+# nft -c parses and checks the ruleset without applying it; in a private namespace so
+# that even a bug here could not touch this machine's own rules.
+NFT_NS="pq-nft-$$"
+nft_ok() {
+  ip netns add "$NFT_NS" && ip netns exec "$NFT_NS" nft -c -f "$REPO_ROOT/deploy/db-host/nftables.conf"
+  local rc=$?; ip netns del "$NFT_NS" 2>/dev/null || true; return $rc
+}
+check "nftables.conf for the DB host parses (nft -c)" nft_ok
+
 # ==== MariaDB checks ====
 check "users.sql refuses to run without the passwords" \
   bash -c '! mariadb --no-defaults -S "$1" -uroot <"$2" 2>/dev/null' _ "$SOCK" "$REPO_ROOT/deploy/db-host/users.sql"
@@ -174,6 +185,15 @@ check "no user has any global privilege (nothing on *.*)" \
 check "all three users REQUIRE SSL and have a connection cap" \
   eq 3 root_sql -e "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'pesquisa\\_%'
                     AND ssl_type = 'ANY' AND max_user_connections > 0"
+# Backup and restore as docs/deploy.md describes them (over the socket, as root).
+backup_restore() {
+  mariadb-dump --no-defaults -S "$SOCK" -uroot --single-transaction --quick --routines \
+    --triggers --events --hex-blob pesquisa | gzip >"$T/pesquisa.sql.gz" || return 1
+  root_sql -e "CREATE DATABASE pesquisa_restore" || return 1
+  gunzip -c "$T/pesquisa.sql.gz" | root_sql pesquisa_restore || return 1
+  [ "$(root_sql -e 'SELECT id, v FROM pesquisa_restore.t')" = "$(root_sql -e 'SELECT id, v FROM pesquisa.t')" ]
+}
+check "mariadb-dump --single-transaction, then restore into another schema: same rows" backup_restore
 check "server settings: require_secure_transport, skip_name_resolve, local_infile off" \
   eq "ON,ON,OFF" root_sql -e "SELECT CONCAT_WS(',', @@require_secure_transport, @@skip_name_resolve, @@local_infile)"
 

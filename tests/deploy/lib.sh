@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for tests/deploy/*.sh (sourced, not run).
 # Each test script counts its checks and ends with "N passed, M failed" and a non-zero
 # exit status when a check failed, so it can run alone as well as under run_all.sh.
