@@ -37,9 +37,10 @@
 #   INTERVAL      seconds between checks (default 0.5)
 set -euo pipefail
 
-usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; }
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then usage; exit 0; fi
-if [ $# -eq 0 ]; then usage >&2; exit 2; fi
+# The header above is the help text.
+help() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then help; exit 0; fi
+if [ $# -eq 0 ]; then sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; fi
 
 RESTART_CMD=${RESTART_CMD:-'ssh {} systemctl restart pesquisa'}
 READY_CMD=${READY_CMD:-'ssh {} curl -fsS -m 3 -o /dev/null http://127.0.0.1:8000/readyz'}

@@ -17,6 +17,7 @@ pub mod kv;
 pub mod router;
 pub mod server;
 pub mod session;
+pub mod stats;
 pub mod survey;
 pub mod telemetry;
 pub mod views;

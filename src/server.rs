@@ -8,29 +8,33 @@ use salvo::conn::{Acceptor, TcpListener};
 use salvo::prelude::*;
 
 use crate::app::AppState;
-use crate::db::migrations;
+use crate::config::DatabaseSettings;
+use crate::db::{DbPool, migrations};
 use crate::router;
 
 /// Make sure the schema is current: apply pending migrations when configured to,
 /// otherwise refuse to start and name them. Then publish the shipped consent documents
 /// if none exist yet.
-pub async fn ensure_schema(state: &AppState) -> anyhow::Result<()> {
-    apply_or_refuse_migrations(state).await?;
-    crate::db::consents::seed_defaults(&state.db)
+pub async fn ensure_schema(db: &DbPool, settings: &DatabaseSettings) -> anyhow::Result<()> {
+    apply_or_refuse_migrations(db, settings).await?;
+    crate::db::consents::seed_defaults(db)
         .await
         .context("database: cannot publish the default consent documents")?;
     Ok(())
 }
 
-async fn apply_or_refuse_migrations(state: &AppState) -> anyhow::Result<()> {
-    let pending = migrations::pending(&state.db)
+async fn apply_or_refuse_migrations(
+    db: &DbPool,
+    settings: &DatabaseSettings,
+) -> anyhow::Result<()> {
+    let pending = migrations::pending(db)
         .await
         .context("database: cannot read the migration state")?;
     if pending.is_empty() {
         return Ok(());
     }
-    if state.settings.database.auto_migrate() {
-        let applied = migrations::run_pending(&state.db)
+    if settings.auto_migrate() {
+        let applied = migrations::run_pending(db)
             .await
             .context("database: applying migrations failed")?;
         for name in &applied {

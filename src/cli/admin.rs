@@ -59,6 +59,7 @@ pub enum AdminCommand {
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
     let pool = DbPool::connect(&settings.database).await?;
+    crate::server::ensure_schema(&pool, &settings.database).await?;
     match opts.command {
         AdminCommand::CreateUser {
             role,

@@ -11,6 +11,6 @@ pub async fn run(mut settings: Settings, _opts: Opts) -> anyhow::Result<()> {
     telemetry::init(&settings.logging);
     settings.ensure_local_secret()?;
     let state = AppState::connect(settings).await?;
-    server::ensure_schema(&state).await?;
+    server::ensure_schema(&state.db, &state.settings.database).await?;
     server::serve(state).await
 }

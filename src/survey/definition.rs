@@ -1641,28 +1641,28 @@ mod tests {
         let sm = Some(1621);
         assert_eq!(
             label("ate_2sm", false, sm),
-            "Até 2 salários mínimos (até R$ 3.242)"
+            "Até 2 salários mínimos (até R$\u{a0}3.242)"
         );
         assert_eq!(
             label("2a4sm", false, sm),
-            "De 2 a 4 salários mínimos (R$ 3.242 a R$ 6.484)"
+            "De 2 a 4 salários mínimos (R$\u{a0}3.242 a R$\u{a0}6.484)"
         );
         assert_eq!(
             label("acima_20sm", false, sm),
-            "Acima de 20 salários mínimos (acima de R$ 32.420)"
+            "Acima de 20 salários mínimos (acima de R$\u{a0}32.420)"
         );
         assert_eq!(label("nao_informar", false, sm), "Prefiro não informar");
         assert_eq!(
             label("ate_2sm", true, sm),
-            "Up to 2 minimum wages (up to R$ 3,242)"
+            "Up to 2 minimum wages (up to R$\u{a0}3,242)"
         );
         assert_eq!(
             label("2a4sm", true, sm),
-            "2 to 4 minimum wages (R$ 3,242 to R$ 6,484)"
+            "2 to 4 minimum wages (R$\u{a0}3,242 to R$\u{a0}6,484)"
         );
         assert_eq!(
             label("acima_20sm", true, sm),
-            "Over 20 minimum wages (over R$ 32,420)"
+            "Over 20 minimum wages (over R$\u{a0}32,420)"
         );
         // Without a configured minimum wage, the plain label.
         assert_eq!(label("2a4sm", false, None), "De 2 a 4 salários mínimos");
@@ -1685,9 +1685,9 @@ mod tests {
         let q = def.question("q1").expect("q1");
         let label =
             |v: &str, english: bool| q.option_label(q.option(v).expect(v), english, Some(1621));
-        assert_eq!(label("a", false), "Meio (R$ 2.431,50)");
-        assert_eq!(label("a", true), "Half (R$ 2,431.50)");
-        assert_eq!(label("b", false), "Abaixo (até R$ 810,50)");
+        assert_eq!(label("a", false), "Meio (R$\u{a0}2.431,50)");
+        assert_eq!(label("a", true), "Half (R$\u{a0}2,431.50)");
+        assert_eq!(label("b", false), "Abaixo (até R$\u{a0}810,50)");
     }
 
     #[test]

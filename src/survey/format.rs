@@ -13,7 +13,7 @@
 /// parsed definition never contains) gives `R$ ?` rather than a panic.
 pub fn format_reais(value: f64, english: bool) -> String {
     if !value.is_finite() {
-        return String::from("R$ ?");
+        return String::from("R$\u{a0}?");
     }
     // `as` saturates on absurdly large values instead of panicking.
     let cents = (value * 100.0).round() as i64;
@@ -25,7 +25,8 @@ pub fn format_reais(value: f64, english: bool) -> String {
     if cents < 0 {
         out.push('-');
     }
-    out.push_str("R$ ");
+    // A no-break space keeps "R$" on the same line as its amount.
+    out.push_str("R$\u{a0}");
     out.push_str(&group_thousands(whole, thousands));
     if frac != 0 {
         out.push(decimal);
@@ -58,31 +59,31 @@ mod tests {
 
     #[test]
     fn portuguese_separators() {
-        assert_eq!(format_reais(0.0, false), "R$ 0");
-        assert_eq!(format_reais(100.0, false), "R$ 100");
-        assert_eq!(format_reais(1000.0, false), "R$ 1.000");
-        assert_eq!(format_reais(3242.0, false), "R$ 3.242");
-        assert_eq!(format_reais(1234.5, false), "R$ 1.234,50");
-        assert_eq!(format_reais(0.05, false), "R$ 0,05");
-        assert_eq!(format_reais(1_234_567.891, false), "R$ 1.234.567,89");
+        assert_eq!(format_reais(0.0, false), "R$\u{a0}0");
+        assert_eq!(format_reais(100.0, false), "R$\u{a0}100");
+        assert_eq!(format_reais(1000.0, false), "R$\u{a0}1.000");
+        assert_eq!(format_reais(3242.0, false), "R$\u{a0}3.242");
+        assert_eq!(format_reais(1234.5, false), "R$\u{a0}1.234,50");
+        assert_eq!(format_reais(0.05, false), "R$\u{a0}0,05");
+        assert_eq!(format_reais(1_234_567.891, false), "R$\u{a0}1.234.567,89");
     }
 
     #[test]
     fn english_separators() {
-        assert_eq!(format_reais(3242.0, true), "R$ 3,242");
-        assert_eq!(format_reais(1234.5, true), "R$ 1,234.50");
-        assert_eq!(format_reais(999.0, true), "R$ 999");
-        assert_eq!(format_reais(1_000_000.0, true), "R$ 1,000,000");
+        assert_eq!(format_reais(3242.0, true), "R$\u{a0}3,242");
+        assert_eq!(format_reais(1234.5, true), "R$\u{a0}1,234.50");
+        assert_eq!(format_reais(999.0, true), "R$\u{a0}999");
+        assert_eq!(format_reais(1_000_000.0, true), "R$\u{a0}1,000,000");
     }
 
     #[test]
     fn negative_and_odd_values_do_not_panic() {
-        assert_eq!(format_reais(-5.0, false), "-R$ 5");
-        assert_eq!(format_reais(-1234.5, false), "-R$ 1.234,50");
-        assert_eq!(format_reais(f64::NAN, false), "R$ ?");
-        assert_eq!(format_reais(f64::INFINITY, true), "R$ ?");
+        assert_eq!(format_reais(-5.0, false), "-R$\u{a0}5");
+        assert_eq!(format_reais(-1234.5, false), "-R$\u{a0}1.234,50");
+        assert_eq!(format_reais(f64::NAN, false), "R$\u{a0}?");
+        assert_eq!(format_reais(f64::INFINITY, true), "R$\u{a0}?");
         // Saturates instead of overflowing.
-        assert!(format_reais(1e300, false).starts_with("R$ 92.233.720"));
-        assert!(format_reais(-1e300, false).starts_with("-R$ 92.233.720"));
+        assert!(format_reais(1e300, false).starts_with("R$\u{a0}92.233.720"));
+        assert!(format_reais(-1e300, false).starts_with("-R$\u{a0}92.233.720"));
     }
 }

@@ -94,6 +94,14 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
         .replace("{n}", &(p.index + 1).to_string())
         .replace("{total}", &total.to_string());
     let last = p.index + 1 == total;
+    // `p.errors` is keyed by question key (the messages by the questions); the summary
+    // links each wrong question once, to its first input.
+    let mut summary = Errors::default();
+    for q in &pg.questions {
+        if let Some(m) = p.errors.get(&q.key) {
+            summary.add(&first_input_id(q), m);
+        }
+    }
     page(
         ctx,
         &format!("{} · {}", pg.title.get(en), step),
@@ -103,7 +111,7 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
             h1 { (pg.title.get(en)) }
             @if p.draft_restored { p class="notice" role="status" { (t.survey_draft_restored) } }
             @if p.unknown_fields { p class="notice error" role="alert" { (t.err_unknown_fields) } }
-            (forms::error_summary(ctx.lang, p.errors))
+            (forms::error_summary(ctx.lang, &summary))
             form method="post" action={ "/survey/" (p.index + 1) } novalidate {
                 (forms::csrf(ctx.csrf()))
                 @for q in &pg.questions {

@@ -180,22 +180,19 @@ pub async fn save_page(
     let fields = form_pairs(req).await;
     match validate_page(&app.survey, index, &fields, &NOT_ANSWERS) {
         Err(page_errors) => {
+            // Keyed by question key: the view puts each message by its question and
+            // links it once from the error summary to the question's first input.
             let mut errors = Errors::default();
             if let Some(pg) = app.survey.page(index) {
                 for q in &pg.questions {
                     if let Some(e) = page_errors.get(&q.key) {
-                        errors.add(&view::first_input_id(q), view::answer_message(lang, e));
+                        errors.add(&q.key, view::answer_message(lang, e));
                     }
                 }
             }
             let values = view::values_from_fields(&fields);
             let unknown = !page_errors.unknown.is_empty();
-            // Tie each message to its question key too (the fieldset's error paragraph).
-            let mut by_key = Errors::default();
-            for (k, e) in &page_errors.errors {
-                by_key.add(k, view::answer_message(lang, *e));
-            }
-            let page = render_page_with(depot, index, &values, &errors, &by_key, unknown);
+            let page = render_page(depot, index, &values, &errors, unknown, false);
             pages::unprocessable(res, page);
             Ok(())
         }
@@ -223,39 +220,6 @@ pub async fn save_page(
             Ok(())
         }
     }
-}
-
-/// Render a refused page: the summary links to the first input of each question, the
-/// messages sit in each question's fieldset.
-fn render_page_with(
-    depot: &mut Depot,
-    index: usize,
-    values: &Values,
-    summary: &Errors,
-    by_key: &Errors,
-    unknown: bool,
-) -> maud::Markup {
-    let app = state(depot).clone();
-    let c = ctx(depot, true);
-    let mut combined = summary.clone();
-    for (k, m) in by_key.iter() {
-        combined.add(k, m.clone());
-    }
-    view::question_page(
-        &c,
-        &SurveyPage {
-            def: &app.survey,
-            index,
-            values,
-            errors: &combined,
-            unknown_fields: unknown,
-            salario_minimo: (
-                app.settings.survey.salario_minimo,
-                app.settings.survey.salario_minimo_year,
-            ),
-            draft_restored: false,
-        },
-    )
 }
 
 /// `GET /survey/review`: every answer, with links to change each page while open.

@@ -21,6 +21,18 @@ fn pesquisa(dir: &Path) -> Command {
     cmd
 }
 
+/// A child process killed when the test ends, even by a failed assertion.
+struct Reaper(Option<std::process::Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique("pesquisa-cli-"));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -356,5 +368,264 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
         .read_to_string(&mut logs)
         .expect("logs");
     assert!(logs.contains("pesquisa is serving"), "{logs}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A raw HTTP/1.1 request; returns status, the `pesquisa_sid` cookie set (if any), body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: pesquisa_sid={c}\r\n"));
+    }
+    if let Some(body) = form {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).expect("write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let sid = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: pesquisa_sid="))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+        .rfind(|v| !v.is_empty());
+    (status, sid, body.to_string())
+}
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf field")
+        .to_string()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[test]
+fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
+    let dir = temp_dir();
+    let port = free_port();
+    let password = "frase secreta do administrador";
+    // Password from stdin, never an argument.
+    let mut child = pesquisa(&dir)
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "Chefe@Exemplo.com.br",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin account"));
+    // Weak passwords and duplicate e-mails are refused with the flag named.
+    let mut child = pesquisa(&dir)
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "analyst",
+            "--email",
+            "chefe@exemplo.com.br",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--email"), "{}", stderr(&out));
+    let mut child = pesquisa(&dir)
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "analyst",
+            "--email",
+            "fraca@exemplo.com.br",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"123\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("password refused"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pesquisa(&dir)
+        .args([
+            "admin",
+            "set-role",
+            "--email",
+            "ninguem@exemplo.com.br",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+
+    let mut guard = Reaper(Some(
+        pesquisa(&dir)
+            .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("PESQUISA_LOGGING__FORMAT", "json")
+            .env("PESQUISA_LOGGING__LEVEL", "info")
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    ));
+    let server = guard.0.as_mut().expect("child");
+    wait_for(port, "/healthz", Duration::from_secs(10)).expect("serving");
+
+    // A respondent signs up, fails a log-in, logs in; the admin logs in and looks around.
+    let (_, sid, page) = http(port, "GET", "/register", None, None);
+    let sid = sid.expect("anonymous session");
+    let email = "maria.privada@exemplo.com.br";
+    let respondent_pw = "senha pessoal da maria";
+    let body = form(&[
+        ("csrf_token", &csrf_of(&page)),
+        ("nome", "Mariazinha"),
+        ("sobrenome", "Privada"),
+        ("email", email),
+        ("telefone", "12 99876 5432"),
+        ("bairro", "VILA MONTERREY"),
+        ("password", respondent_pw),
+        ("password_confirm", respondent_pw),
+        ("adult", "1"),
+        ("accept_terms", "1"),
+    ]);
+    let (status, user_sid, _) = http(port, "POST", "/register", Some(&sid), Some(&body));
+    assert_eq!(status, 303);
+    let user_sid = user_sid.expect("logged-in session");
+    let (_, sid2, page) = http(port, "GET", "/login", None, None);
+    let sid2 = sid2.expect("session");
+    let body = form(&[
+        ("csrf_token", &csrf_of(&page)),
+        ("email", email),
+        ("password", "errada errada errada"),
+    ]);
+    assert_eq!(
+        http(port, "POST", "/login", Some(&sid2), Some(&body)).0,
+        422
+    );
+    let body = form(&[
+        ("csrf_token", &csrf_of(&page)),
+        ("email", "chefe@exemplo.com.br"),
+        ("password", password),
+    ]);
+    let (status, admin_sid, _) = http(port, "POST", "/login", Some(&sid2), Some(&body));
+    assert_eq!(status, 303);
+    let admin_sid = admin_sid.expect("admin session");
+    // Staff accept the current terms at their first log-in, like everyone else.
+    let (_, _, page) = http(port, "GET", "/consent", Some(&admin_sid), None);
+    let mut accept = vec![
+        ("csrf_token".to_string(), csrf_of(&page)),
+        ("accept".into(), "1".into()),
+    ];
+    for id in page
+        .split("name=\"document\" value=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+    {
+        accept.push(("document".into(), id.to_string()));
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&accept)
+        .finish();
+    assert_eq!(
+        http(port, "POST", "/consent", Some(&admin_sid), Some(&body)).0,
+        303
+    );
+    let (status, _, page) = http(port, "GET", "/admin/users?q=maria", Some(&admin_sid), None);
+    assert_eq!(status, 200);
+    assert!(page.contains(email));
+    assert_eq!(
+        http(port, "GET", "/account/data", Some(&user_sid), None).0,
+        200
+    );
+
+    signal(server.id(), "TERM");
+    server.wait().expect("wait");
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    drop(guard);
+    assert!(
+        logs.contains("\"message\":\"request\""),
+        "JSON access log: {logs}"
+    );
+    for secret in [
+        email,
+        "chefe@exemplo.com.br",
+        respondent_pw,
+        password,
+        "Mariazinha",
+        "99876",
+        &sid,
+        &user_sid,
+        &admin_sid,
+        "maria",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "«{secret}» appears in the logs:\n{logs}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -60,7 +60,7 @@ async fn serve_refuses_pending_migrations_unless_auto_migrate() {
         let state = pesquisa::app::AppState::connect(settings.clone())
             .await
             .expect("connect");
-        let err = pesquisa::server::ensure_schema(&state)
+        let err = pesquisa::server::ensure_schema(&state.db, &state.settings.database)
             .await
             .expect_err("pending refused");
         let msg = format!("{err:#}");
@@ -71,7 +71,7 @@ async fn serve_refuses_pending_migrations_unless_auto_migrate() {
         let state = pesquisa::app::AppState::connect(settings)
             .await
             .expect("connect");
-        pesquisa::server::ensure_schema(&state)
+        pesquisa::server::ensure_schema(&state.db, &state.settings.database)
             .await
             .expect("auto-migrated");
         assert!(

@@ -266,7 +266,7 @@ async fn save_and_resume_on_another_device_then_review_submit_and_edit() {
         assert!(page.body.contains("Etapa 1 de 4"));
         assert!(page.body.contains("<fieldset"), "one fieldset per question");
         assert!(
-            page.body.contains("R$ 3.242"),
+            page.body.contains("R$\u{a0}3.242"),
             "income labels in reais from the minimum wage"
         );
         let page = phone

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Browser test: a respondent on a phone, in Debian's headless Chromium.
+# Browser tests: a respondent on a phone, in Debian's headless Chromium.
 #
 # Idempotent. On a fresh Debian machine (root, node and npm present) it installs what is
 # missing — Chromium from Debian, the npm packages from the lockfile, the pesquisa binary
 # (cargo build) — then starts `pesquisa serve` on a free loopback port in a fresh temp
-# directory (its own SQLite file, in-memory sessions, no config), runs respondent.mjs
-# against it, and stops the server.
+# directory (its own SQLite file, in-memory sessions, no config), runs against it
+#   respondent.mjs     sign-up (refused, then accepted), my account, log-out, log-in
+#   questionnaire.mjs  the whole questionnaire: refused pages, keyboard, review, submit,
+#                      answers shown afterwards, a change, English
+# (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
 #   SCREENSHOT_DIR  where the PNGs go (default tests/browser/screenshots/)
 #   PESQUISA_BIN    the binary to serve (default target/debug/pesquisa, built if missing)
 #   REBUILD=1       run `cargo build` even when the binary exists
 #
-# Exit status: that of respondent.mjs (0 all checks passed, 1 some failed, 2 crash or
-# time-out), or non-zero when the set-up failed.
+# Output: each script's "ok"/"FAIL" lines; the last line is the sum over both scripts,
+# "N passed, M failed". Exit status: 0 when every check passed, 1 when some failed, 2
+# when a script crashed or timed out, other non-zero when the set-up failed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +30,7 @@ log() { echo "browser-test: $*" >&2; }
 
 workdir=""
 server_pid=""
-respondent_ran=0
+scripts_ran=0
 server_log="$SCREENSHOT_DIR/server.log"
 cleanup() {
   local status=$?
@@ -40,7 +44,7 @@ cleanup() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [ -n "$workdir" ] && [ -d "$workdir" ]; then
-    if [ "$status" -ne 0 ] && [ "$respondent_ran" = 0 ] && [ -f "$server_log" ]; then
+    if [ "$status" -ne 0 ] && [ "$scripts_ran" = 0 ] && [ -f "$server_log" ]; then
       log "last lines of the server log ($server_log):"
       tail -n 30 "$server_log" >&2 || true
     fi
@@ -124,16 +128,55 @@ for _ in $(seq 1 60); do # at most ~30 s
 done
 [ "$ready" = 1 ] || { log "GET /healthz did not answer 200 within 30 s"; exit 1; }
 
-# 5. The respondent.
-# Its last line, "N passed, M failed", stays the last line of this script's output.
-log "set-up took $(( $(date +%s) - started )) s; running respondent.mjs"
-respondent_ran=1
-set +e
-(cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" timeout 300 node respondent.mjs)
-status=$?
-set -e
-if [ "$status" = 124 ]; then
-  log "respondent.mjs was stopped after 300 s"
-  echo "0 passed, 1 failed"
-fi
-exit "$status"
+# 5. The scripts, one after the other (a failure in one does not skip the other).
+# Each prints "N passed, M failed" last; those lines are summed into this script's last
+# line, which is the only such line in the output.
+scripts=(respondent.mjs questionnaire.mjs)
+total_passed=0
+total_failed=0
+worst=0
+log "set-up took $(( $(date +%s) - started )) s"
+scripts_ran=1
+for script in "${scripts[@]}"; do
+  log "running $script"
+  script_started=$(date +%s)
+  summary_file="$workdir/summary-$script"
+  : >"$summary_file"
+  set +e
+  (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" timeout 300 node "$script") 2>&1 |
+    while IFS= read -r line; do
+      if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
+        printf '%s\n' "$line" >"$summary_file"
+      else
+        printf '%s\n' "$line"
+      fi
+    done
+  status=${PIPESTATUS[0]}
+  set -e
+  summary="$(cat "$summary_file")"
+  if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    p="${BASH_REMATCH[1]}"
+    f="${BASH_REMATCH[2]}"
+  else
+    p=0
+    f=0
+  fi
+  if [ "$status" = 124 ]; then
+    echo "FAIL  $script was stopped after 300 s"
+    f=$((f + 1))
+    status=2
+  elif [ "$status" != 0 ] && [ "$f" = 0 ]; then
+    echo "FAIL  $script exited with status $status without a failed check"
+    f=$((f + 1))
+  fi
+  [ "$status" -gt 2 ] && status=2
+  [ "$status" -gt "$worst" ] && worst=$status
+  total_passed=$((total_passed + p))
+  total_failed=$((total_failed + f))
+  echo "== $script: $p passed, $f failed ($(( $(date +%s) - script_started )) s)"
+  echo
+done
+log "total $(( $(date +%s) - started )) s"
+echo "$total_passed passed, $total_failed failed"
+if [ "$total_failed" != 0 ] && [ "$worst" = 0 ]; then worst=1; fi
+exit "$worst"

@@ -269,7 +269,9 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   migrate_ok() { run_app creds-migrate migrate.toml migrate >"$T/app/migrate.log" 2>&1; }
   check "pesquisa migrate succeeds as the migration user" migrate_ok
   radm FLUSHALL >/dev/null   # only the app's own keys from here on
-  run_app creds-serve serve.toml serve >"$T/app/serve.log" 2>&1 &
+  # A subshell that execs: $! is then the app's own pid, which the kill below needs.
+  (cd "$T/app" && exec env -i PATH="$PATH" CREDENTIALS_DIRECTORY="$T/app/creds-serve" \
+    "$BIN" --config serve.toml serve) >"$T/app/serve.log" 2>&1 &
   APP_PID=$!
   app_ready() { curl -fsS --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$APP_PORT/readyz"; }
   app_settled() { app_ready || ! kill -0 "$APP_PID" 2>/dev/null; }

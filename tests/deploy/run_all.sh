@@ -21,7 +21,7 @@ declare -A pkg_for=(
   [ss]=iproute2 [ping]=iputils-ping [systemd-analyze]=systemd [mariadbd]=mariadb-server
   [mariadb]=mariadb-client [mariadb-install-db]=mariadb-server [redis-server]=redis-server
   [redis-cli]=redis-tools [envsubst]=gettext-base [curl]=curl [python3]=python3
-  [setsid]=util-linux [timeout]=coreutils [nft]=nftables
+  [setsid]=util-linux [timeout]=coreutils [nft]=nftables [strace]=strace [pgrep]=procps [gzip]=gzip
 )
 missing=()
 for cmd in "${!pkg_for[@]}"; do

@@ -1,0 +1,23 @@
+-- wrk script: log-ins. Each request uses a fresh anonymous session (cookie and CSRF token
+-- prepared by bench/run.sh), because a successful log-in retires the session it came from.
+local sessions = {}
+for line in io.lines(os.getenv("LOGIN_FILE")) do
+  local cookie, token = line:match("^(%S+) (%S+)$")
+  if cookie then table.insert(sessions, { cookie = cookie, token = token }) end
+end
+local counter = 0
+local thread_offset = 0
+setup = function(thread)
+  thread:set("thread_offset", thread_offset)
+  thread_offset = thread_offset + 1
+end
+request = function()
+  counter = counter + 1
+  local i = ((counter * 2 + thread_offset) % #sessions) + 1
+  local s = sessions[i]
+  local body = "csrf_token=" .. s.token .. "&email=bench%40exemplo.com.br&password=cavalo+correto+bateria+bench"
+  return wrk.format("POST", "/login", {
+    ["Cookie"] = "pesquisa_sid=" .. s.cookie,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }, body)
+end

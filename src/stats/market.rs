@@ -1,0 +1,775 @@
+//! Market-size estimate for the new store: average monthly supermarket spend
+//! per household (with bootstrap intervals), the area's monthly market in
+//! reais, the store's potential, a Lower/Mid/Upper sensitivity, and the list
+//! of assumptions behind every number.
+//!
+//! Method, in order:
+//! 1. Each respondent's monthly supermarket spend band is valued under each
+//!    scenario with [`value_at`]; respondents without a usable band are left
+//!    out of every average (the same respondents in all scenarios).
+//! 2. Mean spend per household with a 95% percentile bootstrap interval,
+//!    overall, by income class and by bairro. Means are unweighted: each
+//!    responding household counts once and the sample is taken as
+//!    representative of the area's households.
+//! 3. Small-cell protection: a group with fewer than `min_cell` respondents
+//!    with a spend answer is suppressed (no numbers, not even its count).
+//!    Because the overall mean and the reported groups' means and counts
+//!    would let a reader recover the suppressed respondents' total by
+//!    subtraction, further groups (smallest first) are suppressed until the
+//!    respondents hidden in a breakdown, including those without a class or
+//!    bairro, number zero or at least `min_cell` (complementary suppression).
+//!    If the overall group itself is too small, nothing is reported and the
+//!    market is not computed (it would reveal the mean).
+//! 4. Market = mean × households: with one total, the overall mean times the
+//!    total; with households per bairro, the sum over the listed bairros of
+//!    the bairro mean × its households, where a suppressed bairro (or one
+//!    without respondents) uses the overall mean instead. A suppressed bairro
+//!    never contributes its own mean, since the total would then reveal it.
+//! 5. Potential = market × capture share. The capture share is the share of a
+//!    household's supermarket spend the new store is expected to take. It is
+//!    either given by the analyst, or derived from purchase intent as the
+//!    average, over respondents who answered the intent question, of a weight
+//!    per answer (a top-box purchase-intent calibration; defaults in
+//!    [`IntentWeights`]). It is not divided further by the number of
+//!    competing stores: the calibrated intent already stands for the share.
+//!    The intent-derived share is also withheld below `min_cell` answers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::bands::{Band, Scenario, value_at};
+use super::bootstrap::{DEFAULT_RESAMPLES, bootstrap_mean_ci};
+use super::income_class::IncomeClass;
+
+/// Default minimum number of respondents for a group to be reported.
+pub const DEFAULT_MIN_CELL: usize = 5;
+
+/// Confidence level of the reported intervals.
+const CONFIDENCE: f64 = 0.95;
+
+/// One household's answers, as needed for the estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Respondent {
+    /// Monthly supermarket spend band in reais; `None` when not answered.
+    /// A known exact value `x` can be given as `Band { lower: Some(x),
+    /// upper: Some(x) }`.
+    pub spend: Option<Band>,
+    /// Income class; `None` when not informed (counted in the overall figures
+    /// only).
+    pub income_class: Option<IncomeClass>,
+    /// Bairro as it should appear in reports; matched exactly (no case or
+    /// accent folding) against [`Households::PerBairro`] keys. `None` when
+    /// not informed (counted in the overall figures only).
+    pub bairro: Option<String>,
+    /// Purchase intent, 5 = certamente sim, 4 = provavelmente sim,
+    /// 3 = talvez, 2 = provavelmente não, 1 = certamente não; `None` when not
+    /// answered. Values outside 1..=5 are treated as not answered.
+    pub intent: Option<u8>,
+}
+
+/// Share of household spend a respondent's intent answer is taken to mean.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IntentWeights {
+    /// Weight for 5, "certamente sim".
+    pub certamente_sim: f64,
+    /// Weight for 4, "provavelmente sim".
+    pub provavelmente_sim: f64,
+    /// Weight for 3, "talvez".
+    pub talvez: f64,
+    /// Weight for 2, "provavelmente não".
+    pub provavelmente_nao: f64,
+    /// Weight for 1, "certamente não".
+    pub certamente_nao: f64,
+}
+
+impl Default for IntentWeights {
+    /// 0.75 / 0.35 / 0.10 / 0.02 / 0: a common top-box calibration, since
+    /// stated intent overstates actual purchase.
+    fn default() -> Self {
+        IntentWeights {
+            certamente_sim: 0.75,
+            provavelmente_sim: 0.35,
+            talvez: 0.10,
+            provavelmente_nao: 0.02,
+            certamente_nao: 0.0,
+        }
+    }
+}
+
+impl IntentWeights {
+    /// Weight of an intent score 1..=5; `None` outside that range.
+    pub fn weight(&self, score: u8) -> Option<f64> {
+        match score {
+            5 => Some(self.certamente_sim),
+            4 => Some(self.provavelmente_sim),
+            3 => Some(self.talvez),
+            2 => Some(self.provavelmente_nao),
+            1 => Some(self.certamente_nao),
+            _ => None,
+        }
+    }
+
+    fn named(&self) -> [(&'static str, f64); 5] {
+        [
+            ("certamente sim", self.certamente_sim),
+            ("provavelmente sim", self.provavelmente_sim),
+            ("talvez", self.talvez),
+            ("provavelmente não", self.provavelmente_nao),
+            ("certamente não", self.certamente_nao),
+        ]
+    }
+}
+
+/// Number of households in the study area.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Households {
+    /// One total for the whole area.
+    Total(u64),
+    /// Households per bairro; the area is the union of these bairros.
+    PerBairro(BTreeMap<String, u64>),
+}
+
+/// Analyst's parameters of the estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketParams {
+    /// Value in reais assumed for the open top spend band (e.g. 3000 for
+    /// "acima de R$ 2.500"); must be ≥ that band's lower bound.
+    pub open_top: f64,
+    /// Households in the area.
+    pub households: Households,
+    /// Capture share in 0..=1 set by the analyst; `None` derives it from
+    /// purchase intent.
+    #[serde(default)]
+    pub capture_share: Option<f64>,
+    /// Weights of the intent answers (used when `capture_share` is `None`).
+    #[serde(default)]
+    pub intent_weights: IntentWeights,
+    /// Minimum respondents for a group to be reported (default 5).
+    #[serde(default = "default_min_cell")]
+    pub min_cell: usize,
+    /// Bootstrap resamples B (default 2000).
+    #[serde(default = "default_resamples")]
+    pub resamples: usize,
+    /// Seed of the bootstrap generator.
+    pub seed: u64,
+}
+
+fn default_min_cell() -> usize {
+    DEFAULT_MIN_CELL
+}
+
+fn default_resamples() -> usize {
+    DEFAULT_RESAMPLES
+}
+
+impl MarketParams {
+    /// Parameters with the defaults: capture share from intent with
+    /// [`IntentWeights::default`], `min_cell` 5, B = 2000.
+    pub fn new(open_top: f64, households: Households, seed: u64) -> Self {
+        MarketParams {
+            open_top,
+            households,
+            capture_share: None,
+            intent_weights: IntentWeights::default(),
+            min_cell: DEFAULT_MIN_CELL,
+            resamples: DEFAULT_RESAMPLES,
+            seed,
+        }
+    }
+}
+
+/// Invalid parameters (bad data never errors; it is counted and skipped).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum MarketError {
+    /// `open_top` is NaN, infinite or negative.
+    #[error("the open top value must be a finite amount ≥ 0, got {0}")]
+    InvalidOpenTop(f64),
+    /// `open_top` is below the lower bound of a respondent's open top band,
+    /// which would drop that respondent (and bias the estimate downwards).
+    #[error("the open top value R$ {open_top} is below the open band's lower bound R$ {lower}")]
+    OpenTopBelowBand {
+        /// The analyst's value.
+        open_top: f64,
+        /// The highest open-band lower bound found in the data.
+        lower: f64,
+    },
+    /// The capture share override is not in 0..=1.
+    #[error("the capture share must be between 0 and 1, got {0}")]
+    InvalidCaptureShare(f64),
+    /// An intent weight is not in 0..=1.
+    #[error("the weight for \"{answer}\" must be between 0 and 1, got {value}")]
+    InvalidIntentWeight {
+        /// Answer label.
+        answer: &'static str,
+        /// Given weight.
+        value: f64,
+    },
+    /// `resamples` is 0.
+    #[error("the number of bootstrap resamples must be at least 1")]
+    ZeroResamples,
+}
+
+/// Figures of one group, or their suppression.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum GroupResult {
+    /// Enough respondents: count, mean monthly spend in reais, 95% interval.
+    Reported {
+        /// Respondents with a spend answer.
+        n: usize,
+        /// Mean monthly supermarket spend per household, in reais.
+        mean: f64,
+        /// 95% percentile bootstrap interval of the mean, `(low, high)`.
+        ci95: (f64, f64),
+    },
+    /// Too few respondents (or suppressed to protect another small group):
+    /// nothing is shown.
+    Suppressed,
+}
+
+impl GroupResult {
+    /// The mean when reported.
+    pub fn mean(&self) -> Option<f64> {
+        match self {
+            GroupResult::Reported { mean, .. } => Some(*mean),
+            GroupResult::Suppressed => None,
+        }
+    }
+}
+
+/// A labelled group row ("all", a class letter or a bairro).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSpend {
+    /// Group label.
+    pub group: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub result: GroupResult,
+}
+
+/// Where a bairro's mean in the per-bairro market sum comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeanSource {
+    /// The bairro's own reported mean.
+    Bairro,
+    /// The overall mean (the bairro has too few respondents).
+    OverallFallback,
+}
+
+/// One line of the per-bairro market sum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BairroMarket {
+    /// Bairro (a key of [`Households::PerBairro`]).
+    pub bairro: String,
+    /// Its households.
+    pub households: u64,
+    /// Which mean was used.
+    pub mean_source: MeanSource,
+    /// The mean used, in reais per household per month.
+    pub mean: f64,
+    /// mean × households, in reais per month.
+    pub market_monthly: f64,
+}
+
+/// All figures under one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioEstimate {
+    /// Which band value was used.
+    pub scenario: Scenario,
+    /// All respondents with a spend answer (group "all").
+    pub overall: GroupSpend,
+    /// Classes A to E, always all five in that order.
+    pub by_income_class: Vec<GroupSpend>,
+    /// Bairros in alphabetical order: those of the respondents and, with
+    /// households per bairro, those of the household list.
+    pub by_bairro: Vec<GroupSpend>,
+    /// Monthly market of the area in reais; `None` when the overall group is
+    /// suppressed (or, with absurd amounts, the product overflows).
+    pub market_monthly: Option<f64>,
+    /// Per-bairro terms of the market sum (empty with a households total or
+    /// when the market is `None`).
+    pub bairro_markets: Vec<BairroMarket>,
+    /// Monthly potential of the store in reais = market × capture share;
+    /// `None` when either is unavailable.
+    pub potential_monthly: Option<f64>,
+}
+
+/// Where the capture share comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureSource {
+    /// Set by the analyst.
+    Given,
+    /// Derived from purchase intent.
+    PurchaseIntent,
+}
+
+/// The capture share used for the potential.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaptureShare {
+    /// Origin of the share.
+    pub source: CaptureSource,
+    /// Share of household spend captured, in 0..=1; `None` when derived from
+    /// intent with fewer than `min_cell` answers.
+    pub share: Option<f64>,
+    /// Respondents with a valid intent answer (1..=5).
+    pub intent_answers: usize,
+}
+
+/// Counts of usable answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// All respondents given.
+    pub respondents: usize,
+    /// With a usable spend band.
+    pub with_spend: usize,
+    /// Without one (not answered, or a band that cannot be valued).
+    pub without_spend: usize,
+    /// With an intent answer in 1..=5.
+    pub with_intent: usize,
+    /// With an intent value outside 1..=5 (treated as not answered).
+    pub invalid_intent: usize,
+}
+
+/// The complete estimate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketEstimate {
+    /// Answer counts.
+    pub coverage: Coverage,
+    /// Capture share used in every scenario.
+    pub capture: CaptureShare,
+    /// Lower, Mid and Upper scenarios, in that order.
+    pub scenarios: Vec<ScenarioEstimate>,
+    /// Every assumption behind the numbers, in plain English.
+    pub assumptions: Vec<String>,
+}
+
+impl MarketEstimate {
+    /// The figures of one scenario.
+    pub fn scenario(&self, scenario: Scenario) -> Option<&ScenarioEstimate> {
+        self.scenarios.iter().find(|s| s.scenario == scenario)
+    }
+}
+
+fn unit_interval(x: f64) -> bool {
+    (0.0..=1.0).contains(&x)
+}
+
+fn validate(respondents: &[Respondent], p: &MarketParams) -> Result<(), MarketError> {
+    if !(p.open_top.is_finite() && p.open_top >= 0.0) {
+        return Err(MarketError::InvalidOpenTop(p.open_top));
+    }
+    let highest_open_lower = respondents
+        .iter()
+        .filter_map(|r| r.spend)
+        .filter(|b| b.upper.is_none())
+        .filter_map(|b| b.lower)
+        .filter(|l| l.is_finite())
+        .fold(None, |acc: Option<f64>, l| {
+            Some(acc.map_or(l, |a| a.max(l)))
+        });
+    if let Some(lower) = highest_open_lower {
+        if p.open_top < lower {
+            return Err(MarketError::OpenTopBelowBand {
+                open_top: p.open_top,
+                lower,
+            });
+        }
+    }
+    if let Some(c) = p.capture_share {
+        if !unit_interval(c) {
+            return Err(MarketError::InvalidCaptureShare(c));
+        }
+    }
+    for (answer, value) in p.intent_weights.named() {
+        if !unit_interval(value) {
+            return Err(MarketError::InvalidIntentWeight { answer, value });
+        }
+    }
+    if p.resamples == 0 {
+        return Err(MarketError::ZeroResamples);
+    }
+    Ok(())
+}
+
+/// Decides which groups of one breakdown are suppressed (see step 3 of the
+/// module docs). `counts` are respondents with spend per group, `hidden` the
+/// respondents with spend that belong to no group of this breakdown.
+fn suppressed_groups<K: Ord + Clone>(
+    counts: &BTreeMap<K, usize>,
+    hidden: usize,
+    min_cell: usize,
+) -> BTreeSet<K> {
+    // A minimum of 0 would let an empty group be "reported"; 1 is the floor.
+    let min = min_cell.max(1);
+    let mut suppressed: BTreeSet<K> = counts
+        .iter()
+        .filter(|&(_, &n)| n < min)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut hidden_total = counts
+        .iter()
+        .filter(|(k, _)| suppressed.contains(*k))
+        .fold(hidden, |acc, (_, &n)| acc.saturating_add(n));
+    while hidden_total > 0 && hidden_total < min {
+        // Smallest reported group; ties broken by key order for determinism.
+        let next = counts
+            .iter()
+            .filter(|(k, _)| !suppressed.contains(*k))
+            .min_by_key(|&(_, &n)| n)
+            .map(|(k, &n)| (k.clone(), n));
+        match next {
+            Some((k, n)) => {
+                suppressed.insert(k);
+                hidden_total = hidden_total.saturating_add(n);
+            }
+            None => break,
+        }
+    }
+    suppressed
+}
+
+/// Group sizes of a breakdown.
+fn counts<K: Ord + Clone>(groups: &BTreeMap<K, Vec<usize>>) -> BTreeMap<K, usize> {
+    groups.iter().map(|(k, v)| (k.clone(), v.len())).collect()
+}
+
+/// Spend values of one respondent in the order of [`Scenario::ALL`].
+type ScenarioValues = [f64; 3];
+
+fn scenario_values(band: &Band, open_top: f64) -> Option<ScenarioValues> {
+    Some([
+        value_at(band, Scenario::Lower, open_top)?,
+        value_at(band, Scenario::Mid, open_top)?,
+        value_at(band, Scenario::Upper, open_top)?,
+    ])
+}
+
+fn money(x: f64) -> String {
+    format!("R$ {x:.2}")
+}
+
+/// Computes the market-size estimate. See the module docs for the method.
+///
+/// # Errors
+/// Only for invalid parameters ([`MarketError`]); empty or unusable data give
+/// suppressed groups and `None` amounts instead.
+pub fn estimate_market(
+    respondents: &[Respondent],
+    params: &MarketParams,
+) -> Result<MarketEstimate, MarketError> {
+    validate(respondents, params)?;
+    let min = params.min_cell.max(1);
+
+    // Step 1: value every usable spend band once, for all scenarios.
+    let valued: Vec<(&Respondent, ScenarioValues)> = respondents
+        .iter()
+        .filter_map(|r| {
+            let band = r.spend.as_ref()?;
+            Some((r, scenario_values(band, params.open_top)?))
+        })
+        .collect();
+
+    // Group membership by index into `valued` (independent of scenario).
+    let mut by_class: BTreeMap<IncomeClass, Vec<usize>> =
+        IncomeClass::ALL.iter().map(|&c| (c, Vec::new())).collect();
+    let mut by_bairro: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    if let Households::PerBairro(map) = &params.households {
+        for b in map.keys() {
+            by_bairro.insert(b.clone(), Vec::new());
+        }
+    }
+    let (mut no_class, mut no_bairro) = (0usize, 0usize);
+    for (i, (r, _)) in valued.iter().enumerate() {
+        match r.income_class {
+            Some(c) => by_class.entry(c).or_default().push(i),
+            None => no_class = no_class.saturating_add(1),
+        }
+        match &r.bairro {
+            Some(b) => by_bairro.entry(b.clone()).or_default().push(i),
+            None => no_bairro = no_bairro.saturating_add(1),
+        }
+    }
+
+    // Step 3: suppression decisions, shared by all scenarios.
+    let class_counts: BTreeMap<IncomeClass, usize> = counts(&by_class);
+    let bairro_counts: BTreeMap<String, usize> = counts(&by_bairro);
+    let overall_reported = valued.len() >= min;
+    let suppressed_classes = suppressed_groups(&class_counts, no_class, min);
+    let suppressed_bairros = suppressed_groups(&bairro_counts, no_bairro, min);
+
+    // Step 5 (scenario-independent): capture share.
+    let intents: Vec<f64> = respondents
+        .iter()
+        .filter_map(|r| r.intent)
+        .filter_map(|s| params.intent_weights.weight(s))
+        .collect();
+    let answered_intent = respondents.iter().filter(|r| r.intent.is_some()).count();
+    let capture = match params.capture_share {
+        Some(share) => CaptureShare {
+            source: CaptureSource::Given,
+            share: Some(share),
+            intent_answers: intents.len(),
+        },
+        None => CaptureShare {
+            source: CaptureSource::PurchaseIntent,
+            share: (intents.len() >= min)
+                .then(|| intents.iter().sum::<f64>() / intents.len() as f64),
+            intent_answers: intents.len(),
+        },
+    };
+
+    let group_result = |members: &[usize], slot: usize, reported: bool| -> GroupResult {
+        if !reported {
+            return GroupResult::Suppressed;
+        }
+        let data: Vec<f64> = members
+            .iter()
+            .filter_map(|&i| valued.get(i))
+            .filter_map(|(_, v)| v.get(slot).copied())
+            .collect();
+        // Every scenario uses the same seed: reproducible, and the
+        // Lower/Mid/Upper intervals share their resamples so their
+        // differences reflect the scenario, not resampling noise.
+        match bootstrap_mean_ci(&data, params.resamples, CONFIDENCE, params.seed) {
+            Some(b) => GroupResult::Reported {
+                n: b.n,
+                mean: b.mean,
+                ci95: b.ci,
+            },
+            // Only reachable with amounts near f64::MAX (overflow).
+            None => GroupResult::Suppressed,
+        }
+    };
+
+    let all_members: Vec<usize> = (0..valued.len()).collect();
+    let mut scenarios = Vec::with_capacity(Scenario::ALL.len());
+    for (slot, scenario) in Scenario::ALL.into_iter().enumerate() {
+        let overall = GroupSpend {
+            group: "all".to_string(),
+            result: group_result(&all_members, slot, overall_reported),
+        };
+        let by_income_class: Vec<GroupSpend> = by_class
+            .iter()
+            .map(|(c, m)| GroupSpend {
+                group: c.as_str().to_string(),
+                result: group_result(m, slot, !suppressed_classes.contains(c)),
+            })
+            .collect();
+        let by_bairro_rows: Vec<GroupSpend> = by_bairro
+            .iter()
+            .map(|(b, m)| GroupSpend {
+                group: b.clone(),
+                result: group_result(m, slot, !suppressed_bairros.contains(b)),
+            })
+            .collect();
+
+        // Step 4: market.
+        let overall_mean = overall.result.mean();
+        let mut bairro_markets = Vec::new();
+        let market_monthly = match (&params.households, overall_mean) {
+            (_, None) => None,
+            (Households::Total(h), Some(mean)) => Some(mean * *h as f64),
+            (Households::PerBairro(map), Some(overall_mean)) => {
+                let mut total = 0.0;
+                for (bairro, &households) in map {
+                    let own = by_bairro_rows
+                        .iter()
+                        .find(|g| &g.group == bairro)
+                        .and_then(|g| g.result.mean());
+                    let (mean_source, mean) = match own {
+                        Some(m) => (MeanSource::Bairro, m),
+                        None => (MeanSource::OverallFallback, overall_mean),
+                    };
+                    let market = mean * households as f64;
+                    total += market;
+                    bairro_markets.push(BairroMarket {
+                        bairro: bairro.clone(),
+                        households,
+                        mean_source,
+                        mean,
+                        market_monthly: market,
+                    });
+                }
+                Some(total)
+            }
+        };
+        // Only absurd amounts (near f64::MAX) can overflow; report no market
+        // rather than an infinite one.
+        let market_monthly = market_monthly.filter(|m| m.is_finite());
+        if market_monthly.is_none() {
+            bairro_markets.clear();
+        }
+        let potential_monthly = market_monthly.zip(capture.share).map(|(m, s)| m * s);
+
+        scenarios.push(ScenarioEstimate {
+            scenario,
+            overall,
+            by_income_class,
+            by_bairro: by_bairro_rows,
+            market_monthly,
+            bairro_markets,
+            potential_monthly,
+        });
+    }
+
+    let coverage = Coverage {
+        respondents: respondents.len(),
+        with_spend: valued.len(),
+        without_spend: respondents.len().saturating_sub(valued.len()),
+        with_intent: intents.len(),
+        invalid_intent: answered_intent.saturating_sub(intents.len()),
+    };
+
+    let assumptions = assumptions(
+        params,
+        &coverage,
+        &capture,
+        min,
+        &by_bairro,
+        overall_reported,
+    );
+
+    Ok(MarketEstimate {
+        coverage,
+        capture,
+        scenarios,
+        assumptions,
+    })
+}
+
+/// The plain-English assumption list of an estimate.
+fn assumptions(
+    p: &MarketParams,
+    coverage: &Coverage,
+    capture: &CaptureShare,
+    min: usize,
+    by_bairro: &BTreeMap<String, Vec<usize>>,
+    overall_reported: bool,
+) -> Vec<String> {
+    let mut a = vec![
+        format!(
+            "Monthly supermarket spend per household comes from the respondent's spend band: \
+             the Mid scenario uses the band midpoint, Lower its lower bound (0 for the lowest \
+             band), Upper its upper bound. {} of {} respondents gave a usable spend answer; \
+             the others are left out of all averages.",
+            coverage.with_spend, coverage.respondents
+        ),
+        format!(
+            "The open top spend band (no upper bound) is valued at {} in the Mid and Upper \
+             scenarios and at its lower bound in the Lower scenario.",
+            money(p.open_top)
+        ),
+        "Averages are unweighted: each responding household counts once, and the \
+         respondents are assumed to represent the area's households."
+            .to_string(),
+        format!(
+            "Groups with fewer than {min} respondents with a spend answer are suppressed (no \
+             figures shown); where the suppressed respondents of a breakdown (including those \
+             without an income class or bairro) would number between 1 and {}, the smallest \
+             other groups are suppressed too, so no one's answer can be recovered by \
+             subtraction.",
+            min.saturating_sub(1)
+        ),
+        format!(
+            "95% confidence intervals: percentile bootstrap of the mean with B = {} resamples, \
+             ChaCha8 generator seeded with {} (the same seed for every group and scenario).",
+            p.resamples, p.seed
+        ),
+    ];
+    if !overall_reported {
+        a.push(format!(
+            "Fewer than {min} respondents gave a usable spend answer, so no spend, market or \
+             potential figure is reported."
+        ));
+    }
+
+    match &p.households {
+        Households::Total(h) => a.push(format!(
+            "Households: {h} in the study area (analyst's figure); monthly market = overall \
+             mean spend × {h}."
+        )),
+        Households::PerBairro(map) => {
+            let total = map.values().fold(0u64, |acc, &h| acc.saturating_add(h));
+            a.push(format!(
+                "Households per bairro ({} bairros, {total} households in all, analyst's \
+                 figures); monthly market = sum over these bairros of the bairro's mean spend × \
+                 its households.",
+                map.len()
+            ));
+            a.push(format!(
+                "Fallback: a bairro with fewer than {min} respondents with a spend answer (or \
+                 suppressed to protect another) uses the overall mean spend in the market sum."
+            ));
+            let outside: Vec<&str> = by_bairro
+                .iter()
+                .filter(|(b, m)| !m.is_empty() && !map.contains_key(*b))
+                .map(|(b, _)| b.as_str())
+                .collect();
+            if !outside.is_empty() {
+                a.push(format!(
+                    "Respondents from bairros without a household count ({}) are counted in \
+                     the overall mean (and so in the fallback) but add no households to the \
+                     market.",
+                    outside.join(", ")
+                ));
+            }
+        }
+    }
+
+    let w = p.intent_weights;
+    match p.capture_share {
+        Some(share) => a.push(format!(
+            "Capture share: {:.1}% of each household's supermarket spend, set by the analyst \
+             (purchase intent not used).",
+            share * 100.0
+        )),
+        None => {
+            a.push(format!(
+                "Purchase intent scale: 5 = certamente sim, 4 = provavelmente sim, 3 = talvez, \
+                 2 = provavelmente não, 1 = certamente não; weights {} / {} / {} / {} / {} \
+                 (top-box calibration: stated intent overstates actual buying).",
+                w.certamente_sim,
+                w.provavelmente_sim,
+                w.talvez,
+                w.provavelmente_nao,
+                w.certamente_nao
+            ));
+            a.push(match capture.share {
+                Some(s) => format!(
+                    "Capture share: {:.1}%, the average intent weight over the {} respondents \
+                     who answered the intent question, read as the share of each household's \
+                     supermarket spend the new store would take (not divided further by the \
+                     number of competing stores).",
+                    s * 100.0,
+                    capture.intent_answers
+                ),
+                None => format!(
+                    "Capture share: not available, since fewer than {min} respondents answered \
+                     the intent question; no potential is reported."
+                ),
+            });
+            if coverage.invalid_intent > 0 {
+                a.push(format!(
+                    "{} intent answers outside 1–5 were treated as not answered.",
+                    coverage.invalid_intent
+                ));
+            }
+        }
+    }
+    a.push(
+        "Sensitivity: the market and the potential are also computed with every spend band at \
+         its lower bound (Lower) and upper bound (Upper); the capture share is the same in \
+         all scenarios."
+            .to_string(),
+    );
+    a
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests;

@@ -1,0 +1,488 @@
+// A respondent answers the whole questionnaire on a phone, in Debian's headless
+// Chromium: signs up, lands on page 1, types an age under 18 (refused, 422), follows the
+// error summary's link to the field, corrects it; answers page 2 with the keyboard only
+// (Tab to each question, Space to choose and tick, arrows within a radio group, Enter on
+// the button), ticking 4 factors where at most 3 are allowed (refused, 422), unticks one
+// by tapping; answers pages 3 and 4 by tapping labels and typing; reviews and sends the
+// answers; sees the thank-you page; comes back to /survey and finds the answers sent;
+// changes an answer of page 3 through "Alterar", saves again and sees the new value;
+// finally looks at a page in English (?lang=en).
+//
+// On every page: a full-page screenshot (qNN-name.png), no horizontal scrolling, touch
+// targets big enough, axe-core (WCAG 2.0/2.1 A and AA) clean, no console errors.
+//
+// Environment: BASE_URL, CHROMIUM, SCREENSHOT_DIR (see lib.mjs).
+//
+// Prints one line per check ("ok" / "FAIL" with details), then "N passed, M failed"
+// alone on a line; exits 1 when any check failed, 2 on a crash or time-out.
+
+import {
+  BASE_URL, check, step, pageChecks, focusInfo, focusVisible, focusName, actAndWait, tapAndWait,
+  describeChain, fillRegister, newRespondent, run,
+} from './lib.mjs';
+
+const PAGES = 4;
+const FIRST_TITLE = 'Sobre você e seu domicílio';
+const TYPED_MARKET = 'Supermercado Bom Preço & Cia (Vila Industrial)';
+
+// What the review must show: question text -> answer text, filled in as the respondent
+// answers (from the page's own legends and labels, so wording changes in the
+// questionnaire file do not break the test).
+const expected = new Map();
+
+const path = (page) => new URL(page.url()).pathname;
+
+// ---------------------------------------------------------------- helpers
+
+// The question text of a key: the legend's own text, without "(opcional)".
+async function questionText(page, key) {
+  return page.evaluate((k) => {
+    const input = document.querySelector(`[name="${k}"]`);
+    const legend = input && input.closest('fieldset') && input.closest('fieldset').querySelector('legend');
+    return legend ? legend.childNodes[0].textContent.trim() : null;
+  }, key);
+}
+
+// Tap the label of a radio or checkbox; the box must then be in the wanted state.
+// Returns the label's text.
+async function tapChoice(page, key, value, want = true) {
+  const id = `${key}-${value}`;
+  const label = page.locator(`label[for="${id}"]`);
+  await label.tap();
+  const now = await page.locator(`#${id}`).isChecked();
+  if (now !== want) throw new Error(`tapping the label of #${id} left it ${now ? 'ticked' : 'unticked'}`);
+  return (await label.innerText()).trim();
+}
+
+// Tap a text or number field, clear it and type like a person.
+async function typeInto(page, id, text) {
+  await page.locator(`#${id}`).tap();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type(text, { delay: 10 });
+  const value = await page.locator(`#${id}`).inputValue();
+  if (value !== text) throw new Error(`#${id} holds "${value}" after typing "${text}"`);
+}
+
+async function remember(page, key, answer) {
+  const q = await questionText(page, key);
+  if (!q) throw new Error(`no legend for the question "${key}"`);
+  expected.set(q, answer);
+}
+
+// A question page: where we are, the progress indicator, the buttons.
+async function expectSurveyPage(page, n, what) {
+  await step(`${what}: /survey/${n} shows "Etapa ${n} de ${PAGES}", its questions and buttons`, async () => {
+    if (path(page) !== `/survey/${n}`) throw new Error(`at ${page.url()}`);
+    const info = await page.evaluate(() => ({
+      h1: (document.querySelector('h1') || {}).innerText,
+      progressLabel: (document.querySelector('.progress-label') || {}).innerText,
+      progress: document.querySelector('progress') && [document.querySelector('progress').value, document.querySelector('progress').max],
+      fieldsets: document.querySelectorAll('main form fieldset').length,
+      submit: [...document.querySelectorAll('main form button[type=submit]')].map((b) => b.innerText.trim()),
+      back: [...document.querySelectorAll('main form .actions a')].map((a) => [a.innerText.trim(), a.getAttribute('href')]),
+    }));
+    const bad = [];
+    if (n === 1 && info.h1 !== FIRST_TITLE) bad.push(`h1 "${info.h1}", expected "${FIRST_TITLE}"`);
+    if (!info.h1) bad.push('no h1');
+    if (info.progressLabel !== `Etapa ${n} de ${PAGES}`) bad.push(`progress label "${info.progressLabel}"`);
+    if (!info.progress || info.progress[0] !== n || info.progress[1] !== PAGES) bad.push(`<progress> ${JSON.stringify(info.progress)}`);
+    if (!info.fieldsets) bad.push('no fieldset');
+    const wantButton = n === PAGES ? 'Salvar e revisar' : 'Salvar e continuar';
+    if (info.submit.length !== 1 || info.submit[0] !== wantButton) bad.push(`submit buttons ${JSON.stringify(info.submit)}, expected ["${wantButton}"]`);
+    if (n > 1 && !info.back.some(([, href]) => href === `/survey/${n - 1}`)) bad.push(`no link back to /survey/${n - 1}: ${JSON.stringify(info.back)}`);
+    if (bad.length) throw new Error(bad.join('; '));
+    return [`h1 "${info.h1}", ${info.fieldsets} questions, button "${info.submit[0]}"`];
+  });
+}
+
+// Submit by tapping the page's button: 303 to `to`, which answers 200.
+async function tapSubmit(page, buttonName, to, what) {
+  await step(`${what}: "${buttonName}" saves (303) and leads to ${to}`, async () => {
+    const nav = await tapAndWait(page, page.getByRole('button', { name: buttonName, exact: true }));
+    const via = describeChain(nav);
+    if (nav.redirectStatus !== 303) throw new Error(`expected a 303, got ${via}`);
+    if (path(page) !== to || nav.response.status() !== 200) throw new Error(`expected 200 ${to}, got ${via}`);
+    return [via];
+  });
+}
+
+// A refused page: 422, the error summary with one link per wrong question to its first
+// input, the message inside the question's fieldset, tied by aria-describedby.
+// `wrong`: [{ key, first, message }].
+async function checkRefused(page, nav, n, wrong, what) {
+  await step(`${what}: the page is refused (422) and shown again at /survey/${n}`, async () => {
+    const status = nav.response.status();
+    if (status !== 422 || path(page) !== `/survey/${n}`) throw new Error(`got ${describeChain(nav)}`);
+    return [describeChain(nav)];
+  });
+  const info = await page.evaluate(() => {
+    const summary = document.querySelector('.error-summary');
+    const links = summary ? [...summary.querySelectorAll('a')].map((a) => {
+      const href = a.getAttribute('href') || '';
+      const target = href.startsWith('#') ? document.getElementById(decodeURIComponent(href.slice(1))) : null;
+      return {
+        href,
+        text: a.innerText.trim(),
+        target: target ? `${target.tagName.toLowerCase()}${target.type ? `[type=${target.type}]` : ''}#${target.id}` : null,
+        control: !!target && ['input', 'select', 'textarea'].includes(target.tagName.toLowerCase()),
+      };
+    }) : [];
+    return {
+      summaryVisible: !!summary && summary.getBoundingClientRect().height > 0,
+      summaryBeforeForm: !!summary && !!document.querySelector('main form')
+        && !!(summary.compareDocumentPosition(document.querySelector('main form')) & Node.DOCUMENT_POSITION_FOLLOWING),
+      heading: summary && summary.querySelector('h2') ? summary.querySelector('h2').innerText.trim() : null,
+      links,
+      fieldErrors: [...document.querySelectorAll('p.field-error')].map((p) => p.id),
+    };
+  });
+  check(`${what}: an error summary above the form, headed "${info.heading}"`, info.summaryVisible && info.summaryBeforeForm && !!info.heading,
+    [`visible: ${info.summaryVisible}, before the form: ${info.summaryBeforeForm}`]);
+  const linkLines = info.links.map((l) => `link ${l.href} "${l.text}" -> ${l.target || 'NO SUCH ELEMENT'}`);
+  check(`${what}: the error summary has one link per wrong question (${wrong.length})`, info.links.length === wrong.length, linkLines);
+  const broken = info.links.filter((l) => !l.control);
+  check(`${what}: every error summary link points to a form field on the page`, broken.length === 0,
+    broken.map((l) => `link ${l.href} "${l.text}" points to ${l.target || 'no element (no such id on the page)'}`));
+  for (const w of wrong) {
+    check(`${what}: the summary links "${w.message}" to #${w.first}, the first input of "${w.key}"`,
+      info.links.some((l) => l.href === `#${w.first}` && l.text === w.message), linkLines);
+    const errId = `${w.key}-erro`;
+    const own = await page.evaluate(({ key, errId }) => {
+      const p = document.getElementById(errId);
+      const input = document.querySelector(`[name="${key}"]`);
+      const fs = input && input.closest('fieldset');
+      return {
+        text: p ? p.innerText.trim() : null,
+        visible: !!p && p.getBoundingClientRect().height > 0,
+        inFieldset: !!p && !!fs && fs.contains(p),
+        fieldsetDescribedBy: fs ? fs.getAttribute('aria-describedby') || '' : null,
+        invalidClass: !!fs && !!fs.closest('.field.invalid'),
+        inputType: input ? input.type : null,
+        inputInvalid: input ? input.getAttribute('aria-invalid') : null,
+        inputDescribedBy: input ? input.getAttribute('aria-describedby') || '' : null,
+      };
+    }, { key: w.key, errId });
+    const ids = (s) => (s || '').split(/\s+/);
+    check(`${what}: p.field-error#${errId} says "${w.message}" inside the question's fieldset`,
+      own.text === w.message && own.visible && own.inFieldset && own.invalidClass,
+      [`text "${own.text}", visible ${own.visible}, in the fieldset ${own.inFieldset}, .field.invalid ${own.invalidClass}`]);
+    check(`${what}: the fieldset of "${w.key}" has aria-describedby including ${errId}`, ids(own.fieldsetDescribedBy).includes(errId),
+      [`aria-describedby="${own.fieldsetDescribedBy}"`]);
+    if (['number', 'text'].includes(own.inputType)) {
+      check(`${what}: #${w.key} has aria-invalid="true" and aria-describedby including ${errId}`,
+        own.inputInvalid === 'true' && ids(own.inputDescribedBy).includes(errId),
+        [`aria-invalid=${own.inputInvalid}, aria-describedby="${own.inputDescribedBy}"`]);
+    }
+  }
+  check(`${what}: no error shown by the questions answered correctly`,
+    info.fieldErrors.length === wrong.length, [`p.field-error: ${info.fieldErrors.join(', ')}`]);
+}
+
+// Activating the summary link of a wrong question moves focus to its first input, which
+// is then on screen.
+async function checkSummaryLinkFocus(page, first, how, what) {
+  const link = page.locator(`.error-summary a[href="#${first}"]`).first();
+  if (!(await link.count())) {
+    check(`${what}: activating the error summary link (${how}) moves focus to #${first}`, false, [`no link to #${first}`]);
+    return;
+  }
+  if (how === 'tap') {
+    await link.tap();
+  } else {
+    await link.focus();
+    await page.keyboard.press('Enter');
+  }
+  await page.waitForFunction((id) => document.activeElement && document.activeElement.id === id, first, { timeout: 3000 }).catch(() => {});
+  await page.waitForTimeout(100); // let the scroll to the fragment settle
+  const f = await focusInfo(page);
+  const onScreen = f.top >= -1 && f.bottom <= f.viewportH + 1;
+  check(`${what}: activating the error summary link (${how}) moves focus to #${first}, on screen`, f.id === first && onScreen,
+    [`focused: ${focusName(f)}, y=${Math.round(f.top)}..${Math.round(f.bottom)} of ${f.viewportH}`]);
+  // The point of the jump is to see what to fix: the question (legend) and its message
+  // must be on screen with the field, not scrolled off above it.
+  const ctx = await page.evaluate((id) => {
+    const input = document.getElementById(id);
+    const fs = input && input.closest('fieldset');
+    const box = (el) => { if (!el) return null; const r = el.getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; };
+    return { legend: box(fs && fs.querySelector('legend')), error: box(fs && fs.querySelector('.field-error')), vh: window.innerHeight };
+  }, first);
+  const seen = (b) => !!b && b.top >= -1 && b.bottom <= ctx.vh + 1;
+  const where = (b) => (b ? `y=${Math.round(b.top)}..${Math.round(b.bottom)}` : 'missing');
+  check(`${what}: after the jump to #${first}, the question and its error message are on screen too`,
+    seen(ctx.legend) && seen(ctx.error),
+    [`legend ${where(ctx.legend)}, error message ${where(ctx.error)}, field ${where(f)} (viewport 0..${ctx.vh})`]);
+}
+
+// Keyboard: Tab until `want(focus)`; every stop on the way must show focus.
+const keyboardStops = [];
+const keyboardInvisible = [];
+async function tabTo(page, want, what, max = 40) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    const f = await focusInfo(page);
+    keyboardStops.push(focusName(f));
+    if (!focusVisible(f)) keyboardInvisible.push(`${focusName(f)} (outline-style: ${f.outlineStyle}, width: ${f.outlineWidth})`);
+    if (want(f)) return f;
+  }
+  throw new Error(`${what} not reached with ${max} Tabs; stops: ${keyboardStops.slice(-max).join(' -> ')}`);
+}
+
+async function press(page, key, expectId, expectChecked = true) {
+  await page.keyboard.press(key);
+  const f = await focusInfo(page);
+  if (f.id !== expectId || f.checked !== expectChecked) {
+    throw new Error(`after ${key}: focus on ${focusName(f)} (checked ${f.checked}), expected #${expectId} ${expectChecked ? 'ticked' : 'unticked'}`);
+  }
+}
+
+// The review: question -> answer, from the dl.answers lists.
+async function readReview(page) {
+  return page.evaluate(() => {
+    const pairs = [];
+    for (const dt of document.querySelectorAll('dl.answers dt')) {
+      const dd = dt.nextElementSibling && dt.nextElementSibling.tagName === 'DD' ? dt.nextElementSibling : null;
+      pairs.push([dt.innerText.trim(), dd ? dd.innerText.trim() : null]);
+    }
+    return pairs;
+  });
+}
+
+async function checkReviewAnswers(page, what) {
+  const shown = new Map(await readReview(page));
+  const wrong = [];
+  for (const [q, a] of expected) {
+    if (shown.get(q) !== a) wrong.push(`"${q}": shows "${shown.get(q)}", expected "${a}"`);
+  }
+  check(`${what}: all ${expected.size} answers shown as given`, wrong.length === 0 && shown.size === expected.size,
+    [...wrong, ...(shown.size !== expected.size ? [`${shown.size} questions shown, ${expected.size} answered`] : [])]);
+  const edits = await page.evaluate(() => [...document.querySelectorAll('main a')]
+    .filter((a) => a.innerText.trim() === 'Alterar')
+    .map((a) => [a.getAttribute('href'), a.getAttribute('aria-label')]));
+  const want = Array.from({ length: PAGES }, (_, i) => `/survey/${i + 1}`);
+  check(`${what}: an "Alterar" link for each of the ${PAGES} pages`,
+    JSON.stringify(edits.map(([h]) => h)) === JSON.stringify(want), edits.map(([h, l]) => `${h} (aria-label "${l}")`));
+}
+
+async function textVisible(page, text) {
+  return page.getByText(text, { exact: false }).first().isVisible().catch(() => false);
+}
+
+// ---------------------------------------------------------------- the journey
+
+async function journey(page) {
+  const who = newRespondent('Joana', 'Ferreira Lima');
+
+  // 1. Sign up (the sign-up page itself is the respondent test's subject).
+  await step('sign-up leads (303) to the questionnaire, page 1', async () => {
+    await page.goto(`${BASE_URL}/register`, { waitUntil: 'load' });
+    await fillRegister(page, who, who.password);
+    const nav = await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    if (nav.redirectStatus !== 303 || path(page) !== '/survey/1' || nav.response.status() !== 200) throw new Error(describeChain(nav));
+    return [describeChain(nav)];
+  });
+
+  // 2. Page 1, first with an age under 18.
+  await expectSurveyPage(page, 1, 'page 1');
+  await pageChecks(page, 'page1', 'page 1');
+  let nav;
+  await step('page 1: type age 15 and 3 residents, tap "De 2 a 4 salários mínimos"', async () => {
+    await typeInto(page, 'idade', '15');
+    await typeInto(page, 'moradores', '3');
+    const label = await tapChoice(page, 'renda_familiar', '2a4sm');
+    if (!label.startsWith('De 2 a 4 salários mínimos')) throw new Error(`label "${label}"`);
+    await remember(page, 'moradores', '3');
+    await remember(page, 'renda_familiar', label);
+    return [`income label: "${label}"`];
+  });
+  await step('page 1: tap "Salvar e continuar" with age 15', async () => {
+    nav = await tapAndWait(page, page.getByRole('button', { name: 'Salvar e continuar', exact: true }));
+  });
+  await checkRefused(page, nav, 1, [{ key: 'idade', first: 'idade', message: 'Digite um número de 18 a 120.' }], 'page 1 refused');
+  await step('page 1 refused: what was typed and chosen is kept', async () => {
+    const kept = [await page.inputValue('#idade'), await page.inputValue('#moradores'), await page.isChecked('#renda_familiar-2a4sm')];
+    if (JSON.stringify(kept) !== JSON.stringify(['15', '3', true])) throw new Error(`idade, moradores, 2a4sm: ${JSON.stringify(kept)}`);
+  });
+  await pageChecks(page, 'page1-error', 'page 1 refused');
+  await checkSummaryLinkFocus(page, 'idade', 'tap', 'page 1 refused');
+  await step('page 1: correct the age to 42 and save', async () => {
+    await typeInto(page, 'idade', '42');
+    await remember(page, 'idade', '42');
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/2', 'page 1');
+
+  // 3. Page 2 with the keyboard only, ticking one factor too many.
+  await expectSurveyPage(page, 2, 'page 2');
+  await pageChecks(page, 'page2', 'page 2');
+  const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'];
+  await step('page 2 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, Enter on the button', async () => {
+    await page.evaluate(() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); });
+    await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('frequencia_supermercado-'), 'the first question');
+    const firstRadio = (await focusInfo(page)).id;
+    if (firstRadio !== 'frequencia_supermercado-nao_compro') throw new Error(`Tab into the group focused #${firstRadio}`);
+    await press(page, 'Space', 'frequencia_supermercado-nao_compro');
+    await press(page, 'ArrowDown', 'frequencia_supermercado-1x');
+    await press(page, 'ArrowDown', 'frequencia_supermercado-2x');
+    await tabTo(page, (f) => f.id.startsWith('distancia_supermercado-'), 'the second question', 1);
+    await press(page, 'Space', 'distancia_supermercado-ate_5km');
+    for (const v of ticked) {
+      await tabTo(page, (f) => f.id === `fatores_escolha-${v}`, `#fatores_escolha-${v}`, 1);
+      await press(page, 'Space', `fatores_escolha-${v}`);
+    }
+    await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 12);
+    nav = await actAndWait(page, () => page.keyboard.press('Enter'));
+    return [`checked: 2x, ate_5km, ${ticked.join(', ')}`];
+  });
+  check('page 2 by keyboard: focus visible at every Tab stop', keyboardInvisible.length === 0,
+    [...keyboardInvisible.map((s) => `no visible focus: ${s}`), `stops: ${keyboardStops.join(' -> ')}`]);
+  await checkRefused(page, nav, 2,
+    [{ key: 'fatores_escolha', first: 'fatores_escolha-preco', message: 'Escolha no máximo 3.' }], 'page 2 refused');
+  await step('page 2 refused: the choices are kept (2x, ate_5km, 4 factors)', async () => {
+    const kept = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
+    const want = ['frequencia_supermercado-2x', 'distancia_supermercado-ate_5km', ...ticked.map((v) => `fatores_escolha-${v}`)];
+    if (JSON.stringify(kept) !== JSON.stringify(want)) throw new Error(`checked: ${kept.join(', ')}`);
+  });
+  await pageChecks(page, 'page2-error', 'page 2 refused');
+  await checkSummaryLinkFocus(page, 'fatores_escolha-preco', 'keyboard Enter', 'page 2 refused');
+  await step('page 2: untick "qualidade" by tapping its label', async () => {
+    await tapChoice(page, 'fatores_escolha', 'qualidade', false);
+    const labels = [];
+    for (const v of ticked.slice(0, 3)) labels.push((await page.locator(`label[for="fatores_escolha-${v}"]`).innerText()).trim());
+    await remember(page, 'fatores_escolha', labels.join('; '));
+    await remember(page, 'frequencia_supermercado', (await page.locator('label[for="frequencia_supermercado-2x"]').innerText()).trim());
+    await remember(page, 'distancia_supermercado', (await page.locator('label[for="distancia_supermercado-ate_5km"]').innerText()).trim());
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/3', 'page 2');
+
+  // 4. Page 3 by tapping labels.
+  await expectSurveyPage(page, 3, 'page 3');
+  await pageChecks(page, 'page3', 'page 3');
+  await step('page 3: tap one answer per question', async () => {
+    for (const [key, value] of [['valor_compra', '101a500'], ['gasto_mensal', '601a1000'], ['gasto_bairro', 'ate_100']]) {
+      await remember(page, key, await tapChoice(page, key, value));
+    }
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/4', 'page 3');
+
+  // 5. Page 4: a tap and some typing.
+  await expectSurveyPage(page, 4, 'page 4');
+  await step('page 4: the text question is marked "(opcional)"', async () => {
+    const legend = await page.locator('fieldset:has(#mercado_atual) legend').innerText();
+    if (!/\(opcional\)/.test(legend)) throw new Error(`legend "${legend}"`);
+  });
+  await pageChecks(page, 'page4', 'page 4');
+  await step('page 4: tap "Provavelmente sim", type the market\'s name', async () => {
+    await remember(page, 'interesse_novo', await tapChoice(page, 'interesse_novo', 'provavelmente_sim'));
+    await typeInto(page, 'mercado_atual', TYPED_MARKET);
+    await remember(page, 'mercado_atual', TYPED_MARKET);
+  });
+  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 4');
+
+  // 6. Review and send.
+  await step('review: "Revise suas respostas" with the "Enviar respostas" button', async () => {
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (h1 !== 'Revise suas respostas') throw new Error(`h1 "${h1}"`);
+    if (!(await page.getByRole('button', { name: 'Enviar respostas', exact: true }).isVisible())) throw new Error('no "Enviar respostas" button');
+    if (await page.locator('.error-summary').count()) throw new Error(`incomplete: ${await page.locator('.error-summary').innerText()}`);
+  });
+  await checkReviewAnswers(page, 'review');
+  await pageChecks(page, 'review', 'review');
+  await tapSubmit(page, 'Enviar respostas', '/survey/thanks', 'review');
+  await step('thanks: "Obrigado por participar!"', async () => {
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (h1 !== 'Obrigado por participar!') throw new Error(`h1 "${h1}"`);
+  });
+  await pageChecks(page, 'thanks', 'thanks');
+
+  // 7. Back to /survey: the answers sent.
+  await step('thanks: "Ver minhas respostas" goes to /survey, which redirects (303) to /survey/review', async () => {
+    nav = await tapAndWait(page, page.getByRole('link', { name: 'Ver minhas respostas' }));
+    const via = describeChain(nav);
+    if (!/^303 \/survey -> 200 \/survey\/review$/.test(via)) throw new Error(via);
+    return [via];
+  });
+  await step('answers: "Suas respostas", "Enviadas em", "De 2 a 4 salários mínimos" and the typed text', async () => {
+    const h1 = (await page.locator('h1').innerText()).trim();
+    const bad = [];
+    if (h1 !== 'Suas respostas') bad.push(`h1 "${h1}"`);
+    for (const t of ['Enviadas em', 'De 2 a 4 salários mínimos', TYPED_MARKET]) if (!(await textVisible(page, t))) bad.push(`"${t}" not shown`);
+    if (await page.getByRole('button', { name: 'Enviar respostas', exact: true }).count()) bad.push('"Enviar respostas" still offered');
+    if (bad.length) throw new Error(bad.join('; '));
+  });
+  await checkReviewAnswers(page, 'answers');
+  await pageChecks(page, 'answers', 'answers sent');
+
+  // 8. Change an answer of page 3.
+  await step('answers: "Alterar" (etapa 3) opens /survey/3 with the answers given', async () => {
+    await tapAndWait(page, page.getByRole('link', { name: 'Alterar etapa 3' }));
+    if (path(page) !== '/survey/3') throw new Error(`at ${page.url()}`);
+    const checked = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
+    const want = ['valor_compra-101a500', 'gasto_mensal-601a1000', 'gasto_bairro-ate_100'];
+    if (JSON.stringify(checked) !== JSON.stringify(want)) throw new Error(`checked: ${checked.join(', ')}`);
+  });
+  await expectSurveyPage(page, 3, 'page 3 again');
+  await pageChecks(page, 'page3-edit', 'page 3 again');
+  let newValue;
+  await step('page 3 again: tap "De R$ 501 a R$ 1.000" for the amount per trip', async () => {
+    newValue = await tapChoice(page, 'valor_compra', '501a1000');
+    await remember(page, 'valor_compra', newValue);
+    return [`new answer "${newValue}"`];
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/4', 'page 3 again');
+  await step('page 4 again: the typed text is still there', async () => {
+    const v = await page.inputValue('#mercado_atual');
+    if (v !== TYPED_MARKET) throw new Error(`#mercado_atual holds "${v}"`);
+  });
+  await pageChecks(page, 'page4-edit', 'page 4 again');
+  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 4 again');
+  await step('review after the change: the new amount, and "Salvar alterações" to send again', async () => {
+    if (!(await page.getByRole('button', { name: 'Salvar alterações', exact: true }).isVisible())) throw new Error('no "Salvar alterações" button');
+  });
+  await checkReviewAnswers(page, 'review after the change');
+  await pageChecks(page, 'review-edit', 'review after the change');
+  await tapSubmit(page, 'Salvar alterações', '/survey/thanks', 'review after the change');
+  await pageChecks(page, 'thanks-again', 'thanks again');
+  await step('back at /survey: the answers sent, with the new amount', async () => {
+    nav = await tapAndWait(page, page.getByRole('link', { name: 'Ver minhas respostas' }));
+    if (path(page) !== '/survey/review') throw new Error(describeChain(nav));
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (h1 !== 'Suas respostas') throw new Error(`h1 "${h1}"`);
+    if (!(await textVisible(page, 'Enviadas em'))) throw new Error('"Enviadas em" not shown');
+    if (await textVisible(page, 'De R$ 101 a R$ 500')) throw new Error('the old answer "De R$ 101 a R$ 500" is still shown');
+    return [describeChain(nav)];
+  });
+  await checkReviewAnswers(page, 'answers after the change');
+  await pageChecks(page, 'answers-edit', 'answers after the change');
+
+  // 9. English.
+  await step('?lang=en: page 1 in English, with the answers given', async () => {
+    const r = await page.goto(`${BASE_URL}/survey/1?lang=en`, { waitUntil: 'load' });
+    if (!r || r.status() !== 200) throw new Error(`GET /survey/1?lang=en answered ${r && r.status()}`);
+    const lang = await page.getAttribute('html', 'lang');
+    const h1 = (await page.locator('h1').innerText()).trim();
+    const button = (await page.locator('main form button[type=submit]').innerText()).trim();
+    const progress = (await page.locator('.progress-label').innerText()).trim();
+    const idade = await page.inputValue('#idade');
+    const bad = [];
+    if (!/^en/.test(lang || '')) bad.push(`<html lang="${lang}">`);
+    if (h1 === FIRST_TITLE) bad.push(`h1 still Portuguese: "${h1}"`);
+    if (button !== 'Save and continue') bad.push(`button "${button}"`);
+    if (progress !== `Step 1 of ${PAGES}`) bad.push(`progress "${progress}"`);
+    if (idade !== '42') bad.push(`#idade holds "${idade}"`);
+    if (!(await page.isChecked('#renda_familiar-2a4sm'))) bad.push('income answer not checked');
+    if (bad.length) throw new Error(bad.join('; '));
+    return [`<html lang="${lang}">, h1 "${h1}"`];
+  });
+  await pageChecks(page, 'page1-en', 'page 1 in English');
+  await step('?lang=en: the answers page in English', async () => {
+    const r = await page.goto(`${BASE_URL}/survey/review`, { waitUntil: 'load' });
+    if (!r || r.status() !== 200) throw new Error(`GET /survey/review answered ${r && r.status()}`);
+    const h1 = (await page.locator('h1').innerText()).trim();
+    if (h1 === 'Suas respostas') throw new Error(`h1 still Portuguese: "${h1}"`);
+    if (!(await textVisible(page, TYPED_MARKET))) throw new Error('the typed text is not shown');
+    return [`h1 "${h1}"`];
+  });
+  await pageChecks(page, 'answers-en', 'answers in English');
+}
+
+await run({ title: 'questionnaire', prefix: 'q', timeoutMs: 240_000, journey });
