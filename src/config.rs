@@ -160,6 +160,9 @@ pub struct DatabaseSettings {
     /// Replaces the password in `url`, so the URL itself can stay in a readable file.
     pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the MariaDB server's certificate (a private CA on
+    /// the DB host). When set, connections use TLS and trust only this CA.
+    pub tls_ca_file: Option<PathBuf>,
     pub pool_size: u32,
     /// Upper bound on opening one connection or waiting for a pooled one.
     pub connect_timeout_secs: u64,
@@ -173,6 +176,7 @@ impl Default for DatabaseSettings {
             url: "sqlite://pesquisa.db".into(),
             password: None,
             password_file: None,
+            tls_ca_file: None,
             pool_size: 10,
             connect_timeout_secs: 5,
             auto_migrate: None,
@@ -536,6 +540,14 @@ impl Settings {
                 self.database.mysql_url()?;
             }
             DatabaseKind::Sqlite { .. } => {}
+        }
+        if let Some(ca) = &self.database.tls_ca_file
+            && !ca.is_file()
+        {
+            return Err(invalid(
+                "database.tls_ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
         }
         if !(1..=512).contains(&self.database.pool_size) {
             return Err(invalid("database.pool_size", "must be between 1 and 512"));

@@ -102,7 +102,8 @@ impl DbPool {
         match settings.kind()? {
             DatabaseKind::Mysql => {
                 let url = settings.mysql_url()?;
-                let probe = tokio::time::timeout(timeout, AsyncMysqlConnection::establish(&url))
+                let ca = settings.tls_ca_file.clone();
+                let probe = tokio::time::timeout(timeout, establish_mysql(url.clone(), ca.clone()))
                     .await
                     .map_err(|_| {
                         anyhow::anyhow!(
@@ -114,7 +115,12 @@ impl DbPool {
                 probe.map_err(|e| {
                     anyhow::anyhow!("database: cannot connect to {}: {e}", describe_host(&url))
                 })?;
-                let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
+                let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
+                config.custom_setup =
+                    Box::new(move |url| establish_mysql(url.to_owned(), ca.clone()).boxed());
+                let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(
+                    url, config,
+                );
                 let pool = Pool::builder()
                     .max_size(settings.pool_size)
                     .connection_timeout(timeout)
@@ -174,6 +180,27 @@ impl DbPool {
                 .map_err(DbError::from)
         })
     }
+}
+
+/// Open one MariaDB connection. With a CA file, TLS is used and only that CA is trusted
+/// (the DB host's certificate comes from a private CA, not a public root).
+async fn establish_mysql(
+    url: String,
+    ca: Option<std::path::PathBuf>,
+) -> diesel::ConnectionResult<AsyncMysqlConnection> {
+    let Some(ca) = ca else {
+        return AsyncMysqlConnection::establish(&url).await;
+    };
+    let opts = mysql_async::Opts::from_url(&url)
+        .map_err(|e| diesel::ConnectionError::InvalidConnectionUrl(e.to_string()))?;
+    let ssl = mysql_async::SslOpts::default()
+        .with_root_certs(vec![ca.into()])
+        .with_disable_built_in_roots(true);
+    let builder = mysql_async::OptsBuilder::from_opts(opts).ssl_opts(ssl);
+    let conn = mysql_async::Conn::new(builder)
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    AsyncMysqlConnection::try_from(conn).await
 }
 
 /// `host:port/db` of a MySQL URL, without the user or password, for messages.

@@ -254,8 +254,9 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   done
   app_toml() {  # app_toml DB_USER
     printf '[server]\nlisten = "127.0.0.1:%s"\nshutdown_grace_secs = 2\n' "$APP_PORT"
-    printf '[database]\nurl = "mysql://%s@127.0.0.1:%s/pesquisa?%s"\n' \
-      "$1" "$DB_PORT" "${DBHOST_TEST_DB_PARAMS:-require_ssl=true&verify_ca=false}"
+    # TLS verified against the DB host's private CA (database.tls_ca_file), not disabled.
+    printf '[database]\nurl = "mysql://%s@127.0.0.1:%s/pesquisa?%s"\ntls_ca_file = "%s"\n' \
+      "$1" "$DB_PORT" "${DBHOST_TEST_DB_PARAMS:-require_ssl=true}" "$T/ca.pem"
     printf '[redis]\nurl = "redis://127.0.0.1:%s/0"\nusername = "pesquisa_app"\n' "$REDIS_PORT"
     printf '[logging]\nformat = "text"\n'
   }
