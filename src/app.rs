@@ -19,6 +19,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub bairros: Arc<Bairros>,
     pub survey: Arc<Definition>,
+    /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             hasher,
             bairros: Arc::new(bairros),
             survey: Arc::new(survey),
+            draining: Arc::default(),
         })
     }
 }

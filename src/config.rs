@@ -103,6 +103,10 @@ pub struct ServerSettings {
     pub max_body_bytes: u64,
     /// How long a graceful stop waits for in-flight requests.
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM, keep serving this long first, answering with `Connection: close` and
+    /// `/readyz` 503, so the load balancer stops reusing kept-alive connections before
+    /// they are closed (longer than nginx's upstream `keepalive_timeout`).
+    pub drain_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -113,6 +117,7 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
+            drain_secs: 5,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! checks and assets skip the session entirely; every page below `pages()` has a session
 //! and CSRF checking; areas add their authorization guards.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use salvo::catch_panic::CatchPanic;
@@ -25,6 +26,7 @@ pub fn routes(state: &AppState) -> Router {
     let limits = &state.settings.server;
     Router::new()
         .hoop(affix_state::inject(state.clone()))
+        .hoop(hoops::close_when_draining)
         .hoop(Timeout::new(Duration::from_secs(
             limits.request_timeout_secs,
         )))
@@ -108,8 +110,59 @@ fn pages() -> Router {
         )
 }
 
-/// The service: routes wrapped in the hoops every response needs, and the error catcher.
+/// The service the server runs: every request is handled to completion in its own task.
+///
+/// Why: when a client goes away, hyper drops the request's future. Dropped in the middle of
+/// a MariaDB query, diesel-async's connection is left with unread protocol data and goes
+/// back to the pool broken, so later requests fail with 500 ("Unexpected end of row").
+/// Handling each request in a spawned task means a disconnect never interrupts a query;
+/// the answer is simply not delivered.
 pub fn service(state: &AppState) -> Service {
+    let inner = Arc::new(inner_service(state));
+    Service::new(
+        Router::new()
+            .push(Router::with_path("{**rest}").goal(Detached(inner.clone())))
+            .goal(Detached(inner)),
+    )
+}
+
+/// Runs the inner service on a spawned task and copies its response back.
+struct Detached(Arc<Service>);
+
+#[async_trait]
+impl Handler for Detached {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let owned = std::mem::take(req);
+        // The inner service sees the same peer, local address and scheme.
+        let task = self
+            .0
+            .hyper_handler(
+                owned.local_addr().clone(),
+                owned.remote_addr().clone(),
+                owned.scheme().clone(),
+                None,
+                salvo::ConnCtrl::new(),
+                None,
+            )
+            .handle(owned);
+        match tokio::spawn(task).await {
+            Ok(answer) => *res = answer,
+            Err(e) => {
+                tracing::error!(error = %e, "request task failed");
+                res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        }
+    }
+}
+
+/// The routes wrapped in the hoops every response needs, and the error catcher.
+fn inner_service(state: &AppState) -> Service {
     Service::new(routes(state))
         .catcher(Catcher::default().hoop(error_page))
         .hoop(CatchPanic::new())

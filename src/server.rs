@@ -65,11 +65,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let server = Server::new(acceptor);
     let handle = server.handle();
     let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
+    let drain = Duration::from_secs(state.settings.server.drain_secs);
+    let draining = state.draining.clone();
 
     tokio::spawn(async move {
         wait_for_stop_signal().await;
-        tracing::info!("stop requested; finishing in-flight requests");
         notify(&[sd_notify::NotifyState::Stopping]);
+        // Keep answering for a moment with `Connection: close`, so the load balancer drops
+        // its kept-alive connections to us instead of sending a request on one as we close
+        // it (which it could not retry for a POST).
+        tracing::info!(drain_secs = drain.as_secs(), "stop requested; draining");
+        draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(drain).await;
+        tracing::info!("finishing in-flight requests");
         handle.stop_graceful(grace);
     });
     spawn_watchdog();
@@ -121,16 +129,22 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Pet systemd's watchdog at half its interval while the runtime is alive.
+/// Pet systemd's watchdog at half its interval, from a plain thread: the notification is
+/// a blocking datagram send, which must never hold an async worker (if the receiver is
+/// slow, a full socket queue would block it, and with it the runtime's shutdown).
 fn spawn_watchdog() {
     let Some(interval) = sd_notify::watchdog_enabled() else {
         return;
     };
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval / 2);
-        loop {
-            tick.tick().await;
-            notify(&[sd_notify::NotifyState::Watchdog]);
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval / 2);
+                notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the watchdog thread");
+    }
 }

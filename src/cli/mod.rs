@@ -5,6 +5,7 @@
 
 mod admin;
 mod check_config;
+mod export;
 mod migrate;
 mod serve;
 
@@ -38,6 +39,8 @@ pub enum Command {
     CheckConfig(check_config::Opts),
     /// Staff accounts: create-user, set-role.
     Admin(admin::Opts),
+    /// Export the responses (CSV or JSON Lines) for analysis; read-only.
+    Export(export::Opts),
 }
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
@@ -59,6 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(opts) => runtime()?.block_on(serve::run(settings, opts)),
         Command::Migrate(opts) => runtime()?.block_on(migrate::run(settings, opts)),
         Command::Admin(opts) => runtime()?.block_on(admin::run(settings, opts)),
+        Command::Export(opts) => runtime()?.block_on(export::run(settings, opts)),
     }
 }
 

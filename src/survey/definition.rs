@@ -661,21 +661,7 @@ impl<'a> Builder<'a> {
         let key_span = raw.key.span();
         let key = raw.key.into_inner();
         let line = self.line(&key_span);
-        if !valid_key(&key, KeyStyle::LetterFirst) {
-            return Err(self.err(
-                &key_span,
-                format!(
-                    "invalid page key `{key}`: {}",
-                    key_rules(KeyStyle::LetterFirst)
-                ),
-            ));
-        }
-        if let Some(first) = self.page_keys.get(&key) {
-            return Err(self.err(
-                &key_span,
-                format!("duplicate page key `{key}` (first defined on line {first})"),
-            ));
-        }
+        self.check_new_key(&key, &key_span, "page", &self.page_keys)?;
         self.page_keys.insert(key.clone(), line);
         let title = self.text(raw.title)?;
         let raw_questions = raw.questions.unwrap_or_default();
@@ -693,6 +679,33 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// A page or question key must be well-formed and not used before (`seen` maps keys
+    /// to the line they first appeared on).
+    fn check_new_key(
+        &self,
+        key: &str,
+        span: &std::ops::Range<usize>,
+        what: &str,
+        seen: &std::collections::HashMap<String, usize>,
+    ) -> Res<()> {
+        if !valid_key(key, KeyStyle::LetterFirst) {
+            return Err(self.err(
+                span,
+                format!(
+                    "invalid {what} key `{key}`: {}",
+                    key_rules(KeyStyle::LetterFirst)
+                ),
+            ));
+        }
+        if let Some(first) = seen.get(key) {
+            return Err(self.err(
+                span,
+                format!("duplicate {what} key `{key}` (first defined on line {first})"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses `field` when present: it does not belong to this type.
     fn forbid<T>(&self, field: &Option<Spanned<T>>, name: &str, kind: &str) -> Res<()> {
         match field {
@@ -708,21 +721,7 @@ impl<'a> Builder<'a> {
         let key_span = raw.key.span();
         let key = raw.key.into_inner();
         let line = self.line(&key_span);
-        if !valid_key(&key, KeyStyle::LetterFirst) {
-            return Err(self.err(
-                &key_span,
-                format!(
-                    "invalid question key `{key}`: {}",
-                    key_rules(KeyStyle::LetterFirst)
-                ),
-            ));
-        }
-        if let Some(first) = self.question_keys.get(&key) {
-            return Err(self.err(
-                &key_span,
-                format!("duplicate question key `{key}` (first defined on line {first})"),
-            ));
-        }
+        self.check_new_key(&key, &key_span, "question", &self.question_keys)?;
         self.question_keys.insert(key.clone(), line);
 
         let text = self.text(raw.text)?;

@@ -53,6 +53,19 @@ async fn render(
     ))
 }
 
+/// Show the page again with the refused form's errors (422).
+async fn refuse(
+    depot: &mut Depot,
+    res: &mut Response,
+    user: &User,
+    section: Section,
+    errors: Errors,
+) -> Result<(), AppError> {
+    let page = render(depot, user, ProfileValues::of(user), section, errors).await?;
+    pages::unprocessable(res, page);
+    Ok(())
+}
+
 /// `GET /account`
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
@@ -156,16 +169,7 @@ pub async fn password(
         Ok(_) => {}
     }
     let (true, Ok(new)) = (valid, new) else {
-        let page = render(
-            depot,
-            &user,
-            ProfileValues::of(&user),
-            Section::Password,
-            errors,
-        )
-        .await?;
-        pages::unprocessable(res, page);
-        return Ok(());
+        return refuse(depot, res, &user, Section::Password, errors).await;
     };
     let hash = app.hasher.hash(&new).await.map_err(anyhow::Error::from)?;
     users::set_password_hash(&app.db, user.id, &hash).await?;
@@ -276,16 +280,7 @@ pub async fn delete(
     ) {
         let mut errors = Errors::default();
         errors.add("delete_password", message(lang, FieldError::PasswordWrong));
-        let page = render(
-            depot,
-            &user,
-            ProfileValues::of(&user),
-            Section::Delete,
-            errors,
-        )
-        .await?;
-        pages::unprocessable(res, page);
-        return Ok(());
+        return refuse(depot, res, &user, Section::Delete, errors).await;
     }
     users::delete(
         &app.db,

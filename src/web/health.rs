@@ -60,7 +60,8 @@ pub async fn readyz(depot: &mut Depot, res: &mut Response) {
             Err(_) => Some("timed out".into()),
         },
     };
-    let ready = database.ok && sessions.ok;
+    let draining = app.draining.load(std::sync::atomic::Ordering::SeqCst);
+    let ready = database.ok && sessions.ok && !draining;
     if !ready {
         tracing::warn!(
             database = database.error.as_deref().unwrap_or("ok"),
@@ -71,7 +72,13 @@ pub async fn readyz(depot: &mut Depot, res: &mut Response) {
     }
     res.add_header("cache-control", "no-store", true).ok();
     res.render(Json(Readiness {
-        status: if ready { "ready" } else { "unavailable" },
+        status: if draining {
+            "draining"
+        } else if ready {
+            "ready"
+        } else {
+            "unavailable"
+        },
         database,
         sessions,
     }));

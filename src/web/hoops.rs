@@ -54,6 +54,18 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
      font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'; object-src 'none'";
 
+/// While the instance drains before stopping, ask every client to close its connection.
+#[handler]
+pub async fn close_when_draining(depot: &mut Depot, res: &mut Response) {
+    if super::state(depot)
+        .draining
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+}
+
 /// Security headers on every response, error pages included.
 #[handler]
 pub async fn security_headers(res: &mut Response) {

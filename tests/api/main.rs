@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cli;
+mod export;
 mod health;
 mod helpers;
 mod storage;

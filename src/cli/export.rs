@@ -1,0 +1,188 @@
+//! `pesquisa export`: the responses as CSV or JSON Lines for analysis, with an optional
+//! codebook and a manifest. Read-only (an analyst may run it with a read-only database
+//! user), except for the audit entry that exporting personal data requires.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+
+use crate::config::{DatabaseKind, Settings};
+use crate::db::{DbPool, migrations};
+use crate::export::{self, CsvProfile, ExportOptions, Filters, Format, Manifest};
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Write to FILE (complete or not at all) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// CSV dialect: rfc4180 (UTF-8, comma, CRLF) or excel-br (BOM, semicolon, decimal comma).
+    #[arg(long, value_enum, default_value_t = CsvProfile::Rfc4180)]
+    pub csv_profile: CsvProfile,
+    /// Only responses updated at or after this UTC date (YYYY-MM-DD) or RFC 3339 time.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<NaiveDateTime>,
+    /// Only responses updated at or before this UTC date (the whole day) or RFC 3339 time.
+    #[arg(long, value_name = "DATE", value_parser = parse_until)]
+    pub until: Option<NaiveDateTime>,
+    /// Only responses from this neighbourhood (exactly as stored).
+    #[arg(long, value_name = "NAME")]
+    pub bairro: Option<String>,
+    /// Only submitted responses (no drafts).
+    #[arg(long)]
+    pub complete_only: bool,
+    /// Add nome, sobrenome, email, telefone; writes an audit entry, refused if it cannot.
+    #[arg(long)]
+    pub include_personal_data: bool,
+    /// Also write the codebook (CSV: column, type, question, options, notes) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+    /// Write the manifest (JSON) to FILE instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+fn parse_date_or_time(s: &str, end_of_day: bool) -> Result<NaiveDateTime, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let start = d.and_time(NaiveTime::MIN);
+        return Ok(if end_of_day {
+            start + TimeDelta::days(1) - TimeDelta::microseconds(1)
+        } else {
+            start
+        });
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.naive_utc())
+        .map_err(|_| "expected a date YYYY-MM-DD or an RFC 3339 time".to_string())
+}
+
+fn parse_since(s: &str) -> Result<NaiveDateTime, String> {
+    parse_date_or_time(s, false)
+}
+
+fn parse_until(s: &str) -> Result<NaiveDateTime, String> {
+    parse_date_or_time(s, true)
+}
+
+/// The server secret; in the embedded mode, `pesquisa.secret` beside the database file
+/// if `serve` created one. Never created here: a new secret would change every id.
+fn secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &settings.session.secret {
+        return Ok(s.expose().as_bytes().to_vec());
+    }
+    if let DatabaseKind::Sqlite { path } = settings.database.kind()? {
+        let file = path.with_file_name("pesquisa.secret");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let value = text.trim();
+            if value.len() >= 32 {
+                return Ok(value.as_bytes().to_vec());
+            }
+        }
+    }
+    anyhow::bail!(
+        "session.secret is not set: pseudonymous ids need the server's secret \
+         (set session.secret, session.secret_file or the systemd credential session_secret)"
+    )
+}
+
+pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+    if let (Some(since), Some(until)) = (opts.since, opts.until)
+        && since > until
+    {
+        anyhow::bail!("--since is after --until");
+    }
+    if opts.bairro.as_deref().is_some_and(|b| b.trim().is_empty()) {
+        anyhow::bail!("--bairro: empty name");
+    }
+    let def = settings.survey.load_definition()?;
+    let secret = secret(&settings)?;
+    // Opening a missing SQLite file would create it: refuse instead.
+    if let DatabaseKind::Sqlite { path } = settings.database.kind()?
+        && !path.exists()
+    {
+        anyhow::bail!("database: {} does not exist", path.display());
+    }
+    let pool = DbPool::connect(&settings.database).await?;
+    let pending = migrations::pending(&pool).await?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database has {} pending migration(s) (first: {}); run `pesquisa migrate` \
+             with a user allowed to change the schema, then export",
+            pending.len(),
+            pending[0]
+        );
+    }
+    let export_opts = ExportOptions {
+        format: opts.format,
+        csv_profile: opts.csv_profile,
+        filters: Filters {
+            since: opts.since,
+            until: opts.until,
+            bairro: opts.bairro.clone(),
+            complete_only: opts.complete_only,
+        },
+        include_personal_data: opts.include_personal_data,
+        batch_size: export::BATCH_SIZE,
+    };
+    let summary = match &opts.output {
+        Some(path) => export::export_to_file(&pool, &def, &secret, &export_opts, path).await?,
+        None => {
+            let stdout = std::io::stdout().lock();
+            let (summary, _) = export::export(
+                &pool,
+                &def,
+                &secret,
+                &export_opts,
+                std::io::BufWriter::new(stdout),
+            )
+            .await?;
+            summary
+        }
+    };
+    if let Some(path) = &opts.codebook {
+        export::sink::write_file(path, &export::codebook(&def, &export_opts)?)?;
+    }
+    let manifest = Manifest::new(
+        &summary,
+        &def,
+        &export_opts,
+        opts.output.as_deref(),
+        chrono::Utc::now(),
+    );
+    write_manifest(&manifest, opts.manifest.as_deref())
+}
+
+fn write_manifest(manifest: &Manifest, path: Option<&Path>) -> anyhow::Result<()> {
+    let line = manifest.to_json() + "\n";
+    match path {
+        Some(path) => export::sink::write_file(path, line.as_bytes()),
+        None => {
+            std::io::stderr().write_all(line.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times() {
+        let t = |s| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").expect("t");
+        assert_eq!(parse_since("2026-11-28"), Ok(t("2026-11-28 00:00:00")));
+        assert_eq!(
+            parse_until("2026-11-28"),
+            Ok(t("2026-11-28 23:59:59.999999"))
+        );
+        assert_eq!(
+            parse_since("2026-11-28T10:00:00-03:00"),
+            Ok(t("2026-11-28 13:00:00"))
+        );
+        assert!(parse_since("2026-13-01").is_err());
+        assert!(parse_until("yesterday").is_err());
+    }
+}

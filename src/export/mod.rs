@@ -1,0 +1,351 @@
+//! Export of the responses for analysis: CSV (two profiles) or JSON Lines, one row per
+//! response, one column per question key (a `multi` question gives one 0/1 column per
+//! option), plus derived columns (`classe_renda`, `{key}__ponto_medio`).
+//!
+//! Read-only except for one audit entry when personal data is exported. Rows are read
+//! in batches by ascending id (keyset pagination), up to the highest id present when
+//! the export starts, so memory stays flat and rows saved meanwhile do not shift the
+//! count. Respondents are pseudonymous ([`pseudonym::response_id`]).
+
+pub mod columns;
+pub mod pseudonym;
+pub mod sink;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+
+use crate::db::responses::Response;
+use crate::db::schema::{responses, users};
+use crate::db::{DbError, DbPool, audit};
+use crate::survey::{Answers, Definition};
+use crate::with_conn;
+
+pub use columns::{Cell, Column, OPEN_TOP_FACTOR, Person, plan};
+use sink::{HashingWriter, Sink};
+
+/// Rows read per query.
+pub const BATCH_SIZE: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsvProfile {
+    /// UTF-8, comma, CRLF, RFC 4180 quoting.
+    #[default]
+    Rfc4180,
+    /// UTF-8 with BOM, semicolon, decimal comma: opens as-is in a Brazilian Excel.
+    ExcelBr,
+}
+
+/// Which responses to export. Times are UTC, compared with `updated_at`; both bounds
+/// are inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Filters {
+    #[serde(serialize_with = "opt_time")]
+    pub since: Option<NaiveDateTime>,
+    #[serde(serialize_with = "opt_time")]
+    pub until: Option<NaiveDateTime>,
+    pub bairro: Option<String>,
+    pub complete_only: bool,
+}
+
+fn opt_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&columns::timestamp(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: Format,
+    pub csv_profile: CsvProfile,
+    pub filters: Filters,
+    pub include_personal_data: bool,
+    /// Rows per query; [`BATCH_SIZE`] unless testing.
+    pub batch_size: i64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            format: Format::Csv,
+            csv_profile: CsvProfile::Rfc4180,
+            filters: Filters::default(),
+            include_personal_data: false,
+            batch_size: BATCH_SIZE,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub rows: u64,
+    pub bytes: u64,
+    /// Hex SHA-256 of the output bytes.
+    pub sha256: String,
+}
+
+macro_rules! filtered {
+    ($filters:expr, $max_id:expr) => {{
+        let f: &Filters = $filters;
+        let mut q = responses::table
+            .filter(responses::id.le($max_id))
+            .into_boxed();
+        if let Some(since) = f.since {
+            q = q.filter(responses::updated_at.ge(since));
+        }
+        if let Some(until) = f.until {
+            q = q.filter(responses::updated_at.le(until));
+        }
+        if let Some(bairro) = &f.bairro {
+            q = q.filter(responses::bairro.eq(bairro.clone()));
+        }
+        if f.complete_only {
+            q = q.filter(responses::submitted_at.is_not_null());
+        }
+        q
+    }};
+}
+
+async fn max_id(pool: &DbPool) -> Result<i64, DbError> {
+    with_conn!(pool, |conn| {
+        let max: Option<i64> = responses::table
+            .select(diesel::dsl::max(responses::id))
+            .first(conn)
+            .await?;
+        Ok(max.unwrap_or(0))
+    })
+}
+
+/// Number of responses matching `filters` with id ≤ `max_id`.
+async fn count(pool: &DbPool, filters: &Filters, max_id: i64) -> Result<i64, DbError> {
+    with_conn!(pool, |conn| {
+        Ok(filtered!(filters, max_id).count().get_result(conn).await?)
+    })
+}
+
+/// The next batch: matching rows with `after < id ≤ max_id`, by id.
+async fn batch(
+    pool: &DbPool,
+    filters: &Filters,
+    after: i64,
+    max_id: i64,
+    limit: i64,
+) -> Result<Vec<Response>, DbError> {
+    with_conn!(pool, |conn| {
+        Ok(filtered!(filters, max_id)
+            .filter(responses::id.gt(after))
+            .order(responses::id.asc())
+            .limit(limit)
+            .select(Response::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+type PersonRow = (i64, String, String, String, Option<String>);
+
+async fn people(pool: &DbPool, ids: &[i64]) -> Result<HashMap<i64, Person>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<PersonRow> = with_conn!(pool, |conn| {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select((
+                users::id,
+                users::nome,
+                users::sobrenome,
+                users::email,
+                users::telefone,
+            ))
+            .load(conn)
+            .await
+            .map_err(DbError::from)
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, nome, sobrenome, email, telefone)| {
+            (
+                id,
+                Person {
+                    nome,
+                    sobrenome,
+                    email,
+                    telefone,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Export the responses matching `opts` to `out`, streaming batch by batch.
+///
+/// With `include_personal_data`, an audit entry (`export.personal_data`, detail
+/// `"<format> <rows> rows"`) is written before any byte; if that write fails (a
+/// read-only database user), nothing is exported and the error says why.
+pub async fn export<W: Write>(
+    pool: &DbPool,
+    def: &Definition,
+    secret: &[u8],
+    opts: &ExportOptions,
+    out: W,
+) -> anyhow::Result<(Summary, W)> {
+    let max_id = max_id(pool).await?;
+    if opts.include_personal_data {
+        let rows = count(pool, &opts.filters, max_id).await?;
+        let detail = format!("{} {rows} rows", opts.format.as_str());
+        audit::record(pool, None, "export.personal_data", None, &detail)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "refusing to export personal data: the audit entry could not be written \
+                     (is the database user read-only?): {e}"
+                )
+            })?;
+    }
+    let cols = plan(def, opts.include_personal_data);
+    let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
+    let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
+    sink.header(&cols).map_err(io)?;
+    let mut rows = 0u64;
+    let mut after = 0i64;
+    let mut cells = Vec::with_capacity(cols.len());
+    loop {
+        let batch = batch(pool, &opts.filters, after, max_id, opts.batch_size.max(1)).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let persons = if opts.include_personal_data {
+            let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
+            people(pool, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        let nobody = Person::default();
+        for response in &batch {
+            let row = columns::Row {
+                response,
+                answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
+                pseudonym: pseudonym::response_id(secret, response.id),
+                person: opts.include_personal_data.then(|| {
+                    response
+                        .user_id
+                        .and_then(|id| persons.get(&id))
+                        .unwrap_or(&nobody)
+                }),
+            };
+            cells.clear();
+            cells.extend(cols.iter().map(|c| c.cell(&row)));
+            sink.row(&cells).map_err(io)?;
+            rows += 1;
+        }
+    }
+    let hashing = sink.finish().map_err(io)?;
+    let (out, bytes, sha256) = hashing.finish().map_err(io)?;
+    Ok((
+        Summary {
+            rows,
+            bytes,
+            sha256,
+        },
+        out,
+    ))
+}
+
+/// [`export`] into the file `path`, which appears only once complete (temporary file
+/// in the same directory, then rename).
+pub async fn export_to_file(
+    pool: &DbPool,
+    def: &Definition,
+    secret: &[u8],
+    opts: &ExportOptions,
+    path: &Path,
+) -> anyhow::Result<Summary> {
+    let file = sink::AtomicFile::create(path)?;
+    let (summary, file) = export(pool, def, secret, opts, file).await?;
+    file.commit()?;
+    Ok(summary)
+}
+
+/// The codebook as CSV (same profile as the data): one line per column with its name,
+/// type, question text (pt), options as `value=label | …` and notes.
+pub fn codebook(def: &Definition, opts: &ExportOptions) -> anyhow::Result<Vec<u8>> {
+    let mut w = sink::csv_writer(opts.csv_profile, Vec::new())?;
+    w.write_record(["column", "type", "question_pt", "options", "notes"])?;
+    for col in plan(def, opts.include_personal_data) {
+        let [kind, question, options, notes] = col.describe();
+        w.write_record([col.name.as_str(), &kind, &question, &options, &notes])?;
+    }
+    w.into_inner()
+        .map_err(|e| anyhow::anyhow!("codebook: {}", e.error()))
+}
+
+/// The export manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub format: Format,
+    pub csv_profile: Option<CsvProfile>,
+    pub definition_id: String,
+    pub definition_version: u32,
+    pub filters: Filters,
+    pub personal_data: bool,
+    pub output: Option<String>,
+    /// UTC ISO 8601.
+    pub exported_at: String,
+}
+
+impl Manifest {
+    pub fn new(
+        summary: &Summary,
+        def: &Definition,
+        opts: &ExportOptions,
+        output: Option<&Path>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Manifest {
+        Manifest {
+            rows: summary.rows,
+            bytes: summary.bytes,
+            sha256: summary.sha256.clone(),
+            format: opts.format,
+            csv_profile: (opts.format == Format::Csv).then_some(opts.csv_profile),
+            definition_id: def.id().to_string(),
+            definition_version: def.version(),
+            filters: opts.filters.clone(),
+            personal_data: opts.include_personal_data,
+            output: output.map(|p| p.display().to_string()),
+            exported_at: columns::timestamp(at.naive_utc()),
+        }
+    }
+
+    /// One line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

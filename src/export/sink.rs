@@ -1,0 +1,279 @@
+//! Output: CSV and JSON Lines encoders over a writer that hashes what it writes, and
+//! files that appear under their final name only when complete.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::columns::{Cell, Column};
+use super::{CsvProfile, Format};
+
+/// Passes bytes through to `inner`, counting them and hashing them with SHA-256.
+pub struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer, the byte count and the hex SHA-256 of everything written.
+    pub fn finish(mut self) -> io::Result<(W, u64, String)> {
+        self.inner.flush()?;
+        Ok((self.inner, self.bytes, hex::encode(self.hasher.finalize())))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Free text that a spreadsheet would read as a formula gets a leading `'`.
+pub fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV writer for `profile`; the excel-br BOM is written first.
+pub fn csv_writer<W: Write>(profile: CsvProfile, mut out: W) -> io::Result<csv::Writer<W>> {
+    let delimiter = match profile {
+        CsvProfile::Rfc4180 => b',',
+        CsvProfile::ExcelBr => {
+            out.write_all("\u{feff}".as_bytes())?;
+            b';'
+        }
+    };
+    Ok(csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out))
+}
+
+fn number(x: f64, profile: CsvProfile) -> String {
+    let s = x.to_string();
+    match profile {
+        CsvProfile::Rfc4180 => s,
+        CsvProfile::ExcelBr => s.replace('.', ","),
+    }
+}
+
+/// Encodes rows in the chosen format.
+pub enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>, CsvProfile),
+    Jsonl(W, Vec<String>),
+}
+
+impl<W: Write> Sink<W> {
+    pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
+        Ok(match format {
+            Format::Csv => Sink::Csv(Box::new(csv_writer(profile, out)?), profile),
+            Format::Jsonl => Sink::Jsonl(out, Vec::new()),
+        })
+    }
+
+    pub fn header(&mut self, cols: &[Column<'_>]) -> io::Result<()> {
+        match self {
+            Sink::Csv(w, _) => w
+                .write_record(cols.iter().map(|c| c.name.as_str()))
+                .map_err(io::Error::other),
+            Sink::Jsonl(_, keys) => {
+                *keys = cols
+                    .iter()
+                    .map(|c| serde_json::to_string(&c.name).unwrap_or_default())
+                    .collect();
+                Ok(())
+            }
+        }
+    }
+
+    pub fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
+        match self {
+            Sink::Csv(w, profile) => {
+                let profile = *profile;
+                w.write_record(cells.iter().map(|c| match c {
+                    Cell::Empty => String::new(),
+                    Cell::Int(n) => n.to_string(),
+                    Cell::Num(x) => number(*x, profile),
+                    Cell::Text(s) => defuse(s),
+                }))
+                .map_err(io::Error::other)
+            }
+            Sink::Jsonl(w, keys) => {
+                let mut line = String::from("{");
+                for (i, (key, cell)) in keys.iter().zip(cells).enumerate() {
+                    if i > 0 {
+                        line.push(',');
+                    }
+                    line.push_str(key);
+                    line.push(':');
+                    match cell {
+                        Cell::Empty => line.push_str("null"),
+                        Cell::Int(n) => line.push_str(&n.to_string()),
+                        Cell::Num(x) => line.push_str(&json_number(*x)),
+                        Cell::Text(s) => {
+                            line.push_str(&serde_json::to_string(s).map_err(io::Error::other)?)
+                        }
+                    }
+                }
+                line.push_str("}\n");
+                w.write_all(line.as_bytes())
+            }
+        }
+    }
+
+    /// Flush and give back the writer.
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Sink::Csv(w, _) => w.into_inner().map_err(|e| e.into_error()),
+            Sink::Jsonl(mut w, _) => {
+                w.flush()?;
+                Ok(w)
+            }
+        }
+    }
+}
+
+/// A decimal as JSON: whole values without a fraction (`3`, not `3.0`); Rust's
+/// `Display` for `f64` never uses an exponent.
+fn json_number(x: f64) -> String {
+    if !x.is_finite() {
+        return "null".into();
+    }
+    x.to_string()
+}
+
+/// A file written under a temporary name in the target's directory and renamed into
+/// place by [`AtomicFile::commit`]; dropped without commit, it removes itself, so a
+/// failed export never leaves a partial file under the output name.
+pub struct AtomicFile {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> anyhow::Result<AtomicFile> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| anyhow::anyhow!("{}: not a file name", target.display()))?;
+        let dir = target.parent().filter(|d| !d.as_os_str().is_empty());
+        let temp_name = format!(
+            ".{}.{}-{:08x}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let temp = dir.map_or_else(|| PathBuf::from(&temp_name), |d| d.join(&temp_name));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", target.display()))?;
+        Ok(AtomicFile {
+            file: Some(std::io::BufWriter::new(file)),
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Flush, sync and rename into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let target = self.target.clone();
+        let fail = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", target.display());
+        if let Some(buf) = self.file.take() {
+            let file = buf.into_inner().map_err(|e| fail(e.into_error()))?;
+            file.sync_all().map_err(fail)?;
+        }
+        std::fs::rename(&self.temp, &self.target).map_err(fail)?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("file already committed")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Write `bytes` to `path` through an [`AtomicFile`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    f.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused() {
+        for s in ["=1+1", "+55 12", "-3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(defuse(s), format!("'{s}"));
+        }
+        assert_eq!(defuse("Mercadão"), "Mercadão");
+        assert_eq!(defuse(""), "");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(300.5, CsvProfile::ExcelBr), "300,5");
+        assert_eq!(number(3000.0, CsvProfile::Rfc4180), "3000");
+        assert_eq!(json_number(30.0), "30");
+        assert_eq!(json_number(1.5), "1.5");
+    }
+
+    #[test]
+    fn uncommitted_file_disappears() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let target = dir.join("out.csv");
+        {
+            let mut f = AtomicFile::create(&target).expect("create");
+            f.write_all(b"partial").expect("write");
+        }
+        assert_eq!(std::fs::read_dir(&dir).expect("ls").count(), 0);
+        write_file(&target, b"done").expect("write");
+        assert_eq!(std::fs::read(&target).expect("read"), b"done");
+        assert_eq!(std::fs::read_dir(&dir).expect("ls").count(), 1);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
