@@ -101,7 +101,7 @@ wrk -t1 -c1 -d"${secs}s" --latency "$base/healthz" > "$raw/healthz-idle.txt" 2>&
 idle_p99=$(p99_of "$raw/healthz-idle.txt")
 echo "log-ins" >&2
 needed=$(( secs * 4 * 150 + 600 ))
-for _ in $(seq 1 "$needed"); do echo; done | xargs -P8 -I{} bash -c anon_session > "$work/logins"
+seq 1 "$needed" | xargs -P8 -I{} bash -c anon_session > "$work/logins"
 wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$raw/login.txt" 2>&1 &
 wrk_pid=$!
 sleep 1
