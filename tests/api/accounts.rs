@@ -6,28 +6,17 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use pesquisa::accounts::Role;
 use pesquisa::db::schema::{audit_log, consents, users};
-use pesquisa::db::{DbPool, users as user_model};
+use pesquisa::db::{DbError, DbPool, users as user_model};
+use pesquisa::with_conn;
 
 use crate::helpers::{
     ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp, as_refs, signup_fields,
 };
 
 async fn count_users(db: &DbPool) -> i64 {
-    match db {
-        DbPool::Mysql(p) => {
-            users::table
-                .count()
-                .get_result(&mut *p.get().await.expect("conn"))
-                .await
-        }
-        DbPool::Sqlite(p) => {
-            users::table
-                .count()
-                .get_result(&mut *p.get().await.expect("conn"))
-                .await
-        }
-    }
-    .expect("count")
+    let n: Result<i64, DbError> =
+        async { with_conn!(db, |conn| Ok(users::table.count().get_result(conn).await?)) }.await;
+    n.expect("count")
 }
 
 async fn consent_kinds(app: &TestApp, user_id: i64) -> Vec<(String, i32, bool)> {
@@ -780,41 +769,26 @@ async fn deleting_the_account_leaves_no_personal_data_and_ends_all_sessions() {
         let audit = audit_actions(&app).await;
         assert!(audit.contains(&("account.deleted_by_self".into(), Some(id))));
         // No row anywhere still holds the e-mail or name.
-        let hits: i64 = match app.db() {
-            DbPool::Mysql(p) => {
-                audit_log::table
-                    .filter(audit_log::detail.like("%apagar%"))
-                    .count()
-                    .get_result(&mut *p.get().await.expect("c"))
-                    .await
-            }
-            DbPool::Sqlite(p) => {
-                audit_log::table
-                    .filter(audit_log::detail.like("%apagar%"))
-                    .count()
-                    .get_result(&mut *p.get().await.expect("c"))
-                    .await
-            }
+        let db = app.db();
+        let hits: Result<i64, DbError> = async {
+            with_conn!(db, |conn| Ok(audit_log::table
+                .filter(audit_log::detail.like("%apagar%"))
+                .count()
+                .get_result(conn)
+                .await?))
         }
-        .expect("count");
+        .await;
+        let hits = hits.expect("count");
         assert_eq!(hits, 0);
-        let left: i64 = match app.db() {
-            DbPool::Mysql(p) => {
-                consents::table
-                    .filter(consents::user_id.eq(id))
-                    .count()
-                    .get_result(&mut *p.get().await.expect("c"))
-                    .await
-            }
-            DbPool::Sqlite(p) => {
-                consents::table
-                    .filter(consents::user_id.eq(id))
-                    .count()
-                    .get_result(&mut *p.get().await.expect("c"))
-                    .await
-            }
+        let left: Result<i64, DbError> = async {
+            with_conn!(db, |conn| Ok(consents::table
+                .filter(consents::user_id.eq(id))
+                .count()
+                .get_result(conn)
+                .await?))
         }
-        .expect("count");
+        .await;
+        let left = left.expect("count");
         assert_eq!(left, 0, "{backend:?}");
     }
 }

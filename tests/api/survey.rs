@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use pesquisa::db::schema::responses;
-use pesquisa::db::{DbPool, responses as response_model, users as user_model};
+use pesquisa::db::{DbError, DbPool, responses as response_model, users as user_model};
 use pesquisa::survey::AnswerValue;
+use pesquisa::with_conn;
 
 use crate::helpers::{ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp};
 
@@ -48,23 +49,15 @@ async fn user_id(app: &TestApp, email: &str) -> i64 {
 }
 
 async fn rows_for(db: &DbPool, user: i64) -> i64 {
-    match db {
-        DbPool::Mysql(p) => {
-            responses::table
-                .filter(responses::user_id.eq(user))
-                .count()
-                .get_result(&mut *p.get().await.expect("c"))
-                .await
-        }
-        DbPool::Sqlite(p) => {
-            responses::table
-                .filter(responses::user_id.eq(user))
-                .count()
-                .get_result(&mut *p.get().await.expect("c"))
-                .await
-        }
+    let n: Result<i64, DbError> = async {
+        with_conn!(db, |conn| Ok(responses::table
+            .filter(responses::user_id.eq(user))
+            .count()
+            .get_result(conn)
+            .await?))
     }
-    .expect("count")
+    .await;
+    n.expect("count")
 }
 
 async fn answer_all(app: &TestApp, b: &mut Browser) {
