@@ -270,11 +270,13 @@ async fn migrate_then_serve_on_mariadb_and_redis() {
 
     let mut cmd = pesquisa(&dir);
     with_env(&mut cmd);
-    let mut child = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut guard = Reaper(Some(
+        cmd.arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    ));
+    let child = guard.0.as_mut().expect("child");
     let ready = wait_for(port, "/readyz", Duration::from_secs(10));
     let (status, body) = ready.expect("serve answers");
     assert_eq!(status, 200, "{body}");
@@ -315,14 +317,17 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
 
-    let mut child = pesquisa(&dir)
-        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "200000")
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut guard = Reaper(Some(
+        pesquisa(&dir)
+            .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("WATCHDOG_USEC", "200000")
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    ));
+    let child = guard.0.as_mut().expect("child");
     let mut messages = Vec::new();
     let mut buf = [0u8; 256];
     let recv = |buf: &mut [u8]| -> String {
