@@ -941,3 +941,55 @@ async fn hostile_input_never_causes_a_server_error() {
     }
     assert_eq!(count_users(app.db()).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raising_the_password_cost_upgrades_the_stored_hash_at_the_next_log_in() {
+    let app = TestApp::spawn(Backend::MariaRedis).await;
+    app.signup("custo@exemplo.com.br").await;
+    let before = user_model::find_by_email(app.db(), "custo@exemplo.com.br")
+        .await
+        .expect("q")
+        .expect("user")
+        .password_hash;
+    assert!(before.contains("m=4096,t=1,p=1"), "{before}");
+
+    // The same database and Redis, configured with a higher cost (a new deploy).
+    let mut stronger = (*app.state.settings).clone();
+    stronger.passwords.memory_kib = 8192;
+    stronger.passwords.iterations = 2;
+    let state = pesquisa::app::AppState::connect(stronger)
+        .await
+        .expect("connect");
+    let service = pesquisa::router::service(&state);
+    let mut b = Browser::from_ip("192.0.2.150");
+    let token = b.get(&service, "/login").await.csrf();
+    let page = b
+        .post(
+            &service,
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "custo@exemplo.com.br"),
+                ("password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let after = user_model::find_by_email(app.db(), "custo@exemplo.com.br")
+        .await
+        .expect("q")
+        .expect("user")
+        .password_hash;
+    assert!(
+        after.starts_with("$argon2id$v=19$m=8192,t=2,p=1$"),
+        "{after}"
+    );
+    // And the upgraded hash still opens the account.
+    let mut again = Browser::from_ip("192.0.2.151");
+    assert_eq!(
+        app.login(&mut again, "custo@exemplo.com.br", GOOD_PASSWORD)
+            .await
+            .status,
+        303
+    );
+}

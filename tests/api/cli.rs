@@ -359,6 +359,12 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
         }
     }
     assert!(stopping, "STOPPING=1 sent");
+    // Draining (server.drain_secs, 5 s by default): still serving, but no longer ready,
+    // so a load balancer can move away before the sockets close.
+    let (status, body) = http_get(port, "/readyz").expect("answers while draining");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("draining"), "{body}");
+    assert_eq!(http_get(port, "/").map(|r| r.0), Some(200));
     let status = child.wait().expect("wait");
     assert!(status.success());
     assert!(
