@@ -86,6 +86,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub accounts: AccountsSettings,
     pub survey: SurveySettings,
+    pub report: ReportSettings,
     pub logging: LoggingSettings,
 }
 
@@ -397,6 +398,24 @@ impl Default for AccountsSettings {
     }
 }
 
+/// Defaults of the market estimate in `pesquisa report` and `/admin/results`; the
+/// report's flags override them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// Households in the study area (for the monthly market in reais).
+    pub households: Option<u64>,
+    /// Households per bairro instead: `bairro;households` per line.
+    pub households_file: Option<PathBuf>,
+    /// Value in reais assumed for the open top spend band (default 1.5 × its lower bound).
+    pub open_top_spend: Option<f64>,
+    /// Share of household spend the new store would capture, 0 to 1 (default: derived
+    /// from purchase intent).
+    pub capture_share: Option<f64>,
+    /// Seed of the bootstrap intervals.
+    pub seed: Option<u64>,
+}
+
 /// The questionnaire and its calendar.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -611,6 +630,34 @@ impl Settings {
         }
         if self.session.absolute_timeout_hours == 0 {
             return Err(invalid("session.absolute_timeout_hours", "must be above 0"));
+        }
+        if self.report.households.is_some() && self.report.households_file.is_some() {
+            return Err(invalid(
+                "report.households",
+                "set either report.households or report.households_file, not both",
+            ));
+        }
+        if let Some(path) = &self.report.households_file
+            && !path.is_file()
+        {
+            return Err(invalid(
+                "report.households_file",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
+        if self
+            .report
+            .open_top_spend
+            .is_some_and(|v| !(v.is_finite() && v >= 0.0))
+        {
+            return Err(invalid("report.open_top_spend", "must be an amount ≥ 0"));
+        }
+        if self
+            .report
+            .capture_share
+            .is_some_and(|v| !(0.0..=1.0).contains(&v))
+        {
+            return Err(invalid("report.capture_share", "must be between 0 and 1"));
         }
         if self.server.request_timeout_secs == 0 {
             return Err(invalid("server.request_timeout_secs", "must be above 0"));

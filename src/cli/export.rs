@@ -22,6 +22,22 @@ pub struct Opts {
     /// CSV dialect: rfc4180 (UTF-8, comma, CRLF) or excel-br (BOM, semicolon, decimal comma).
     #[arg(long, value_enum, default_value_t = CsvProfile::Rfc4180)]
     pub csv_profile: CsvProfile,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Add nome, sobrenome, email, telefone; writes an audit entry, refused if it cannot.
+    #[arg(long)]
+    pub include_personal_data: bool,
+    /// Also write the codebook (CSV: column, type, question, options, notes) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+    /// Write the manifest (JSON) to FILE instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// `--since`, `--until`, `--bairro`, `--complete-only` (export and report).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilterArgs {
     /// Only responses updated at or after this UTC date (YYYY-MM-DD) or RFC 3339 time.
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<NaiveDateTime>,
@@ -34,15 +50,17 @@ pub struct Opts {
     /// Only submitted responses (no drafts).
     #[arg(long)]
     pub complete_only: bool,
-    /// Add nome, sobrenome, email, telefone; writes an audit entry, refused if it cannot.
-    #[arg(long)]
-    pub include_personal_data: bool,
-    /// Also write the codebook (CSV: column, type, question, options, notes) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub codebook: Option<PathBuf>,
-    /// Write the manifest (JSON) to FILE instead of standard error.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
+}
+
+impl FilterArgs {
+    pub fn to_filters(&self) -> Filters {
+        Filters {
+            since: self.since,
+            until: self.until,
+            bairro: self.bairro.clone(),
+            complete_only: self.complete_only,
+        }
+    }
 }
 
 fn parse_date_or_time(s: &str, end_of_day: bool) -> Result<NaiveDateTime, String> {
@@ -88,18 +106,9 @@ fn secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     )
 }
 
-pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
-    if let (Some(since), Some(until)) = (opts.since, opts.until)
-        && since > until
-    {
-        anyhow::bail!("--since is after --until");
-    }
-    if opts.bairro.as_deref().is_some_and(|b| b.trim().is_empty()) {
-        anyhow::bail!("--bairro: empty name");
-    }
-    let def = settings.survey.load_definition()?;
-    let secret = secret(&settings)?;
-    // Opening a missing SQLite file would create it: refuse instead.
+/// Opens the configured database for reading: never creates a SQLite file and refuses
+/// a schema with pending migrations (the analyst's user may not change it).
+pub(super) async fn open_for_reading(settings: &Settings) -> anyhow::Result<DbPool> {
     if let DatabaseKind::Sqlite { path } = settings.database.kind()?
         && !path.exists()
     {
@@ -107,23 +116,48 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
     }
     let pool = DbPool::connect(&settings.database).await?;
     let pending = migrations::pending(&pool).await?;
-    if !pending.is_empty() {
+    if let Some(first) = pending.first() {
         anyhow::bail!(
-            "the database has {} pending migration(s) (first: {}); run `pesquisa migrate` \
-             with a user allowed to change the schema, then export",
+            "the database has {} pending migration(s) (first: {first}); run `pesquisa migrate` \
+             with a user allowed to change the schema first",
             pending.len(),
-            pending[0]
         );
     }
+    Ok(pool)
+}
+
+/// Checks the filter flags shared by `export` and `report`.
+pub(super) fn check_filters(filters: &Filters) -> anyhow::Result<()> {
+    if let (Some(since), Some(until)) = (filters.since, filters.until)
+        && since > until
+    {
+        anyhow::bail!("--since is after --until");
+    }
+    if filters
+        .bairro
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
+    {
+        anyhow::bail!("--bairro: empty name");
+    }
+    Ok(())
+}
+
+pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+    let filters = opts.filters.to_filters();
+    check_filters(&filters)?;
+    if opts.format == Format::Xlsx && opts.output.is_none() {
+        anyhow::bail!(
+            "--output: required with --format xlsx (a workbook is not written to a terminal)"
+        );
+    }
+    let def = settings.survey.load_definition()?;
+    let secret = secret(&settings)?;
+    let pool = open_for_reading(&settings).await?;
     let export_opts = ExportOptions {
         format: opts.format,
         csv_profile: opts.csv_profile,
-        filters: Filters {
-            since: opts.since,
-            until: opts.until,
-            bairro: opts.bairro.clone(),
-            complete_only: opts.complete_only,
-        },
+        filters,
         include_personal_data: opts.include_personal_data,
         batch_size: export::BATCH_SIZE,
     };

@@ -5,8 +5,10 @@
 
 mod admin;
 mod check_config;
+mod dev;
 mod export;
 mod migrate;
+mod report;
 mod serve;
 
 use std::path::PathBuf;
@@ -41,6 +43,10 @@ pub enum Command {
     Admin(admin::Opts),
     /// Export the responses (CSV or JSON Lines) for analysis; read-only.
     Export(export::Opts),
+    /// Aggregate results and the market-size estimate (HTML, JSON or text); read-only.
+    Report(report::Opts),
+    /// Development and benchmark tools (synthetic data); not for production databases.
+    Dev(dev::Opts),
 }
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
@@ -63,6 +69,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(opts) => runtime()?.block_on(migrate::run(settings, opts)),
         Command::Admin(opts) => runtime()?.block_on(admin::run(settings, opts)),
         Command::Export(opts) => runtime()?.block_on(export::run(settings, opts)),
+        Command::Report(opts) => runtime()?.block_on(report::run(settings, opts)),
+        Command::Dev(opts) => runtime()?.block_on(dev::run(settings, opts)),
     }
 }
 

@@ -37,6 +37,8 @@ pub const BATCH_SIZE: i64 = 1000;
 pub enum Format {
     Csv,
     Jsonl,
+    /// Excel workbook, one sheet `respostas`; needs `--output`.
+    Xlsx,
 }
 
 impl Format {
@@ -44,6 +46,7 @@ impl Format {
         match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::Xlsx => "xlsx",
         }
     }
 }
@@ -131,7 +134,9 @@ macro_rules! filtered {
     }};
 }
 
-async fn max_id(pool: &DbPool) -> Result<i64, DbError> {
+/// The highest response id now: exports and reports read up to it, so rows saved
+/// meanwhile neither shift counts nor appear half-way.
+pub async fn max_id(pool: &DbPool) -> Result<i64, DbError> {
     with_conn!(pool, |conn| {
         let max: Option<i64> = responses::table
             .select(diesel::dsl::max(responses::id))
@@ -165,6 +170,25 @@ async fn batch(
             .load(conn)
             .await?)
     })
+}
+
+/// Calls `f` with each batch of at most `batch_size` responses matching `filters` with
+/// id ≤ `max_id`, in id order (keyset pagination: memory stays flat).
+pub async fn for_each_batch(
+    pool: &DbPool,
+    filters: &Filters,
+    max_id: i64,
+    batch_size: i64,
+    mut f: impl AsyncFnMut(&[Response]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut after = 0i64;
+    loop {
+        let rows = batch(pool, filters, after, max_id, batch_size.max(1)).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        f(&rows).await?;
+    }
+    Ok(())
 }
 
 type PersonRow = (i64, String, String, String, Option<String>);
@@ -233,37 +257,41 @@ pub async fn export<W: Write>(
     let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
     sink.header(&cols).map_err(io)?;
     let mut rows = 0u64;
-    let mut after = 0i64;
     let mut cells = Vec::with_capacity(cols.len());
-    loop {
-        let batch = batch(pool, &opts.filters, after, max_id, opts.batch_size.max(1)).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let persons = if opts.include_personal_data {
-            let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
-            people(pool, &ids).await?
-        } else {
-            HashMap::new()
-        };
-        let nobody = Person::default();
-        for response in &batch {
-            let row = columns::Row {
-                response,
-                answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
-                pseudonym: pseudonym::response_id(secret, response.id),
-                person: opts.include_personal_data.then(|| {
-                    response
-                        .user_id
-                        .and_then(|id| persons.get(&id))
-                        .unwrap_or(&nobody)
-                }),
+    let nobody = Person::default();
+    for_each_batch(
+        pool,
+        &opts.filters,
+        max_id,
+        opts.batch_size,
+        async |batch: &[Response]| {
+            let persons = if opts.include_personal_data {
+                let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
+                people(pool, &ids).await?
+            } else {
+                HashMap::new()
             };
-            cells.clear();
-            cells.extend(cols.iter().map(|c| c.cell(&row)));
-            sink.row(&cells).map_err(io)?;
-            rows += 1;
-        }
-    }
+            for response in batch {
+                let row = columns::Row {
+                    response,
+                    answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
+                    pseudonym: pseudonym::response_id(secret, response.id),
+                    person: opts.include_personal_data.then(|| {
+                        response
+                            .user_id
+                            .and_then(|id| persons.get(&id))
+                            .unwrap_or(&nobody)
+                    }),
+                };
+                cells.clear();
+                cells.extend(cols.iter().map(|c| c.cell(&row)));
+                sink.row(&cells).map_err(io)?;
+                rows += 1;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     let hashing = sink.finish().map_err(io)?;
     let (out, bytes, sha256) = hashing.finish().map_err(io)?;
     Ok((

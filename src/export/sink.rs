@@ -77,10 +77,67 @@ fn number(x: f64, profile: CsvProfile) -> String {
     }
 }
 
+/// Most data rows of one worksheet (Excel's 1,048,576 rows less the header).
+pub const XLSX_MAX_ROWS: u32 = 1_048_575;
+
+/// An XLSX workbook being filled row by row. The worksheet runs in rust_xlsxwriter's
+/// constant-memory mode: each finished row goes to a temporary file, so memory stays
+/// flat; the zipped workbook is assembled by [`Sink::finish`].
+pub struct Xlsx {
+    book: rust_xlsxwriter::Workbook,
+    next_row: u32,
+}
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> io::Error {
+    io::Error::other(format!("xlsx: {e}"))
+}
+
+impl Xlsx {
+    fn new() -> io::Result<Xlsx> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet_with_constant_memory();
+        sheet.set_name("respostas").map_err(xlsx_err)?;
+        Ok(Xlsx { book, next_row: 0 })
+    }
+
+    fn sheet(&mut self) -> io::Result<&mut rust_xlsxwriter::Worksheet> {
+        self.book.worksheet_from_index(0).map_err(xlsx_err)
+    }
+
+    fn write_row(&mut self, cells: &[Cell]) -> io::Result<()> {
+        if self.next_row > XLSX_MAX_ROWS {
+            return Err(io::Error::other(format!(
+                "xlsx holds at most {XLSX_MAX_ROWS} rows per sheet; export as csv or use filters"
+            )));
+        }
+        let row = self.next_row;
+        let sheet = self.sheet()?;
+        for (col, cell) in cells.iter().enumerate() {
+            let col = u16::try_from(col).map_err(|_| io::Error::other("xlsx: too many columns"))?;
+            match cell {
+                Cell::Empty => {}
+                Cell::Int(n) => {
+                    sheet.write_number(row, col, *n as f64).map_err(xlsx_err)?;
+                }
+                Cell::Num(x) => {
+                    sheet.write_number(row, col, *x).map_err(xlsx_err)?;
+                }
+                // A string cell is never evaluated as a formula: no defusing needed.
+                Cell::Text(s) => {
+                    sheet.write_string(row, col, s).map_err(xlsx_err)?;
+                }
+            }
+        }
+        self.next_row += 1;
+        Ok(())
+    }
+}
+
 /// Encodes rows in the chosen format.
 pub enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>, CsvProfile),
     Jsonl(W, Vec<String>),
+    Xlsx(Box<Xlsx>, W),
 }
 
 impl<W: Write> Sink<W> {
@@ -88,6 +145,7 @@ impl<W: Write> Sink<W> {
         Ok(match format {
             Format::Csv => Sink::Csv(Box::new(csv_writer(profile, out)?), profile),
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
+            Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
         })
     }
 
@@ -101,6 +159,12 @@ impl<W: Write> Sink<W> {
                     .iter()
                     .map(|c| serde_json::to_string(&c.name).unwrap_or_default())
                     .collect();
+                Ok(())
+            }
+            Sink::Xlsx(x, _) => {
+                let names: Vec<Cell> = cols.iter().map(|c| Cell::Text(c.name.clone())).collect();
+                x.write_row(&names)?;
+                x.sheet()?.set_freeze_panes(1, 0).map_err(xlsx_err)?;
                 Ok(())
             }
         }
@@ -138,6 +202,7 @@ impl<W: Write> Sink<W> {
                 line.push_str("}\n");
                 w.write_all(line.as_bytes())
             }
+            Sink::Xlsx(x, _) => x.write_row(cells),
         }
     }
 
@@ -146,6 +211,12 @@ impl<W: Write> Sink<W> {
         match self {
             Sink::Csv(w, _) => w.into_inner().map_err(|e| e.into_error()),
             Sink::Jsonl(mut w, _) => {
+                w.flush()?;
+                Ok(w)
+            }
+            Sink::Xlsx(mut x, mut w) => {
+                let bytes = x.book.save_to_buffer().map_err(xlsx_err)?;
+                w.write_all(&bytes)?;
                 w.flush()?;
                 Ok(w)
             }

@@ -14,7 +14,12 @@
 use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution};
 use serde::Serialize;
+
+/// Data with at most this many distinct values (the banded answers of a survey) is
+/// resampled through multinomial counts instead of one draw per observation.
+const MAX_DISTINCT_FOR_COUNTS: usize = 64;
 
 /// Default number of bootstrap resamples (B).
 pub const DEFAULT_RESAMPLES: usize = 2000;
@@ -60,6 +65,63 @@ fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
     Some(lo + (h - below as f64) * (hi - lo))
 }
 
+/// The distinct values of `data` with their counts, in ascending order, when there are
+/// at most [`MAX_DISTINCT_FOR_COUNTS`] of them.
+fn distinct_counts(data: &[f64]) -> Option<Vec<(f64, u64)>> {
+    let mut values: Vec<(f64, u64)> = Vec::new();
+    for &x in data {
+        match values.binary_search_by(|(v, _)| v.total_cmp(&x)) {
+            Ok(i) => {
+                if let Some((_, c)) = values.get_mut(i) {
+                    *c = c.saturating_add(1);
+                }
+            }
+            Err(i) => {
+                if values.len() >= MAX_DISTINCT_FOR_COUNTS {
+                    return None;
+                }
+                values.insert(i, (x, 1));
+            }
+        }
+    }
+    Some(values)
+}
+
+/// Bootstrap means drawn as multinomial counts over the distinct values: a resample
+/// of n observations from k distinct values is fully described by how many times
+/// each value was drawn, Multinomial(n; p₁…p_k), sampled as a chain of binomials
+/// (count of value i ~ Binomial(remaining, pᵢ / (pᵢ + … + p_k))). Exactly the
+/// distribution of the one-draw-per-observation bootstrap, in O(k) per resample
+/// instead of O(n): 200,000 answers with B = 2000 take milliseconds, not seconds.
+fn multinomial_means(
+    values: &[(f64, u64)],
+    n: usize,
+    resamples: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
+    let total = n as f64;
+    let mut means = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        let mut remaining = n as u64;
+        let mut rest = total;
+        let mut sum = 0.0;
+        for &(value, count) in values {
+            if remaining == 0 {
+                break;
+            }
+            let c = count as f64;
+            let p = if rest > c { c / rest } else { 1.0 };
+            let drawn =
+                Binomial::new(remaining, p.clamp(0.0, 1.0)).map_or(remaining, |b| b.sample(rng));
+            sum += value * drawn as f64;
+            remaining = remaining.saturating_sub(drawn);
+            rest -= c;
+        }
+        means.push(sum / total);
+    }
+    means
+}
+
 /// Percentile bootstrap CI of the mean of `data`.
 ///
 /// Draws `resamples` samples of size n with replacement, takes each sample's
@@ -83,12 +145,18 @@ pub fn bootstrap_mean_ci(
     }
     let point = mean(data)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        // `choose` returns None only for an empty slice, excluded above.
-        let sum: f64 = (0..data.len()).filter_map(|_| data.choose(&mut rng)).sum();
-        means.push(sum / data.len() as f64);
-    }
+    let mut means = match distinct_counts(data) {
+        Some(values) => multinomial_means(&values, data.len(), resamples, &mut rng),
+        None => {
+            let mut means = Vec::with_capacity(resamples);
+            for _ in 0..resamples {
+                // `choose` returns None only for an empty slice, excluded above.
+                let sum: f64 = (0..data.len()).filter_map(|_| data.choose(&mut rng)).sum();
+                means.push(sum / data.len() as f64);
+            }
+            means
+        }
+    };
     // Every mean is finite (finite data, finite overall mean), so total_cmp
     // orders them as numbers.
     means.sort_by(f64::total_cmp);
@@ -170,6 +238,28 @@ mod tests {
         assert_eq!((one.mean, one.ci), (5.0, (5.0, 5.0)));
         let constant = bootstrap_mean_ci(&[3.0; 7], 10, 0.95, 1).unwrap();
         assert_eq!(constant.ci, (3.0, 3.0));
+    }
+
+    #[test]
+    fn counts_path_matches_the_direct_bootstrap() {
+        // 3 distinct values (count path) against the same data made distinct by tiny
+        // offsets (direct path, > 64 distinct values): the intervals must agree to
+        // within resampling noise.
+        let banded: Vec<f64> = (0..300).map(|i| [150.0, 450.0, 1250.0][i % 3]).collect();
+        let jittered: Vec<f64> = banded
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + i as f64 * 1e-9)
+            .collect();
+        assert!(distinct_counts(&banded).is_some());
+        assert!(distinct_counts(&jittered).is_none());
+        let a = bootstrap_mean_ci(&banded, 4000, 0.95, 3).unwrap();
+        let b = bootstrap_mean_ci(&jittered, 4000, 0.95, 3).unwrap();
+        // Normal theory: s ≈ 462, se ≈ 26.7, half-width ≈ 52.
+        for (x, y) in [(a.ci.0, b.ci.0), (a.ci.1, b.ci.1)] {
+            assert!((x - y).abs() < 8.0, "{x} vs {y}");
+        }
+        assert!(((a.ci.1 - a.ci.0) / 2.0 - 52.3).abs() < 6.0, "{:?}", a.ci);
     }
 
     #[test]

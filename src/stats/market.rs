@@ -399,7 +399,7 @@ fn validate(respondents: &[Respondent], p: &MarketParams) -> Result<(), MarketEr
 /// Decides which groups of one breakdown are suppressed (see step 3 of the
 /// module docs). `counts` are respondents with spend per group, `hidden` the
 /// respondents with spend that belong to no group of this breakdown.
-fn suppressed_groups<K: Ord + Clone>(
+pub fn suppressed_groups<K: Ord + Clone>(
     counts: &BTreeMap<K, usize>,
     hidden: usize,
     min_cell: usize,

@@ -16,12 +16,6 @@ need_cmd nft nftables
 
 T=$(mktemp -d /tmp/pesquisa-dbhost-test.XXXXXX)
 MYSQLD_PID="" REDIS_PID=""
-stop_pid() {
-  [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null || return 0
-  wait_until 10 bash -c "! kill -0 $1 2>/dev/null" || kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 cleanup() {
   stop_pid "$MYSQLD_PID"; stop_pid "$REDIS_PID"
   if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
@@ -30,73 +24,23 @@ trap cleanup EXIT
 
 DB_PORT=$(free_port 28306)
 REDIS_PORT=$(free_port 28379)
-SOCK="$T/mysqld.sock"
 APP_PW="app-$(openssl rand -hex 12)"
 MIG_PW="mig-$(openssl rand -hex 12)"
 ANA_PW="ana-$(openssl rand -hex 12)"
 RADM_PW="adm-$(openssl rand -hex 12)"
 
 # ---- TLS: a CA and a server certificate for 127.0.0.1 ----
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -keyout "$T/ca-key.pem" -out "$T/ca.pem" -subj "/CN=pesquisa test DB CA" >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -keyout "$T/server-key.pem" -out "$T/server.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca-key.pem" -CAcreateserial \
-  -days 2 -extfile "$T/ext.cnf" -out "$T/server-cert.pem" >/dev/null 2>&1
+db_tls_certs "$T" 127.0.0.1
 
 # ---- MariaDB: the project's mariadb.cnf, then overrides for this private instance ----
-# (MariaDB reads the file top to bottom; for a repeated option the last one wins.)
-{
-  cat "$REPO_ROOT/deploy/db-host/mariadb.cnf"
-  cat <<EOF
-
-# ---- test overrides ----
-[mariadb]
-bind-address = 127.0.0.1
-port = $DB_PORT
-socket = $SOCK
-datadir = $T/data
-pid-file = $T/mysqld.pid
-log-error = $T/mysqld.err
-ssl-ca = $T/ca.pem
-ssl-cert = $T/server-cert.pem
-ssl-key = $T/server-key.pem
-log_bin = $T/binlog/mariadb-bin
-innodb_buffer_pool_size = 32M
-user = root
-EOF
-} >"$T/my.cnf"
-grep -q '^bind-address = 10.8.0.1$' "$T/my.cnf" || { echo "mariadb.cnf: bind-address is not 10.8.0.1" >&2; exit 1; }
-mkdir -p "$T/binlog"
-mariadb-install-db --no-defaults --datadir="$T/data" --user=root --skip-test-db \
-  --auth-root-authentication-method=socket >"$T/install-db.log" 2>&1 \
-  || { cat "$T/install-db.log" >&2; exit 1; }
-mariadbd --defaults-file="$T/my.cnf" >"$T/mysqld.out" 2>&1 &
-MYSQLD_PID=$!
+mariadb_start "$T" "" "bind-address = 127.0.0.1
+port = $DB_PORT" || exit 1
+SOCK=$MYSQL_SOCK
 root_sql() { mariadb --no-defaults -S "$SOCK" -uroot -N -B "$@"; }
-if ! wait_until 30 root_sql -e 'SELECT 1'; then
-  cat "$T/mysqld.err" "$T/mysqld.out" >&2 || true
-  echo "private mariadbd did not start" >&2; exit 1
-fi
 
 # ---- Redis: the project's redis.conf with hashes filled in, then overrides ----
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
-sed -e "s/@APP_PASSWORD_SHA256@/$(sha "$APP_PW")/" -e "s/@ADMIN_PASSWORD_SHA256@/$(sha "$RADM_PW")/" \
-  "$REPO_ROOT/deploy/db-host/redis.conf" >"$T/redis-base.conf"
-grep -q '^bind 10.8.0.1$' "$T/redis-base.conf" || { echo "redis.conf: bind is not 10.8.0.1" >&2; exit 1; }
-cat >"$T/redis.conf" <<EOF
-include $T/redis-base.conf
-bind 127.0.0.1
-port $REDIS_PORT
-dir $T
-pidfile $T/redis.pid
-logfile $T/redis.log
-maxmemory 16mb
-daemonize no
-EOF
-redis-server "$T/redis.conf" >"$T/redis.out" 2>&1 &
-REDIS_PID=$!
+redis_start "$T" "" "$APP_PW" "$RADM_PW" "bind 127.0.0.1
+port $REDIS_PORT" || exit 1
 radm() { redis-cli --no-auth-warning -p "$REDIS_PORT" --user admin --pass "$RADM_PW" "$@"; }
 if ! wait_until 10 bash -c "[ \"\$(redis-cli --no-auth-warning -p $REDIS_PORT --user admin --pass $RADM_PW ping)\" = PONG ]"; then
   cat "$T/redis.log" "$T/redis.out" >&2 || true
@@ -116,15 +60,7 @@ check "nftables.conf for the DB host parses (nft -c)" nft_ok
 # ==== MariaDB checks ====
 check "users.sql refuses to run without the passwords" \
   bash -c '! mariadb --no-defaults -S "$1" -uroot <"$2" 2>/dev/null' _ "$SOCK" "$REPO_ROOT/deploy/db-host/users.sql"
-apply_users() {
-  root_sql <<EOF
-SET @app_password = '$APP_PW';
-SET @migrate_password = '$MIG_PW';
-SET @analyst_password = '$ANA_PW';
-SET @client_hosts = '127.0.0.1';
-SOURCE $REPO_ROOT/deploy/db-host/users.sql
-EOF
-}
+apply_users() { users_sql "$SOCK" "$APP_PW" "$MIG_PW" "$ANA_PW" 127.0.0.1; }
 check "users.sql applies" apply_users
 check "users.sql applies a second time (idempotent)" apply_users
 
@@ -225,7 +161,7 @@ check "redis wrong password refused" \
   bash -c 'redis-cli --no-auth-warning -p "$1" --user pesquisa_app --pass nope PING 2>&1 | grep -q WRONGPASS' _ "$REDIS_PORT"
 check "redis: append-only file on" eq $'appendonly\nyes' radm CONFIG GET appendonly
 check "redis: protected mode on" eq $'protected-mode\nyes' radm CONFIG GET protected-mode
-hash_only() { ! grep -q "$APP_PW" "$T/redis-base.conf" && radm ACL GETUSER pesquisa_app | grep -q "$(sha "$APP_PW")"; }
+hash_only() { ! grep -q "$APP_PW" "$T/redis-base.conf" && radm ACL GETUSER pesquisa_app | grep -q "$(sha256_hex "$APP_PW")"; }
 check "redis: only the hash of the app password is stored" hash_only
 
 # ==== The real binary against these users (opt-in: DEPLOY_TESTS_E2E=1) ====

@@ -8,8 +8,10 @@
 #   2. kill -9 of one instance under questionnaire submissions from ~200 respondents signed
 #      up through nginx: only in-flight POSTs may fail (502, not retried), and
 #      the database holds exactly one response per respondent;
-#   3. deploy/rolling-restart.sh (SIGTERM, graceful drain, restart, each in turn) under
-#      mixed GET/POST load: 0 failed requests;
+#   3. deploy/rolling-restart.sh under mixed GET/POST load, as in production: each
+#      instance in turn is taken out of nginx's upstream (deploy/lb-upstream.sh drain:
+#      marked down, nginx reloaded, old workers finished), stopped with SIGTERM (graceful
+#      drain), restarted, ready, put back: 0 failed requests;
 #   4. one logged-in respondent keeps the session through all of it, on both instances.
 # "Failed" = a socket error in wrk or a response other than the expected one (wrk's own
 # count would take a 303 to /login for a success; failover_load.lua classifies each).
@@ -376,6 +378,10 @@ session_check "after scenario 2"
 
 # ==== 3. Rolling restart (SIGTERM, drain, restart) under mixed load ====
 export RESTART_CMD='inst_restart {}' READY_CMD='inst_ready {}'
+# The LB side as on the LB VM (docker exec pesquisa-lb .../40-pesquisa-upstream.sh drain {}).
+export DRAIN_CMD='lb_upstream drain {}' UNDRAIN_CMD='lb_upstream undrain {}'
+export LB_DIR LB_CONF REPO_ROOT
+export -f lb_upstream
 export LB_URL="$BASE/healthz"
 export LB_CURL_OPTS="--noproxy $LB_NAME --cacert $T/cert.pem --resolve $LB_NAME:$LB_HTTPS_PORT:127.0.0.1"
 export TIMEOUT=40 INTERVAL=0.2

@@ -89,14 +89,27 @@ python_bin() {
 # stand-in backends (app1, app2) and nginx with a private prefix, pid and logs in DIR.
 # Sets LB_HTTP_PORT, LB_HTTPS_PORT, LB_NAME, LB_CONF, LB_NGINX_PID; app ports in DIR/*.port.
 LB_NAME=pesquisa.test
-LB_VARS='${APP1_ADDR} ${APP2_ADDR} ${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${LISTEN_HTTP} ${LISTEN_HTTPS}'
+# shellcheck disable=SC2016  # envsubst's list of names, not expanded here
+LB_VARS='${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${LISTEN_HTTP} ${LISTEN_HTTPS}'
 
-lb_render() {  # lb_render DIR OUT: what the image's entrypoint does, with loopback values
+# lb_render DIR OUT: what the image's entrypoint does, with loopback values: nginx.conf
+# from the template, then deploy/lb-upstream.sh writes upstream.conf beside it (app1 and
+# app2 on the ports in DIR/app1.port, DIR/app2.port).
+lb_render() {
   local dir=$1 out=$2
-  APP1_ADDR="127.0.0.1:$(cat "$dir/app1.port")" APP2_ADDR="127.0.0.1:$(cat "$dir/app2.port")" \
   SERVER_NAME="$LB_NAME" TLS_CERT="$dir/cert.pem" TLS_KEY="$dir/key.pem" \
   LISTEN_HTTP="127.0.0.1:$LB_HTTP_PORT" LISTEN_HTTPS="127.0.0.1:$LB_HTTPS_PORT" \
     envsubst "$LB_VARS" <"$REPO_ROOT/nginx.conf" >"$out"
+  LB_DIR=$dir UPSTREAM_FILE="$(dirname "$out")/upstream.conf" lb_upstream render 2>/dev/null
+}
+
+# lb_upstream ARGS...: deploy/lb-upstream.sh (render, drain NAME, undrain NAME, status) for
+# the test nginx of $LB_DIR, as `docker exec pesquisa-lb ...` runs it on the LB VM.
+lb_upstream() {
+  APP1_ADDR="127.0.0.1:$(cat "$LB_DIR/app1.port")" APP2_ADDR="127.0.0.1:$(cat "$LB_DIR/app2.port")" \
+  UPSTREAM_FILE="${UPSTREAM_FILE:-$LB_DIR/upstream.conf}" NGINX_CONF="${LB_CONF:-$LB_DIR/nginx.conf}" \
+  NGINX_PID_FILE="$LB_DIR/nginx.pid" NGINX_PREFIX="$LB_DIR" \
+    sh "$REPO_ROOT/deploy/lb-upstream.sh" "$@"
 }
 
 lb_nginx() {  # lb_nginx ARGS...: Debian's nginx with everything private to $LB_DIR
@@ -145,4 +158,182 @@ lbcurl() {
   local path=$1; shift
   curl -sS --noproxy '*' -m 5 --cacert "$LB_DIR/cert.pem" \
     --resolve "$LB_NAME:$LB_HTTPS_PORT:127.0.0.1" "$@" "https://$LB_NAME:$LB_HTTPS_PORT$path"
+}
+
+# stop_pid PID [SECONDS]: TERM, then KILL after SECONDS (default 5); reaped when it is a
+# child of this shell. (alive, not kill -0: a child that exited stays a zombie until then.)
+stop_pid() {
+  local pid=$1 secs=${2:-5} i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+  return 0
+}
+
+# ---- Network namespaces (openvpn_test.sh, topology_test.sh) ----
+NETNS=()
+# netns_add NAME...: new namespaces with loopback up; netns_cleanup removes them.
+netns_add() {
+  local ns
+  for ns in "$@"; do
+    ip netns add "$ns"
+    NETNS+=("$ns")
+    ip -n "$ns" link set lo up
+  done
+}
+# netns_link NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN: a veth pair between two namespaces.
+netns_link() {
+  ip link add "$2" type veth peer name "$5"
+  ip link set "$2" netns "$1"
+  ip link set "$5" netns "$4"
+  ip -n "$1" addr add "$3" dev "$2"
+  ip -n "$4" addr add "$6" dev "$5"
+  ip -n "$1" link set "$2" up
+  ip -n "$4" link set "$5" up
+}
+# netns_cleanup: kill whatever still runs in the namespaces, then delete them (their veth
+# ends and tun devices go with them).
+netns_cleanup() {
+  local ns p
+  for ns in "${NETNS[@]}"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  NETNS=()
+}
+need_tun() {
+  [ -c /dev/net/tun ] && return 0
+  mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun
+}
+
+# ---- OpenVPN with openvpn/*.conf (openvpn_test.sh, topology_test.sh) ----
+# vpn_server_start NS PKI DIR: DIR laid out like /etc/openvpn/server (pesquisa.conf and
+# pesquisa/ with the server bundle of PKI and the project's ccd/), openvpn in NS, logging
+# to DIR/server.log. Sets VPN_SERVER_PID. DIR is 0755: the server re-reads crl.pem and
+# ccd/ as user nobody.
+vpn_server_start() {
+  local ns=$1 pki=$2 dir=$3
+  install -d -m 0755 "$dir" "$dir/pesquisa" "$dir/pesquisa/ccd"
+  cp "$pki"/server/* "$dir/pesquisa/"
+  cp "$REPO_ROOT"/openvpn/ccd/* "$dir/pesquisa/ccd/"
+  cp "$REPO_ROOT/openvpn/server.conf" "$dir/pesquisa.conf"
+  ip netns exec "$ns" openvpn --cd "$dir" --config pesquisa.conf --log "$dir/server.log" &
+  # shellcheck disable=SC2034  # for the caller
+  VPN_SERVER_PID=$!
+}
+# vpn_client_start NS PKI NAME SERVER_ADDR DIR: client NAME's bundle laid out like
+# /etc/openvpn/client in DIR (emptied first), client.conf rendered for SERVER_ADDR,
+# openvpn in NS, logging to DIR/client.log. Sets VPN_CLIENT_PID.
+vpn_client_start() {
+  local ns=$1 pki=$2 name=$3 server=$4 dir=$5
+  rm -rf "$dir"
+  install -d -m 0755 "$dir" "$dir/pesquisa"
+  cp "$pki/clients/$name"/* "$dir/pesquisa/"
+  # shellcheck disable=SC2016  # envsubst's list of names
+  VPN_SERVER=$server envsubst '${VPN_SERVER}' <"$REPO_ROOT/openvpn/client.conf" >"$dir/pesquisa.conf"
+  ip netns exec "$ns" openvpn --cd "$dir" --config pesquisa.conf --log "$dir/client.log" &
+  # shellcheck disable=SC2034  # for the caller
+  VPN_CLIENT_PID=$!
+}
+# vpn_up LOG: openvpn (server or client) logged that it is up.
+vpn_up() { grep -q 'Initialization Sequence Completed' "$1" 2>/dev/null; }
+
+# ---- The DB host from deploy/db-host/ (dbhost_test.sh, topology_test.sh) ----
+# db_tls_certs DIR IP: a private CA (DIR/ca.pem, ca-key.pem) and a MariaDB server
+# certificate for IP (DIR/server-cert.pem, server-key.pem), as docs/deploy.md makes them.
+db_tls_certs() {
+  local d=$1 ip=$2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$d/ca-key.pem" -out "$d/ca.pem" -subj "/CN=pesquisa test DB CA" >/dev/null 2>&1
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/server-key.pem" -out "$d/server.csr" -subj "/CN=$ip" >/dev/null 2>&1
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ip" >"$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial \
+    -days 2 -extfile "$d/ext.cnf" -out "$d/server-cert.pem" >/dev/null 2>&1
+}
+
+# in_ns NS COMMAND...: COMMAND in network namespace NS, or right here when NS is empty.
+in_ns() {
+  local ns=$1; shift
+  if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
+}
+
+# mariadb_start DIR NS [OVERRIDES]: the project's mariadb.cnf, then this instance's paths
+# under DIR (datadir, socket DIR/mysqld.sock, logs, TLS from db_tls_certs) and OVERRIDES
+# (lines; the last setting of an option wins), in DIR/my.cnf; a fresh datadir; mariadbd in
+# NS (empty: here). Returns once root answers on the socket (30 s at most). Sets
+# MYSQLD_PID and MYSQL_SOCK.
+mariadb_start() {
+  local d=$1 ns=$2 extra=${3:-}
+  grep -q '^bind-address = 10.8.0.1$' "$REPO_ROOT/deploy/db-host/mariadb.cnf" ||
+    { echo "mariadb.cnf: bind-address is not 10.8.0.1" >&2; return 1; }
+  MYSQL_SOCK="$d/mysqld.sock"
+  {
+    cat "$REPO_ROOT/deploy/db-host/mariadb.cnf"
+    cat <<CNF
+
+# ---- test overrides ----
+[mariadb]
+socket = $MYSQL_SOCK
+datadir = $d/data
+pid-file = $d/mysqld.pid
+log-error = $d/mysqld.err
+ssl-ca = $d/ca.pem
+ssl-cert = $d/server-cert.pem
+ssl-key = $d/server-key.pem
+log_bin = $d/binlog/mariadb-bin
+innodb_buffer_pool_size = 32M
+user = root
+$extra
+CNF
+  } >"$d/my.cnf"
+  mkdir -p "$d/binlog"
+  mariadb-install-db --no-defaults --datadir="$d/data" --user=root --skip-test-db \
+    --auth-root-authentication-method=socket >"$d/install-db.log" 2>&1 ||
+    { cat "$d/install-db.log" >&2; return 1; }
+  local pre=()
+  [ -z "$ns" ] || pre=(ip netns exec "$ns")
+  # A simple command, so that $! is mariadbd's own pid (ip netns exec execs it).
+  "${pre[@]}" mariadbd --defaults-file="$d/my.cnf" >"$d/mysqld.out" 2>&1 &
+  # shellcheck disable=SC2034  # for the caller
+  MYSQLD_PID=$!
+  if ! wait_until 30 mariadb --no-defaults -S "$MYSQL_SOCK" -uroot -e 'SELECT 1'; then
+    cat "$d/mysqld.err" "$d/mysqld.out" >&2 2>/dev/null || true
+    echo "private mariadbd did not start" >&2
+    return 1
+  fi
+}
+
+# redis_start DIR NS APP_PASSWORD ADMIN_PASSWORD [OVERRIDES]: the project's redis.conf
+# with the two password hashes filled in (DIR/redis-base.conf), included by DIR/redis.conf
+# with this instance's paths under DIR and OVERRIDES; redis-server in NS (empty: here).
+# Sets REDIS_PID; the caller waits for it (it knows where it listens).
+redis_start() {
+  local d=$1 ns=$2 app=$3 adm=$4 extra=${5:-}
+  sed -e "s/@APP_PASSWORD_SHA256@/$(sha256_hex "$app")/" \
+      -e "s/@ADMIN_PASSWORD_SHA256@/$(sha256_hex "$adm")/" \
+    "$REPO_ROOT/deploy/db-host/redis.conf" >"$d/redis-base.conf"
+  grep -q '^bind 10.8.0.1$' "$d/redis-base.conf" || { echo "redis.conf: bind is not 10.8.0.1" >&2; return 1; }
+  printf 'include %s\ndir %s\npidfile %s\nlogfile %s\nmaxmemory 16mb\ndaemonize no\n%s\n' \
+    "$d/redis-base.conf" "$d" "$d/redis.pid" "$d/redis.log" "$extra" >"$d/redis.conf"
+  local pre=()
+  [ -z "$ns" ] || pre=(ip netns exec "$ns")
+  "${pre[@]}" redis-server "$d/redis.conf" >"$d/redis.out" 2>&1 &
+  # shellcheck disable=SC2034  # for the caller
+  REDIS_PID=$!
+}
+sha256_hex() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+
+# users_sql SOCKET APP_PW MIGRATE_PW ANALYST_PW [CLIENT_HOSTS]: deploy/db-host/users.sql as
+# docs/deploy.md runs it (root over the socket, passwords as user variables).
+users_sql() {
+  mariadb --no-defaults -S "$1" -uroot -N -B <<SQL
+SET @app_password = '$2';
+SET @migrate_password = '$3';
+SET @analyst_password = '$4';
+${5:+SET @client_hosts = '$5';}
+SOURCE $REPO_ROOT/deploy/db-host/users.sql
+SQL
 }

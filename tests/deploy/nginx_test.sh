@@ -27,6 +27,9 @@ check "template: every \${VAR} is one of the documented variables" \
   bash -c "! grep -n '\\\${[A-Za-z_]*}' '$T/dry.conf'"
 check "template: nginx's own variables (\$host, \$remote_addr) survive envsubst" \
   grep -q 'return 301 https://\$host\$request_uri' "$T/dry.conf"
+upstream_lines() { grep -c '^server 127\.0\.0\.1:[12] max_fails=3 fail_timeout=10s;  # app[12]$' "$T/upstream.conf"; }
+check "lb-upstream.sh writes upstream.conf from APP1_ADDR and APP2_ADDR (max_fails=3 fail_timeout=10s)" \
+  test "$(upstream_lines)" = 2
 rm -f "$T"/app?.port
 
 lb_start "$T"
@@ -69,6 +72,23 @@ check "a request id is sent upstream" bash -c '[[ "$1" =~ ^[0-9a-f]{32}$ ]]' _ "
 
 seen=$(for _ in 1 2 3 4; do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done | sort -u | tr '\n' ' ')
 check "both backends receive traffic ($seen)" test "$seen" = "app1 app2 "
+
+# ---- Taking a backend out of the upstream and back (deploy/lb-upstream.sh) ----
+backends() {  # backends N: which backends answer N GET /echo, sorted, unique
+  for _ in $(seq 1 "$1"); do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done |
+    sort -u | tr '\n' ' '
+}
+state_is() { [ "$(lb_upstream status | grep "^$1 " | cut -d' ' -f3)" = "$2" ]; }
+drained() { lb_upstream drain app1 2>/dev/null && state_is app1 down; }
+check "lb-upstream.sh drain app1: nginx reloaded, app1 listed as down" drained
+seen=$(backends 8)
+check "while app1 is drained every request goes to app2 ($seen)" test "$seen" = "app2 "
+last_kept() { ! lb_upstream drain app2 2>/dev/null && state_is app2 up; }
+check "lb-upstream.sh refuses to drain the last server in service" last_kept
+lb_upstream undrain app1 2>/dev/null || true
+seen=$(backends 4)
+check "lb-upstream.sh undrain app1: listed as up, both backends receive traffic again ($seen)" \
+  test "$(state_is app1 up && echo up) $seen" = "up app1 app2 "
 
 enc=$(lbcurl /big -o /dev/null -D - -H 'Accept-Encoding: gzip' | grep -i '^content-encoding:' | tr -d '\r' || true)
 check "gzip for text responses ($enc)" grep -qi 'gzip' <<<"$enc"

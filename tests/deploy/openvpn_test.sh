@@ -15,47 +15,24 @@ need_cmd envsubst gettext-base
 need_cmd ip iproute2
 need_cmd ping iputils-ping
 
-if [ ! -c /dev/net/tun ]; then
-  mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun || true
-fi
+need_tun
 
 T=$(mktemp -d /tmp/pesquisa-openvpn-test.XXXXXX)
 # Like /etc/openvpn: the server reads crl.pem and ccd/ as user nobody after start-up.
 chmod 0755 "$T"
 NS_S="pq-vpn-s-$$" NS_C="pq-vpn-c-$$"
-VETH_S="pqvs$$" VETH_C="pqvc$$"
-SERVER_PID="" CLIENT_PID=""
+VPN_SERVER_PID="" VPN_CLIENT_PID=""
 
-stop_pid() {  # stop_pid PID: TERM, then KILL after 3 s
-  [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null || return 0
-  wait_until 3 bash -c "! kill -0 $1 2>/dev/null" || kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 cleanup() {
-  stop_pid "$CLIENT_PID"; stop_pid "$SERVER_PID"
-  local ns p
-  for ns in "$NS_C" "$NS_S"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-    ip netns del "$ns" 2>/dev/null || true
-  done
+  stop_pid "$VPN_CLIENT_PID" 3; stop_pid "$VPN_SERVER_PID" 3
+  netns_cleanup
   if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 
 # ---- Two namespaces, one link: server 192.168.233.1, client 192.168.233.2 ----
-ip netns add "$NS_S"
-ip netns add "$NS_C"
-ip link add "$VETH_S" type veth peer name "$VETH_C"
-ip link set "$VETH_S" netns "$NS_S"
-ip link set "$VETH_C" netns "$NS_C"
-ip -n "$NS_S" addr add 192.168.233.1/24 dev "$VETH_S"
-ip -n "$NS_C" addr add 192.168.233.2/24 dev "$VETH_C"
-for ns in "$NS_S" "$NS_C"; do
-  ip -n "$ns" link set lo up
-done
-ip -n "$NS_S" link set "$VETH_S" up
-ip -n "$NS_C" link set "$VETH_C" up
+netns_add "$NS_S" "$NS_C"
+netns_link "$NS_S" "pqvs$$" 192.168.233.1/24 "$NS_C" "pqvc$$" 192.168.233.2/24
 
 # ---- PKI ----
 PKI="$T/pki"
@@ -68,26 +45,13 @@ check "keys are EC" bash -c 'openssl pkey -in "$1/clients/app1/client.key" -noou
 
 # ---- Server: the /etc/openvpn/server layout, in $T/srv ----
 SRV="$T/srv"
-install -d -m 0755 "$SRV/pesquisa/ccd"
-cp "$PKI"/server/* "$SRV/pesquisa/"
-cp "$REPO_ROOT"/openvpn/ccd/* "$SRV/pesquisa/ccd/"
-cp "$REPO_ROOT/openvpn/server.conf" "$SRV/pesquisa.conf"
-ip netns exec "$NS_S" openvpn --cd "$SRV" --config pesquisa.conf --log "$T/server.log" &
-SERVER_PID=$!
-check "server starts (Initialization Sequence Completed)" \
-  wait_until 15 grep -q 'Initialization Sequence Completed' "$T/server.log"
+vpn_server_start "$NS_S" "$PKI" "$SRV"
+check "server starts (Initialization Sequence Completed)" wait_until 15 vpn_up "$SRV/server.log"
 
 # start_client NAME: the /etc/openvpn/client layout in $T/cli-NAME, run in the client ns.
-start_client() {
-  local d="$T/cli-$1"
-  rm -rf "$d"; install -d -m 0755 "$d/pesquisa"
-  cp "$PKI/clients/$1"/* "$d/pesquisa/"
-  VPN_SERVER=192.168.233.1 envsubst '${VPN_SERVER}' <"$REPO_ROOT/openvpn/client.conf" >"$d/pesquisa.conf"
-  ip netns exec "$NS_C" openvpn --cd "$d" --config pesquisa.conf --log "$d/client.log" &
-  CLIENT_PID=$!
-}
-stop_client() { stop_pid "$CLIENT_PID"; CLIENT_PID=""; }
-client_up() { grep -q 'Initialization Sequence Completed' "$T/cli-$1/client.log"; }
+start_client() { vpn_client_start "$NS_C" "$PKI" "$1" 192.168.233.1 "$T/cli-$1"; }
+stop_client() { stop_pid "$VPN_CLIENT_PID" 3; VPN_CLIENT_PID=""; }
+client_up() { vpn_up "$T/cli-$1/client.log"; }
 
 # ---- app1: the tunnel works ----
 start_client app1
@@ -106,7 +70,7 @@ stop_client
 # ---- rogue: valid certificate, no ccd entry ----
 start_client rogue
 check "a client without a ccd entry is refused by the server" \
-  wait_until 20 grep -q "client-config-dir authentication failed for common name 'rogue'" "$T/server.log"
+  wait_until 20 grep -q "client-config-dir authentication failed for common name 'rogue'" "$SRV/server.log"
 sleep 1
 check "... and never completes its initialisation" bash -c '! grep -q "Initialization Sequence Completed" "$1"' _ "$T/cli-rogue/client.log"
 stop_client
@@ -125,7 +89,7 @@ mkdir -p "$PKI/clients/app2"; cp "$T/cli-app2/pesquisa"/* "$PKI/clients/app2/"
 mv "$T/cli-app2/client.log" "$T/app2-before.log"
 start_client app2
 check "the revoked client app2 is refused (certificate revoked)" \
-  wait_until 20 grep -q "VERIFY ERROR: depth=0, error=certificate revoked: CN=app2" "$T/server.log"
+  wait_until 20 grep -q "VERIFY ERROR: depth=0, error=certificate revoked: CN=app2" "$SRV/server.log"
 sleep 1
 check "... and never completes its initialisation" bash -c '! grep -q "Initialization Sequence Completed" "$1"' _ "$T/cli-app2/client.log"
 stop_client
@@ -139,9 +103,9 @@ start_client app2
 app2_up_again() { client_up app2 && ip -n "$NS_C" -4 addr show | grep -q "inet 10.8.0.12/24"; }
 check "app2 with its new certificate connects and gets 10.8.0.12" wait_until 20 app2_up_again
 stop_client
-check "the server is still running" kill -0 "$SERVER_PID"
+check "the server is still running" kill -0 "$VPN_SERVER_PID"
 
 if [ "$TESTS_FAILED" -gt 0 ]; then
-  echo "---- server.log (tail)" >&2; tail -n 30 "$T/server.log" >&2 || true
+  echo "---- server.log (tail)" >&2; tail -n 30 "$SRV/server.log" >&2 || true
 fi
 finish

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # deploy/rolling-restart.sh against the nginx.conf stack of nginx_test.sh (Debian's nginx,
 # two stand-in backends on loopback): under a steady stream of requests through the load
-# balancer, restart both backends with the helper and expect not one failed request; then
-# check that it stops with an error, touching nothing further, when an instance does not
-# come back, and that it refuses to start while an instance is already down.
+# balancer, restart both backends with the helper and expect not one failed request,
+# first as in production (DRAIN_CMD/UNDRAIN_CMD take each instance out of nginx's
+# upstream with deploy/lb-upstream.sh), then without a drain (the helper waits out nginx's
+# fail_timeout instead); then check that it stops with an error, touching nothing
+# further, when an instance does not come back, and that it refuses to start while an
+# instance is already down.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -35,31 +38,57 @@ export LB_URL="https://$LB_NAME:$LB_HTTPS_PORT/healthz"
 export LB_CURL_OPTS="--noproxy $LB_NAME --cacert $T/cert.pem --resolve $LB_NAME:$LB_HTTPS_PORT:127.0.0.1"
 export TIMEOUT=20 INTERVAL=0.2
 
-# Steady load: one request after another through the LB, each status on its own line.
+# Steady load: one request after another through the LB, each status on its own line;
+# every other one a POST (not retried by nginx once sent).
 load() {
+  local n=0
+  rm -f "$T/stop-load"
   while [ ! -e "$T/stop-load" ]; do
-    lbcurl /echo -o /dev/null -w '%{http_code}\n' 2>/dev/null || echo "curl-error"
+    n=$((n + 1))
+    if [ $((n % 2)) = 0 ]; then
+      lbcurl /answers -o /dev/null -w '%{http_code}\n' -X POST -d "n=$n" 2>/dev/null || echo "curl-error"
+    else
+      lbcurl /echo -o /dev/null -w '%{http_code}\n' 2>/dev/null || echo "curl-error"
+    fi
   done >"$T/load.codes"
 }
-load &
-LOAD_PID=$!
 
-old1=$(pid_of app1) old2=$(pid_of app2)
-start=$(date +%s)
-rc=0
-"$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling.log" || rc=$?
-took=$(( $(date +%s) - start ))
-touch "$T/stop-load"; wait "$LOAD_PID" || true; LOAD_PID=
-sed 's/^/    /' "$T/rolling.log" >&2
+# rolling NAME: rolling-restart.sh app1 app2 under load; sets rc, took, total, bad.
+rolling() {
+  load &
+  LOAD_PID=$!
+  old1=$(pid_of app1) old2=$(pid_of app2)
+  local start; start=$(date +%s)
+  rc=0
+  "$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/$1.log" || rc=$?
+  took=$(( $(date +%s) - start ))
+  touch "$T/stop-load"; wait "$LOAD_PID" || true; LOAD_PID=
+  sed 's/^/    /' "$T/$1.log" >&2
+  total=$(wc -l <"$T/load.codes")
+  bad=$(grep -vc '^200$' "$T/load.codes" || true)
+}
+restarted() { test "$(pid_of app1)" != "$old1" -a "$(pid_of app2)" != "$old2"; }
 
-check "rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
-check "both instances were restarted (new pids)" \
-  test "$(pid_of app1)" != "$old1" -a "$(pid_of app2)" != "$old2"
-total=$(wc -l <"$T/load.codes")
-bad=$(grep -vc '^200$' "$T/load.codes" || true)
-check "no failed request through the LB during the rolling restart ($bad of $total)" \
+# ---- As in production: each instance drained from nginx's upstream first ----
+export LB_DIR LB_CONF REPO_ROOT
+export -f lb_upstream
+DRAIN_CMD='lb_upstream drain {}' UNDRAIN_CMD='lb_upstream undrain {}' rolling rolling-drain
+check "with DRAIN_CMD/UNDRAIN_CMD: rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
+check "... both instances were restarted (new pids)" restarted
+check "... each was drained before and put back after its restart" \
+  test "$(grep -cE '(app1|app2): (taking it out of|putting it back into) the load balancer' "$T/rolling-drain.log")" = 4
+check "... no failed request (GET or POST) through the LB ($bad of $total)" \
+  test "$bad" = 0 -a "$total" -gt 20
+check "... both instances are in the upstream again" \
+  test "$(lb_upstream status | grep -c ' up$')" = 2
+
+# ---- Without a drain: the helper waits out nginx's fail_timeout ----
+rolling rolling-plain
+check "without a drain: rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
+check "... both instances were restarted (new pids)" restarted
+check "... no failed request through the LB ($bad of $total)" \
   test "$bad" = 0 -a "$total" -gt 50
-check "it waited out nginx's fail_timeout after each restart (took ${took}s >= 22s)" test "$took" -ge 22
+check "... it waited out nginx's fail_timeout after each restart (took ${took}s >= 22s)" test "$took" -ge 22
 
 # An instance that does not come back: the helper must fail and leave app2 alone.
 old2=$(pid_of app2)

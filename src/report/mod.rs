@@ -1,0 +1,174 @@
+//! The analysts' report: every aggregate the study needs, computed once into a
+//! [`Report`] and then rendered as a self-contained HTML file, JSON or a terminal table
+//! (`pesquisa report`), or as the `/admin/results` page. One implementation, several
+//! outputs: the renderers only format numbers computed here.
+//!
+//! Contents: respondents and completes; for each question its distribution with counts,
+//! percentages and 95% Wilson intervals (a histogram and summary for integers); cross
+//! tabulations of income class against the questions with the roles trips per month,
+//! monthly spend and purchase intent, each with a chi-square test; results by bairro
+//! with small cells suppressed; the market-size estimate of [`crate::stats::market`].
+//!
+//! Responses are read in batches like the export (see [`collect`]); only counts and the
+//! few numbers per respondent the market estimate needs are kept.
+
+pub mod html;
+mod model;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::ReportSettings;
+use crate::db::DbPool;
+use crate::db::responses::Response;
+use crate::export::{self, Filters};
+use crate::stats::{Households, MarketParams};
+use crate::survey::Definition;
+
+pub use model::{
+    BairroRow, Bin, Crosstab, Histogram, Label, MarketSection, QuestionReport, Report, Share,
+};
+
+/// Seed of the bootstrap when the analyst gives none: reports are reproducible.
+pub const DEFAULT_SEED: u64 = 20_261_127;
+
+/// What the analyst chose for the report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportParams {
+    pub filters: Filters,
+    /// Households in the area; without them the market in reais is not computed.
+    pub households: Option<Households>,
+    /// Value of the open top spend band in reais; default 1.5 × its lower bound.
+    pub open_top_spend: Option<f64>,
+    /// Capture share in 0..=1; default derived from purchase intent.
+    pub capture_share: Option<f64>,
+    /// Bootstrap seed; [`DEFAULT_SEED`] when `None`.
+    pub seed: Option<u64>,
+    /// Bootstrap resamples; the statistics module's default when `None`.
+    pub resamples: Option<usize>,
+}
+
+impl ReportParams {
+    pub(crate) fn market_params(&self, open_top: f64) -> MarketParams {
+        let mut p = MarketParams::new(
+            open_top,
+            self.households.clone().unwrap_or(Households::Total(0)),
+            self.seed.unwrap_or(DEFAULT_SEED),
+        );
+        p.capture_share = self.capture_share;
+        if let Some(b) = self.resamples {
+            p.resamples = b;
+        }
+        p
+    }
+}
+
+/// The configured defaults (`[report]`), households file read and checked.
+pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> {
+    let households = match (&s.households_file, s.households) {
+        (Some(path), _) => Some(
+            read_households_file(path)
+                .map_err(|e| anyhow::anyhow!("report.households_file: {e:#}"))?,
+        ),
+        (None, Some(n)) => Some(Households::Total(n)),
+        (None, None) => None,
+    };
+    Ok(ReportParams {
+        filters: Filters::default(),
+        households,
+        open_top_spend: s.open_top_spend,
+        capture_share: s.capture_share,
+        seed: s.seed,
+        resamples: None,
+    })
+}
+
+/// Reads the responses matching `params.filters` and computes the report.
+pub async fn build(
+    pool: &DbPool,
+    def: &Definition,
+    params: &ReportParams,
+    salario_minimo: u32,
+) -> anyhow::Result<Report> {
+    let mut acc = model::Accumulator::new(def);
+    let max_id = export::max_id(pool).await?;
+    export::for_each_batch(
+        pool,
+        &params.filters,
+        max_id,
+        export::BATCH_SIZE,
+        async |batch: &[Response]| {
+            batch.iter().for_each(|r| acc.add(r));
+            Ok(())
+        },
+    )
+    .await?;
+    acc.finish(params, salario_minimo, chrono::Utc::now())
+}
+
+/// Households per bairro from a file: one `bairro;households` (or tab or comma
+/// separated) per line, `#` comments and blank lines ignored. Errors name the line.
+pub fn read_households_file(path: &Path) -> anyhow::Result<Households> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_households(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// See [`read_households_file`].
+pub fn parse_households(text: &str) -> Result<Households, String> {
+    let mut map = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let n = i + 1;
+        let (name, count) = line
+            .rsplit_once([';', '\t', ','])
+            .ok_or_else(|| format!("line {n}: expected `bairro;households`"))?;
+        let name = name.trim();
+        let count = count.trim().replace(['.', '_', ' '], "");
+        if name.is_empty() {
+            return Err(format!("line {n}: the bairro name is empty"));
+        }
+        let households: u64 = count
+            .parse()
+            .map_err(|_| format!("line {n}: `{count}` is not a whole number of households"))?;
+        if map.insert(name.to_string(), households).is_some() {
+            return Err(format!("line {n}: bairro `{name}` appears twice"));
+        }
+    }
+    if map.is_empty() {
+        return Err("no `bairro;households` lines".into());
+    }
+    Ok(Households::PerBairro(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn households_file_lines() {
+        let h = parse_households("# bairro;domicílios\nVila Industrial; 1.200\nJardim Uirá\t300\n")
+            .expect("parses");
+        let Households::PerBairro(map) = h else {
+            panic!("per bairro")
+        };
+        assert_eq!(map.get("Vila Industrial"), Some(&1200));
+        assert_eq!(map.get("Jardim Uirá"), Some(&300));
+        assert_eq!(
+            parse_households("A;1\nA;2").unwrap_err(),
+            "line 2: bairro `A` appears twice"
+        );
+        assert_eq!(
+            parse_households("x;muitas").unwrap_err(),
+            "line 1: `muitas` is not a whole number of households"
+        );
+        assert!(parse_households("# nada\n").is_err());
+        assert!(parse_households("semseparador").is_err());
+    }
+}

@@ -1,0 +1,575 @@
+//! The report's numbers ([`Report`]) and how they are gathered from the responses
+//! ([`Accumulator`]): counts per option, integer values, income class × question
+//! tables, per-bairro counts and the handful of fields the market estimate needs.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::ReportParams;
+use crate::db::responses::Response;
+use crate::export::{Filters, OPEN_TOP_FACTOR};
+use crate::i18n::Lang;
+use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
+use crate::stats::{
+    Band, ChiSquareResult, IncomeClass, MarketEstimate, Respondent, chi_square_independence,
+    estimate_market, wilson_interval,
+};
+use crate::survey::{AnswerValue, Answers, Choice, Definition, Question, QuestionKind, Role, Text};
+
+/// Confidence of every interval in the report.
+const CONFIDENCE: f64 = 0.95;
+/// Most bins of an integer histogram.
+const MAX_BINS: i64 = 12;
+/// Roles crossed with income class, in report order.
+const CROSSED_ROLES: [Role; 3] = [
+    Role::TripsPerMonth,
+    Role::MonthlySpend,
+    Role::PurchaseIntent,
+];
+
+/// A text in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Label {
+    pub pt: String,
+    pub en: String,
+}
+
+impl Label {
+    fn of(t: &Text) -> Label {
+        Label {
+            pt: t.get(false).to_string(),
+            en: t.get(true).to_string(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        if lang.is_english() {
+            &self.en
+        } else {
+            &self.pt
+        }
+    }
+}
+
+/// One option's share of the respondents who answered the question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub value: String,
+    pub label: Label,
+    pub count: u64,
+    /// Percentage of those who answered; `None` when nobody did.
+    pub pct: Option<f64>,
+    /// 95% Wilson interval of `pct`, in percent.
+    pub ci95: Option<(f64, f64)>,
+}
+
+/// One bar of an integer histogram: values `from..=to`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bin {
+    pub from: i64,
+    pub to: i64,
+    pub count: u64,
+}
+
+/// Distribution of an integer question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    pub bins: Vec<Bin>,
+    pub mean: f64,
+    pub median: f64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// One question's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuestionReport {
+    pub key: String,
+    pub text: Label,
+    /// `integer`, `single`, `multi` or `text`.
+    pub kind: &'static str,
+    /// Respondents who answered it.
+    pub answered: u64,
+    /// Option shares (single and multi). For multi, shares are of those who answered,
+    /// so they add up to more than 100%.
+    pub shares: Vec<Share>,
+    /// For integer questions with answers.
+    pub histogram: Option<Histogram>,
+}
+
+/// Income class (rows) against one question's options (columns).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Crosstab {
+    pub key: String,
+    pub text: Label,
+    /// Class letters A to E.
+    pub rows: Vec<String>,
+    pub cols: Vec<Label>,
+    pub counts: Vec<Vec<u64>>,
+    /// Pearson's test; `None` when the table has too few non-empty rows or columns.
+    pub chi_square: Option<ChiSquareResult>,
+}
+
+/// One bairro's line. Bairros with fewer than the minimum cell size (or hidden to
+/// protect one) are not listed; see [`Report::bairros_suppressed`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BairroRow {
+    pub bairro: String,
+    pub respondents: u64,
+    pub completes: u64,
+    /// Share answering the top two purchase-intent options, in percent, of those who
+    /// answered that question, with its 95% Wilson interval.
+    pub intent_top2_pct: Option<f64>,
+    pub intent_top2_ci95: Option<(f64, f64)>,
+}
+
+/// The market-size section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarketSection {
+    /// Whether households were given: without them only spend figures are meaningful.
+    pub households_given: bool,
+    /// Value assumed for the open top spend band, in reais.
+    pub open_top_spend: Option<f64>,
+    pub estimate: Option<MarketEstimate>,
+    /// Why there is no estimate (no monthly-spend question, invalid parameter…).
+    pub unavailable: Option<String>,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub survey_id: String,
+    pub survey_version: u32,
+    pub title: Label,
+    /// UTC ISO 8601.
+    pub generated_at: String,
+    pub filters: Filters,
+    /// Minimum wage in reais used for income labels.
+    pub salario_minimo: u32,
+    pub min_cell: usize,
+    pub respondents: u64,
+    pub completes: u64,
+    pub questions: Vec<QuestionReport>,
+    pub crosstabs: Vec<Crosstab>,
+    pub bairros: Vec<BairroRow>,
+    /// Bairros not listed because of small cells.
+    pub bairros_suppressed: usize,
+    /// Respondents in those bairros together, when at least `min_cell` (else hidden).
+    pub bairros_suppressed_respondents: Option<u64>,
+    pub market: MarketSection,
+}
+
+/// Counts gathered for one question.
+enum Tally {
+    /// Per option, in definition order (single and multi).
+    Options(Vec<u64>),
+    /// Per value (integer).
+    Values(BTreeMap<i64, u64>),
+    /// Text: answered count only; free text is never shown in aggregates.
+    Text,
+}
+
+#[derive(Default)]
+struct BairroTally {
+    respondents: u64,
+    completes: u64,
+    intent_answered: u64,
+    intent_top2: u64,
+}
+
+/// Gathers the counts, one response at a time.
+pub(crate) struct Accumulator<'d> {
+    def: &'d Definition,
+    tallies: Vec<(&'d Question, u64, Tally)>,
+    income: Option<&'d Question>,
+    spend: Option<&'d Question>,
+    intent: Option<&'d Question>,
+    /// Per crossed question: counts[class index][option index].
+    crossed: Vec<(&'d Question, Vec<Vec<u64>>)>,
+    bairros: BTreeMap<String, BairroTally>,
+    respondents: u64,
+    completes: u64,
+    market: Vec<Respondent>,
+}
+
+fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
+    match answers.get(&q.key) {
+        Some(AnswerValue::Single(v)) => q.options().iter().enumerate().find(|(_, o)| o.value == *v),
+        _ => None,
+    }
+}
+
+fn class_of(o: &Choice) -> Option<IncomeClass> {
+    (!o.excluded)
+        .then(|| IncomeClass::from_sm_band(&Band::new(o.lower, o.upper)))
+        .flatten()
+}
+
+fn class_index(c: IncomeClass) -> usize {
+    IncomeClass::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+/// Intent score 1..=5 from the option's numeric bound.
+fn intent_score(o: &Choice) -> Option<u8> {
+    let v = o.lower.or(o.upper)?;
+    (1.0..=5.0)
+        .contains(&v)
+        .then(|| v.round() as u8)
+        .filter(|_| !o.excluded)
+}
+
+impl<'d> Accumulator<'d> {
+    pub(crate) fn new(def: &'d Definition) -> Accumulator<'d> {
+        let tallies = def
+            .questions()
+            .map(|q| {
+                let t = match &q.kind {
+                    QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => {
+                        Tally::Options(vec![0; options.len()])
+                    }
+                    QuestionKind::Integer { .. } => Tally::Values(BTreeMap::new()),
+                    QuestionKind::Text { .. } => Tally::Text,
+                };
+                (q, 0, t)
+            })
+            .collect();
+        let single = |role| {
+            def.by_role(role)
+                .filter(|q| matches!(q.kind, QuestionKind::Single { .. }))
+        };
+        let income = single(Role::HouseholdIncome);
+        let crossed = if income.is_some() {
+            CROSSED_ROLES
+                .iter()
+                .filter_map(|&r| single(r))
+                .map(|q| (q, vec![vec![0; q.options().len()]; IncomeClass::ALL.len()]))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Accumulator {
+            def,
+            tallies,
+            income,
+            spend: single(Role::MonthlySpend),
+            intent: single(Role::PurchaseIntent),
+            crossed,
+            bairros: BTreeMap::new(),
+            respondents: 0,
+            completes: 0,
+            market: Vec::new(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, r: &Response) {
+        let answers = r.answers();
+        let complete = r.submitted_at.is_some();
+        self.respondents += 1;
+        self.completes += u64::from(complete);
+        for (q, answered, tally) in &mut self.tallies {
+            let Some(value) = answers.get(&q.key) else {
+                continue;
+            };
+            match (tally, value) {
+                (Tally::Options(counts), AnswerValue::Single(v)) => {
+                    if let Some(i) = q.options().iter().position(|o| o.value == *v) {
+                        counts[i] += 1;
+                        *answered += 1;
+                    }
+                }
+                (Tally::Options(counts), AnswerValue::Multi(vs)) => {
+                    let mut any = false;
+                    for (i, o) in q.options().iter().enumerate() {
+                        if vs.contains(&o.value) {
+                            counts[i] += 1;
+                            any = true;
+                        }
+                    }
+                    *answered += u64::from(any);
+                }
+                (Tally::Values(map), AnswerValue::Integer(n)) => {
+                    *map.entry(*n).or_default() += 1;
+                    *answered += 1;
+                }
+                (Tally::Text, AnswerValue::Text(t)) if !t.trim().is_empty() => *answered += 1,
+                // An answer stored under another definition version with another type.
+                _ => {}
+            }
+        }
+        let class = self
+            .income
+            .and_then(|q| chosen(q, &answers))
+            .and_then(|(_, o)| class_of(o));
+        if let Some(c) = class {
+            for (q, table) in &mut self.crossed {
+                if let Some((i, o)) = chosen(q, &answers)
+                    && !o.excluded
+                {
+                    table[class_index(c)][i] += 1;
+                }
+            }
+        }
+        let intent = self
+            .intent
+            .and_then(|q| chosen(q, &answers))
+            .and_then(|(_, o)| intent_score(o));
+        let b = self.bairros.entry(r.bairro.clone()).or_default();
+        b.respondents += 1;
+        b.completes += u64::from(complete);
+        if let Some(score) = intent {
+            b.intent_answered += 1;
+            b.intent_top2 += u64::from(score >= 4);
+        }
+        let spend = self
+            .spend
+            .and_then(|q| chosen(q, &answers))
+            .filter(|(_, o)| !o.excluded)
+            .map(|(_, o)| Band::new(o.lower, o.upper));
+        self.market.push(Respondent {
+            spend,
+            income_class: class,
+            bairro: (!r.bairro.is_empty()).then(|| r.bairro.clone()),
+            intent,
+        });
+    }
+
+    pub(crate) fn finish(
+        self,
+        params: &ReportParams,
+        salario_minimo: u32,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Report> {
+        let min_cell = DEFAULT_MIN_CELL;
+        let questions = self.tallies.iter().map(question_report).collect();
+        let crosstabs = self
+            .crossed
+            .iter()
+            .map(|(q, counts)| Crosstab {
+                key: q.key.clone(),
+                text: Label::of(&q.text),
+                rows: IncomeClass::ALL.iter().map(|c| c.as_str().into()).collect(),
+                cols: q.options().iter().map(|o| Label::of(&o.label)).collect(),
+                counts: counts.clone(),
+                chi_square: chi_square_independence(counts).ok(),
+            })
+            .collect();
+        let counts: BTreeMap<String, usize> = self
+            .bairros
+            .iter()
+            .map(|(b, t)| (b.clone(), t.respondents as usize))
+            .collect();
+        let hidden = suppressed_groups(&counts, 0, min_cell);
+        let bairros = self
+            .bairros
+            .iter()
+            .filter(|(b, _)| !hidden.contains(*b))
+            .map(|(b, t)| {
+                let (pct, ci) = share(t.intent_top2, t.intent_answered);
+                BairroRow {
+                    bairro: b.clone(),
+                    respondents: t.respondents,
+                    completes: t.completes,
+                    intent_top2_pct: pct,
+                    intent_top2_ci95: ci,
+                }
+            })
+            .collect();
+        let hidden_respondents: u64 = self
+            .bairros
+            .iter()
+            .filter(|(b, _)| hidden.contains(*b))
+            .map(|(_, t)| t.respondents)
+            .sum();
+        let market = self.market_section(params);
+        Ok(Report {
+            survey_id: self.def.id().to_string(),
+            survey_version: self.def.version(),
+            title: Label::of(self.def.title()),
+            generated_at: crate::export::columns::timestamp(at.naive_utc()),
+            filters: params.filters.clone(),
+            salario_minimo,
+            min_cell,
+            respondents: self.respondents,
+            completes: self.completes,
+            questions,
+            crosstabs,
+            bairros,
+            bairros_suppressed: hidden.len(),
+            bairros_suppressed_respondents: (hidden_respondents >= min_cell as u64)
+                .then_some(hidden_respondents),
+            market,
+        })
+    }
+
+    fn market_section(&self, params: &ReportParams) -> MarketSection {
+        let unavailable = |why: &str| MarketSection {
+            households_given: params.households.is_some(),
+            open_top_spend: None,
+            estimate: None,
+            unavailable: Some(why.to_string()),
+        };
+        let Some(spend) = self.spend else {
+            return unavailable(
+                "the questionnaire has no single-choice question with the role monthly_spend",
+            );
+        };
+        // Default value of the open top band: the export's rule (1.5 × lower bound).
+        let open_lower = spend
+            .options()
+            .iter()
+            .filter(|o| o.upper.is_none() && !o.excluded)
+            .filter_map(|o| o.lower)
+            .fold(0.0_f64, f64::max);
+        let open_top = params
+            .open_top_spend
+            .unwrap_or(open_lower * OPEN_TOP_FACTOR);
+        match estimate_market(&self.market, &params.market_params(open_top)) {
+            Ok(estimate) => MarketSection {
+                households_given: params.households.is_some(),
+                open_top_spend: Some(open_top),
+                estimate: Some(estimate),
+                unavailable: None,
+            },
+            Err(e) => unavailable(&e.to_string()),
+        }
+    }
+}
+
+/// Percentage and Wilson interval of `k` of `n`, both `None` when `n` is 0.
+fn share(k: u64, n: u64) -> (Option<f64>, Option<(f64, f64)>) {
+    let pct = (n > 0).then(|| k as f64 / n as f64 * 100.0);
+    let ci = wilson_interval(k, n, CONFIDENCE).map(|(lo, hi)| (lo * 100.0, hi * 100.0));
+    (pct, ci)
+}
+
+fn question_report((q, answered, tally): &(&Question, u64, Tally)) -> QuestionReport {
+    let shares = match tally {
+        Tally::Options(counts) => q
+            .options()
+            .iter()
+            .zip(counts)
+            .map(|(o, &count)| {
+                let (pct, ci95) = share(count, *answered);
+                Share {
+                    value: o.value.clone(),
+                    label: Label::of(&o.label),
+                    count,
+                    pct,
+                    ci95,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let histogram = match tally {
+        Tally::Values(map) => histogram(map),
+        _ => None,
+    };
+    QuestionReport {
+        key: q.key.clone(),
+        text: Label::of(&q.text),
+        kind: q.kind.name(),
+        answered: *answered,
+        shares,
+        histogram,
+    }
+}
+
+/// Bins of a "nice" width (1, 2, 5, 10, 20, …) so there are at most [`MAX_BINS`],
+/// aligned to multiples of the width; mean and median of the values.
+fn histogram(values: &BTreeMap<i64, u64>) -> Option<Histogram> {
+    let (&min, _) = values.first_key_value()?;
+    let (&max, _) = values.last_key_value()?;
+    let n: u64 = values.values().sum();
+    let span = max - min + 1;
+    let width = [
+        1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10_000, 100_000, 1_000_000,
+    ]
+    .into_iter()
+    .find(|w| {
+        let first = min.div_euclid(*w) * w;
+        (max - first) / w < MAX_BINS
+    })
+    .unwrap_or(span.max(1));
+    let first = min.div_euclid(width) * width;
+    let mut bins: Vec<Bin> = (0..=(max - first) / width)
+        .map(|i| Bin {
+            from: first + i * width,
+            to: first + (i + 1) * width - 1,
+            count: 0,
+        })
+        .collect();
+    let mut sum = 0.0;
+    for (&v, &c) in values {
+        if let Some(b) = bins.get_mut(((v - first) / width) as usize) {
+            b.count += c;
+        }
+        sum += v as f64 * c as f64;
+    }
+    // Show the outer bins as the values seen ("18–19", not "10–19").
+    if let Some(b) = bins.first_mut() {
+        b.from = b.from.max(min);
+    }
+    if let Some(b) = bins.last_mut() {
+        b.to = b.to.min(max);
+    }
+    Some(Histogram {
+        bins,
+        mean: sum / n as f64,
+        median: median(values, n),
+        min,
+        max,
+    })
+}
+
+/// Median of counted values (average of the two middle values for an even count).
+fn median(values: &BTreeMap<i64, u64>, n: u64) -> f64 {
+    let at = |rank: u64| {
+        let mut seen = 0;
+        for (&v, &c) in values {
+            seen += c;
+            if seen > rank {
+                return v as f64;
+            }
+        }
+        0.0
+    };
+    if n % 2 == 1 {
+        at(n / 2)
+    } else {
+        (at(n / 2 - 1) + at(n / 2)) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_and_median() {
+        let values: BTreeMap<i64, u64> = [(18, 2), (25, 1), (34, 3), (71, 1)].into();
+        let h = histogram(&values).expect("some");
+        assert_eq!(h.bins.first().map(|b| (b.from, b.to)), Some((18, 19)));
+        assert_eq!(h.bins.last().map(|b| (b.from, b.to)), Some((70, 71)));
+        assert_eq!(h.bins.iter().map(|b| b.count).sum::<u64>(), 7);
+        assert_eq!(h.bins[0].count, 2);
+        assert_eq!(h.median, 34.0);
+        assert!((h.mean - (36.0 + 25.0 + 102.0 + 71.0) / 7.0).abs() < 1e-9);
+        let small: BTreeMap<i64, u64> = [(1, 1), (2, 1), (3, 1), (4, 1)].into();
+        let h = histogram(&small).expect("some");
+        assert_eq!(h.bins.len(), 4);
+        assert_eq!(h.median, 2.5);
+        assert!(histogram(&BTreeMap::new()).is_none());
+    }
+
+    #[test]
+    fn label_and_share() {
+        assert_eq!(share(0, 0), (None, None));
+        let (pct, ci) = share(8, 10);
+        assert_eq!(pct, Some(80.0));
+        let (lo, hi) = ci.expect("ci");
+        assert!((lo - 49.02).abs() < 0.01 && (hi - 94.33).abs() < 0.01);
+    }
+}

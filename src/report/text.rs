@@ -1,0 +1,288 @@
+//! The report as plain text for a terminal (`pesquisa report --format text`): the same
+//! numbers as the HTML, aligned in columns, no colours (it is often piped to a file).
+
+use std::fmt::Write;
+
+use super::html::{int, money, num};
+use super::model::{Report, Share};
+use crate::i18n::Lang;
+use crate::stats::Scenario;
+use crate::stats::market::GroupResult;
+
+/// Left-aligned first column, right-aligned others, two spaces between columns.
+fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let cols = head.len();
+    let width = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .chain(head.get(i).map(|h| h.to_string()).as_ref())
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cols).map(width).collect();
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, c) in cells.iter().enumerate() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            let pad = w.saturating_sub(c.chars().count());
+            if i == 0 {
+                let _ = write!(out, "  {c}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{c}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(out, &head.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for r in rows {
+        line(out, r);
+    }
+}
+
+fn ci(c: Option<(f64, f64)>, f: impl Fn(f64) -> String) -> String {
+    c.map_or_else(|| "–".into(), |(lo, hi)| format!("{} – {}", f(lo), f(hi)))
+}
+
+fn shares(out: &mut String, s: &[Share], lang: Lang) {
+    let t = lang.t();
+    let rows: Vec<Vec<String>> = s
+        .iter()
+        .map(|s| {
+            vec![
+                s.label.get(lang).to_string(),
+                int(s.count, lang),
+                s.pct.map_or("–".into(), |p| num(p, 1, lang)),
+                ci(s.ci95, |x| num(x, 1, lang)),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            t.report_option,
+            t.report_count,
+            t.report_percent,
+            t.report_ci,
+        ],
+        &rows,
+    );
+}
+
+fn group(label: &str, g: &GroupResult, lang: Lang) -> Vec<String> {
+    match g {
+        GroupResult::Reported { n, mean, ci95 } => vec![
+            label.to_string(),
+            int(*n as u64, lang),
+            money(*mean, lang),
+            ci(Some(*ci95), |x| money(x, lang)),
+        ],
+        GroupResult::Suppressed => vec![
+            label.to_string(),
+            lang.t().report_suppressed.into(),
+            String::new(),
+            String::new(),
+        ],
+    }
+}
+
+/// The whole report as text.
+pub fn render(r: &Report, lang: Lang) -> String {
+    let t = lang.t();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} – {} ({} v{})",
+        t.report_title,
+        r.title.get(lang),
+        r.survey_id,
+        r.survey_version
+    );
+    let _ = writeln!(o, "{}: {}", t.report_generated, r.generated_at);
+    let _ = writeln!(o, "{}: {}", t.report_respondents, int(r.respondents, lang));
+    let _ = writeln!(o, "{}: {}\n", t.report_completes, int(r.completes, lang));
+    if r.respondents == 0 {
+        let _ = writeln!(o, "{}", t.report_no_data);
+        return o;
+    }
+    let _ = writeln!(o, "== {} ==", t.report_market);
+    if let Some(why) = &r.market.unavailable {
+        let _ = writeln!(o, "{}: {why}", t.report_unavailable);
+    }
+    if let Some(e) = &r.market.estimate {
+        let _ = writeln!(o, "{}", t.report_spend);
+        let rows: Vec<Vec<String>> = e
+            .scenarios
+            .iter()
+            .map(|s| group(scenario(s.scenario, lang), &s.overall.result, lang))
+            .collect();
+        table(
+            &mut o,
+            &[t.report_scenario, "n", t.report_mean, t.report_ci],
+            &rows,
+        );
+        if let Some(mid) = e.scenario(Scenario::Mid) {
+            let _ = writeln!(o, "{} ({})", t.report_by_class, t.report_scenario_mid);
+            let rows: Vec<_> = mid
+                .by_income_class
+                .iter()
+                .map(|g| group(&g.group, &g.result, lang))
+                .collect();
+            table(
+                &mut o,
+                &[t.report_class, "n", t.report_mean, t.report_ci],
+                &rows,
+            );
+            let _ = writeln!(o, "{} ({})", t.report_by_bairro, t.report_scenario_mid);
+            let rows: Vec<_> = mid
+                .by_bairro
+                .iter()
+                .map(|g| group(&g.group, &g.result, lang))
+                .collect();
+            table(
+                &mut o,
+                &[t.report_bairro, "n", t.report_mean, t.report_ci],
+                &rows,
+            );
+        }
+        if r.market.households_given {
+            let rows: Vec<_> = e
+                .scenarios
+                .iter()
+                .map(|s| {
+                    vec![
+                        scenario(s.scenario, lang).to_string(),
+                        s.market_monthly.map_or("–".into(), |x| money(x, lang)),
+                        s.potential_monthly.map_or("–".into(), |x| money(x, lang)),
+                    ]
+                })
+                .collect();
+            table(
+                &mut o,
+                &[
+                    t.report_scenario,
+                    t.report_market_monthly,
+                    t.report_potential,
+                ],
+                &rows,
+            );
+            let share = e
+                .capture
+                .share
+                .map_or("–".into(), |s| format!("{} %", num(s * 100.0, 1, lang)));
+            let _ = writeln!(o, "{}: {share}", t.report_capture);
+        } else {
+            let _ = writeln!(o, "{}", t.report_households_missing);
+        }
+        let _ = writeln!(o, "{}:", t.report_assumptions);
+        for a in &e.assumptions {
+            let _ = writeln!(o, "  - {a}");
+        }
+    }
+    let _ = writeln!(o, "\n== {} ==", t.report_questions);
+    for q in &r.questions {
+        let _ = writeln!(
+            o,
+            "\n{} [{}] ({} {})",
+            q.text.get(lang),
+            q.key,
+            int(q.answered, lang),
+            t.report_answered
+        );
+        if !q.shares.is_empty() {
+            shares(&mut o, &q.shares, lang);
+        }
+        if let Some(h) = &q.histogram {
+            let _ = writeln!(
+                o,
+                "  {} {} · {} {} · {}–{}",
+                t.report_mean,
+                num(h.mean, 1, lang),
+                t.report_median,
+                num(h.median, 1, lang),
+                h.min,
+                h.max
+            );
+            let rows: Vec<_> = h
+                .bins
+                .iter()
+                .map(|b| vec![format!("{}–{}", b.from, b.to), int(b.count, lang)])
+                .collect();
+            table(&mut o, &[t.report_range, t.report_count], &rows);
+        }
+    }
+    let _ = writeln!(o, "\n== {} ==", t.report_crosstabs);
+    for c in &r.crosstabs {
+        let _ = writeln!(o, "\n{}", c.text.get(lang));
+        let mut head = vec![t.report_class];
+        head.extend(c.cols.iter().map(|l| l.get(lang)));
+        let rows: Vec<_> = c
+            .rows
+            .iter()
+            .zip(&c.counts)
+            .map(|(r, k)| {
+                let mut row = vec![r.clone()];
+                row.extend(k.iter().map(|n| int(*n, lang)));
+                row
+            })
+            .collect();
+        table(&mut o, &head, &rows);
+        match &c.chi_square {
+            Some(x) => {
+                let _ = writeln!(
+                    o,
+                    "  χ² = {}, df = {}, p = {}, V = {}{}",
+                    num(x.statistic, 2, lang),
+                    x.df,
+                    num(x.p_value, 4, lang),
+                    num(x.cramers_v, 3, lang),
+                    if x.low_expected_warning { " (!)" } else { "" }
+                );
+            }
+            None => {
+                let _ = writeln!(o, "  {}", t.report_chi_none);
+            }
+        }
+    }
+    let _ = writeln!(o, "\n== {} ==", t.report_bairros);
+    let rows: Vec<_> = r
+        .bairros
+        .iter()
+        .map(|b| {
+            vec![
+                b.bairro.clone(),
+                int(b.respondents, lang),
+                int(b.completes, lang),
+                b.intent_top2_pct.map_or("–".into(), |p| num(p, 1, lang)),
+            ]
+        })
+        .collect();
+    table(
+        &mut o,
+        &[
+            t.report_bairro,
+            t.report_respondents,
+            t.report_completes,
+            "%",
+        ],
+        &rows,
+    );
+    if r.bairros_suppressed > 0 {
+        let _ = writeln!(
+            o,
+            "  {} {}",
+            r.bairros_suppressed,
+            t.report_bairros_hidden
+                .replace("{min}", &r.min_cell.to_string())
+        );
+    }
+    o
+}
+
+fn scenario(s: Scenario, lang: Lang) -> &'static str {
+    let t = lang.t();
+    match s {
+        Scenario::Lower => t.report_scenario_lower,
+        Scenario::Mid => t.report_scenario_mid,
+        Scenario::Upper => t.report_scenario_upper,
+    }
+}
