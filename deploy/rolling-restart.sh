@@ -2,55 +2,53 @@
 # Restart the pesquisa app instances one at a time without downtime.
 #
 # usage: deploy/rolling-restart.sh [-h] INSTANCE...
-#   e.g. LB_URL=https://pesquisa.example.org/healthz DRAIN_CMD=... UNDRAIN_CMD=... \
-#          deploy/rolling-restart.sh app1 app2
+#   e.g. LB_URL=https://pesquisa.example.org/healthz DRAIN_CMD='ssh {} pesquisa-drain on' \
+#          UNDRAIN_CMD='ssh {} pesquisa-drain off' deploy/rolling-restart.sh app1 app2
 #
 # For each INSTANCE, in order:
-#   1. run DRAIN_CMD, if set: the load balancer stops sending requests to the instance
-#      and the requests it had already sent finish (deploy/lb-upstream.sh drain);
+#   1. run DRAIN_CMD, if set: the instance refuses new connections from the load
+#      balancer (deploy/app-drain.sh), so nginx sends every new request to the others;
 #   2. run RESTART_CMD (default: ssh INSTANCE systemctl restart pesquisa): the app drains
-#      and stops on SIGTERM, the new process starts;
+#      its open connections and stops on SIGTERM, the new process starts;
 #   3. wait until READY_CMD succeeds: the instance's own /readyz answers 200, i.e. it is
 #      up AND reaches MariaDB and Redis;
-#   4. run UNDRAIN_CMD, if set: the instance is back in the load balancer;
+#   4. run UNDRAIN_CMD, if set: the instance accepts connections from the LB again;
 #   5. wait until LB_URL answers 200 LB_OK_COUNT times in a row AND at least SETTLE
 #      seconds have passed since step 3.
 # Only then is the next instance touched. Any step that does not finish within TIMEOUT
 # seconds stops the script with a non-zero exit, leaving the remaining instances alone
-# (and a drained instance drained: put it back with UNDRAIN_CMD once it is ready).
+# (and a drained instance drained: run UNDRAIN_CMD for it once it is ready).
 #
-# Why step 1: an instance that stops closes its listening socket at some point. Without a
-# drain, the load balancer keeps sending it requests until then, and a request sent on a
-# connection that the stopping app never accepts is reset; nginx retries that on the
-# other instance only if it is idempotent, so a POST (a saved questionnaire page) fails
-# with 502. Drained first, the instance has nothing in flight when it stops.
+# Why step 1: an instance that stops closes its listening socket at some point, and until
+# then nginx keeps opening connections to it. A connection the stopping app never accepts
+# is reset after nginx has sent the request on it; nginx retries that request on another
+# instance only if it is idempotent (nginx.conf, on purpose: a POST may have been
+# committed), so a saved questionnaire page fails with 502. A connection refused at once
+# carries no request yet, and nginx sends the request, even a POST, elsewhere.
 #
-# Why step 5 waits SETTLE seconds without a drain: while an instance restarts, nginx sees
-# connection errors to it and, after max_fails=3, leaves it out for fail_timeout=10s
-# (nginx.conf). During that window the load balancer only uses the other instance, even
-# though the restarted one is ready again. Restarting the other one inside that window
-# leaves nginx with no live upstream: every request fails ("no live upstreams") for
-# seconds. Open-source nginx does not report upstream state, so the script waits out
-# fail_timeout (+ margin); keep SETTLE above it if you change it there. With a drain,
-# nginx never tries the instance while it is down (and a reload starts with fresh failure
-# counts), so SETTLE defaults to 0.
+# Why step 5 waits SETTLE seconds: while an instance is drained or restarting, nginx sees
+# refused connections to it and, after max_fails=3, leaves it out for fail_timeout=10s
+# (nginx.conf), even though it is ready again. Draining or restarting the next instance
+# inside that window leaves nginx with no live upstream: every request fails ("no live
+# upstreams") for seconds. Open-source nginx does not report upstream state, so the script
+# waits out fail_timeout (+ margin). Keep SETTLE above fail_timeout if you change it there.
 #
 # Before anything is restarted, every instance must already be ready and the LB must
 # answer: a rolling restart while another instance is down would be an outage.
 #
 # Environment (commands are run with bash -c; every {} is replaced by the instance):
-#   DRAIN_CMD     empty by default; with nginx.conf in Docker on the LB VM:
-#                 ssh lb docker exec pesquisa-lb /docker-entrypoint.d/40-pesquisa-upstream.sh drain {}
-#   UNDRAIN_CMD   the same with undrain; set both or neither
+#   DRAIN_CMD     empty by default (no drain: a few requests in flight at each stop may
+#                 fail); with deploy/app-drain.sh installed as pesquisa-drain on the app
+#                 VMs: ssh {} pesquisa-drain on
+#   UNDRAIN_CMD   ssh {} pesquisa-drain off; set both or neither
 #   RESTART_CMD   default: ssh {} systemctl restart pesquisa
 #   READY_CMD     default: ssh {} curl -fsS -m 3 -o /dev/null http://127.0.0.1:8000/readyz
 #                 (curl on the VM itself: the unit's IPAddressAllow= may not admit the
-#                 operator's address; if it does, curl http://{}:8000/readyz directly)
+#                 operator's address, and a drain refuses everything but loopback)
 #   LB_URL        required, e.g. https://pesquisa.example.org/healthz
 #   LB_CURL_OPTS  extra curl options for LB_URL (e.g. --resolve ..., --cacert ...)
 #   TIMEOUT       seconds allowed for each step, per instance (default 120)
-#   SETTLE        seconds, see above (default 12 without DRAIN_CMD, 0 with it; nginx's
-#                 fail_timeout is 10)
+#   SETTLE        seconds, see above (default 12; nginx's fail_timeout is 10)
 #   LB_OK_COUNT   consecutive LB successes required (default 5)
 #   INTERVAL      seconds between checks (default 0.5)
 set -euo pipefail
@@ -67,7 +65,7 @@ LB_CURL_OPTS=${LB_CURL_OPTS:-}
 DRAIN_CMD=${DRAIN_CMD:-}
 UNDRAIN_CMD=${UNDRAIN_CMD:-}
 TIMEOUT=${TIMEOUT:-120}
-if [ -n "$DRAIN_CMD" ]; then SETTLE=${SETTLE:-0}; else SETTLE=${SETTLE:-12}; fi
+SETTLE=${SETTLE:-12}
 LB_OK_COUNT=${LB_OK_COUNT:-5}
 INTERVAL=${INTERVAL:-0.5}
 
@@ -107,7 +105,7 @@ fi
 
 for inst in "$@"; do
   if [ -n "$DRAIN_CMD" ]; then
-    say "$inst: taking it out of the load balancer"
+    say "$inst: draining (taking it out of the load balancer)"
     if ! run "$DRAIN_CMD" "$inst"; then
       say "ERROR: $inst: drain command failed; stopping here (check the load balancer's state)"
       exit 1
@@ -130,7 +128,7 @@ for inst in "$@"; do
   ready_at=$(now)
   say "$inst: ready"
   if [ -n "$UNDRAIN_CMD" ]; then
-    say "$inst: putting it back into the load balancer"
+    say "$inst: undraining (putting it back into the load balancer)"
     if ! run "$UNDRAIN_CMD" "$inst"; then
       say "ERROR: $inst: undrain command failed; stopping here ($inst is ready but may still be drained)"
       exit 1

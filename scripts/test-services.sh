@@ -46,6 +46,10 @@ CREATE USER IF NOT EXISTS 'pesquisa_test'@'127.0.0.1' IDENTIFIED BY 'pesquisa_te
 CREATE USER IF NOT EXISTS 'pesquisa_test'@'localhost' IDENTIFIED BY 'pesquisa_test';
 GRANT ALL PRIVILEGES ON `pesquisa\_t\_%`.* TO 'pesquisa_test'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON `pesquisa\_t\_%`.* TO 'pesquisa_test'@'localhost';
+-- A read-only analyst (SELECT only) on the same databases: export and report must work
+-- with it (tests/api/report.rs).
+CREATE USER IF NOT EXISTS 'pesquisa_ro_test'@'%' IDENTIFIED BY 'pesquisa_ro_test';
+GRANT SELECT ON `pesquisa\_t\_%`.* TO 'pesquisa_ro_test'@'%';
 -- config/pesquisa.dev.toml's database.
 GRANT ALL PRIVILEGES ON `pesquisa\_dev`.* TO 'pesquisa_test'@'127.0.0.1';
 SQL

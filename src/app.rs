@@ -21,6 +21,8 @@ pub struct AppState {
     pub survey: Arc<Definition>,
     /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The last `/admin/results` report (see [`crate::web::results`]).
+    pub report_cache: Arc<crate::web::results::ReportCache>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             bairros: Arc::new(bairros),
             survey: Arc::new(survey),
             draining: Arc::default(),
+            report_cache: Arc::default(),
         })
     }
 }

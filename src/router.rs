@@ -19,7 +19,7 @@ use salvo_compression::{Compression, CompressionLevel};
 use crate::app::AppState;
 use crate::error::error_page;
 use crate::session;
-use crate::web::{account, admin, assets, auth, guards, health, home, hoops, survey};
+use crate::web::{account, admin, assets, auth, guards, health, home, hoops, results, survey};
 
 /// Routes: what answers where.
 pub fn routes(state: &AppState) -> Router {
@@ -91,6 +91,15 @@ fn pages() -> Router {
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
                 .push(Router::with_path("delete").post(account::delete)),
+        )
+        // Before "admin": analysts may see the results but nothing else of the admin area.
+        .push(
+            Router::with_path("admin/results")
+                .hoop(guards::require_user)
+                .hoop(guards::consent_gate)
+                .hoop(guards::require_analyst)
+                .get(results::page)
+                .push(Router::with_path("respostas.csv").get(results::csv)),
         )
         .push(
             Router::with_path("admin")

@@ -10,10 +10,14 @@
 //! the same data set.
 
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
+use crate::db::schema::responses;
+use crate::db::{DbError, DbPool};
 use crate::survey::{AnswerValue, Answers, Definition, QuestionKind};
 
 /// Share of generated households that submitted; the others stopped part-way.
@@ -180,6 +184,70 @@ fn answer(
             AnswerValue::Text(t.chars().take(*max_length).collect())
         }
     })
+}
+
+#[derive(Insertable)]
+// NULL rather than DEFAULT for None: SQLite's multi-row INSERT has no DEFAULT keyword.
+#[diesel(table_name = responses, treat_none_as_default_value = false)]
+struct NewRow {
+    user_id: Option<i64>,
+    definition_id: String,
+    definition_version: i32,
+    answers: String,
+    bairro: String,
+    current_page: i32,
+    revision: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    submitted_at: Option<NaiveDateTime>,
+}
+
+/// Stores `households` as responses without accounts: one multi-row INSERT on MariaDB; on SQLite (whose async wrapper has no batch
+/// insert in diesel) one INSERT per row, all in one transaction.
+pub async fn insert(
+    pool: &DbPool,
+    def: &Definition,
+    households: Vec<Household>,
+) -> Result<(), DbError> {
+    let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
+    let rows: Vec<NewRow> = households
+        .into_iter()
+        .map(|h| NewRow {
+            user_id: None,
+            definition_id: def.id().to_string(),
+            definition_version: version,
+            answers: serde_json::to_string(&h.answers).unwrap_or_default(),
+            bairro: h.bairro,
+            current_page: i32::try_from(h.current_page).unwrap_or(0),
+            revision: 1,
+            created_at: h.created_at,
+            updated_at: h.updated_at,
+            submitted_at: h.submitted_at,
+        })
+        .collect();
+    match pool {
+        DbPool::Mysql(p) => {
+            let mut conn = p.get().await.map_err(DbError::from)?;
+            diesel::insert_into(responses::table)
+                .values(rows)
+                .execute(&mut *conn)
+                .await?;
+        }
+        DbPool::Sqlite(p) => {
+            let mut conn = p.get().await.map_err(DbError::from)?;
+            conn.transaction(async |conn| {
+                for row in &rows {
+                    diesel::insert_into(responses::table)
+                        .values(row)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

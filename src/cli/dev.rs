@@ -4,10 +4,9 @@
 
 use std::time::Instant;
 
-use chrono::NaiveDateTime;
 use clap::Subcommand;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -15,10 +14,10 @@ use crate::accounts::fields::Bairros;
 use crate::config::Settings;
 use crate::db::schema::responses;
 use crate::db::{DbError, DbPool, migrations};
-use crate::synthetic::{Generator, Household};
+use crate::synthetic::{Generator, Household, insert};
 use crate::with_conn;
 
-/// Rows per INSERT statement (and per transaction).
+/// Households generated and inserted at a time.
 const INSERT_BATCH: usize = 1000;
 /// Upper bound of `--count`: beyond it a mistake is likelier than a need.
 const MAX_COUNT: u64 = 10_000_000;
@@ -47,22 +46,6 @@ pub enum DevCommand {
         #[arg(long)]
         append: bool,
     },
-}
-
-#[derive(Insertable)]
-// NULL rather than DEFAULT for None: SQLite's multi-row INSERT has no DEFAULT keyword.
-#[diesel(table_name = responses, treat_none_as_default_value = false)]
-struct NewRow {
-    user_id: Option<i64>,
-    definition_id: String,
-    definition_version: i32,
-    answers: String,
-    bairro: String,
-    current_page: i32,
-    revision: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    submitted_at: Option<NaiveDateTime>,
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
@@ -115,30 +98,16 @@ async fn generate(
     let started = Instant::now();
     let generator = Generator::new(&def, bairros.all(), crate::db::users::now(), days);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let version = i32::try_from(def.version())?;
     let mut done = 0u64;
     let mut complete = 0u64;
     while done < count {
         let n = (count - done).min(INSERT_BATCH as u64);
-        let rows: Vec<NewRow> = (0..n)
-            .map(|_| {
-                let h: Household = generator.household(&mut rng);
-                complete += u64::from(h.submitted_at.is_some());
-                NewRow {
-                    user_id: None,
-                    definition_id: def.id().to_string(),
-                    definition_version: version,
-                    answers: serde_json::to_string(&h.answers).unwrap_or_default(),
-                    bairro: h.bairro,
-                    current_page: i32::try_from(h.current_page).unwrap_or(0),
-                    revision: 1,
-                    created_at: h.created_at,
-                    updated_at: h.updated_at,
-                    submitted_at: h.submitted_at,
-                }
-            })
-            .collect();
-        insert(&pool, rows).await?;
+        let households: Vec<Household> = (0..n).map(|_| generator.household(&mut rng)).collect();
+        complete += households
+            .iter()
+            .filter(|h| h.submitted_at.is_some())
+            .count() as u64;
+        insert(&pool, &def, households).await?;
         done += n;
     }
     eprintln!(
@@ -152,32 +121,4 @@ async fn existing(pool: &DbPool) -> Result<i64, DbError> {
     with_conn!(pool, |conn| {
         Ok(responses::table.count().get_result(conn).await?)
     })
-}
-
-/// One multi-row INSERT on MariaDB; on SQLite (whose async wrapper has no batch
-/// insert in diesel) one INSERT per row, all in one transaction.
-async fn insert(pool: &DbPool, rows: Vec<NewRow>) -> Result<(), DbError> {
-    match pool {
-        DbPool::Mysql(p) => {
-            let mut conn = p.get().await.map_err(DbError::from)?;
-            diesel::insert_into(responses::table)
-                .values(rows)
-                .execute(&mut *conn)
-                .await?;
-        }
-        DbPool::Sqlite(p) => {
-            let mut conn = p.get().await.map_err(DbError::from)?;
-            conn.transaction(async |conn| {
-                for row in &rows {
-                    diesel::insert_into(responses::table)
-                        .values(row)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok::<_, DbError>(())
-            })
-            .await?;
-        }
-    }
-    Ok(())
 }

@@ -172,23 +172,35 @@ async fn batch(
     })
 }
 
-/// Calls `f` with each batch of at most `batch_size` responses matching `filters` with
-/// id ≤ `max_id`, in id order (keyset pagination: memory stays flat).
-pub async fn for_each_batch(
-    pool: &DbPool,
-    filters: &Filters,
+/// The responses matching `filters` with id ≤ `max_id`, in id order, one batch at a
+/// time (keyset pagination: memory stays flat whatever the number of rows).
+pub struct Batches<'a> {
+    pool: &'a DbPool,
+    filters: &'a Filters,
     max_id: i64,
-    batch_size: i64,
-    mut f: impl AsyncFnMut(&[Response]) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut after = 0i64;
-    loop {
-        let rows = batch(pool, filters, after, max_id, batch_size.max(1)).await?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        f(&rows).await?;
+    after: i64,
+    size: i64,
+}
+
+impl<'a> Batches<'a> {
+    pub fn new(pool: &'a DbPool, filters: &'a Filters, max_id: i64, size: i64) -> Self {
+        Batches {
+            pool,
+            filters,
+            max_id,
+            after: 0,
+            size: size.max(1),
+        }
     }
-    Ok(())
+
+    /// The next batch, `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<Response>>, DbError> {
+        let rows = batch(self.pool, self.filters, self.after, self.max_id, self.size).await?;
+        Ok(rows.last().map(|r| r.id).map(|last| {
+            self.after = last;
+            rows
+        }))
+    }
 }
 
 type PersonRow = (i64, String, String, String, Option<String>);
@@ -259,39 +271,32 @@ pub async fn export<W: Write>(
     let mut rows = 0u64;
     let mut cells = Vec::with_capacity(cols.len());
     let nobody = Person::default();
-    for_each_batch(
-        pool,
-        &opts.filters,
-        max_id,
-        opts.batch_size,
-        async |batch: &[Response]| {
-            let persons = if opts.include_personal_data {
-                let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
-                people(pool, &ids).await?
-            } else {
-                HashMap::new()
+    let mut batches = Batches::new(pool, &opts.filters, max_id, opts.batch_size);
+    while let Some(batch) = batches.next().await? {
+        let persons = if opts.include_personal_data {
+            let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
+            people(pool, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        for response in &batch {
+            let row = columns::Row {
+                response,
+                answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
+                pseudonym: pseudonym::response_id(secret, response.id),
+                person: opts.include_personal_data.then(|| {
+                    response
+                        .user_id
+                        .and_then(|id| persons.get(&id))
+                        .unwrap_or(&nobody)
+                }),
             };
-            for response in batch {
-                let row = columns::Row {
-                    response,
-                    answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
-                    pseudonym: pseudonym::response_id(secret, response.id),
-                    person: opts.include_personal_data.then(|| {
-                        response
-                            .user_id
-                            .and_then(|id| persons.get(&id))
-                            .unwrap_or(&nobody)
-                    }),
-                };
-                cells.clear();
-                cells.extend(cols.iter().map(|c| c.cell(&row)));
-                sink.row(&cells).map_err(io)?;
-                rows += 1;
-            }
-            Ok(())
-        },
-    )
-    .await?;
+            cells.clear();
+            cells.extend(cols.iter().map(|c| c.cell(&row)));
+            sink.row(&cells).map_err(io)?;
+            rows += 1;
+        }
+    }
     let hashing = sink.finish().map_err(io)?;
     let (out, bytes, sha256) = hashing.finish().map_err(io)?;
     Ok((

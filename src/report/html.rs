@@ -396,7 +396,7 @@ fn market(r: &Report, lang: Lang) -> Markup {
                     p class="report-note" { (t.report_households_missing) }
                 }
                 h3 { (t.report_assumptions) }
-                ul class="report-assumptions" { @for a in &e.assumptions { li { (a) } } }
+                ul class="report-assumptions" { @for a in (if lang.is_english() { &e.assumptions } else { &e.premissas }) { li { (a) } } }
             }
         }
     }

@@ -23,7 +23,6 @@ use anyhow::Context;
 
 use crate::config::ReportSettings;
 use crate::db::DbPool;
-use crate::db::responses::Response;
 use crate::export::{self, Filters};
 use crate::stats::{Households, MarketParams};
 use crate::survey::Definition;
@@ -95,17 +94,10 @@ pub async fn build(
 ) -> anyhow::Result<Report> {
     let mut acc = model::Accumulator::new(def);
     let max_id = export::max_id(pool).await?;
-    export::for_each_batch(
-        pool,
-        &params.filters,
-        max_id,
-        export::BATCH_SIZE,
-        async |batch: &[Response]| {
-            batch.iter().for_each(|r| acc.add(r));
-            Ok(())
-        },
-    )
-    .await?;
+    let mut batches = export::Batches::new(pool, &params.filters, max_id, export::BATCH_SIZE);
+    while let Some(batch) = batches.next().await? {
+        batch.iter().for_each(|r| acc.add(r));
+    }
     acc.finish(params, salario_minimo, chrono::Utc::now())
 }
 

@@ -174,7 +174,12 @@ pub fn render(r: &Report, lang: Lang) -> String {
             let _ = writeln!(o, "{}", t.report_households_missing);
         }
         let _ = writeln!(o, "{}:", t.report_assumptions);
-        for a in &e.assumptions {
+        let list = if lang.is_english() {
+            &e.assumptions
+        } else {
+            &e.premissas
+        };
+        for a in list {
             let _ = writeln!(o, "  - {a}");
         }
     }

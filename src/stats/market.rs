@@ -346,6 +346,8 @@ pub struct MarketEstimate {
     pub scenarios: Vec<ScenarioEstimate>,
     /// Every assumption behind the numbers, in plain English.
     pub assumptions: Vec<String>,
+    /// The same assumptions in Brazilian Portuguese, in the same order.
+    pub premissas: Vec<String>,
 }
 
 impl MarketEstimate {
@@ -625,7 +627,10 @@ pub fn estimate_market(
         invalid_intent: answered_intent.saturating_sub(intents.len()),
     };
 
-    let assumptions = assumptions(
+    let Assumptions {
+        pt: premissas,
+        en: assumptions,
+    } = assumptions(
         params,
         &coverage,
         &capture,
@@ -639,10 +644,24 @@ pub fn estimate_market(
         capture,
         scenarios,
         assumptions,
+        premissas,
     })
 }
 
-/// The plain-English assumption list of an estimate.
+/// Each assumption in Brazilian Portuguese and English (same order in both lists).
+struct Assumptions {
+    pt: Vec<String>,
+    en: Vec<String>,
+}
+
+impl Assumptions {
+    fn add(&mut self, pt: String, en: String) {
+        self.pt.push(pt);
+        self.en.push(en);
+    }
+}
+
+/// The assumption list of an estimate, in both languages.
 fn assumptions(
     p: &MarketParams,
     coverage: &Coverage,
@@ -650,118 +669,232 @@ fn assumptions(
     min: usize,
     by_bairro: &BTreeMap<String, Vec<usize>>,
     overall_reported: bool,
-) -> Vec<String> {
-    let mut a = vec![
+) -> Assumptions {
+    let mut a = Assumptions {
+        pt: Vec::new(),
+        en: Vec::new(),
+    };
+    let (with, all) = (coverage.with_spend, coverage.respondents);
+    a.add(
+        format!(
+            "O gasto mensal com supermercado por domicílio vem da faixa de gasto informada: o \
+             cenário Médio usa o ponto médio da faixa, o Inferior o seu limite inferior (0 na \
+             primeira faixa) e o Superior o limite superior. {with} de {all} respondentes \
+             deram uma resposta de gasto utilizável; os demais ficam fora de todas as médias."
+        ),
         format!(
             "Monthly supermarket spend per household comes from the respondent's spend band: \
              the Mid scenario uses the band midpoint, Lower its lower bound (0 for the lowest \
-             band), Upper its upper bound. {} of {} respondents gave a usable spend answer; \
-             the others are left out of all averages.",
-            coverage.with_spend, coverage.respondents
+             band), Upper its upper bound. {with} of {all} respondents gave a usable spend \
+             answer; the others are left out of all averages."
+        ),
+    );
+    a.add(
+        format!(
+            "A faixa de gasto aberta no topo (sem limite superior) vale {} nos cenários Médio \
+             e Superior e o seu limite inferior no cenário Inferior.",
+            money(p.open_top)
         ),
         format!(
             "The open top spend band (no upper bound) is valued at {} in the Mid and Upper \
              scenarios and at its lower bound in the Lower scenario.",
             money(p.open_top)
         ),
+    );
+    a.add(
+        "As médias não são ponderadas: cada domicílio que respondeu conta uma vez, e supõe-se \
+         que os respondentes representam os domicílios da área."
+            .to_string(),
         "Averages are unweighted: each responding household counts once, and the \
          respondents are assumed to represent the area's households."
             .to_string(),
+    );
+    let below = min.saturating_sub(1);
+    a.add(
+        format!(
+            "Grupos com menos de {min} respondentes com resposta de gasto são suprimidos (sem \
+             números); quando os respondentes suprimidos de um recorte (inclusive os sem \
+             classe de renda ou bairro) somariam entre 1 e {below}, os menores grupos \
+             restantes também são suprimidos, para que nenhuma resposta possa ser deduzida \
+             por subtração."
+        ),
         format!(
             "Groups with fewer than {min} respondents with a spend answer are suppressed (no \
              figures shown); where the suppressed respondents of a breakdown (including those \
-             without an income class or bairro) would number between 1 and {}, the smallest \
-             other groups are suppressed too, so no one's answer can be recovered by \
-             subtraction.",
-            min.saturating_sub(1)
+             without an income class or bairro) would number between 1 and {below}, the \
+             smallest other groups are suppressed too, so no one's answer can be recovered by \
+             subtraction."
+        ),
+    );
+    a.add(
+        format!(
+            "Intervalos de confiança de 95%: bootstrap percentil da média com B = {} \
+             reamostragens, gerador ChaCha8 com semente {} (a mesma para todos os grupos e \
+             cenários).",
+            p.resamples, p.seed
         ),
         format!(
             "95% confidence intervals: percentile bootstrap of the mean with B = {} resamples, \
              ChaCha8 generator seeded with {} (the same seed for every group and scenario).",
             p.resamples, p.seed
         ),
-    ];
+    );
     if !overall_reported {
-        a.push(format!(
-            "Fewer than {min} respondents gave a usable spend answer, so no spend, market or \
-             potential figure is reported."
-        ));
+        a.add(
+            format!(
+                "Menos de {min} respondentes deram uma resposta de gasto utilizável; por isso \
+                 nenhum gasto, mercado ou potencial é mostrado."
+            ),
+            format!(
+                "Fewer than {min} respondents gave a usable spend answer, so no spend, market \
+                 or potential figure is reported."
+            ),
+        );
     }
 
     match &p.households {
-        Households::Total(h) => a.push(format!(
-            "Households: {h} in the study area (analyst's figure); monthly market = overall \
-             mean spend × {h}."
-        )),
+        Households::Total(h) => a.add(
+            format!(
+                "Domicílios: {h} na área estudada (número do analista); mercado mensal = gasto \
+                 médio geral × {h}."
+            ),
+            format!(
+                "Households: {h} in the study area (analyst's figure); monthly market = overall \
+                 mean spend × {h}."
+            ),
+        ),
         Households::PerBairro(map) => {
             let total = map.values().fold(0u64, |acc, &h| acc.saturating_add(h));
-            a.push(format!(
-                "Households per bairro ({} bairros, {total} households in all, analyst's \
-                 figures); monthly market = sum over these bairros of the bairro's mean spend × \
-                 its households.",
-                map.len()
-            ));
-            a.push(format!(
-                "Fallback: a bairro with fewer than {min} respondents with a spend answer (or \
-                 suppressed to protect another) uses the overall mean spend in the market sum."
-            ));
+            let n = map.len();
+            a.add(
+                format!(
+                    "Domicílios por bairro ({n} bairros, {total} domicílios ao todo, números do \
+                     analista); mercado mensal = soma, nesses bairros, do gasto médio do bairro \
+                     × os seus domicílios."
+                ),
+                format!(
+                    "Households per bairro ({n} bairros, {total} households in all, analyst's \
+                     figures); monthly market = sum over these bairros of the bairro's mean \
+                     spend × its households."
+                ),
+            );
+            a.add(
+                format!(
+                    "Substituição: um bairro com menos de {min} respondentes com resposta de \
+                     gasto (ou suprimido para proteger outro) usa o gasto médio geral na soma \
+                     do mercado."
+                ),
+                format!(
+                    "Fallback: a bairro with fewer than {min} respondents with a spend answer \
+                     (or suppressed to protect another) uses the overall mean spend in the \
+                     market sum."
+                ),
+            );
             let outside: Vec<&str> = by_bairro
                 .iter()
                 .filter(|(b, m)| !m.is_empty() && !map.contains_key(*b))
                 .map(|(b, _)| b.as_str())
                 .collect();
             if !outside.is_empty() {
-                a.push(format!(
-                    "Respondents from bairros without a household count ({}) are counted in \
-                     the overall mean (and so in the fallback) but add no households to the \
-                     market.",
-                    outside.join(", ")
-                ));
+                let list = outside.join(", ");
+                a.add(
+                    format!(
+                        "Respondentes de bairros sem número de domicílios ({list}) entram na \
+                         média geral (e portanto na substituição), mas não acrescentam \
+                         domicílios ao mercado."
+                    ),
+                    format!(
+                        "Respondents from bairros without a household count ({list}) are \
+                         counted in the overall mean (and so in the fallback) but add no \
+                         households to the market."
+                    ),
+                );
             }
         }
     }
 
     let w = p.intent_weights;
     match p.capture_share {
-        Some(share) => a.push(format!(
-            "Capture share: {:.1}% of each household's supermarket spend, set by the analyst \
-             (purchase intent not used).",
-            share * 100.0
-        )),
+        Some(share) => {
+            let pct = share * 100.0;
+            a.add(
+                format!(
+                    "Participação da loja: {pct:.1}% do gasto com supermercado de cada \
+                     domicílio, definida pelo analista (a intenção de compra não é usada)."
+                ),
+                format!(
+                    "Capture share: {pct:.1}% of each household's supermarket spend, set by \
+                     the analyst (purchase intent not used)."
+                ),
+            );
+        }
         None => {
-            a.push(format!(
-                "Purchase intent scale: 5 = certamente sim, 4 = provavelmente sim, 3 = talvez, \
-                 2 = provavelmente não, 1 = certamente não; weights {} / {} / {} / {} / {} \
-                 (top-box calibration: stated intent overstates actual buying).",
+            let weights = format!(
+                "{} / {} / {} / {} / {}",
                 w.certamente_sim,
                 w.provavelmente_sim,
                 w.talvez,
                 w.provavelmente_nao,
                 w.certamente_nao
-            ));
-            a.push(match capture.share {
-                Some(s) => format!(
-                    "Capture share: {:.1}%, the average intent weight over the {} respondents \
-                     who answered the intent question, read as the share of each household's \
-                     supermarket spend the new store would take (not divided further by the \
-                     number of competing stores).",
-                    s * 100.0,
-                    capture.intent_answers
+            );
+            a.add(
+                format!(
+                    "Escala de intenção de compra: 5 = certamente sim, 4 = provavelmente sim, \
+                     3 = talvez, 2 = provavelmente não, 1 = certamente não; pesos {weights} \
+                     (calibração top-box: a intenção declarada exagera a compra real)."
                 ),
-                None => format!(
-                    "Capture share: not available, since fewer than {min} respondents answered \
-                     the intent question; no potential is reported."
+                format!(
+                    "Purchase intent scale: 5 = certamente sim, 4 = provavelmente sim, \
+                     3 = talvez, 2 = provavelmente não, 1 = certamente não; weights {weights} \
+                     (top-box calibration: stated intent overstates actual buying)."
                 ),
-            });
+            );
+            let answers = capture.intent_answers;
+            match capture.share {
+                Some(s) => {
+                    let pct = s * 100.0;
+                    a.add(
+                        format!(
+                            "Participação da loja: {pct:.1}%, a média dos pesos de intenção dos \
+                             {answers} respondentes que responderam à pergunta de intenção, \
+                             lida como a parte do gasto com supermercado de cada domicílio que a \
+                             nova loja levaria (sem dividir de novo pelo número de concorrentes)."
+                        ),
+                        format!(
+                            "Capture share: {pct:.1}%, the average intent weight over the \
+                             {answers} respondents who answered the intent question, read as the \
+                             share of each household's supermarket spend the new store would \
+                             take (not divided further by the number of competing stores)."
+                        ),
+                    );
+                }
+                None => a.add(
+                    format!(
+                        "Participação da loja: indisponível, porque menos de {min} respondentes \
+                         responderam à pergunta de intenção; nenhum potencial é mostrado."
+                    ),
+                    format!(
+                        "Capture share: not available, since fewer than {min} respondents \
+                         answered the intent question; no potential is reported."
+                    ),
+                ),
+            }
             if coverage.invalid_intent > 0 {
-                a.push(format!(
-                    "{} intent answers outside 1–5 were treated as not answered.",
-                    coverage.invalid_intent
-                ));
+                let n = coverage.invalid_intent;
+                a.add(
+                    format!(
+                        "{n} respostas de intenção fora de 1–5 foram tratadas como não respondidas."
+                    ),
+                    format!("{n} intent answers outside 1–5 were treated as not answered."),
+                );
             }
         }
     }
-    a.push(
+    a.add(
+        "Sensibilidade: o mercado e o potencial também são calculados com todas as faixas de \
+         gasto no limite inferior (Inferior) e no superior (Superior); a participação da loja \
+         é a mesma em todos os cenários."
+            .to_string(),
         "Sensitivity: the market and the potential are also computed with every spend band at \
          its lower bound (Lower) and upper bound (Upper); the capture share is the same in \
          all scenarios."

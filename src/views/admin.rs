@@ -28,6 +28,7 @@ fn nav(ctx: &Ctx) -> Markup {
             a href="/admin/users" { (t.admin_users) }
             a href="/admin/documents" { (t.admin_documents) }
             a href="/admin/audit" { (t.admin_audit) }
+            a href="/admin/results" { (t.report_results) }
         }
     }
 }

@@ -9,6 +9,11 @@ use crate::views::forms;
 
 /// Wrap `body` in the site layout.
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    page_with_css(ctx, title, None, body)
+}
+
+/// [`page`] with one more embedded stylesheet (an asset path such as `css/report.css`).
+pub fn page_with_css(ctx: &Ctx, title: &str, extra_css: Option<&str>, body: Markup) -> Markup {
     let t = ctx.lang.t();
     html! {
         (DOCTYPE)
@@ -18,6 +23,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t.site_name) }
                 link rel="stylesheet" href=(assets::url("css/app.css"));
+                @if let Some(css) = extra_css {
+                    link rel="stylesheet" href=(assets::url(css));
+                }
                 link rel="icon" href=(assets::url("img/favicon.svg")) type="image/svg+xml";
             }
             body {
@@ -29,6 +37,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                             @if let Some(user) = ctx.user {
                                 a href="/survey" { (t.nav_survey) }
                                 a href="/account" { (t.nav_account) }
+                                @if user.role != crate::accounts::Role::Respondent {
+                                    a href="/admin/results" { (t.report_results) }
+                                }
                                 @if user.role == crate::accounts::Role::Admin {
                                     a href="/admin" { (t.nav_admin) }
                                 }

@@ -44,6 +44,22 @@ pub async fn require_admin(
     }
 }
 
+/// Analysts and admins (after [`require_user`]): the results and the CSV export.
+#[handler]
+pub async fn require_analyst(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let allowed =
+        session::user(depot).is_some_and(|u| matches!(u.role, Role::Analyst | Role::Admin));
+    if !allowed {
+        AppError::Forbidden.write(req, depot, res).await;
+        ctrl.skip_rest();
+    }
+}
+
 /// Users with a pending re-acceptance see `/consent` first.
 #[handler]
 pub async fn consent_gate(

@@ -10,6 +10,7 @@ pub mod home;
 pub mod hoops;
 pub mod limits;
 pub mod pages;
+pub mod results;
 pub mod survey;
 
 use salvo::prelude::*;

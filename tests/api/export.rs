@@ -297,6 +297,84 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
         for line in jsonl.lines() {
             serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
         }
+
+        // XLSX, opened and read back: numbers as numbers, text as typed (a string cell
+        // is never a formula), empty cells empty.
+        let (_, xlsx) = export::export(
+            app.db(),
+            &definition(),
+            SECRET,
+            &opts(Format::Xlsx, CsvProfile::Rfc4180),
+            Vec::new(),
+        )
+        .await
+        .expect("xlsx export");
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("opens as xlsx");
+        let sheet = calamine::Reader::worksheet_range(&mut book, "respostas").expect("sheet");
+        let cell = |d: &calamine::Data| match d {
+            calamine::Data::String(s) => format!("s:{s}"),
+            calamine::Data::Float(f) => format!("n:{f}"),
+            calamine::Data::Int(i) => format!("n:{i}"),
+            calamine::Data::Empty => String::new(),
+            other => format!("?{other:?}"),
+        };
+        let got: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(cell).collect()).collect();
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let header: Vec<String> = HEADER.split(',').map(|h| format!("s:{h}")).collect();
+        let (s1, s2, s3) = (format!("s:{p1}"), format!("s:{p2}"), format!("s:{p3}"));
+        let expected = vec![
+            header,
+            row(&[
+                &s1,
+                "n:3",
+                "s:2026-11-27T21:05:00Z",
+                "s:2026-11-27T21:05:00Z",
+                "s:JARDIM SÃO JOSÉ",
+                "n:34",
+                "s:ate_2sm",
+                "n:1",
+                "s:E",
+                "n:1",
+                "n:0",
+                "s:101a500",
+                "n:300.5",
+                "s:=HYPERLINK(\"http://x\")",
+            ]),
+            row(&[
+                &s2,
+                "n:3",
+                "",
+                "s:2026-11-28T10:00:00Z",
+                "s:VILA INDUSTRIAL",
+                "n:51",
+                "s:acima_20sm",
+                "n:30",
+                "s:A",
+                "",
+                "",
+                "s:acima_2000",
+                "n:3000",
+                "",
+            ]),
+            row(&[
+                &s3,
+                "n:3",
+                "s:2026-12-01T12:30:45Z",
+                "s:2026-12-01T12:30:45Z",
+                "s:JARDIM SÃO JOSÉ",
+                "n:72",
+                "s:nao_informar",
+                "",
+                "",
+                "n:1",
+                "n:1",
+                "",
+                "",
+                "s:Mercado \"Bom Preço\", centro",
+            ]),
+        ];
+        assert_eq!(got, expected, "{backend:?}");
     }
 }
 

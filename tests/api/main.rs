@@ -6,5 +6,6 @@ mod cli;
 mod export;
 mod health;
 mod helpers;
+mod report;
 mod storage;
 mod survey;

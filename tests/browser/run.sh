@@ -8,6 +8,9 @@
 #   respondent.mjs     sign-up (refused, then accepted), my account, log-out, log-in
 #   questionnaire.mjs  the whole questionnaire: refused pages, keyboard, review, submit,
 #                      answers shown afterwards, a change, English
+#   report.mjs         the standalone `pesquisa report` file (no network requests) and
+#                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)
+#                      synthetic responses
 # (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
@@ -15,7 +18,7 @@
 #   PESQUISA_BIN    the binary to serve (default target/debug/pesquisa, built if missing)
 #   REBUILD=1       run `cargo build` even when the binary exists
 #
-# Output: each script's "ok"/"FAIL" lines; the last line is the sum over both scripts,
+# Output: each script's "ok"/"FAIL" lines; the last line is the sum over all scripts,
 # "N passed, M failed". Exit status: 0 when every check passed, 1 when some failed, 2
 # when a script crashed or timed out, other non-zero when the set-up failed.
 set -euo pipefail
@@ -102,6 +105,15 @@ base_url="http://127.0.0.1:$port"
 unset_args=()
 while IFS= read -r name; do unset_args+=(-u "$name"); done < <(compgen -e | grep -E '^(PESQUISA_|CREDENTIALS_DIRECTORY$)' || true)
 mkdir -p "$SCREENSHOT_DIR"
+# Data for the analysts' checks (report.mjs): synthetic responses, an analyst account and
+# the standalone report file, made with the same binary and configuration.
+analyst_email="analista@exemplo.com.br"
+analyst_password="relatorio de mercado 2026"
+pq() { (cd "$workdir" && env "${unset_args[@]}" NO_COLOR=1 "$bin" --config "$workdir/pesquisa.toml" "$@"); }
+pq migrate >/dev/null
+pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
+printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email "$analyst_email" >/dev/null
+pq report --households 12000 --output "$workdir/relatorio.html"
 (
   cd "$workdir"
   exec env "${unset_args[@]}" PESQUISA_SERVER__LISTEN="127.0.0.1:$port" NO_COLOR=1 \
@@ -131,7 +143,7 @@ done
 # 5. The scripts, one after the other (a failure in one does not skip the other).
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
-scripts=(respondent.mjs questionnaire.mjs)
+scripts=(respondent.mjs questionnaire.mjs report.mjs)
 total_passed=0
 total_failed=0
 worst=0
@@ -143,7 +155,8 @@ for script in "${scripts[@]}"; do
   summary_file="$workdir/summary-$script"
   : >"$summary_file"
   set +e
-  (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" timeout 300 node "$script") 2>&1 |
+  (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
+    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
         printf '%s\n' "$line" >"$summary_file"

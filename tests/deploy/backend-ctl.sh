@@ -13,7 +13,9 @@ alive() {  # exists and is not a zombie (see lib.sh)
   [ -n "$st" ] && [ "$st" != Z ]
 }
 
-healthy() { curl -fsS --noproxy '*' -m 1 -o /dev/null "http://127.0.0.1:$(cat "$dir/$name.port")/$1" 2>/dev/null; }
+# From 127.0.0.2, like a check on the VM itself: a drain (lib.sh test_drain) refuses only
+# nginx's connections, which come from 127.0.0.1.
+healthy() { curl -fsS --noproxy '*' -m 1 --interface 127.0.0.2 -o /dev/null "http://127.0.0.1:$(cat "$dir/$name.port")/$1" 2>/dev/null; }
 
 start() {
   # setsid + redirects: the backend must not keep the caller's terminal or pipes open.
@@ -24,10 +26,10 @@ start() {
   echo "backend $name did not start" >&2; return 1
 }
 
-stop() {  # stop SIGNAL
+stop() {  # stop SIGNAL: and wait for the exit (SIGTERM: after backend.py's 5 s drain)
   local pid; pid=$(cat "$dir/$name.pid" 2>/dev/null) || return 0
   kill -"$1" "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 50); do alive "$pid" || return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do alive "$pid" || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
 }
 

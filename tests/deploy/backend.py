@@ -13,7 +13,10 @@ GET or POST /die?name=N the backend named N exits at once without answering (a c
 anything else           200 "NAME"
 Every response carries X-Backend: NAME and, like the app, X-Content-Type-Options, so the
 test can see that nginx does not add that header a second time.
-SIGTERM stops accepting, gives in-flight requests 0.2 s, then exits.
+SIGTERM: like the app (server.drain_secs), keeps serving for DRAIN_SECS (env
+BACKEND_DRAIN_SECS, default 5; longer than nginx's upstream keepalive_timeout of 4 s) with
+"Connection: close" on every response, then stops accepting, gives in-flight requests
+0.2 s and exits.
 """
 
 import json
@@ -27,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT = int(sys.argv[1])
 NAME = sys.argv[2]
 DIR = sys.argv[3] if len(sys.argv) > 3 else None
+DRAIN_SECS = float(os.environ.get("BACKEND_DRAIN_SECS", "5"))
+draining = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -42,6 +47,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Backend", NAME)
         self.send_header("X-Content-Type-Options", "nosniff")
+        if draining.is_set():
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
@@ -85,7 +93,8 @@ server.daemon_threads = True
 
 def stop(*_):
     # shutdown() waits for serve_forever to return, so it must run off the main thread.
-    threading.Thread(target=server.shutdown).start()
+    draining.set()
+    threading.Timer(DRAIN_SECS, server.shutdown).start()
 
 
 signal.signal(signal.SIGTERM, stop)

@@ -139,8 +139,8 @@ denied() { "$@" | grep -q NOPERM; }
 
 check "redis app user: SET with EX and GET under pesquisa:" \
   bash -c '[ "$1" = OK ] && [ "$2" = v1 ]' _ "$(rapp SET pesquisa:s:1 v1 EX 60)" "$(rapp GET pesquisa:s:1)"
-check "redis app user: INCR, PEXPIRE, PTTL, EXPIRE, DEL" \
-  bash -c '[ "$(printf "%s " "$@")" = "1 1 1 1 " ]' _ "$(rapp INCR pesquisa:rl:1)" "$(rapp PEXPIRE pesquisa:rl:1 5000)" "$(rapp EXPIRE pesquisa:rl:1 9)" "$(rapp DEL pesquisa:rl:1)"
+check "redis app user: INCR, INCRBY (the client library's incr), PEXPIRE, PTTL, EXPIRE, DEL" \
+  bash -c '[ "$(printf "%s " "$@")" = "1 2 1 1 1 " ]' _ "$(rapp INCR pesquisa:rl:1)" "$(rapp INCRBY pesquisa:rl:1 1)" "$(rapp PEXPIRE pesquisa:rl:1 5000)" "$(rapp EXPIRE pesquisa:rl:1 9)" "$(rapp DEL pesquisa:rl:1)"
 check "redis app user: SADD, SMEMBERS, SREM" \
   bash -c '[ "$1" = 1 ] && [ "$2" = a ] && [ "$3" = 1 ]' _ "$(rapp SADD pesquisa:u:1 a)" "$(rapp SMEMBERS pesquisa:u:1)" "$(rapp SREM pesquisa:u:1 a)"
 multi_exec() { printf 'MULTI\nINCR pesquisa:m\nPEXPIRE pesquisa:m 1000\nEXEC\n' | rapp | tr '\n' ' ' | grep -q 'OK QUEUED QUEUED 1 1'; }
@@ -172,12 +172,7 @@ check "redis: only the hash of the app password is stored" hash_only
 # The database URL's TLS parameters: mysql_async checks the server certificate against
 # its built-in public roots, which cannot know the DB host's private CA, so verification
 # is off here (the tunnel authenticates the DB host); see docs/deploy.md.
-BIN=${PESQUISA_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$(cd "$REPO_ROOT" && ls -t target/x86_64-unknown-linux-musl/release/pesquisa \
-    target/release/pesquisa target/debug/pesquisa 2>/dev/null | head -n 1) || true
-  [ -n "$BIN" ] && BIN="$REPO_ROOT/$BIN"
-fi
+BIN=$(pesquisa_bin)
 if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   log "end-to-end with $BIN"
   APP_PORT=$(free_port 28700)
@@ -216,6 +211,18 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   check "pesquisa serve as the app user: /readyz answers 200 (MariaDB and Redis reachable)" app_ready
   check "the log-in page answers 200 (a session written through the Redis ACL)" \
     curl -fsS --noproxy '*' -m 5 -o /dev/null "http://127.0.0.1:$APP_PORT/login"
+  # A log-in attempt counts against the rate limits (INCRBY, PEXPIRE, PTTL in a MULTI).
+  login_attempt() {  # prints the status of a wrong-password POST /login
+    local jar="$T/app/jar" csrf
+    csrf=$(curl -fsS --noproxy '*' -m 5 -c "$jar" -b "$jar" "http://127.0.0.1:$APP_PORT/login" |
+      grep -o 'name="csrf_token" value="[^"]*"' | head -n 1 | cut -d'"' -f4) || true
+    curl -sS --noproxy '*' -m 5 -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+      --data-urlencode "email=nobody@example.com" --data-urlencode "password=wrong password here" \
+      --data-urlencode "csrf_token=$csrf" "http://127.0.0.1:$APP_PORT/login" || true
+  }
+  code=$(login_attempt)
+  check "a wrong password at log-in gets 422, not 503 (rate-limit counters through the Redis ACL: $code)" \
+    test "$code" = 422
   only_prefixed() { [ -n "$(radm --scan)" ] && ! radm --scan | grep -qv '^pesquisa:'; }
   check "every Redis key the app wrote starts with pesquisa:" only_prefixed
   check "no NOPERM (command refused by the Redis ACL) in the app's log" \

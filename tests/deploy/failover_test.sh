@@ -5,13 +5,15 @@
 # sending the load through nginx over HTTPS. Scenarios (nginx restarted between them, so
 # no upstream failure state carries over):
 #   1. kill -9 of one instance under GET load (logged-in GET /survey/1): 0 failed requests;
-#   2. kill -9 of one instance under questionnaire submissions from ~200 respondents signed
+#   2. kill -9 of one instance under questionnaire submissions from 120 respondents signed
 #      up through nginx: only in-flight POSTs may fail (502, not retried), and
 #      the database holds exactly one response per respondent;
 #   3. deploy/rolling-restart.sh under mixed GET/POST load, as in production: each
-#      instance in turn is taken out of nginx's upstream (deploy/lb-upstream.sh drain:
-#      marked down, nginx reloaded, old workers finished), stopped with SIGTERM (graceful
-#      drain), restarted, ready, put back: 0 failed requests;
+#      instance in turn is drained (deploy/app-drain.sh: new connections from nginx
+#      refused, so nginx sends every new request, POSTs included, to the other one),
+#      stopped with SIGTERM (the app's own drain, then in-flight requests finish),
+#      restarted, ready, undrained: 0 failed requests (FAILOVER_DRAIN=0: without the
+#      drain, to see what that loses);
 #   4. one logged-in respondent keeps the session through all of it, on both instances.
 # "Failed" = a socket error in wrk or a response other than the expected one (wrk's own
 # count would take a 303 to /login for a success; failover_load.lua classifies each).
@@ -21,8 +23,8 @@
 # over the socket, Redis on 127.0.0.1:6379 without a password. Uses the database
 # pesquisa_t_failover_<pid> and the Redis prefix pesquisa-failover-<pid>:, both removed at
 # the end (FAILOVER_KEEP=1 keeps the logs in /tmp/pesquisa-failover-test.*).
-# Binary: $PESQUISA_BIN, else the newest of target/release/pesquisa and
-# target/debug/pesquisa (cargo build when neither exists).
+# Binary: $PESQUISA_BIN, else the newest of target/*/pesquisa (lib.sh pesquisa_bin;
+# cargo build when none exists).
 # Ports: free loopback ports from 28101 (apps), 28180/28543 (nginx); never 8080 or 8000.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,12 +39,15 @@ need_cmd mariadb mariadb-client
 need_cmd redis-cli redis-tools
 need_cmd ss iproute2
 need_cmd setsid util-linux
+need_cmd nft nftables
 
 STARTED=$(date +%s)
-RESPONDENTS=${FAILOVER_RESPONDENTS:-200}
+RESPONDENTS=${FAILOVER_RESPONDENTS:-120}
 CONNS=16
 
-# Nothing from the caller's environment may reconfigure the instances.
+# Nothing from the caller's environment may reconfigure the instances (PESQUISA_BIN is
+# the test's own setting: read first).
+BIN=$(pesquisa_bin)
 while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PESQUISA_' || true)
 unset CREDENTIALS_DIRECTORY NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 
@@ -59,7 +64,8 @@ LB_DIR=$T
 
 # ---- Instances: NAME is app1 or app2; $T/NAME.port, NAME.toml, NAME.srv.pid, NAME.log ----
 # Exported, because deploy/rolling-restart.sh runs RESTART_CMD/READY_CMD with bash -c.
-inst_ready() { curl -fsS --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$(cat "$T/$1.port")/readyz" 2>/dev/null; }
+# From 127.0.0.2: nginx connects from 127.0.0.1, which is what a drain refuses (app_drain).
+inst_ready() { curl -fsS --noproxy '*' -m 2 --interface 127.0.0.2 -o /dev/null "http://127.0.0.1:$(cat "$T/$1.port")/readyz" 2>/dev/null; }
 inst_start() {
   local name=$1 pid
   # setsid + redirects: the server keeps no terminal or pipe of whoever started it.
@@ -87,8 +93,10 @@ inst_stop() {  # inst_stop NAME SIGNAL: signal it, wait until gone (SIGKILL afte
 }
 inst_restart() { inst_stop "$1" TERM && inst_start "$1"; }
 inst_pid() { cat "$T/$1.srv.pid"; }
-export BIN
-export -f inst_ready inst_start inst_stop inst_restart alive
+# app_drain on|off NAME: deploy/app-drain.sh for NAME's port (lib.sh test_drain).
+app_drain() { test_drain "$1" "$(cat "$T/$2.port")"; }
+export BIN REPO_ROOT
+export -f inst_ready inst_start inst_stop inst_restart alive app_drain test_drain
 
 # ---- nginx: the project's nginx.conf via lib.sh's lb_render, private to $T ----
 lb_up() {
@@ -113,6 +121,7 @@ cleanup() {
   if [ -n "$WRK_PID" ]; then kill "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; fi
   inst_stop app1 TERM
   inst_stop app2 TERM
+  app_drain off app1 2>/dev/null; app_drain off app2 2>/dev/null
   lb_down
   if [ -n "$DB_CREATED" ]; then
     "${MYSQL_TEST[@]}" -e "DROP DATABASE IF EXISTS \`$DB\`" 2>/dev/null
@@ -132,12 +141,6 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- Preflight ----
-BIN=${PESQUISA_BIN:-}
-if [ -z "$BIN" ]; then
-  # shellcheck disable=SC2012  # two fixed names; ls -t picks the newer
-  BIN=$(cd "$REPO_ROOT" && ls -t target/release/pesquisa target/debug/pesquisa 2>/dev/null | head -n 1) || true
-  [ -n "$BIN" ] && BIN="$REPO_ROOT/$BIN"
-fi
 if [ -z "$BIN" ]; then
   log "no pesquisa binary; cargo build"
   (cd "$REPO_ROOT" && cargo build --quiet)
@@ -156,6 +159,7 @@ db_root() { mariadb -uroot -N -B "$DB" -e "$1"; }
 db_root "SELECT 1" >/dev/null || { fail "mariadb -uroot $DB does not work"; finish; exit 1; }
 
 P1=$(free_port 28101); P2=$(free_port $((P1 + 1)))
+drain_reset "$P1" "$P2"
 echo "$P1" >"$T/app1.port"; echo "$P2" >"$T/app2.port"
 LB_HTTP_PORT=$(free_port 28180)
 LB_HTTPS_PORT=$(free_port 28543)
@@ -179,13 +183,21 @@ key_prefix = "$PREFIX"
 [session]
 secret = "$SECRET"
 
+# Sign-ups are set-up here, not what is measured: a cheaper argon2id (as tests/api uses)
+# keeps them quick.
+[passwords]
+memory_kib = 4096
+iterations = 1
+
 [rate_limit]
 login_per_ip = 1000000
 register_per_ip = 1000000
 
 [logging]
 format = "text"
-level = "warn"
+# The stop sequence (SIGTERM, drain, finishing in-flight requests, stopped) is logged at
+# info by pesquisa::server; requests are not.
+level = "warn,pesquisa::server=info"
 EOF
 done
 
@@ -378,10 +390,12 @@ session_check "after scenario 2"
 
 # ==== 3. Rolling restart (SIGTERM, drain, restart) under mixed load ====
 export RESTART_CMD='inst_restart {}' READY_CMD='inst_ready {}'
-# The LB side as on the LB VM (docker exec pesquisa-lb .../40-pesquisa-upstream.sh drain {}).
-export DRAIN_CMD='lb_upstream drain {}' UNDRAIN_CMD='lb_upstream undrain {}'
-export LB_DIR LB_CONF REPO_ROOT
-export -f lb_upstream
+# Each instance drained before its restart, as on the app VMs (ssh {} pesquisa-drain on).
+# FAILOVER_DRAIN=0 leaves it out, to see what a rolling restart without it loses.
+case "${FAILOVER_DRAIN:-1}" in
+  1) export DRAIN_CMD='app_drain on {}' UNDRAIN_CMD='app_drain off {}' ;;
+  *) unset DRAIN_CMD UNDRAIN_CMD ;;
+esac
 export LB_URL="$BASE/healthz"
 export LB_CURL_OPTS="--noproxy $LB_NAME --cacert $T/cert.pem --resolve $LB_NAME:$LB_HTTPS_PORT:127.0.0.1"
 export TIMEOUT=40 INTERVAL=0.2
@@ -401,9 +415,15 @@ wrk_result s3
 sed 's/^/    /' "$T/rolling.log" >&2
 lines=$(log_since "$mark")
 a1=$(served_by "$lines" "$P1"); a2=$(served_by "$lines" "$P2")
-echo "scenario 3 (rolling restart, SIGTERM + restart, ${took}s): $R_REQ requests, $R_FAILED failed; $R_LINE; upstream tries app1=$a1 app2=$a2"
-SUMMARY+=("3 rolling restart: $R_REQ requests, $R_FAILED failed")
+n502=$(grep -c '" 502 ' <<<"$lines" || true)
+how="drain, SIGTERM, restart, undrain"; [ -n "${DRAIN_CMD:-}" ] || how="SIGTERM + restart, no drain"
+echo "scenario 3 (rolling restart, $how, ${took}s): $R_REQ requests, $R_FAILED failed (nginx 502s: $n502); $R_LINE; upstream tries app1=$a1 app2=$a2"
+SUMMARY+=("3 rolling restart ($how): $R_REQ requests, $R_FAILED failed")
 check "scenario 3: rolling-restart.sh app1 app2 succeeds (exit $rc, ${took}s)" test "$rc" = 0
+if [ -n "${DRAIN_CMD:-}" ]; then
+  check "scenario 3: each instance was drained before its restart and undrained after" \
+    test "$(grep -cE '(app1|app2): (draining|undraining) \(' "$T/rolling.log")" = 4
+fi
 check "scenario 3: both instances were restarted (new pids)" \
   test "$(inst_pid app1)" != "$old1" -a "$(inst_pid app2)" != "$old2"
 check "scenario 3: graceful restarts under mixed load: 0 failed of $R_REQ requests" \

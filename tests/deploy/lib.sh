@@ -79,6 +79,17 @@ free_port() {
   echo "$p"
 }
 
+# pesquisa_bin: the binary the end-to-end tests run: $PESQUISA_BIN, else the newest built
+# one (musl release, release, debug); nothing when none is built.
+pesquisa_bin() {
+  if [ -n "${PESQUISA_BIN:-}" ]; then echo "$PESQUISA_BIN"; return; fi
+  local b
+  # shellcheck disable=SC2012  # fixed names; ls -t picks the newest
+  b=$(cd "$REPO_ROOT" && ls -t target/x86_64-unknown-linux-musl/release/pesquisa \
+    target/release/pesquisa target/debug/pesquisa 2>/dev/null | head -n 1) || true
+  if [ -n "$b" ]; then echo "$REPO_ROOT/$b"; fi
+}
+
 # The python3 that starts fastest (a pyenv shim adds ~100 ms to every backend restart).
 python_bin() {
   if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
@@ -90,26 +101,14 @@ python_bin() {
 # Sets LB_HTTP_PORT, LB_HTTPS_PORT, LB_NAME, LB_CONF, LB_NGINX_PID; app ports in DIR/*.port.
 LB_NAME=pesquisa.test
 # shellcheck disable=SC2016  # envsubst's list of names, not expanded here
-LB_VARS='${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${LISTEN_HTTP} ${LISTEN_HTTPS}'
+LB_VARS='${APP1_ADDR} ${APP2_ADDR} ${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${LISTEN_HTTP} ${LISTEN_HTTPS}'
 
-# lb_render DIR OUT: what the image's entrypoint does, with loopback values: nginx.conf
-# from the template, then deploy/lb-upstream.sh writes upstream.conf beside it (app1 and
-# app2 on the ports in DIR/app1.port, DIR/app2.port).
-lb_render() {
+lb_render() {  # lb_render DIR OUT: what the image's entrypoint does, with loopback values
   local dir=$1 out=$2
+  APP1_ADDR="127.0.0.1:$(cat "$dir/app1.port")" APP2_ADDR="127.0.0.1:$(cat "$dir/app2.port")" \
   SERVER_NAME="$LB_NAME" TLS_CERT="$dir/cert.pem" TLS_KEY="$dir/key.pem" \
   LISTEN_HTTP="127.0.0.1:$LB_HTTP_PORT" LISTEN_HTTPS="127.0.0.1:$LB_HTTPS_PORT" \
     envsubst "$LB_VARS" <"$REPO_ROOT/nginx.conf" >"$out"
-  LB_DIR=$dir UPSTREAM_FILE="$(dirname "$out")/upstream.conf" lb_upstream render 2>/dev/null
-}
-
-# lb_upstream ARGS...: deploy/lb-upstream.sh (render, drain NAME, undrain NAME, status) for
-# the test nginx of $LB_DIR, as `docker exec pesquisa-lb ...` runs it on the LB VM.
-lb_upstream() {
-  APP1_ADDR="127.0.0.1:$(cat "$LB_DIR/app1.port")" APP2_ADDR="127.0.0.1:$(cat "$LB_DIR/app2.port")" \
-  UPSTREAM_FILE="${UPSTREAM_FILE:-$LB_DIR/upstream.conf}" NGINX_CONF="${LB_CONF:-$LB_DIR/nginx.conf}" \
-  NGINX_PID_FILE="$LB_DIR/nginx.pid" NGINX_PREFIX="$LB_DIR" \
-    sh "$REPO_ROOT/deploy/lb-upstream.sh" "$@"
 }
 
 lb_nginx() {  # lb_nginx ARGS...: Debian's nginx with everything private to $LB_DIR
@@ -122,6 +121,7 @@ lb_start() {
   LB_HTTPS_PORT=$(free_port 28443)
   local p1 p2
   p1=$(free_port 28001); p2=$(free_port $((p1 + 1)))
+  drain_reset "$p1" "$p2"
   LB_CONF="$LB_DIR/nginx.conf"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
     -keyout "$LB_DIR/key.pem" -out "$LB_DIR/cert.pem" -subj "/CN=$LB_NAME" \
@@ -149,8 +149,25 @@ lb_stop() {
   local b
   for b in app1 app2; do
     [ -f "$LB_DIR/$b.pid" ] && bash "$REPO_ROOT/tests/deploy/backend-ctl.sh" "$LB_DIR" kill "$b"
+    [ -f "$LB_DIR/$b.port" ] && drain_reset "$(cat "$LB_DIR/$b.port")"
   done
   return 0
+}
+
+# ---- deploy/app-drain.sh on loopback (nginx_test, rolling_test, failover_test) ----
+# On an app VM the drain refuses new connections to the app's port except over loopback.
+# Here nginx and the backends share loopback, so the drain refuses the connections that
+# nginx opens (from 127.0.0.1) to one backend's port, in a table named after that port;
+# readiness checks connect from 127.0.0.2 and get through.
+# test_drain on|off|status PORT
+test_drain() {
+  DRAIN_PORT=$2 DRAIN_TABLE="pesquisa_test_drain_$2" DRAIN_MATCH='ip saddr 127.0.0.1' \
+    sh "$REPO_ROOT/deploy/app-drain.sh" "$1"
+}
+# drain_reset PORT...: no drain left on these ports (e.g. by a run that was killed).
+drain_reset() {
+  local p
+  for p in "$@"; do test_drain off "$p" 2>/dev/null || true; done
 }
 
 # lbcurl PATH [CURL ARGS...]: a request to the TLS server, verifying the test certificate.
@@ -202,6 +219,15 @@ netns_cleanup() {
     ip netns del "$ns" 2>/dev/null || true
   done
   NETNS=()
+}
+# need_vpn_tools: what openvpn/ and the namespaces need.
+need_vpn_tools() {
+  need_cmd openvpn openvpn
+  need_cmd easyrsa easy-rsa
+  need_cmd openssl openssl
+  need_cmd envsubst gettext-base
+  need_cmd ip iproute2
+  need_tun
 }
 need_tun() {
   [ -c /dev/net/tun ] && return 0
@@ -329,6 +355,7 @@ sha256_hex() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 # users_sql SOCKET APP_PW MIGRATE_PW ANALYST_PW [CLIENT_HOSTS]: deploy/db-host/users.sql as
 # docs/deploy.md runs it (root over the socket, passwords as user variables).
 users_sql() {
+  # shellcheck disable=SC2016  # SQL quotes in a heredoc, expanded by bash
   mariadb --no-defaults -S "$1" -uroot -N -B <<SQL
 SET @app_password = '$2';
 SET @migrate_password = '$3';

@@ -14,6 +14,7 @@ need_cmd envsubst gettext-base
 need_cmd curl curl
 need_cmd python3 python3
 need_cmd ss iproute2
+need_cmd nft nftables
 
 T=$(mktemp -d /tmp/pesquisa-nginx-test.XXXXXX)
 cleanup() { lb_stop || true; rm -rf "$T"; }
@@ -27,9 +28,6 @@ check "template: every \${VAR} is one of the documented variables" \
   bash -c "! grep -n '\\\${[A-Za-z_]*}' '$T/dry.conf'"
 check "template: nginx's own variables (\$host, \$remote_addr) survive envsubst" \
   grep -q 'return 301 https://\$host\$request_uri' "$T/dry.conf"
-upstream_lines() { grep -c '^server 127\.0\.0\.1:[12] max_fails=3 fail_timeout=10s;  # app[12]$' "$T/upstream.conf"; }
-check "lb-upstream.sh writes upstream.conf from APP1_ADDR and APP2_ADDR (max_fails=3 fail_timeout=10s)" \
-  test "$(upstream_lines)" = 2
 rm -f "$T"/app?.port
 
 lb_start "$T"
@@ -73,22 +71,34 @@ check "a request id is sent upstream" bash -c '[[ "$1" =~ ^[0-9a-f]{32}$ ]]' _ "
 seen=$(for _ in 1 2 3 4; do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done | sort -u | tr '\n' ' ')
 check "both backends receive traffic ($seen)" test "$seen" = "app1 app2 "
 
-# ---- Taking a backend out of the upstream and back (deploy/lb-upstream.sh) ----
-backends() {  # backends N: which backends answer N GET /echo, sorted, unique
-  for _ in $(seq 1 "$1"); do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done |
-    sort -u | tr '\n' ' '
+# ---- Draining a backend before its restart (deploy/app-drain.sh) ----
+P1=$(cat "$T/app1.port")
+posts1() { if [ -f "$T/app1.posts" ]; then wc -l <"$T/app1.posts"; else echo 0; fi; }
+before=$(posts1)
+drained() { test_drain on "$P1" 2>/dev/null && [ "$(test_drain status "$P1")" = drained ]; }
+check "app-drain.sh on: new connections to app1 refused (status: drained)" drained
+# Connections nginx already keeps open to app1 are not refused; the real app closes them
+# during its SIGTERM drain (Connection: close). The stand-in does not: fresh workers.
+kill -HUP "$LB_NGINX_PID"
+sleep 0.3
+mixed() {  # 6 GETs and 6 POSTs: "code backend" lines, counted
+  for i in 1 2 3 4 5 6; do
+    lbcurl /echo | python3 -c 'import json,sys; print("200", json.load(sys.stdin)["backend"])' || echo "error"
+    lbcurl "/answers?n=$i" -X POST -d a=1 -o /dev/null -w '%{http_code} ' -D - | tr -d '\r' |
+      awk '/^HTTP/ {c=$2} tolower($1) == "x-backend:" {b=$2} END {print c, b}' || echo "error"
+  done | sort | uniq -c | tr -s ' \n' ' '
 }
-state_is() { [ "$(lb_upstream status | grep "^$1 " | cut -d' ' -f3)" = "$2" ]; }
-drained() { lb_upstream drain app1 2>/dev/null && state_is app1 down; }
-check "lb-upstream.sh drain app1: nginx reloaded, app1 listed as down" drained
-seen=$(backends 8)
-check "while app1 is drained every request goes to app2 ($seen)" test "$seen" = "app2 "
-last_kept() { ! lb_upstream drain app2 2>/dev/null && state_is app2 up; }
-check "lb-upstream.sh refuses to drain the last server in service" last_kept
-lb_upstream undrain app1 2>/dev/null || true
-seen=$(backends 4)
-check "lb-upstream.sh undrain app1: listed as up, both backends receive traffic again ($seen)" \
-  test "$(state_is app1 up && echo up) $seen" = "up app1 app2 "
+seen=$(mixed)
+check "while app1 is drained, 6 GETs and 6 POSTs all answer 200 from app2 ($seen)" test "$seen" = " 12 200 app2 "
+check "... and app1 received none of the POSTs" test "$(posts1)" = "$before"
+check "... while app1 is still ready when checked on its own host (loopback is not refused)" \
+  bash "$REPO_ROOT/tests/deploy/backend-ctl.sh" "$T" ready app1
+undrained() { test_drain off "$P1" 2>/dev/null && [ "$(test_drain status "$P1")" = "in service" ]; }
+check "app-drain.sh off: app1 in service again" undrained
+kill -HUP "$LB_NGINX_PID"   # fresh workers: nginx left app1 out after the refused connections
+sleep 0.3
+seen=$(for _ in 1 2 3 4; do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done | sort -u | tr '\n' ' ')
+check "after the drain both backends receive traffic again ($seen)" test "$seen" = "app1 app2 "
 
 enc=$(lbcurl /big -o /dev/null -D - -H 'Accept-Encoding: gzip' | grep -i '^content-encoding:' | tr -d '\r' || true)
 check "gzip for text responses ($enc)" grep -qi 'gzip' <<<"$enc"

@@ -8,14 +8,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-need_cmd openvpn openvpn
-need_cmd easyrsa easy-rsa
-need_cmd openssl openssl
-need_cmd envsubst gettext-base
-need_cmd ip iproute2
+need_vpn_tools
 need_cmd ping iputils-ping
-
-need_tun
 
 T=$(mktemp -d /tmp/pesquisa-openvpn-test.XXXXXX)
 # Like /etc/openvpn: the server reads crl.pem and ccd/ as user nobody after start-up.

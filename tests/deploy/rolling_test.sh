@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # deploy/rolling-restart.sh against the nginx.conf stack of nginx_test.sh (Debian's nginx,
 # two stand-in backends on loopback): under a steady stream of requests through the load
-# balancer, restart both backends with the helper and expect not one failed request,
-# first as in production (DRAIN_CMD/UNDRAIN_CMD take each instance out of nginx's
-# upstream with deploy/lb-upstream.sh), then without a drain (the helper waits out nginx's
-# fail_timeout instead); then check that it stops with an error, touching nothing
-# further, when an instance does not come back, and that it refuses to start while an
-# instance is already down.
+# balancer, restart both backends with the helper as in production (DRAIN_CMD/UNDRAIN_CMD
+# run deploy/app-drain.sh around each restart) and expect not one failed request, GET or
+# POST; then check that it stops with an error, touching nothing further, when an
+# instance does not come back, and that it refuses to start while an instance is
+# already down.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,6 +15,7 @@ need_cmd envsubst gettext-base
 need_cmd curl curl
 need_cmd python3 python3
 need_cmd ss iproute2
+need_cmd nft nftables
 
 T=$(mktemp -d /tmp/pesquisa-rolling-test.XXXXXX)
 LOAD_PID=
@@ -69,31 +69,27 @@ rolling() {
 }
 restarted() { test "$(pid_of app1)" != "$old1" -a "$(pid_of app2)" != "$old2"; }
 
-# ---- As in production: each instance drained from nginx's upstream first ----
-export LB_DIR LB_CONF REPO_ROOT
-export -f lb_upstream
-DRAIN_CMD='lb_upstream drain {}' UNDRAIN_CMD='lb_upstream undrain {}' rolling rolling-drain
-check "with DRAIN_CMD/UNDRAIN_CMD: rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
-check "... both instances were restarted (new pids)" restarted
-check "... each was drained before and put back after its restart" \
-  test "$(grep -cE '(app1|app2): (taking it out of|putting it back into) the load balancer' "$T/rolling-drain.log")" = 4
-check "... no failed request (GET or POST) through the LB ($bad of $total)" \
-  test "$bad" = 0 -a "$total" -gt 20
-check "... both instances are in the upstream again" \
-  test "$(lb_upstream status | grep -c ' up$')" = 2
-
-# ---- Without a drain: the helper waits out nginx's fail_timeout ----
-rolling rolling-plain
-check "without a drain: rolling-restart.sh app1 app2 succeeds (${took}s)" test "$rc" = 0
-check "... both instances were restarted (new pids)" restarted
-check "... no failed request through the LB ($bad of $total)" \
+# ---- As in production: each instance drained around its restart ----
+# drain on|off NAME: deploy/app-drain.sh for NAME's port (lib.sh test_drain), and a log of
+# the hooks in order.
+drain() { echo "$1 $2" >>"$T/hooks"; test_drain "$1" "$(cat "$T/$2.port")"; }
+export T REPO_ROOT
+export -f drain test_drain
+DRAIN_CMD='drain on {}' UNDRAIN_CMD='drain off {}' rolling rolling
+check "rolling-restart.sh app1 app2 with DRAIN_CMD/UNDRAIN_CMD succeeds (${took}s)" test "$rc" = 0
+check "both instances were restarted (new pids)" restarted
+check "each was drained before its restart and undrained after it was ready" \
+  grep -qzE 'app1: draining.*app1: restarting.*app1: ready.*app1: undraining.*app2: draining.*app2: restarting.*app2: ready.*app2: undraining' "$T/rolling.log"
+check "... in that order, once each ($(tr '\n' ',' <"$T/hooks"))" \
+  test "$(tr '\n' ',' <"$T/hooks")" = "on app1,off app1,on app2,off app2,"
+check "no failed request (GET or POST) through the LB during the rolling restart ($bad of $total)" \
   test "$bad" = 0 -a "$total" -gt 50
-check "... it waited out nginx's fail_timeout after each restart (took ${took}s >= 22s)" test "$took" -ge 22
+check "it waited out nginx's fail_timeout after each restart (took ${took}s >= 22s)" test "$took" -ge 22
 
 # An instance that does not come back: the helper must fail and leave app2 alone.
 old2=$(pid_of app2)
 rc=0
-RESTART_CMD="$ctl stop {}" TIMEOUT=2 "$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling2.log" || rc=$?
+RESTART_CMD="$ctl kill {}" TIMEOUT=2 "$REPO_ROOT/deploy/rolling-restart.sh" app1 app2 2>"$T/rolling2.log" || rc=$?
 sed 's/^/    /' "$T/rolling2.log" >&2
 check "an instance that does not come back: non-zero exit ($rc)" test "$rc" != 0
 check "... and the next instance is left untouched" test "$(pid_of app2)" = "$old2"

@@ -21,14 +21,11 @@
 # Needs root and a pesquisa binary: $PESQUISA_BIN, else the newest of target/*/pesquisa.
 # Everything runs in namespaces pq-topo-*-PID and /tmp/pesquisa-topology-test.*, removed
 # at the end even on failure (KEEP_TMP=1 keeps the directory and its logs).
+# shellcheck disable=SC2016  # bash -c '...' _ ARGS: the inner shell expands them
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-need_cmd openvpn openvpn
-need_cmd easyrsa easy-rsa
-need_cmd openssl openssl
-need_cmd envsubst gettext-base
-need_cmd ip iproute2
+need_vpn_tools
 need_cmd ss iproute2
 need_cmd mariadbd mariadb-server
 need_cmd mariadb mariadb-client
@@ -36,16 +33,9 @@ need_cmd redis-server redis-server
 need_cmd redis-cli redis-tools
 need_cmd nft nftables
 need_cmd curl curl
-need_tun
 
 STARTED=$(date +%s%N)
-BIN=${PESQUISA_BIN:-}
-if [ -z "$BIN" ]; then
-  # shellcheck disable=SC2012  # fixed names; ls -t picks the newest
-  BIN=$(cd "$REPO_ROOT" && ls -t target/x86_64-unknown-linux-musl/release/pesquisa \
-    target/release/pesquisa target/debug/pesquisa 2>/dev/null | head -n 1) || true
-  [ -n "$BIN" ] && BIN="$REPO_ROOT/$BIN"
-fi
+BIN=$(pesquisa_bin)
 if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
   fail "no pesquisa binary (set PESQUISA_BIN or build one)"; finish; exit 1
 fi
@@ -127,8 +117,12 @@ users_sql "$MYSQL_SOCK" "$APP_PW" "$MIG_PW" "$ANA_PW" >/dev/null   # hosts: the 
 listeners=$(ip netns exec "$NS_DB" ss -Htln | awk '{print $4}' | sort | tr '\n' ' ')
 check "DB namespace: the only TCP listeners are 10.8.0.1:3306 and 10.8.0.1:6379 ($listeners)" \
   test "$listeners" = "10.8.0.1:3306 10.8.0.1:6379 "
-# tcp_refused NS HOST PORT: a connection attempt is answered with a reset (nothing listens).
-tcp_refused() { ! ip netns exec "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
+# tcp_refused NS HOST PORT: the host answers, with a reset: nothing listens there.
+tcp_refused() {
+  local out
+  out=$(ip netns exec "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>&1) && return 1
+  grep -q 'Connection refused' <<<"$out"
+}
 tcp_open() { ip netns exec "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
 for port in 3306 6379; do
   check "port $port: no answer on the DB's link address 192.168.241.1 (from app1)" tcp_refused "$NS_A1" 192.168.241.1 "$port"
