@@ -126,6 +126,14 @@ pub fn money(x: f64, lang: Lang) -> String {
     format_reais(x.round(), lang.is_english())
 }
 
+/// A table that may be wider than a phone: it scrolls sideways inside its own region,
+/// which is focusable and labelled so keyboard users can scroll it too.
+fn scroll(label: &str, table: Markup) -> Markup {
+    html! {
+        div class="report-scroll" role="region" tabindex="0" aria-label=(label) { (table) }
+    }
+}
+
 fn interval(ci: Option<(f64, f64)>, f: impl Fn(f64) -> String) -> String {
     ci.map_or_else(|| "–".into(), |(lo, hi)| format!("{} – {}", f(lo), f(hi)))
 }
@@ -139,7 +147,7 @@ fn question(q: &QuestionReport, lang: Lang) -> Markup {
             @if !q.shares.is_empty() {
                 @if q.kind == "multi" { p class="report-note" { (t.report_multi_note) } }
                 (share_chart(&q.shares))
-                (share_table(&q.shares, lang))
+                (scroll(q.text.get(lang), share_table(&q.shares, lang)))
             }
             @if let Some(h) = &q.histogram { (histogram(h, lang)) }
             @if q.kind == "text" { p class="report-note" { (t.report_text_note) } }
@@ -203,7 +211,7 @@ fn histogram(h: &Histogram, lang: Lang) -> Markup {
                 rect x=(i as f64 * bw + 1.0) y=(height - bh) width=(bw - 2.0) height=(bh) fill="#2a6f97" {}
             }
         }
-        table class="report-table" {
+        table class="report-table report-hist" {
             thead { tr { th scope="col" { (t.report_range) } th scope="col" class="n" { (t.report_count) } } }
             tbody { @for b in &h.bins { tr {
                 th scope="row" { @if b.from == b.to { (b.from) } @else { (b.from) "–" (b.to) } }
@@ -244,7 +252,7 @@ fn crosstab(c: &Crosstab, lang: Lang) -> Markup {
     html! {
         article class="report-question" {
             h3 { (c.text.get(lang)) }
-            div class="report-scroll" {
+            (scroll(c.text.get(lang), html! {
                 table class="report-table" {
                     thead { tr {
                         th scope="col" { (t.report_class) }
@@ -265,7 +273,7 @@ fn crosstab(c: &Crosstab, lang: Lang) -> Markup {
                         }
                     } }
                 }
-            }
+            }))
             (chi_square(c.chi_square.as_ref(), lang))
         }
     }
@@ -276,7 +284,7 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
     html! {
         section aria-labelledby="r-bairros" {
             h2 id="r-bairros" { (t.report_bairros) }
-            div class="report-scroll" {
+            (scroll(t.report_bairros, html! {
                 table class="report-table" {
                     thead { tr {
                         th scope="col" { (t.report_bairro) }
@@ -293,7 +301,7 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                         td class="n" { (interval(b.intent_top2_ci95, |x| num(x, 1, lang))) }
                     } } }
                 }
-            }
+            }))
             @if r.bairros_suppressed > 0 {
                 p class="report-note" {
                     (r.bairros_suppressed) " " (t.report_bairros_hidden.replace("{min}", &r.min_cell.to_string()))
@@ -361,25 +369,25 @@ fn market(r: &Report, lang: Lang) -> Markup {
             }
             @if let Some(e) = &m.estimate {
                 h3 { (t.report_spend) }
-                table class="report-table" {
-                    thead { tr {
-                        th scope="col" { (t.report_scenario) }
-                        th scope="col" class="n" { "n" }
-                        th scope="col" class="n" { (t.report_mean) }
-                        th scope="col" class="n" { (t.report_ci) }
-                    } }
-                    tbody { @for s in &e.scenarios { (group_row(scenario_name(s.scenario, t), &s.overall.result, lang)) } }
-                }
+                (scroll(t.report_spend, html! {
+                    table class="report-table" {
+                        thead { tr {
+                            th scope="col" { (t.report_scenario) }
+                            th scope="col" class="n" { "n" }
+                            th scope="col" class="n" { (t.report_mean) }
+                            th scope="col" class="n" { (t.report_ci) }
+                        } }
+                        tbody { @for s in &e.scenarios { (group_row(scenario_name(s.scenario, t), &s.overall.result, lang)) } }
+                    }
+                }))
                 @if let Some(mid) = e.scenario(Scenario::Mid) {
                     h3 { (t.report_by_class) " (" (t.report_scenario_mid) ")" }
-                    (group_table(t.report_class, &mid.by_income_class, lang, str::to_string))
+                    (scroll(t.report_by_class, group_table(t.report_class, &mid.by_income_class, lang, str::to_string)))
                     h3 { (t.report_by_bairro) " (" (t.report_scenario_mid) ")" }
-                    div class="report-scroll" {
-                        (group_table(t.report_bairro, &reported_first(mid), lang, str::to_string))
-                    }
+                    (scroll(t.report_by_bairro, group_table(t.report_bairro, &reported_first(mid), lang, str::to_string)))
                 }
                 @if m.households_given {
-                    table class="report-table report-market-table" {
+                    (scroll(t.report_market_monthly, html! { table class="report-table report-market-table" {
                         thead { tr {
                             th scope="col" { (t.report_scenario) }
                             th scope="col" class="n" { (t.report_market_monthly) }
@@ -390,7 +398,7 @@ fn market(r: &Report, lang: Lang) -> Markup {
                             td class="n" { (s.market_monthly.map_or("–".into(), |x| money(x, lang))) }
                             td class="n" { (s.potential_monthly.map_or("–".into(), |x| money(x, lang))) }
                         } } }
-                    }
+                    } }))
                     p { (t.report_capture) ": " (e.capture.share.map_or("–".into(), |s| format!("{} %", num(s * 100.0, 1, lang)))) }
                 } @else {
                     p class="report-note" { (t.report_households_missing) }

@@ -245,7 +245,11 @@ mod tests {
         // 3 distinct values (count path) against the same data made distinct by tiny
         // offsets (direct path, > 64 distinct values): the intervals must agree to
         // within resampling noise.
-        let banded: Vec<f64> = [150.0, 450.0, 1250.0].into_iter().cycle().take(300).collect();
+        let banded: Vec<f64> = [150.0, 450.0, 1250.0]
+            .into_iter()
+            .cycle()
+            .take(300)
+            .collect();
         let jittered: Vec<f64> = banded
             .iter()
             .enumerate()
