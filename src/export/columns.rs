@@ -153,7 +153,18 @@ fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<&'q Choice> {
 
 /// UTC ISO 8601 to the second: `2026-11-27T21:05:00Z`.
 pub fn timestamp(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through chrono's `format`, which parses its pattern on
+    // every call: this runs twice per exported row.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn text(s: &str) -> Cell {

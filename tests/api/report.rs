@@ -385,6 +385,28 @@ fn pesquisa(dir: &std::path::Path, db_url: &str) -> Command {
     cmd
 }
 
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh directory with a migrated SQLite database for the binary.
+fn migrated_dir(tag: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(unique(tag));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db_url = format!("sqlite://{}/p.db", dir.display());
+    succeeded(
+        &pesquisa(&dir, &db_url)
+            .arg("migrate")
+            .output()
+            .expect("run"),
+    );
+    (dir, db_url)
+}
+
 fn fails_naming(out: &std::process::Output, flag: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -396,18 +418,11 @@ fn fails_naming(out: &std::process::Output, flag: &str) {
 
 #[test]
 fn report_binary_formats_flags_and_generator() {
-    let dir = std::env::temp_dir().join(unique("pesquisa-report-cli-"));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let db_url = format!("sqlite://{}/p.db", dir.display());
+    let (dir, db_url) = migrated_dir("pesquisa-report-cli-");
     let run = |args: &[&str]| pesquisa(&dir, &db_url).args(args).output().expect("run");
 
-    assert!(run(&["migrate"]).status.success());
     let out = run(&["dev", "generate-responses", "--count", "250", "--seed", "3"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     // Refuses to mix synthetic data into a database that has responses.
     fails_naming(
         &run(&["dev", "generate-responses", "--count", "5"]),
@@ -427,11 +442,7 @@ fn report_binary_formats_flags_and_generator() {
         "--seed",
         "7",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["respondents"], 250);
     assert_eq!(json["market"]["households_given"], true);
@@ -464,11 +475,7 @@ fn report_binary_formats_flags_and_generator() {
         "--households-file",
         "domicilios.csv",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let html = std::fs::read_to_string(dir.join("r.html")).expect("html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("JARDIM SÃO JOSÉ"));
 
@@ -495,18 +502,11 @@ fn report_binary_formats_flags_and_generator() {
 
 #[test]
 fn xlsx_export_needs_an_output_file() {
-    let dir = std::env::temp_dir().join(unique("pesquisa-xlsx-cli-"));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let db_url = format!("sqlite://{}/p.db", dir.display());
+    let (dir, db_url) = migrated_dir("pesquisa-xlsx-cli-");
     let run = |args: &[&str]| pesquisa(&dir, &db_url).args(args).output().expect("run");
-    assert!(run(&["migrate"]).status.success());
     fails_naming(&run(&["export", "--format", "xlsx"]), "--output");
     let out = run(&["export", "--format", "xlsx", "-o", "r.xlsx"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(
         std::fs::read(dir.join("r.xlsx"))
             .expect("file")
@@ -535,24 +535,12 @@ async fn a_read_only_database_user_can_export_and_report() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("denied"));
 
     let out = run(&["export", "--format", "csv"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 31);
     let out = run(&["export", "--format", "xlsx", "-o", "r.xlsx"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let out = run(&["report", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["respondents"], 30);
     // Personal data needs an audit entry, which this user cannot write.
