@@ -138,7 +138,7 @@ async fn with_data(req: &mut Request, res: &mut Response) {
 }
 
 async fn connect(mysql_url: &str, redis_url: &str) -> Result<Data, Box<dyn std::error::Error>> {
-    let constraints = mysql_async::PoolConstraints::new(1, 16).ok_or("pool size")?;
+    let constraints = mysql_async::PoolConstraints::new(16, 16).ok_or("pool size")?;
     let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(mysql_url)?)
         .pool_opts(
             mysql_async::PoolOpts::default()
