@@ -30,12 +30,7 @@ impl AppState {
     pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
         let hasher =
             Hasher::new(&settings.passwords).map_err(|e| anyhow::anyhow!("passwords: {e}"))?;
-        let bairros = match &settings.accounts.bairros_file {
-            Some(path) => Bairros::from_lines(&std::fs::read_to_string(path).map_err(|e| {
-                anyhow::anyhow!("accounts.bairros_file: cannot read {}: {e}", path.display())
-            })?),
-            None => Bairros::embedded(),
-        };
+        let bairros = Bairros::configured(settings.accounts.bairros_file.as_deref())?;
         let survey = settings.survey.load_definition()?;
         let db = DbPool::connect(&settings.database).await?;
         let kv = Kv::connect(&settings.redis).await?;

@@ -163,6 +163,18 @@ impl Bairros {
         Bairros::from_lines(include_str!("../../assets/data/bairros.txt"))
     }
 
+    /// `accounts.bairros_file` when set, else the embedded list; the error names the key.
+    pub fn configured(file: Option<&std::path::Path>) -> anyhow::Result<Bairros> {
+        match file {
+            Some(path) => Ok(Bairros::from_lines(
+                &std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("accounts.bairros_file: cannot read {}: {e}", path.display())
+                })?,
+            )),
+            None => Ok(Bairros::embedded()),
+        }
+    }
+
     pub fn all(&self) -> &[String] {
         &self.0
     }

@@ -73,12 +73,7 @@ async fn generate(
         anyhow::bail!("--days: expected 1 to 3650, got {days}");
     }
     let def = settings.survey.load_definition()?;
-    let bairros = match &settings.accounts.bairros_file {
-        Some(path) => Bairros::from_lines(&std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("accounts.bairros_file: cannot read {}: {e}", path.display())
-        })?),
-        None => Bairros::embedded(),
-    };
+    let bairros = Bairros::configured(settings.accounts.bairros_file.as_deref())?;
     if bairros.all().is_empty() {
         anyhow::bail!("accounts.bairros_file: the list of bairros is empty");
     }

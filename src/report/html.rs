@@ -134,7 +134,8 @@ fn scroll(label: &str, table: Markup) -> Markup {
     }
 }
 
-fn interval(ci: Option<(f64, f64)>, f: impl Fn(f64) -> String) -> String {
+/// `low – high`, or `–` without an interval.
+pub fn interval(ci: Option<(f64, f64)>, f: impl Fn(f64) -> String) -> String {
     ci.map_or_else(|| "–".into(), |(lo, hi)| format!("{} – {}", f(lo), f(hi)))
 }
 
@@ -313,7 +314,8 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
     }
 }
 
-fn scenario_name(s: Scenario, t: &Texts) -> &'static str {
+/// The label of a market scenario.
+pub fn scenario_name(s: Scenario, t: &Texts) -> &'static str {
     match s {
         Scenario::Lower => t.report_scenario_lower,
         Scenario::Mid => t.report_scenario_mid,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::html::{int, money, num};
+use super::html::{int, interval, money, num, scenario_name};
 use super::model::{Report, Share};
 use crate::i18n::Lang;
 use crate::stats::Scenario;
@@ -39,10 +39,6 @@ fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-fn ci(c: Option<(f64, f64)>, f: impl Fn(f64) -> String) -> String {
-    c.map_or_else(|| "–".into(), |(lo, hi)| format!("{} – {}", f(lo), f(hi)))
-}
-
 fn shares(out: &mut String, s: &[Share], lang: Lang) {
     let t = lang.t();
     let rows: Vec<Vec<String>> = s
@@ -52,7 +48,7 @@ fn shares(out: &mut String, s: &[Share], lang: Lang) {
                 s.label.get(lang).to_string(),
                 int(s.count, lang),
                 s.pct.map_or("–".into(), |p| num(p, 1, lang)),
-                ci(s.ci95, |x| num(x, 1, lang)),
+                interval(s.ci95, |x| num(x, 1, lang)),
             ]
         })
         .collect();
@@ -74,7 +70,7 @@ fn group(label: &str, g: &GroupResult, lang: Lang) -> Vec<String> {
             label.to_string(),
             int(*n as u64, lang),
             money(*mean, lang),
-            ci(Some(*ci95), |x| money(x, lang)),
+            interval(Some(*ci95), |x| money(x, lang)),
         ],
         GroupResult::Suppressed => vec![
             label.to_string(),
@@ -113,7 +109,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         let rows: Vec<Vec<String>> = e
             .scenarios
             .iter()
-            .map(|s| group(scenario(s.scenario, lang), &s.overall.result, lang))
+            .map(|s| group(scenario_name(s.scenario, t), &s.overall.result, lang))
             .collect();
         table(
             &mut o,
@@ -150,7 +146,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
                 .iter()
                 .map(|s| {
                     vec![
-                        scenario(s.scenario, lang).to_string(),
+                        scenario_name(s.scenario, t).to_string(),
                         s.market_monthly.map_or("–".into(), |x| money(x, lang)),
                         s.potential_monthly.map_or("–".into(), |x| money(x, lang)),
                     ]
@@ -281,13 +277,4 @@ pub fn render(r: &Report, lang: Lang) -> String {
         );
     }
     o
-}
-
-fn scenario(s: Scenario, lang: Lang) -> &'static str {
-    let t = lang.t();
-    match s {
-        Scenario::Lower => t.report_scenario_lower,
-        Scenario::Mid => t.report_scenario_mid,
-        Scenario::Upper => t.report_scenario_upper,
-    }
 }
