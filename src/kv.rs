@@ -13,6 +13,7 @@ use bb8_redis::RedisConnectionManager;
 use bb8_redis::redis::{self, AsyncCommands};
 
 use crate::config::RedisSettings;
+use crate::pool::{Tracked, Warm};
 
 /// What a store operation can fail with: the store could not be reached or answered badly.
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +35,70 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for KvError {
     }
 }
 
+/// Runs one Redis command or pipeline `$op` (a future, given `$c: &mut` connection) on a
+/// pooled connection and gives its value, with a Redis error turned into [`KvError`]
+/// through `?`. Success marks the connection warm (no `PING` at the next check-out, see
+/// [`crate::pool`]); an error leaves it to be tested.
+macro_rules! redis_op {
+    ($pool:expr, |$c:ident| $op:expr) => {{
+        let mut pooled = $pool.get().await?;
+        let result: Result<_, redis::RedisError> = {
+            let $c = &mut pooled.conn;
+            $op.await
+        };
+        pooled.record(result)?
+    }};
+}
+
+/// The pooled Redis connections, named and tested as [`crate::pool`] describes.
+pub type RedisPool = bb8::Pool<Warm<RedisConnectionManager>>;
+
+/// The name each connection gives itself (`CLIENT SETNAME`): the key prefix without its
+/// trailing separator, spaces replaced (Redis refuses them), so `CLIENT LIST` on the DB
+/// host tells the app's connections apart.
+pub fn client_name(prefix: &str) -> String {
+    let name: String = prefix
+        .trim_end_matches([':', '-', '_'])
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect();
+    if name.is_empty() {
+        "pesquisa".into()
+    } else {
+        name
+    }
+}
+
+/// Names every new Redis connection. A refusal (an ACL without `client|setname`) is not
+/// fatal: the connection works unnamed.
+#[derive(Debug)]
+struct ClientName(String);
+
+impl bb8::CustomizeConnection<Tracked<redis::aio::MultiplexedConnection>, redis::RedisError>
+    for ClientName
+{
+    fn on_acquire<'a>(
+        &'a self,
+        conn: &'a mut Tracked<redis::aio::MultiplexedConnection>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), redis::RedisError>> + Send + 'a>> {
+        Box::pin(async move {
+            let named: Result<(), _> = redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(&self.0)
+                .query_async(&mut conn.conn)
+                .await;
+            if let Err(e) = named {
+                tracing::debug!(error = %e, "redis: CLIENT SETNAME refused; connection unnamed");
+            }
+            Ok(())
+        })
+    }
+}
+
 /// The store; cheap to clone.
 #[derive(Clone)]
 pub enum Kv {
-    Redis {
-        pool: bb8::Pool<RedisConnectionManager>,
-        prefix: Arc<str>,
-    },
+    Redis { pool: RedisPool, prefix: Arc<str> },
     Memory(Arc<MemoryStore>),
 }
 
@@ -79,11 +137,31 @@ impl Kv {
         let pool = bb8::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(timeout)
-            .build_unchecked(manager);
+            // The most recently returned connection first, so the warm ones are reused.
+            .queue_strategy(bb8::QueueStrategy::Lifo)
+            .connection_customizer(Box::new(ClientName(client_name(prefix))))
+            .build_unchecked(Warm(manager));
         Ok(Kv::Redis {
             pool,
             prefix: prefix.into(),
         })
+    }
+
+    /// The Redis client ids of this store's pooled connections (named by
+    /// [`client_name`]), as `CLIENT LIST` shows them; empty for the in-process store.
+    /// The pool tests find the app's connections this way.
+    pub async fn client_ids(&self) -> Result<Vec<u64>, KvError> {
+        let Kv::Redis { pool, prefix } = self else {
+            return Ok(Vec::new());
+        };
+        let name = client_name(prefix);
+        let list: String = redis_op!(pool, |c| redis::cmd("CLIENT").arg("LIST").query_async(c));
+        Ok(list
+            .lines()
+            .filter(|line| line.split(' ').any(|f| f == format!("name={name}")))
+            .filter_map(|line| line.split(' ').find_map(|f| f.strip_prefix("id=")))
+            .filter_map(|id| id.parse().ok())
+            .collect())
     }
 
     /// A fresh in-process store.
@@ -106,8 +184,7 @@ impl Kv {
     pub async fn ping(&self) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, .. } => {
-                let mut conn = pool.get().await?;
-                let _: String = redis::cmd("PING").query_async(&mut *conn).await?;
+                let _: String = redis_op!(pool, |c| redis::cmd("PING").query_async(c));
                 Ok(())
             }
             Kv::Memory(_) => Ok(()),
@@ -116,10 +193,7 @@ impl Kv {
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
         match self {
-            Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
-                Ok(conn.get(Self::key(prefix, key)).await?)
-            }
+            Kv::Redis { pool, prefix } => Ok(redis_op!(pool, |c| c.get(Self::key(prefix, key)))),
             Kv::Memory(m) => Ok(m.get(key)),
         }
     }
@@ -128,9 +202,8 @@ impl Kv {
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
                 let secs = ttl.as_secs().max(1);
-                let _: () = conn.set_ex(Self::key(prefix, key), value, secs).await?;
+                let _: () = redis_op!(pool, |c| c.set_ex(Self::key(prefix, key), value, secs));
                 Ok(())
             }
             Kv::Memory(m) => {
@@ -143,8 +216,7 @@ impl Kv {
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
-                let _: i64 = conn.del(Self::key(prefix, key)).await?;
+                let _: i64 = redis_op!(pool, |c| c.del(Self::key(prefix, key)));
                 Ok(())
             }
             Kv::Memory(m) => {
@@ -159,11 +231,10 @@ impl Kv {
     pub async fn hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
                 let full = Self::key(prefix, key);
                 let millis = window.as_millis().max(1) as u64;
                 // INCR and PEXPIRE NX in one round trip; NX keeps the window's start.
-                let (count, _, ttl): (u64, i64, i64) = redis::pipe()
+                let (count, _, ttl): (u64, i64, i64) = redis_op!(pool, |c| redis::pipe()
                     .atomic()
                     .incr(&full, 1)
                     .cmd("PEXPIRE")
@@ -171,8 +242,7 @@ impl Kv {
                     .arg(millis)
                     .arg("NX")
                     .pttl(&full)
-                    .query_async(&mut *conn)
-                    .await?;
+                    .query_async(c));
                 let left = if ttl > 0 { ttl as u64 } else { millis };
                 Ok((count, Duration::from_millis(left)))
             }
@@ -184,13 +254,11 @@ impl Kv {
     pub async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
                 let full = Self::key(prefix, key);
-                let _: (i64, i64) = redis::pipe()
+                let _: (i64, i64) = redis_op!(pool, |c| redis::pipe()
                     .sadd(&full, member)
                     .expire(&full, ttl.as_secs().max(1) as i64)
-                    .query_async(&mut *conn)
-                    .await?;
+                    .query_async(c));
                 Ok(())
             }
             Kv::Memory(m) => {
@@ -203,8 +271,7 @@ impl Kv {
     pub async fn set_remove(&self, key: &str, member: &str) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
-                let _: i64 = conn.srem(Self::key(prefix, key), member).await?;
+                let _: i64 = redis_op!(pool, |c| c.srem(Self::key(prefix, key), member));
                 Ok(())
             }
             Kv::Memory(m) => {
@@ -217,8 +284,7 @@ impl Kv {
     pub async fn set_members(&self, key: &str) -> Result<Vec<String>, KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
-                let mut conn = pool.get().await?;
-                Ok(conn.smembers(Self::key(prefix, key)).await?)
+                Ok(redis_op!(pool, |c| c.smembers(Self::key(prefix, key))))
             }
             Kv::Memory(m) => Ok(m.set_members(key)),
         }
@@ -239,7 +305,7 @@ impl Kv {
                         .arg(&pattern)
                         .arg("COUNT")
                         .arg(500)
-                        .query_async(&mut *conn)
+                        .query_async(&mut conn.conn)
                         .await?;
                     if !keys.is_empty() {
                         let n: u64 = conn.del(&keys).await?;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod kv;
+pub mod pool;
 pub mod report;
 pub mod router;
 pub mod server;

@@ -228,10 +228,11 @@ pub async fn insert(
     match pool {
         DbPool::Mysql(p) => {
             let mut conn = p.get().await.map_err(DbError::from)?;
-            diesel::insert_into(responses::table)
+            let done = diesel::insert_into(responses::table)
                 .values(rows)
-                .execute(&mut *conn)
-                .await?;
+                .execute(&mut conn.conn)
+                .await;
+            conn.record(done)?;
         }
         DbPool::Sqlite(p) => {
             let mut conn = p.get().await.map_err(DbError::from)?;

@@ -78,6 +78,7 @@ fn params(settings: &Settings, opts: &Opts) -> anyhow::Result<ReportParams> {
         }
         p.open_top_spend = Some(v);
     }
+    // Checked against the questionnaire by `run`, once the definition is loaded.
     if let Some(v) = opts.capture_share {
         if !(0.0..=1.0).contains(&v) {
             anyhow::bail!("--capture-share: expected a share between 0 and 1 (e.g. 0.2), got {v}");
@@ -94,15 +95,17 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
     let params = params(&settings, &opts)?;
     check_filters(&params.filters)?;
     let def = settings.survey.load_definition()?;
+    if let Some(v) = params.open_top_spend {
+        // A usage error, found before reading anything: not a report without estimate.
+        let source = if opts.open_top_spend.is_some() {
+            "--open-top-spend"
+        } else {
+            "report.open_top_spend"
+        };
+        report::check_open_top_spend(&def, v).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    }
     let pool = open_for_reading(&settings).await?;
     let report = report::build(&pool, &def, &params, settings.survey.salario_minimo).await?;
-    if let Some(why) = &report.market.unavailable {
-        // An invalid analyst parameter (e.g. an open top value below the band) is a usage
-        // error: say so instead of writing a report without the estimate.
-        if params.open_top_spend.is_some() && why.contains("open top") {
-            anyhow::bail!("--open-top-spend: {why}");
-        }
-    }
     let lang = match opts.lang {
         LangArg::Pt => Lang::Pt,
         LangArg::En => Lang::En,

@@ -17,21 +17,26 @@ use std::path::Path;
 use std::time::Duration;
 
 use diesel::SqliteConnection;
-use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::FutureExt;
 
 use crate::config::{DatabaseKind, DatabaseSettings};
+use crate::pool::Warm;
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// MariaDB connections, tested at check-out only when not used successfully just before
+/// (see [`crate::pool`]).
+pub type MysqlPool = bb8::Pool<Warm<AsyncDieselConnectionManager<AsyncMysqlConnection>>>;
+/// SQLite connections: a file cannot go away like a server, so no check-out test.
+pub type SqlitePool = bb8::Pool<AsyncDieselConnectionManager<SqliteConn>>;
 
 /// A pool of connections to whichever backend the configuration names.
 #[derive(Clone)]
 pub enum DbPool {
-    Mysql(Pool<AsyncMysqlConnection>),
-    Sqlite(Pool<SqliteConn>),
+    Mysql(MysqlPool),
+    Sqlite(SqlitePool),
 }
 
 /// What a model function can fail with.
@@ -69,15 +74,20 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
 }
 
 /// Runs `$body` with `$conn: &mut Connection` on whichever backend `$pool` holds.
-/// The body is expanded once per backend, so it must compile for both.
+/// The body is expanded once per backend, so it must compile for both, and must be a
+/// `Result`: on MariaDB an `Ok` marks the connection warm (no test at the next check-out,
+/// see [`crate::pool`]); an `Err`, or an early return through `?`, leaves it to be tested.
 #[macro_export]
 macro_rules! with_conn {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool {
             $crate::db::DbPool::Mysql(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
-                let $conn = &mut *pooled;
-                $body
+                let result = {
+                    let $conn = &mut pooled.conn;
+                    $body
+                };
+                pooled.record(result)
             }
             $crate::db::DbPool::Sqlite(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
@@ -121,10 +131,13 @@ impl DbPool {
                 let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(
                     url, config,
                 );
-                let pool = Pool::builder()
+                let pool = bb8::Pool::builder()
                     .max_size(settings.pool_size)
                     .connection_timeout(timeout)
-                    .build(manager)
+                    // The most recently returned connection first: at low traffic the
+                    // same few stay warm instead of all cooling past the window in turn.
+                    .queue_strategy(bb8::QueueStrategy::Lifo)
+                    .build(Warm(manager))
                     .await?;
                 Ok(DbPool::Mysql(pool))
             }
@@ -145,9 +158,10 @@ impl DbPool {
                 });
                 let manager =
                     AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path_str, config);
-                let pool = Pool::builder()
+                let pool = bb8::Pool::builder()
                     .max_size(settings.pool_size)
                     .connection_timeout(timeout)
+                    .test_on_check_out(false)
                     .build(manager)
                     .await
                     .map_err(|e| {

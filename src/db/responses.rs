@@ -61,17 +61,40 @@ fn to_json(answers: &Answers) -> Result<String, DbError> {
         .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
 }
 
-/// Merge one page's answers into the respondent's response (creating it on first save)
-/// and move the bookmark to `next_page`.
+/// The respondent's bairro (from their account; `None` when the account is gone) and
+/// response row, read together in one query: a save needs both.
+async fn bairro_and_response(
+    pool: &DbPool,
+    user_id: i64,
+) -> Result<(Option<String>, Option<Response>), DbError> {
+    use super::schema::users;
+    let found: Option<(String, Option<Response>)> = with_conn!(pool, |conn| {
+        users::table
+            .left_join(responses::table.on(responses::user_id.eq(users::id.nullable())))
+            .filter(users::id.eq(user_id))
+            .select((users::bairro, Option::<Response>::as_select()))
+            .first(conn)
+            .await
+            .optional()
+            .map_err(DbError::from)
+    })?;
+    Ok(match found {
+        Some((bairro, row)) => (Some(bairro), row),
+        None => (None, None),
+    })
+}
+
+/// Merge one page's answers into the respondent's response (creating it on first save),
+/// copy the bairro from their account (so exports need no join) and move the bookmark
+/// to `next_page`. One read and one write when nobody else is saving for the same user.
 pub async fn save_page(
     pool: &DbPool,
     user_id: i64,
     def: &Definition,
     page: usize,
     new: Answers,
-    bairro: &str,
     next_page: usize,
-) -> Result<Response, DbError> {
+) -> Result<(), DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             // Jittered pause so racing writers fall out of step instead of colliding again.
@@ -79,7 +102,8 @@ pub async fn save_page(
             let ms = rand::rng().random_range(1..=(2 + attempt as u64).min(20));
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
-        let existing = for_user(pool, user_id).await?;
+        let (bairro, existing) = bairro_and_response(pool, user_id).await?;
+        let bairro = bairro.unwrap_or_default();
         let at = now();
         let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
         let bookmark = i32::try_from(next_page).unwrap_or(0);
@@ -95,7 +119,7 @@ pub async fn save_page(
                             responses::definition_id.eq(def.id()),
                             responses::definition_version.eq(version),
                             responses::answers.eq(&json),
-                            responses::bairro.eq(bairro),
+                            responses::bairro.eq(&bairro),
                             responses::current_page.eq(bookmark),
                             responses::revision.eq(1_i64),
                             responses::created_at.eq(at),
@@ -106,7 +130,7 @@ pub async fn save_page(
                         .map_err(DbError::from)
                 });
                 match inserted {
-                    Ok(_) => {}
+                    Ok(_) => return Ok(()),
                     // Another request created it first: merge into theirs.
                     Err(e) if e.is_unique_violation() => continue,
                     Err(e) => return Err(e),
@@ -124,7 +148,7 @@ pub async fn save_page(
                     && row.current_page == bookmark
                     && same_version
                 {
-                    return Ok(row);
+                    return Ok(());
                 }
                 let updated = with_conn!(pool, |conn| {
                     diesel::update(
@@ -136,7 +160,7 @@ pub async fn save_page(
                         responses::answers.eq(&json),
                         responses::definition_id.eq(def.id()),
                         responses::definition_version.eq(version),
-                        responses::bairro.eq(bairro),
+                        responses::bairro.eq(&bairro),
                         responses::current_page.eq(bookmark),
                         responses::revision.eq(row.revision + 1),
                         responses::updated_at.eq(at),
@@ -145,13 +169,11 @@ pub async fn save_page(
                     .await
                     .map_err(DbError::from)
                 })?;
-                if updated == 0 {
-                    continue;
+                // 0 rows: another save moved the revision on; read theirs and merge again.
+                if updated > 0 {
+                    return Ok(());
                 }
             }
-        }
-        if let Some(saved) = for_user(pool, user_id).await? {
-            return Ok(saved);
         }
     }
     Err(DbError::Unavailable(

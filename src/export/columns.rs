@@ -1,25 +1,86 @@
 //! The column plan: which columns an export has, in which order, how each cell is
 //! computed from a stored response, and the codebook that describes them.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
 use chrono::NaiveDateTime;
+use serde::Deserialize;
 
 use crate::db::responses::Response;
 use crate::stats::bands::{Band, midpoint};
 use crate::stats::income_class::IncomeClass;
-use crate::survey::{AnswerValue, Answers, Choice, Definition, Question, QuestionKind, Role, Unit};
+use crate::survey::{Choice, Definition, Question, QuestionKind, Role, Unit};
 
 /// The open top band ("acima de X", no upper bound) is valued at this multiple of its
 /// lower bound in the `__ponto_medio` columns.
 pub const OPEN_TOP_FACTOR: f64 = 1.5;
 
-/// One exported value.
+/// One exported value, borrowing its text from the row where it can (an export writes
+/// tens of millions of cells; copying each one was a measurable share of its time).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     /// No value: not answered, not applicable, or excluded from numeric analysis.
     Empty,
     Int(i64),
     Num(f64),
-    Text(String),
+    Text(Cow<'a, str>),
+    /// A UTC time, written as [`timestamp`] does.
+    Time(NaiveDateTime),
+}
+
+/// A string inside stored JSON: borrowed from it when it has no escapes, else unescaped
+/// into an owned copy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct JsonStr<'a>(pub Cow<'a, str>);
+
+impl std::borrow::Borrow<str> for JsonStr<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(JsonStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// A stored answer read for export: the JSON of [`crate::survey::AnswerValue`] (same
+/// externally tagged form), with its strings borrowed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored<'a> {
+    Integer(i64),
+    Single(#[serde(borrow)] JsonStr<'a>),
+    Multi(#[serde(borrow)] Vec<JsonStr<'a>>),
+    Text(#[serde(borrow)] JsonStr<'a>),
+}
+
+/// A response's answers by question key, borrowed from its stored JSON.
+pub type StoredAnswers<'a> = BTreeMap<JsonStr<'a>, Stored<'a>>;
+
+/// The answers of a stored row; a row that does not parse (edited by hand) exports as
+/// unanswered, as [`Response::answers`] reads it.
+pub fn parse_answers(json: &str) -> StoredAnswers<'_> {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// A respondent's personal data, only with `--include-personal-data`.
@@ -34,7 +95,7 @@ pub struct Person {
 /// Everything a row is computed from.
 pub struct Row<'a> {
     pub response: &'a Response,
-    pub answers: Answers,
+    pub answers: StoredAnswers<'a>,
     pub pseudonym: String,
     /// `Some` only when personal data is exported (an empty [`Person`] for a response
     /// detached from its account).
@@ -144,19 +205,27 @@ fn option_class(o: &Choice) -> Option<IncomeClass> {
 }
 
 /// The option chosen in a single-choice question, if answered with a known option.
-fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<&'q Choice> {
-    match answers.get(&q.key) {
-        Some(AnswerValue::Single(v)) => q.option(v),
+fn chosen<'q>(q: &'q Question, answers: &StoredAnswers<'_>) -> Option<&'q Choice> {
+    match answers.get(q.key.as_str()) {
+        Some(Stored::Single(v)) => q.option(&v.0),
         _ => None,
     }
 }
 
 /// UTC ISO 8601 to the second: `2026-11-27T21:05:00Z`.
 pub fn timestamp(t: NaiveDateTime) -> String {
+    let mut s = String::with_capacity(20);
+    write_timestamp(&mut s, t);
+    s
+}
+
+/// [`timestamp`] appended to `out`.
+pub fn write_timestamp(out: &mut String, t: NaiveDateTime) {
     use chrono::{Datelike, Timelike};
     // Written out rather than through chrono's `format`, which parses its pattern on
     // every call: this runs twice per exported row.
-    format!(
+    let _ = write!(
+        out,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         t.year(),
         t.month(),
@@ -164,14 +233,14 @@ pub fn timestamp(t: NaiveDateTime) -> String {
         t.hour(),
         t.minute(),
         t.second()
-    )
+    );
 }
 
-fn text(s: &str) -> Cell {
+fn text(s: &str) -> Cell<'_> {
     if s.is_empty() {
         Cell::Empty
     } else {
-        Cell::Text(s.to_string())
+        Cell::Text(Cow::Borrowed(s))
     }
 }
 
@@ -186,15 +255,13 @@ impl Column<'_> {
     }
 
     /// This column's value for `row`.
-    pub fn cell(&self, row: &Row<'_>) -> Cell {
+    pub fn cell<'r>(&self, row: &'r Row<'_>) -> Cell<'r> {
         let r = row.response;
         match self.source {
-            Source::ResponseId => Cell::Text(row.pseudonym.clone()),
+            Source::ResponseId => Cell::Text(Cow::Borrowed(&row.pseudonym)),
             Source::DefinitionVersion => Cell::Int(i64::from(r.definition_version)),
-            Source::SubmittedAt => r
-                .submitted_at
-                .map_or(Cell::Empty, |t| Cell::Text(timestamp(t))),
-            Source::UpdatedAt => Cell::Text(timestamp(r.updated_at)),
+            Source::SubmittedAt => r.submitted_at.map_or(Cell::Empty, Cell::Time),
+            Source::UpdatedAt => Cell::Time(r.updated_at),
             Source::Bairro => text(&r.bairro),
             Source::Nome => row.person.map_or(Cell::Empty, |p| text(&p.nome)),
             Source::Sobrenome => row.person.map_or(Cell::Empty, |p| text(&p.sobrenome)),
@@ -203,15 +270,17 @@ impl Column<'_> {
                 .person
                 .and_then(|p| p.telefone.as_deref())
                 .map_or(Cell::Empty, text),
-            Source::Answer(q) => match (&q.kind, row.answers.get(&q.key)) {
-                (QuestionKind::Integer { .. }, Some(AnswerValue::Integer(n))) => Cell::Int(*n),
-                (QuestionKind::Single { .. }, Some(AnswerValue::Single(v))) => text(v),
-                (QuestionKind::Text { .. }, Some(AnswerValue::Text(t))) => text(t),
+            Source::Answer(q) => match (&q.kind, row.answers.get(q.key.as_str())) {
+                (QuestionKind::Integer { .. }, Some(Stored::Integer(n))) => Cell::Int(*n),
+                (QuestionKind::Single { .. }, Some(Stored::Single(v))) => text(&v.0),
+                (QuestionKind::Text { .. }, Some(Stored::Text(t))) => text(&t.0),
                 // Unanswered, or stored under an older definition with another type.
                 _ => Cell::Empty,
             },
-            Source::MultiFlag(q, o) => match row.answers.get(&q.key) {
-                Some(AnswerValue::Multi(chosen)) => Cell::Int(i64::from(chosen.contains(&o.value))),
+            Source::MultiFlag(q, o) => match row.answers.get(q.key.as_str()) {
+                Some(Stored::Multi(chosen)) => {
+                    Cell::Int(i64::from(chosen.iter().any(|v| v.0 == o.value)))
+                }
                 _ => Cell::Empty,
             },
             Source::Midpoint(q) => chosen(q, &row.answers)
@@ -219,7 +288,7 @@ impl Column<'_> {
                 .map_or(Cell::Empty, Cell::Num),
             Source::IncomeClass(q) => chosen(q, &row.answers)
                 .and_then(option_class)
-                .map_or(Cell::Empty, |c| Cell::Text(c.as_str().to_string())),
+                .map_or(Cell::Empty, |c| Cell::Text(Cow::Borrowed(c.as_str()))),
         }
     }
 
@@ -331,5 +400,53 @@ impl Column<'_> {
                 ]
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::{AnswerValue, Answers};
+
+    #[test]
+    fn borrowed_answers_read_what_answers_store() {
+        let mut a = Answers::new();
+        a.insert("idade", AnswerValue::Integer(34));
+        a.insert("renda", AnswerValue::Single("2a4sm".into()));
+        a.insert(
+            "motivos",
+            AnswerValue::Multi(vec!["preco".into(), "entrega".into()]),
+        );
+        // Escapes in stored JSON: quotes, backslash, a newline; accents are stored raw.
+        a.insert("obs", AnswerValue::Text("diz \"oi\"\\ \nPão".into()));
+        let json = serde_json::to_string(&a).expect("json");
+        let read = parse_answers(&json);
+        assert!(matches!(read.get("idade"), Some(Stored::Integer(34))));
+        assert!(matches!(read.get("renda"), Some(Stored::Single(v)) if v.0 == "2a4sm"));
+        match read.get("motivos") {
+            Some(Stored::Multi(v)) => {
+                assert_eq!(
+                    v.iter().map(|s| s.0.as_ref()).collect::<Vec<_>>(),
+                    ["preco", "entrega"]
+                );
+            }
+            other => panic!("multi read as {other:?}"),
+        }
+        match read.get("obs") {
+            Some(Stored::Text(t)) => {
+                assert_eq!(t.0, "diz \"oi\"\\ \nPão");
+                assert!(
+                    matches!(t.0, Cow::Owned(_)),
+                    "escaped text is unescaped into a copy"
+                );
+            }
+            other => panic!("text read as {other:?}"),
+        }
+        assert!(matches!(
+            read.get("renda"),
+            Some(Stored::Single(JsonStr(Cow::Borrowed(_))))
+        ));
+        assert!(parse_answers("not json").is_empty());
+        assert!(parse_answers(r#"{"x":{"unknown":1}}"#).is_empty());
     }
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::db::responses::Response;
 use crate::db::schema::{responses, users};
 use crate::db::{DbError, DbPool, audit};
-use crate::survey::{Answers, Definition};
+use crate::survey::Definition;
 use crate::with_conn;
 
 pub use columns::{Cell, Column, OPEN_TOP_FACTOR, Person, plan};
@@ -301,8 +301,8 @@ pub async fn export<W: Write>(
     let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
     sink.header(&cols).map_err(io)?;
     let mut rows = 0u64;
-    let mut cells = Vec::with_capacity(cols.len());
     let nobody = Person::default();
+    let ids = pseudonym::Pseudonyms::new(secret);
     let mut batches = Batches::new(pool, &opts.filters, max_id, opts.batch_size);
     while let Some(batch) = batches.next().await? {
         let persons = if opts.include_personal_data {
@@ -314,8 +314,8 @@ pub async fn export<W: Write>(
         for response in &batch {
             let row = columns::Row {
                 response,
-                answers: serde_json::from_str::<Answers>(&response.answers).unwrap_or_default(),
-                pseudonym: pseudonym::response_id(secret, response.id),
+                answers: columns::parse_answers(&response.answers),
+                pseudonym: ids.response_id(response.id),
                 person: opts.include_personal_data.then(|| {
                     response
                         .user_id
@@ -323,9 +323,7 @@ pub async fn export<W: Write>(
                         .unwrap_or(&nobody)
                 }),
             };
-            cells.clear();
-            cells.extend(cols.iter().map(|c| c.cell(&row)));
-            sink.row(&cells).map_err(io)?;
+            sink.row(cols.iter().map(|c| c.cell(&row))).map_err(io)?;
             rows += 1;
         }
     }

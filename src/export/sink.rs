@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::columns::{Cell, Column};
+use super::columns::{Cell, Column, timestamp, write_timestamp};
 use super::{CsvProfile, Format};
 
 /// Passes bytes through to `inner`, counting them and hashing them with SHA-256.
@@ -44,9 +44,14 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Whether a spreadsheet would read this text as a formula.
+fn is_formula_like(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// Free text that a spreadsheet would read as a formula gets a leading `'`.
 pub fn defuse(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if is_formula_like(s) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -69,11 +74,60 @@ pub fn csv_writer<W: Write>(profile: CsvProfile, mut out: W) -> io::Result<csv::
         .from_writer(out))
 }
 
+#[cfg(test)]
 fn number(x: f64, profile: CsvProfile) -> String {
-    let s = x.to_string();
-    match profile {
-        CsvProfile::Rfc4180 => s,
-        CsvProfile::ExcelBr => s.replace('.', ","),
+    let mut s = String::new();
+    push_number(&mut s, x, profile);
+    s
+}
+
+/// A decimal as the profile writes it (decimal comma for excel-br).
+fn push_number(out: &mut String, x: f64, profile: CsvProfile) {
+    use std::fmt::Write as _;
+    let start = out.len();
+    let _ = write!(out, "{x}");
+    if profile == CsvProfile::ExcelBr
+        && let Some(dot) = out[start..].find('.')
+    {
+        out.replace_range(start + dot..start + dot + 1, ",");
+    }
+}
+
+/// A CSV encoder that writes each cell straight into the csv writer, through one reused
+/// buffer for numbers, times and defused text (no allocation per cell).
+pub struct CsvSink<W: Write> {
+    writer: csv::Writer<W>,
+    profile: CsvProfile,
+    buf: String,
+}
+
+impl<W: Write> CsvSink<W> {
+    fn field(&mut self, cell: Cell<'_>) -> csv::Result<()> {
+        let buf = &mut self.buf;
+        buf.clear();
+        match cell {
+            Cell::Empty => return self.writer.write_field(b""),
+            Cell::Text(s) if !is_formula_like(&s) => return self.writer.write_field(s.as_bytes()),
+            Cell::Text(s) => {
+                buf.push('\'');
+                buf.push_str(&s);
+            }
+            Cell::Int(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(buf, "{n}");
+            }
+            Cell::Num(x) => push_number(buf, x, self.profile),
+            Cell::Time(t) => write_timestamp(buf, t),
+        }
+        self.writer.write_field(self.buf.as_bytes())
+    }
+
+    fn row<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> csv::Result<()> {
+        for cell in cells {
+            self.field(cell)?;
+        }
+        // No fields: ends the record begun by write_field.
+        self.writer.write_record(None::<&[u8]>)
     }
 }
 
@@ -104,7 +158,7 @@ impl Xlsx {
         self.book.worksheet_from_index(0).map_err(xlsx_err)
     }
 
-    fn write_row(&mut self, cells: &[Cell]) -> io::Result<()> {
+    fn write_row<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> io::Result<()> {
         if self.next_row > XLSX_MAX_ROWS {
             return Err(io::Error::other(format!(
                 "xlsx holds at most {XLSX_MAX_ROWS} rows per sheet; export as csv or use filters"
@@ -112,19 +166,24 @@ impl Xlsx {
         }
         let row = self.next_row;
         let sheet = self.sheet()?;
-        for (col, cell) in cells.iter().enumerate() {
+        for (col, cell) in cells.enumerate() {
             let col = u16::try_from(col).map_err(|_| io::Error::other("xlsx: too many columns"))?;
             match cell {
                 Cell::Empty => {}
                 Cell::Int(n) => {
-                    sheet.write_number(row, col, *n as f64).map_err(xlsx_err)?;
+                    sheet.write_number(row, col, n as f64).map_err(xlsx_err)?;
                 }
                 Cell::Num(x) => {
-                    sheet.write_number(row, col, *x).map_err(xlsx_err)?;
+                    sheet.write_number(row, col, x).map_err(xlsx_err)?;
                 }
                 // A string cell is never evaluated as a formula: no defusing needed.
                 Cell::Text(s) => {
-                    sheet.write_string(row, col, s).map_err(xlsx_err)?;
+                    sheet.write_string(row, col, s.as_ref()).map_err(xlsx_err)?;
+                }
+                Cell::Time(t) => {
+                    sheet
+                        .write_string(row, col, timestamp(t))
+                        .map_err(xlsx_err)?;
                 }
             }
         }
@@ -135,7 +194,7 @@ impl Xlsx {
 
 /// Encodes rows in the chosen format.
 pub enum Sink<W: Write> {
-    Csv(Box<csv::Writer<W>>, CsvProfile),
+    Csv(Box<CsvSink<W>>),
     Jsonl(W, Vec<String>),
     Xlsx(Box<Xlsx>, W),
 }
@@ -143,7 +202,11 @@ pub enum Sink<W: Write> {
 impl<W: Write> Sink<W> {
     pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
         Ok(match format {
-            Format::Csv => Sink::Csv(Box::new(csv_writer(profile, out)?), profile),
+            Format::Csv => Sink::Csv(Box::new(CsvSink {
+                writer: csv_writer(profile, out)?,
+                profile,
+                buf: String::new(),
+            })),
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
             Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
         })
@@ -151,7 +214,8 @@ impl<W: Write> Sink<W> {
 
     pub fn header(&mut self, cols: &[Column<'_>]) -> io::Result<()> {
         match self {
-            Sink::Csv(w, _) => w
+            Sink::Csv(w) => w
+                .writer
                 .write_record(cols.iter().map(|c| c.name.as_str()))
                 .map_err(io::Error::other),
             Sink::Jsonl(_, keys) => {
@@ -162,26 +226,16 @@ impl<W: Write> Sink<W> {
                 Ok(())
             }
             Sink::Xlsx(x, _) => {
-                let names: Vec<Cell> = cols.iter().map(|c| Cell::Text(c.name.clone())).collect();
-                x.write_row(&names)?;
+                x.write_row(cols.iter().map(|c| Cell::Text(c.name.as_str().into())))?;
                 x.sheet()?.set_freeze_panes(1, 0).map_err(xlsx_err)?;
                 Ok(())
             }
         }
     }
 
-    pub fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
+    pub fn row<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> io::Result<()> {
         match self {
-            Sink::Csv(w, profile) => {
-                let profile = *profile;
-                w.write_record(cells.iter().map(|c| match c {
-                    Cell::Empty => String::new(),
-                    Cell::Int(n) => n.to_string(),
-                    Cell::Num(x) => number(*x, profile),
-                    Cell::Text(s) => defuse(s),
-                }))
-                .map_err(io::Error::other)
-            }
+            Sink::Csv(w) => w.row(cells).map_err(io::Error::other),
             Sink::Jsonl(w, keys) => {
                 let mut line = String::from("{");
                 for (i, (key, cell)) in keys.iter().zip(cells).enumerate() {
@@ -193,9 +247,14 @@ impl<W: Write> Sink<W> {
                     match cell {
                         Cell::Empty => line.push_str("null"),
                         Cell::Int(n) => line.push_str(&n.to_string()),
-                        Cell::Num(x) => line.push_str(&json_number(*x)),
+                        Cell::Num(x) => line.push_str(&json_number(x)),
                         Cell::Text(s) => {
-                            line.push_str(&serde_json::to_string(s).map_err(io::Error::other)?)
+                            line.push_str(&serde_json::to_string(&s).map_err(io::Error::other)?)
+                        }
+                        Cell::Time(t) => {
+                            line.push('"');
+                            write_timestamp(&mut line, t);
+                            line.push('"');
                         }
                     }
                 }
@@ -209,7 +268,7 @@ impl<W: Write> Sink<W> {
     /// Flush and give back the writer.
     pub fn finish(self) -> io::Result<W> {
         match self {
-            Sink::Csv(w, _) => w.into_inner().map_err(|e| e.into_error()),
+            Sink::Csv(w) => w.writer.into_inner().map_err(|e| e.into_error()),
             Sink::Jsonl(mut w, _) => {
                 w.flush()?;
                 Ok(w)

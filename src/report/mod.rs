@@ -85,6 +85,30 @@ pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> 
     })
 }
 
+/// Checks an analyst's value for the open top spend band against the questionnaire: a
+/// value below the band's lower bound would contradict the answer ("more than R$ X").
+/// Questionnaires without a monthly-spend question accept any value (no estimate).
+pub fn check_open_top_spend(def: &Definition, value: f64) -> Result<(), String> {
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(format!("expected an amount in reais ≥ 0, got {value}"));
+    }
+    let spend = def
+        .by_role(crate::survey::Role::MonthlySpend)
+        .filter(|q| matches!(q.kind, crate::survey::QuestionKind::Single { .. }));
+    match spend.map(model::open_band_lower) {
+        Some(lower) if value < lower => Err(format!(
+            "R$ {value} is below the lower bound of the open band \"{}\" (R$ {lower})",
+            spend
+                .and_then(|q| q
+                    .options()
+                    .iter()
+                    .find(|o| o.upper.is_none() && !o.excluded))
+                .map_or("", |o| o.label.pt.as_str())
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the responses matching `params.filters` and computes the report.
 pub async fn build(
     pool: &DbPool,

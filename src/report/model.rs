@@ -416,12 +416,7 @@ impl<'d> Accumulator<'d> {
             );
         };
         // Default value of the open top band: the export's rule (1.5 × lower bound).
-        let open_lower = spend
-            .options()
-            .iter()
-            .filter(|o| o.upper.is_none() && !o.excluded)
-            .filter_map(|o| o.lower)
-            .fold(0.0_f64, f64::max);
+        let open_lower = open_band_lower(spend);
         let open_top = params
             .open_top_spend
             .unwrap_or(open_lower * OPEN_TOP_FACTOR);
@@ -435,6 +430,17 @@ impl<'d> Accumulator<'d> {
             Err(e) => unavailable(&e.to_string()),
         }
     }
+}
+
+/// The lower bound of the open top band ("acima de R$ X") of a spend question; 0 when it
+/// has none.
+pub fn open_band_lower(spend: &Question) -> f64 {
+    spend
+        .options()
+        .iter()
+        .filter(|o| o.upper.is_none() && !o.excluded)
+        .filter_map(|o| o.lower)
+        .fold(0.0_f64, f64::max)
 }
 
 /// Percentage and Wilson interval of `k` of `n`, both `None` when `n` is 0.

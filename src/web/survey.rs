@@ -8,7 +8,7 @@ use chrono::Utc;
 use salvo::prelude::*;
 
 use super::{ctx, pages, see_other, state};
-use crate::db::{responses, users};
+use crate::db::responses;
 use crate::error::AppError;
 use crate::session;
 use crate::survey::{
@@ -197,10 +197,6 @@ pub async fn save_page(
             Ok(())
         }
         Ok(answers) => {
-            let bairro = users::find(&app.db, user)
-                .await?
-                .map(|u| u.bairro)
-                .unwrap_or_default();
             let total = app.survey.pages().len();
             responses::save_page(
                 &app.db,
@@ -208,7 +204,6 @@ pub async fn save_page(
                 &app.survey,
                 index,
                 answers,
-                &bairro,
                 (index + 1).min(total),
             )
             .await?;

@@ -6,6 +6,7 @@ mod cli;
 mod export;
 mod health;
 mod helpers;
+mod pool;
 mod report;
 mod storage;
 mod survey;

@@ -485,9 +485,11 @@ fn report_binary_formats_flags_and_generator() {
         &run(&["report", "-o", "x.html", "--capture-share", "20"]),
         "--capture-share",
     );
-    fails_naming(
-        &run(&["report", "--open-top-spend", "100"]),
-        "--open-top-spend",
+    let below = run(&["report", "--open-top-spend", "100"]);
+    fails_naming(&below, "--open-top-spend");
+    assert!(
+        String::from_utf8_lossy(&below.stderr).contains("below the lower bound of the open band"),
+        "{below:?}"
     );
     fails_naming(
         &run(&["report", "--since", "2026-12-01", "--until", "2026-11-01"]),
