@@ -32,8 +32,12 @@ impl AppState {
             Hasher::new(&settings.passwords).map_err(|e| anyhow::anyhow!("passwords: {e}"))?;
         let bairros = Bairros::configured(settings.accounts.bairros_file.as_deref())?;
         let survey = settings.survey.load_definition()?;
-        let db = DbPool::connect(&settings.database).await?;
-        let kv = Kv::connect(&settings.redis).await?;
+        // Both at once: each is a network handshake (over the VPN in production).
+        let (db, kv) = tokio::join!(
+            DbPool::connect(&settings.database),
+            Kv::connect(&settings.redis)
+        );
+        let (db, kv) = (db?, kv?);
         Ok(AppState {
             db,
             kv,

@@ -29,6 +29,14 @@ pub struct Tracked<C> {
 }
 
 impl<C> Tracked<C> {
+    /// A connection that has just been made (and so proven itself).
+    pub fn fresh(conn: C) -> Tracked<C> {
+        Tracked {
+            conn,
+            last_ok: Some(Instant::now()),
+        }
+    }
+
     /// Mark the use that just ended as successful: the next check-out within [`WARM_FOR`]
     /// skips the test. Not calling it is always safe (the next check-out tests).
     pub fn succeeded(&mut self) {
@@ -76,10 +84,7 @@ impl<M: bb8::ManageConnection> bb8::ManageConnection for Warm<M> {
 
     async fn connect(&self) -> Result<Self::Connection, Self::Error> {
         // A new connection has just proven itself: the first check-out need not test it.
-        Ok(Tracked {
-            conn: self.0.connect().await?,
-            last_ok: Some(Instant::now()),
-        })
+        Ok(Tracked::fresh(self.0.connect().await?))
     }
 
     async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {

@@ -94,7 +94,11 @@ fn user_index_key(user_id: i64) -> String {
 
 /// Compare two strings in time independent of where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    constant_time_eq_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`constant_time_eq`] for bytes (password digests).
+pub fn constant_time_eq_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

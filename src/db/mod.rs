@@ -23,7 +23,7 @@ use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl, SimpleAsy
 use futures_util::FutureExt;
 
 use crate::config::{DatabaseKind, DatabaseSettings};
-use crate::pool::Warm;
+use crate::pool::{Tracked, Warm};
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 /// MariaDB connections, tested at check-out only when not used successfully just before
@@ -122,7 +122,7 @@ impl DbPool {
                             timeout.as_secs()
                         )
                     })?;
-                probe.map_err(|e| {
+                let probe = probe.map_err(|e| {
                     anyhow::anyhow!("database: cannot connect to {}: {e}", describe_host(&url))
                 })?;
                 let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
@@ -139,6 +139,9 @@ impl DbPool {
                     .queue_strategy(bb8::QueueStrategy::Lifo)
                     .build(Warm(manager))
                     .await?;
+                // The probe becomes the pool's first connection: start-up (the migration
+                // check that follows) need not make a second one.
+                let _ = pool.add(Tracked::fresh(probe));
                 Ok(DbPool::Mysql(pool))
             }
             DatabaseKind::Sqlite { path } => {

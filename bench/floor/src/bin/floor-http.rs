@@ -8,6 +8,11 @@
 //! prepared MariaDB SELECT by an indexed key (the respondent's answers), with pools of 16
 //! like the server's. It is the floor for a page that reads a session and a row.
 //!
+//! And `GET /save/{n}`: the round trips saving a questionnaire page cannot avoid, one
+//! Redis GET (the session), one SELECT of the respondent's answers and one UPDATE writing
+//! them back (autocommit: one durable commit), over 64 respondents in turn like the
+//! bench's save scenario; it answers a short 200. The floor for a save.
+//!
 //! Usage: floor-http [PORT=18190] [MYSQL_URL REDIS_URL]
 
 use std::sync::OnceLock;
@@ -22,6 +27,7 @@ struct Data {
 }
 
 static DATA: OnceLock<Data> = OnceLock::new();
+static NEXT_USER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 fn page(n: usize, answers: &str) -> Markup {
     let options = [
@@ -137,6 +143,46 @@ async fn with_data(req: &mut Request, res: &mut Response) {
     ));
 }
 
+#[handler]
+async fn save(res: &mut Response) {
+    let data = DATA.get().expect("data");
+    let unavailable = |res: &mut Response, what: &'static str| {
+        res.status_code(StatusCode::SERVICE_UNAVAILABLE).render(what);
+    };
+    let mut redis = data.redis.clone();
+    let session: Result<Option<String>, _> = redis::cmd("GET")
+        .arg("floor:session")
+        .query_async(&mut redis)
+        .await;
+    if session.is_err() {
+        return unavailable(res, "redis");
+    }
+    let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 64 + 1;
+    let Ok(mut conn) = data.mysql.get_conn().await else {
+        return unavailable(res, "mysql");
+    };
+    let row: Result<Option<(String, i64)>, _> = conn
+        .exec_first(
+            "SELECT answers, revision FROM floor_rows WHERE user_id = ?",
+            (user,),
+        )
+        .await;
+    let Ok(Some((answers, revision))) = row else {
+        return unavailable(res, "mysql");
+    };
+    // Written back changed (a different revision), as a save does; same size.
+    let updated = conn
+        .exec_drop(
+            "UPDATE floor_rows SET answers = ?, revision = ? WHERE user_id = ? AND revision = ?",
+            (answers, revision + 1, user, revision),
+        )
+        .await;
+    if updated.is_err() {
+        return unavailable(res, "mysql");
+    }
+    res.render("saved");
+}
+
 async fn connect(mysql_url: &str, redis_url: &str) -> Result<Data, Box<dyn std::error::Error>> {
     let constraints = mysql_async::PoolConstraints::new(16, 16).ok_or("pool size")?;
     let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(mysql_url)?)
@@ -153,7 +199,8 @@ async fn connect(mysql_url: &str, redis_url: &str) -> Result<Data, Box<dyn std::
         "CREATE TABLE IF NOT EXISTS floor_rows (
             id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
             user_id BIGINT NOT NULL UNIQUE,
-            answers MEDIUMTEXT NOT NULL
+            answers MEDIUMTEXT NOT NULL,
+            revision BIGINT NOT NULL DEFAULT 0
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     )
     .await?;
@@ -190,7 +237,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let [_, mysql_url, redis_url, ..] = args.as_slice() {
         let data = connect(mysql_url, redis_url).await?;
         let _ = DATA.set(data);
-        router = router.push(Router::with_path("db/{n}").get(with_data));
+        router = router
+            .push(Router::with_path("db/{n}").get(with_data))
+            .push(Router::with_path("save/{n}").get(save));
     }
     let acceptor = TcpListener::new(("127.0.0.1", port)).try_bind().await?;
     Server::new(acceptor).serve(router).await;
