@@ -327,8 +327,13 @@ pub struct PasswordSettings {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Hashes computed at once; more wait. Default: the number of CPUs.
+    /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
     pub max_concurrent: usize,
+    /// Nice value added to the hashing threads (0 to 19): a burst of log-ins then uses
+    /// idle cores but yields them at once to page serving and health checks. 0 keeps
+    /// normal priority (for a machine where other work at normal priority would starve
+    /// the log-ins).
+    pub hashing_nice: i32,
 }
 
 impl Default for PasswordSettings {
@@ -338,6 +343,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hashing_nice: 10,
         }
     }
 }
@@ -680,6 +686,12 @@ impl Settings {
         }
         if pw.max_concurrent == 0 {
             return Err(invalid("passwords.max_concurrent", "must be above 0"));
+        }
+        if !(0..=19).contains(&pw.hashing_nice) {
+            return Err(invalid(
+                "passwords.hashing_nice",
+                "must be between 0 and 19",
+            ));
         }
         let rl = &self.rate_limit;
         for (key, value) in [

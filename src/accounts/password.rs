@@ -1,21 +1,25 @@
 //! Passwords: the rules for a new one (NIST SP 800-63B: 10 to 128 characters, not a
 //! common password, no composition rules) and argon2id hashing off the async workers.
 //!
-//! Hashing is CPU-bound for tens of milliseconds, so it runs on the blocking pool and at
-//! most `max_concurrent` at once: a burst of log-ins queues for a permit instead of taking
-//! every core away from page serving. Unknown e-mails are verified against a dummy hash,
-//! so a log-in costs the same whether or not the account exists.
+//! Hashing is CPU-bound for tens of milliseconds, so it runs on `max_concurrent` threads
+//! of its own, never on the async workers, at a lowered CPU priority (`hashing_nice`;
+//! Linux gives each thread its own nice value): a burst of log-ins queues for a hashing
+//! thread and uses every idle core, but a core an async worker wants is handed back at
+//! once, so pages and health checks keep their latency. Unknown e-mails are verified
+//! against a dummy hash, so a log-in costs the same whether or not the account exists.
 //!
-//! A verification's working memory (19 MiB at the default cost) is kept for the next one
-//! instead of being allocated each time: freshly mapped memory costs a page fault per
-//! 4 KiB page, and the static (musl) build's allocator maps and unmaps blocks that large
-//! on every call, which measured at a third of the log-in rate the argon2 ceiling allows.
+//! Each hashing thread keeps its working memory (19 MiB at the default cost) for the next
+//! verification instead of allocating it each time: freshly mapped memory costs a page
+//! fault per 4 KiB page, and the static (musl) build's allocator mapped and unmapped
+//! blocks that large on every call, which measured at a third of the log-in rate the
+//! argon2 ceiling allows.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use super::fields::FieldError;
 use crate::config::PasswordSettings;
@@ -84,14 +88,19 @@ pub enum Verified {
     Invalid,
 }
 
+/// A hashing thread with no work for this long frees its working memory.
+const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Work for a hashing thread, given that thread's kept working memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
 /// Hashes and verifies with the configured argon2id parameters.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    /// Work for the hashing threads; they stop once every clone of the sender is gone.
+    jobs: mpsc::Sender<Job>,
     dummy: Arc<str>,
-    /// Working memory of finished verifications, at most one per permit.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,19 +116,31 @@ impl Hasher {
             None,
         )
         .map_err(|e| HashError(e.to_string()))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        // The dummy hash uses the current parameters so that its cost matches a real one.
-        let dummy = argon
-            .hash_password(b"dummy password for unknown accounts")
-            .map_err(|e| HashError(e.to_string()))?
-            .to_string();
-        let permits = settings.max_concurrent.max(1);
+        let dummy = dummy_hash(&params)?;
+        let jobs = spawn_hashing_threads(
+            settings.max_concurrent.max(1),
+            settings.hashing_nice,
+            params.block_count(),
+        )?;
         Ok(Hasher {
             params,
-            permits: Arc::new(Semaphore::new(permits)),
+            jobs,
             dummy: dummy.into(),
-            memory: Arc::default(),
         })
+    }
+
+    /// Run `f` on a hashing thread (queued until one is free) and wait for its result;
+    /// `None` if it panicked or the threads are gone.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let _ = tx.send(f(memory));
+        });
+        self.jobs.send(job).ok()?;
+        rx.await.ok()
     }
 
     fn argon(&self) -> Argon2<'static> {
@@ -128,21 +149,17 @@ impl Hasher {
 
     /// A PHC string (`$argon2id$v=19$m=…`) for storage.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
         let argon = self.argon();
         let password = password.clone();
-        tokio::task::spawn_blocking(move || {
+        // New hashes (sign-up, password change) are rare: argon2's own allocation is fine.
+        self.run(move |_| {
             argon
                 .hash_password(password.bytes())
                 .map(|h| h.to_string())
                 .map_err(|e| HashError(e.to_string()))
         })
         .await
-        .map_err(|e| HashError(e.to_string()))?
+        .unwrap_or_else(|| Err(HashError("the hashing thread failed".into())))
     }
 
     /// Check `password` against `stored`, or against the dummy hash when there is no
@@ -150,47 +167,110 @@ impl Hasher {
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Verified {
         let exists = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy).to_string();
-        let Ok(_permit) = self.permits.acquire().await else {
-            return Verified::Invalid;
-        };
         let wanted = self.params.clone();
         let password = password.clone();
-        let pool = self.memory.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
-                return Verified::Invalid;
-            };
-            // Verification uses the parameters inside the stored hash, not ours.
-            let mut memory = pool
-                .lock()
-                .map(|mut free| free.pop())
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let valid = verify_with(&mut memory, password.bytes(), &parsed);
-            // Kept only at the configured size: an old hash's larger cost is not held on.
-            if memory.len() == wanted.block_count()
-                && let Ok(mut free) = pool.lock()
-            {
-                free.push(memory);
-            }
-            if !valid {
-                return Verified::Invalid;
-            }
-            let current = Params::try_from(&parsed).ok();
-            let same = parsed.algorithm.as_str() == "argon2id"
-                && current.is_some_and(|p| {
-                    p.m_cost() == wanted.m_cost()
-                        && p.t_cost() == wanted.t_cost()
-                        && p.p_cost() == wanted.p_cost()
-                });
-            Verified::Valid {
-                needs_rehash: !same,
-            }
-        })
-        .await
-        .unwrap_or(Verified::Invalid);
+        let outcome = self
+            .run(move |memory| {
+                let Ok(parsed) = PasswordHash::new(&stored) else {
+                    return Verified::Invalid;
+                };
+                // Verification uses the parameters inside the stored hash, not ours.
+                let valid = verify_with(memory, password.bytes(), &parsed);
+                if !valid {
+                    return Verified::Invalid;
+                }
+                let current = Params::try_from(&parsed).ok();
+                let same = parsed.algorithm.as_str() == "argon2id"
+                    && current.is_some_and(|p| {
+                        p.m_cost() == wanted.m_cost()
+                            && p.t_cost() == wanted.t_cost()
+                            && p.p_cost() == wanted.p_cost()
+                    });
+                Verified::Valid {
+                    needs_rehash: !same,
+                }
+            })
+            .await
+            .unwrap_or(Verified::Invalid);
         if exists { outcome } else { Verified::Invalid }
+    }
+}
+
+/// A stored-hash look-alike with the configured cost, a random salt and a random digest:
+/// verifying against it costs what a real verification costs and never succeeds. Made
+/// without hashing, so start-up neither waits for argon2 nor touches its 19 MiB.
+fn dummy_hash(params: &Params) -> Result<String, HashError> {
+    use argon2::password_hash::phc::{Output, ParamsString, Salt};
+    use rand::RngCore;
+    let err = |e: argon2::password_hash::phc::Error| HashError(e.to_string());
+    let (mut salt, mut digest) = ([0u8; 16], [0u8; 32]);
+    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut digest);
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| HashError(e.to_string()))?,
+        salt: Some(Salt::new(&salt).map_err(err)?),
+        hash: Some(Output::new(&digest).map_err(err)?),
+    }
+    .to_string())
+}
+
+/// `n` threads taking hashing jobs from one queue, each at nice `+nice` and each keeping
+/// the working memory of `blocks` argon2 blocks (the configured cost) between jobs.
+fn spawn_hashing_threads(
+    n: usize,
+    nice: i32,
+    blocks: usize,
+) -> Result<mpsc::Sender<Job>, HashError> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = Arc::clone(&rx);
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                lower_priority(nice);
+                let mut memory = Vec::new();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv_timeout(RELEASE_AFTER),
+                        Err(_) => return,
+                    };
+                    let job = match job {
+                        Ok(job) => job,
+                        // No log-in for a while: give the working memory back.
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            memory = Vec::new();
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    };
+                    // A panicking job drops its result sender (the caller sees a
+                    // failure); the thread carries on.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+                    // Kept only at the configured size: an old hash's larger cost is not
+                    // held on to.
+                    if memory.len() != blocks {
+                        memory = Vec::new();
+                    }
+                }
+            })
+            .map_err(|e| HashError(format!("cannot start a hashing thread: {e}")))?;
+    }
+    Ok(tx)
+}
+
+/// Raise this thread's nice value by `nice` (Linux: per thread). Best effort: if it
+/// fails, hashing runs at normal priority.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::nice(nice) {
+        tracing::debug!(error = %e, "cannot lower the priority of a hashing thread");
     }
 }
 
@@ -236,7 +316,23 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 2,
+            hashing_nice: 10,
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        let h = Hasher::new(&fast()).expect("hasher");
+        let ours = rustix::process::getpriority_process(None).expect("nice");
+        let theirs = h
+            .run(|_| rustix::process::getpriority_process(None).expect("nice"))
+            .await
+            .expect("ran");
+        assert_eq!(theirs, (ours + 10).min(19));
+        // A panicking job fails its caller only; the threads carry on.
+        assert!(h.run(|_| -> u8 { panic!("boom") }).await.is_none());
+        assert_eq!(h.run(|_| 7).await, Some(7));
     }
 
     #[test]
@@ -290,6 +386,12 @@ mod tests {
             Verified::Invalid
         );
         assert_eq!(h.verify(&pw, None).await, Verified::Invalid);
+        // The dummy for unknown accounts has the configured cost, so it takes as long.
+        let dummy = PasswordHash::new(&h.dummy).expect("dummy parses");
+        assert_eq!(dummy.algorithm.as_str(), "argon2id");
+        let p = Params::try_from(&dummy).expect("params");
+        assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (1024, 1, 1));
+        assert_eq!(dummy.hash.map(|o| o.len()), Some(32));
         assert_eq!(h.verify(&pw, Some("not a hash")).await, Verified::Invalid);
 
         let stronger = Hasher::new(&PasswordSettings {
@@ -331,10 +433,19 @@ mod tests {
             tampered.push(if last == 'A' { 'B' } else { 'A' });
             assert_eq!(h.verify(&pw, Some(&tampered)).await, Verified::Invalid);
         }
-        // Only working memory of the configured size is kept, at most one per permit.
-        let kept = h.memory.lock().expect("lock");
-        assert!(!kept.is_empty() && kept.len() <= 2, "{} kept", kept.len());
-        let configured = Params::new(1024, 1, 1, None).expect("params").block_count();
-        assert!(kept.iter().all(|m| m.len() == configured));
+        // The working memory handed in is sized for the hash's cost and reused.
+        let mut memory = Vec::new();
+        let params = Params::new(2048, 1, 1, None).expect("params");
+        let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password(pw.bytes())
+            .expect("hash")
+            .to_string();
+        let parsed = PasswordHash::new(&stored).expect("parse");
+        assert!(verify_with(&mut memory, pw.bytes(), &parsed));
+        assert_eq!(memory.len(), params.block_count());
+        assert!(
+            verify_with(&mut memory, pw.bytes(), &parsed),
+            "reused memory"
+        );
     }
 }

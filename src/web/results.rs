@@ -32,6 +32,13 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Default)]
 pub struct ReportCache(tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>);
 
+impl ReportCache {
+    /// Forget the cached report: the next visit computes it again.
+    pub async fn expire(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
 async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
     let mut slot = app.report_cache.0.lock().await;
     if let Some((at, r)) = slot.as_ref()

@@ -363,6 +363,19 @@ async fn results_page_is_for_analysts_and_admins_and_downloads_the_csv() {
 
         let mut admin = app.staff("admin@exemplo.com.br", Role::Admin).await;
         assert_eq!(admin.get(&app.service, "/admin/results").await.status, 200);
+
+        // Computed once per REPORT_TTL per instance: responses saved meanwhile show up
+        // only once the cached report has expired.
+        assert!(page.body.contains("<dd>60</dd>"), "60 respondents shown");
+        seed(&app, 15, 6).await;
+        let cached = analyst.get(&app.service, "/admin/results").await;
+        assert!(cached.body.contains("<dd>60</dd>") && !cached.body.contains("<dd>75</dd>"));
+        app.state.report_cache.expire().await;
+        let fresh = analyst.get(&app.service, "/admin/results").await;
+        assert!(
+            fresh.body.contains("<dd>75</dd>"),
+            "recomputed after expiry"
+        );
     }
 }
 
