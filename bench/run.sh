@@ -4,14 +4,16 @@
 # running, installs wrk and GNU time when missing, creates the MariaDB user pesquisa_bench
 # and creates and drops the pesquisa_bench* databases through the socket.
 #
-# Builds the release binary and the baseline binaries (bench/floor), then measures, each
+# Builds the static binary (the one the app VMs run) and the baseline binaries
+# (bench/floor), then measures, each
 # load with wrk -t2 -c16 after a 2 s warm-up, 3 runs, median reported:
 #   baselines   floor-http (minimal salvo + maud page), db-floor (single-row INSERT
 #               transactions MariaDB sustains at -c16), argon2-ceiling (verifications/s
 #               with the configured cost, all cores), mariadb --batch reading the rows an
 #               export reads
 #   scenarios   logged-in GET /survey/1; saving questionnaire page 1 (MariaDB, 64
-#               respondents); log-ins with GET /healthz latency measured meanwhile vs idle;
+#               respondents); log-ins with GET /healthz latency measured meanwhile vs idle
+#               (a paced probe, bench/paced.lua);
 #               export of 50k and 200k responses to CSV (time, peak RSS); idle RSS and
 #               start-up to ready; size of the static (musl) binary
 # Writes bench/RESULTS.md (table against targets, machine description) and raw output to
@@ -19,7 +21,8 @@
 #
 # Usage: bench/run.sh [seconds per run, default 10]
 # Environment: BENCH_STATIC=0  do not (re)build the musl binary with deploy/build-static.sh;
-#                              its size is then taken from an existing build, if any
+#                              measure a glibc release build instead; the static size is
+#                              then taken from an existing build, if any
 #              CARGO_TARGET_DIR  honoured for the release builds
 #              BENCH_BIN=PATH    measure this pesquisa binary instead of building one
 set -euo pipefail
@@ -72,12 +75,6 @@ SQL
 
 # ---------------------------------------------------------------------------- builds
 log "building (release)"
-if [ -n "${BENCH_BIN:-}" ]; then
-  bin=$BENCH_BIN
-else
-  cargo build --release --locked 2>&1 | tail -1
-  bin="${CARGO_TARGET_DIR:-target}/release/pesquisa"
-fi
 cargo build --release --locked --manifest-path bench/floor/Cargo.toml 2>&1 | tail -1
 floor_bin="${CARGO_TARGET_DIR:-bench/floor/target}/release"
 musl_bin=target/x86_64-unknown-linux-musl/release/pesquisa
@@ -88,6 +85,16 @@ if [ "$static" != 0 ]; then
     || { cat "$raw/build-static.txt" >&2; exit 1; }
 elif [ -f "$musl_bin" ]; then
   deploy/build-static.sh --check > "$raw/build-static.txt" 2>&1 || true
+fi
+# The binary measured: the given one, else the static build (what the app VMs run),
+# else a glibc release build when the static one is skipped.
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+elif [ "$static" != 0 ]; then
+  bin=$musl_bin
+else
+  cargo build --release --locked 2>&1 | tail -1
+  bin="${CARGO_TARGET_DIR:-target}/release/pesquisa"
 fi
 
 # ------------------------------------------------------------------ helpers (parsing)
@@ -234,7 +241,7 @@ ceiling=$(awk '{print $1}' "$raw"/argon2-ceiling-*.txt | median)
 echo "argon2-ceiling $ceiling - - 0" >> "$work/results"
 
 log "GET /healthz idle"
-run_wrk healthz-idle "" -t1 -c1 "$base/healthz"
+run_wrk healthz-idle "" -t1 -c1 -s bench/paced.lua "$base/healthz"
 log "log-ins, GET /healthz meanwhile"
 # A successful log-in retires its session: every request needs a fresh one.
 login_sessions() { # seconds
@@ -249,7 +256,7 @@ for i in 1 2 3; do
   wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$raw/login-$i.txt" 2>&1 &
   wrk_pid=$!
   sleep 1
-  wrk -t1 -c1 -d"$((secs - 2))s" --latency "$base/healthz" > "$raw/healthz-under-login-$i.txt" 2>&1
+  wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz" > "$raw/healthz-under-login-$i.txt" 2>&1
   wait $wrk_pid
 done
 m_of() { for i in 1 2 3; do "$1" "$raw/$2-$i.txt" ${3:+"$3"}; done | median; }
@@ -360,8 +367,8 @@ x() { get "$1" "$2"; }
   while read -r n r a b e; do echo "| $n | $r | $a | $b | $e |"; done < "$work/results"
   echo
   echo "- Pages: GET /survey/1 $page_bytes bytes, floor-http's page $floor_bytes bytes. floor-http-data: the same page after one Redis GET and one prepared MariaDB SELECT by a unique key (pools of 16), the round trips a logged-in page needs. floor-http-save: one Redis GET, one SELECT and one UPDATE (autocommit) of a respondent's row, 64 respondents in turn, a short 200: the round trips a save needs."
-  echo "- db-floor: BEGIN; INSERT one row (prepared); COMMIT, 16 connections. survey-save: per request a session read from Redis, 3 SELECTs and 1 UPDATE (autocommit) on MariaDB, answer a 303."
-  echo "- log-in: each request a fresh anonymous session, expected status 303; /healthz measured with wrk -t1 -c1 alongside. Server peak RSS after all loads: $(mb "$busy_rss_kib") MB."
+  echo "- db-floor: BEGIN; INSERT one row (prepared); COMMIT, 16 connections. survey-save: per request a session read from Redis, 1 SELECT (the user's bairro joined with the response) and 1 UPDATE (autocommit) on MariaDB, answer a 303."
+  echo "- log-in: each request a fresh anonymous session, expected status 303; /healthz measured alongside with a paced probe (wrk -t1 -c1, one request every 10 ms: bench/paced.lua), idle the same way. Server peak RSS after all loads: $(mb "$busy_rss_kib") MB."
   echo "- Binary measured: \`$bin\` ($(! readelf -l "$bin" 2>/dev/null | grep -q INTERP && echo 'static, musl: the shipped build' || echo 'dynamic, glibc')), $(awk -v b="$rel_size" 'BEGIN{printf "%.1f", b/1048576}') MiB."
   if [ -f "$work/export" ]; then
     echo "- Export: \`pesquisa export --format csv --output FILE\` vs \`mariadb --batch -e \"$export_sql\"\` over TCP as the same user, output to a file; times and peak RSS from GNU time, median of 3. Output $s50 / $s200 bytes (CSV) vs $bs50 / $bs200 bytes (TSV)."

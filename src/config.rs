@@ -329,10 +329,10 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
     pub max_concurrent: usize,
-    /// Nice value added to the hashing threads (0 to 19): a burst of log-ins then uses
-    /// idle cores but yields them at once to page serving and health checks. 0 keeps
-    /// normal priority (for a machine where other work at normal priority would starve
-    /// the log-ins).
+    /// Nice value added to the hashing threads (0 to 19), so that a burst of log-ins
+    /// yields the cores to page serving. Default 0: on the benchmark machine +10 lowered
+    /// log-ins from 68 % to 53 % of the argon2 ceiling without improving /healthz
+    /// latency under log-ins (bench/findings.md).
     pub hashing_nice: i32,
 }
 
@@ -343,7 +343,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            hashing_nice: 10,
+            hashing_nice: 0,
         }
     }
 }

@@ -2,10 +2,9 @@
 //! common password, no composition rules) and argon2id hashing off the async workers.
 //!
 //! Hashing is CPU-bound for tens of milliseconds, so it runs on `max_concurrent` threads
-//! of its own, never on the async workers, at a lowered CPU priority (`hashing_nice`;
-//! Linux gives each thread its own nice value): a burst of log-ins queues for a hashing
-//! thread and uses every idle core, but a core an async worker wants is handed back at
-//! once, so pages and health checks keep their latency. Unknown e-mails are verified
+//! of its own, never on the async workers, optionally at a lowered CPU priority
+//! (`hashing_nice`; Linux gives each thread its own nice value): a burst of log-ins
+//! queues for a hashing thread instead of taking every core from page serving. Unknown e-mails are verified
 //! against a dummy hash, so a log-in costs the same whether or not the account exists.
 //!
 //! Each hashing thread keeps its working memory (19 MiB at the default cost) for the next
@@ -316,7 +315,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 2,
-            hashing_nice: 10,
+            hashing_nice: 10, // not the default: the test checks the threads take it
         }
     }
 
