@@ -330,9 +330,10 @@ pub struct PasswordSettings {
     /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
     pub max_concurrent: usize,
     /// Nice value added to the hashing threads (0 to 19), so that a burst of log-ins
-    /// yields the cores to page serving. Default 0: on the benchmark machine +10 lowered
-    /// log-ins from 68 % to 53 % of the argon2 ceiling without improving /healthz
-    /// latency under log-ins (bench/findings.md).
+    /// yields the cores to page serving at once. Default 10: /healthz p99 during
+    /// log-ins went from 11.7× to 3.0× its idle value for 5-10 % fewer log-ins/s
+    /// (bench/findings.md). 0 on a machine where other normal-priority work would
+    /// starve the log-ins.
     pub hashing_nice: i32,
 }
 
@@ -343,7 +344,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            hashing_nice: 0,
+            hashing_nice: 10,
         }
     }
 }

@@ -315,7 +315,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 2,
-            hashing_nice: 10, // not the default: the test checks the threads take it
+            hashing_nice: 10,
         }
     }
 
