@@ -253,15 +253,7 @@ async fn readiness_follows_redis_down_and_back_without_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_names_the_database_when_it_fails() {
     let app = TestApp::spawn(Backend::MariaRedis).await;
-    let db = app
-        .state
-        .settings
-        .database
-        .url
-        .rsplit('/')
-        .next()
-        .expect("db name")
-        .to_string();
+    let db = app.mysql_db_name().to_string();
     crate::helpers::mysql_admin(&format!("DROP DATABASE `{db}`")).await;
     let mut res = app.get("/readyz").await;
     assert_eq!(res.status_code, Some(StatusCode::SERVICE_UNAVAILABLE));

@@ -142,6 +142,14 @@ impl TestApp {
     pub fn db(&self) -> &DbPool {
         &self.state.db
     }
+
+    /// The name of the MariaDB database this test owns (MariaDB tests only).
+    pub fn mysql_db_name(&self) -> &str {
+        self._owned
+            .mysql_db
+            .as_deref()
+            .expect("a MariaDB-backed test")
+    }
 }
 
 impl Drop for Owned {

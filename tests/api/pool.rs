@@ -54,15 +54,7 @@ async fn kill_connections_to(db: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mariadb_connection_killed_by_the_server_is_replaced() {
     let app = TestApp::spawn_with(Backend::MariaRedis, |s| s.database.pool_size = 1).await;
-    let db = app
-        .state
-        .settings
-        .database
-        .url
-        .rsplit('/')
-        .next()
-        .expect("db name")
-        .to_string();
+    let db = app.mysql_db_name().to_string();
 
     // Warm: the connection has just answered, so the next check-out skips its test and
     // the dead connection's one query fails (when the kill took less than the window;
