@@ -154,11 +154,11 @@ impl Kv {
         let Kv::Redis { pool, prefix } = self else {
             return Ok(Vec::new());
         };
-        let name = client_name(prefix);
+        let field = format!("name={}", client_name(prefix));
         let list: String = redis_op!(pool, |c| redis::cmd("CLIENT").arg("LIST").query_async(c));
         Ok(list
             .lines()
-            .filter(|line| line.split(' ').any(|f| f == format!("name={name}")))
+            .filter(|line| line.split(' ').any(|f| f == field))
             .filter_map(|line| line.split(' ').find_map(|f| f.strip_prefix("id=")))
             .filter_map(|id| id.parse().ok())
             .collect())

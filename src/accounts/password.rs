@@ -2,9 +2,9 @@
 //! common password, no composition rules) and argon2id hashing off the async workers.
 //!
 //! Hashing is CPU-bound for tens of milliseconds, so it runs on `max_concurrent` threads
-//! of its own, never on the async workers, optionally at a lowered CPU priority
-//! (`hashing_nice`; Linux gives each thread its own nice value): a burst of log-ins
-//! queues for a hashing thread instead of taking every core from page serving. Unknown e-mails are verified
+//! of its own, never on the async workers, at a lowered CPU priority (`hashing_nice`;
+//! Linux gives each thread its own nice value): a burst of log-ins queues for a hashing
+//! thread instead of taking every core from page serving. Unknown e-mails are verified
 //! against a dummy hash, so a log-in costs the same whether or not the account exists.
 //!
 //! Each hashing thread keeps its working memory (19 MiB at the default cost) for the next
@@ -120,6 +120,7 @@ impl Hasher {
             settings.max_concurrent.max(1),
             settings.hashing_nice,
             params.block_count(),
+            RELEASE_AFTER,
         )?;
         Ok(Hasher {
             params,
@@ -216,11 +217,13 @@ fn dummy_hash(params: &Params) -> Result<String, HashError> {
 }
 
 /// `n` threads taking hashing jobs from one queue, each at nice `+nice` and each keeping
-/// the working memory of `blocks` argon2 blocks (the configured cost) between jobs.
+/// the working memory of `blocks` argon2 blocks (the configured cost) between jobs, until
+/// it has had no job for `release_after`.
 fn spawn_hashing_threads(
     n: usize,
     nice: i32,
     blocks: usize,
+    release_after: std::time::Duration,
 ) -> Result<mpsc::Sender<Job>, HashError> {
     let (tx, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
@@ -234,7 +237,7 @@ fn spawn_hashing_threads(
                 loop {
                     // The lock is held only while waiting for the next job.
                     let job = match rx.lock() {
-                        Ok(rx) => rx.recv_timeout(RELEASE_AFTER),
+                        Ok(rx) => rx.recv_timeout(release_after),
                         Err(_) => return,
                     };
                     let job = match job {
@@ -317,6 +320,47 @@ mod tests {
             max_concurrent: 2,
             hashing_nice: 10,
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hashing_threads_keep_working_memory_only_while_busy() {
+        let params = Params::new(1024, 1, 1, None).expect("params");
+        let blocks = params.block_count();
+        let release = std::time::Duration::from_millis(200);
+        let h = Hasher {
+            jobs: spawn_hashing_threads(1, 0, blocks, release).expect("threads"),
+            dummy: dummy_hash(&params).expect("dummy").into(),
+            params,
+        };
+        let pw = Password::any("cavalo correto bateria");
+        let stored = h
+            .argon()
+            .hash_password(pw.bytes())
+            .expect("hash")
+            .to_string();
+        assert!(matches!(
+            h.verify(&pw, Some(&stored)).await,
+            Verified::Valid { .. }
+        ));
+        // Kept for the next verification...
+        assert_eq!(h.run(|m| m.len()).await, Some(blocks));
+        // ...and given back once no job came for `release`.
+        tokio::time::sleep(release * 3).await;
+        assert_eq!(h.run(|m| m.len()).await, Some(0));
+        // A hash of another cost is computed, but its memory is not kept.
+        let bigger = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(2048, 1, 1, None).expect("params"),
+        )
+        .hash_password(pw.bytes())
+        .expect("hash")
+        .to_string();
+        assert!(matches!(
+            h.verify(&pw, Some(&bigger)).await,
+            Verified::Valid { needs_rehash: true }
+        ));
+        assert_eq!(h.run(|m| m.len()).await, Some(0));
     }
 
     #[cfg(target_os = "linux")]
