@@ -330,11 +330,16 @@ pub struct PasswordSettings {
     /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
     pub max_concurrent: usize,
     /// Nice value added to the hashing threads (0 to 19), so that a burst of log-ins
-    /// yields the cores to page serving at once. Default 10: /healthz p99 during
-    /// log-ins went from 11.7× to 3.0× its idle value for 5-10 % fewer log-ins/s
-    /// (bench/findings.md). 0 on a machine where other normal-priority work would
-    /// starve the log-ins.
+    /// yields the cores to page serving. Default 10. 0 on a machine where other
+    /// normal-priority work would starve the log-ins.
     pub hashing_nice: i32,
+    /// Run the hashing threads under Linux's SCHED_IDLE policy (default true): any other
+    /// thread that wakes up takes the core from a hash at once, where a nice value only
+    /// shortens the hash's turn. /healthz p99 during log-ins at the argon2 ceiling:
+    /// 11.7× its idle value at nice 0, 3-11× at nice 10 or 19, 2.2-3.2× with SCHED_IDLE,
+    /// for the same log-ins/s (bench/findings.md). Where the policy cannot be set
+    /// (a seccomp filter without `sched_setscheduler`), the nice value still applies.
+    pub hashing_sched_idle: bool,
 }
 
 impl Default for PasswordSettings {
@@ -345,6 +350,7 @@ impl Default for PasswordSettings {
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
             hashing_nice: 10,
+            hashing_sched_idle: true,
         }
     }
 }

@@ -4,9 +4,17 @@
 /// whose allocator is slow under many threads and maps and unmaps large blocks on every
 /// use; a request allocates a few hundred times, and malloc/free were 30 % of the
 /// instructions of a page even with glibc's (bench/findings.md).
+///
+/// Built with mimalloc's `no_thp` (Cargo.toml): otherwise it asks for transparent huge
+/// pages on its arenas, and each thread's first small allocation then makes a whole 2 MiB
+/// page resident: 12 of an idle server's 21 MB were such pages (bench/findings.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // The same for hosts whose kernel gives huge pages to every large enough mapping
+    // (transparent_hugepage=always, the default of several distributions) whether asked
+    // or not. Nothing here gains from them; failing to turn them off only costs memory.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     pesquisa::cli::main()
 }

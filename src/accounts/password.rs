@@ -2,10 +2,12 @@
 //! common password, no composition rules) and argon2id hashing off the async workers.
 //!
 //! Hashing is CPU-bound for tens of milliseconds, so it runs on `max_concurrent` threads
-//! of its own, never on the async workers, at a lowered CPU priority (`hashing_nice`;
-//! Linux gives each thread its own nice value): a burst of log-ins queues for a hashing
-//! thread instead of taking every core from page serving. Unknown e-mails are verified
-//! against a dummy hash, so a log-in costs the same whether or not the account exists.
+//! of its own, never on the async workers, at the lowest CPU priority (Linux's SCHED_IDLE
+//! and a raised nice value, both per thread: `hashing_sched_idle`, `hashing_nice`): a
+//! burst of log-ins queues for a hashing thread, and any other thread that wakes takes
+//! the core from a hash at once, so page serving and health checks barely notice it.
+//! Unknown e-mails are verified against a dummy hash, so a log-in costs the same whether
+//! or not the account exists.
 //!
 //! Each hashing thread keeps its working memory (19 MiB at the default cost) for the next
 //! verification instead of allocating it each time: freshly mapped memory costs a page
@@ -118,7 +120,10 @@ impl Hasher {
         let dummy = dummy_hash(&params)?;
         let jobs = spawn_hashing_threads(
             settings.max_concurrent.max(1),
-            settings.hashing_nice,
+            Priority {
+                nice: settings.hashing_nice,
+                sched_idle: settings.hashing_sched_idle,
+            },
             params.block_count(),
             RELEASE_AFTER,
         )?;
@@ -216,12 +221,21 @@ fn dummy_hash(params: &Params) -> Result<String, HashError> {
     .to_string())
 }
 
-/// `n` threads taking hashing jobs from one queue, each at nice `+nice` and each keeping
+/// The CPU priority of the hashing threads.
+#[derive(Debug, Clone, Copy)]
+struct Priority {
+    /// Added to the nice value.
+    nice: i32,
+    /// SCHED_IDLE as well.
+    sched_idle: bool,
+}
+
+/// `n` threads taking hashing jobs from one queue, each at `priority` and each keeping
 /// the working memory of `blocks` argon2 blocks (the configured cost) between jobs, until
 /// it has had no job for `release_after`.
 fn spawn_hashing_threads(
     n: usize,
-    nice: i32,
+    priority: Priority,
     blocks: usize,
     release_after: std::time::Duration,
 ) -> Result<mpsc::Sender<Job>, HashError> {
@@ -232,7 +246,7 @@ fn spawn_hashing_threads(
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
-                lower_priority(nice);
+                lower_priority(priority);
                 let mut memory = Vec::new();
                 loop {
                     // The lock is held only while waiting for the next job.
@@ -264,15 +278,52 @@ fn spawn_hashing_threads(
     Ok(tx)
 }
 
-/// Raise this thread's nice value by `nice` (Linux: per thread). Best effort: if it
-/// fails, hashing runs at normal priority.
-fn lower_priority(nice: i32) {
-    if nice == 0 {
-        return;
-    }
+/// Lower this thread's priority (Linux: both settings are per thread). Best effort: what
+/// fails leaves hashing at the priority it had.
+fn lower_priority(priority: Priority) {
     #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::nice(nice) {
-        tracing::debug!(error = %e, "cannot lower the priority of a hashing thread");
+    {
+        if priority.nice != 0
+            && let Err(e) = rustix::process::nice(priority.nice)
+        {
+            tracing::debug!(error = %e, "cannot raise the nice value of a hashing thread");
+        }
+        if priority.sched_idle
+            && let Err(e) = sched_idle()
+        {
+            tracing::debug!(error = %e, "cannot run a hashing thread under SCHED_IDLE");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = priority;
+}
+
+/// Put the calling thread under SCHED_IDLE. Why not a nice value alone: the scheduler
+/// lets a running thread of any nice value finish its turn (a slice of a millisecond or
+/// more) before a woken one runs, while it preempts a SCHED_IDLE thread at once. Lowering
+/// one's own policy needs no privilege.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn sched_idle() -> std::io::Result<()> {
+    // The kernel's `struct sched_param` is one int (the priority, 0 for SCHED_IDLE); the
+    // C libraries' types differ (musl's has more fields), so it is passed as that int.
+    // The raw system call: musl's sched_setscheduler() refuses with ENOSYS, because on
+    // Linux the call applies to one thread rather than the process (POSIX).
+    let priority: libc::c_int = 0;
+    // SAFETY: the kernel reads one c_int through the pointer, which outlives the call;
+    // pid 0 is the calling thread.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0,
+            libc::SCHED_IDLE,
+            &raw const priority,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -319,6 +370,7 @@ mod tests {
             parallelism: 1,
             max_concurrent: 2,
             hashing_nice: 10,
+            hashing_sched_idle: true,
         }
     }
 
@@ -328,7 +380,16 @@ mod tests {
         let blocks = params.block_count();
         let release = std::time::Duration::from_millis(200);
         let h = Hasher {
-            jobs: spawn_hashing_threads(1, 0, blocks, release).expect("threads"),
+            jobs: spawn_hashing_threads(
+                1,
+                Priority {
+                    nice: 0,
+                    sched_idle: false,
+                },
+                blocks,
+                release,
+            )
+            .expect("threads"),
             dummy: dummy_hash(&params).expect("dummy").into(),
             params,
         };
@@ -363,19 +424,54 @@ mod tests {
         assert_eq!(h.run(|m| m.len()).await, Some(0));
     }
 
+    /// The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat):
+    /// 0 SCHED_OTHER, 5 SCHED_IDLE.
+    #[cfg(target_os = "linux")]
+    fn policy() -> u32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        // Fields from the third on follow the command name's closing parenthesis.
+        let after_name = stat.rsplit_once(')').expect("comm").1;
+        after_name
+            .split_whitespace()
+            .nth(41 - 3)
+            .and_then(|p| p.parse().ok())
+            .expect("policy")
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test(flavor = "multi_thread")]
     async fn hashing_threads_run_at_a_lower_priority() {
         let h = Hasher::new(&fast()).expect("hasher");
         let ours = rustix::process::getpriority_process(None).expect("nice");
-        let theirs = h
-            .run(|_| rustix::process::getpriority_process(None).expect("nice"))
+        assert_eq!(policy(), 0, "the test itself runs under SCHED_OTHER");
+        let (nice, policy_there) = h
+            .run(|_| {
+                let nice = rustix::process::getpriority_process(None).expect("nice");
+                (nice, policy())
+            })
             .await
             .expect("ran");
-        assert_eq!(theirs, (ours + 10).min(19));
+        assert_eq!(nice, (ours + 10).min(19));
+        assert_eq!(policy_there, 5, "SCHED_IDLE");
         // A panicking job fails its caller only; the threads carry on.
         assert!(h.run(|_| -> u8 { panic!("boom") }).await.is_none());
         assert_eq!(h.run(|_| 7).await, Some(7));
+
+        // Both can be turned off.
+        let normal = Hasher::new(&PasswordSettings {
+            hashing_nice: 0,
+            hashing_sched_idle: false,
+            ..fast()
+        })
+        .expect("hasher");
+        let (nice, policy_there) = normal
+            .run(|_| {
+                let nice = rustix::process::getpriority_process(None).expect("nice");
+                (nice, policy())
+            })
+            .await
+            .expect("ran");
+        assert_eq!((nice, policy_there), (ours, 0));
     }
 
     #[test]

@@ -3,7 +3,15 @@
 //! with a hidden token and a few radio groups, footer) with no state, no session and no
 //! database: `GET /survey/{n}`.
 //!
-//! Given a MariaDB and a Redis URL, also `GET /db/{n}`: the same page after the two
+//! Given a MariaDB and a Redis URL, also `GET /session/{n}`: the same page after one
+//! Redis GET (the session lookup every logged-in page needs, and nothing else). It is
+//! the floor for any page behind a log-in, whatever the page reads besides.
+//!
+//! And `GET /cached/{n}`: the same page after two Redis GETs, the session and then the
+//! respondent's answers: what a page could do if it kept a copy of every respondent's
+//! answers in Redis instead of reading MariaDB.
+//!
+//! And `GET /db/{n}`: the same page after the two
 //! round trips a logged-in page cannot avoid, one Redis GET (the session) and one
 //! prepared MariaDB SELECT by an indexed key (the respondent's answers), with pools of 16
 //! like the server's. It is the floor for a page that reads a session and a row.
@@ -102,6 +110,55 @@ async fn survey(req: &mut Request, res: &mut Response) {
 }
 
 #[handler]
+async fn with_session(req: &mut Request, res: &mut Response) {
+    let n = req.param::<usize>("n").unwrap_or(1);
+    let mut redis = DATA.get().expect("data").redis.clone();
+    let session: Result<Option<String>, _> = redis::cmd("GET")
+        .arg("floor:session")
+        .query_async(&mut redis)
+        .await;
+    match session {
+        Ok(Some(_)) => {
+            res.add_header("cache-control", "no-store", true).ok();
+            res.render(Text::Html(page(n, "").into_string()));
+        }
+        _ => {
+            res.status_code(StatusCode::SERVICE_UNAVAILABLE)
+                .render("redis");
+        }
+    }
+}
+
+#[handler]
+async fn with_cached_answers(req: &mut Request, res: &mut Response) {
+    let n = req.param::<usize>("n").unwrap_or(1);
+    let mut redis = DATA.get().expect("data").redis.clone();
+    let session: Result<Option<String>, _> = redis::cmd("GET")
+        .arg("floor:session")
+        .query_async(&mut redis)
+        .await;
+    let answers: Result<Option<String>, _> = match session {
+        Ok(Some(_)) => {
+            redis::cmd("GET")
+                .arg("floor:answers")
+                .query_async(&mut redis)
+                .await
+        }
+        _ => Ok(None),
+    };
+    match answers {
+        Ok(Some(answers)) => {
+            res.add_header("cache-control", "no-store", true).ok();
+            res.render(Text::Html(page(n, &answers).into_string()));
+        }
+        _ => {
+            res.status_code(StatusCode::SERVICE_UNAVAILABLE)
+                .render("redis");
+        }
+    }
+}
+
+#[handler]
 async fn with_data(req: &mut Request, res: &mut Response) {
     let n = req.param::<usize>("n").unwrap_or(1);
     let data = DATA.get().expect("data");
@@ -147,7 +204,8 @@ async fn with_data(req: &mut Request, res: &mut Response) {
 async fn save(res: &mut Response) {
     let data = DATA.get().expect("data");
     let unavailable = |res: &mut Response, what: &'static str| {
-        res.status_code(StatusCode::SERVICE_UNAVAILABLE).render(what);
+        res.status_code(StatusCode::SERVICE_UNAVAILABLE)
+            .render(what);
     };
     let mut redis = data.redis.clone();
     let session: Result<Option<String>, _> = redis::cmd("GET")
@@ -226,6 +284,11 @@ async fn connect(mysql_url: &str, redis_url: &str) -> Result<Data, Box<dyn std::
         .arg(session)
         .query_async(&mut redis)
         .await?;
+    let () = redis::cmd("SET")
+        .arg("floor:answers")
+        .arg(r#"{"idade":"42","moradores":"3","renda_familiar":"2a4sm"}"#)
+        .query_async(&mut redis)
+        .await?;
     Ok(Data { mysql, redis })
 }
 
@@ -238,6 +301,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let data = connect(mysql_url, redis_url).await?;
         let _ = DATA.set(data);
         router = router
+            .push(Router::with_path("session/{n}").get(with_session))
+            .push(Router::with_path("cached/{n}").get(with_cached_answers))
             .push(Router::with_path("db/{n}").get(with_data))
             .push(Router::with_path("save/{n}").get(save));
     }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The hashing threads' CPU priority against /healthz latency during log-ins: one server,
+# one setting, 3 runs of log-ins at -c16 with the paced /healthz probe alongside (as in
+# bench/run.sh), after one idle probe run. Prints the idle p99, then per run the probe's
+# p50 and p99 and the log-ins/s.
+#
+# usage: bench/login-priority.sh [BIN] [SECS=10]
+#   HASHING=idle  (default) passwords.hashing_sched_idle = true, hashing_nice = 10
+#   HASHING=N     SCHED_IDLE off, hashing_nice = N (0-19)
+# Needs MariaDB (root without password on 127.0.0.1) and Redis, as bench/run.sh; uses
+# the database pesquisa_bench_prio and its own Redis key prefix, removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/x86_64-unknown-linux-musl/release/pesquisa}
+secs=${2:-10}
+hashing=${HASHING:-idle}
+[ -x "$bin" ] || { echo "login-priority: $bin not built (deploy/build-static.sh)" >&2; exit 2; }
+work=$(mktemp -d); port=18667; base="http://127.0.0.1:$port"; db=pesquisa_bench_prio
+prefix="pesquisa-prio-$$:"; pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  mariadb -uroot -e "DROP DATABASE IF EXISTS $db" || true
+  redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mariadb -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/$db" PESQUISA_SERVER__LISTEN="127.0.0.1:$port"
+export PESQUISA_DATABASE__POOL_SIZE=16 PESQUISA_REDIS__URL="redis://127.0.0.1:6379"
+export PESQUISA_REDIS__KEY_PREFIX="$prefix" PESQUISA_LOGGING__LEVEL=warn PESQUISA_SERVER__DRAIN_SECS=0
+export PESQUISA_SESSION__SECRET="bench-secret-bench-secret-bench-secret"
+export PESQUISA_RATE_LIMIT__LOGIN_PER_IP=100000000 PESQUISA_RATE_LIMIT__LOGIN_FAILURES_PER_ACCOUNT=100000000
+export PESQUISA_RATE_LIMIT__REGISTER_PER_IP=100000000
+if [ "$hashing" != idle ]; then
+  export PESQUISA_PASSWORDS__HASHING_SCHED_IDLE=false PESQUISA_PASSWORDS__HASHING_NICE="$hashing"
+fi
+"$bin" migrate >/dev/null
+"$bin" serve 2>"$work/serve.log" & pid=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+
+csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//'; }
+anon_session() {
+  local jar token; jar=$(mktemp -p "$work")
+  token=$(curl -s -c "$jar" "$base/login" | csrf_of)
+  echo "$(awk '$6=="pesquisa_sid"{print $7}' "$jar") $token"; rm -f "$jar"
+}
+export -f anon_session csrf_of; export base work
+jar=$(mktemp -p "$work"); token=$(curl -s -c "$jar" -b "$jar" "$base/register" | csrf_of)
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --data-urlencode "nome=Bench" \
+  --data-urlencode "sobrenome=Mark" --data-urlencode "email=bench@exemplo.com.br" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
+  --data-urlencode "password=cavalo correto bateria bench" --data-urlencode "password_confirm=cavalo correto bateria bench" \
+  --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+export LOGIN_FILE=$work/logins
+sessions() { seq 1 $((200 * secs + 200)) | xargs -P8 -I{} bash -c anon_session > "$LOGIN_FILE"; }
+p99() { awk '$1=="99%"{print $2}'; }
+
+echo "hashing: $hashing; $("$bin" --version)"
+echo "idle /healthz p99: $(wrk -t1 -c1 -d"${secs}s" --latency -s bench/paced.lua "$base/healthz" | p99)"
+for i in 1 2 3; do
+  sessions
+  wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$work/login-$i.txt" 2>&1 &
+  w=$!; sleep 1
+  probe=$(wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz")
+  wait "$w"
+  echo "run $i: /healthz p50 $(awk '$1=="50%"{print $2}' <<<"$probe") p99 $(p99 <<<"$probe");" \
+    "log-ins/s $(awk '/Requests\/sec/{print $2}' "$work/login-$i.txt")" \
+    "($(grep -E '^status' "$work/login-$i.txt" | tr '\n' ' '))"
+done
