@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::kv::Kv;
 use crate::survey::Definition;
+use crate::views::labels::OptionLabels;
 
 /// Shared application state.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub bairros: Arc<Bairros>,
     pub survey: Arc<Definition>,
+    /// `survey`'s option labels at the configured minimum wage, ready for the pages.
+    pub option_labels: Arc<OptionLabels>,
     /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The last `/admin/results` report (see [`crate::web::results`]).
@@ -38,12 +41,14 @@ impl AppState {
             Kv::connect(&settings.redis)
         );
         let (db, kv) = (db?, kv?);
+        let option_labels = OptionLabels::new(&survey, settings.survey.salario_minimo);
         Ok(AppState {
             db,
             kv,
             settings: Arc::new(settings),
             hasher,
             bairros: Arc::new(bairros),
+            option_labels: Arc::new(option_labels),
             survey: Arc::new(survey),
             draining: Arc::default(),
             report_cache: Arc::default(),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod forms;
 pub mod home;
+pub mod labels;
 pub mod layout;
 pub mod results;
 pub mod survey;

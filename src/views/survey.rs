@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use maud::{Markup, html};
 
 use super::forms::{self, Errors};
+use super::labels::OptionLabels;
 use super::layout::page;
 use super::{Ctx, when};
 use crate::i18n::Lang;
@@ -80,6 +81,8 @@ pub struct SurveyPage<'a> {
     pub unknown_fields: bool,
     pub salario_minimo: (u32, u16),
     pub draft_restored: bool,
+    /// The options' labels, made at start-up for `def` and `salario_minimo`.
+    pub labels: &'a OptionLabels,
 }
 
 pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
@@ -115,7 +118,7 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
             form method="post" action={ "/survey/" (p.index + 1) } novalidate {
                 (forms::csrf(ctx.csrf()))
                 @for q in &pg.questions {
-                    (question(ctx.lang, q, p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key), p.salario_minimo))
+                    (question(ctx.lang, q, p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key), p.salario_minimo, p.labels))
                 }
                 div class="actions" {
                     button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
@@ -135,6 +138,7 @@ fn question(
     values: &[String],
     error: Option<&str>,
     sm: (u32, u16),
+    labels: &OptionLabels,
 ) -> Markup {
     let t = lang.t();
     let en = lang.is_english();
@@ -198,22 +202,22 @@ fn question(
                             aria-describedby=[described.clone()];
                     }
                     QuestionKind::Single { options } => {
-                        @for o in options {
+                        @for (i, o) in options.iter().enumerate() {
                             @let id = format!("{}-{}", q.key, o.value);
                             div class="choice" {
                                 input type="radio" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)] required[q.required];
-                                label for=(id) { (q.option_label(o, en, Some(sm.0))) }
+                                label for=(id) { (labels.html(q, i, en)) }
                             }
                         }
                     }
                     QuestionKind::Multi { options, .. } => {
-                        @for o in options {
+                        @for (i, o) in options.iter().enumerate() {
                             @let id = format!("{}-{}", q.key, o.value);
                             div class="choice" {
                                 input type="checkbox" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)];
-                                label for=(id) { (q.option_label(o, en, Some(sm.0))) }
+                                label for=(id) { (labels.html(q, i, en)) }
                             }
                         }
                     }
