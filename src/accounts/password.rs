@@ -444,13 +444,7 @@ mod tests {
         let h = Hasher::new(&fast()).expect("hasher");
         let ours = rustix::process::getpriority_process(None).expect("nice");
         assert_eq!(policy(), 0, "the test itself runs under SCHED_OTHER");
-        let (nice, policy_there) = h
-            .run(|_| {
-                let nice = rustix::process::getpriority_process(None).expect("nice");
-                (nice, policy())
-            })
-            .await
-            .expect("ran");
+        let (nice, policy_there) = priority_of_hashing(&h).await;
         assert_eq!(nice, (ours + 10).min(19));
         assert_eq!(policy_there, 5, "SCHED_IDLE");
         // A panicking job fails its caller only; the threads carry on.
@@ -464,14 +458,18 @@ mod tests {
             ..fast()
         })
         .expect("hasher");
-        let (nice, policy_there) = normal
-            .run(|_| {
-                let nice = rustix::process::getpriority_process(None).expect("nice");
-                (nice, policy())
-            })
-            .await
-            .expect("ran");
-        assert_eq!((nice, policy_there), (ours, 0));
+        assert_eq!(priority_of_hashing(&normal).await, (ours, 0));
+    }
+
+    /// The nice value and scheduling policy of a hashing thread of `h`.
+    #[cfg(target_os = "linux")]
+    async fn priority_of_hashing(h: &Hasher) -> (i32, u32) {
+        h.run(|_| {
+            let nice = rustix::process::getpriority_process(None).expect("nice");
+            (nice, policy())
+        })
+        .await
+        .expect("ran")
     }
 
     #[test]

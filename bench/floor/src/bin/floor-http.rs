@@ -109,20 +109,20 @@ async fn survey(req: &mut Request, res: &mut Response) {
     res.render(Text::Html(page(n, "").into_string()));
 }
 
-#[handler]
-async fn with_session(req: &mut Request, res: &mut Response) {
-    let n = req.param::<usize>("n").unwrap_or(1);
+/// One Redis GET.
+async fn redis_get(key: &str) -> redis::RedisResult<Option<String>> {
     let mut redis = DATA.get().expect("data").redis.clone();
-    let session: Result<Option<String>, _> = redis::cmd("GET")
-        .arg("floor:session")
-        .query_async(&mut redis)
-        .await;
-    match session {
-        Ok(Some(_)) => {
+    redis::cmd("GET").arg(key).query_async(&mut redis).await
+}
+
+/// The page with `answers`, or a 503 when they could not be read.
+fn page_or_unavailable(res: &mut Response, n: usize, answers: Option<&str>) {
+    match answers {
+        Some(answers) => {
             res.add_header("cache-control", "no-store", true).ok();
-            res.render(Text::Html(page(n, "").into_string()));
+            res.render(Text::Html(page(n, answers).into_string()));
         }
-        _ => {
+        None => {
             res.status_code(StatusCode::SERVICE_UNAVAILABLE)
                 .render("redis");
         }
@@ -130,32 +130,20 @@ async fn with_session(req: &mut Request, res: &mut Response) {
 }
 
 #[handler]
+async fn with_session(req: &mut Request, res: &mut Response) {
+    let n = req.param::<usize>("n").unwrap_or(1);
+    let session = redis_get("floor:session").await;
+    page_or_unavailable(res, n, matches!(session, Ok(Some(_))).then_some(""));
+}
+
+#[handler]
 async fn with_cached_answers(req: &mut Request, res: &mut Response) {
     let n = req.param::<usize>("n").unwrap_or(1);
-    let mut redis = DATA.get().expect("data").redis.clone();
-    let session: Result<Option<String>, _> = redis::cmd("GET")
-        .arg("floor:session")
-        .query_async(&mut redis)
-        .await;
-    let answers: Result<Option<String>, _> = match session {
-        Ok(Some(_)) => {
-            redis::cmd("GET")
-                .arg("floor:answers")
-                .query_async(&mut redis)
-                .await
-        }
-        _ => Ok(None),
+    let answers = match redis_get("floor:session").await {
+        Ok(Some(_)) => redis_get("floor:answers").await.ok().flatten(),
+        _ => None,
     };
-    match answers {
-        Ok(Some(answers)) => {
-            res.add_header("cache-control", "no-store", true).ok();
-            res.render(Text::Html(page(n, &answers).into_string()));
-        }
-        _ => {
-            res.status_code(StatusCode::SERVICE_UNAVAILABLE)
-                .render("redis");
-        }
-    }
+    page_or_unavailable(res, n, answers.as_deref());
 }
 
 #[handler]
@@ -175,7 +163,12 @@ async fn with_data(req: &mut Request, res: &mut Response) {
                 .render("redis");
         }
     };
-    let user = (n % 64) as i64 + 1 + session.map_or(0, |s| s.len() as i64 * 0);
+    if session.is_none() {
+        return res
+            .status_code(StatusCode::SERVICE_UNAVAILABLE)
+            .render("redis");
+    }
+    let user = (n % 64) as i64 + 1;
     let answers: Option<String> = match data.mysql.get_conn().await {
         Ok(mut conn) => match conn
             .exec_first("SELECT answers FROM floor_rows WHERE user_id = ?", (user,))
