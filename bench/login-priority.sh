@@ -7,6 +7,12 @@
 # usage: bench/login-priority.sh [BIN] [SECS=10]
 #   HASHING=idle  (default) passwords.hashing_sched_idle = true, hashing_nice = 10
 #   HASHING=N     SCHED_IDLE off, hashing_nice = N (0-19)
+#   OTHERS=normal (default) everything else at normal priority, as in bench/run.sh
+#   OTHERS=wrk    the log-in load generator (wrk) under SCHED_IDLE
+#   OTHERS=idle   the log-in wrk, mariadbd and redis-server under SCHED_IDLE for the runs
+#                 (restored at exit): only the server's own request handling and the
+#                 probe stay at normal priority, as on an app VM whose clients and
+#                 databases are other machines
 # Needs MariaDB (root without password on 127.0.0.1) and Redis, as bench/run.sh; uses
 # the database pesquisa_bench_prio and its own Redis key prefix, removed at the end.
 set -euo pipefail
@@ -14,10 +20,17 @@ cd "$(dirname "$0")/.."
 bin=${1:-target/x86_64-unknown-linux-musl/release/pesquisa}
 secs=${2:-10}
 hashing=${HASHING:-idle}
+others=${OTHERS:-normal}
+case "$others" in normal|wrk|idle) ;; *) echo "login-priority: OTHERS=$others (normal|wrk|idle)" >&2; exit 2 ;; esac
 [ -x "$bin" ] || { echo "login-priority: $bin not built (deploy/build-static.sh)" >&2; exit 2; }
 work=$(mktemp -d); port=18667; base="http://127.0.0.1:$port"; db=pesquisa_bench_prio
 prefix="pesquisa-prio-$$:"; pid=""
+# SCHED_OTHER back on every thread of the shared MariaDB and Redis (OTHERS=idle).
+databases_at() { # -o | -i
+  local p; for p in $(pgrep -x mariadbd) $(pgrep -x redis-server); do chrt -a "$1" -p 0 "$p" >/dev/null; done
+}
 cleanup() {
+  [ "$others" = idle ] && databases_at -o
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   mariadb -uroot -e "DROP DATABASE IF EXISTS $db" || true
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
@@ -54,14 +67,17 @@ export LOGIN_FILE=$work/logins
 sessions() { seq 1 $((200 * secs + 200)) | xargs -P8 -I{} bash -c anon_session > "$LOGIN_FILE"; }
 p99() { awk '$1=="99%"{print $2}'; }
 
-echo "hashing: $hashing; $("$bin" --version)"
+echo "hashing: $hashing; others: $others; $("$bin" --version)"
 echo "idle /healthz p99: $(wrk -t1 -c1 -d"${secs}s" --latency -s bench/paced.lua "$base/healthz" | p99)"
+login_wrk=(); [ "$others" = normal ] || login_wrk=(chrt -i 0)
 for i in 1 2 3; do
   sessions
-  wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$work/login-$i.txt" 2>&1 &
+  [ "$others" = idle ] && databases_at -i
+  "${login_wrk[@]}" wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$work/login-$i.txt" 2>&1 &
   w=$!; sleep 1
   probe=$(wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz")
   wait "$w"
+  [ "$others" = idle ] && databases_at -o
   echo "run $i: /healthz p50 $(awk '$1=="50%"{print $2}' <<<"$probe") p99 $(p99 <<<"$probe");" \
     "log-ins/s $(awk '/Requests\/sec/{print $2}' "$work/login-$i.txt")" \
     "($(grep -E '^status' "$work/login-$i.txt" | tr '\n' ' '))"

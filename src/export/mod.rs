@@ -8,6 +8,7 @@
 //! count. Respondents are pseudonymous ([`pseudonym::response_id`]).
 
 pub mod columns;
+pub mod download;
 pub mod pseudonym;
 pub mod sink;
 

@@ -6,9 +6,7 @@
 //! [`REPORT_TTL`] per instance and shared; concurrent visitors wait for one
 //! computation instead of starting one each.
 
-use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use salvo::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -18,7 +16,8 @@ use super::{ctx, state};
 use crate::app::AppState;
 use crate::db::audit;
 use crate::error::AppError;
-use crate::export::{self, CsvProfile, ExportOptions, Format};
+use crate::export::download::{self, Ended};
+use crate::export::{CsvProfile, ExportOptions, Format};
 use crate::report::{self, Report};
 use crate::session;
 use crate::views;
@@ -74,38 +73,6 @@ pub async fn page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
     Ok(())
 }
 
-/// Sends what the export writes to the response body in chunks; a client that went
-/// away makes the next write fail, which stops the export.
-struct ChannelWriter {
-    tx: SyncSender<io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "download cancelled"))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.send()
-    }
-}
-
 /// `GET /admin/results/respostas.csv?perfil=rfc4180|excel-br` (audited).
 #[handler]
 pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
@@ -134,21 +101,18 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
     };
     audit::record(&app.db, actor, "export.csv", None, profile_name).await?;
 
-    // The export writes synchronously (csv::Writer); it runs on a blocking thread that
-    // drives its async queries with the runtime's handle, and hands chunks over a small
-    // bounded std channel: a slow client blocks that thread, never a runtime worker.
-    // Each chunk is received on the blocking pool too.
-    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let writer = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
-        let outcome = handle.block_on(export::export(&app.db, &app.survey, &secret, &opts, writer));
-        if let Err(e) = outcome {
-            tracing::error!(error = %format!("{e:#}"), "csv download failed");
-            let _ = tx.send(Err(io::Error::other("export failed")));
+    let (body, finished) =
+        download::stream(app.db.clone(), app.survey.clone(), secret, opts, CHUNK);
+    tokio::spawn(async move {
+        match finished.await {
+            Ok(Ended::Complete(s)) => {
+                tracing::info!(rows = s.rows, bytes = s.bytes, "csv download sent")
+            }
+            Ok(Ended::Cancelled) => tracing::info!("csv download stopped: the client went away"),
+            Ok(Ended::Failed(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "csv download failed")
+            }
+            Err(e) => tracing::error!(error = %e, "csv download task failed"),
         }
     });
     let name = format!(
@@ -170,12 +134,6 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
         CACHE_CONTROL,
         "no-store".parse().map_err(anyhow::Error::from)?,
     );
-    let body = futures_util::stream::unfold(rx, |rx| async move {
-        let (item, rx) = tokio::task::spawn_blocking(move || (rx.recv().ok(), rx))
-            .await
-            .ok()?;
-        item.map(|chunk| (chunk, rx))
-    });
     res.stream(body);
     Ok(())
 }

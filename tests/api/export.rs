@@ -681,6 +681,74 @@ async fn no_partial_file_when_the_output_cannot_be_written() {
 
 const CLI_SECRET: &str = "cli-export-secret-cli-export-secret-01";
 
+/// The dashboard's CSV download (`export::download`): read to the end it is the export's
+/// text; a client that goes away after the first chunk stops the export before its end.
+/// Without that, the export would wait forever on the full channel (the timeout) or
+/// read every row for nobody (`Complete`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_is_the_export_and_stops_when_the_client_leaves() {
+    use export::download::{self, Ended};
+    use futures_util::StreamExt;
+
+    // About 90 bytes a row: some 11 chunks of the csv writer's 8 KiB buffer, more than
+    // the channel and the writer hold ahead of the client (5).
+    const ROWS: u64 = 1000;
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        for i in 0..ROWS {
+            let answers: Answers = [
+                (
+                    "idade".to_string(),
+                    AnswerValue::Integer(20 + i as i64 % 60),
+                ),
+                (
+                    "mercado".to_string(),
+                    AnswerValue::Text(format!("Mercado {i}")),
+                ),
+            ]
+            .into_iter()
+            .collect();
+            let t = at("2026-11-27 08:00:00") + chrono::Duration::minutes(i as i64);
+            insert_response(app.db(), None, &answers, "VILA INDUSTRIAL", t, Some(t))
+                .await
+                .expect("insert");
+        }
+        // Small batches: the export reads the database many times.
+        let mut opts = opts(Format::Csv, CsvProfile::Rfc4180);
+        opts.batch_size = 10;
+        let start = || {
+            download::stream(
+                app.db().clone(),
+                std::sync::Arc::new(definition()),
+                SECRET.to_vec(),
+                opts.clone(),
+                256,
+            )
+        };
+
+        let (body, finished) = start();
+        let chunks: Vec<Vec<u8>> = body.map(|c| c.expect("chunk")).collect().await;
+        assert!(chunks.len() > 8, "{backend:?}: {} chunks", chunks.len());
+        let whole = String::from_utf8(chunks.concat()).expect("utf-8");
+        assert_eq!(whole, run(&app, &opts).await, "{backend:?}");
+        match finished.await.expect("join") {
+            Ended::Complete(summary) => assert_eq!(summary.rows, ROWS, "{backend:?}"),
+            other => panic!("{backend:?}: {other:?}"),
+        }
+
+        let (body, finished) = start();
+        let mut body = Box::pin(body);
+        let first = body.next().await.expect("a first chunk").expect("chunk");
+        assert!(whole.as_bytes().starts_with(&first), "{backend:?}");
+        drop(body);
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(20), finished)
+            .await
+            .unwrap_or_else(|_| panic!("{backend:?}: the export went on after the client left"))
+            .expect("join");
+        assert!(matches!(ended, Ended::Cancelled), "{backend:?}: {ended:?}");
+    }
+}
+
 fn pesquisa(dir: &Path, db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesquisa"));
     cmd.env_clear()
