@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::kv::Kv;
 use crate::survey::Definition;
-use crate::views::labels::OptionLabels;
+use crate::views::prepared::PreparedTexts;
 
 /// Shared application state.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct AppState {
     pub bairros: Arc<Bairros>,
     pub survey: Arc<Definition>,
     /// `survey`'s option labels at the configured minimum wage, ready for the pages.
-    pub option_labels: Arc<OptionLabels>,
+    pub texts: Arc<PreparedTexts>,
     /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The last `/admin/results` report (see [`crate::web::results`]).
@@ -41,15 +41,22 @@ impl AppState {
             Kv::connect(&settings.redis)
         );
         let (db, kv) = (db?, kv?);
-        let option_labels = OptionLabels::new(&survey, settings.survey.salario_minimo);
+        let survey = Arc::new(survey);
+        let texts = PreparedTexts::new(
+            survey.clone(),
+            (
+                settings.survey.salario_minimo,
+                settings.survey.salario_minimo_year,
+            ),
+        );
         Ok(AppState {
             db,
             kv,
             settings: Arc::new(settings),
             hasher,
             bairros: Arc::new(bairros),
-            option_labels: Arc::new(option_labels),
-            survey: Arc::new(survey),
+            texts: Arc::new(texts),
+            survey,
             draining: Arc::default(),
             report_cache: Arc::default(),
         })

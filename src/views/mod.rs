@@ -7,8 +7,8 @@ pub mod auth;
 pub mod error;
 pub mod forms;
 pub mod home;
-pub mod labels;
 pub mod layout;
+pub mod prepared;
 pub mod results;
 pub mod survey;
 

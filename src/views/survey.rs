@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::forms::{self, Errors};
-use super::labels::OptionLabels;
 use super::layout::page;
+use super::prepared::{PreparedTexts, QuestionHtml};
 use super::{Ctx, when};
 use crate::i18n::Lang;
-use crate::survey::{AnswerError, AnswerValue, Answers, Definition, Question, QuestionKind, Unit};
+use crate::survey::{AnswerError, AnswerValue, Answers, Definition, Question, QuestionKind};
 
 /// What the inputs show: the raw strings per question key.
 pub type Values = BTreeMap<String, Vec<String>>;
@@ -81,8 +81,8 @@ pub struct SurveyPage<'a> {
     pub unknown_fields: bool,
     pub salario_minimo: (u32, u16),
     pub draft_restored: bool,
-    /// The options' labels, made at start-up for `def` and `salario_minimo`.
-    pub labels: &'a OptionLabels,
+    /// The questions' texts, made at start-up (for `def`, if it is the served one).
+    pub texts: &'a PreparedTexts,
 }
 
 pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
@@ -118,7 +118,7 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
             form method="post" action={ "/survey/" (p.index + 1) } novalidate {
                 (forms::csrf(ctx.csrf()))
                 @for q in &pg.questions {
-                    (question(ctx.lang, q, p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key), p.salario_minimo, p.labels))
+                    (question(ctx.lang, q, &p.texts.question(p.def, q, ctx.lang), p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key)))
                 }
                 div class="actions" {
                     button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
@@ -135,89 +135,63 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
 fn question(
     lang: Lang,
     q: &Question,
+    texts: &QuestionHtml,
     values: &[String],
     error: Option<&str>,
-    sm: (u32, u16),
-    labels: &OptionLabels,
 ) -> Markup {
     let t = lang.t();
-    let en = lang.is_english();
     let help_id = format!("{}-ajuda", q.key);
     let err_id = format!("{}-erro", q.key);
     let mut described = Vec::new();
-    if q.help.is_some() || !matches!(q.kind, QuestionKind::Single { .. }) {
+    if texts.hint.is_some() {
         described.push(help_id.clone());
     }
     if error.is_some() {
         described.push(err_id.clone());
     }
     let described = (!described.is_empty()).then(|| described.join(" "));
-    let hint: Option<String> = match &q.kind {
-        QuestionKind::Integer { min, max } => Some(
-            t.survey_number_range
-                .replace("{min}", &min.to_string())
-                .replace("{max}", &max.to_string()),
-        ),
-        QuestionKind::Multi { min, max, .. } => Some(
-            t.survey_choose_up_to
-                .replace("{min}", &min.to_string())
-                .replace("{max}", &max.to_string()),
-        ),
-        QuestionKind::Text { max_length } => {
-            Some(t.survey_max_chars.replace("{n}", &max_length.to_string()))
-        }
-        QuestionKind::Single { .. } => None,
-    };
     let value = values.first().map(String::as_str).unwrap_or("");
     let invalid = error.is_some();
     html! {
         div class={ "field question" @if invalid { " invalid" } } {
             fieldset aria-describedby=[described.clone()] {
                 legend {
-                    (q.text.get(en))
+                    (PreEscaped(&texts.legend))
                     @if !q.required { " " span class="hint" { (t.optional) } }
                 }
-                @if q.help.is_some() || hint.is_some() {
-                    p class="hint" id=(help_id) {
-                        @if let Some(h) = &q.help { (h.get(en)) " " }
-                        @if let Some(h) = &hint { (h) }
-                        @if q.unit == Some(Unit::SalarioMinimo) {
-                            " " (t.survey_income_note.replace("{year}", &sm.1.to_string()).replace("{value}", &crate::survey::format_reais(f64::from(sm.0), en)))
-                        }
-                    }
+                @if let Some(hint) = &texts.hint {
+                    p class="hint" id=(help_id) { (PreEscaped(hint)) }
                 }
                 @if let Some(m) = error { p class="field-error" id=(err_id) { (m) } }
                 @match &q.kind {
                     QuestionKind::Integer { min, max } => {
-                        label class="visually-hidden" for=(q.key) { (q.text.get(en)) }
+                        label class="visually-hidden" for=(q.key) { (PreEscaped(&texts.legend)) }
                         input type="number" inputmode="numeric" id=(q.key) name=(q.key) value=(value)
                             min=(min) max=(max) step="1" required[q.required]
                             aria-invalid=[invalid.then_some("true")]
                             aria-describedby=[described.clone()];
                     }
                     QuestionKind::Text { max_length } => {
-                        label class="visually-hidden" for=(q.key) { (q.text.get(en)) }
+                        label class="visually-hidden" for=(q.key) { (PreEscaped(&texts.legend)) }
                         input type="text" id=(q.key) name=(q.key) value=(value) maxlength=(max_length)
                             aria-invalid=[invalid.then_some("true")]
                             aria-describedby=[described.clone()];
                     }
                     QuestionKind::Single { options } => {
-                        @for (i, o) in options.iter().enumerate() {
-                            @let id = format!("{}-{}", q.key, o.value);
+                        @for ((o, id), label) in options.iter().zip(&texts.ids).zip(&texts.labels) {
                             div class="choice" {
                                 input type="radio" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)] required[q.required];
-                                label for=(id) { (labels.html(q, i, en)) }
+                                label for=(id) { (PreEscaped(label)) }
                             }
                         }
                     }
                     QuestionKind::Multi { options, .. } => {
-                        @for (i, o) in options.iter().enumerate() {
-                            @let id = format!("{}-{}", q.key, o.value);
+                        @for ((o, id), label) in options.iter().zip(&texts.ids).zip(&texts.labels) {
                             div class="choice" {
                                 input type="checkbox" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)];
-                                label for=(id) { (labels.html(q, i, en)) }
+                                label for=(id) { (PreEscaped(label)) }
                             }
                         }
                     }

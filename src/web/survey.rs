@@ -98,7 +98,7 @@ fn render_page(
                 app.settings.survey.salario_minimo_year,
             ),
             draft_restored,
-            labels: &app.option_labels,
+            texts: &app.texts,
         },
     )
 }
