@@ -13,6 +13,10 @@
 #                 (restored at exit): only the server's own request handling and the
 #                 probe stay at normal priority, as on an app VM whose clients and
 #                 databases are other machines
+#   LOGIN_PACE_MS=N each log-in connection waits N ms between requests (bench/login-paced.lua;
+#                 16 connections at 290 ms: about 55 log-ins/s); with
+#                 PESQUISA_PASSWORDS__MEMORY_KIB=8 PESQUISA_PASSWORDS__ITERATIONS=1 in the
+#                 environment the same traffic runs with an almost free hash
 # Needs MariaDB (root without password on 127.0.0.1) and Redis, as bench/run.sh; uses
 # the database pesquisa_bench_prio and its own Redis key prefix, removed at the end.
 set -euo pipefail
@@ -70,10 +74,11 @@ p99() { awk '$1=="99%"{print $2}'; }
 echo "hashing: $hashing; others: $others; $("$bin" --version)"
 echo "idle /healthz p99: $(wrk -t1 -c1 -d"${secs}s" --latency -s bench/paced.lua "$base/healthz" | p99)"
 login_wrk=(); [ "$others" = normal ] || login_wrk=(chrt -i 0)
+login_lua=bench/login.lua; [ -n "${LOGIN_PACE_MS:-}" ] && login_lua=bench/login-paced.lua
 for i in 1 2 3; do
   sessions
   [ "$others" = idle ] && databases_at -i
-  "${login_wrk[@]}" wrk -t2 -c16 -d"${secs}s" --latency -s bench/login.lua "$base/login" > "$work/login-$i.txt" 2>&1 &
+  "${login_wrk[@]}" wrk -t2 -c16 -d"${secs}s" --latency -s "$login_lua" "$base/login" > "$work/login-$i.txt" 2>&1 &
   w=$!; sleep 1
   probe=$(wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz")
   wait "$w"
