@@ -79,7 +79,6 @@ pub struct SurveyPage<'a> {
     pub errors: &'a Errors,
     /// Shown above the form when the page was refused for fields not on it.
     pub unknown_fields: bool,
-    pub salario_minimo: (u32, u16),
     pub draft_restored: bool,
     /// The questions' texts, made at start-up (for `def`, if it is the served one).
     pub texts: &'a PreparedTexts,

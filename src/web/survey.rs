@@ -93,10 +93,6 @@ fn render_page(
             values,
             errors,
             unknown_fields,
-            salario_minimo: (
-                app.settings.survey.salario_minimo,
-                app.settings.survey.salario_minimo_year,
-            ),
             draft_restored,
             texts: &app.texts,
         },
