@@ -20,7 +20,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub bairros: Arc<Bairros>,
     pub survey: Arc<Definition>,
-    /// `survey`'s option labels at the configured minimum wage, ready for the pages.
+    /// `survey`'s texts (legends, hints, option labels and ids) at the configured minimum
+    /// wage, escaped once for the questionnaire pages.
     pub texts: Arc<PreparedTexts>,
     /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
