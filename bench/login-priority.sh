@@ -25,6 +25,12 @@ bin=${1:-target/x86_64-unknown-linux-musl/release/pesquisa}
 secs=${2:-10}
 hashing=${HASHING:-idle}
 others=${OTHERS:-normal}
+beside=${BESIDE:-}
+ceiling=bench/floor/target/release/argon2-ceiling
+case "$beside" in ""|ceiling) ;; *) echo "login-priority: BESIDE=$beside (ceiling or unset)" >&2; exit 2 ;; esac
+if [ -n "$beside" ] && [ ! -x "$ceiling" ]; then
+  echo "login-priority: $ceiling not built (cargo build --release --manifest-path bench/floor/Cargo.toml)" >&2; exit 2
+fi
 case "$others" in normal|wrk|idle) ;; *) echo "login-priority: OTHERS=$others (normal|wrk|idle)" >&2; exit 2 ;; esac
 [ -x "$bin" ] || { echo "login-priority: $bin not built (deploy/build-static.sh)" >&2; exit 2; }
 work=$(mktemp -d); port=18667; base="http://127.0.0.1:$port"; db=pesquisa_bench_prio
@@ -71,7 +77,7 @@ export LOGIN_FILE=$work/logins
 sessions() { seq 1 $((200 * secs + 200)) | xargs -P8 -I{} bash -c anon_session > "$LOGIN_FILE"; }
 p99() { awk '$1=="99%"{print $2}'; }
 
-echo "hashing: $hashing; others: $others; $("$bin" --version)"
+echo "hashing: $hashing; others: $others; beside: ${beside:-nothing}; $("$bin" --version)"
 echo "idle /healthz p99: $(wrk -t1 -c1 -d"${secs}s" --latency -s bench/paced.lua "$base/healthz" | p99)"
 login_wrk=(); [ "$others" = normal ] || login_wrk=(chrt -i 0)
 login_lua=bench/login.lua; [ -n "${LOGIN_PACE_MS:-}" ] && login_lua=bench/login-paced.lua
@@ -79,11 +85,14 @@ for i in 1 2 3; do
   sessions
   [ "$others" = idle ] && databases_at -i
   "${login_wrk[@]}" wrk -t2 -c16 -d"${secs}s" --latency -s "$login_lua" "$base/login" > "$work/login-$i.txt" 2>&1 &
-  w=$!; sleep 1
+  w=$!; b=""
+  if [ -n "$beside" ]; then chrt -i 0 "$ceiling" 19456 2 1 "$secs" > "$work/beside-$i.txt" & b=$!; fi
+  sleep 1
   probe=$(wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz")
-  wait "$w"
+  wait "$w"; if [ -n "$b" ]; then wait "$b"; fi
   [ "$others" = idle ] && databases_at -o
   echo "run $i: /healthz p50 $(awk '$1=="50%"{print $2}' <<<"$probe") p99 $(p99 <<<"$probe");" \
     "log-ins/s $(awk '/Requests\/sec/{print $2}' "$work/login-$i.txt")" \
-    "($(grep -E '^status' "$work/login-$i.txt" | tr '\n' ' '))"
+    "($(grep -E '^status' "$work/login-$i.txt" | tr '\n' ' '))" \
+    "${beside:+beside: $(cut -d' ' -f1 "$work/beside-$i.txt") hashes/s}"
 done

@@ -304,6 +304,7 @@ pub async fn export<W: Write>(
     let mut rows = 0u64;
     let nobody = Person::default();
     let ids = pseudonym::Pseudonyms::new(secret);
+    let slots = columns::AnswerSlots::new(def);
     let mut batches = Batches::new(pool, &opts.filters, max_id, opts.batch_size);
     while let Some(batch) = batches.next().await? {
         let persons = if opts.include_personal_data {
@@ -315,7 +316,7 @@ pub async fn export<W: Write>(
         for response in &batch {
             let row = columns::Row {
                 response,
-                answers: columns::parse_answers(&response.answers),
+                answers: slots.parse(&response.answers),
                 pseudonym: ids.response_id(response.id),
                 person: opts.include_personal_data.then(|| {
                     response
