@@ -97,58 +97,138 @@ fn push_number(out: &mut String, x: f64, profile: CsvProfile) {
 /// midpoints, a few dozen values at most.
 const KEPT_NUMBERS: usize = 64;
 
-/// A CSV encoder that writes each cell straight into the csv writer, through one reused
-/// buffer for times and defused text (no allocation per cell).
+/// [`CsvSink`] passes its output on in pieces of at least this size (as the csv crate's
+/// writer does by default).
+const CSV_CHUNK: usize = 8 * 1024;
+
+/// A CSV encoder (RFC 4180: a field is quoted only when it holds the delimiter, a quote,
+/// CR or LF, and quotes inside are doubled; CRLF after each record), writing each cell
+/// straight into one output buffer.
 ///
-/// Numbers avoid `core::fmt`: integers go through `itoa` and decimals are formatted once
-/// per distinct value. `fmt` copies its output a few bytes at a time, and each of those
-/// copies is a `memcpy` call, which the static build's libc (musl) starts slowly: in a
-/// profile of that build, `memcpy` under `fmt` was over a third of an export's time.
+/// It copies bytes in its own loops and formats numbers without `core::fmt` (integers
+/// through `itoa`, decimals once per distinct value). Every `memcpy` call costs the
+/// static build dearly: musl's `memcpy` starts slowly, and an export made tens of
+/// millions of small copies (one per field in the csv crate, several per number in
+/// `fmt`); in a profile of that build `memcpy` was over a third of an export's time.
 pub struct CsvSink<W: Write> {
-    writer: csv::Writer<W>,
+    out: W,
+    delimiter: u8,
     profile: CsvProfile,
-    buf: String,
+    /// Encoded records not yet passed on to `out`.
+    buf: Vec<u8>,
     /// Decimals already written out (bits of the f64, text in this profile).
     numbers: Vec<(u64, Box<str>)>,
 }
 
 impl<W: Write> CsvSink<W> {
-    fn field(&mut self, cell: Cell<'_>) -> csv::Result<()> {
-        let buf = &mut self.buf;
-        buf.clear();
-        match cell {
-            Cell::Empty => return self.writer.write_field(b""),
-            Cell::Text(s) if !is_formula_like(&s) => return self.writer.write_field(s.as_bytes()),
-            Cell::Text(s) => {
-                buf.push('\'');
-                buf.push_str(&s);
+    fn new(profile: CsvProfile, mut out: W) -> io::Result<Self> {
+        let delimiter = match profile {
+            CsvProfile::Rfc4180 => b',',
+            CsvProfile::ExcelBr => {
+                out.write_all("\u{feff}".as_bytes())?;
+                b';'
             }
-            Cell::Int(n) => {
-                return self
-                    .writer
-                    .write_field(itoa::Buffer::new().format(n).as_bytes());
-            }
-            Cell::Num(x) => {
-                let bits = x.to_bits();
-                if let Some((_, text)) = self.numbers.iter().find(|(b, _)| *b == bits) {
-                    return self.writer.write_field(text.as_bytes());
-                }
-                push_number(buf, x, self.profile);
-                if self.numbers.len() < KEPT_NUMBERS {
-                    self.numbers.push((bits, buf.as_str().into()));
-                }
-            }
-            Cell::Time(t) => write_timestamp(buf, t),
-        }
-        self.writer.write_field(self.buf.as_bytes())
+        };
+        Ok(CsvSink {
+            out,
+            delimiter,
+            profile,
+            buf: Vec::with_capacity(2 * CSV_CHUNK),
+            numbers: Vec::new(),
+        })
     }
 
-    fn row<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> csv::Result<()> {
-        for cell in cells {
-            self.field(cell)?;
+    fn field(&mut self, cell: Cell<'_>) {
+        let (buf, delimiter) = (&mut self.buf, self.delimiter);
+        match cell {
+            Cell::Empty => {}
+            Cell::Text(s) if is_formula_like(&s) => {
+                buf.push(b'\'');
+                push_field(buf, delimiter, s.as_bytes());
+            }
+            Cell::Text(s) => push_field(buf, delimiter, s.as_bytes()),
+            Cell::Int(n) => push_field(buf, delimiter, itoa::Buffer::new().format(n).as_bytes()),
+            Cell::Num(x) => {
+                let bits = x.to_bits();
+                match self.numbers.iter().find(|(b, _)| *b == bits) {
+                    Some((_, text)) => push_field(buf, delimiter, text.as_bytes()),
+                    None => {
+                        let mut text = String::new();
+                        push_number(&mut text, x, self.profile);
+                        push_field(buf, delimiter, text.as_bytes());
+                        if self.numbers.len() < KEPT_NUMBERS {
+                            self.numbers.push((bits, text.into()));
+                        }
+                    }
+                }
+            }
+            Cell::Time(t) => {
+                let mut text = String::with_capacity(20);
+                write_timestamp(&mut text, t);
+                push_field(buf, delimiter, text.as_bytes());
+            }
         }
-        // No fields: ends the record begun by write_field.
-        self.writer.write_record(None::<&[u8]>)
+    }
+
+    /// The header: the column names as they are.
+    fn header(&mut self, names: impl Iterator<Item = impl AsRef<str>>) -> io::Result<()> {
+        for (i, name) in names.enumerate() {
+            if i > 0 {
+                self.buf.push(self.delimiter);
+            }
+            push_field(&mut self.buf, self.delimiter, name.as_ref().as_bytes());
+        }
+        self.end_record()
+    }
+
+    fn record<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> io::Result<()> {
+        for (i, cell) in cells.enumerate() {
+            if i > 0 {
+                self.buf.push(self.delimiter);
+            }
+            self.field(cell);
+        }
+        self.end_record()
+    }
+
+    fn end_record(&mut self) -> io::Result<()> {
+        self.buf.extend_from_slice(b"\r\n");
+        if self.buf.len() >= CSV_CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Append one CSV field, quoted if it holds the delimiter, a quote, CR or LF.
+///
+/// Byte by byte on purpose: `extend_from_slice` would be a `memcpy` call per field (see
+/// [`CsvSink`]), and fields are a few bytes long.
+fn push_field(buf: &mut Vec<u8>, delimiter: u8, field: &[u8]) {
+    let start = buf.len();
+    buf.reserve(field.len());
+    let mut special = false;
+    for &b in field {
+        special |= b == delimiter || matches!(b, b'"' | b'\r' | b'\n');
+        buf.push(b);
+    }
+    if special {
+        buf.truncate(start);
+        buf.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                buf.push(b'"');
+            }
+            buf.push(b);
+        }
+        buf.push(b'"');
     }
 }
 
@@ -223,12 +303,7 @@ pub enum Sink<W: Write> {
 impl<W: Write> Sink<W> {
     pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
         Ok(match format {
-            Format::Csv => Sink::Csv(Box::new(CsvSink {
-                writer: csv_writer(profile, out)?,
-                profile,
-                buf: String::new(),
-                numbers: Vec::new(),
-            })),
+            Format::Csv => Sink::Csv(Box::new(CsvSink::new(profile, out)?)),
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
             Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
         })
@@ -236,10 +311,7 @@ impl<W: Write> Sink<W> {
 
     pub fn header(&mut self, cols: &[Column<'_>]) -> io::Result<()> {
         match self {
-            Sink::Csv(w) => w
-                .writer
-                .write_record(cols.iter().map(|c| c.name.as_str()))
-                .map_err(io::Error::other),
+            Sink::Csv(w) => w.header(cols.iter().map(|c| c.name.as_str())),
             Sink::Jsonl(_, keys) => {
                 *keys = cols
                     .iter()
@@ -257,7 +329,7 @@ impl<W: Write> Sink<W> {
 
     pub fn row<'c>(&mut self, cells: impl Iterator<Item = Cell<'c>>) -> io::Result<()> {
         match self {
-            Sink::Csv(w) => w.row(cells).map_err(io::Error::other),
+            Sink::Csv(w) => w.record(cells),
             Sink::Jsonl(w, keys) => {
                 let mut line = String::from("{");
                 for (i, (key, cell)) in keys.iter().zip(cells).enumerate() {
@@ -290,7 +362,7 @@ impl<W: Write> Sink<W> {
     /// Flush and give back the writer.
     pub fn finish(self) -> io::Result<W> {
         match self {
-            Sink::Csv(w) => w.writer.into_inner().map_err(|e| e.into_error()),
+            Sink::Csv(w) => w.finish(),
             Sink::Jsonl(mut w, _) => {
                 w.flush()?;
                 Ok(w)
@@ -475,6 +547,35 @@ mod tests {
                 format!("{bom}{want}"),
                 "{profile:?}"
             );
+        }
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_as_the_csv_crate_quotes_them() {
+        let texts = [
+            "plain",
+            "a,b",
+            "a;b",
+            "diz \"oi\"",
+            "\"",
+            "linha\nnova",
+            "cr\rlf",
+            "Pão de Açúcar",
+            " espaço ",
+            "#comentário",
+            "'já citado",
+            "\\barra",
+        ];
+        for profile in [CsvProfile::Rfc4180, CsvProfile::ExcelBr] {
+            let mut want = csv_writer(profile, Vec::new()).expect("csv");
+            want.write_record(texts).expect("record");
+            want.write_record(texts.iter().rev()).expect("record");
+            let want = String::from_utf8(want.into_inner().expect("inner")).expect("utf-8");
+            let rows: Vec<Vec<Cell<'_>>> = [texts.to_vec(), texts.iter().rev().copied().collect()]
+                .into_iter()
+                .map(|r| r.into_iter().map(|t| Cell::Text(t.into())).collect())
+                .collect();
+            assert_eq!(csv_rows(profile, &rows), want, "{profile:?}");
         }
     }
 
