@@ -118,6 +118,8 @@ pub struct CsvSink<W: Write> {
     buf: Vec<u8>,
     /// Decimals already written out (bits of the f64, text in this profile).
     numbers: Vec<(u64, Box<str>)>,
+    /// A defused text or a time before it is encoded (reused: no allocation per cell).
+    scratch: String,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -135,16 +137,20 @@ impl<W: Write> CsvSink<W> {
             profile,
             buf: Vec::with_capacity(2 * CSV_CHUNK),
             numbers: Vec::new(),
+            scratch: String::new(),
         })
     }
 
     fn field(&mut self, cell: Cell<'_>) {
-        let (buf, delimiter) = (&mut self.buf, self.delimiter);
+        let (buf, delimiter, scratch) = (&mut self.buf, self.delimiter, &mut self.scratch);
+        scratch.clear();
         match cell {
             Cell::Empty => {}
             Cell::Text(s) if is_formula_like(&s) => {
-                buf.push(b'\'');
-                push_field(buf, delimiter, s.as_bytes());
+                // The quote mark is part of the field: inside the quotes when it needs them.
+                scratch.push('\'');
+                scratch.push_str(&s);
+                push_field(buf, delimiter, scratch.as_bytes());
             }
             Cell::Text(s) => push_field(buf, delimiter, s.as_bytes()),
             Cell::Int(n) => push_field(buf, delimiter, itoa::Buffer::new().format(n).as_bytes()),
@@ -163,9 +169,8 @@ impl<W: Write> CsvSink<W> {
                 }
             }
             Cell::Time(t) => {
-                let mut text = String::with_capacity(20);
-                write_timestamp(&mut text, t);
-                push_field(buf, delimiter, text.as_bytes());
+                write_timestamp(scratch, t);
+                push_field(buf, delimiter, scratch.as_bytes());
             }
         }
     }
@@ -508,6 +513,7 @@ mod tests {
                 Cell::Num(1.5),
                 Cell::Time(t),
                 Cell::Text("=1+1".into()),
+                Cell::Text("=HYPERLINK(\"x\")".into()),
                 Cell::Empty,
             ]
         };
@@ -532,6 +538,7 @@ mod tests {
                         &format!("1{point}5"),
                         "2026-03-09T07:05:00Z",
                         "'=1+1",
+                        "\"'=HYPERLINK(\"\"x\"\")\"",
                         "",
                     ];
                     cells.join(sep) + "\r\n"
