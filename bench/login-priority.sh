@@ -76,6 +76,9 @@ curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --
 export LOGIN_FILE=$work/logins
 sessions() { seq 1 $((200 * secs + 200)) | xargs -P8 -I{} bash -c anon_session > "$LOGIN_FILE"; }
 p99() { awk '$1=="99%"{print $2}'; }
+# Busy, stolen (by the VM's host) and total jiffies of all cores (/proc/stat), to report
+# how many cores were busy during the probe.
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 
 echo "hashing: $hashing; others: $others; beside: ${beside:-nothing}; $("$bin" --version)"
 echo "idle /healthz p99: $(wrk -t1 -c1 -d"${secs}s" --latency -s bench/paced.lua "$base/healthz" | p99)"
@@ -88,11 +91,15 @@ for i in 1 2 3; do
   w=$!; b=""
   if [ -n "$beside" ]; then chrt -i 0 "$ceiling" 19456 2 1 "$secs" > "$work/beside-$i.txt" & b=$!; fi
   sleep 1
+  read -r busy0 stolen0 all0 < <(cpu_ticks)
   probe=$(wrk -t1 -c1 -d"$((secs - 2))s" --latency -s bench/paced.lua "$base/healthz")
+  read -r busy1 stolen1 all1 < <(cpu_ticks)
   wait "$w"; if [ -n "$b" ]; then wait "$b"; fi
   [ "$others" = idle ] && databases_at -o
   echo "run $i: /healthz p50 $(awk '$1=="50%"{print $2}' <<<"$probe") p99 $(p99 <<<"$probe");" \
     "log-ins/s $(awk '/Requests\/sec/{print $2}' "$work/login-$i.txt")" \
     "($(grep -E '^status' "$work/login-$i.txt" | tr '\n' ' '))" \
+    "$(awk -v b=$((busy1 - busy0)) -v s=$((stolen1 - stolen0)) -v a=$((all1 - all0)) -v n="$(nproc)" \
+      'BEGIN{printf "cores busy %.2f of %d (stolen %.2f)", n*b/a, n, n*s/a}')" \
     "${beside:+beside: $(cut -d' ' -f1 "$work/beside-$i.txt") hashes/s}"
 done
