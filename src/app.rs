@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::accounts::fields::Bairros;
 use crate::accounts::password::Hasher;
 use crate::config::Settings;
-use crate::db::DbPool;
+use crate::db::{DbPool, Purpose};
 use crate::kv::Kv;
 use crate::survey::Definition;
 use crate::views::prepared::PreparedTexts;
@@ -38,7 +38,7 @@ impl AppState {
         let survey = settings.survey.load_definition()?;
         // Both at once: each is a network handshake (over the VPN in production).
         let (db, kv) = tokio::join!(
-            DbPool::connect(&settings.database),
+            DbPool::connect_for(&settings.database, Purpose::Requests),
             Kv::connect(&settings.redis)
         );
         let (db, kv) = (db?, kv?);

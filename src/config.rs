@@ -174,6 +174,11 @@ pub struct DatabaseSettings {
     pub connect_timeout_secs: u64,
     /// Apply pending migrations at `serve` start. Default: on for SQLite, off for MariaDB.
     pub auto_migrate: Option<bool>,
+    /// MariaDB only, `serve` only: the server aborts a statement running (or waiting for a
+    /// lock) longer than this, so a stalled query ends on the server before the request
+    /// times out. 0 turns the bound off. Batch commands (export, report, migrate) are not
+    /// bounded.
+    pub statement_timeout_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -186,6 +191,7 @@ impl Default for DatabaseSettings {
             pool_size: 10,
             connect_timeout_secs: 5,
             auto_migrate: None,
+            statement_timeout_secs: 20,
         }
     }
 }
@@ -593,6 +599,16 @@ impl Settings {
             return Err(invalid(
                 "database.connect_timeout_secs",
                 "must be between 1 and 120",
+            ));
+        }
+        if self.database.statement_timeout_secs >= self.server.request_timeout_secs {
+            return Err(invalid(
+                "database.statement_timeout_secs",
+                format!(
+                    "must be below server.request_timeout_secs ({}), so a stalled statement \
+                     ends on the server before its request gives up; 0 turns it off",
+                    self.server.request_timeout_secs
+                ),
             ));
         }
         self.redis.full_url()?;

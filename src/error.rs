@@ -12,6 +12,9 @@ use crate::kv::KvError;
 use crate::views;
 use crate::web::lang_of;
 
+/// The `Retry-After` of a 503 caused by an outage of the database or session store.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -31,6 +34,7 @@ pub enum AppError {
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
+            e if e.is_outage() => AppError::Unavailable(e.to_string()),
             DbError::Unavailable(m) => AppError::Unavailable(m),
             DbError::Query(q) => AppError::Internal(q.into()),
         }
@@ -67,9 +71,17 @@ impl Writer for AppError {
             AppError::Unavailable(cause) => tracing::warn!(error = %cause, "backend unavailable"),
             _ => {}
         }
-        if let AppError::TooManyRequests { retry_after_secs } = self {
-            res.add_header("retry-after", retry_after_secs.max(1).to_string(), true)
-                .ok();
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => {
+                res.add_header("retry-after", retry_after_secs.max(1).to_string(), true)
+                    .ok();
+            }
+            // An outage: a client (or nginx) may try again shortly.
+            AppError::Unavailable(_) => {
+                res.add_header("retry-after", UNAVAILABLE_RETRY_SECS.to_string(), true)
+                    .ok();
+            }
+            _ => {}
         }
         res.status_code(status);
         let page = views::error::render(&error_ctx(depot), status, depot.request_id());
@@ -97,6 +109,10 @@ pub async fn error_page(
     ctrl: &mut FlowCtrl,
 ) {
     let status = res.status_code.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.add_header("retry-after", UNAVAILABLE_RETRY_SECS.to_string(), false)
+            .ok();
+    }
     if req.method() == salvo::http::Method::HEAD {
         return;
     }

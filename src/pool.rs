@@ -14,6 +14,13 @@
 //! when the test fails. The cost: a connection the server closed inside the window fails
 //! one query, which is then reported as an error to that one request, and the connection
 //! is tested (and replaced) at its next check-out.
+//!
+//! A use that never finished is a different matter: when a request times out in the
+//! middle of a query, its future is dropped with the answer still unread on the socket,
+//! and the next query on that connection would read the previous one's rows (another
+//! respondent's answers). [`Tracked::begin`] marks a connection in use; only
+//! [`Tracked::record`] clears the mark, and a connection returned to the pool still marked
+//! is reported broken, so bb8 closes it instead of handing it out again.
 
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
@@ -26,6 +33,8 @@ pub const WARM_FOR: Duration = Duration::from_millis(500);
 pub struct Tracked<C> {
     pub conn: C,
     last_ok: Option<Instant>,
+    /// Between [`begin`](Self::begin) and [`record`](Self::record): a use under way.
+    in_use: bool,
 }
 
 impl<C> Tracked<C> {
@@ -34,7 +43,19 @@ impl<C> Tracked<C> {
         Tracked {
             conn,
             last_ok: Some(Instant::now()),
+            in_use: false,
         }
+    }
+
+    /// Mark the start of a use. Until [`record`](Self::record) is called the connection
+    /// counts as broken: if the use is abandoned (its future dropped), the pool closes it.
+    pub fn begin(&mut self) {
+        self.in_use = true;
+    }
+
+    /// Whether a use began and never reported its end.
+    pub fn abandoned(&self) -> bool {
+        self.in_use
     }
 
     /// Mark the use that just ended as successful: the next check-out within [`WARM_FOR`]
@@ -43,8 +64,10 @@ impl<C> Tracked<C> {
         self.last_ok = Some(Instant::now());
     }
 
-    /// [`succeeded`](Self::succeeded) when `result` is `Ok`, and hand it back.
+    /// End the use that [`begin`](Self::begin) started (it ran to completion, well or
+    /// not), then [`succeeded`](Self::succeeded) when `result` is `Ok`; hands it back.
     pub fn record<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        self.in_use = false;
         if result.is_ok() {
             self.succeeded();
         }
@@ -95,7 +118,7 @@ impl<M: bb8::ManageConnection> bb8::ManageConnection for Warm<M> {
     }
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
-        self.0.has_broken(&mut conn.conn)
+        conn.abandoned() || self.0.has_broken(&mut conn.conn)
     }
 }
 
@@ -171,6 +194,27 @@ mod tests {
         // Idle longer than the window: tested.
         let _c = pool.get().await.unwrap();
         assert_eq!(tests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_use_abandoned_midway_closes_the_connection() {
+        let (pool, tests, _) = pool().await;
+        let mut c = pool.get().await.unwrap();
+        let first = c.conn;
+        c.begin();
+        let _ = c.record::<(), &str>(Ok(()));
+        drop(c);
+        // Finished: the same connection comes back (untested, it just succeeded).
+        let mut c = pool.get().await.unwrap();
+        assert_eq!(c.conn, first);
+        c.begin();
+        drop(c); // dropped mid-use, as a timed-out request's future is
+        let c = pool.get().await.unwrap();
+        assert_ne!(
+            c.conn, first,
+            "an abandoned connection is never handed out again"
+        );
+        assert_eq!(tests.load(Ordering::SeqCst), 0, "the new one needs no test");
     }
 
     #[tokio::test]

@@ -34,7 +34,13 @@ async fn apply_or_refuse_migrations(
         return Ok(());
     }
     if settings.auto_migrate() {
-        let applied = migrations::run_pending(db)
+        // On its own connection, without the statement bound requests get: a migration
+        // may rightly run longer than any request.
+        let batch = match db {
+            DbPool::Mysql(_) => DbPool::connect(settings).await?,
+            DbPool::Sqlite(_) => db.clone(),
+        };
+        let applied = migrations::run_pending(&batch)
             .await
             .context("database: applying migrations failed")?;
         for name in &applied {

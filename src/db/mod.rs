@@ -62,6 +62,40 @@ impl DbError {
     }
 }
 
+/// Parts of an error message that mean the database, not the query, failed: the
+/// connection broke (mysql_async's I/O and driver errors, which diesel-async passes on as
+/// text), the statement hit its time or lock bound, or SQLite could not lock or write.
+const OUTAGE_MESSAGES: [&str; 10] = [
+    "Input/output error",
+    "Driver error",
+    "Other error",
+    "Connection to the server is closed",
+    "max_statement_time exceeded",
+    "Lock wait timeout exceeded",
+    "Deadlock found",
+    "database is locked",
+    "database or disk is full",
+    "disk I/O error",
+];
+
+impl DbError {
+    /// True when the database could not do the work (a broken connection, a statement or
+    /// lock timeout, a full or locked SQLite file): an outage to answer with 503, not a
+    /// bug. A query the database refused for what it asked (a constraint, bad SQL) is not.
+    pub fn is_outage(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => {
+                OUTAGE_MESSAGES.iter().any(|m| info.message().contains(m))
+            }
+            DbError::Query(Error::BrokenTransactionManager) => true,
+            DbError::Query(_) => false,
+        }
+    }
+}
+
 impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
     fn from(e: bb8::RunError<E>) -> Self {
         match e {
@@ -73,26 +107,35 @@ impl<E: std::fmt::Display> From<bb8::RunError<E>> for DbError {
     }
 }
 
-/// Runs `$body` with `$conn: &mut Connection` on whichever backend `$pool` holds.
-/// The body is expanded once per backend, so it must compile for both, and must be a
-/// `Result`: on MariaDB an `Ok` marks the connection warm (no test at the next check-out,
-/// see [`crate::pool`]); an `Err`, or an early return through `?`, leaves it to be tested.
+/// Runs `$body` with `$conn: &mut Connection` on whichever backend `$pool` holds, and
+/// gives its `Result<_, DbError>` (a `?` inside the body ends the body, not the caller).
+/// The body is expanded once per backend, so it must compile for both. On MariaDB an `Ok`
+/// marks the connection warm (no test at the next check-out, see [`crate::pool`]), an
+/// `Err` leaves it to be tested, and a body that never finishes (its request timed out)
+/// leaves it marked in use, so the pool closes it rather than hand out its unread rows.
+/// SQLite needs no mark: its work runs to the end on a blocking thread either way.
 #[macro_export]
 macro_rules! with_conn {
     ($pool:expr, |$conn:ident| $body:expr) => {
         match $pool {
             $crate::db::DbPool::Mysql(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
-                let result = {
+                pooled.begin();
+                let result: ::std::result::Result<_, $crate::db::DbError> = async {
                     let $conn = &mut pooled.conn;
                     $body
-                };
+                }
+                .await;
                 pooled.record(result)
             }
             $crate::db::DbPool::Sqlite(pool) => {
                 let mut pooled = pool.get().await.map_err($crate::db::DbError::from)?;
-                let $conn = &mut *pooled;
-                $body
+                let result: ::std::result::Result<_, $crate::db::DbError> = async {
+                    let $conn = &mut *pooled;
+                    $body
+                }
+                .await;
+                result
             }
         }
     };
@@ -103,31 +146,56 @@ macro_rules! with_conn {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 
+/// What the connections of a pool are for, which decides how long a statement may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Web requests: MariaDB aborts a statement after `database.statement_timeout_secs`,
+    /// lock waits included, so a stall ends on the server too.
+    Requests,
+    /// Batch commands (export, report, migrate, admin): no bound.
+    Batch,
+}
+
 impl DbPool {
     /// Open the pool. One connection is made first, directly, so that a wrong URL, refused
     /// connection or bad password is reported as such within `connect_timeout_secs`
     /// rather than as bb8's eventual "timed out".
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
+        Self::connect_for(settings, Purpose::Batch).await
+    }
+
+    /// [`connect`](Self::connect) with the statement bound that `purpose` asks for.
+    pub async fn connect_for(
+        settings: &DatabaseSettings,
+        purpose: Purpose,
+    ) -> anyhow::Result<DbPool> {
         let timeout = Duration::from_secs(settings.connect_timeout_secs);
         match settings.kind()? {
             DatabaseKind::Mysql => {
                 let url = settings.mysql_url()?;
-                let ca = settings.tls_ca_file.clone();
-                let probe = tokio::time::timeout(timeout, establish_mysql(url.clone(), ca.clone()))
-                    .await
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "database: no answer from {} within {}s",
-                            describe_host(&url),
-                            timeout.as_secs()
-                        )
-                    })?;
+                let setup = Setup {
+                    ca: settings.tls_ca_file.clone(),
+                    session_sql: match purpose {
+                        Purpose::Requests => session_limits(settings.statement_timeout_secs),
+                        Purpose::Batch => None,
+                    },
+                };
+                let probe =
+                    tokio::time::timeout(timeout, establish_mysql(url.clone(), setup.clone()))
+                        .await
+                        .map_err(|_| {
+                            anyhow::anyhow!(
+                                "database: no answer from {} within {}s",
+                                describe_host(&url),
+                                timeout.as_secs()
+                            )
+                        })?;
                 let probe = probe.map_err(|e| {
                     anyhow::anyhow!("database: cannot connect to {}: {e}", describe_host(&url))
                 })?;
                 let mut config = ManagerConfig::<AsyncMysqlConnection>::default();
                 config.custom_setup =
-                    Box::new(move |url| establish_mysql(url.to_owned(), ca.clone()).boxed());
+                    Box::new(move |url| establish_mysql(url.to_owned(), setup.clone()).boxed());
                 let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new_with_config(
                     url, config,
                 );
@@ -199,9 +267,44 @@ impl DbPool {
     }
 }
 
+/// How each new MariaDB connection is set up.
+#[derive(Clone)]
+struct Setup {
+    /// The CA that signed the server's certificate; TLS when set.
+    ca: Option<std::path::PathBuf>,
+    /// Session variables set right after connecting.
+    session_sql: Option<String>,
+}
+
+/// The session variables bounding a statement to `secs` (none for 0): its run time
+/// (`max_statement_time`) and its waits for table and row locks, which a statement may
+/// otherwise spend a year on (`lock_wait_timeout`'s default).
+fn session_limits(secs: u64) -> Option<String> {
+    (secs > 0).then(|| {
+        format!(
+            "SET SESSION max_statement_time = {secs}, SESSION lock_wait_timeout = {secs}, \
+             SESSION innodb_lock_wait_timeout = {secs}"
+        )
+    })
+}
+
+/// Open one MariaDB connection and apply `setup`.
+async fn establish_mysql(
+    url: String,
+    setup: Setup,
+) -> diesel::ConnectionResult<AsyncMysqlConnection> {
+    let mut conn = connect_mysql(url, setup.ca).await?;
+    if let Some(sql) = &setup.session_sql {
+        conn.batch_execute(sql)
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    }
+    Ok(conn)
+}
+
 /// Open one MariaDB connection. With a CA file, TLS is used and only that CA is trusted
 /// (the DB host's certificate comes from a private CA, not a public root).
-async fn establish_mysql(
+async fn connect_mysql(
     url: String,
     ca: Option<std::path::PathBuf>,
 ) -> diesel::ConnectionResult<AsyncMysqlConnection> {
@@ -230,6 +333,50 @@ fn describe_host(url: &str) -> String {
             u.path()
         ),
         Err(_) => "the configured server".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> DbError {
+        DbError::Query(Error::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    #[test]
+    fn outages_are_told_from_query_errors() {
+        let unknown = DatabaseErrorKind::Unknown;
+        for outage in [
+            db_error(unknown, "Input/output error: broken pipe"),
+            db_error(
+                unknown,
+                "Driver error: `Connection to the server is closed.'",
+            ),
+            db_error(
+                unknown,
+                "Query execution was interrupted (max_statement_time exceeded)",
+            ),
+            db_error(
+                unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ),
+            db_error(unknown, "database or disk is full"),
+            db_error(DatabaseErrorKind::ClosedConnection, "gone"),
+            DbError::Query(Error::BrokenTransactionManager),
+            DbError::Unavailable("timed out waiting for a connection".into()),
+        ] {
+            assert!(outage.is_outage(), "{outage}");
+        }
+        for mistake in [
+            db_error(DatabaseErrorKind::UniqueViolation, "Duplicate entry"),
+            db_error(unknown, "You have an error in your SQL syntax"),
+            DbError::Query(Error::NotFound),
+        ] {
+            assert!(!mistake.is_outage(), "{mistake}");
+        }
     }
 }
 

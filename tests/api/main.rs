@@ -4,6 +4,7 @@
 mod accounts;
 mod cli;
 mod export;
+mod faults;
 mod health;
 mod helpers;
 mod pool;

@@ -1,0 +1,167 @@
+//! Faults of the database seen through the real router: a stall longer than the request
+//! timeout (a table lock here; a frozen server or a VPN outage in production) must end in
+//! honest 503s while it lasts and leave no connection behind that answers one
+//! respondent's page with another's rows.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+
+use crate::helpers::*;
+
+/// Respondents in the stall test; more than the pool holds, so some wait for a
+/// connection while others wait inside a query.
+const RESPONDENTS: usize = 12;
+
+/// The age respondent `i` gives: distinct for every respondent, so a page showing another
+/// age shows someone else's answers.
+fn age_of(i: usize) -> String {
+    (30 + i).to_string()
+}
+
+/// Every respondent's page 1 shows their own age and no one else's; returns the count of
+/// pages that answered 200.
+async fn check_own_pages(app: &TestApp, people: &mut [Browser], round: &str) -> usize {
+    let mut ok = 0;
+    for (i, b) in people.iter_mut().enumerate() {
+        let page = b.get(&app.service, "/survey/1").await;
+        assert_ne!(page.status, 500, "{round}: respondent {i} got a 500");
+        if page.status != 200 {
+            continue;
+        }
+        ok += 1;
+        let own = format!("name=\"idade\" value=\"{}\"", age_of(i));
+        assert!(
+            page.body.contains(&own),
+            "{round}: respondent {i}'s page does not show their own age ({own})"
+        );
+        for j in (0..RESPONDENTS).filter(|&j| j != i) {
+            let other = format!("name=\"idade\" value=\"{}\"", age_of(j));
+            assert!(
+                !page.body.contains(&other),
+                "{round}: respondent {i}'s page shows respondent {j}'s answers"
+            );
+        }
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_stall_past_the_request_timeout_never_shows_another_respondents_answers() {
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.server.request_timeout_secs = 1;
+        s.database.pool_size = 4;
+        // No server-side bound here: the request timeout must fire while the query waits,
+        // which is the case that used to return a connection with unread rows.
+        s.database.statement_timeout_secs = 0;
+        s.rate_limit.register_per_ip = 100;
+    })
+    .await;
+    let mut people = Vec::new();
+    for i in 0..RESPONDENTS {
+        let mut b = app.signup(&format!("parada{i}@exemplo.com.br")).await;
+        let age = age_of(i);
+        let moradores = (1 + i % 9).to_string();
+        let page = b
+            .submit(
+                &app.service,
+                "/survey/1",
+                "/survey/1",
+                &[
+                    ("idade", age.as_str()),
+                    ("moradores", moradores.as_str()),
+                    ("renda_familiar", "2a4sm"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        people.push(b);
+    }
+    assert_eq!(
+        check_own_pages(&app, &mut people, "before").await,
+        RESPONDENTS
+    );
+
+    // Stall: another session holds a write lock on the answers for 3 s, three times the
+    // request timeout, while every respondent loads their page at once.
+    let db = app.mysql_db_name().to_string();
+    let mut locker = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
+        .await
+        .expect("lock connection");
+    diesel::sql_query("LOCK TABLES responses WRITE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    let during: Vec<_> = people
+        .iter()
+        .cloned()
+        .map(|mut b| {
+            let service = app.service.clone();
+            tokio::spawn(async move { b.get(&service, "/survey/1").await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in during {
+        statuses.push(t.await.expect("request task"));
+    }
+    assert!(
+        statuses.iter().all(|&s| s == 503),
+        "every request during the stall times out with 503: {statuses:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    diesel::sql_query("UNLOCK TABLES")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    // The abandoned queries finish on the server now; their rows must reach no one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    for round in ["after 1", "after 2", "after 3"] {
+        assert_eq!(
+            check_own_pages(&app, &mut people, round).await,
+            RESPONDENTS,
+            "{round}: every page answers once the stall is over"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_waiting_on_a_lock_ends_on_the_server_with_503_and_retry_after() {
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.server.request_timeout_secs = 10;
+        s.database.statement_timeout_secs = 1;
+    })
+    .await;
+    let mut b = app.signup("trava@exemplo.com.br").await;
+    assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
+
+    let db = app.mysql_db_name().to_string();
+    let mut locker = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
+        .await
+        .expect("lock connection");
+    diesel::sql_query("LOCK TABLES responses WRITE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    let started = std::time::Instant::now();
+    let page = b.get(&app.service, "/survey/1").await;
+    let waited = started.elapsed();
+    diesel::sql_query("UNLOCK TABLES")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    assert_eq!(page.status, 503, "a lock timeout is an outage, not a bug");
+    assert!(
+        waited < Duration::from_secs(5),
+        "MariaDB ended the wait at the statement bound, long before the request timeout: \
+         {waited:?}"
+    );
+    assert_eq!(
+        page.headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    // The connection that met the bound is fine: the next page loads.
+    assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
+}
