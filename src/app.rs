@@ -25,6 +25,8 @@ pub struct AppState {
     pub texts: Arc<PreparedTexts>,
     /// Set on SIGTERM: the instance is finishing up (see `server.drain_secs`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The server secret's bytes, the key of signed tokens (CSRF).
+    pub session_key: Arc<[u8]>,
     /// The last `/admin/results` report (see [`crate::web::results`]).
     pub report_cache: Arc<crate::web::results::ReportCache>,
 }
@@ -50,7 +52,14 @@ impl AppState {
                 settings.survey.salario_minimo_year,
             ),
         );
+        // `serve` always has a secret (generated for SQLite, required for MariaDB); without
+        // one, tokens are signed with a key of this process only.
+        let session_key: Arc<[u8]> = match &settings.session.secret {
+            Some(secret) => secret.expose().as_bytes().into(),
+            None => crate::crypto::random_token().as_bytes().into(),
+        };
         Ok(AppState {
+            session_key,
             db,
             kv,
             settings: Arc::new(settings),

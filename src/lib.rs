@@ -10,6 +10,7 @@ pub mod app;
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod export;

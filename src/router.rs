@@ -69,6 +69,7 @@ fn pages() -> Router {
         )
         .push(
             Router::with_path("survey")
+                .hoop(survey::rescue_expired)
                 .hoop(guards::require_user)
                 .hoop(guards::consent_gate)
                 .get(survey::start)

@@ -2,25 +2,35 @@
 //! in production, so any instance serves any user), with idle and absolute expiry.
 //!
 //! The store key is a SHA-256 of the cookie value, so reading Redis does not yield usable
-//! cookies. A session is created only when a page needs one (a form's CSRF token, a
-//! log-in), and its id changes at log-in and log-out. Each user's session keys are also
-//! kept in a set, so a password change or account deletion can end all of them.
+//! cookies. A session is created only at log-in (and sign-up), and its id changes at
+//! log-in and log-out. Each user's session keys are also kept in a set, so a password
+//! change or account deletion can end all of them.
+//!
+//! Anonymous visitors make no server state, so no amount of anonymous traffic can fill
+//! the store or push live sessions out of it. Their forms carry a CSRF token signed with
+//! the server secret over a random nonce kept in a pre-session cookie (the signed
+//! double-submit pattern), and a one-time notice for them ("you have logged out") travels
+//! in a cookie naming a known notice. A session's own CSRF token is likewise an HMAC of
+//! its id, so a form posted after its session expired can still be proven to come from
+//! that browser (see [`proves_expired_session`]).
 
 use std::time::Duration;
 
 use chrono::Utc;
-use rand::RngCore;
-use salvo::http::cookie::{Cookie, SameSite};
+use salvo::http::cookie::{Cookie, CookieBuilder, SameSite};
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::Role;
+pub use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::hmac_hex;
 use crate::error::AppError;
 use crate::kv::{Kv, KvError};
 use crate::web::{hoops, state};
 
-/// An anonymous session only carries a CSRF token; it need not live long.
+/// A session without a user (none are made now; older ones may still be stored) need
+/// not live long.
 const ANONYMOUS_TTL: Duration = Duration::from_secs(2 * 3600);
 /// Refresh the idle timer at most this often, to save a store write per request.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -43,12 +53,12 @@ pub struct SessionData {
 }
 
 impl SessionData {
-    fn fresh() -> SessionData {
+    fn fresh(csrf: String) -> SessionData {
         let now = Utc::now().timestamp();
         SessionData {
             user_id: None,
             role: None,
-            csrf: random_token(),
+            csrf,
             created: now,
             seen: now,
             needs_consent: false,
@@ -68,6 +78,19 @@ pub struct Current {
     retired: Vec<String>,
     /// Whether the cookie must be (re)sent or removed.
     cookie_changed: bool,
+    /// The id a cookie named although its session is gone (expired or ended).
+    expired: Option<String>,
+    /// The pre-session nonce anonymous forms are signed against, and whether it is new
+    /// (its cookie must be set).
+    pre: Option<String>,
+    pre_new: bool,
+    /// An anonymous one-time notice: the one the request brought (a known notice key),
+    /// and the one to send; `notice_taken` removes the cookie.
+    notice_in: Option<String>,
+    notice_out: Option<String>,
+    notice_taken: bool,
+    /// A cross-site request: nothing is stored and no cookie is set or removed.
+    frozen: bool,
 }
 
 /// A logged-in user as the session knows them.
@@ -75,13 +98,6 @@ pub struct Current {
 pub struct AuthUser {
     pub id: i64,
     pub role: Role,
-}
-
-/// 256 random bits as hex: session ids, CSRF tokens, draft keys.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 fn store_key(id: &str) -> String {
@@ -92,14 +108,29 @@ fn user_index_key(user_id: i64) -> String {
     format!("user-sessions:{user_id}")
 }
 
-/// Compare two strings in time independent of where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    constant_time_eq_bytes(a.as_bytes(), b.as_bytes())
+/// The CSRF token of the session with this id.
+fn session_csrf(key: &[u8], id: &str) -> String {
+    hmac_hex(key, &[b"csrf-session:", id.as_bytes()])
 }
 
-/// [`constant_time_eq`] for bytes (password digests).
-pub fn constant_time_eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The CSRF token of anonymous forms in the browser holding this pre-session nonce.
+fn anonymous_csrf(key: &[u8], nonce: &str) -> String {
+    hmac_hex(key, &[b"csrf-anonymous:", nonce.as_bytes()])
+}
+
+/// The cookie holding the pre-session nonce.
+fn pre_cookie(session_cookie: &str) -> String {
+    format!("{session_cookie}_pre")
+}
+
+/// The cookie holding an anonymous one-time notice.
+fn notice_cookie(session_cookie: &str) -> String {
+    format!("{session_cookie}_notice")
+}
+
+/// A token made by this server: 64 hex digits (anything else in a cookie is ignored).
+fn is_token(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn current(depot: &Depot) -> Option<&Current> {
@@ -130,19 +161,40 @@ pub fn user(depot: &Depot) -> Option<AuthUser> {
     })
 }
 
-/// The CSRF token for forms, creating an anonymous session when there is none.
+/// The CSRF token for forms: the session's, or for an anonymous visitor one signed over
+/// the pre-session nonce (made, with its cookie, when the browser has none). Stores
+/// nothing.
 pub fn csrf_token(depot: &mut Depot) -> String {
+    let key = state(depot).session_key.clone();
     let cur = current_mut(depot);
-    if cur.data.is_none() {
-        cur.id = Some(random_token());
-        cur.data = Some(SessionData::fresh());
-        cur.dirty = true;
-        cur.cookie_changed = true;
+    if let Some(d) = &cur.data {
+        return d.csrf.clone();
     }
-    cur.data
-        .as_ref()
-        .map(|d| d.csrf.clone())
-        .unwrap_or_default()
+    let nonce = cur.pre.get_or_insert_with(|| {
+        cur.pre_new = true;
+        random_token()
+    });
+    anonymous_csrf(&key, nonce)
+}
+
+/// Whether `given` is the CSRF token of the session the request's cookie named before it
+/// expired: the form was made for this browser's session, and was posted after its end.
+pub fn proves_expired_session(depot: &Depot, given: &str) -> bool {
+    let key = &state(depot).session_key;
+    current(depot)
+        .and_then(|c| c.expired.as_deref())
+        .is_some_and(|id| constant_time_eq(&session_csrf(key, id), given))
+}
+
+/// The id of the session the request's cookie named although it is gone.
+pub fn expired_id(depot: &Depot) -> Option<&str> {
+    current(depot).and_then(|c| c.expired.as_deref())
+}
+
+/// A cross-site request: from here on nothing is stored and no cookie is touched, so a
+/// forged request can neither fill the store nor replace the victim's cookies.
+pub fn freeze(depot: &mut Depot) {
+    current_mut(depot).frozen = true;
 }
 
 /// Change the session data (e.g. clear `needs_consent`).
@@ -154,33 +206,47 @@ pub fn update(depot: &mut Depot, f: impl FnOnce(&mut SessionData)) {
     }
 }
 
-/// Set a one-time notice shown on the next page.
+/// Set a one-time notice shown on the next page: in the session, or for an anonymous
+/// visitor in a cookie.
 pub fn flash(depot: &mut Depot, key: &str) {
-    csrf_token(depot);
-    update(depot, |d| d.flash = Some(key.to_string()));
+    let cur = current_mut(depot);
+    match cur.data.as_mut() {
+        Some(d) => {
+            d.flash = Some(key.to_string());
+            cur.dirty = true;
+        }
+        None => cur.notice_out = Some(key.to_string()),
+    }
 }
 
-/// Take the one-time notice, if any.
+/// Take the one-time notice, if any. A notice from a cookie is only a key: the caller
+/// shows it only when it is one of the known notices.
 pub fn take_flash(depot: &mut Depot) -> Option<String> {
     let cur = current_mut(depot);
-    let flash = cur.data.as_mut().and_then(|d| d.flash.take());
-    if flash.is_some() {
+    if let Some(flash) = cur.data.as_mut().and_then(|d| d.flash.take()) {
         cur.dirty = true;
+        return Some(flash);
     }
-    flash
+    let notice = cur.notice_in.take();
+    if notice.is_some() {
+        cur.notice_taken = true;
+    }
+    notice
 }
 
 /// Log the user in under a brand-new session id (the old one is retired: no fixation).
 pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) {
+    let key = state(depot).session_key.clone();
     let cur = current_mut(depot);
     if let Some(old) = cur.id.take() {
         cur.retired.push(old);
     }
-    let mut data = SessionData::fresh();
+    let id = random_token();
+    let mut data = SessionData::fresh(session_csrf(&key, &id));
     data.user_id = Some(user_id);
     data.role = Some(role);
     data.needs_consent = needs_consent;
-    cur.id = Some(random_token());
+    cur.id = Some(id);
     cur.data = Some(data);
     cur.dirty = true;
     cur.cookie_changed = true;
@@ -237,11 +303,15 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                 }
                 _ => {
                     // Expired or unreadable: forget it and drop the cookie.
-                    cur.retired.push(id);
+                    cur.retired.push(id.clone());
                     cur.cookie_changed = true;
+                    cur.expired = Some(id);
                 }
             },
-            Ok(None) => cur.cookie_changed = true,
+            Ok(None) => {
+                cur.cookie_changed = true;
+                cur.expired = Some(id);
+            }
             Err(e) => {
                 AppError::from(e).write(req, depot, res).await;
                 ctrl.skip_rest();
@@ -249,6 +319,14 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
             }
         }
     }
+    cur.pre = req
+        .cookie(&pre_cookie(&cfg.cookie_name))
+        .map(|c| c.value().to_string())
+        .filter(|v| is_token(v));
+    cur.notice_in = req
+        .cookie(&notice_cookie(&cfg.cookie_name))
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() <= 32 && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
     depot.insert_typed(cur);
 
     ctrl.call_next(req, depot, res).await;
@@ -256,19 +334,30 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     let Ok(cur) = depot.remove_typed::<Current>() else {
         return;
     };
+    if cur.frozen {
+        return;
+    }
     if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
         AppError::from(e).write(req, depot, res).await;
         return;
     }
+    let secure = hoops::is_https(req, &app.settings.server.trusted_proxies);
+    let base = |name: String, value: String| -> CookieBuilder<'static> {
+        Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+    };
+    let removal = |name: String| {
+        let mut gone = base(name, String::new()).build();
+        gone.make_removal();
+        gone
+    };
     if cur.cookie_changed {
-        let secure = hoops::is_https(req, &app.settings.server.trusted_proxies);
         match (&cur.id, &cur.data) {
             (Some(id), Some(data)) => {
-                let mut cookie = Cookie::build((cfg.cookie_name.clone(), id.clone()))
-                    .path("/")
-                    .http_only(true)
-                    .secure(secure)
-                    .same_site(SameSite::Lax);
+                let mut cookie = base(cfg.cookie_name.clone(), id.clone());
                 if data.user_id.is_some() {
                     let max_age =
                         salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
@@ -277,16 +366,21 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                 res.add_cookie(cookie.build());
             }
             _ => {
-                let mut gone = Cookie::build((cfg.cookie_name.clone(), ""))
-                    .path("/")
-                    .http_only(true)
-                    .secure(secure)
-                    .same_site(SameSite::Lax)
-                    .build();
-                gone.make_removal();
-                res.add_cookie(gone);
+                res.add_cookie(removal(cfg.cookie_name.clone()));
             }
         }
+    }
+    if let (true, Some(nonce)) = (cur.pre_new, &cur.pre) {
+        res.add_cookie(base(pre_cookie(&cfg.cookie_name), nonce.clone()).build());
+    }
+    match (&cur.notice_out, cur.notice_taken) {
+        (Some(key), _) => {
+            res.add_cookie(base(notice_cookie(&cfg.cookie_name), key.clone()).build());
+        }
+        (None, true) => {
+            res.add_cookie(removal(notice_cookie(&cfg.cookie_name)));
+        }
+        (None, false) => {}
     }
 }
 
@@ -334,8 +428,10 @@ async fn save(
     Ok(())
 }
 
-/// Hoop: refuse a state-changing request whose `csrf_token` field does not match the
-/// session's token, with 403 and a page that says to reload. Nothing runs after it.
+/// Hoop: refuse a state-changing request that is cross-site, or whose `csrf_token`
+/// field matches neither the session's token nor, for a visitor without a session, the
+/// token signed over the pre-session nonce or the expired session's; with 403 and a page
+/// that says to reload. Nothing runs after it, and a cross-site request touches no cookie.
 #[handler]
 pub async fn csrf_guard(
     req: &mut Request,
@@ -347,22 +443,53 @@ pub async fn csrf_guard(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return;
     }
-    let expected = data(depot).map(|d| d.csrf.clone());
-    // A questionnaire page sent after the session expired: rescue the typed answers.
-    if expected.is_none() && req.uri().path().starts_with("/survey/") {
-        if let Err(e) = crate::web::survey::rescue_expired_post(req, depot, res).await {
-            e.write(req, depot, res).await;
-        }
-        ctrl.skip_rest();
-        return;
-    }
-    let given = req.form::<String>("csrf_token").await;
-    let ok = matches!((&expected, &given), (Some(e), Some(g)) if constant_time_eq(e, g));
+    let cross_site = is_cross_site(req);
+    let given = req.form::<String>("csrf_token").await.unwrap_or_default();
+    let ok = !cross_site && token_matches(depot, &given);
     if !ok {
-        tracing::info!(has_session = expected.is_some(), "CSRF check failed");
+        if cross_site {
+            freeze(depot);
+        }
+        tracing::info!(
+            has_session = data(depot).is_some(),
+            cross_site,
+            "CSRF check failed"
+        );
         crate::web::pages::csrf_failed(depot, res);
         ctrl.skip_rest();
     }
+}
+
+/// Whether `given` is the CSRF token this request's forms were given.
+fn token_matches(depot: &Depot, given: &str) -> bool {
+    if given.is_empty() {
+        return false;
+    }
+    if let Some(d) = data(depot) {
+        return constant_time_eq(&d.csrf, given);
+    }
+    let key = &state(depot).session_key;
+    let anonymous = current(depot)
+        .and_then(|c| c.pre.as_deref())
+        .is_some_and(|nonce| constant_time_eq(&anonymous_csrf(key, nonce), given));
+    anonymous || proves_expired_session(depot, given)
+}
+
+/// Whether the browser says the request comes from another site: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` whose host is not the request's.
+fn is_cross_site(req: &Request) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    let (Some(origin), Some(host)) = (header("origin"), header("host")) else {
+        return false;
+    };
+    // Host names only: nginx passes `$host` (no port), and cookies ignore ports anyway.
+    // "null" (a sandboxed or privacy-sensitive context) is not same-site either.
+    let name = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_ascii_lowercase();
+    let origin_host = origin.split_once("://").map(|(_, h)| name(h));
+    origin_host != Some(name(host))
 }
 
 #[cfg(test)]
@@ -373,7 +500,7 @@ mod tests {
     fn expiry_rules() {
         let idle = Duration::from_secs(600);
         let abs = Duration::from_secs(3600);
-        let mut d = SessionData::fresh();
+        let mut d = SessionData::fresh(String::new());
         let t = d.created;
         assert!(is_live(&d, t + 10, idle, abs));
         assert!(!is_live(&d, t + 601, idle, abs), "idle");
@@ -384,11 +511,12 @@ mod tests {
     }
 
     #[test]
-    fn tokens_compare_in_constant_time() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "abcd"));
-        assert_ne!(random_token(), random_token());
-        assert_eq!(random_token().len(), 64);
+    fn tokens_are_bound_to_their_nonce_session_and_purpose() {
+        let key = b"k".repeat(32);
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(anonymous_csrf(&key, &a), anonymous_csrf(&key, &b));
+        assert_ne!(session_csrf(&key, &a), anonymous_csrf(&key, &a));
+        assert_ne!(session_csrf(&key, &a), session_csrf(&b"j".repeat(32), &a));
+        assert!(is_token(&a) && !is_token("abc") && !is_token(&"g".repeat(64)));
     }
 }

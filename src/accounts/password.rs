@@ -356,7 +356,7 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], parsed: &PasswordHash) 
     Argon2::new(algorithm, version, params)
         .hash_password_into_with_memory(password, salt, out, &mut memory[..])
         .is_ok()
-        && crate::session::constant_time_eq_bytes(out, expected)
+        && crate::crypto::constant_time_eq_bytes(out, expected)
 }
 
 #[cfg(test)]

@@ -140,6 +140,20 @@ pub fn client_ip(req: &Request, trusted: &[ProxyNet]) -> Option<IpAddr> {
     }
 }
 
+/// The client's network for per-client limits: an IPv4 address, or the /64 of an IPv6
+/// one (a subscriber's usual allocation, so rotating addresses within it counts as one
+/// client).
+pub fn client_net(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{prefix}/64")
+        }
+    }
+}
+
 /// Whether the original request came over HTTPS: directly, or per `X-Forwarded-Proto`
 /// from a trusted proxy. Decides the cookie's `Secure` flag.
 pub fn is_https(req: &Request, trusted: &[ProxyNet]) -> bool {
@@ -152,4 +166,20 @@ pub fn is_https(req: &Request, trusted: &[ProxyNet]) -> bool {
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_net(a), "2001:db8:1:2::/64");
+        assert_eq!(client_net(a), client_net(b));
+        assert_ne!(client_net(a), client_net(c));
+        assert_eq!(client_net("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
 }

@@ -6,13 +6,14 @@ use std::time::Duration;
 use salvo::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::hoops::client_ip;
+use super::hoops::{client_ip, client_net};
 use crate::app::AppState;
 use crate::error::AppError;
 
+/// The counter of `kind` for the client's address (IPv6: its /64).
 fn ip_key(kind: &str, req: &Request, app: &AppState) -> String {
     let ip = client_ip(req, &app.settings.server.trusted_proxies)
-        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        .map_or_else(|| "unknown".to_string(), client_net);
     format!("rl:{kind}:ip:{ip}")
 }
 
@@ -57,6 +58,15 @@ pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppEr
         rl.register_window_secs,
     )
     .await
+}
+
+/// Most answer rescues (pages posted after their session ended) one client network may
+/// make per hour; a respondent needs one now and then.
+const RESCUES_PER_HOUR: u64 = 20;
+
+/// Count a rescue of typed answers from this client address.
+pub async fn draft_rescue(req: &Request, app: &AppState) -> Result<(), AppError> {
+    count(app, &ip_key("rescue", req, app), RESCUES_PER_HOUR, 3600).await
 }
 
 /// Refuse before checking the password when this account already had too many failures.

@@ -7,12 +7,12 @@ use std::time::Duration;
 use chrono::Utc;
 use salvo::prelude::*;
 
-use super::{ctx, pages, see_other, state};
+use super::{ctx, limits, pages, see_other, state};
 use crate::db::responses;
 use crate::error::AppError;
 use crate::session;
 use crate::survey::{
-    Answers, first_incomplete_page, is_page_complete, validate_complete, validate_page,
+    Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete, validate_page,
 };
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
@@ -22,6 +22,9 @@ use crate::views::{self};
 const NOT_ANSWERS: [&str; 2] = ["csrf_token", "action"];
 /// How long typed answers rescued from an expired session wait for the log-in.
 const DRAFT_TTL: Duration = Duration::from_secs(3600);
+/// Longest rescued value of a question that is not free text (option values and numbers
+/// are short).
+const RESCUED_VALUE_CHARS: usize = 64;
 
 fn me(depot: &Depot) -> Result<i64, AppError> {
     session::user(depot)
@@ -282,22 +285,43 @@ pub async fn thanks(depot: &mut Depot, res: &mut Response) {
     res.render(views::Html(view::thanks(&c)));
 }
 
-/// A questionnaire page posted after the session expired: keep what was typed under a
-/// random key and send the respondent to log in, then back to the same page with it.
-pub async fn rescue_expired_post(
+/// Hoop on the questionnaire, after the CSRF guard and before the log-in guard: a page
+/// posted after its session ended, by the browser that session belonged to (its cookie and
+/// the session's own CSRF token prove it), has the typed answers kept for an hour, and the
+/// respondent is sent to log in and finds them on the page afterwards. Any other request
+/// passes on; an anonymous visitor's post stores nothing.
+#[handler]
+pub async fn rescue_expired(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
-) -> Result<(), AppError> {
+    ctrl: &mut FlowCtrl,
+) {
+    if req.method() != salvo::http::Method::POST
+        || session::data(depot).is_some()
+        || req.param::<usize>("n").is_none()
+    {
+        return;
+    }
+    let given = req.form::<String>("csrf_token").await.unwrap_or_default();
+    if !session::proves_expired_session(depot, &given) {
+        return;
+    }
+    if let Err(e) = rescue(req, depot, res).await {
+        e.write(req, depot, res).await;
+    }
+    ctrl.skip_rest();
+}
+
+async fn rescue(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let path = req.uri().path().to_string();
-    let fields: Vec<(String, String)> = form_pairs(req)
-        .await
-        .into_iter()
-        .filter(|(k, _)| !NOT_ANSWERS.contains(&k.as_str()))
-        .take(200)
-        .collect();
-    let token = session::random_token();
+    let index = page_index(req, depot)?;
+    limits::draft_rescue(req, &app).await?;
+    let fields = rescued_fields(&app.survey, index, &form_pairs(req).await);
+    let expired = session::expired_id(depot).unwrap_or_default();
+    // One draft per ended session: posting again replaces it rather than adding another.
+    let token = crate::crypto::hmac_hex(&app.session_key, &[b"draft:", expired.as_bytes()]);
+    let path = format!("/survey/{}", index + 1);
     let text = serde_json::to_string(&(path.clone(), fields)).map_err(anyhow::Error::from)?;
     app.kv
         .set(&format!("draft:{token}"), &text, DRAFT_TTL)
@@ -309,4 +333,34 @@ pub async fn rescue_expired_post(
         &format!("/login?next={}", views::admin::urlencode(&next)),
     );
     Ok(())
+}
+
+/// The fields of page `index`'s own questions that fit them: no more values than the
+/// question takes, none longer than its answers can be.
+fn rescued_fields(
+    def: &Definition,
+    index: usize,
+    fields: &[(String, String)],
+) -> Vec<(String, String)> {
+    let Some(page) = def.page(index) else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    for q in &page.questions {
+        let (values, chars) = match &q.kind {
+            QuestionKind::Text { max_length } => (1, *max_length),
+            QuestionKind::Multi { options, .. } => (options.len(), RESCUED_VALUE_CHARS),
+            QuestionKind::Integer { .. } | QuestionKind::Single { .. } => {
+                (1, RESCUED_VALUE_CHARS)
+            }
+        };
+        kept.extend(
+            fields
+                .iter()
+                .filter(|(k, v)| *k == q.key && v.chars().count() <= chars)
+                .take(values)
+                .cloned(),
+        );
+    }
+    kept
 }

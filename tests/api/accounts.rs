@@ -52,10 +52,8 @@ async fn sign_up_creates_the_account_with_consents_and_an_argon2id_hash() {
             "privacy policy names the LGPD rights"
         );
         assert!(page.body.contains("JARDIM SÃO JOSÉ"), "bairro list");
-        let anonymous_cookie = b
-            .session_cookie()
-            .expect("session for the CSRF token")
-            .to_string();
+        assert_eq!(b.session_cookie(), None, "a visit stores no session");
+        assert!(b.cookies.contains_key("pesquisa_sid_pre"), "the form's nonce");
 
         let mut fields = signup_fields("  Ana.Souza@Exemplo.com.BR ");
         fields.push(("consent_email_updates", "1".into()));
@@ -65,11 +63,7 @@ async fn sign_up_creates_the_account_with_consents_and_an_argon2id_hash() {
         let page = b.post(&app.service, "/register", &all).await;
         assert_eq!(page.status, 303, "{}", page.body);
         assert_eq!(page.location(), "/survey");
-        assert_ne!(
-            b.session_cookie(),
-            Some(anonymous_cookie.as_str()),
-            "new session id at log-in"
-        );
+        assert!(b.session_cookie().is_some(), "a session from the log-in on");
 
         let user = user_model::find_by_email(app.db(), "ana.souza@exemplo.com.br")
             .await
@@ -236,8 +230,12 @@ async fn log_in_rotates_the_session_and_refuses_bad_credentials_alike() {
             "same answer for unknown e-mails"
         );
 
+        // An id chosen by an attacker and planted before log-in (fixation) is dropped, and
+        // visiting the form makes no session of its own.
+        let before = "a".repeat(64);
+        b.cookies.insert("pesquisa_sid".into(), before.clone());
         b.get(&app.service, "/login").await;
-        let before = b.session_cookie().expect("anonymous session").to_string();
+        assert_eq!(b.session_cookie(), None, "unknown id dropped, none made");
         let ok = app
             .login(&mut b, "MARIA@exemplo.com.br", GOOD_PASSWORD)
             .await;
@@ -304,7 +302,7 @@ async fn secure_cookie_and_client_address_come_from_trusted_proxies_only() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("pesquisa_sid="))
+        .find(|c| c.starts_with("pesquisa_sid_pre="))
         .expect("cookie")
         .to_string();
     assert!(cookie.contains("Secure"), "{cookie}");
@@ -317,7 +315,7 @@ async fn secure_cookie_and_client_address_come_from_trusted_proxies_only() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("pesquisa_sid="))
+        .find(|c| c.starts_with("pesquisa_sid_pre="))
         .expect("cookie")
         .to_string();
     assert!(

@@ -392,7 +392,8 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// A raw HTTP/1.1 request; returns status, the `pesquisa_sid` cookie set (if any), body.
+/// A raw HTTP/1.1 request with `cookie` as its `Cookie` header; returns status, the
+/// non-empty cookies set (if any) as a `Cookie` header value, and the body.
 fn http(
     port: u16,
     method: &str,
@@ -405,7 +406,7 @@ fn http(
         .expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: pesquisa_sid={c}\r\n"));
+        req.push_str(&format!("Cookie: {c}\r\n"));
     }
     if let Some(body) = form {
         req.push_str(&format!(
@@ -424,12 +425,15 @@ fn http(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let sid = head
+    let set: Vec<String> = head
         .lines()
-        .filter_map(|l| l.strip_prefix("set-cookie: pesquisa_sid="))
-        .map(|v| v.split(';').next().unwrap_or("").to_string())
-        .rfind(|v| !v.is_empty());
-    (status, sid, body.to_string())
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .filter_map(|v| v.split(';').next())
+        .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+        .map(str::to_string)
+        .collect();
+    let cookies = (!set.is_empty()).then(|| set.join("; "));
+    (status, cookies, body.to_string())
 }
 
 fn csrf_of(html: &str) -> String {
@@ -552,7 +556,8 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
 
     // A respondent signs up, fails a log-in, logs in; the admin logs in and looks around.
     let (_, sid, page) = http(port, "GET", "/register", None, None);
-    let sid = sid.expect("anonymous session");
+    let sid = sid.expect("the pre-session cookie of the form's CSRF token");
+    assert!(sid.starts_with("pesquisa_sid_pre="), "no session before log-in: {sid}");
     let email = "maria.privada@exemplo.com.br";
     let respondent_pw = "senha pessoal da maria";
     let body = form(&[
@@ -571,7 +576,7 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
     assert_eq!(status, 303);
     let user_sid = user_sid.expect("logged-in session");
     let (_, sid2, page) = http(port, "GET", "/login", None, None);
-    let sid2 = sid2.expect("session");
+    let sid2 = sid2.expect("pre-session cookie");
     let body = form(&[
         ("csrf_token", &csrf_of(&page)),
         ("email", email),
