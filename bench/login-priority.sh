@@ -65,7 +65,7 @@ csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value
 anon_session() {
   local jar token; jar=$(mktemp -p "$work")
   token=$(curl -s -c "$jar" "$base/login" | csrf_of)
-  echo "$(awk '$6=="pesquisa_sid"{print $7}' "$jar") $token"; rm -f "$jar"
+  echo "$(awk '$6=="pesquisa_sid_pre"{print $7}' "$jar") $token"; rm -f "$jar"
 }
 export -f anon_session csrf_of; export base work
 jar=$(mktemp -p "$work"); token=$(curl -s -c "$jar" -b "$jar" "$base/register" | csrf_of)

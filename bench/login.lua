@@ -1,4 +1,4 @@
--- wrk script: log-ins. Each request uses a fresh anonymous session (cookie and CSRF token
+-- wrk script: log-ins. Each request uses its own anonymous visitor (pre-session cookie and CSRF token
 -- prepared by bench/run.sh), because a successful log-in retires the session it came from.
 dofile("bench/status.lua")
 local sessions = {}
@@ -23,7 +23,7 @@ request = function()
   local s = sessions[i]
   local body = "csrf_token=" .. s.token .. "&email=bench%40exemplo.com.br&password=cavalo+correto+bateria+bench"
   return wrk.format("POST", "/login", {
-    ["Cookie"] = "pesquisa_sid=" .. s.cookie,
+    ["Cookie"] = "pesquisa_sid_pre=" .. s.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded",
   }, body)
 end

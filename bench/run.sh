@@ -177,12 +177,12 @@ export PESQUISA_SERVER__LISTEN="127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 
 csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//'; }
-# One anonymous session: prints "cookie token".
+# One anonymous visitor: prints "pre-session cookie, token" (log-in forms store nothing).
 anon_session() {
   local jar; jar=$(mktemp -p "$work")
   local token
   token=$(curl -s -c "$jar" "$base/login" | csrf_of)
-  echo "$(awk '$6=="pesquisa_sid"{print $7}' "$jar") $token"
+  echo "$(awk '$6=="pesquisa_sid_pre"{print $7}' "$jar") $token"
   rm -f "$jar"
 }
 # Sign up a respondent; prints "cookie token" of the logged-in session.

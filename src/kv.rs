@@ -295,31 +295,54 @@ impl Kv {
         match self {
             Kv::Redis { pool, prefix } => {
                 let mut conn = pool.get().await?;
-                let pattern = format!("{prefix}*");
-                let mut cursor: u64 = 0;
                 let mut removed = 0;
-                loop {
-                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(500)
-                        .query_async(&mut conn.conn)
-                        .await?;
-                    if !keys.is_empty() {
-                        let n: u64 = conn.del(&keys).await?;
-                        removed += n;
-                    }
-                    if next == 0 {
-                        break;
-                    }
-                    cursor = next;
+                for keys in scan_prefix(&mut conn.conn, prefix).await? {
+                    let n: u64 = conn.del(&keys).await?;
+                    removed += n;
                 }
                 Ok(removed)
             }
             Kv::Memory(m) => Ok(m.clear()),
         }
+    }
+
+    /// How many live keys this store holds under its prefix (what visitors made it keep).
+    pub async fn key_count(&self) -> Result<u64, KvError> {
+        match self {
+            Kv::Redis { pool, prefix } => {
+                let mut conn = pool.get().await?;
+                let batches = scan_prefix(&mut conn.conn, prefix).await?;
+                Ok(batches.iter().map(|b| b.len() as u64).sum())
+            }
+            Kv::Memory(m) => Ok(m.live_count()),
+        }
+    }
+}
+
+/// Every key starting with `prefix`, in the batches `SCAN` returns them.
+async fn scan_prefix(
+    conn: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+) -> Result<Vec<Vec<String>>, KvError> {
+    let pattern = format!("{prefix}*");
+    let mut cursor: u64 = 0;
+    let mut batches = Vec::new();
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(conn)
+            .await?;
+        if !keys.is_empty() {
+            batches.push(keys);
+        }
+        if next == 0 {
+            return Ok(batches);
+        }
+        cursor = next;
     }
 }
 
@@ -462,6 +485,10 @@ impl MemoryStore {
             map.clear();
             n
         })
+    }
+
+    fn live_count(&self) -> u64 {
+        self.with_map(|map, now| map.values().filter(|e| e.expires > now).count() as u64)
     }
 }
 

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::Role;
-pub use crate::crypto::{constant_time_eq, random_token};
 use crate::crypto::hmac_hex;
+pub use crate::crypto::{constant_time_eq, random_token};
 use crate::error::AppError;
 use crate::kv::{Kv, KvError};
 use crate::web::{hoops, state};
@@ -74,6 +74,9 @@ pub struct Current {
     id: Option<String>,
     data: Option<SessionData>,
     dirty: bool,
+    /// Only the idle timer is due for a refresh: a failure to store that is logged, not
+    /// shown (the session still ends on time, just earlier than it could have).
+    touch: bool,
     /// Store keys to delete when the response is written (rotated or ended sessions).
     retired: Vec<String>,
     /// Whether the cookie must be (re)sent or removed.
@@ -297,7 +300,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         match app.kv.get(&store_key(&id)).await {
             Ok(Some(text)) => match serde_json::from_str::<SessionData>(&text) {
                 Ok(data) if is_live(&data, now, idle, absolute) => {
-                    cur.dirty = now - data.seen >= TOUCH_EVERY_SECS;
+                    cur.touch = now - data.seen >= TOUCH_EVERY_SECS;
                     cur.id = Some(id);
                     cur.data = Some(data);
                 }
@@ -320,11 +323,11 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         }
     }
     cur.pre = req
-        .cookie(&pre_cookie(&cfg.cookie_name))
+        .cookie(pre_cookie(&cfg.cookie_name))
         .map(|c| c.value().to_string())
         .filter(|v| is_token(v));
     cur.notice_in = req
-        .cookie(&notice_cookie(&cfg.cookie_name))
+        .cookie(notice_cookie(&cfg.cookie_name))
         .map(|c| c.value().to_string())
         .filter(|v| v.len() <= 32 && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
     depot.insert_typed(cur);
@@ -338,8 +341,11 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         return;
     }
     if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
-        AppError::from(e).write(req, depot, res).await;
-        return;
+        if cur.dirty || !cur.retired.is_empty() {
+            AppError::from(e).write(req, depot, res).await;
+            return;
+        }
+        tracing::warn!(error = %e, "session idle timer not refreshed");
     }
     let secure = hoops::is_https(req, &app.settings.server.trusted_proxies);
     let base = |name: String, value: String| -> CookieBuilder<'static> {
@@ -407,7 +413,7 @@ async fn save(
     let (Some(id), Some(data)) = (&cur.id, &cur.data) else {
         return Ok(());
     };
-    if !cur.dirty {
+    if !cur.dirty && !cur.touch {
         return Ok(());
     }
     let mut data = data.clone();
@@ -487,7 +493,11 @@ fn is_cross_site(req: &Request) -> bool {
     };
     // Host names only: nginx passes `$host` (no port), and cookies ignore ports anyway.
     // "null" (a sandboxed or privacy-sensitive context) is not same-site either.
-    let name = |h: &str| h.rsplit_once(':').map_or(h, |(n, _)| n).to_ascii_lowercase();
+    let name = |h: &str| {
+        h.rsplit_once(':')
+            .map_or(h, |(n, _)| n)
+            .to_ascii_lowercase()
+    };
     let origin_host = origin.split_once("://").map(|(_, h)| name(h));
     origin_host != Some(name(host))
 }

@@ -336,6 +336,15 @@ fn describe_host(url: &str) -> String {
     }
 }
 
+fn create_parent_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("database: cannot create directory {}: {e}", dir.display())
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::result::{DatabaseErrorKind, Error};
@@ -378,13 +387,4 @@ mod tests {
             assert!(!mistake.is_outage(), "{mistake}");
         }
     }
-}
-
-fn create_parent_dir(path: &Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!("database: cannot create directory {}: {e}", dir.display())
-        })?;
-    }
-    Ok(())
 }

@@ -12,7 +12,8 @@ use crate::db::responses;
 use crate::error::AppError;
 use crate::session;
 use crate::survey::{
-    Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete, validate_page,
+    Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete,
+    validate_page,
 };
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
@@ -350,9 +351,7 @@ fn rescued_fields(
         let (values, chars) = match &q.kind {
             QuestionKind::Text { max_length } => (1, *max_length),
             QuestionKind::Multi { options, .. } => (options.len(), RESCUED_VALUE_CHARS),
-            QuestionKind::Integer { .. } | QuestionKind::Single { .. } => {
-                (1, RESCUED_VALUE_CHARS)
-            }
+            QuestionKind::Integer { .. } | QuestionKind::Single { .. } => (1, RESCUED_VALUE_CHARS),
         };
         kept.extend(
             fields

@@ -53,7 +53,10 @@ async fn sign_up_creates_the_account_with_consents_and_an_argon2id_hash() {
         );
         assert!(page.body.contains("JARDIM SÃO JOSÉ"), "bairro list");
         assert_eq!(b.session_cookie(), None, "a visit stores no session");
-        assert!(b.cookies.contains_key("pesquisa_sid_pre"), "the form's nonce");
+        assert!(
+            b.cookies.contains_key("pesquisa_sid_pre"),
+            "the form's nonce"
+        );
 
         let mut fields = signup_fields("  Ana.Souza@Exemplo.com.BR ");
         fields.push(("consent_email_updates", "1".into()));

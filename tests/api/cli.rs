@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{mysql_admin, mysql_base_url, redis_url, unique};
+use crate::helpers::{free_port, mysql_admin, mysql_base_url, redis_url, unique};
 
 const SECRET: &str = "cli-test-secret-cli-test-secret-0123";
 
@@ -41,14 +41,6 @@ fn temp_dir() -> std::path::PathBuf {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
@@ -557,7 +549,10 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
     // A respondent signs up, fails a log-in, logs in; the admin logs in and looks around.
     let (_, sid, page) = http(port, "GET", "/register", None, None);
     let sid = sid.expect("the pre-session cookie of the form's CSRF token");
-    assert!(sid.starts_with("pesquisa_sid_pre="), "no session before log-in: {sid}");
+    assert!(
+        sid.starts_with("pesquisa_sid_pre="),
+        "no session before log-in: {sid}"
+    );
     let email = "maria.privada@exemplo.com.br";
     let respondent_pw = "senha pessoal da maria";
     let body = form(&[

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use salvo::http::StatusCode;
 use salvo::test::TestClient;
 
-use crate::helpers::{ALL_BACKENDS, Backend, TestApp, body};
+use crate::helpers::{ALL_BACKENDS, Backend, TestApp, body, free_port};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_on_both_backends() {
@@ -205,14 +205,6 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,7 @@
 //! running (see `helpers.rs` for the variables); `.ci/run` starts them.
 
 mod accounts;
+mod anonymous;
 mod cli;
 mod export;
 mod faults;
