@@ -17,6 +17,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+pub use crate::accounts::hasher::PasswordSettings;
+
 /// Where the configuration file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pesquisa/pesquisa.toml";
 
@@ -322,41 +324,6 @@ impl Default for SessionSettings {
             cookie_name: "pesquisa_sid".into(),
             idle_timeout_mins: 60,
             absolute_timeout_hours: 12,
-        }
-    }
-}
-
-/// argon2id cost (OWASP minimum by default: 19 MiB, 2 passes, 1 lane).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PasswordSettings {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-    /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
-    pub max_concurrent: usize,
-    /// Nice value added to the hashing threads (0 to 19), so that a burst of log-ins
-    /// yields the cores to page serving. Default 10. 0 on a machine where other
-    /// normal-priority work would starve the log-ins.
-    pub hashing_nice: i32,
-    /// Run the hashing threads under Linux's SCHED_IDLE policy (default true): any other
-    /// thread that wakes up takes the core from a hash at once, where a nice value only
-    /// shortens the hash's turn. /healthz p99 during log-ins at the argon2 ceiling:
-    /// 11.7× its idle value at nice 0, 3-11× at nice 10 or 19, 2.2-3.2× with SCHED_IDLE,
-    /// for the same log-ins/s (bench/findings.md). Where the policy cannot be set
-    /// (a seccomp filter without `sched_setscheduler`), the nice value still applies.
-    pub hashing_sched_idle: bool,
-}
-
-impl Default for PasswordSettings {
-    fn default() -> Self {
-        PasswordSettings {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            hashing_nice: 10,
-            hashing_sched_idle: true,
         }
     }
 }
@@ -758,20 +725,14 @@ impl Settings {
     /// `pesquisa.secret` beside the database file, creating it (mode 0600) the first time,
     /// so pseudonymous ids stay stable across restarts with zero configuration.
     pub fn ensure_local_secret(&mut self) -> anyhow::Result<()> {
-        if self.session.secret.is_some() {
+        if let Some(existing) = self.existing_secret()? {
+            self.session.secret = Some(existing);
             return Ok(());
         }
         let DatabaseKind::Sqlite { path } = self.database.kind()? else {
             return Ok(());
         };
         let file = path.with_file_name("pesquisa.secret");
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            let value = text.trim().to_string();
-            if value.len() >= 32 {
-                self.session.secret = Some(Secret(value));
-                return Ok(());
-            }
-        }
         use rand::RngCore;
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -781,6 +742,24 @@ impl Settings {
         })?;
         self.session.secret = Some(Secret(value));
         Ok(())
+    }
+
+    /// The server secret: the configured one or, in the embedded mode, the
+    /// `pesquisa.secret` that `serve` made beside the database. Never made here: a new
+    /// secret would change every pseudonymous id.
+    pub fn existing_secret(&self) -> anyhow::Result<Option<Secret>> {
+        if let Some(s) = &self.session.secret {
+            return Ok(Some(s.clone()));
+        }
+        let DatabaseKind::Sqlite { path } = self.database.kind()? else {
+            return Ok(None);
+        };
+        let file = path.with_file_name("pesquisa.secret");
+        Ok(std::fs::read_to_string(&file)
+            .ok()
+            .map(|text| text.trim().to_string())
+            .filter(|v| v.len() >= 32)
+            .map(Secret))
     }
 
     /// The effective configuration as TOML, secrets shown as `***`.

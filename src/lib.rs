@@ -6,13 +6,11 @@
 //! loads and checks the settings.
 
 pub mod accounts;
-pub mod app;
 pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod kv;
@@ -20,7 +18,6 @@ pub mod pool;
 pub mod report;
 pub mod router;
 pub mod server;
-pub mod session;
 pub mod stats;
 pub mod survey;
 pub mod synthetic;

@@ -16,9 +16,9 @@ use salvo::size_limiter::max_size;
 use salvo::timeout::Timeout;
 use salvo_compression::{Compression, CompressionLevel};
 
-use crate::app::AppState;
-use crate::error::error_page;
-use crate::session;
+use crate::web::error::error_page;
+use crate::web::session;
+use crate::web::state::AppState;
 use crate::web::{account, admin, assets, auth, guards, health, home, hoops, results, survey};
 
 /// Routes: what answers where.

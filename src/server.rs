@@ -7,10 +7,10 @@ use anyhow::Context;
 use salvo::conn::{Acceptor, TcpListener};
 use salvo::prelude::*;
 
-use crate::app::AppState;
 use crate::config::DatabaseSettings;
 use crate::db::{DbPool, migrations};
 use crate::router;
+use crate::web::state::AppState;
 
 /// Make sure the schema is current: apply pending migrations when configured to,
 /// otherwise refuse to start and name them. Then publish the shipped consent documents

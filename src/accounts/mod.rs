@@ -1,7 +1,8 @@
 //! Accounts as domain values, with no web and no SQL: parsing of the sign-up fields,
-//! password rules and hashing, roles.
+//! the password policy, password hashing, roles and the logged-in user.
 
 pub mod fields;
+pub mod hasher;
 pub mod password;
 
 use serde::{Deserialize, Serialize};
@@ -37,4 +38,11 @@ impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Analyst | Role::Admin)
     }
+}
+
+/// A logged-in user: who they are and what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: i64,
+    pub role: Role,
 }

@@ -8,7 +8,8 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, PersonName};
-use crate::accounts::password::{Hasher, Password};
+use crate::accounts::hasher::Hasher;
+use crate::accounts::password::Password;
 use crate::config::Settings;
 use crate::db::{DbPool, audit, users};
 

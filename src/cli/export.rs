@@ -85,25 +85,15 @@ fn parse_until(s: &str) -> Result<NaiveDateTime, String> {
     parse_date_or_time(s, true)
 }
 
-/// The server secret; in the embedded mode, `pesquisa.secret` beside the database file
-/// if `serve` created one. Never created here: a new secret would change every id.
+/// The server secret's bytes (see [`Settings::existing_secret`]).
 fn secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(s) = &settings.session.secret {
-        return Ok(s.expose().as_bytes().to_vec());
+    match settings.existing_secret()? {
+        Some(s) => Ok(s.expose().as_bytes().to_vec()),
+        None => anyhow::bail!(
+            "session.secret is not set: pseudonymous ids need the server's secret \
+             (set session.secret, session.secret_file or the systemd credential session_secret)"
+        ),
     }
-    if let DatabaseKind::Sqlite { path } = settings.database.kind()? {
-        let file = path.with_file_name("pesquisa.secret");
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            let value = text.trim();
-            if value.len() >= 32 {
-                return Ok(value.as_bytes().to_vec());
-            }
-        }
-    }
-    anyhow::bail!(
-        "session.secret is not set: pseudonymous ids need the server's secret \
-         (set session.secret, session.secret_file or the systemd credential session_secret)"
-    )
 }
 
 /// Opens the configured database for reading: never creates a SQLite file and refuses

@@ -1,7 +1,7 @@
 //! `pesquisa serve`: open storage, check the schema, serve HTTP.
 
-use crate::app::AppState;
 use crate::config::Settings;
+use crate::web::state::AppState;
 use crate::{server, telemetry};
 
 #[derive(Debug, clap::Args)]

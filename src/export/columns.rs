@@ -3,19 +3,16 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::db::responses::Response;
-use crate::stats::bands::{Band, midpoint};
 use crate::stats::income_class::IncomeClass;
+use crate::survey::derived::option_income_class;
 use crate::survey::{Choice, Definition, Question, QuestionKind, Role, Unit};
 
-/// The open top band ("acima de X", no upper bound) is valued at this multiple of its
-/// lower bound in the `__ponto_medio` columns.
-pub const OPEN_TOP_FACTOR: f64 = 1.5;
+pub use crate::survey::derived::{OPEN_TOP_FACTOR, option_midpoint};
 
 /// One exported value, borrowing its text from the row where it can (an export writes
 /// tens of millions of cells; copying each one was a measurable share of its time).
@@ -175,14 +172,7 @@ impl<'de> serde::de::Visitor<'de> for &AnswerSlots<'_> {
     }
 }
 
-/// A respondent's personal data, only with `--include-personal-data`.
-#[derive(Debug, Clone, Default)]
-pub struct Person {
-    pub nome: String,
-    pub sobrenome: String,
-    pub email: String,
-    pub telefone: Option<String>,
-}
+pub use crate::db::batches::Person;
 
 /// Everything a row is computed from.
 pub struct Row<'a> {
@@ -283,71 +273,12 @@ fn has_midpoint(q: &Question) -> bool {
             .any(|o| o.lower.is_some() || o.upper.is_some())
 }
 
-/// The midpoint of an option's band; the open top band uses [`OPEN_TOP_FACTOR`].
-pub fn option_midpoint(o: &Choice) -> Option<f64> {
-    if o.excluded {
-        return None;
-    }
-    let open_top = o.lower.unwrap_or(0.0) * OPEN_TOP_FACTOR;
-    midpoint(&Band::new(o.lower, o.upper), open_top)
-}
-
-fn option_class(o: &Choice) -> Option<IncomeClass> {
-    if o.excluded {
-        return None;
-    }
-    IncomeClass::from_sm_band(&Band::new(o.lower, o.upper))
-}
-
 /// The option chosen in a single-choice question, if answered with a known option.
 fn chosen<'q>(q: &'q Question, slot: usize, answers: &RowAnswers<'_>) -> Option<&'q Choice> {
     match answers.get(slot) {
         Some(Some(Resolved::Single(_, Some(at)))) => q.options().get(*at),
         _ => None,
     }
-}
-
-/// UTC ISO 8601 to the second: `2026-11-27T21:05:00Z`.
-pub fn timestamp(t: NaiveDateTime) -> String {
-    let mut s = String::with_capacity(20);
-    write_timestamp(&mut s, t);
-    s
-}
-
-/// [`timestamp`] appended to `out`.
-pub fn write_timestamp(out: &mut String, t: NaiveDateTime) {
-    use chrono::{Datelike, Timelike};
-    // Written out rather than through chrono's `format`, which parses its pattern on
-    // every call, and digit by digit rather than through `write!`, whose padded integer
-    // formatting was a few per cent of an export: this runs twice per exported row.
-    if let Ok(year @ 0..=9999) = u32::try_from(t.year()) {
-        let digits = |out: &mut String, n: u32, width: u32| {
-            for p in (0..width).rev() {
-                out.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
-            }
-        };
-        digits(out, year, 4);
-        for (sep, n) in [('-', t.month()), ('-', t.day()), ('T', t.hour())] {
-            out.push(sep);
-            digits(out, n, 2);
-        }
-        for n in [t.minute(), t.second()] {
-            out.push(':');
-            digits(out, n, 2);
-        }
-        out.push('Z');
-        return;
-    }
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
 }
 
 fn text(s: &str) -> Cell<'_> {
@@ -401,7 +332,7 @@ impl Column<'_> {
                 .and_then(option_midpoint)
                 .map_or(Cell::Empty, Cell::Num),
             Source::IncomeClass(q, slot) => chosen(q, slot, &row.answers)
-                .and_then(option_class)
+                .and_then(option_income_class)
                 .map_or(Cell::Empty, |c| Cell::Text(Cow::Borrowed(c.as_str()))),
         }
     }
@@ -499,7 +430,7 @@ impl Column<'_> {
                     .options()
                     .iter()
                     .map(|o| {
-                        let c = option_class(o).map_or("(vazio)", IncomeClass::as_str);
+                        let c = option_income_class(o).map_or("(vazio)", IncomeClass::as_str);
                         format!("{}={c}", o.value)
                     })
                     .collect::<Vec<_>>()
@@ -634,26 +565,5 @@ mod tests {
         // Stored under another type: empty, not misread.
         assert_eq!(cell("idade"), Cell::Empty);
         assert_eq!(cell("moradores"), Cell::Empty);
-    }
-
-    #[test]
-    fn timestamps_match_chronos_format() {
-        for (y, mo, d, h, mi, se) in [
-            (2026, 11, 27, 21, 5, 0),
-            (999, 1, 2, 3, 4, 5),
-            (2000, 12, 31, 23, 59, 59),
-            (0, 6, 15, 12, 30, 7),
-        ] {
-            let t = chrono::NaiveDate::from_ymd_opt(y, mo, d)
-                .and_then(|d| d.and_hms_opt(h, mi, se))
-                .expect("valid");
-            let want = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-            assert_eq!(timestamp(t), want, "{y}");
-        }
-        // Years of five digits (never stored, but representable) are written whole.
-        let far = chrono::NaiveDate::from_ymd_opt(10000, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .expect("valid");
-        assert_eq!(timestamp(far), "10000-01-01T00:00:00Z");
     }
 }

@@ -16,22 +16,15 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use crate::db::responses::Response;
-use crate::db::schema::{responses, users};
-use crate::db::{DbError, DbPool, audit};
+pub use crate::db::batches::{BATCH_SIZE, Batches, Filters, max_id};
+use crate::db::batches::{count, people};
+use crate::db::{DbPool, audit};
 use crate::survey::Definition;
-use crate::with_conn;
 
 pub use columns::{Cell, Column, OPEN_TOP_FACTOR, Person, plan};
 use sink::{HashingWriter, Sink};
-
-/// Rows read per query.
-pub const BATCH_SIZE: i64 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,25 +53,6 @@ pub enum CsvProfile {
     Rfc4180,
     /// UTF-8 with BOM, semicolon, decimal comma: opens as-is in a Brazilian Excel.
     ExcelBr,
-}
-
-/// Which responses to export. Times are UTC, compared with `updated_at`; both bounds
-/// are inclusive.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Filters {
-    #[serde(serialize_with = "opt_time")]
-    pub since: Option<NaiveDateTime>,
-    #[serde(serialize_with = "opt_time")]
-    pub until: Option<NaiveDateTime>,
-    pub bairro: Option<String>,
-    pub complete_only: bool,
-}
-
-fn opt_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&columns::timestamp(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 /// What to export and how.
@@ -111,165 +85,6 @@ pub struct Summary {
     pub bytes: u64,
     /// Hex SHA-256 of the output bytes.
     pub sha256: String,
-}
-
-macro_rules! filtered {
-    ($filters:expr, $max_id:expr) => {{
-        let f: &Filters = $filters;
-        let mut q = responses::table
-            .filter(responses::id.le($max_id))
-            .into_boxed();
-        if let Some(since) = f.since {
-            q = q.filter(responses::updated_at.ge(since));
-        }
-        if let Some(until) = f.until {
-            q = q.filter(responses::updated_at.le(until));
-        }
-        if let Some(bairro) = &f.bairro {
-            q = q.filter(responses::bairro.eq(bairro.clone()));
-        }
-        if f.complete_only {
-            q = q.filter(responses::submitted_at.is_not_null());
-        }
-        q
-    }};
-}
-
-/// The highest response id now: exports and reports read up to it, so rows saved
-/// meanwhile neither shift counts nor appear half-way.
-pub async fn max_id(pool: &DbPool) -> Result<i64, DbError> {
-    with_conn!(pool, |conn| {
-        let max: Option<i64> = responses::table
-            .select(diesel::dsl::max(responses::id))
-            .first(conn)
-            .await?;
-        Ok(max.unwrap_or(0))
-    })
-}
-
-/// Number of responses matching `filters` with id ≤ `max_id`.
-async fn count(pool: &DbPool, filters: &Filters, max_id: i64) -> Result<i64, DbError> {
-    with_conn!(pool, |conn| {
-        Ok(filtered!(filters, max_id).count().get_result(conn).await?)
-    })
-}
-
-/// The next batch: matching rows with `after < id ≤ max_id`, by id.
-async fn batch(
-    pool: &DbPool,
-    filters: &Filters,
-    after: i64,
-    max_id: i64,
-    limit: i64,
-) -> Result<Vec<Response>, DbError> {
-    with_conn!(pool, |conn| {
-        Ok(filtered!(filters, max_id)
-            .filter(responses::id.gt(after))
-            .order(responses::id.asc())
-            .limit(limit)
-            .select(Response::as_select())
-            .load(conn)
-            .await?)
-    })
-}
-
-/// The responses matching `filters` with id ≤ `max_id`, in id order, one batch at a
-/// time (keyset pagination: memory stays flat whatever the number of rows).
-///
-/// While the caller works on one batch, the next is already being read on another task,
-/// so the database round trip overlaps the formatting instead of adding to it (an export
-/// spends about half its time waiting for rows otherwise). At most two batches are in
-/// memory.
-pub struct Batches {
-    pending: Option<tokio::task::JoinHandle<Result<Vec<Response>, DbError>>>,
-    pool: DbPool,
-    filters: Filters,
-    max_id: i64,
-    size: i64,
-}
-
-impl Batches {
-    pub fn new(pool: &DbPool, filters: &Filters, max_id: i64, size: i64) -> Self {
-        let mut b = Batches {
-            pending: None,
-            pool: pool.clone(),
-            filters: filters.clone(),
-            max_id,
-            size: size.max(1),
-        };
-        b.fetch_after(0);
-        b
-    }
-
-    fn fetch_after(&mut self, after: i64) {
-        let (pool, filters) = (self.pool.clone(), self.filters.clone());
-        let (max_id, size) = (self.max_id, self.size);
-        self.pending = Some(tokio::spawn(async move {
-            batch(&pool, &filters, after, max_id, size).await
-        }));
-    }
-
-    /// The next batch, `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Vec<Response>>, DbError> {
-        let Some(pending) = self.pending.take() else {
-            return Ok(None);
-        };
-        let rows = pending
-            .await
-            .map_err(|e| DbError::Unavailable(format!("batch reader stopped: {e}")))??;
-        match rows.last() {
-            Some(last) => {
-                let after = last.id;
-                self.fetch_after(after);
-                Ok(Some(rows))
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-impl Drop for Batches {
-    fn drop(&mut self) {
-        if let Some(p) = self.pending.take() {
-            p.abort();
-        }
-    }
-}
-
-type PersonRow = (i64, String, String, String, Option<String>);
-
-async fn people(pool: &DbPool, ids: &[i64]) -> Result<HashMap<i64, Person>, DbError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<PersonRow> = with_conn!(pool, |conn| {
-        users::table
-            .filter(users::id.eq_any(ids))
-            .select((
-                users::id,
-                users::nome,
-                users::sobrenome,
-                users::email,
-                users::telefone,
-            ))
-            .load(conn)
-            .await
-            .map_err(DbError::from)
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, nome, sobrenome, email, telefone)| {
-            (
-                id,
-                Person {
-                    nome,
-                    sobrenome,
-                    email,
-                    telefone,
-                },
-            )
-        })
-        .collect())
 }
 
 /// Export the responses matching `opts` to `out`, streaming batch by batch.
@@ -405,7 +220,7 @@ impl Manifest {
             filters: opts.filters.clone(),
             personal_data: opts.include_personal_data,
             output: output.map(|p| p.display().to_string()),
-            exported_at: columns::timestamp(at.naive_utc()),
+            exported_at: crate::survey::format::timestamp(at.naive_utc()),
         }
     }
 

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::columns::{Cell, Column, timestamp, write_timestamp};
+use super::columns::{Cell, Column};
 use super::{CsvProfile, Format};
+use crate::survey::format::{timestamp, write_timestamp};
 
 /// Passes bytes through to `inner`, counting them and hashing them with SHA-256.
 pub struct HashingWriter<W: Write> {

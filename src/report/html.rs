@@ -79,10 +79,10 @@ fn filters(r: &Report, t: &Texts) -> String {
     let f = &r.filters;
     let mut parts = Vec::new();
     if let Some(s) = f.since {
-        parts.push(format!("--since {}", crate::export::columns::timestamp(s)));
+        parts.push(format!("--since {}", crate::survey::format::timestamp(s)));
     }
     if let Some(u) = f.until {
-        parts.push(format!("--until {}", crate::export::columns::timestamp(u)));
+        parts.push(format!("--until {}", crate::survey::format::timestamp(u)));
     }
     if let Some(b) = &f.bairro {
         parts.push(format!("--bairro {b}"));

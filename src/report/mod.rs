@@ -12,6 +12,7 @@
 //! Responses are read in batches like the export (see [`collect`]); only counts and the
 //! few numbers per respondent the market estimate needs are kept.
 
+pub mod cache;
 pub mod html;
 mod model;
 pub mod text;
@@ -23,7 +24,7 @@ use anyhow::Context;
 
 use crate::config::ReportSettings;
 use crate::db::DbPool;
-use crate::export::{self, Filters};
+use crate::db::batches::{self, Filters};
 use crate::stats::{Households, MarketParams};
 use crate::survey::Definition;
 
@@ -117,8 +118,8 @@ pub async fn build(
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
     let mut acc = model::Accumulator::new(def);
-    let max_id = export::max_id(pool).await?;
-    let mut batches = export::Batches::new(pool, &params.filters, max_id, export::BATCH_SIZE);
+    let max_id = batches::max_id(pool).await?;
+    let mut batches = batches::Batches::new(pool, &params.filters, max_id, batches::BATCH_SIZE);
     while let Some(batch) = batches.next().await? {
         batch.iter().for_each(|r| acc.add(r));
     }

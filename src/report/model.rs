@@ -8,14 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::ReportParams;
+use crate::db::batches::Filters;
 use crate::db::responses::Response;
-use crate::export::{Filters, OPEN_TOP_FACTOR};
 use crate::i18n::Lang;
 use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
 use crate::stats::{
     Band, ChiSquareResult, IncomeClass, MarketEstimate, Respondent, chi_square_independence,
     estimate_market, wilson_interval,
 };
+use crate::survey::derived::{OPEN_TOP_FACTOR, option_income_class};
 use crate::survey::{AnswerValue, Answers, Choice, Definition, Question, QuestionKind, Role, Text};
 
 /// Confidence of every interval in the report.
@@ -201,12 +202,6 @@ fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)>
     }
 }
 
-fn class_of(o: &Choice) -> Option<IncomeClass> {
-    (!o.excluded)
-        .then(|| IncomeClass::from_sm_band(&Band::new(o.lower, o.upper)))
-        .flatten()
-}
-
 fn class_index(c: IncomeClass) -> usize {
     IncomeClass::ALL.iter().position(|x| *x == c).unwrap_or(0)
 }
@@ -301,7 +296,7 @@ impl<'d> Accumulator<'d> {
         let class = self
             .income
             .and_then(|q| chosen(q, &answers))
-            .and_then(|(_, o)| class_of(o));
+            .and_then(|(_, o)| option_income_class(o));
         if let Some(c) = class {
             for (q, table) in &mut self.crossed {
                 if let Some((i, o)) = chosen(q, &answers)
@@ -387,7 +382,7 @@ impl<'d> Accumulator<'d> {
             survey_id: self.def.id().to_string(),
             survey_version: self.def.version(),
             title: Label::of(self.def.title()),
-            generated_at: crate::export::columns::timestamp(at.naive_utc()),
+            generated_at: crate::survey::format::timestamp(at.naive_utc()),
             filters: params.filters.clone(),
             salario_minimo,
             min_cell,

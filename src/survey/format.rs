@@ -1,8 +1,12 @@
-//! Money formatting for labels and reports.
+//! Money and time formatting for labels, reports and exports.
 //!
 //! Brazilian Portuguese writes `R$ 1.234,50` (thousands with `.`, decimals with
 //! `,`); the English pages keep the `R$` symbol, because the amounts are still
 //! Brazilian reais, but use the English separators: `R$ 1,234.50`.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDateTime;
 
 /// Formats an amount of reais, e.g. `R$ 3.242` / `R$ 1.234,50` (Portuguese) or
 /// `R$ 3,242` / `R$ 1,234.50` (English).
@@ -53,6 +57,48 @@ fn group_thousands(n: u64, sep: char) -> String {
     out
 }
 
+/// UTC ISO 8601 to the second: `2026-11-27T21:05:00Z`.
+pub fn timestamp(t: NaiveDateTime) -> String {
+    let mut s = String::with_capacity(20);
+    write_timestamp(&mut s, t);
+    s
+}
+
+/// [`timestamp`] appended to `out`.
+pub fn write_timestamp(out: &mut String, t: NaiveDateTime) {
+    use chrono::{Datelike, Timelike};
+    // Digit by digit, not through chrono's `format` (which parses its pattern on every
+    // call) nor `write!`: this runs twice per exported row (bench/findings.md).
+    if let Ok(year @ 0..=9999) = u32::try_from(t.year()) {
+        let digits = |out: &mut String, n: u32, width: u32| {
+            for p in (0..width).rev() {
+                out.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+            }
+        };
+        digits(out, year, 4);
+        for (sep, n) in [('-', t.month()), ('-', t.day()), ('T', t.hour())] {
+            out.push(sep);
+            digits(out, n, 2);
+        }
+        for n in [t.minute(), t.second()] {
+            out.push(':');
+            digits(out, n, 2);
+        }
+        out.push('Z');
+        return;
+    }
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +131,26 @@ mod tests {
         // Saturates instead of overflowing.
         assert!(format_reais(1e300, false).starts_with("R$\u{a0}92.233.720"));
         assert!(format_reais(-1e300, false).starts_with("-R$\u{a0}92.233.720"));
+    }
+
+    #[test]
+    fn timestamps_match_chronos_format() {
+        for (y, mo, d, h, mi, se) in [
+            (2026, 11, 27, 21, 5, 0),
+            (999, 1, 2, 3, 4, 5),
+            (2000, 12, 31, 23, 59, 59),
+            (0, 6, 15, 12, 30, 7),
+        ] {
+            let t = chrono::NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|d| d.and_hms_opt(h, mi, se))
+                .expect("valid");
+            let want = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            assert_eq!(timestamp(t), want, "{y}");
+        }
+        // Years of five digits (never stored, but representable) are written whole.
+        let far = chrono::NaiveDate::from_ymd_opt(10000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("valid");
+        assert_eq!(timestamp(far), "10000-01-01T00:00:00Z");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod definition;
+pub mod derived;
 pub mod format;
 
 pub use answers::{

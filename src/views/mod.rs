@@ -15,8 +15,8 @@ pub mod survey;
 use maud::Markup;
 use salvo::prelude::*;
 
+use crate::accounts::AuthUser;
 use crate::i18n::Lang;
-use crate::session::AuthUser;
 
 /// A rendered HTML page, written with the right content type.
 pub struct Html(pub Markup);

@@ -7,15 +7,17 @@ use salvo::prelude::*;
 use serde_json::json;
 
 use super::{ctx, field, pages, see_other, state, ticked};
+use crate::accounts::AuthUser;
 use crate::accounts::fields::{FieldError, PersonName, Phone};
-use crate::accounts::password::{Password, Verified};
+use crate::accounts::hasher::Verified;
+use crate::accounts::password::Password;
 use crate::db::users::{self, ProfileChange, User};
 use crate::db::{DbError, consents};
-use crate::error::AppError;
-use crate::session::{self, AuthUser};
 use crate::views::account::{AccountPage, ProfileValues, Section};
 use crate::views::forms::{Errors, message};
 use crate::views::{self};
+use crate::web::error::AppError;
+use crate::web::session;
 
 async fn me(depot: &Depot) -> Result<(AuthUser, User), AppError> {
     let auth = session::user(depot).ok_or(AppError::Forbidden)?;

@@ -7,11 +7,11 @@ use super::{ctx, field, pages, see_other, state};
 use crate::accounts::fields::FieldError;
 use crate::db::consents::{self, DocumentText};
 use crate::db::{audit, users};
-use crate::error::AppError;
-use crate::session;
 use crate::views::admin::{PublishValues, UserList};
 use crate::views::forms::{Errors, message};
 use crate::views::{self};
+use crate::web::error::AppError;
+use crate::web::session;
 
 pub use crate::views::admin::urlencode;
 

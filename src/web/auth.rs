@@ -5,13 +5,14 @@ use salvo::prelude::*;
 use super::{ctx, field, limits, pages, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
-use crate::accounts::password::{Password, Verified};
+use crate::accounts::hasher::Verified;
+use crate::accounts::password::Password;
 use crate::db::{consents, users};
-use crate::error::AppError;
-use crate::session;
 use crate::views::auth::RegisterValues;
 use crate::views::forms::{Errors, message};
 use crate::views::{self, Ctx};
+use crate::web::error::AppError;
+use crate::web::session;
 
 /// Where a respondent lands after signing up or logging in.
 const AFTER_LOGIN: &str = "/survey";

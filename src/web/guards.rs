@@ -6,8 +6,8 @@ use salvo::prelude::*;
 
 use super::{admin, see_other};
 use crate::accounts::Role;
-use crate::error::AppError;
-use crate::session;
+use crate::web::error::AppError;
+use crate::web::session;
 
 /// Logged-in users only; others go to `/login?next=<this path>`.
 #[handler]

@@ -7,8 +7,8 @@ use salvo::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::hoops::{client_ip, client_net};
-use crate::app::AppState;
-use crate::error::AppError;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 /// The counter of `kind` for the client's address (IPv6: its /64).
 fn ip_key(kind: &str, req: &Request, app: &AppState) -> String {

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod error;
 pub mod guards;
 pub mod health;
 pub mod home;
@@ -11,14 +12,15 @@ pub mod hoops;
 pub mod limits;
 pub mod pages;
 pub mod results;
+pub mod session;
+pub mod state;
 pub mod survey;
 
 use salvo::prelude::*;
 
-use crate::app::AppState;
 use crate::i18n::Lang;
-use crate::session;
 use crate::views::{self, Ctx};
+use state::AppState;
 
 /// The language chosen for this request by [`hoops::language`]; Portuguese if unset.
 pub fn lang_of(depot: &Depot) -> Lang {

@@ -2,61 +2,42 @@
 //! the report of [`crate::report`], built by the same code as `pesquisa report`, and
 //! links to the CSV export, streamed from the database with pseudonymous ids.
 //!
-//! The report reads every response, so it is computed at most once per
-//! [`REPORT_TTL`] per instance and shared; concurrent visitors wait for one
-//! computation instead of starting one each.
+//! The report reads every response, so it is computed at most once a minute per instance
+//! and shared ([`crate::report::cache`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use salvo::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use salvo::prelude::*;
 
 use super::{ctx, state};
-use crate::app::AppState;
 use crate::db::audit;
-use crate::error::AppError;
 use crate::export::download::{self, Ended};
 use crate::export::{CsvProfile, ExportOptions, Format};
 use crate::report::{self, Report};
-use crate::session;
 use crate::views;
+use crate::web::error::AppError;
+use crate::web::session;
+use crate::web::state::AppState;
 
-/// How long a computed report is shown before it is computed again.
-pub const REPORT_TTL: Duration = Duration::from_secs(60);
 /// Bytes sent to the client per chunk of the CSV download.
 const CHUNK: usize = 64 * 1024;
 
-/// The per-instance cache of the last report.
-#[derive(Default)]
-pub struct ReportCache(tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>);
-
-impl ReportCache {
-    /// Forget the cached report: the next visit computes it again.
-    pub async fn expire(&self) {
-        *self.0.lock().await = None;
-    }
-}
-
 async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
-    let mut slot = app.report_cache.0.lock().await;
-    if let Some((at, r)) = slot.as_ref()
-        && at.elapsed() < REPORT_TTL
-    {
-        return Ok(r.clone());
-    }
-    let params = report::params_from_settings(&app.settings.report)?;
-    let fresh = Arc::new(
-        report::build(
-            &app.db,
-            &app.survey,
-            &params,
-            app.settings.survey.salario_minimo,
-        )
-        .await?,
-    );
-    *slot = Some((Instant::now(), fresh.clone()));
-    Ok(fresh)
+    app.report_cache
+        .get_or_build(async || {
+            let params = report::params_from_settings(&app.settings.report)?;
+            Ok::<_, AppError>(
+                report::build(
+                    &app.db,
+                    &app.survey,
+                    &params,
+                    app.settings.survey.salario_minimo,
+                )
+                .await?,
+            )
+        })
+        .await
 }
 
 /// `GET /admin/results`
@@ -83,13 +64,7 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
     };
     let app = state(depot).clone();
     let actor = session::user(depot).map(|u| u.id);
-    let secret = app
-        .settings
-        .session
-        .secret
-        .as_ref()
-        .map(|s| s.expose().as_bytes().to_vec())
-        .ok_or_else(|| anyhow::anyhow!("session.secret is not set"))?;
+    let secret = app.session_key.to_vec();
     let opts = ExportOptions {
         format: Format::Csv,
         csv_profile: profile,

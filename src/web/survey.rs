@@ -9,8 +9,6 @@ use salvo::prelude::*;
 
 use super::{ctx, limits, pages, see_other, state};
 use crate::db::responses;
-use crate::error::AppError;
-use crate::session;
 use crate::survey::{
     Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete,
     validate_page,
@@ -18,6 +16,8 @@ use crate::survey::{
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
 use crate::views::{self};
+use crate::web::error::AppError;
+use crate::web::session;
 
 /// Form fields that are not answers.
 const NOT_ANSWERS: [&str; 2] = ["csrf_token", "action"];

@@ -958,7 +958,7 @@ async fn raising_the_password_cost_upgrades_the_stored_hash_at_the_next_log_in()
     let mut stronger = (*app.state.settings).clone();
     stronger.passwords.memory_kib = 8192;
     stronger.passwords.iterations = 2;
-    let state = pesquisa::app::AppState::connect(stronger)
+    let state = pesquisa::web::state::AppState::connect(stronger)
         .await
         .expect("connect");
     let service = pesquisa::router::service(&state);

@@ -154,7 +154,7 @@ async fn a_rescue_needs_the_ended_sessions_cookie_and_token_keeps_only_the_pages
             .expect("user")
             .id;
         let token = b.get(&app.service, "/survey/1").await.csrf();
-        pesquisa::session::end_all_for_user(&app.state.kv, id, None)
+        pesquisa::web::session::end_all_for_user(&app.state.kv, id, None)
             .await
             .expect("end");
         let keys = keys_added(&app).await;

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
-use pesquisa::app::AppState;
 use pesquisa::config::{Secret, Settings};
 use pesquisa::db::{DbPool, migrations};
 use pesquisa::kv::Kv;
+use pesquisa::web::state::AppState;
 use salvo::prelude::*;
 use salvo::test::{RequestBuilder, ResponseExt, TestClient};
 

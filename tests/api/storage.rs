@@ -57,7 +57,7 @@ async fn serve_refuses_pending_migrations_unless_auto_migrate() {
             mysql_admin(&format!("CREATE DATABASE `{db}`")).await;
         }
         settings.database.auto_migrate = Some(false);
-        let state = pesquisa::app::AppState::connect(settings.clone())
+        let state = pesquisa::web::state::AppState::connect(settings.clone())
             .await
             .expect("connect");
         let err = pesquisa::server::ensure_schema(&state.db, &state.settings.database)
@@ -68,7 +68,7 @@ async fn serve_refuses_pending_migrations_unless_auto_migrate() {
         assert!(msg.contains("pesquisa migrate"), "{msg}");
 
         settings.database.auto_migrate = Some(true);
-        let state = pesquisa::app::AppState::connect(settings)
+        let state = pesquisa::web::state::AppState::connect(settings)
             .await
             .expect("connect");
         pesquisa::server::ensure_schema(&state.db, &state.settings.database)

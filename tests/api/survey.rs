@@ -450,7 +450,7 @@ async fn answers_typed_when_the_session_expired_come_back_after_log_in() {
         let id = user_id(&app, "expira@exemplo.com.br").await;
         let token = b.get(&app.service, "/survey/1").await.csrf();
         // The session ends while the respondent is typing (expiry, or a log-out elsewhere).
-        pesquisa::session::end_all_for_user(&app.state.kv, id, None)
+        pesquisa::web::session::end_all_for_user(&app.state.kv, id, None)
             .await
             .expect("end");
         let page = b

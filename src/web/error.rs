@@ -93,8 +93,8 @@ impl Writer for AppError {
 fn error_ctx(depot: &Depot) -> views::Ctx {
     views::Ctx {
         lang: lang_of(depot),
-        user: crate::session::user(depot),
-        csrf: crate::session::data(depot).map(|d| d.csrf.clone()),
+        user: crate::web::session::user(depot),
+        csrf: crate::web::session::data(depot).map(|d| d.csrf.clone()),
         notice: None,
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::accounts::fields::Bairros;
-use crate::accounts::password::Hasher;
+use crate::accounts::hasher::Hasher;
 use crate::config::Settings;
 use crate::db::{DbPool, Purpose};
 use crate::kv::Kv;
@@ -27,8 +27,8 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The server secret's bytes, the key of signed tokens (CSRF).
     pub session_key: Arc<[u8]>,
-    /// The last `/admin/results` report (see [`crate::web::results`]).
-    pub report_cache: Arc<crate::web::results::ReportCache>,
+    /// The last `/admin/results` report.
+    pub report_cache: Arc<crate::report::cache::ReportCache>,
 }
 
 impl AppState {

@@ -22,10 +22,9 @@ use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::accounts::Role;
+use crate::accounts::{AuthUser, Role};
 use crate::crypto::hmac_hex;
 pub use crate::crypto::{constant_time_eq, random_token};
-use crate::error::AppError;
 use crate::kv::{Kv, KvError};
 use crate::web::{hoops, state};
 
@@ -94,13 +93,6 @@ pub struct Current {
     notice_taken: bool,
     /// A cross-site request: nothing is stored and no cookie is set or removed.
     frozen: bool,
-}
-
-/// A logged-in user as the session knows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthUser {
-    pub id: i64,
-    pub role: Role,
 }
 
 fn store_key(id: &str) -> String {
@@ -316,7 +308,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                 cur.expired = Some(id);
             }
             Err(e) => {
-                AppError::from(e).write(req, depot, res).await;
+                store_unavailable(res, &e);
                 ctrl.skip_rest();
                 return;
             }
@@ -342,7 +334,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     }
     if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
         if cur.dirty || !cur.retired.is_empty() {
-            AppError::from(e).write(req, depot, res).await;
+            store_unavailable(res, &e);
             return;
         }
         tracing::warn!(error = %e, "session idle timer not refreshed");
@@ -388,6 +380,14 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         }
         (None, false) => {}
     }
+}
+
+/// The session store failed: 503 with any page the handler made dropped, so the error
+/// catcher writes the error page (with `Retry-After`) and this module needs none.
+fn store_unavailable(res: &mut Response, e: &KvError) {
+    tracing::warn!(error = %e, "backend unavailable");
+    res.replace_body(salvo::http::ResBody::None);
+    res.status_code(StatusCode::SERVICE_UNAVAILABLE);
 }
 
 fn is_live(data: &SessionData, now: i64, idle: Duration, absolute: Duration) -> bool {
