@@ -3,6 +3,67 @@
 //! One struct of `&'static str` fields with one constant per language: a missing
 //! translation is a compile error, and handlers never hold literal UI strings.
 
+/// A one-time notice shown on the page after an action; kept between the two requests
+/// by its [`key`](Notice::key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    LoggedOut,
+    AccountSaved,
+    PasswordChanged,
+    ConsentsSaved,
+    AccountDeleted,
+    UserDeleted,
+    Published,
+    SessionExpired,
+}
+
+impl Notice {
+    pub const ALL: [Notice; 8] = [
+        Notice::LoggedOut,
+        Notice::AccountSaved,
+        Notice::PasswordChanged,
+        Notice::ConsentsSaved,
+        Notice::AccountDeleted,
+        Notice::UserDeleted,
+        Notice::Published,
+        Notice::SessionExpired,
+    ];
+
+    /// The name it is stored under (in the session, or in a cookie for a visitor).
+    pub fn key(self) -> &'static str {
+        match self {
+            Notice::LoggedOut => "logged_out",
+            Notice::AccountSaved => "account_saved",
+            Notice::PasswordChanged => "password_changed",
+            Notice::ConsentsSaved => "consents_saved",
+            Notice::AccountDeleted => "account_deleted",
+            Notice::UserDeleted => "user_deleted",
+            Notice::Published => "published",
+            Notice::SessionExpired => "session_expired",
+        }
+    }
+
+    /// The notice stored under `key`; `None` for anything else.
+    pub fn from_key(key: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.key() == key)
+    }
+
+    /// What it says in `lang`.
+    pub fn text(self, lang: Lang) -> &'static str {
+        let t = lang.t();
+        match self {
+            Notice::LoggedOut => t.logged_out,
+            Notice::AccountSaved => t.account_saved,
+            Notice::PasswordChanged => t.account_password_changed,
+            Notice::ConsentsSaved => t.account_consents_saved,
+            Notice::AccountDeleted => t.account_deleted,
+            Notice::UserDeleted => t.admin_user_deleted,
+            Notice::Published => t.admin_published,
+            Notice::SessionExpired => t.survey_session_expired,
+        }
+    }
+}
+
 /// A language the interface speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -44,22 +44,6 @@ impl Ctx {
     }
 }
 
-/// The text of a one-time notice key stored in the session.
-pub fn notice_text(lang: Lang, key: &str) -> Option<&'static str> {
-    let t = lang.t();
-    Some(match key {
-        "logged_out" => t.logged_out,
-        "account_saved" => t.account_saved,
-        "password_changed" => t.account_password_changed,
-        "consents_saved" => t.account_consents_saved,
-        "account_deleted" => t.account_deleted,
-        "user_deleted" => t.admin_user_deleted,
-        "published" => t.admin_published,
-        "session_expired" => t.survey_session_expired,
-        _ => return None,
-    })
-}
-
 /// Format a UTC timestamp for people (dates are shown in UTC, labelled as such).
 pub fn when(at: &chrono::NaiveDateTime) -> String {
     at.format("%d/%m/%Y %H:%M UTC").to_string()

@@ -4,9 +4,11 @@
 
 use salvo::http::header::{self, HeaderValue};
 use salvo::prelude::*;
+
+use crate::i18n::Notice;
 use serde_json::json;
 
-use super::{ctx, field, pages, see_other, state, ticked};
+use super::{field, form_ctx, refusals, see_other, state, ticked};
 use crate::accounts::AuthUser;
 use crate::accounts::fields::{FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
@@ -19,7 +21,7 @@ use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
 
-async fn me(depot: &Depot) -> Result<(AuthUser, User), AppError> {
+async fn current_account(depot: &Depot) -> Result<(AuthUser, User), AppError> {
     let auth = session::user(depot).ok_or(AppError::Forbidden)?;
     let user = users::find(&state(depot).db, auth.id)
         .await?
@@ -39,7 +41,7 @@ async fn render(
     let optional: Vec<_> = current.into_iter().filter(|d| !d.required).collect();
     let active = consents::active_document_ids(&app.db, user.id).await?;
     let history = consents::of_user(&app.db, user.id).await?;
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     Ok(views::account::render(
         &c,
         &AccountPage {
@@ -64,14 +66,14 @@ async fn refuse(
     errors: Errors,
 ) -> Result<(), AppError> {
     let page = render(depot, user, ProfileValues::of(user), section, errors).await?;
-    pages::unprocessable(res, page);
+    refusals::unprocessable(res, page);
     Ok(())
 }
 
 /// `GET /account`
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let (_, user) = me(depot).await?;
+    let (_, user) = current_account(depot).await?;
     let page = render(
         depot,
         &user,
@@ -92,7 +94,7 @@ pub async fn profile(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (_, user) = me(depot).await?;
+    let (_, user) = current_account(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let v = ProfileValues {
@@ -119,7 +121,7 @@ pub async fn profile(
     let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro)) = (nome, sobrenome, telefone, bairro)
     else {
         let page = render(depot, &user, v, Section::Profile, errors).await?;
-        pages::unprocessable(res, page);
+        refusals::unprocessable(res, page);
         return Ok(());
     };
     users::update_profile(
@@ -134,7 +136,7 @@ pub async fn profile(
         },
     )
     .await?;
-    session::flash(depot, "account_saved");
+    session::flash(depot, Notice::AccountSaved);
     see_other(res, "/account");
     Ok(())
 }
@@ -146,7 +148,7 @@ pub async fn password(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, user) = me(depot).await?;
+    let (auth, user) = current_account(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let current = Password::any(&field(req, "current_password").await);
@@ -178,7 +180,7 @@ pub async fn password(
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
     // A fresh id for this session too: whoever knew the old cookie is out.
     session::log_in(depot, auth.id, auth.role, false);
-    session::flash(depot, "password_changed");
+    session::flash(depot, Notice::PasswordChanged);
     see_other(res, "/account");
     Ok(())
 }
@@ -190,7 +192,7 @@ pub async fn optional_consents(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, _) = me(depot).await?;
+    let (auth, _) = current_account(depot).await?;
     let app = state(depot).clone();
     let active = consents::active_document_ids(&app.db, auth.id).await?;
     for d in consents::current(&app.db)
@@ -208,7 +210,7 @@ pub async fn optional_consents(
             consents::revoke_kind(&app.db, auth.id, &d.kind).await?;
         }
     }
-    session::flash(depot, "consents_saved");
+    session::flash(depot, Notice::ConsentsSaved);
     see_other(res, "/account");
     Ok(())
 }
@@ -216,7 +218,7 @@ pub async fn optional_consents(
 /// `GET /account/data`: everything stored about the user, as a JSON download.
 #[handler]
 pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let (_, user) = me(depot).await?;
+    let (_, user) = current_account(depot).await?;
     let app = state(depot).clone();
     let history = consents::of_user(&app.db, user.id).await?;
     let response = crate::db::responses::for_user(&app.db, user.id).await?;
@@ -272,7 +274,7 @@ pub async fn delete(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, user) = me(depot).await?;
+    let (auth, user) = current_account(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let given = Password::any(&field(req, "delete_password").await);
@@ -295,7 +297,7 @@ pub async fn delete(
     .map_err(|e: DbError| AppError::from(e))?;
     session::end_all_for_user(&app.kv, auth.id, None).await?;
     session::log_out(depot);
-    session::flash(depot, "account_deleted");
+    session::flash(depot, Notice::AccountDeleted);
     tracing::info!(user_id = auth.id, "account deleted by its owner");
     see_other(res, "/");
     Ok(())

@@ -3,7 +3,9 @@
 
 use salvo::prelude::*;
 
-use super::{ctx, field, pages, see_other, state};
+use crate::i18n::Notice;
+
+use super::{field, form_ctx, page_ctx, refusals, see_other, state};
 use crate::accounts::fields::FieldError;
 use crate::db::consents::{self, DocumentText};
 use crate::db::{audit, users};
@@ -46,7 +48,7 @@ pub async fn list_users(
     let page = req.query::<i64>("page").unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = users::search(&app.db, &query, page, PER_PAGE).await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let c = ctx(depot, false);
+    let c = page_ctx(depot);
     res.render(views::Html(views::admin::users(
         &c,
         &UserList {
@@ -83,7 +85,7 @@ pub async fn show_user(
         "",
     )
     .await?;
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     res.render(views::Html(views::admin::user(&c, &user, &history)));
     Ok(())
 }
@@ -111,7 +113,7 @@ pub async fn delete_user(
     }
     session::end_all_for_user(&app.kv, id, None).await?;
     tracing::info!(user_id = id, admin_id = by, "account deleted by an admin");
-    session::flash(depot, "user_deleted");
+    session::flash(depot, Notice::UserDeleted);
     see_other(res, "/admin/users");
     Ok(())
 }
@@ -123,7 +125,7 @@ async fn documents_page(
 ) -> Result<maud::Markup, AppError> {
     let app = state(depot).clone();
     let current = consents::current(&app.db).await?;
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     Ok(views::admin::documents(&c, &current, v, errors))
 }
 
@@ -180,7 +182,7 @@ pub async fn publish(
     }
     let Some(existing) = existing.filter(|_| errors.is_empty()) else {
         let page = documents_page(depot, &v, &errors).await?;
-        pages::unprocessable(res, page);
+        refusals::unprocessable(res, page);
         return Ok(());
     };
     let doc = consents::publish(
@@ -204,7 +206,7 @@ pub async fn publish(
         &format!("{} v{}", doc.kind, doc.version),
     )
     .await?;
-    session::flash(depot, "published");
+    session::flash(depot, Notice::Published);
     see_other(res, "/admin/documents");
     Ok(())
 }
@@ -214,7 +216,7 @@ pub async fn publish(
 pub async fn audit_log(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
     let entries = audit::recent(&app.db, 200).await?;
-    let c = ctx(depot, false);
+    let c = page_ctx(depot);
     res.render(views::Html(views::admin::audit(&c, &entries)));
     Ok(())
 }

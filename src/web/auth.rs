@@ -2,7 +2,9 @@
 
 use salvo::prelude::*;
 
-use super::{ctx, field, limits, pages, safe_next, see_other, state, ticked};
+use crate::i18n::Notice;
+
+use super::{field, form_ctx, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
@@ -24,7 +26,7 @@ async fn render_register(
 ) -> Result<maud::Markup, AppError> {
     let app = state(depot).clone();
     let documents = consents::current(&app.db).await?;
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     Ok(views::auth::register(
         &c,
         &documents,
@@ -128,7 +130,7 @@ pub async fn register(
         errors.is_empty(),
     ) else {
         let page = render_register(depot, &v, &errors).await?;
-        pages::unprocessable(res, page);
+        refusals::unprocessable(res, page);
         return Ok(());
     };
 
@@ -165,7 +167,7 @@ pub async fn register(
         Err(e) if e.is_unique_violation() => {
             errors.add("email", message(lang, FieldError::EmailTaken));
             let page = render_register(depot, &v, &errors).await?;
-            pages::unprocessable(res, page);
+            refusals::unprocessable(res, page);
             Ok(())
         }
         Err(e) => Err(e.into()),
@@ -187,7 +189,7 @@ pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response
         see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
         return;
     }
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     res.render(views::Html(login_page(&c, "", &next, &Errors::default())));
 }
 
@@ -224,8 +226,8 @@ pub async fn login(
         limits::account_failed(&key, &app).await?;
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
-        let c = ctx(depot, true);
-        pages::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
+        let c = form_ctx(depot);
+        refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
     limits::account_succeeded(&key, &app).await?;
@@ -263,7 +265,7 @@ pub async fn login(
 #[handler]
 pub async fn logout(depot: &mut Depot, res: &mut Response) {
     session::log_out(depot);
-    session::flash(depot, "logged_out");
+    session::flash(depot, Notice::LoggedOut);
     see_other(res, "/");
 }
 
@@ -280,7 +282,7 @@ async fn consent_page(
     if missing.is_empty() {
         return Ok(None);
     }
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     Ok(Some(views::auth::consent(
         &c,
         &missing,
@@ -338,7 +340,7 @@ pub async fn consent(
         let mut errors = Errors::default();
         errors.add("accept", message(lang, FieldError::MustAccept));
         if let Some(page) = consent_page(depot, &next, &errors).await? {
-            pages::unprocessable(res, page);
+            refusals::unprocessable(res, page);
             return Ok(());
         }
     }

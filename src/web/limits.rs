@@ -1,28 +1,20 @@
-//! Rate limits on log-in and sign-up, counted in the session store (Redis in production)
-//! so that every instance sees the same counts.
+//! Rate limits on log-in, sign-up and answer rescues, counted in the session store
+//! (Redis in production) so that every instance sees the same counts.
 
 use std::time::Duration;
 
 use salvo::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::hoops::{client_ip, client_net};
+use super::store_keys::{self, ClientLimit};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
-/// The counter of `kind` for the client's address (IPv6: its /64).
-fn ip_key(kind: &str, req: &Request, app: &AppState) -> String {
-    let ip = client_ip(req, &app.settings.server.trusted_proxies)
+/// The counter of `limit` for the client's address (IPv6: its /64).
+fn ip_key(limit: ClientLimit, req: &Request, app: &AppState) -> String {
+    let network = client_ip(req, &app.settings.server.trusted_proxies)
         .map_or_else(|| "unknown".to_string(), client_net);
-    format!("rl:{kind}:ip:{ip}")
-}
-
-/// Keyed by a hash, so the store holds no e-mail addresses.
-fn account_key(email: &str) -> String {
-    format!(
-        "rl:login:acct:{}",
-        hex::encode(&Sha256::digest(email.as_bytes())[..16])
-    )
+    store_keys::client_limit(limit, &network)
 }
 
 async fn count(app: &AppState, key: &str, limit: u64, window_secs: u64) -> Result<(), AppError> {
@@ -41,7 +33,7 @@ pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError
     let rl = &app.settings.rate_limit;
     count(
         app,
-        &ip_key("login", req, app),
+        &ip_key(ClientLimit::Login, req, app),
         rl.login_per_ip,
         rl.login_window_secs,
     )
@@ -53,7 +45,7 @@ pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppEr
     let rl = &app.settings.rate_limit;
     count(
         app,
-        &ip_key("register", req, app),
+        &ip_key(ClientLimit::Register, req, app),
         rl.register_per_ip,
         rl.register_window_secs,
     )
@@ -66,7 +58,13 @@ const RESCUES_PER_HOUR: u64 = 20;
 
 /// Count a rescue of typed answers from this client address.
 pub async fn draft_rescue(req: &Request, app: &AppState) -> Result<(), AppError> {
-    count(app, &ip_key("rescue", req, app), RESCUES_PER_HOUR, 3600).await
+    count(
+        app,
+        &ip_key(ClientLimit::Rescue, req, app),
+        RESCUES_PER_HOUR,
+        3600,
+    )
+    .await
 }
 
 /// Refuse before checking the password when this account already had too many failures.
@@ -74,7 +72,7 @@ pub async fn account_locked(email: &str, app: &AppState) -> Result<(), AppError>
     let rl = &app.settings.rate_limit;
     let failures: u64 = app
         .kv
-        .get(&account_key(email))
+        .get(&store_keys::login_failures(email))
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -90,7 +88,7 @@ pub async fn account_failed(email: &str, app: &AppState) -> Result<(), AppError>
     let rl = &app.settings.rate_limit;
     app.kv
         .hit(
-            &account_key(email),
+            &store_keys::login_failures(email),
             Duration::from_secs(rl.login_window_secs),
         )
         .await?;
@@ -98,6 +96,6 @@ pub async fn account_failed(email: &str, app: &AppState) -> Result<(), AppError>
 }
 
 pub async fn account_succeeded(email: &str, app: &AppState) -> Result<(), AppError> {
-    app.kv.delete(&account_key(email)).await?;
+    app.kv.delete(&store_keys::login_failures(email)).await?;
     Ok(())
 }

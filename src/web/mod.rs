@@ -10,16 +10,17 @@ pub mod health;
 pub mod home;
 pub mod hoops;
 pub mod limits;
-pub mod pages;
+pub mod refusals;
 pub mod results;
 pub mod session;
 pub mod state;
+pub mod store_keys;
 pub mod survey;
 
 use salvo::prelude::*;
 
 use crate::i18n::Lang;
-use crate::views::{self, Ctx};
+use crate::views::Ctx;
 use state::AppState;
 
 /// The language chosen for this request by [`hoops::language`]; Portuguese if unset.
@@ -39,15 +40,23 @@ pub fn state(depot: &Depot) -> &AppState {
         .expect("AppState is injected by router::service")
 }
 
-/// The page context. `form` asks for a CSRF token (creating a session if needed);
-/// logged-in users always get one, for the log-out button.
-pub fn ctx(depot: &mut Depot, form: bool) -> Ctx {
+/// The context of a page with a form: it carries a CSRF token (for an anonymous visitor,
+/// one signed over the pre-session cookie; nothing is stored).
+pub fn form_ctx(depot: &mut Depot) -> Ctx {
+    page_ctx_with(depot, true)
+}
+
+/// The context of a page without a form of its own; logged-in users still get a CSRF
+/// token, for the log-out button.
+pub fn page_ctx(depot: &mut Depot) -> Ctx {
+    page_ctx_with(depot, false)
+}
+
+fn page_ctx_with(depot: &mut Depot, form: bool) -> Ctx {
     let lang = lang_of(depot);
     let user = session::user(depot);
     let csrf = (form || user.is_some()).then(|| session::csrf_token(depot));
-    let notice = session::take_flash(depot)
-        .and_then(|k| views::notice_text(lang, &k))
-        .map(str::to_string);
+    let notice = session::take_flash(depot).map(|n| n.text(lang).to_string());
     Ctx {
         lang,
         user,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use salvo::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use salvo::prelude::*;
 
-use super::{ctx, state};
+use super::{page_ctx, state};
 use crate::db::audit;
 use crate::export::download::{self, Ended};
 use crate::export::{CsvProfile, ExportOptions, Format};
@@ -45,7 +45,7 @@ async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
 pub async fn page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
     let report = current_report(&app).await?;
-    let c = ctx(depot, false);
+    let c = page_ctx(depot);
     res.headers_mut().insert(
         CACHE_CONTROL,
         "no-store".parse().map_err(anyhow::Error::from)?,

@@ -20,11 +20,11 @@ use chrono::Utc;
 use salvo::http::cookie::{Cookie, CookieBuilder, SameSite};
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::accounts::{AuthUser, Role};
 use crate::crypto::hmac_hex;
 pub use crate::crypto::{constant_time_eq, random_token};
+use crate::i18n::Notice;
 use crate::kv::{Kv, KvError};
 use crate::web::{hoops, state};
 
@@ -95,13 +95,7 @@ pub struct Current {
     frozen: bool,
 }
 
-fn store_key(id: &str) -> String {
-    format!("sess:{}", hex::encode(Sha256::digest(id.as_bytes())))
-}
-
-fn user_index_key(user_id: i64) -> String {
-    format!("user-sessions:{user_id}")
-}
+use super::store_keys::{session as store_key, user_sessions as user_index_key};
 
 /// The CSRF token of the session with this id.
 fn session_csrf(key: &[u8], id: &str) -> String {
@@ -203,30 +197,30 @@ pub fn update(depot: &mut Depot, f: impl FnOnce(&mut SessionData)) {
 
 /// Set a one-time notice shown on the next page: in the session, or for an anonymous
 /// visitor in a cookie.
-pub fn flash(depot: &mut Depot, key: &str) {
+pub fn flash(depot: &mut Depot, notice: Notice) {
     let cur = current_mut(depot);
+    let key = notice.key().to_string();
     match cur.data.as_mut() {
         Some(d) => {
-            d.flash = Some(key.to_string());
+            d.flash = Some(key);
             cur.dirty = true;
         }
-        None => cur.notice_out = Some(key.to_string()),
+        None => cur.notice_out = Some(key),
     }
 }
 
-/// Take the one-time notice, if any. A notice from a cookie is only a key: the caller
-/// shows it only when it is one of the known notices.
-pub fn take_flash(depot: &mut Depot) -> Option<String> {
+/// Take the one-time notice, if any (a stored key that names no notice is dropped).
+pub fn take_flash(depot: &mut Depot) -> Option<Notice> {
     let cur = current_mut(depot);
     if let Some(flash) = cur.data.as_mut().and_then(|d| d.flash.take()) {
         cur.dirty = true;
-        return Some(flash);
+        return Notice::from_key(&flash);
     }
     let notice = cur.notice_in.take();
     if notice.is_some() {
         cur.notice_taken = true;
     }
-    notice
+    notice.as_deref().and_then(Notice::from_key)
 }
 
 /// Log the user in under a brand-new session id (the old one is retired: no fixation).
@@ -461,7 +455,7 @@ pub async fn csrf_guard(
             cross_site,
             "CSRF check failed"
         );
-        crate::web::pages::csrf_failed(depot, res);
+        crate::web::refusals::csrf_failed(depot, res);
         ctrl.skip_rest();
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use chrono::Utc;
 use salvo::prelude::*;
 
-use super::{ctx, limits, pages, see_other, state};
+use crate::i18n::Notice;
+
+use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
 use crate::db::responses;
 use crate::survey::{
     Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete,
@@ -27,7 +29,7 @@ const DRAFT_TTL: Duration = Duration::from_secs(3600);
 /// are short).
 const RESCUED_VALUE_CHARS: usize = 64;
 
-fn me(depot: &Depot) -> Result<i64, AppError> {
+fn user_id(depot: &Depot) -> Result<i64, AppError> {
     session::user(depot)
         .map(|u| u.id)
         .ok_or(AppError::Forbidden)
@@ -65,7 +67,7 @@ async fn form_pairs(req: &mut Request) -> Vec<(String, String)> {
 #[handler]
 pub async fn start(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let user = me(depot)?;
+    let user = user_id(depot)?;
     let row = responses::for_user(&app.db, user).await?;
     match row {
         Some(r) if r.submitted_at.is_some() => see_other(res, "/survey/review"),
@@ -88,7 +90,7 @@ fn render_page(
     draft_restored: bool,
 ) -> maud::Markup {
     let app = state(depot).clone();
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     view::question_page(
         &c,
         &SurveyPage {
@@ -117,7 +119,7 @@ pub async fn show_page(
         return Ok(());
     }
     let app = state(depot).clone();
-    let user = me(depot)?;
+    let user = user_id(depot)?;
     let mut values = match responses::for_user(&app.db, user).await? {
         Some(r) => view::values_of(&r.answers()),
         None => Values::new(),
@@ -127,7 +129,7 @@ pub async fn show_page(
         .query::<String>("draft")
         .filter(|t| t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
     {
-        let key = format!("draft:{token}");
+        let key = store_keys::draft(&token);
         if let Some(text) = app.kv.get(&key).await? {
             app.kv.delete(&key).await?;
             if let Ok((path, fields)) =
@@ -176,7 +178,7 @@ pub async fn save_page(
         return Err(AppError::Forbidden);
     }
     let app = state(depot).clone();
-    let user = me(depot)?;
+    let user = user_id(depot)?;
     let lang = super::lang_of(depot);
     let fields = form_pairs(req).await;
     match validate_page(&app.survey, index, &fields, &NOT_ANSWERS) {
@@ -194,7 +196,7 @@ pub async fn save_page(
             let values = view::values_from_fields(&fields);
             let unknown = !page_errors.unknown.is_empty();
             let page = render_page(depot, index, &values, &errors, unknown, false);
-            pages::unprocessable(res, page);
+            refusals::unprocessable(res, page);
             Ok(())
         }
         Ok(answers) => {
@@ -222,7 +224,7 @@ pub async fn save_page(
 #[handler]
 pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let user = me(depot)?;
+    let user = user_id(depot)?;
     let row = responses::for_user(&app.db, user).await?;
     let answers = row
         .as_ref()
@@ -232,7 +234,7 @@ pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
         .filter(|&i| !is_page_complete(&app.survey, i, &answers))
         .collect();
     let closed = is_closed(depot);
-    let c = ctx(depot, true);
+    let c = form_ctx(depot);
     let page = view::review(
         &c,
         &Review {
@@ -263,7 +265,7 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
         return Err(AppError::Forbidden);
     }
     let app = state(depot).clone();
-    let user = me(depot)?;
+    let user = user_id(depot)?;
     let answers: Answers = responses::for_user(&app.db, user)
         .await?
         .map(|r| r.answers())
@@ -282,7 +284,7 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
 /// `GET /survey/thanks`
 #[handler]
 pub async fn thanks(depot: &mut Depot, res: &mut Response) {
-    let c = ctx(depot, false);
+    let c = page_ctx(depot);
     res.render(views::Html(view::thanks(&c)));
 }
 
@@ -325,9 +327,9 @@ async fn rescue(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
     let path = format!("/survey/{}", index + 1);
     let text = serde_json::to_string(&(path.clone(), fields)).map_err(anyhow::Error::from)?;
     app.kv
-        .set(&format!("draft:{token}"), &text, DRAFT_TTL)
+        .set(&store_keys::draft(&token), &text, DRAFT_TTL)
         .await?;
-    session::flash(depot, "session_expired");
+    session::flash(depot, Notice::SessionExpired);
     let next = format!("{path}?draft={token}");
     see_other(
         res,
