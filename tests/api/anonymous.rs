@@ -4,9 +4,6 @@
 //! a Redis at a small `maxmemory` (the deploy's `noeviction` policy) flooded and then
 //! filled, with sessions and lock-out counters kept throughout.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use bb8_redis::redis;
 
 use crate::helpers::*;
@@ -242,96 +239,36 @@ async fn a_rescue_needs_the_ended_sessions_cookie_and_token_keeps_only_the_pages
 }
 
 /// A redis-server of the test's own, with little memory and the deploy's policy.
-struct SmallRedis {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
+fn small_redis() -> PrivateRedis {
+    PrivateRedis::start_with(
+        free_port(),
+        &["--maxmemory", "8mb", "--maxmemory-policy", "noeviction"],
+    )
 }
 
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+async fn redis_conn(redis: &PrivateRedis) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect")
 }
 
-impl SmallRedis {
-    fn start(maxmemory: &str) -> SmallRedis {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(unique("pesquisa-redis-"));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--maxmemory",
-                maxmemory,
-                "--maxmemory-policy",
-                "noeviction",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        let redis = SmallRedis {
-            child,
-            port,
-            _dir: TempDir(dir),
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn conn(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
-            .expect("client")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect")
-    }
-
-    async fn used_memory(&self) -> u64 {
-        let info: String = redis::cmd("INFO")
-            .arg("memory")
-            .query_async(&mut self.conn().await)
-            .await
-            .expect("info");
-        info.lines()
-            .find_map(|l| l.strip_prefix("used_memory:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("used_memory")
-    }
-}
-
-impl Drop for SmallRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn used_memory(redis: &PrivateRedis) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut redis_conn(redis).await)
+        .await
+        .expect("info");
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_floods() {
-    let redis = SmallRedis::start("8mb");
+    let redis = small_redis();
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::MariaRedis, move |s| {
         s.redis.url = Some(url);
@@ -363,18 +300,18 @@ async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_
 
     // The flood stores nothing, so it cannot push anything out.
     let keys = keys_added(&app).await;
-    let memory = redis.used_memory().await;
+    let memory = used_memory(&redis).await;
     let statuses = anonymous_flood(&app).await;
     assert!(
         !statuses.contains(&500) && !statuses.contains(&503),
         "{statuses:?}"
     );
     assert_eq!(keys_added(&app).await, keys, "the flood left no key");
-    let grown = redis.used_memory().await.saturating_sub(memory);
+    let grown = used_memory(&redis).await.saturating_sub(memory);
     assert!(grown < 256 * 1024, "the flood grew Redis by {grown} bytes");
 
     // Now Redis is full (someone else's data fills it): nothing is evicted, writes fail.
-    let mut filler = redis.conn().await;
+    let mut filler = redis_conn(&redis).await;
     let blob = "x".repeat(64 * 1024);
     let mut filled = false;
     for i in 0..1000 {
@@ -391,7 +328,7 @@ async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_
     }
     assert!(filled, "Redis reached maxmemory");
     // Keep it over the limit whatever buffers come and go meanwhile.
-    let used = redis.used_memory().await;
+    let used = used_memory(&redis).await;
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("maxmemory")

@@ -46,6 +46,26 @@ async fn check_own_pages(app: &TestApp, people: &mut [Browser], round: &str) -> 
     ok
 }
 
+/// Another session takes a write lock on the answers table: every read of it waits.
+async fn lock_answers(app: &TestApp) -> AsyncMysqlConnection {
+    let db = app.mysql_db_name();
+    let mut locker = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
+        .await
+        .expect("lock connection");
+    diesel::sql_query("LOCK TABLES responses WRITE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    locker
+}
+
+async fn unlock(locker: &mut AsyncMysqlConnection) {
+    diesel::sql_query("UNLOCK TABLES")
+        .execute(locker)
+        .await
+        .expect("unlock");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_stall_past_the_request_timeout_never_shows_another_respondents_answers() {
     let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
@@ -84,14 +104,7 @@ async fn a_database_stall_past_the_request_timeout_never_shows_another_responden
 
     // Stall: another session holds a write lock on the answers for 3 s, three times the
     // request timeout, while every respondent loads their page at once.
-    let db = app.mysql_db_name().to_string();
-    let mut locker = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
-        .await
-        .expect("lock connection");
-    diesel::sql_query("LOCK TABLES responses WRITE")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
+    let mut locker = lock_answers(&app).await;
     let during: Vec<_> = people
         .iter()
         .cloned()
@@ -109,10 +122,7 @@ async fn a_database_stall_past_the_request_timeout_never_shows_another_responden
         "every request during the stall times out with 503: {statuses:?}"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    diesel::sql_query("UNLOCK TABLES")
-        .execute(&mut locker)
-        .await
-        .expect("unlock");
+    unlock(&mut locker).await;
     // The abandoned queries finish on the server now; their rows must reach no one.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -135,21 +145,11 @@ async fn a_statement_waiting_on_a_lock_ends_on_the_server_with_503_and_retry_aft
     let mut b = app.signup("trava@exemplo.com.br").await;
     assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
 
-    let db = app.mysql_db_name().to_string();
-    let mut locker = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
-        .await
-        .expect("lock connection");
-    diesel::sql_query("LOCK TABLES responses WRITE")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
+    let mut locker = lock_answers(&app).await;
     let started = std::time::Instant::now();
     let page = b.get(&app.service, "/survey/1").await;
     let waited = started.elapsed();
-    diesel::sql_query("UNLOCK TABLES")
-        .execute(&mut locker)
-        .await
-        .expect("unlock");
+    unlock(&mut locker).await;
     assert_eq!(page.status, 503, "a lock timeout is an outage, not a bug");
     assert!(
         waited < Duration::from_secs(5),

@@ -1,13 +1,12 @@
 //! The foundation seen over HTTP: health checks, home page, assets, error pages,
 //! security headers, language choice.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use salvo::http::StatusCode;
 use salvo::test::TestClient;
 
-use crate::helpers::{ALL_BACKENDS, Backend, TestApp, body, free_port};
+use crate::helpers::{ALL_BACKENDS, Backend, PrivateRedis, TestApp, body, free_port};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_on_both_backends() {
@@ -155,56 +154,6 @@ async fn oversized_body_is_refused_with_413() {
         )
         .await;
     assert_eq!(res.status_code, Some(StatusCode::PAYLOAD_TOO_LARGE));
-}
-
-/// A private redis-server on its own port, so stopping it disturbs no other test.
-struct PrivateRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> PrivateRedis {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "redis did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        PrivateRedis {
-            port,
-            child: Some(child),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

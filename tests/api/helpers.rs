@@ -6,7 +6,8 @@
 //! databases named `pesquisa_t_*`) and `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 use pesquisa::config::{Secret, Settings};
@@ -418,5 +419,68 @@ impl TestApp {
             .await
             .expect("connect sibling");
         std::sync::Arc::new(pesquisa::router::service(&state))
+    }
+}
+
+/// A private redis-server on its own port, so stopping it disturbs no other test.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    pub fn start(port: u16) -> PrivateRedis {
+        Self::start_with(port, &[])
+    }
+
+    /// [`Self::start`] with more `redis-server` arguments (e.g. `--maxmemory 8mb`).
+    pub fn start_with(port: u16, extra: &[&str]) -> PrivateRedis {
+        let port_arg = port.to_string();
+        let mut args = vec![
+            "--port",
+            &port_arg,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        args.extend_from_slice(extra);
+        let child = Command::new("redis-server")
+            .args(&args)
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "redis did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        PrivateRedis {
+            port,
+            child: Some(child),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
