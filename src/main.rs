@@ -2,12 +2,11 @@
 
 /// mimalloc instead of the C library's allocator. The shipped binary is static with musl,
 /// whose allocator is slow under many threads and maps and unmaps large blocks on every
-/// use; a request allocates a few hundred times, and malloc/free were 30 % of the
-/// instructions of a page even with glibc's (bench/findings.md).
+/// use, and a request allocates a few hundred times (bench/findings.md).
 ///
 /// Built with mimalloc's `no_thp` (Cargo.toml): otherwise it asks for transparent huge
-/// pages on its arenas, and each thread's first small allocation then makes a whole 2 MiB
-/// page resident: 12 of an idle server's 21 MB were such pages (bench/findings.md).
+/// pages on its arenas, and each thread's first small allocation then makes a whole huge
+/// page resident, most of an idle server's memory (bench/findings.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,8 +1,8 @@
 //! Connection pools that test a connection at check-out only when it may have gone stale.
 //!
 //! bb8 runs `ManageConnection::is_valid` at every check-out: `SELECT 1` on MariaDB, `PING`
-//! on Redis, one extra round trip per query. Profiles showed it costs 40 % of the
-//! requests/s of a logged-in page and 45 % of a questionnaire save (bench/findings.md).
+//! on Redis, one extra round trip per query, a large share of a page's and a save's cost
+//! (profiles in bench/findings.md).
 //! Skipping the test outright would hand a connection closed by a server restart out
 //! again and again, since neither diesel-async nor bb8-redis can tell it is dead without
 //! using it.

@@ -73,8 +73,7 @@ enum Stored<'a> {
 
 /// A stored answer matched to its question once per row, so that the row's cells are
 /// found by position instead of by comparing keys and option values for every column
-/// (`memcmp` was the costliest single function in a glibc profile of the export, 8 %, and
-/// the static build's musl `memcmp` compares byte by byte).
+/// (string comparison is slow in the static build's musl; bench/findings.md).
 #[derive(Debug, PartialEq)]
 pub enum Resolved<'a> {
     Integer(i64),

@@ -4,9 +4,9 @@
 //! note of the income question) and its options' labels (with their amounts in reais:
 //! "De 2 a 4 salários mínimos (R$ 3.242 a R$ 6.484)") depend only on the definition, the
 //! language and the configured minimum wage, none of which change while the server runs.
-//! Formatted and HTML-escaped on every request, the option labels alone were 7 % of the
-//! instructions of a questionnaire page (bench/findings.md); so every such text is made
-//! once, at start-up, for the definition the server was started with.
+//! Formatting and escaping them on every request was a visible share of a page's cost
+//! (bench/findings.md), so every such text is made once, at start-up, for the definition
+//! the server was started with.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
