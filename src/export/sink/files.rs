@@ -41,6 +41,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// A file written under a temporary name in the target's directory and renamed into
 /// place by [`AtomicFile::commit`]; dropped without commit, it removes itself, so a
 /// failed export never leaves a partial file under the output name.
 pub struct AtomicFile {

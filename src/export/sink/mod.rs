@@ -108,8 +108,6 @@ fn json_number(x: f64) -> String {
     x.to_string()
 }
 
-/// A file written under a temporary name in the target's directory and renamed into
-
 #[cfg(test)]
 mod tests {
     use super::delimited::{KEPT_NUMBERS, number};
