@@ -85,6 +85,20 @@ fn parse_until(s: &str) -> Result<NaiveDateTime, String> {
     parse_date_or_time(s, true)
 }
 
+/// Runs `work` unless SIGINT or SIGTERM comes first: then `work` is dropped, which
+/// removes its temporary file, and the export fails saying so. (kill -9 leaves the hidden
+/// temporary file, mode 0600, beside the output; docs/deploy.md says so.)
+async fn until_stopped<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        done = work => done,
+        _ = term.recv() => anyhow::bail!("stopped by SIGTERM: no output file was written"),
+        _ = int.recv() => anyhow::bail!("interrupted (SIGINT): no output file was written"),
+    }
+}
+
 /// The server secret's bytes (see [`Settings::existing_secret`]).
 fn secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     match settings.existing_secret()? {
@@ -152,7 +166,16 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
         batch_size: export::BATCH_SIZE,
     };
     let summary = match &opts.output {
-        Some(path) => export::export_to_file(&pool, &def, &secret, &export_opts, path).await?,
+        Some(path) => {
+            until_stopped(export::export_to_file(
+                &pool,
+                &def,
+                &secret,
+                &export_opts,
+                path,
+            ))
+            .await?
+        }
         None => {
             let stdout = std::io::stdout().lock();
             let (summary, _) = export::export(

@@ -907,3 +907,58 @@ fn export_binary_exit_codes_stdout_and_manifest() {
     assert!(!dir.join("down.csv").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_stopped_export_leaves_no_file_and_its_temporary_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(unique("pesquisa-export-stop-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db_url = format!("sqlite://{}/pesquisa.db", dir.display());
+    let run = |args: &[&str]| {
+        let out = pesquisa(&dir, &db_url).args(args).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    run(&["migrate"]);
+    // Enough rows that the export is still writing when the signal comes.
+    run(&["dev", "generate-responses", "--count", "60000", "--seed", "9"]);
+    for (signal, said) in [("TERM", "SIGTERM"), ("INT", "SIGINT")] {
+        let output = dir.join("respostas.csv");
+        let child = pesquisa(&dir, &db_url)
+            .args(["export", "--format", "csv", "--include-personal-data", "--output"])
+            .arg(&output)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Wait for the hidden temporary file, check its mode, then stop the export.
+        let started = std::time::Instant::now();
+        let temp = loop {
+            let found = std::fs::read_dir(&dir)
+                .expect("list")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".tmp"));
+            if let Some(t) = found {
+                break t;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no temporary file appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        let mode = std::fs::metadata(&temp).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "personal data is readable by the owner only");
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{signal}: {err}");
+        assert!(err.contains(said), "{signal}: {err}");
+        assert!(!temp.exists(), "{signal}: the temporary file was removed");
+        assert!(!output.exists(), "{signal}: no output under the final name");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -2,6 +2,7 @@
 //! SHA-256), and files that appear under their final name only when complete.
 
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -63,9 +64,11 @@ impl AtomicFile {
             rand::random::<u32>()
         );
         let temp = dir.map_or_else(|| PathBuf::from(&temp_name), |d| d.join(&temp_name));
+        // Owner-only from the start: an export may hold personal data.
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&temp)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", target.display()))?;
         Ok(AtomicFile {
