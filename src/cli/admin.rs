@@ -12,6 +12,8 @@ use crate::accounts::hasher::Hasher;
 use crate::accounts::password::Password;
 use crate::config::Settings;
 use crate::db::{DbPool, audit, users};
+use crate::kv::Kv;
+use crate::web::session;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -109,6 +111,24 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             users::set_role(&pool, user.id, role).await?;
             audit::record(&pool, None, "cli.role_set", Some(user.id), role.as_str()).await?;
             println!("account #{} is now {}", user.id, role.as_str());
+            // Staff pages re-read the role anyway; ending the sessions also logs the person
+            // out of everything else, so they log in again under the new role.
+            if settings.redis.url.is_none() {
+                println!("staff pages apply the new role at once (sessions live in the server)");
+                return Ok(());
+            }
+            let ended = async {
+                let kv = Kv::connect(&settings.redis).await?;
+                session::end_all_for_user(&kv, user.id, None).await?;
+                anyhow::Ok(())
+            };
+            match ended.await {
+                Ok(()) => println!("its sessions were ended"),
+                Err(e) => eprintln!(
+                    "pesquisa: warning: its sessions could not be ended ({e}); staff pages \
+                     still apply the new role at once"
+                ),
+            }
         }
     }
     Ok(())

@@ -4,8 +4,9 @@
 
 use salvo::prelude::*;
 
-use super::{admin, see_other};
+use super::{admin, see_other, state};
 use crate::accounts::Role;
+use crate::db::users;
 use crate::web::error::AppError;
 use crate::web::session;
 
@@ -29,6 +30,51 @@ pub async fn require_user(
     }
 }
 
+/// The role the user has now, read from the database: a role changed or an account
+/// deleted since the session began takes effect at the next staff request, not at the
+/// session's end. A changed role is written into the session; a deleted account ends it.
+async fn current_role(depot: &mut Depot) -> Result<Option<Role>, AppError> {
+    let Some(user) = session::user(depot) else {
+        return Ok(None);
+    };
+    let app = state(depot).clone();
+    let Some(row) = users::find(&app.db, user.id).await? else {
+        session::log_out(depot);
+        return Ok(None);
+    };
+    let role = row.role();
+    if role != user.role {
+        tracing::info!(
+            user_id = user.id,
+            role = role.as_str(),
+            "role changed since log-in"
+        );
+        session::update(depot, |d| d.role = Some(role));
+    }
+    Ok(Some(role))
+}
+
+/// Lets the request on when the user's current role passes `allowed`; 403 otherwise.
+async fn require_role(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+    allowed: fn(Role) -> bool,
+) {
+    match current_role(depot).await {
+        Ok(Some(role)) if allowed(role) => {}
+        Ok(_) => {
+            AppError::Forbidden.write(req, depot, res).await;
+            ctrl.skip_rest();
+        }
+        Err(e) => {
+            e.write(req, depot, res).await;
+            ctrl.skip_rest();
+        }
+    }
+}
+
 /// Admins only (after [`require_user`]).
 #[handler]
 pub async fn require_admin(
@@ -37,11 +83,7 @@ pub async fn require_admin(
     res: &mut Response,
     ctrl: &mut FlowCtrl,
 ) {
-    let is_admin = session::user(depot).is_some_and(|u| u.role == Role::Admin);
-    if !is_admin {
-        AppError::Forbidden.write(req, depot, res).await;
-        ctrl.skip_rest();
-    }
+    require_role(req, depot, res, ctrl, |r| r == Role::Admin).await;
 }
 
 /// Analysts and admins (after [`require_user`]): the results and the CSV export.
@@ -52,12 +94,7 @@ pub async fn require_analyst(
     res: &mut Response,
     ctrl: &mut FlowCtrl,
 ) {
-    let allowed =
-        session::user(depot).is_some_and(|u| matches!(u.role, Role::Analyst | Role::Admin));
-    if !allowed {
-        AppError::Forbidden.write(req, depot, res).await;
-        ctrl.skip_rest();
-    }
+    require_role(req, depot, res, ctrl, Role::is_staff).await;
 }
 
 /// Users with a pending re-acceptance see `/consent` first.

@@ -994,3 +994,111 @@ async fn raising_the_password_cost_upgrades_the_stored_hash_at_the_next_log_in()
         303
     );
 }
+
+/// Security finding 6: a demoted analyst or admin kept their access until the session
+/// ended (up to 12 hours). Staff routes now read the role from the database on each
+/// request, and a deleted account's session ends there.
+#[tokio::test(flavor = "multi_thread")]
+async fn role_changes_and_deletions_take_effect_at_the_next_staff_request() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut analyst = app.staff("analista@exemplo.com.br", Role::Analyst).await;
+        let mut admin = app.staff("chefe@exemplo.com.br", Role::Admin).await;
+        let csv = "/admin/results/respostas.csv";
+        assert_eq!(analyst.get(&app.service, csv).await.status, 200);
+        assert_eq!(admin.get(&app.service, "/admin/users").await.status, 200);
+
+        let id = |email: &'static str| {
+            let db = app.db().clone();
+            async move {
+                user_model::find_by_email(&db, email)
+                    .await
+                    .expect("query")
+                    .expect("user")
+                    .id
+            }
+        };
+        // What `pesquisa admin set-role` does to the database.
+        user_model::set_role(
+            app.db(),
+            id("analista@exemplo.com.br").await,
+            Role::Respondent,
+        )
+        .await
+        .expect("demote");
+        user_model::set_role(app.db(), id("chefe@exemplo.com.br").await, Role::Analyst)
+            .await
+            .expect("demote");
+        assert_eq!(
+            analyst.get(&app.service, csv).await.status,
+            403,
+            "{backend:?}: a demoted analyst downloads nothing"
+        );
+        assert_eq!(
+            admin.get(&app.service, "/admin/users").await.status,
+            403,
+            "{backend:?}: a demoted admin lists no users"
+        );
+        assert_eq!(
+            admin.get(&app.service, "/admin/results").await.status,
+            200,
+            "{backend:?}: the new role's pages work in the same session"
+        );
+
+        // Promotion works the same way.
+        user_model::set_role(app.db(), id("chefe@exemplo.com.br").await, Role::Admin)
+            .await
+            .expect("promote");
+        assert_eq!(admin.get(&app.service, "/admin/users").await.status, 200);
+
+        // A deleted account's session is over at its next staff request.
+        let gone = id("chefe@exemplo.com.br").await;
+        let deleted: Result<usize, DbError> = async {
+            with_conn!(app.db(), |conn| {
+                diesel::delete(users::table.filter(users::id.eq(gone)))
+                    .execute(conn)
+                    .await
+                    .map_err(DbError::from)
+            })
+        }
+        .await;
+        deleted.expect("delete");
+        assert_eq!(admin.get(&app.service, "/admin/users").await.status, 403);
+        let page = admin.get(&app.service, "/account").await;
+        assert_eq!(page.status, 303, "{backend:?}: logged out");
+        assert!(page.location().starts_with("/login"), "{}", page.location());
+    }
+}
+
+/// `pesquisa admin set-role` also ends every session of the account in Redis, so the
+/// person logs in again under the new role everywhere, not only on staff pages.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_set_role_command_ends_the_accounts_sessions() {
+    let app = TestApp::spawn(Backend::MariaRedis).await;
+    let mut analyst = app.staff("analista@exemplo.com.br", Role::Analyst).await;
+    assert_eq!(analyst.get(&app.service, "/account").await.status, 200);
+    let s = &app.state.settings;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pesquisa"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PESQUISA_DATABASE__URL", &s.database.url)
+        .env("PESQUISA_REDIS__URL", s.redis.url.as_deref().expect("redis"))
+        .env("PESQUISA_REDIS__KEY_PREFIX", &s.redis.key_prefix)
+        .env("PESQUISA_SESSION__SECRET", "test-secret-test-secret-test-secret!")
+        .args([
+            "admin",
+            "set-role",
+            "--email",
+            "analista@exemplo.com.br",
+            "--role",
+            "respondent",
+        ])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(said.contains("its sessions were ended"), "{said}");
+    let page = analyst.get(&app.service, "/account").await;
+    assert_eq!(page.status, 303, "logged out everywhere");
+    assert!(page.location().starts_with("/login"));
+}

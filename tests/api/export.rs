@@ -920,11 +920,24 @@ fn a_stopped_export_leaves_no_file_and_its_temporary_file_is_owner_only() {
     };
     run(&["migrate"]);
     // Enough rows that the export is still writing when the signal comes.
-    run(&["dev", "generate-responses", "--count", "60000", "--seed", "9"]);
+    run(&[
+        "dev",
+        "generate-responses",
+        "--count",
+        "60000",
+        "--seed",
+        "9",
+    ]);
     for (signal, said) in [("TERM", "SIGTERM"), ("INT", "SIGINT")] {
         let output = dir.join("respostas.csv");
         let child = pesquisa(&dir, &db_url)
-            .args(["export", "--format", "csv", "--include-personal-data", "--output"])
+            .args([
+                "export",
+                "--format",
+                "csv",
+                "--include-personal-data",
+                "--output",
+            ])
             .arg(&output)
             .stderr(Stdio::piped())
             .spawn()
