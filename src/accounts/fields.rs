@@ -3,13 +3,29 @@
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// Whether `s` holds a Unicode format character (category Cf).
+fn has_format_characters(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.general_category() == GeneralCategory::Format)
+}
+
 /// Why a field was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldError {
     Required,
-    TooLong { max: usize },
-    TooShort { min: usize },
+    TooLong {
+        max: usize,
+    },
+    TooShort {
+        min: usize,
+    },
     InvalidEmail,
+    /// Unicode format characters (category Cf: zero-width spaces, direction marks), which
+    /// make two different strings look the same.
+    InvisibleCharacters,
     EmailTaken,
     InvalidPhone,
     UnknownBairro,
@@ -19,13 +35,19 @@ pub enum FieldError {
     MustAccept,
 }
 
-/// An e-mail address, trimmed and lower-cased so comparisons ignore case.
+/// An e-mail address in canonical form: Unicode NFKC (full-width and other compatibility
+/// letters become the ordinary ones), lower case, trimmed; format characters refused.
+/// Every look-up and every counter uses this form, so look-alike spellings of one
+/// address are one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, FieldError> {
-        let s = raw.trim().to_lowercase();
+        if has_format_characters(raw) {
+            return Err(FieldError::InvisibleCharacters);
+        }
+        let s = raw.trim().nfkc().collect::<String>().to_lowercase();
         if s.is_empty() {
             return Err(FieldError::Required);
         }
@@ -82,6 +104,9 @@ impl PersonName {
         }
         if s.chars().any(char::is_control) {
             return Err(FieldError::Required);
+        }
+        if has_format_characters(s) {
+            return Err(FieldError::InvisibleCharacters);
         }
         Ok(PersonName(
             s.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -195,6 +220,42 @@ impl Bairros {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn look_alike_addresses_are_one_address_and_invisible_characters_are_refused() {
+        for same in [
+            "ｖｉｃｔｉｍ@ｘ.com",
+            "VICTIM@X.COM",
+            "  victim@x.com ",
+            "\u{FF56}ictim@x.com",
+        ] {
+            assert_eq!(
+                Email::parse(same).map(|e| e.0),
+                Ok("victim@x.com".into()),
+                "{same:?}"
+            );
+        }
+        for hidden in [
+            "vic\u{200B}tim@x.com",
+            "\u{202E}victim@x.com",
+            "victim@x.com\u{FEFF}",
+        ] {
+            assert_eq!(
+                Email::parse(hidden),
+                Err(FieldError::InvisibleCharacters),
+                "{hidden:?}"
+            );
+        }
+        assert_eq!(
+            PersonName::parse("Ana\u{200D}Maria").map(|n| n.0),
+            Err(FieldError::InvisibleCharacters)
+        );
+        // Accented letters are letters: kept, and a different address.
+        assert_eq!(
+            Email::parse("vìctim@x.com").map(|e| e.0),
+            Ok("vìctim@x.com".into())
+        );
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

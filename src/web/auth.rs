@@ -4,6 +4,7 @@ use salvo::prelude::*;
 
 use crate::i18n::Notice;
 
+use super::limits::LoginSubject;
 use super::{field, form_ctx, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
@@ -209,28 +210,34 @@ pub async fn login(
     let next = safe_next(&field(req, "next").await).unwrap_or_default();
 
     let email = Email::parse(&raw_email).ok();
-    let key = email.as_ref().map_or_else(
-        || raw_email.trim().to_lowercase(),
-        |e| e.as_str().to_string(),
-    );
-    limits::account_locked(&key, &app).await?;
+    // Only the account whose stored address is exactly this canonical one: a database
+    // collation that equates accented or other look-alike letters must not lead to it.
     let user = match &email {
-        Some(e) => users::find_by_email(&app.db, e.as_str()).await?,
+        Some(e) => users::find_by_email(&app.db, e.as_str())
+            .await?
+            .filter(|u| u.email == e.as_str()),
         None => None,
     };
+    let typed = raw_email.trim().to_lowercase();
+    let who = match (&user, &email) {
+        (Some(u), _) => LoginSubject::Account(u.id),
+        (None, Some(e)) => LoginSubject::Address(e.as_str()),
+        (None, None) => LoginSubject::Address(&typed),
+    };
+    limits::account_locked(who, &app).await?;
     let outcome = app
         .hasher
         .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await;
     let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
-        limits::account_failed(&key, &app).await?;
+        limits::account_failed(who, &app).await?;
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
         let c = form_ctx(depot);
         refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
-    limits::account_succeeded(&key, &app).await?;
+    limits::account_succeeded(who, &app).await?;
     if needs_rehash {
         let hash = app
             .hasher

@@ -6,6 +6,7 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::hoops::{client_ip, client_net};
+pub use super::store_keys::LoginSubject;
 use super::store_keys::{self, ClientLimit};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -68,11 +69,11 @@ pub async fn draft_rescue(req: &Request, app: &AppState) -> Result<(), AppError>
 }
 
 /// Refuse before checking the password when this account already had too many failures.
-pub async fn account_locked(email: &str, app: &AppState) -> Result<(), AppError> {
+pub async fn account_locked(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
     let failures: u64 = app
         .kv
-        .get(&store_keys::login_failures(email))
+        .get(&store_keys::login_failures(who))
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -84,18 +85,18 @@ pub async fn account_locked(email: &str, app: &AppState) -> Result<(), AppError>
     Ok(())
 }
 
-pub async fn account_failed(email: &str, app: &AppState) -> Result<(), AppError> {
+pub async fn account_failed(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
     app.kv
         .hit(
-            &store_keys::login_failures(email),
+            &store_keys::login_failures(who),
             Duration::from_secs(rl.login_window_secs),
         )
         .await?;
     Ok(())
 }
 
-pub async fn account_succeeded(email: &str, app: &AppState) -> Result<(), AppError> {
-    app.kv.delete(&store_keys::login_failures(email)).await?;
+pub async fn account_succeeded(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
+    app.kv.delete(&store_keys::login_failures(who)).await?;
     Ok(())
 }

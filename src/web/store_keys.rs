@@ -40,12 +40,24 @@ pub fn client_limit(limit: ClientLimit, network: &str) -> String {
     format!("rl:{kind}:ip:{network}")
 }
 
-/// The failed log-ins of an account, keyed by a hash of its e-mail.
-pub fn login_failures(email: &str) -> String {
-    format!(
-        "rl:login:acct:{}",
-        hex::encode(&Sha256::digest(email.as_bytes())[..16])
-    )
+/// Whose failed log-ins a counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginSubject<'a> {
+    /// An existing account: every spelling of its address that reaches it shares this.
+    Account(i64),
+    /// An address with no account (canonical form, or as typed when unparseable).
+    Address(&'a str),
+}
+
+/// The failed log-ins of `subject`; an address only as a hash.
+pub fn login_failures(subject: LoginSubject<'_>) -> String {
+    match subject {
+        LoginSubject::Account(id) => format!("rl:login:acct-id:{id}"),
+        LoginSubject::Address(email) => format!(
+            "rl:login:acct:{}",
+            hex::encode(&Sha256::digest(email.as_bytes())[..16])
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -56,7 +68,7 @@ mod tests {
     fn keys_hold_no_cookie_value_or_address() {
         let id = "a".repeat(64);
         assert!(!session(&id).contains(&id));
-        assert!(!login_failures("ana@exemplo.com.br").contains("ana"));
+        assert!(!login_failures(LoginSubject::Address("ana@exemplo.com.br")).contains("ana"));
         assert_eq!(
             client_limit(ClientLimit::Login, "2001:db8::/64"),
             "rl:login:ip:2001:db8::/64"

@@ -1082,9 +1082,15 @@ async fn the_set_role_command_ends_the_accounts_sessions() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PESQUISA_DATABASE__URL", &s.database.url)
-        .env("PESQUISA_REDIS__URL", s.redis.url.as_deref().expect("redis"))
+        .env(
+            "PESQUISA_REDIS__URL",
+            s.redis.url.as_deref().expect("redis"),
+        )
         .env("PESQUISA_REDIS__KEY_PREFIX", &s.redis.key_prefix)
-        .env("PESQUISA_SESSION__SECRET", "test-secret-test-secret-test-secret!")
+        .env(
+            "PESQUISA_SESSION__SECRET",
+            "test-secret-test-secret-test-secret!",
+        )
         .args([
             "admin",
             "set-role",
@@ -1101,4 +1107,42 @@ async fn the_set_role_command_ends_the_accounts_sessions() {
     let page = analyst.get(&app.service, "/account").await;
     assert_eq!(page.status, 303, "logged out everywhere");
     assert!(page.location().starts_with("/login"));
+}
+
+/// Security finding 3: look-alike spellings of a locked account's address (full-width
+/// letters, zero-width characters, accents that MariaDB's collation equates) each had a
+/// counter of their own, and one of them got into the locked account.
+#[tokio::test(flavor = "multi_thread")]
+async fn look_alike_emails_neither_bypass_the_lock_out_nor_reach_the_account() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        app.signup("vitima@exemplo.com.br").await;
+        let mut attacker = Browser::from_ip("198.51.100.66");
+        for _ in 0..5 {
+            let page = app
+                .login(&mut attacker, "vitima@exemplo.com.br", "palpite errado demais")
+                .await;
+            assert_eq!(page.status, 422);
+        }
+        // Full-width letters are the same address: the same (locked) counter.
+        let fullwidth = "ｖｉｔｉｍａ@exemplo.com.br";
+        let page = app.login(&mut attacker, fullwidth, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 429, "{backend:?}: full-width spelling is locked too");
+        // Invisible characters are refused; an accented spelling is another address, and
+        // finds no account even where the collation would equate it.
+        for other in ["vi\u{200B}tima@exemplo.com.br", "vítima@exemplo.com.br"] {
+            let page = app.login(&mut attacker, other, GOOD_PASSWORD).await;
+            assert_eq!(page.status, 422, "{backend:?}: {other:?}: {}", page.body);
+            assert_eq!(attacker.session_cookie(), None, "{backend:?}: not logged in");
+        }
+        // Sign-up refuses a name or address with format characters, by the field.
+        let mut b = Browser::from_ip("203.0.113.70");
+        let mut fields = signup_fields("nova\u{200B}@exemplo.com.br");
+        fields[0].1 = "Ana\u{202E}".into();
+        let page = b
+            .submit(&app.service, "/register", "/register", &as_refs(&fields))
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("caracteres invisíveis"), "{}", page.body);
+    }
 }
