@@ -12,6 +12,7 @@
 //! Responses are read in batches like the export (see [`collect`]); only counts and the
 //! few numbers per respondent the market estimate needs are kept.
 
+pub mod assumptions;
 pub mod cache;
 pub mod html;
 mod model;

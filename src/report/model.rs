@@ -126,6 +126,36 @@ pub struct BairroRow {
     pub intent_top2_ci95: Option<(f64, f64)>,
 }
 
+/// A market estimate with its assumptions written out in both languages (serialized as
+/// the estimate's fields followed by `assumptions` and `premissas`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    #[serde(flatten)]
+    pub figures: MarketEstimate,
+    /// Every assumption behind the numbers, in plain English.
+    pub assumptions: Vec<String>,
+    /// The same assumptions in Brazilian Portuguese, in the same order.
+    pub premissas: Vec<String>,
+}
+
+impl Estimate {
+    fn new(figures: MarketEstimate) -> Estimate {
+        let super::assumptions::Assumptions { pt, en } = super::assumptions::of(&figures);
+        Estimate {
+            figures,
+            assumptions: en,
+            premissas: pt,
+        }
+    }
+}
+
+impl std::ops::Deref for Estimate {
+    type Target = MarketEstimate;
+    fn deref(&self) -> &MarketEstimate {
+        &self.figures
+    }
+}
+
 /// The market-size section.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MarketSection {
@@ -133,7 +163,7 @@ pub struct MarketSection {
     pub households_given: bool,
     /// Value assumed for the open top spend band, in reais.
     pub open_top_spend: Option<f64>,
-    pub estimate: Option<MarketEstimate>,
+    pub estimate: Option<Estimate>,
     /// Why there is no estimate (no monthly-spend question, invalid parameter…).
     pub unavailable: Option<String>,
 }
@@ -419,7 +449,7 @@ impl<'d> Accumulator<'d> {
             Ok(estimate) => MarketSection {
                 households_given: params.households.is_some(),
                 open_top_spend: Some(open_top),
-                estimate: Some(estimate),
+                estimate: Some(Estimate::new(estimate)),
                 unavailable: None,
             },
             Err(e) => unavailable(&e.to_string()),

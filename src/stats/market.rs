@@ -344,10 +344,22 @@ pub struct MarketEstimate {
     pub capture: CaptureShare,
     /// Lower, Mid and Upper scenarios, in that order.
     pub scenarios: Vec<ScenarioEstimate>,
-    /// Every assumption behind the numbers, in plain English.
-    pub assumptions: Vec<String>,
-    /// The same assumptions in Brazilian Portuguese, in the same order.
-    pub premissas: Vec<String>,
+    /// What the estimate rests on, for the report's list of assumptions.
+    #[serde(skip)]
+    pub basis: Basis,
+}
+
+/// The inputs and outcomes an estimate's assumptions are written from (the words are the
+/// report's, in both languages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Basis {
+    pub params: MarketParams,
+    /// Smallest group reported (`min_cell`, at least 1).
+    pub min: usize,
+    /// Whether enough respondents gave a spend answer for any figure at all.
+    pub overall_reported: bool,
+    /// With households per bairro: bairros with spend answers but no household count.
+    pub bairros_without_households: Vec<String>,
 }
 
 impl MarketEstimate {
@@ -449,10 +461,6 @@ fn scenario_values(band: &Band, open_top: f64) -> Option<ScenarioValues> {
         value_at(band, Scenario::Mid, open_top)?,
         value_at(band, Scenario::Upper, open_top)?,
     ])
-}
-
-fn money(x: f64) -> String {
-    format!("R$ {x:.2}")
 }
 
 /// Computes the market-size estimate. See the module docs for the method.
@@ -627,282 +635,27 @@ pub fn estimate_market(
         invalid_intent: answered_intent.saturating_sub(intents.len()),
     };
 
-    let Assumptions {
-        pt: premissas,
-        en: assumptions,
-    } = assumptions(
-        params,
-        &coverage,
-        &capture,
-        min,
-        &by_bairro,
-        overall_reported,
-    );
-
+    let bairros_without_households = match &params.households {
+        Households::PerBairro(map) => by_bairro
+            .iter()
+            .filter(|(b, m)| !m.is_empty() && !map.contains_key(*b))
+            .map(|(b, _)| b.clone())
+            .collect(),
+        Households::Total(_) => Vec::new(),
+    };
     Ok(MarketEstimate {
         coverage,
         capture,
         scenarios,
-        assumptions,
-        premissas,
+        basis: Basis {
+            params: params.clone(),
+            min,
+            overall_reported,
+            bairros_without_households,
+        },
     })
-}
-
-/// Each assumption in Brazilian Portuguese and English (same order in both lists).
-struct Assumptions {
-    pt: Vec<String>,
-    en: Vec<String>,
-}
-
-impl Assumptions {
-    fn add(&mut self, pt: String, en: String) {
-        self.pt.push(pt);
-        self.en.push(en);
-    }
-}
-
-/// The assumption list of an estimate, in both languages.
-fn assumptions(
-    p: &MarketParams,
-    coverage: &Coverage,
-    capture: &CaptureShare,
-    min: usize,
-    by_bairro: &BTreeMap<String, Vec<usize>>,
-    overall_reported: bool,
-) -> Assumptions {
-    let mut a = Assumptions {
-        pt: Vec::new(),
-        en: Vec::new(),
-    };
-    let (with, all) = (coverage.with_spend, coverage.respondents);
-    a.add(
-        format!(
-            "O gasto mensal com supermercado por domicílio vem da faixa de gasto informada: o \
-             cenário Médio usa o ponto médio da faixa, o Inferior o seu limite inferior (0 na \
-             primeira faixa) e o Superior o limite superior. {with} de {all} respondentes \
-             deram uma resposta de gasto utilizável; os demais ficam fora de todas as médias."
-        ),
-        format!(
-            "Monthly supermarket spend per household comes from the respondent's spend band: \
-             the Mid scenario uses the band midpoint, Lower its lower bound (0 for the lowest \
-             band), Upper its upper bound. {with} of {all} respondents gave a usable spend \
-             answer; the others are left out of all averages."
-        ),
-    );
-    a.add(
-        format!(
-            "A faixa de gasto aberta no topo (sem limite superior) vale {} nos cenários Médio \
-             e Superior e o seu limite inferior no cenário Inferior.",
-            money(p.open_top)
-        ),
-        format!(
-            "The open top spend band (no upper bound) is valued at {} in the Mid and Upper \
-             scenarios and at its lower bound in the Lower scenario.",
-            money(p.open_top)
-        ),
-    );
-    a.add(
-        "As médias não são ponderadas: cada domicílio que respondeu conta uma vez, e supõe-se \
-         que os respondentes representam os domicílios da área."
-            .to_string(),
-        "Averages are unweighted: each responding household counts once, and the \
-         respondents are assumed to represent the area's households."
-            .to_string(),
-    );
-    let below = min.saturating_sub(1);
-    a.add(
-        format!(
-            "Grupos com menos de {min} respondentes com resposta de gasto são suprimidos (sem \
-             números); quando os respondentes suprimidos de um recorte (inclusive os sem \
-             classe de renda ou bairro) somariam entre 1 e {below}, os menores grupos \
-             restantes também são suprimidos, para que nenhuma resposta possa ser deduzida \
-             por subtração."
-        ),
-        format!(
-            "Groups with fewer than {min} respondents with a spend answer are suppressed (no \
-             figures shown); where the suppressed respondents of a breakdown (including those \
-             without an income class or bairro) would number between 1 and {below}, the \
-             smallest other groups are suppressed too, so no one's answer can be recovered by \
-             subtraction."
-        ),
-    );
-    a.add(
-        format!(
-            "Intervalos de confiança de 95%: bootstrap percentil da média com B = {} \
-             reamostragens, gerador ChaCha8 com semente {} (a mesma para todos os grupos e \
-             cenários).",
-            p.resamples, p.seed
-        ),
-        format!(
-            "95% confidence intervals: percentile bootstrap of the mean with B = {} resamples, \
-             ChaCha8 generator seeded with {} (the same seed for every group and scenario).",
-            p.resamples, p.seed
-        ),
-    );
-    if !overall_reported {
-        a.add(
-            format!(
-                "Menos de {min} respondentes deram uma resposta de gasto utilizável; por isso \
-                 nenhum gasto, mercado ou potencial é mostrado."
-            ),
-            format!(
-                "Fewer than {min} respondents gave a usable spend answer, so no spend, market \
-                 or potential figure is reported."
-            ),
-        );
-    }
-
-    match &p.households {
-        Households::Total(h) => a.add(
-            format!(
-                "Domicílios: {h} na área estudada (número do analista); mercado mensal = gasto \
-                 médio geral × {h}."
-            ),
-            format!(
-                "Households: {h} in the study area (analyst's figure); monthly market = overall \
-                 mean spend × {h}."
-            ),
-        ),
-        Households::PerBairro(map) => {
-            let total = map.values().fold(0u64, |acc, &h| acc.saturating_add(h));
-            let n = map.len();
-            a.add(
-                format!(
-                    "Domicílios por bairro ({n} bairros, {total} domicílios ao todo, números do \
-                     analista); mercado mensal = soma, nesses bairros, do gasto médio do bairro \
-                     × os seus domicílios."
-                ),
-                format!(
-                    "Households per bairro ({n} bairros, {total} households in all, analyst's \
-                     figures); monthly market = sum over these bairros of the bairro's mean \
-                     spend × its households."
-                ),
-            );
-            a.add(
-                format!(
-                    "Substituição: um bairro com menos de {min} respondentes com resposta de \
-                     gasto (ou suprimido para proteger outro) usa o gasto médio geral na soma \
-                     do mercado."
-                ),
-                format!(
-                    "Fallback: a bairro with fewer than {min} respondents with a spend answer \
-                     (or suppressed to protect another) uses the overall mean spend in the \
-                     market sum."
-                ),
-            );
-            let outside: Vec<&str> = by_bairro
-                .iter()
-                .filter(|(b, m)| !m.is_empty() && !map.contains_key(*b))
-                .map(|(b, _)| b.as_str())
-                .collect();
-            if !outside.is_empty() {
-                let list = outside.join(", ");
-                a.add(
-                    format!(
-                        "Respondentes de bairros sem número de domicílios ({list}) entram na \
-                         média geral (e portanto na substituição), mas não acrescentam \
-                         domicílios ao mercado."
-                    ),
-                    format!(
-                        "Respondents from bairros without a household count ({list}) are \
-                         counted in the overall mean (and so in the fallback) but add no \
-                         households to the market."
-                    ),
-                );
-            }
-        }
-    }
-
-    let w = p.intent_weights;
-    match p.capture_share {
-        Some(share) => {
-            let pct = share * 100.0;
-            a.add(
-                format!(
-                    "Participação da loja: {pct:.1}% do gasto com supermercado de cada \
-                     domicílio, definida pelo analista (a intenção de compra não é usada)."
-                ),
-                format!(
-                    "Capture share: {pct:.1}% of each household's supermarket spend, set by \
-                     the analyst (purchase intent not used)."
-                ),
-            );
-        }
-        None => {
-            let weights = format!(
-                "{} / {} / {} / {} / {}",
-                w.certamente_sim,
-                w.provavelmente_sim,
-                w.talvez,
-                w.provavelmente_nao,
-                w.certamente_nao
-            );
-            a.add(
-                format!(
-                    "Escala de intenção de compra: 5 = certamente sim, 4 = provavelmente sim, \
-                     3 = talvez, 2 = provavelmente não, 1 = certamente não; pesos {weights} \
-                     (calibração top-box: a intenção declarada exagera a compra real)."
-                ),
-                format!(
-                    "Purchase intent scale: 5 = certamente sim, 4 = provavelmente sim, \
-                     3 = talvez, 2 = provavelmente não, 1 = certamente não; weights {weights} \
-                     (top-box calibration: stated intent overstates actual buying)."
-                ),
-            );
-            let answers = capture.intent_answers;
-            match capture.share {
-                Some(s) => {
-                    let pct = s * 100.0;
-                    a.add(
-                        format!(
-                            "Participação da loja: {pct:.1}%, a média dos pesos de intenção dos \
-                             {answers} respondentes que responderam à pergunta de intenção, \
-                             lida como a parte do gasto com supermercado de cada domicílio que a \
-                             nova loja levaria (sem dividir de novo pelo número de concorrentes)."
-                        ),
-                        format!(
-                            "Capture share: {pct:.1}%, the average intent weight over the \
-                             {answers} respondents who answered the intent question, read as the \
-                             share of each household's supermarket spend the new store would \
-                             take (not divided further by the number of competing stores)."
-                        ),
-                    );
-                }
-                None => a.add(
-                    format!(
-                        "Participação da loja: indisponível, porque menos de {min} respondentes \
-                         responderam à pergunta de intenção; nenhum potencial é mostrado."
-                    ),
-                    format!(
-                        "Capture share: not available, since fewer than {min} respondents \
-                         answered the intent question; no potential is reported."
-                    ),
-                ),
-            }
-            if coverage.invalid_intent > 0 {
-                let n = coverage.invalid_intent;
-                a.add(
-                    format!(
-                        "{n} respostas de intenção fora de 1–5 foram tratadas como não respondidas."
-                    ),
-                    format!("{n} intent answers outside 1–5 were treated as not answered."),
-                );
-            }
-        }
-    }
-    a.add(
-        "Sensibilidade: o mercado e o potencial também são calculados com todas as faixas de \
-         gasto no limite inferior (Inferior) e no superior (Superior); a participação da loja \
-         é a mesma em todos os cenários."
-            .to_string(),
-        "Sensitivity: the market and the potential are also computed with every spend band at \
-         its lower bound (Lower) and upper bound (Upper); the capture share is the same in \
-         all scenarios."
-            .to_string(),
-    );
-    a
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-mod tests;
+pub(crate) mod tests;

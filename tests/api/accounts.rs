@@ -1120,20 +1120,31 @@ async fn look_alike_emails_neither_bypass_the_lock_out_nor_reach_the_account() {
         let mut attacker = Browser::from_ip("198.51.100.66");
         for _ in 0..5 {
             let page = app
-                .login(&mut attacker, "vitima@exemplo.com.br", "palpite errado demais")
+                .login(
+                    &mut attacker,
+                    "vitima@exemplo.com.br",
+                    "palpite errado demais",
+                )
                 .await;
             assert_eq!(page.status, 422);
         }
         // Full-width letters are the same address: the same (locked) counter.
         let fullwidth = "ｖｉｔｉｍａ@exemplo.com.br";
         let page = app.login(&mut attacker, fullwidth, GOOD_PASSWORD).await;
-        assert_eq!(page.status, 429, "{backend:?}: full-width spelling is locked too");
+        assert_eq!(
+            page.status, 429,
+            "{backend:?}: full-width spelling is locked too"
+        );
         // Invisible characters are refused; an accented spelling is another address, and
         // finds no account even where the collation would equate it.
         for other in ["vi\u{200B}tima@exemplo.com.br", "vítima@exemplo.com.br"] {
             let page = app.login(&mut attacker, other, GOOD_PASSWORD).await;
             assert_eq!(page.status, 422, "{backend:?}: {other:?}: {}", page.body);
-            assert_eq!(attacker.session_cookie(), None, "{backend:?}: not logged in");
+            assert_eq!(
+                attacker.session_cookie(),
+                None,
+                "{backend:?}: not logged in"
+            );
         }
         // Sign-up refuses a name or address with format characters, by the field.
         let mut b = Browser::from_ip("203.0.113.70");
