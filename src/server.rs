@@ -1,6 +1,8 @@
 //! `serve`: bind, tell systemd we are ready, serve until SIGTERM/SIGINT, then drain
 //! in-flight requests and close the pools.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -135,22 +137,72 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Pet systemd's watchdog at half its interval, from a plain thread: the notification is
-/// a blocking datagram send, which must never hold an async worker (if the receiver is
-/// slow, a full socket queue would block it, and with it the runtime's shutdown).
+/// Pet systemd's watchdog at half its interval, but only while the async runtime runs
+/// tasks: a task on the runtime advances a heartbeat, and a plain thread sends the pet
+/// only when the heartbeat moved since its last look. A wedged runtime (every worker
+/// blocked) stops the pets and systemd restarts the service. The sending stays on its
+/// own thread because a full notify socket blocks the sender, which must never be a
+/// runtime worker.
 fn spawn_watchdog() {
     let Some(interval) = sd_notify::watchdog_enabled() else {
         return;
     };
+    let every = interval / 2;
+    let beat = Arc::new(AtomicU64::new(0));
+    tokio::spawn(heartbeat(every, beat.clone()));
     let spawned = std::thread::Builder::new()
         .name("watchdog".into())
         .spawn(move || {
+            let mut seen = 0;
             loop {
-                std::thread::sleep(interval / 2);
-                notify(&[sd_notify::NotifyState::Watchdog]);
+                std::thread::sleep(every);
+                let now = beat.load(Ordering::SeqCst);
+                if now != seen {
+                    seen = now;
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                }
             }
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the watchdog thread");
+    }
+}
+
+/// Advances `beat` every `every`, for as long as the runtime runs this task.
+async fn heartbeat(every: Duration, beat: Arc<AtomicU64>) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        beat.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_moves_only_while_the_runtime_runs_tasks() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let beat = Arc::new(AtomicU64::new(0));
+        let seen = beat.clone();
+        rt.block_on(async move {
+            tokio::spawn(heartbeat(Duration::from_millis(10), beat));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let running = seen.load(Ordering::SeqCst);
+            assert!(running >= 3, "beats while the runtime runs: {running}");
+            // The only worker blocked (a wedged runtime): no beat, so no pet.
+            std::thread::sleep(Duration::from_millis(150));
+            assert_eq!(seen.load(Ordering::SeqCst), running, "no beat while wedged");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                seen.load(Ordering::SeqCst) > running,
+                "beats again once it runs"
+            );
+        });
     }
 }

@@ -1,11 +1,12 @@
--- pesquisa: the schema and its three MariaDB users. Run as root on the DB host, over the
+-- pesquisa: the schema and its four MariaDB users. Run as root on the DB host, over the
 -- Unix socket, with the passwords set as user variables first (a heredoc keeps them out
 -- of `ps` and of the shell history):
 --
 --   mariadb <<SQL
---   SET @app_password      = '$(cat /root/pesquisa-secrets/db-app)';
---   SET @migrate_password  = '$(cat /root/pesquisa-secrets/db-migrate)';
---   SET @analyst_password  = '$(cat /root/pesquisa-secrets/db-analyst)';
+--   SET @app_password         = '$(cat /root/pesquisa-secrets/db-app)';
+--   SET @migrate_password     = '$(cat /root/pesquisa-secrets/db-migrate)';
+--   SET @analyst_password     = '$(cat /root/pesquisa-secrets/db-analyst)';
+--   SET @analyst_pd_password  = '$(cat /root/pesquisa-secrets/db-analyst-pd)';
 --   SOURCE /root/pesquisa/deploy/db-host/users.sql
 --   SQL
 --
@@ -17,12 +18,27 @@
 -- Idempotent: running it again sets the passwords and privileges to exactly these (any
 -- privilege granted by hand to these users is revoked). It never drops data.
 --
---   pesquisa_app      the running app (database.url in pesquisa.toml): rows only
---                     (SELECT, INSERT, UPDATE, DELETE) on the schema; no DDL
---   pesquisa_migrate  `pesquisa migrate` during a deploy: the app's rights plus DDL on
---                     the schema (CREATE, ALTER, DROP, INDEX, REFERENCES)
---   pesquisa_analyst  `pesquisa export` / `pesquisa report`: SELECT on the schema only
--- All three: the schema only (nothing on *.*), TLS required, from the VPN only.
+-- Run it again after the first `pesquisa migrate`, and after any release whose migrations
+-- change the tables or columns named below: the analysts' grants name tables and columns,
+-- which MariaDB grants only once they exist. Until then the analysts get nothing on a
+-- missing table, and the script ends with a `note` row naming the tables it skipped.
+--
+--   pesquisa_app         the running app (database.url in pesquisa.toml): rows only
+--                        (SELECT, INSERT, UPDATE, DELETE) on the schema; no DDL
+--   pesquisa_migrate     `pesquisa migrate` during a deploy: the app's rights plus DDL on
+--                        the schema (CREATE, ALTER, DROP, INDEX, REFERENCES)
+--   pesquisa_analyst     `pesquisa export` / `pesquisa report` without personal data:
+--                        SELECT on the columns they read and nothing else: every column of
+--                        responses (answers, bairro, dates; user_id only as a number) and
+--                        `version` of __diesel_schema_migrations (both commands refuse to
+--                        run while migrations are pending). Nothing on users, consents,
+--                        consent_documents or audit_log.
+--   pesquisa_analyst_pd  `pesquisa export --include-personal-data` only: the analyst's
+--                        rights, plus SELECT on users (id, nome, sobrenome, email,
+--                        telefone; not password_hash, role, bairro or the dates) and INSERT
+--                        on audit_log (the `export.personal_data` entry the export writes
+--                        before any row; no SELECT, UPDATE or DELETE there)
+-- All four: the schema only (nothing on *.*), TLS required, from the VPN only.
 
 DELIMITER //
 BEGIN NOT ATOMIC
@@ -31,6 +47,10 @@ BEGIN NOT ATOMIC
   DECLARE v_app_max INT DEFAULT IFNULL(@app_max_conn, 40);
   DECLARE v_user VARCHAR(32);
   DECLARE v_account VARCHAR(320);
+  DECLARE v_analyst VARCHAR(320);
+  DECLARE v_analyst_pd VARCHAR(320);
+  DECLARE v_table VARCHAR(64);
+  DECLARE v_missing VARCHAR(1024) DEFAULT NULL;
   DECLARE i INT DEFAULT 0;
 
   -- Names are pasted into statements below: allow only plain identifiers and addresses.
@@ -42,31 +62,62 @@ BEGIN NOT ATOMIC
   END IF;
   IF IFNULL(CHAR_LENGTH(@app_password), 0) < 16
      OR IFNULL(CHAR_LENGTH(@migrate_password), 0) < 16
-     OR IFNULL(CHAR_LENGTH(@analyst_password), 0) < 16 THEN
-    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'users.sql: set @app_password, @migrate_password and @analyst_password (16+ characters each) first';
+     OR IFNULL(CHAR_LENGTH(@analyst_password), 0) < 16
+     OR IFNULL(CHAR_LENGTH(@analyst_pd_password), 0) < 16 THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'users.sql: set @app_password, @migrate_password, @analyst_password and @analyst_pd_password (16+ characters each) first';
   END IF;
 
   EXECUTE IMMEDIATE CONCAT('CREATE DATABASE IF NOT EXISTS `', v_schema,
     '` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
 
-  WHILE i < 3 DO
-    SET v_user = ELT(i + 1, 'pesquisa_app', 'pesquisa_migrate', 'pesquisa_analyst');
+  WHILE i < 4 DO
+    SET v_user = ELT(i + 1, 'pesquisa_app', 'pesquisa_migrate', 'pesquisa_analyst', 'pesquisa_analyst_pd');
     SET v_account = CONCAT('''', v_user, '''@''', v_hosts, '''');
     EXECUTE IMMEDIATE CONCAT('CREATE USER IF NOT EXISTS ', v_account,
-      ' IDENTIFIED BY ', QUOTE(ELT(i + 1, @app_password, @migrate_password, @analyst_password)));
+      ' IDENTIFIED BY ', QUOTE(ELT(i + 1, @app_password, @migrate_password, @analyst_password, @analyst_pd_password)));
     -- Also for an existing user: new password, TLS required, connection cap.
     EXECUTE IMMEDIATE CONCAT('ALTER USER ', v_account,
-      ' IDENTIFIED BY ', QUOTE(ELT(i + 1, @app_password, @migrate_password, @analyst_password)),
-      ' REQUIRE SSL WITH MAX_USER_CONNECTIONS ', ELT(i + 1, v_app_max, 4, 4));
+      ' IDENTIFIED BY ', QUOTE(ELT(i + 1, @app_password, @migrate_password, @analyst_password, @analyst_pd_password)),
+      ' REQUIRE SSL WITH MAX_USER_CONNECTIONS ', ELT(i + 1, v_app_max, 4, 4, 4));
+    -- Every level: global, schema, table and column privileges.
     EXECUTE IMMEDIATE CONCAT('REVOKE ALL PRIVILEGES, GRANT OPTION FROM ', v_account);
-    EXECUTE IMMEDIATE CONCAT('GRANT ',
-      ELT(i + 1,
-        'SELECT, INSERT, UPDATE, DELETE',
-        'SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES',
-        'SELECT'),
-      ' ON `', v_schema, '`.* TO ', v_account);
+    IF i < 2 THEN
+      EXECUTE IMMEDIATE CONCAT('GRANT ',
+        ELT(i + 1,
+          'SELECT, INSERT, UPDATE, DELETE',
+          'SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES'),
+        ' ON `', v_schema, '`.* TO ', v_account);
+    END IF;
     SET i = i + 1;
   END WHILE;
+
+  -- The analysts: per table and per column, exactly what the commands' queries name
+  -- (src/db/batches.rs, src/db/responses.rs Response, src/db/migrations.rs,
+  -- src/db/audit.rs record). Table 1-2 for both analysts, 3-4 for the personal-data one.
+  SET v_analyst = CONCAT('''pesquisa_analyst''@''', v_hosts, '''');
+  SET v_analyst_pd = CONCAT('''pesquisa_analyst_pd''@''', v_hosts, '''');
+  SET i = 0;
+  WHILE i < 4 DO
+    SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log');
+    IF EXISTS (SELECT 1 FROM information_schema.TABLES
+               WHERE TABLE_SCHEMA = v_schema AND TABLE_NAME = v_table) THEN
+      EXECUTE IMMEDIATE CONCAT('GRANT ',
+        ELT(i + 1,
+          'SELECT (version)',
+          'SELECT (id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at)',
+          'SELECT (id, nome, sobrenome, email, telefone)',
+          'INSERT'),
+        ' ON `', v_schema, '`.`', v_table, '` TO ',
+        IF(i < 2, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
+    ELSE
+      SET v_missing = CONCAT_WS(', ', v_missing, v_table);
+    END IF;
+    SET i = i + 1;
+  END WHILE;
+  IF v_missing IS NOT NULL THEN
+    SELECT CONCAT('users.sql: no analyst grants on ', v_missing, ' (not in `', v_schema,
+      '` yet): run users.sql again after `pesquisa migrate`') AS note;
+  END IF;
 END //
 DELIMITER ;
 

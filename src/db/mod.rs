@@ -252,6 +252,23 @@ impl DbPool {
         }
     }
 
+    /// A cheap write proving the database accepts writes: rewrites the one row of
+    /// `health_probe`. Fails (or waits, so callers bound it) while a lock, a read-only
+    /// server or a full disk keeps the database from writing.
+    pub async fn write_probe(&self) -> Result<(), DbError> {
+        use diesel::ExpressionMethods;
+        use schema::health_probe::dsl::*;
+        let now = chrono::Utc::now().naive_utc();
+        with_conn!(self, |conn| {
+            diesel::replace_into(health_probe)
+                .values((id.eq(1), at.eq(now)))
+                .execute(conn)
+                .await
+                .map(|_| ())
+                .map_err(DbError::from)
+        })
+    }
+
     /// A cheap query proving the connection and the schema: reads the audit table.
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::QueryDsl;

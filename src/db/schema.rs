@@ -15,6 +15,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    health_probe (id) {
+        id -> Integer,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         email -> Varchar,

@@ -1,5 +1,5 @@
 //! Health endpoints for systemd, nginx and monitoring: `/healthz` says the process
-//! answers; `/readyz` says the database and the session store answer too.
+//! answers; `/readyz` says the database reads and writes and the session store answers.
 
 use std::time::Duration;
 
@@ -33,13 +33,16 @@ pub async fn healthz(res: &mut Response) {
     res.render(Text::Plain("ok"));
 }
 
-/// Readiness: 200 when the database and the session store both answer within
-/// [`PROBE_TIMEOUT`], otherwise 503 naming which one failed.
+/// Readiness: 200 when the database answers a read and a write and the session store
+/// answers, each within [`PROBE_TIMEOUT`], otherwise 503 naming which one failed.
 #[handler]
 pub async fn readyz(depot: &mut Depot, res: &mut Response) {
     let app = state(depot);
     let (db, kv) = tokio::join!(
-        tokio::time::timeout(PROBE_TIMEOUT, app.db.ping()),
+        tokio::time::timeout(PROBE_TIMEOUT, async {
+            app.db.ping().await?;
+            app.db.write_probe().await
+        }),
         tokio::time::timeout(PROBE_TIMEOUT, app.kv.ping()),
     );
     let database = Check {
@@ -62,12 +65,16 @@ pub async fn readyz(depot: &mut Depot, res: &mut Response) {
     };
     let draining = app.draining.load(std::sync::atomic::Ordering::SeqCst);
     let ready = database.ok && sessions.ok && !draining;
-    if !ready {
+    if !(database.ok && sessions.ok) {
+        // Only the backends that failed are named; a draining instance with healthy
+        // backends is not a fault and logs nothing here.
         tracing::warn!(
-            database = database.error.as_deref().unwrap_or("ok"),
-            sessions = sessions.error.as_deref().unwrap_or("ok"),
-            "not ready"
+            database = database.error.as_deref(),
+            sessions = sessions.error.as_deref(),
+            "not ready: a backend failed its probe"
         );
+    }
+    if !ready {
         res.status_code(StatusCode::SERVICE_UNAVAILABLE);
     }
     res.add_header("cache-control", "no-store", true).ok();

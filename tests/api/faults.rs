@@ -165,3 +165,73 @@ async fn a_statement_waiting_on_a_lock_ends_on_the_server_with_503_and_retry_aft
     // The connection that met the bound is fine: the next page loads.
     assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
 }
+
+/// Reliability finding 5: `/readyz` only read, so it stayed 200 while a table lock (or,
+/// on SQLite, another writer) kept the database from writing. It now writes too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_that_cannot_write_is_not_ready() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let ready = async || {
+            let mut res = app.get("/readyz").await;
+            (res.status_code.map(|s| s.as_u16()), body(&mut res).await)
+        };
+        assert_eq!(ready().await.0, Some(200), "{backend:?}");
+        // Another session keeps the database from writing.
+        let blocker = match backend {
+            Backend::MariaRedis => {
+                let db = app.mysql_db_name();
+                let mut c = AsyncMysqlConnection::establish(&format!("{}/{db}", mysql_base_url()))
+                    .await
+                    .expect("connect");
+                diesel::sql_query("LOCK TABLES health_probe READ")
+                    .execute(&mut c)
+                    .await
+                    .expect("lock");
+                Blocker::Mysql(c)
+            }
+            Backend::SqliteMemory => {
+                use diesel::Connection;
+                use diesel::connection::SimpleConnection;
+                let url = app.state.settings.database.url.clone();
+                let path = url.trim_start_matches("sqlite://").to_string();
+                let mut c = diesel::SqliteConnection::establish(&path).expect("open");
+                c.batch_execute("BEGIN EXCLUSIVE").expect("lock");
+                Blocker::Sqlite(c)
+            }
+        };
+        let (status, text) = ready().await;
+        assert_eq!(status, Some(503), "{backend:?}: {text}");
+        assert!(text.contains("\"database\""), "{text}");
+        drop_blocker(blocker).await;
+        // Recovers without a restart.
+        let mut back = None;
+        for _ in 0..50 {
+            back = ready().await.0;
+            if back == Some(200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            back,
+            Some(200),
+            "{backend:?}: ready again once it can write"
+        );
+    }
+}
+
+enum Blocker {
+    Mysql(AsyncMysqlConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+async fn drop_blocker(b: Blocker) {
+    match b {
+        Blocker::Mysql(mut c) => unlock(&mut c).await,
+        Blocker::Sqlite(mut c) => {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("ROLLBACK").expect("unlock");
+        }
+    }
+}

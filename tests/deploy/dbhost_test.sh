@@ -27,6 +27,7 @@ REDIS_PORT=$(free_port 28379)
 APP_PW="app-$(openssl rand -hex 12)"
 MIG_PW="mig-$(openssl rand -hex 12)"
 ANA_PW="ana-$(openssl rand -hex 12)"
+APD_PW="apd-$(openssl rand -hex 12)"
 RADM_PW="adm-$(openssl rand -hex 12)"
 
 # ---- TLS: a CA and a server certificate for 127.0.0.1 ----
@@ -60,9 +61,26 @@ check "nftables.conf for the DB host parses (nft -c)" nft_ok
 # ==== MariaDB checks ====
 check "users.sql refuses to run without the passwords" \
   bash -c '! mariadb --no-defaults -S "$1" -uroot <"$2" 2>/dev/null' _ "$SOCK" "$REPO_ROOT/deploy/db-host/users.sql"
-apply_users() { users_sql "$SOCK" "$APP_PW" "$MIG_PW" "$ANA_PW" 127.0.0.1; }
+# users.sql as docs/deploy.md runs it: root over the socket, the passwords as user
+# variables, SOURCE with --abort-source-on-error (without it mariadb exits 0 even when the
+# sourced file fails). Its output (the `note` row) goes to $T/users-sql.out.
+apply_users() {  # apply_users [ANALYST_PD_PASSWORD]
+  mariadb --no-defaults --abort-source-on-error -S "$SOCK" -uroot -N -B >"$T/users-sql.out" <<SQL
+SET @app_password = '$APP_PW';
+SET @migrate_password = '$MIG_PW';
+SET @analyst_password = '$ANA_PW';
+SET @analyst_pd_password = '${1-$APD_PW}';
+SET @client_hosts = '127.0.0.1';
+SOURCE $REPO_ROOT/deploy/db-host/users.sql
+SQL
+}
+without_pd_password() { ! apply_users "" 2>/dev/null; }
+check "users.sql refuses to run without the personal-data analyst's password" without_pd_password
 check "users.sql applies" apply_users
 check "users.sql applies a second time (idempotent)" apply_users
+# Before the first migrate: no table for the analysts' grants, and users.sql says so.
+check "users.sql on a schema without tables: a note says to run it again after pesquisa migrate" \
+  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
 
 # as USER PASSWORD SQL: a TCP connection with TLS, the server certificate verified.
 as() {
@@ -111,15 +129,114 @@ check "... while the same user gets in with TLS" \
 root_sql -e "DROP USER 'plain'@'127.0.0.1'"
 check "a wrong password is refused" no pesquisa_app "wrong-password-123" "SELECT 1"
 
-check "analyst can SELECT" eq 1 as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM t"
-check "analyst cannot INSERT" no pesquisa_analyst "$ANA_PW" "INSERT INTO t (id) VALUES (9)"
-check "analyst cannot UPDATE or DELETE" no pesquisa_analyst "$ANA_PW" "DELETE FROM t"
+# ---- The two analysts, on the real schema ----
+# The tables as `pesquisa migrate` makes them (migrations/mysql/*/up.sql, in order, and
+# diesel's bookkeeping table), made here as root; then users.sql again, as after the
+# first migrate. A respondent with a response, for the reads below.
+real_schema() {
+  local f
+  for f in "$REPO_ROOT"/migrations/mysql/*/up.sql; do root_sql pesquisa <"$f" || return 1; done
+  root_sql pesquisa -e "CREATE TABLE __diesel_schema_migrations (
+      version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+    INSERT INTO __diesel_schema_migrations (version) VALUES ('20261127000001');" &&
+    seed_respondent
+}
+seed_respondent() {  # as root: a respondent (personal data) with a response
+  root_sql pesquisa -e "
+    INSERT INTO users (email, password_hash, nome, sobrenome, telefone, bairro, created_at, updated_at)
+      VALUES ('maria@example.com', '\$argon2id\$secret', 'Maria', 'Silva', '11987654321', 'Centro', NOW(6), NOW(6));
+    INSERT INTO responses (user_id, definition_id, definition_version, answers, bairro, created_at, updated_at)
+      VALUES (LAST_INSERT_ID(), 'd', 1, '{}', 'Centro', NOW(6), NOW(6));
+    INSERT INTO audit_log (at, action, detail) VALUES (NOW(6), 'user.login', 'before');"
+}
+check "the tables of migrations/mysql/*/up.sql, made as root" real_schema
+applies_quietly() { apply_users && [ ! -s "$T/users-sql.out" ]; }
+check "users.sql after the schema exists: applies, no note" applies_quietly
+# refused USER PASSWORD SQL: the statement fails with a privilege error (1142: table,
+# 1143: column), not because the user cannot log in or the statement is wrong.
+refused() {
+  local err
+  err=$(MYSQL_PWD="$2" mariadb --no-defaults -h 127.0.0.1 -P "$DB_PORT" -u "$1" -N -B \
+    --ssl --ssl-ca="$T/ca.pem" --ssl-verify-server-cert pesquisa -e "$3" 2>&1 >/dev/null) && return 1
+  grep -Eq 'ERROR 114[23] .*command denied' <<<"$err"
+}
+# refused_all USER PASSWORD SQL...: each statement is refused.
+refused_all() {
+  local u=$1 pw=$2 q; shift 2
+  for q in "$@"; do refused "$u" "$pw" "$q" || { echo "not refused for $u: $q" >&2; return 1; }; done
+}
+RESPONSE_COLS="id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at"
+PERSON_COLS="id, nome, sobrenome, email, telefone"
+grants_of() {  # every table-, column- and schema-level privilege of the two analysts
+  root_sql -e "
+    SELECT CONCAT(GRANTEE, ' ', PRIVILEGE_TYPE, ' ', TABLE_NAME) FROM information_schema.TABLE_PRIVILEGES
+      WHERE GRANTEE LIKE '%analyst%'
+    UNION ALL SELECT CONCAT(GRANTEE, ' ', PRIVILEGE_TYPE, ' ', TABLE_NAME, ' (',
+        GROUP_CONCAT(COLUMN_NAME ORDER BY COLUMN_NAME SEPARATOR ','), ')')
+      FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE LIKE '%analyst%'
+      GROUP BY GRANTEE, PRIVILEGE_TYPE, TABLE_NAME
+    UNION ALL SELECT CONCAT(GRANTEE, ' ', PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.*') FROM information_schema.SCHEMA_PRIVILEGES
+      WHERE GRANTEE LIKE '%analyst%'" | LC_ALL=C sort
+}
+R="answers,bairro,created_at,current_page,definition_id,definition_version,id,revision,submitted_at,updated_at,user_id"
+check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
+"'pesquisa_analyst'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
+'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)
+'pesquisa_analyst_pd'@'127.0.0.1' INSERT audit_log
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT responses ($R)
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,id,nome,sobrenome,telefone)" grants_of
+
+check "analyst can SELECT responses (the columns of Response::as_select)" \
+  eq $'1\tCentro' as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*), MAX(bairro) FROM (SELECT $RESPONSE_COLS FROM responses) r"
+check "analyst can SELECT version FROM __diesel_schema_migrations" \
+  eq 20261127000001 as pesquisa_analyst "$ANA_PW" "SELECT version FROM __diesel_schema_migrations"
+check "analyst cannot SELECT users.email" refused pesquisa_analyst "$ANA_PW" "SELECT email FROM users"
+check "analyst cannot SELECT users.password_hash" refused pesquisa_analyst "$ANA_PW" "SELECT password_hash FROM users"
+check "analyst cannot SELECT any users column (nome, telefone, id)" \
+  refused_all pesquisa_analyst "$ANA_PW" "SELECT nome FROM users" "SELECT telefone FROM users" "SELECT id FROM users"
+check "analyst cannot read audit_log" refused pesquisa_analyst "$ANA_PW" "SELECT * FROM audit_log"
+check "analyst cannot read consents or consent_documents" \
+  refused_all pesquisa_analyst "$ANA_PW" "SELECT * FROM consents" "SELECT * FROM consent_documents"
+check "analyst cannot read other tables of the schema (t)" refused pesquisa_analyst "$ANA_PW" "SELECT * FROM t"
+check "analyst cannot INSERT into audit_log (so no personal-data export)" \
+  refused pesquisa_analyst "$ANA_PW" "INSERT INTO audit_log (at, action, detail) VALUES (NOW(6), 'export.personal_data', 'x')"
+check "analyst cannot INSERT, UPDATE or DELETE responses" \
+  refused_all pesquisa_analyst "$ANA_PW" "INSERT INTO responses (definition_id, definition_version, answers, created_at, updated_at) VALUES ('d', 1, '{}', NOW(), NOW())" \
+  "UPDATE responses SET bairro = 'x'" "DELETE FROM responses"
+
+check "personal-data analyst can SELECT responses and migration versions" \
+  eq $'1\n1' as pesquisa_analyst_pd "$APD_PW" \
+  "SELECT COUNT(*) FROM (SELECT $RESPONSE_COLS FROM responses) r; SELECT COUNT(*) > 0 FROM (SELECT version FROM __diesel_schema_migrations) m"
+check "personal-data analyst can SELECT users' id, nome, sobrenome, email, telefone" \
+  outputs $'^[0-9]+\tMaria\tSilva\tmaria@example.com\t11987654321$' as pesquisa_analyst_pd "$APD_PW" \
+  "SELECT $PERSON_COLS FROM users WHERE id IN (1, 2, 3)"
+check "personal-data analyst can INSERT into audit_log (the export's entry)" \
+  as pesquisa_analyst_pd "$APD_PW" \
+  "INSERT INTO audit_log (at, actor_id, action, subject_id, detail) VALUES (NOW(6), NULL, 'export.personal_data', NULL, 'csv 1 rows')"
+check "personal-data analyst cannot SELECT users.password_hash" \
+  refused pesquisa_analyst_pd "$APD_PW" "SELECT password_hash FROM users"
+check "personal-data analyst cannot SELECT other users columns (SELECT *, role, bairro, last_login_at)" \
+  refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM users" "SELECT role FROM users" \
+  "SELECT bairro FROM users" "SELECT last_login_at FROM users"
+check "personal-data analyst cannot read audit_log (INSERT only)" \
+  refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM audit_log" "SELECT COUNT(*) FROM audit_log"
+check "personal-data analyst cannot read consents or consent_documents" \
+  refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM consents" "SELECT * FROM consent_documents"
+check "personal-data analyst cannot UPDATE or DELETE anything (audit_log, users, responses)" \
+  refused_all pesquisa_analyst_pd "$APD_PW" \
+  "UPDATE audit_log SET detail = 'x'" "DELETE FROM audit_log" \
+  "UPDATE users SET email = 'x@example.com'" "DELETE FROM users" \
+  "UPDATE responses SET bairro = 'x'" "DELETE FROM responses" \
+  "INSERT INTO users (email, password_hash, nome, sobrenome, created_at, updated_at) VALUES ('y@example.com', 'h', 'n', 's', NOW(), NOW())"
+check "both analysts' writes left the rows as they were (1 user, 1 response, 2 audit rows)" \
+  eq $'1\t1\t2' root_sql pesquisa -e "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM responses), (SELECT COUNT(*) FROM audit_log)"
 
 check "no user has any global privilege (nothing on *.*)" \
   eq "" root_sql -e "SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES
                      WHERE GRANTEE LIKE '%pesquisa%' AND PRIVILEGE_TYPE <> 'USAGE'"
-check "all three users REQUIRE SSL and have a connection cap" \
-  eq 3 root_sql -e "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'pesquisa\\_%'
+check "all four users REQUIRE SSL and have a connection cap" \
+  eq 4 root_sql -e "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'pesquisa\\_%'
                     AND ssl_type = 'ANY' AND max_user_connections > 0"
 # Backup and restore as docs/deploy.md describes them (over the socket, as root).
 backup_restore() {
@@ -165,9 +282,11 @@ hash_only() { ! grep -q "$APP_PW" "$T/redis-base.conf" && radm ACL GETUSER pesqu
 check "redis: only the hash of the app password is stored" hash_only
 
 # ==== The real binary against these users (opt-in: DEPLOY_TESTS_E2E=1) ====
-# Proves the grants are enough for `pesquisa migrate` (migration user) and `pesquisa serve`
-# (app user), and the Redis ACL for the commands the app really sends. Credentials come
-# through $CREDENTIALS_DIRECTORY, as under systemd's LoadCredential=. Opt-in because it
+# Proves the grants are enough for `pesquisa migrate` (migration user), `pesquisa serve`
+# (app user) and `pesquisa export`/`report` (the analysts; personal data only for
+# pesquisa_analyst_pd), and the Redis ACL for the commands the app really sends.
+# Credentials come through $CREDENTIALS_DIRECTORY, as under systemd's LoadCredential=
+# (the analysts' database passwords through the environment). Opt-in because it
 # needs a built binary (PESQUISA_BIN, else the newest of target/*/pesquisa).
 # The database URL's TLS parameters: mysql_async checks the server certificate against
 # its built-in public roots, which cannot know the DB host's private CA, so verification
@@ -197,9 +316,12 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   run_app() {  # run_app CREDS_DIR TOML ARGS...
     (cd "$T/app" && exec env -i PATH="$PATH" CREDENTIALS_DIRECTORY="$T/app/$1" "$BIN" --config "$2" "${@:3}")
   }
-  root_sql -e "DROP TABLE pesquisa.t"
+  # A fresh schema, as on a new DB host: users.sql, migrate, users.sql again.
+  fresh_schema() { root_sql -e "DROP DATABASE pesquisa" && apply_users && grep -q 'run users.sql again after' "$T/users-sql.out"; }
+  check "users.sql on an empty schema: applies, and says to run it again after migrate" fresh_schema
   migrate_ok() { run_app creds-migrate migrate.toml migrate >"$T/app/migrate.log" 2>&1; }
   check "pesquisa migrate succeeds as the migration user" migrate_ok
+  check "users.sql again after pesquisa migrate: applies, no note (the analysts' grants made)" applies_quietly
   radm FLUSHALL >/dev/null   # only the app's own keys from here on
   # A subshell that execs: $! is then the app's own pid, which the kill below needs.
   (cd "$T/app" && exec env -i PATH="$PATH" CREDENTIALS_DIRECTORY="$T/app/creds-serve" \
@@ -229,8 +351,48 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
     bash -c '! grep -qi "noperm" "$1"' _ "$T/app/serve.log"
   kill -TERM "$APP_PID" 2>/dev/null || true
   wait_until 10 bash -c "! kill -0 $APP_PID 2>/dev/null" || kill -KILL "$APP_PID" 2>/dev/null || true
+
+  # `pesquisa export` and `report` as the two analysts, as docs/deploy.md runs them on an
+  # app VM: its configuration and credentials (session secret: the same pseudonymous ids),
+  # with the analyst's URL and password from the environment.
+  as_analyst() {  # as_analyst USER PASSWORD ARGS...
+    (cd "$T/app" && exec env -i PATH="$PATH" CREDENTIALS_DIRECTORY="$T/app/creds-serve" \
+      PESQUISA_DATABASE__URL="mysql://$1@127.0.0.1:$DB_PORT/pesquisa?${DBHOST_TEST_DB_PARAMS:-require_ssl=true}" \
+      PESQUISA_DATABASE__PASSWORD="$2" "$BIN" --config serve.toml "${@:3}")
+  }
+  check "a respondent with a response, inserted as root" seed_respondent
+  A="$T/app"
+  pseudo_export() {
+    as_analyst pesquisa_analyst "$ANA_PW" export --format csv -o "$A/pseudo.csv" \
+      --manifest "$A/pseudo.json" 2>"$A/pseudo.err" &&
+      grep -q '"rows":1,' "$A/pseudo.json" && grep -q Centro "$A/pseudo.csv" &&
+      ! grep -Eq 'maria@example.com|Silva|11987654321' "$A/pseudo.csv"
+  }
+  check "pesquisa export --format csv as pesquisa_analyst: the response, no personal data" pseudo_export
+  analyst_report() {
+    as_analyst pesquisa_analyst "$ANA_PW" report --format text -o "$A/report.txt" 2>"$A/report.err" &&
+      [ -s "$A/report.txt" ]
+  }
+  check "pesquisa report --format text as pesquisa_analyst" analyst_report
+  pd_refused() {
+    ! as_analyst pesquisa_analyst "$ANA_PW" export --format csv --include-personal-data \
+      -o "$A/pd-refused.csv" 2>"$A/pd-refused.err" && [ ! -e "$A/pd-refused.csv" ] &&
+      grep -q 'refusing to export personal data' "$A/pd-refused.err"
+  }
+  check "pesquisa export --include-personal-data as pesquisa_analyst fails: non-zero, no output file" pd_refused
+  check "... and no export.personal_data entry in audit_log" \
+    eq 0 root_sql pesquisa -e "SELECT COUNT(*) FROM audit_log WHERE action = 'export.personal_data'"
+  pd_export() {
+    as_analyst pesquisa_analyst_pd "$APD_PW" export --format csv --include-personal-data \
+      -o "$A/pd.csv" 2>"$A/pd.err" &&
+      grep -q 'maria@example.com' "$A/pd.csv" && grep -q 'Silva' "$A/pd.csv" && grep -q 11987654321 "$A/pd.csv"
+  }
+  check "pesquisa export --include-personal-data as pesquisa_analyst_pd: nome, sobrenome, email, telefone" pd_export
+  check "... and its audit entry is in audit_log (export.personal_data, csv 1 rows)" \
+    eq $'export.personal_data\tcsv 1 rows' root_sql pesquisa -e \
+    "SELECT action, detail FROM audit_log WHERE action = 'export.personal_data'"
   if [ "$TESTS_FAILED" -gt 0 ]; then
-    tail -n 5 "$T/app/migrate.log" "$T/app/serve.log" >&2 || true
+    tail -n 5 "$T/app/migrate.log" "$T/app/serve.log" "$A"/*.err >&2 || true
   fi
 else
   echo "SKIP: end-to-end with the pesquisa binary (set DEPLOY_TESTS_E2E=1; binary: ${BIN:-none built})"

@@ -352,15 +352,17 @@ redis_start() {
 }
 sha256_hex() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 
-# users_sql SOCKET APP_PW MIGRATE_PW ANALYST_PW [CLIENT_HOSTS]: deploy/db-host/users.sql as
-# docs/deploy.md runs it (root over the socket, passwords as user variables).
+# users_sql SOCKET APP_PW MIGRATE_PW ANALYST_PW ANALYST_PD_PW [CLIENT_HOSTS]:
+# deploy/db-host/users.sql as docs/deploy.md runs it (root over the socket, passwords as
+# user variables); fails when any statement of the file fails.
 users_sql() {
   # shellcheck disable=SC2016  # SQL quotes in a heredoc, expanded by bash
-  mariadb --no-defaults -S "$1" -uroot -N -B <<SQL
+  mariadb --no-defaults --abort-source-on-error -S "$1" -uroot -N -B <<SQL
 SET @app_password = '$2';
 SET @migrate_password = '$3';
 SET @analyst_password = '$4';
-${5:+SET @client_hosts = '$5';}
+SET @analyst_pd_password = '$5';
+${6:+SET @client_hosts = '$6';}
 SOURCE $REPO_ROOT/deploy/db-host/users.sql
 SQL
 }

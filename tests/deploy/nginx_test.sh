@@ -3,7 +3,8 @@
 # of the listed variables only), check it with `nginx -t`, then run it with Debian's nginx
 # against two stand-in backends on loopback and check what it does: redirect, health,
 # TLS, headers, proxying, gzip, body limit, rate limit, and failover (GETs retried, a POST
-# that reached a dying backend not sent again).
+# that reached a dying backend not sent again). A second nginx in a private network
+# namespace checks who the rate limit counts as one client: an IPv6 /64, an IPv4 address.
 # Only loopback addresses and unusual ports (28xxx) are used; everything started is stopped.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -14,10 +15,12 @@ need_cmd envsubst gettext-base
 need_cmd curl curl
 need_cmd python3 python3
 need_cmd ss iproute2
+need_cmd ip iproute2
 need_cmd nft nftables
 
 T=$(mktemp -d /tmp/pesquisa-nginx-test.XXXXXX)
-cleanup() { lb_stop || true; rm -rf "$T"; }
+NS6="pq-nginx6-$$" NGINX6_PID=""
+cleanup() { lb_stop || true; stop_pid "$NGINX6_PID" 5; netns_cleanup; rm -rf "$T"; }
 trap cleanup EXIT
 
 # ---- Rendering and syntax ----
@@ -120,6 +123,75 @@ check "a burst of 25 POST /login: some 200, then 429 ($codes)" \
   bash -c 'grep -q " 200 " <<<"$1 " && grep -q " 429 " <<<"$1 "' _ "$codes"
 codes=$(burst 25 /register -d 'nome=x')
 check "POST /register is limited too: 429 in a burst ($codes)" grep -q " 429 " <<<"$codes "
+
+# ---- Rate limit per client: an IPv6 /64, an IPv4 address ----
+# The same nginx.conf in a private network namespace, in front of two more stand-in
+# backends there, with a dual-stack listener (IPv4 clients arrive as ::ffff:a.b.c.d) and
+# an IPv4-only one; the second listen rides in LISTEN_HTTPS ("listen ${LISTEN_HTTPS} ssl;").
+# Clients pick their source address on the namespace's loopback with --interface.
+V6="$T/v6"
+mkdir -p "$V6"
+cp "$T/cert.pem" "$T/key.pem" "$V6/"
+netns_add "$NS6"
+# One /64, 2001:db8::/64, in four text forms ("::" across its end, inside it, after it, and
+# the first of two zero runs), and an address in the next /64.
+same64=(2001:db8::1 2001:db8::a:b:c:d 2001:db8:0:0:1:: 2001:db8::1:0:0:a)
+next64=2001:db8:0:1::1
+for a in "${same64[@]}" "$next64"; do ip -n "$NS6" addr add "$a/64" dev lo nodad; done
+ip netns exec "$NS6" bash "$REPO_ROOT/tests/deploy/backend-ctl.sh" "$V6" start app1 28001
+ip netns exec "$NS6" bash "$REPO_ROOT/tests/deploy/backend-ctl.sh" "$V6" start app2 28002
+APP1_ADDR=127.0.0.1:28001 APP2_ADDR=127.0.0.1:28002 SERVER_NAME="$LB_NAME" \
+TLS_CERT="$V6/cert.pem" TLS_KEY="$V6/key.pem" LISTEN_HTTP=127.0.0.1:28080 \
+LISTEN_HTTPS="[::]:28443 ipv6only=off ssl; listen 127.0.0.1:28444" \
+  envsubst "$LB_VARS" <"$REPO_ROOT/nginx.conf" >"$V6/nginx.conf"
+ip netns exec "$NS6" nginx -c "$V6/nginx.conf" -p "$V6" -e "$V6/error.log" \
+  -g "daemon off; pid $V6/nginx.pid;" >"$V6/nginx.out" 2>&1 &
+NGINX6_PID=$!
+check "nginx with the same nginx.conf starts in the namespace" \
+  wait_until 10 ip netns exec "$NS6" curl -fsS --noproxy '*' -m 1 "http://127.0.0.1:28080/nginx-health"
+# nscurl SRC DST PORT [CURL ARGS]: curl in the namespace from source address SRC, with
+# $LB_NAME:PORT at DST.
+nscurl() {
+  local src=$1 dst=$2 port=$3; shift 3
+  ip netns exec "$NS6" curl -sS --noproxy '*' -m 20 --cacert "$V6/cert.pem" \
+    --resolve "$LB_NAME:$port:$dst" --interface "$src" "$@"
+}
+# burst_from SRC DST PORT N: N POST /login back to back on one connection; "count code" pairs.
+burst_from() {
+  local src=$1 dst=$2 port=$3 n=$4 args=()
+  for _ in $(seq 1 "$n"); do args+=(-o /dev/null "https://$LB_NAME:$port/login"); done
+  nscurl "$src" "$dst" "$port" -d 'email=a@b.c&password=x' -w '%{http_code}\n' "${args[@]}" |
+    sort | uniq -c | tr -s ' \n' ' '
+}
+real_ip=$(nscurl 127.0.0.1 127.0.0.1 28443 "https://$LB_NAME:28443/echo" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["headers"]["X-Real-IP"])' || true)
+check "the dual-stack listener sees an IPv4 client as IPv4-mapped ($real_ip)" \
+  test "$real_ip" = ::ffff:127.0.0.1
+
+# A fresh client gets 11 through (1 + burst 10), so 10 answered 200 each are unlimited, and
+# a 429 among 10 means the burst of 25 before counted against them.
+codes=$(burst_from "${same64[0]}" '[::1]' 28443 25 || true)
+check "IPv6: a burst of 25 POST /login from ${same64[0]}: some 200, then 429 ($codes)" \
+  bash -c 'grep -q " 200 " <<<"$1 " && grep -q " 429 " <<<"$1 "' _ "$codes"
+for a in "${same64[@]:1}"; do
+  codes=$(burst_from "$a" '[::1]' 28443 10 || true)
+  check "IPv6: then 10 from $a, the same /64, are limited with it: 429 ($codes)" \
+    grep -q " 429 " <<<"$codes "
+done
+codes=$(burst_from "$next64" '[::1]' 28443 10 || true)
+check "IPv6: 10 from $next64, the next /64, are not limited by them ($codes)" \
+  test "$codes" = " 10 200 "
+codes=$(burst_from 127.0.0.1 127.0.0.1 28443 25 || true)
+check "IPv4-mapped: a burst of 25 from ::ffff:127.0.0.1: some 200, then 429 ($codes)" \
+  bash -c 'grep -q " 200 " <<<"$1 " && grep -q " 429 " <<<"$1 "' _ "$codes"
+codes=$(burst_from 127.0.0.2 127.0.0.1 28443 10 || true)
+check "IPv4-mapped: 10 from ::ffff:127.0.0.2, another client (IPv4 is not keyed on a /64), are not limited ($codes)" \
+  test "$codes" = " 10 200 "
+codes=$(burst_from 127.0.0.1 127.0.0.1 28444 10 || true)
+check "IPv4-mapped: then 10 from 127.0.0.1 over IPv4 are the same client: 429 ($codes)" \
+  grep -q " 429 " <<<"$codes "
+stop_pid "$NGINX6_PID" 5
+NGINX6_PID=""
 
 # ---- Failover ----
 # A POST that reached a backend which then died must come back as 502, and must not be

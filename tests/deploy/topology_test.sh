@@ -99,6 +99,7 @@ done
 APP_PW="app-$(openssl rand -hex 12)"
 MIG_PW="mig-$(openssl rand -hex 12)"
 ANA_PW="ana-$(openssl rand -hex 12)"
+APD_PW="apd-$(openssl rand -hex 12)"
 RADM_PW="adm-$(openssl rand -hex 12)"
 db_tls_certs "$T/db" 10.8.0.1
 # The file's own bind-address (10.8.0.1) and port (3306): only paths are overridden.
@@ -111,7 +112,7 @@ if ! wait_until 10 redis_up; then
   cat "$T/db/redis.log" "$T/db/redis.out" >&2 2>/dev/null || true
   fail "Redis did not start in the DB namespace"; finish; exit 1
 fi
-users_sql "$MYSQL_SOCK" "$APP_PW" "$MIG_PW" "$ANA_PW" >/dev/null   # hosts: the file's 10.8.0.%
+users_sql "$MYSQL_SOCK" "$APP_PW" "$MIG_PW" "$ANA_PW" "$APD_PW" >/dev/null   # hosts: the file's 10.8.0.%
 
 # What listens: TCP only on the tunnel address, and only MariaDB and Redis.
 listeners=$(ip netns exec "$NS_DB" ss -Htln | awk '{print $4}' | sort | tr '\n' ' ')
