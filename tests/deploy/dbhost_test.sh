@@ -330,8 +330,8 @@ if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ] && [ -n "$BIN" ] && [ -x "$BIN" ]; then
   app_ready() { curl -fsS --noproxy '*' -m 2 -o /dev/null "http://127.0.0.1:$APP_PORT/readyz"; }
   app_settled() { app_ready || ! kill -0 "$APP_PID" 2>/dev/null; }
   wait_until 30 app_settled || true
-  check "pesquisa serve as the app user: /readyz answers 200 (MariaDB and Redis reachable)" app_ready
-  check "the log-in page answers 200 (a session written through the Redis ACL)" \
+  check "pesquisa serve as the app user: /readyz answers 200 (MariaDB read and write, Redis)" app_ready
+  check "the log-in page answers 200 (a visitor's form stores nothing in Redis)" \
     curl -fsS --noproxy '*' -m 5 -o /dev/null "http://127.0.0.1:$APP_PORT/login"
   # A log-in attempt counts against the rate limits (INCRBY, PEXPIRE, PTTL in a MULTI).
   login_attempt() {  # prints the status of a wrong-password POST /login
