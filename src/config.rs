@@ -887,6 +887,23 @@ mod tests {
     }
 
     #[test]
+    fn statement_timeout_must_end_before_the_request_does() {
+        let err =
+            load("[server]\nrequest_timeout_secs = 10\n[database]\nstatement_timeout_secs = 10\n")
+                .expect_err("refused")
+                .to_string();
+        assert!(err.contains("database.statement_timeout_secs"), "{err}");
+        assert!(err.contains("server.request_timeout_secs (10)"), "{err}");
+        let ok =
+            load("[server]\nrequest_timeout_secs = 10\n[database]\nstatement_timeout_secs = 0\n");
+        assert!(ok.is_ok(), "0 turns the bound off");
+        assert_eq!(
+            load("").expect("defaults").database.statement_timeout_secs,
+            20
+        );
+    }
+
+    #[test]
     fn mysql_needs_a_secret_and_hides_it() {
         let err = load("[database]\nurl = \"mysql://app@db/pesquisa\"\n")
             .expect_err("secret required")

@@ -23,9 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{AuthUser, Role};
 use crate::crypto::hmac_hex;
-pub use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::{constant_time_eq, random_token};
 use crate::i18n::Notice;
 use crate::kv::{Kv, KvError};
+use crate::web::store_keys::{session as store_key, user_sessions as user_index_key};
 use crate::web::{hoops, state};
 
 /// A session without a user (none are made now; older ones may still be stored) need
@@ -86,16 +87,14 @@ pub struct Current {
     /// (its cookie must be set).
     pre: Option<String>,
     pre_new: bool,
-    /// An anonymous one-time notice: the one the request brought (a known notice key),
-    /// and the one to send; `notice_taken` removes the cookie.
-    notice_in: Option<String>,
-    notice_out: Option<String>,
+    /// An anonymous one-time notice: the one the request's cookie named, and the one to
+    /// send; `notice_taken` removes the cookie.
+    notice_in: Option<Notice>,
+    notice_out: Option<Notice>,
     notice_taken: bool,
     /// A cross-site request: nothing is stored and no cookie is set or removed.
     frozen: bool,
 }
-
-use super::store_keys::{session as store_key, user_sessions as user_index_key};
 
 /// The CSRF token of the session with this id.
 fn session_csrf(key: &[u8], id: &str) -> String {
@@ -199,13 +198,12 @@ pub fn update(depot: &mut Depot, f: impl FnOnce(&mut SessionData)) {
 /// visitor in a cookie.
 pub fn flash(depot: &mut Depot, notice: Notice) {
     let cur = current_mut(depot);
-    let key = notice.key().to_string();
     match cur.data.as_mut() {
         Some(d) => {
-            d.flash = Some(key);
+            d.flash = Some(notice.key().to_string());
             cur.dirty = true;
         }
-        None => cur.notice_out = Some(key),
+        None => cur.notice_out = Some(notice),
     }
 }
 
@@ -217,10 +215,8 @@ pub fn take_flash(depot: &mut Depot) -> Option<Notice> {
         return Notice::from_key(&flash);
     }
     let notice = cur.notice_in.take();
-    if notice.is_some() {
-        cur.notice_taken = true;
-    }
-    notice.as_deref().and_then(Notice::from_key)
+    cur.notice_taken |= notice.is_some();
+    notice
 }
 
 /// Log the user in under a brand-new session id (the old one is retired: no fixation).
@@ -314,8 +310,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         .filter(|v| is_token(v));
     cur.notice_in = req
         .cookie(notice_cookie(&cfg.cookie_name))
-        .map(|c| c.value().to_string())
-        .filter(|v| v.len() <= 32 && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        .and_then(|c| Notice::from_key(c.value()));
     depot.insert_typed(cur);
 
     ctrl.call_next(req, depot, res).await;
@@ -366,8 +361,8 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         res.add_cookie(base(pre_cookie(&cfg.cookie_name), nonce.clone()).build());
     }
     match (&cur.notice_out, cur.notice_taken) {
-        (Some(key), _) => {
-            res.add_cookie(base(notice_cookie(&cfg.cookie_name), key.clone()).build());
+        (Some(notice), _) => {
+            res.add_cookie(base(notice_cookie(&cfg.cookie_name), notice.key().into()).build());
         }
         (None, true) => {
             res.add_cookie(removal(notice_cookie(&cfg.cookie_name)));
@@ -488,9 +483,12 @@ fn is_cross_site(req: &Request) -> bool {
     // Host names only: nginx passes `$host` (no port), and cookies ignore ports anyway.
     // "null" (a sandboxed or privacy-sensitive context) is not same-site either.
     let name = |h: &str| {
-        h.rsplit_once(':')
-            .map_or(h, |(n, _)| n)
-            .to_ascii_lowercase()
+        let n = match h.strip_prefix('[') {
+            // An IPv6 literal: its colons are not a port's.
+            Some(v6) => v6.split_once(']').map_or(v6, |(n, _)| n),
+            None => h.rsplit_once(':').map_or(h, |(n, _)| n),
+        };
+        n.to_ascii_lowercase()
     };
     let origin_host = origin.split_once("://").map(|(_, h)| name(h));
     origin_host != Some(name(host))
@@ -499,6 +497,45 @@ fn is_cross_site(req: &Request) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cross_site(headers: &[(&'static str, &str)]) -> bool {
+        let mut req = Request::new();
+        for (k, v) in headers {
+            req.headers_mut()
+                .insert(*k, v.parse().expect("header value"));
+        }
+        is_cross_site(&req)
+    }
+
+    #[test]
+    fn cross_site_by_fetch_metadata_or_origin_host() {
+        assert!(cross_site(&[("sec-fetch-site", "cross-site")]));
+        assert!(cross_site(&[
+            ("origin", "https://evil.example"),
+            ("host", "pesquisa.example")
+        ]));
+        assert!(cross_site(&[
+            ("origin", "null"),
+            ("host", "pesquisa.example")
+        ]));
+        assert!(!cross_site(&[
+            ("origin", "https://Pesquisa.example:8443"),
+            ("host", "pesquisa.example")
+        ]));
+        assert!(!cross_site(&[
+            ("origin", "http://[::1]:8080"),
+            ("host", "[::1]")
+        ]));
+        assert!(cross_site(&[
+            ("origin", "http://[::2]:8080"),
+            ("host", "[::1]")
+        ]));
+        assert!(!cross_site(&[("sec-fetch-site", "same-site")]));
+        assert!(
+            !cross_site(&[]),
+            "no evidence either way: the CSRF token decides"
+        );
+    }
 
     #[test]
     fn expiry_rules() {

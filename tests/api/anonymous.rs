@@ -12,7 +12,7 @@ use crate::helpers::*;
 const FLOOD: usize = 300;
 
 /// The keys the app's store holds under its prefix.
-async fn keys_added(app: &TestApp) -> u64 {
+async fn key_count(app: &TestApp) -> u64 {
     app.state.kv.key_count().await.expect("count keys")
 }
 
@@ -66,7 +66,7 @@ async fn anonymous_traffic_stores_nothing() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
         let _respondent = app.signup("fica@exemplo.com.br").await;
-        let before = keys_added(&app).await;
+        let before = key_count(&app).await;
         assert!(
             before >= 1,
             "{backend:?}: the respondent's session is stored"
@@ -81,7 +81,7 @@ async fn anonymous_traffic_stores_nothing() {
                 .collect::<Vec<_>>()
         );
         assert_eq!(
-            keys_added(&app).await,
+            key_count(&app).await,
             before,
             "{backend:?}: {} anonymous requests left keys in the store",
             statuses.len()
@@ -95,22 +95,31 @@ async fn a_cross_site_post_neither_stores_answers_nor_replaces_the_victims_cooki
         let app = TestApp::spawn(backend).await;
         let mut victim = app.signup("vitima@exemplo.com.br").await;
         let own = victim.session_cookie().expect("session").to_string();
-        let keys = keys_added(&app).await;
+        let keys = key_count(&app).await;
 
         // The attacker's page posts to /survey/1. A browser sends no SameSite=Lax cookie
-        // with it; an old one might, so try both.
-        for with_cookie in [false, true] {
+        // with it; an old one might, so try both. Older browsers send no Sec-Fetch-Site,
+        // and some privacy settings drop Origin: each header alone must be enough.
+        let evil_headers: [&[(&str, &str)]; 3] = [
+            &[("origin", "https://evil.example")],
+            &[("sec-fetch-site", "cross-site")],
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        ];
+        for (with_cookie, headers) in [false, true]
+            .into_iter()
+            .flat_map(|c| evil_headers.iter().map(move |h| (c, *h)))
+        {
             let mut from_evil = if with_cookie {
                 victim.clone()
             } else {
                 Browser::from_ip("203.0.113.7")
             };
-            from_evil
-                .headers
-                .push(("origin", "https://evil.example".into()));
-            from_evil
-                .headers
-                .push(("sec-fetch-site", "cross-site".into()));
+            for (name, value) in headers {
+                from_evil.headers.push((name, value.to_string()));
+            }
             let page = from_evil
                 .post(
                     &app.service,
@@ -122,20 +131,46 @@ async fn a_cross_site_post_neither_stores_answers_nor_replaces_the_victims_cooki
                     ],
                 )
                 .await;
-            assert_eq!(page.status, 403, "{backend:?}: {}", page.body);
+            assert_eq!(page.status, 403, "{backend:?} {headers:?}: {}", page.body);
             assert_eq!(
                 page.headers.get_all("set-cookie").iter().count(),
                 0,
-                "{backend:?}: a cross-site request sets or removes no cookie"
+                "{backend:?} {headers:?}: a cross-site request sets or removes no cookie"
             );
         }
-        assert_eq!(keys_added(&app).await, keys, "{backend:?}: nothing stored");
+        assert_eq!(key_count(&app).await, keys, "{backend:?}: nothing stored");
         // The victim is still logged in with the same cookie, and their page holds none of
         // the attacker's answers.
         let page = victim.get(&app.service, "/survey/1").await;
         assert_eq!(page.status, 200);
         assert_eq!(victim.session_cookie(), Some(own.as_str()));
         assert!(!page.body.contains("value=\"77\""));
+
+        // The same host on another port (nginx's TLS port) is the same site: the victim's
+        // own form, posted with such an Origin, saves.
+        let token = page.csrf();
+        let mut own_site = victim.clone();
+        own_site
+            .headers
+            .push(("origin", "http://127.0.0.1:8443".into()));
+        own_site
+            .headers
+            .push(("sec-fetch-site", "same-origin".into()));
+        let saved = own_site
+            .post(
+                &app.service,
+                "/survey/1",
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("idade", "41"),
+                    ("moradores", "3"),
+                    ("renda_familiar", "ate_2sm"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{backend:?}: {}", saved.body);
+        let page = victim.get(&app.service, "/survey/1").await;
+        assert!(page.body.contains("value=\"41\""), "{backend:?}");
     }
 }
 
@@ -154,7 +189,7 @@ async fn a_rescue_needs_the_ended_sessions_cookie_and_token_keeps_only_the_pages
         pesquisa::web::session::end_all_for_user(&app.state.kv, id, None)
             .await
             .expect("end");
-        let keys = keys_added(&app).await;
+        let keys = key_count(&app).await;
 
         // The same expired cookie with another token: refused, nothing kept.
         let mut wrong = b.clone();
@@ -169,7 +204,7 @@ async fn a_rescue_needs_the_ended_sessions_cookie_and_token_keeps_only_the_pages
             )
             .await;
         assert_eq!(page.status, 403, "{backend:?}");
-        assert_eq!(keys_added(&app).await, keys);
+        assert_eq!(key_count(&app).await, keys);
 
         // The right pair: kept, but only the page's own questions, within their limits.
         let junk: Vec<(String, String)> = (0..300)
@@ -198,7 +233,7 @@ async fn a_rescue_needs_the_ended_sessions_cookie_and_token_keeps_only_the_pages
             }
         }
         // Rescue (one draft for the ended session) and the client's rescue counter.
-        assert_eq!(keys_added(&app).await, keys + 2, "{backend:?}");
+        assert_eq!(key_count(&app).await, keys + 2, "{backend:?}");
         let next = first_location
             .trim_start_matches("/login?next=")
             .replace("%2F", "/")
@@ -299,16 +334,33 @@ async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_
     assert_eq!(locked.status, 429, "locked out");
 
     // The flood stores nothing, so it cannot push anything out.
-    let keys = keys_added(&app).await;
+    let keys = key_count(&app).await;
     let memory = used_memory(&redis).await;
     let statuses = anonymous_flood(&app).await;
     assert!(
         !statuses.contains(&500) && !statuses.contains(&503),
         "{statuses:?}"
     );
-    assert_eq!(keys_added(&app).await, keys, "the flood left no key");
+    assert_eq!(key_count(&app).await, keys, "the flood left no key");
     let grown = used_memory(&redis).await.saturating_sub(memory);
     assert!(grown < 256 * 1024, "the flood grew Redis by {grown} bytes");
+
+    // Respondent 0 was last seen two minutes ago, so their next request also rewrites
+    // the session's idle timer, a write that will fail below.
+    let cookie = people[0].session_cookie().expect("session").to_string();
+    let key = pesquisa::web::store_keys::session(&cookie);
+    let stored = app.state.kv.get(&key).await.expect("read").expect("stored");
+    let mut data: serde_json::Value = serde_json::from_str(&stored).expect("json");
+    data["seen"] = (chrono::Utc::now().timestamp() - 120).into();
+    app.state
+        .kv
+        .set(
+            &key,
+            &data.to_string(),
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .expect("rewrite");
 
     // Now Redis is full (someone else's data fills it): nothing is evicted, writes fail.
     let mut filler = redis_conn(&redis).await;
@@ -343,6 +395,30 @@ async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_
             "respondent {i} still logged in while Redis is full"
         );
     }
+    // Answers are saved in the database even though the idle-timer write fails: a
+    // committed save is not reported as failed.
+    let token = people[0].get(&app.service, "/survey/1").await.csrf();
+    let saved = people[0]
+        .post(
+            &app.service,
+            "/survey/1",
+            &[
+                ("csrf_token", token.as_str()),
+                ("idade", "58"),
+                ("moradores", "4"),
+                ("renda_familiar", "ate_2sm"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(
+        people[0]
+            .get(&app.service, "/survey/1")
+            .await
+            .body
+            .contains("value=\"58\""),
+        "the answers were stored"
+    );
     // Anonymous pages still answer; what needs a write gets a clear 503 to retry.
     let mut stranger = Browser::from_ip("203.0.113.200");
     assert_eq!(stranger.get(&app.service, "/login").await.status, 200);
