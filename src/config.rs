@@ -334,9 +334,18 @@ impl Default for SessionSettings {
 pub struct RateLimitSettings {
     /// Log-in attempts per client address per window.
     pub login_per_ip: u64,
-    /// Failed log-ins per account per window.
-    pub login_failures_per_account: u64,
     pub login_window_secs: u64,
+    /// Failed log-ins to one account from one client (network or known device) before
+    /// each further attempt waits: 2 s, then twice as long each time, up to
+    /// `login_delay_max_secs`. A stranger slows down only their own attempts.
+    #[serde(alias = "login_failures_per_account")]
+    pub login_free_failures: u64,
+    pub login_delay_max_secs: u64,
+    /// Failed log-ins to one account from all clients together, per hour and per day,
+    /// after which only a device the account logged in from before may try: the ceiling
+    /// on distributed guessing. `pesquisa admin unlock --email` clears every count.
+    pub login_failures_per_account_hour: u64,
+    pub login_failures_per_account_day: u64,
     /// Sign-ups per client address per window.
     pub register_per_ip: u64,
     pub register_window_secs: u64,
@@ -346,8 +355,11 @@ impl Default for RateLimitSettings {
     fn default() -> Self {
         RateLimitSettings {
             login_per_ip: 30,
-            login_failures_per_account: 5,
             login_window_secs: 15 * 60,
+            login_free_failures: 5,
+            login_delay_max_secs: 15 * 60,
+            login_failures_per_account_hour: 30,
+            login_failures_per_account_day: 100,
             register_per_ip: 10,
             register_window_secs: 60 * 60,
         }
@@ -686,11 +698,17 @@ impl Settings {
         let rl = &self.rate_limit;
         for (key, value) in [
             ("rate_limit.login_per_ip", rl.login_per_ip),
-            (
-                "rate_limit.login_failures_per_account",
-                rl.login_failures_per_account,
-            ),
             ("rate_limit.login_window_secs", rl.login_window_secs),
+            ("rate_limit.login_free_failures", rl.login_free_failures),
+            ("rate_limit.login_delay_max_secs", rl.login_delay_max_secs),
+            (
+                "rate_limit.login_failures_per_account_hour",
+                rl.login_failures_per_account_hour,
+            ),
+            (
+                "rate_limit.login_failures_per_account_day",
+                rl.login_failures_per_account_day,
+            ),
             ("rate_limit.register_per_ip", rl.register_per_ip),
             ("rate_limit.register_window_secs", rl.register_window_secs),
         ] {

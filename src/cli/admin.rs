@@ -58,6 +58,12 @@ pub enum AdminCommand {
         #[arg(long, value_enum)]
         role: RoleArg,
     },
+    /// Forget every failed log-in of an account (on every client), so its owner can log
+    /// in at once; whoever is still guessing starts again from the first free failure.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
@@ -103,10 +109,7 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             println!("created {} account #{id}", role.as_str());
         }
         AdminCommand::SetRole { email, role } => {
-            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
-            let user = users::find_by_email(&pool, email.as_str())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("--email: no account with this e-mail"))?;
+            let user = account(&pool, &email).await?;
             let role = Role::from(role);
             users::set_role(&pool, user.id, role).await?;
             audit::record(&pool, None, "cli.role_set", Some(user.id), role.as_str()).await?;
@@ -130,8 +133,28 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
                 ),
             }
         }
+        AdminCommand::Unlock { email } => {
+            let user = account(&pool, &email).await?;
+            // Counters are kept under the account's epoch, in Redis or in the server's
+            // memory alike: a new epoch is a clean slate for both.
+            users::raise_lockout_epoch(&pool, user.id).await?;
+            audit::record(&pool, None, "cli.unlocked", Some(user.id), "").await?;
+            println!(
+                "account #{}: earlier failed log-ins no longer count",
+                user.id
+            );
+        }
     }
     Ok(())
+}
+
+/// The account with this e-mail, or an error naming `--email`.
+async fn account(pool: &DbPool, email: &str) -> anyhow::Result<users::User> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
+    users::find_by_email(pool, email.as_str())
+        .await?
+        .filter(|u| u.email == email.as_str())
+        .ok_or_else(|| anyhow::anyhow!("--email: no account with this e-mail"))
 }
 
 /// An operator-facing message for a refused field.

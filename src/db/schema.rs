@@ -35,6 +35,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        lockout_epoch -> Integer,
     }
 }
 

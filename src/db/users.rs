@@ -24,6 +24,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    /// Raised by `pesquisa admin unlock`: failed log-ins are counted per epoch.
+    pub lockout_epoch: i32,
 }
 
 impl User {
@@ -148,6 +150,17 @@ pub async fn record_login(pool: &DbPool, id: i64) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
         diesel::update(users::table.find(id))
             .set(users::last_login_at.eq(now()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Start a new failed-log-in epoch for the account: its earlier failures stop counting.
+pub async fn raise_lockout_epoch(pool: &DbPool, id: i64) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set(users::lockout_epoch.eq(users::lockout_epoch + 1))
             .execute(conn)
             .await?;
         Ok(())

@@ -8,7 +8,7 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 use serde_json::json;
 
-use super::{field, form_ctx, refusals, see_other, state, ticked};
+use super::{field, form_ctx, known_device, limits, refusals, see_other, state, ticked};
 use crate::accounts::AuthUser;
 use crate::accounts::fields::{FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
@@ -55,6 +55,34 @@ async fn render(
             section,
         },
     ))
+}
+
+/// Whether `given` is the account's password. Wrong ones count with the log-in failures
+/// (per client and per account), so a stolen session gets no more guesses than the log-in
+/// form; a client that must wait gets 429 before any hashing.
+async fn password_checks(
+    req: &Request,
+    app: &state::AppState,
+    user: &User,
+    given: &Password,
+) -> Result<bool, AppError> {
+    let who = limits::LoginSubject::Account {
+        id: user.id,
+        epoch: user.lockout_epoch,
+    };
+    let device = known_device::recognised(req, app, user.id);
+    let client = limits::login_client(req, app, device);
+    limits::password_may_be_tried(who, &client, app).await?;
+    let valid = matches!(
+        app.hasher.verify(given, Some(&user.password_hash)).await,
+        Verified::Valid { .. }
+    );
+    if valid {
+        limits::password_succeeded(who, &client, app).await?;
+    } else {
+        limits::password_failed(who, &client, app).await?;
+    }
+    Ok(valid)
 }
 
 /// Show the page again with the refused form's errors (422).
@@ -157,10 +185,7 @@ pub async fn password(
         &field(req, "password_confirm").await,
     );
     let mut errors = Errors::default();
-    let valid = matches!(
-        app.hasher.verify(&current, Some(&user.password_hash)).await,
-        Verified::Valid { .. }
-    );
+    let valid = password_checks(req, &app, &user, &current).await?;
     if !valid {
         errors.add("current_password", message(lang, FieldError::PasswordWrong));
     }
@@ -278,10 +303,7 @@ pub async fn delete(
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let given = Password::any(&field(req, "delete_password").await);
-    if !matches!(
-        app.hasher.verify(&given, Some(&user.password_hash)).await,
-        Verified::Valid { .. }
-    ) {
+    if !password_checks(req, &app, &user, &given).await? {
         let mut errors = Errors::default();
         errors.add("delete_password", message(lang, FieldError::PasswordWrong));
         return refuse(depot, res, &user, Section::Delete, errors).await;

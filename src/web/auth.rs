@@ -5,7 +5,7 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 
 use super::limits::LoginSubject;
-use super::{field, form_ctx, limits, refusals, safe_next, see_other, state, ticked};
+use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
@@ -162,6 +162,7 @@ pub async fn register(
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
             session::log_in(depot, id, Role::Respondent, false);
+            known_device::remember(req, res, &app, id, None);
             see_other(res, AFTER_LOGIN);
             Ok(())
         }
@@ -220,24 +221,32 @@ pub async fn login(
     };
     let typed = raw_email.trim().to_lowercase();
     let who = match (&user, &email) {
-        (Some(u), _) => LoginSubject::Account(u.id),
+        (Some(u), _) => LoginSubject::Account {
+            id: u.id,
+            epoch: u.lockout_epoch,
+        },
         (None, Some(e)) => LoginSubject::Address(e.as_str()),
         (None, None) => LoginSubject::Address(&typed),
     };
-    limits::account_locked(who, &app).await?;
+    let device = user
+        .as_ref()
+        .and_then(|u| known_device::recognised(req, &app, u.id));
+    let client = limits::login_client(req, &app, device.clone());
+    limits::password_may_be_tried(who, &client, &app).await?;
     let outcome = app
         .hasher
         .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await;
     let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
-        limits::account_failed(who, &app).await?;
+        limits::password_failed(who, &client, &app).await?;
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
         let c = form_ctx(depot);
         refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
-    limits::account_succeeded(who, &app).await?;
+    limits::password_succeeded(who, &client, &app).await?;
+    known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
         let hash = app
             .hasher

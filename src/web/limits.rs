@@ -1,13 +1,18 @@
 //! Rate limits on log-in, sign-up and answer rescues, counted in the session store
 //! (Redis in production) so that every instance sees the same counts.
+//!
+//! Wrong passwords are counted per account and client, with a wait that doubles after the
+//! free failures, so a stranger slows only their own attempts; and per account from all
+//! clients, a ceiling on distributed guessing that known devices
+//! ([`super::known_device`]) pass. The numbers are in `RateLimitSettings`.
 
 use std::time::Duration;
 
 use salvo::prelude::*;
 
 use super::hoops::{client_ip, client_net};
-pub use super::store_keys::LoginSubject;
 use super::store_keys::{self, ClientLimit};
+pub use super::store_keys::{LoginClient, LoginSubject};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
@@ -68,35 +73,174 @@ pub async fn draft_rescue(req: &Request, app: &AppState) -> Result<(), AppError>
     .await
 }
 
-/// Refuse before checking the password when this account already had too many failures.
-pub async fn account_locked(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
-    let rl = &app.settings.rate_limit;
-    let failures: u64 = app
-        .kv
-        .get(&store_keys::login_failures(who))
+/// A day: how long a client's failed log-ins to an account are remembered.
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The first wait after a client's free failures; each later one doubles it.
+const FIRST_DELAY_SECS: u64 = 2;
+
+fn unix_now() -> u64 {
+    chrono::Utc::now().timestamp().max(0) as u64
+}
+
+/// Who is trying: the known device when the request carries one for the account,
+/// otherwise the client's network (an IPv4 address or an IPv6 /64).
+pub fn login_client(req: &Request, app: &AppState, device: Option<String>) -> LoginClient {
+    match device {
+        Some(nonce) => LoginClient::Device(nonce),
+        None => LoginClient::Network(
+            client_ip(req, &app.settings.server.trusted_proxies)
+                .map_or_else(|| "unknown".to_string(), client_net),
+        ),
+    }
+}
+
+/// The wait after `beyond` failures past the free ones: 2 s, 4 s, 8 s … up to `max`.
+fn progressive_delay(beyond: u64, max: u64) -> u64 {
+    FIRST_DELAY_SECS
+        .saturating_mul(1u64 << beyond.min(32))
+        .min(max)
+        .max(1)
+}
+
+/// Seconds left until the time stored at `key`, if it is still ahead.
+async fn waiting(app: &AppState, key: &str, now: u64) -> Result<Option<u64>, AppError> {
+    let until: Option<u64> = app.kv.get(key).await?.and_then(|v| v.parse().ok());
+    Ok(until.filter(|&t| t > now).map(|t| t - now))
+}
+
+fn account_id(who: LoginSubject<'_>) -> Option<i64> {
+    match who {
+        LoginSubject::Account { id, .. } => Some(id),
+        LoginSubject::Address(_) => None,
+    }
+}
+
+/// The client as logs name it: its network, or "known device" (never the nonce).
+fn client_label(client: &LoginClient) -> &str {
+    match client {
+        LoginClient::Network(net) => net,
+        LoginClient::Device(_) => "known device",
+    }
+}
+
+/// Before checking a password: 429 with the wait when this client must still wait after
+/// its failures, or when the account's ceiling is reached and this is no known device.
+/// Nothing is counted and no hash is computed for a refused attempt.
+pub async fn password_may_be_tried(
+    who: LoginSubject<'_>,
+    client: &LoginClient,
+    app: &AppState,
+) -> Result<(), AppError> {
+    let now = unix_now();
+    let mut refusal = waiting(app, &store_keys::login_client_wait(who, client), now)
         .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if failures >= rl.login_failures_per_account {
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: rl.login_window_secs,
-        });
+        .map(|wait| ("login_delay", wait));
+    if refusal.is_none() && !matches!(client, LoginClient::Device(_)) {
+        refusal = waiting(app, &store_keys::login_account_wait(who), now)
+            .await?
+            .map(|wait| ("login_ceiling", wait));
+    }
+    match refusal {
+        Some((kind, wait)) => {
+            tracing::warn!(
+                kind,
+                account_id = account_id(who),
+                client = client_label(client),
+                retry_after = wait,
+                "log-in refused until the wait ends"
+            );
+            Err(AppError::TooManyRequests {
+                retry_after_secs: wait,
+            })
+        }
+        None => Ok(()),
+    }
+}
+
+/// A wrong password: counted for this client (whose next attempt may then wait) and for
+/// the account (whose ceiling may then close it to all but known devices).
+pub async fn password_failed(
+    who: LoginSubject<'_>,
+    client: &LoginClient,
+    app: &AppState,
+) -> Result<(), AppError> {
+    let rl = &app.settings.rate_limit;
+    let now = unix_now();
+    let (n, _) = app
+        .kv
+        .hit(&store_keys::login_client_failures(who, client), DAY)
+        .await?;
+    if n >= rl.login_free_failures {
+        let delay = progressive_delay(n - rl.login_free_failures, rl.login_delay_max_secs);
+        app.kv
+            .set(
+                &store_keys::login_client_wait(who, client),
+                &(now + delay).to_string(),
+                Duration::from_secs(delay),
+            )
+            .await?;
+    }
+    let mut closed_for = None;
+    for (window, ceiling) in [
+        (3600, rl.login_failures_per_account_hour),
+        (DAY.as_secs(), rl.login_failures_per_account_day),
+    ] {
+        let key = store_keys::login_account_failures(who, window);
+        let (n, left) = app.kv.hit(&key, Duration::from_secs(window)).await?;
+        if n >= ceiling {
+            closed_for = closed_for.max(Some(left.as_secs().max(1)));
+        }
+    }
+    tracing::info!(
+        kind = "login_failed",
+        account_id = account_id(who),
+        client = client_label(client),
+        client_failures = n,
+        "wrong password"
+    );
+    if let Some(wait) = closed_for {
+        tracing::warn!(
+            kind = "login_ceiling",
+            account_id = account_id(who),
+            wait,
+            "account closed to unknown devices after too many failed log-ins"
+        );
+        app.kv
+            .set(
+                &store_keys::login_account_wait(who),
+                &(now + wait).to_string(),
+                Duration::from_secs(wait),
+            )
+            .await?;
     }
     Ok(())
 }
 
-pub async fn account_failed(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
-    let rl = &app.settings.rate_limit;
+/// The right password: this client's failures are forgotten (the account's ceiling is
+/// not: it bounds guessing from everywhere else).
+pub async fn password_succeeded(
+    who: LoginSubject<'_>,
+    client: &LoginClient,
+    app: &AppState,
+) -> Result<(), AppError> {
     app.kv
-        .hit(
-            &store_keys::login_failures(who),
-            Duration::from_secs(rl.login_window_secs),
-        )
+        .delete(&store_keys::login_client_failures(who, client))
+        .await?;
+    app.kv
+        .delete(&store_keys::login_client_wait(who, client))
         .await?;
     Ok(())
 }
 
-pub async fn account_succeeded(who: LoginSubject<'_>, app: &AppState) -> Result<(), AppError> {
-    app.kv.delete(&store_keys::login_failures(who)).await?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_from_two_seconds_up_to_the_maximum() {
+        let waits: Vec<u64> = (0..12).map(|k| progressive_delay(k, 900)).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]);
+        assert_eq!(progressive_delay(u64::MAX, 900), 900, "no overflow");
+    }
 }

@@ -9,6 +9,7 @@ pub mod guards;
 pub mod health;
 pub mod home;
 pub mod hoops;
+pub mod known_device;
 pub mod limits;
 pub mod refusals;
 pub mod results;

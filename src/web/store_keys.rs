@@ -44,20 +44,62 @@ pub fn client_limit(limit: ClientLimit, network: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginSubject<'a> {
     /// An existing account: every spelling of its address that reaches it shares this.
-    Account(i64),
+    /// `epoch` is the account's `lockout_epoch`; raising it starts every count afresh.
+    Account { id: i64, epoch: i32 },
     /// An address with no account (canonical form, or as typed when unparseable).
     Address(&'a str),
 }
 
-/// The failed log-ins of `subject`; an address only as a hash.
-pub fn login_failures(subject: LoginSubject<'_>) -> String {
-    match subject {
-        LoginSubject::Account(id) => format!("rl:login:acct-id:{id}"),
-        LoginSubject::Address(email) => format!(
-            "rl:login:acct:{}",
-            hex::encode(&Sha256::digest(email.as_bytes())[..16])
-        ),
+impl LoginSubject<'_> {
+    /// The subject's part of a key; an address only as a hash.
+    fn key_part(self) -> String {
+        match self {
+            LoginSubject::Account { id, epoch } => format!("id{id}e{epoch}"),
+            LoginSubject::Address(email) => {
+                format!("a{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]))
+            }
+        }
     }
+}
+
+/// Who is trying, for the per-client log-in count: a client network, or a device the
+/// account logged in from before (by a hash of its cookie's nonce).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginClient {
+    Network(String),
+    Device(String),
+}
+
+impl LoginClient {
+    fn key_part(&self) -> String {
+        match self {
+            LoginClient::Network(net) => format!("net:{net}"),
+            LoginClient::Device(nonce) => format!(
+                "dev:{}",
+                hex::encode(&Sha256::digest(nonce.as_bytes())[..16])
+            ),
+        }
+    }
+}
+
+/// The failed log-ins of `subject` from `client`.
+pub fn login_client_failures(subject: LoginSubject<'_>, client: &LoginClient) -> String {
+    format!("rl:login:fail:{}:{}", subject.key_part(), client.key_part())
+}
+
+/// Until when (Unix seconds) `client` must wait before trying `subject` again.
+pub fn login_client_wait(subject: LoginSubject<'_>, client: &LoginClient) -> String {
+    format!("rl:login:wait:{}:{}", subject.key_part(), client.key_part())
+}
+
+/// The failed log-ins of `subject` from every client, in a window of `window_secs`.
+pub fn login_account_failures(subject: LoginSubject<'_>, window_secs: u64) -> String {
+    format!("rl:login:acct:{}:{window_secs}", subject.key_part())
+}
+
+/// Until when (Unix seconds) only known devices may try `subject`.
+pub fn login_account_wait(subject: LoginSubject<'_>) -> String {
+    format!("rl:login:acct-wait:{}", subject.key_part())
 }
 
 #[cfg(test)]
@@ -68,7 +110,15 @@ mod tests {
     fn keys_hold_no_cookie_value_or_address() {
         let id = "a".repeat(64);
         assert!(!session(&id).contains(&id));
-        assert!(!login_failures(LoginSubject::Address("ana@exemplo.com.br")).contains("ana"));
+        let ana = LoginSubject::Address("ana@exemplo.com.br");
+        assert!(!login_account_wait(ana).contains("ana"));
+        let device = LoginClient::Device(id.clone());
+        assert!(!login_client_wait(ana, &device).contains(&id));
+        assert_ne!(
+            login_account_wait(LoginSubject::Account { id: 7, epoch: 0 }),
+            login_account_wait(LoginSubject::Account { id: 7, epoch: 1 }),
+            "a new epoch counts afresh"
+        );
         assert_eq!(
             client_limit(ClientLimit::Login, "2001:db8::/64"),
             "rl:login:ip:2001:db8::/64"

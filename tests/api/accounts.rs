@@ -10,7 +10,7 @@ use pesquisa::db::{DbError, DbPool, users as user_model};
 use pesquisa::with_conn;
 
 use crate::helpers::{
-    ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp, as_refs, signup_fields,
+    ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, Page, TestApp, as_refs, signup_fields,
 };
 
 async fn count_users(db: &DbPool) -> i64 {
@@ -348,8 +348,19 @@ async fn secure_cookie_and_client_address_come_from_trusted_proxies_only() {
     }
 }
 
+fn retry_after(page: &Page) -> u64 {
+    page.headers["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds")
+}
+
+/// Security finding 2: five wrong passwords from anywhere locked any account for 15
+/// minutes, so a stranger could keep its owner out. Now the stranger's own attempts wait
+/// longer each time, and the owner, from another network, gets in.
 #[tokio::test(flavor = "multi_thread")]
-async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
+async fn a_stranger_guessing_slows_only_their_own_attempts_and_cannot_keep_the_owner_out() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
         app.signup("alvo@exemplo.com.br").await;
@@ -358,21 +369,170 @@ async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
             let page = app
                 .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
                 .await;
-            assert_eq!(page.status, 422);
+            assert_eq!(page.status, 422, "{backend:?}: free failures");
         }
-        // Even the right password is refused now, from any address.
+        // The sixth attempt waits, even with the right password (nothing is checked).
+        let page = app
+            .login(&mut attacker, "alvo@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(page.status, 429, "{backend:?}");
+        assert_eq!(retry_after(&page), 2, "{backend:?}");
+        assert!(page.body.contains("Muitas tentativas"));
+        assert_eq!(attacker.session_cookie(), None);
+
+        // The owner, elsewhere, is not held up by the stranger.
         let mut owner = Browser::from_ip("192.0.2.77");
         let page = app
             .login(&mut owner, "alvo@exemplo.com.br", GOOD_PASSWORD)
             .await;
+        assert_eq!(page.status, 303, "{backend:?}: {}", page.body);
+
+        // After the wait, one more guess; then the wait doubles.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let page = app
+            .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}");
+        let page = app
+            .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
+            .await;
         assert_eq!(page.status, 429, "{backend:?}");
-        let retry: u64 = page.headers["retry-after"]
-            .to_str()
-            .expect("header")
-            .parse()
-            .expect("seconds");
-        assert!(retry > 0);
-        assert!(page.body.contains("Muitas tentativas"));
+        assert_eq!(retry_after(&page), 4, "{backend:?}");
+    }
+}
+
+/// Run `pesquisa admin ARGS…` against the test app's database (and Redis, if any).
+fn admin_command(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let s = &app.state.settings;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pesquisa"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PESQUISA_DATABASE__URL", &s.database.url)
+        .env(
+            "PESQUISA_SESSION__SECRET",
+            "test-secret-test-secret-test-secret!",
+        )
+        .arg("admin")
+        .args(args);
+    if let Some(url) = &s.redis.url {
+        cmd.env("PESQUISA_REDIS__URL", url)
+            .env("PESQUISA_REDIS__KEY_PREFIX", &s.redis.key_prefix);
+    }
+    cmd.output().expect("run pesquisa admin")
+}
+
+/// Security finding 2, distributed guessing: one guess from each of many networks meets
+/// the account's ceiling; then only a browser the owner logged in from before may try,
+/// until `pesquisa admin unlock` clears every count (in Redis or in the server's memory).
+#[tokio::test(flavor = "multi_thread")]
+async fn distributed_guessing_meets_the_account_ceiling_which_the_owners_known_device_passes_and_admin_unlock_clears()
+ {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.rate_limit.login_failures_per_account_hour = 6;
+        })
+        .await;
+        let email = "alvo@exemplo.com.br";
+        let mut known = app.signup(email).await;
+        known.submit(&app.service, "/account", "/logout", &[]).await;
+        let page = app.login(&mut known, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 303, "{backend:?}: the owner's usual browser");
+        assert!(
+            known.cookies.contains_key("pesquisa_sid_dev"),
+            "{backend:?}: marked as a known device"
+        );
+        known.submit(&app.service, "/account", "/logout", &[]).await;
+
+        for i in 0..6 {
+            let mut bot = Browser::from_ip(&format!("[2001:db8:{i}::1]"));
+            let page = app.login(&mut bot, email, "chute errado numero").await;
+            assert_eq!(page.status, 422, "{backend:?}: guess {i}");
+        }
+        // The ceiling: no more tries from a network the account never logged in from, not
+        // even with the right password; the wait is the rest of the hour.
+        let mut bot = Browser::from_ip("[2001:db8:99::1]");
+        let page = app.login(&mut bot, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 429, "{backend:?}");
+        assert!(retry_after(&page) > 3000, "{}", retry_after(&page));
+        let mut new_phone = Browser::from_ip("192.0.2.80");
+        let page = app.login(&mut new_phone, email, GOOD_PASSWORD).await;
+        assert_eq!(
+            page.status, 429,
+            "{backend:?}: an unknown device of the owner waits too"
+        );
+
+        // A device cookie signed for another account is worth nothing here.
+        let mut other = app.signup("outra@exemplo.com.br").await;
+        other.submit(&app.service, "/account", "/logout", &[]).await;
+        app.login(&mut other, "outra@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        let mut borrowed = Browser::from_ip("192.0.2.81");
+        borrowed.cookies.insert(
+            "pesquisa_sid_dev".into(),
+            other.cookies["pesquisa_sid_dev"].clone(),
+        );
+        let page = app.login(&mut borrowed, email, GOOD_PASSWORD).await;
+        assert_eq!(
+            page.status, 429,
+            "{backend:?}: another account's device cookie"
+        );
+
+        // The owner's usual browser still gets in.
+        let page = app.login(&mut known, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 303, "{backend:?}: {}", page.body);
+
+        // The operator unlocks: the new phone gets in at once.
+        let out = admin_command(&app, &["unlock", "--email", email]);
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("no longer count"));
+        let page = app.login(&mut new_phone, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 303, "{backend:?}: unlocked: {}", page.body);
+
+        // An unknown address is named by its flag, and changes nothing.
+        let out = admin_command(&app, &["unlock", "--email", "ninguem@exemplo.com.br"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--email"),
+            "{out:?}"
+        );
+    }
+}
+
+/// Security finding 5: `/account/password` and `/account/delete` checked the password
+/// with no limit, so a stolen session had unlimited guesses. Their failures now count
+/// with the log-in's.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_current_passwords_on_the_account_page_are_counted_like_log_ins() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut thief = app.signup("roubada@exemplo.com.br").await;
+        for i in 0..6 {
+            let (path, field) = if i % 2 == 0 {
+                ("/account/delete", "delete_password")
+            } else {
+                ("/account/password", "current_password")
+            };
+            let page = thief
+                .submit(
+                    &app.service,
+                    "/account",
+                    path,
+                    &[
+                        (field, "chute errado numero"),
+                        ("password", "uma senha nova comprida"),
+                        ("password_confirm", "uma senha nova comprida"),
+                    ],
+                )
+                .await;
+            let want = if i < 5 { 422 } else { 429 };
+            assert_eq!(page.status, want, "{backend:?}: attempt {i} on {path}");
+        }
+        // And the log-in form from the same network waits too: one budget, not three.
+        let mut again = Browser::from_ip(&thief.peer.ip().to_string());
+        let page = app
+            .login(&mut again, "roubada@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(page.status, 429, "{backend:?}");
     }
 }
 
@@ -1077,30 +1237,16 @@ async fn the_set_role_command_ends_the_accounts_sessions() {
     let app = TestApp::spawn(Backend::MariaRedis).await;
     let mut analyst = app.staff("analista@exemplo.com.br", Role::Analyst).await;
     assert_eq!(analyst.get(&app.service, "/account").await.status, 200);
-    let s = &app.state.settings;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pesquisa"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PESQUISA_DATABASE__URL", &s.database.url)
-        .env(
-            "PESQUISA_REDIS__URL",
-            s.redis.url.as_deref().expect("redis"),
-        )
-        .env("PESQUISA_REDIS__KEY_PREFIX", &s.redis.key_prefix)
-        .env(
-            "PESQUISA_SESSION__SECRET",
-            "test-secret-test-secret-test-secret!",
-        )
-        .args([
-            "admin",
+    let out = admin_command(
+        &app,
+        &[
             "set-role",
             "--email",
             "analista@exemplo.com.br",
             "--role",
             "respondent",
-        ])
-        .output()
-        .expect("run");
+        ],
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(said.contains("its sessions were ended"), "{said}");

@@ -308,9 +308,14 @@ async fn redis_at_maxmemory_keeps_sessions_and_counters_while_anonymous_traffic_
     let app = TestApp::spawn_with(Backend::MariaRedis, move |s| {
         s.redis.url = Some(url);
         s.rate_limit.register_per_ip = 100;
+        // Five failures close the account to unknown devices for the rest of the hour.
+        s.rate_limit.login_failures_per_account_hour = 5;
+        // No per-client wait: its 2 s key would expire mid-test and upset the key count.
+        s.rate_limit.login_free_failures = 100;
     })
     .await;
-    // Five respondents logged in, and one account locked out by five wrong passwords.
+    // Five respondents logged in, and one account closed to unknown devices by five wrong
+    // passwords (its ceiling here).
     let mut people = Vec::new();
     for i in 0..5 {
         people.push(app.signup(&format!("pessoa{i}@exemplo.com.br")).await);
