@@ -52,7 +52,7 @@ export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/$db" PESQUISA_SERVER_
 export PESQUISA_DATABASE__POOL_SIZE=16 PESQUISA_REDIS__URL="redis://127.0.0.1:6379"
 export PESQUISA_REDIS__KEY_PREFIX="$prefix" PESQUISA_LOGGING__LEVEL=warn PESQUISA_SERVER__DRAIN_SECS=0
 export PESQUISA_SESSION__SECRET="bench-secret-bench-secret-bench-secret"
-export PESQUISA_RATE_LIMIT__LOGIN_PER_IP=100000000 PESQUISA_RATE_LIMIT__LOGIN_FAILURES_PER_ACCOUNT=100000000
+export PESQUISA_RATE_LIMIT__LOGIN_PER_IP=100000000 PESQUISA_RATE_LIMIT__LOGIN_FREE_FAILURES=100000000
 export PESQUISA_RATE_LIMIT__REGISTER_PER_IP=100000000
 if [ "$hashing" != idle ]; then
   export PESQUISA_PASSWORDS__HASHING_SCHED_IDLE=false PESQUISA_PASSWORDS__HASHING_NICE="$hashing"
@@ -68,11 +68,17 @@ anon_session() {
   echo "$(awk '$6=="pesquisa_sid_pre"{print $7}' "$jar") $token"; rm -f "$jar"
 }
 export -f anon_session csrf_of; export base work
-jar=$(mktemp -p "$work"); token=$(curl -s -c "$jar" -b "$jar" "$base/register" | csrf_of)
-curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --data-urlencode "nome=Bench" \
-  --data-urlencode "sobrenome=Mark" --data-urlencode "email=bench@exemplo.com.br" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
-  --data-urlencode "password=cavalo correto bateria bench" --data-urlencode "password_confirm=cavalo correto bateria bench" \
-  --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+# The 64 accounts bench/login.lua logs in to, in turn.
+signup() {
+  local jar token; jar=$(mktemp -p "$work"); token=$(curl -s -c "$jar" -b "$jar" "$base/register" | csrf_of)
+  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --data-urlencode "nome=Bench" \
+    --data-urlencode "sobrenome=Mark" --data-urlencode "email=$1" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
+    --data-urlencode "password=cavalo correto bateria bench" --data-urlencode "password_confirm=cavalo correto bateria bench" \
+    --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+  rm -f "$jar"
+}
+export -f signup
+seq 1 64 | xargs -P4 -I{} bash -c 'signup "bench{}@exemplo.com.br"'
 export LOGIN_FILE=$work/logins
 sessions() { seq 1 $((200 * secs + 200)) | xargs -P8 -I{} bash -c anon_session > "$LOGIN_FILE"; }
 p99() { awk '$1=="99%"{print $2}'; }

@@ -21,7 +21,11 @@ request = function()
   -- Threads take alternate sessions (wrk -t2), so none is used twice.
   local i = ((counter * 2 + thread_offset) % #sessions) + 1
   local s = sessions[i]
-  local body = "csrf_token=" .. s.token .. "&email=bench%40exemplo.com.br&password=cavalo+correto+bateria+bench"
+  -- One of the 64 accounts bench/run.sh signs up, in turn: the server checks one password
+  -- per account at a time (a burst for one account gets 429), and real log-ins come from
+  -- many accounts.
+  local account = (counter * 2 + thread_offset) % 64 + 1
+  local body = "csrf_token=" .. s.token .. "&email=bench" .. account .. "%40exemplo.com.br&password=cavalo+correto+bateria+bench"
   return wrk.format("POST", "/login", {
     ["Cookie"] = "pesquisa_sid_pre=" .. s.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded",

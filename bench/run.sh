@@ -138,7 +138,7 @@ export PESQUISA_SERVER__DRAIN_SECS=0
 export PESQUISA_LOGGING__LEVEL=warn
 # The benchmark logs in thousands of times from one address.
 export PESQUISA_RATE_LIMIT__LOGIN_PER_IP=100000000
-export PESQUISA_RATE_LIMIT__LOGIN_FAILURES_PER_ACCOUNT=100000000
+export PESQUISA_RATE_LIMIT__LOGIN_FREE_FAILURES=100000000
 export PESQUISA_RATE_LIMIT__REGISTER_PER_IP=100000000
 read -r pw_m pw_t pw_p < <("$bin" check-config 2>/dev/null | awk -F' *= *' '
   /^\[/{sec=$0} sec=="[passwords]" && $1=="memory_kib"{m=$2} sec=="[passwords]" && $1=="iterations"{t=$2}

@@ -689,6 +689,9 @@ impl Settings {
         if pw.max_concurrent == 0 {
             return Err(invalid("passwords.max_concurrent", "must be above 0"));
         }
+        if pw.max_queued == 0 {
+            return Err(invalid("passwords.max_queued", "must be above 0"));
+        }
         if !(0..=19).contains(&pw.hashing_nice) {
             return Err(invalid(
                 "passwords.hashing_nice",

@@ -8,12 +8,19 @@
 //! Unknown e-mails are verified against a dummy hash, so a log-in costs the same whether
 //! or not the account exists.
 //!
+//! The queue is bounded (`max_queued`; beyond it [`HashError::Busy`], a 503 to retry),
+//! a job whose caller has gone (its request timed out or was dropped) is skipped, and
+//! [`Hasher::claim`] lets the web layer keep one verification per account in flight, so
+//! one account's flood cannot fill the queue ahead of everyone else.
+//!
 //! Each hashing thread keeps its working memory for the next verification instead of
 //! allocating it each time: freshly mapped memory costs a page fault per 4 KiB page, and
 //! the static (musl) build's allocator mapped and unmapped blocks that large on every
 //! call (measurements in bench/findings.md).
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
@@ -32,6 +39,10 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// Hashes computed at once (one thread each); more wait. Default: the number of CPUs.
     pub max_concurrent: usize,
+    /// Hashes that may wait for a thread; more are refused at once (503 with
+    /// Retry-After) rather than queued behind a flood. Default 64: about a second of work
+    /// for two threads at the default cost.
+    pub max_queued: usize,
     /// Nice value added to the hashing threads (0 to 19), so that a burst of log-ins
     /// yields the cores to page serving. Default 10. 0 on a machine where other
     /// normal-priority work would starve the log-ins.
@@ -51,6 +62,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_queued: 64,
             hashing_nice: 10,
             hashing_sched_idle: true,
         }
@@ -76,12 +88,36 @@ pub struct Hasher {
     params: Params,
     /// Work for the hashing threads; they stop once every clone of the sender is gone.
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet started, and how many may be.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+    /// Subjects (accounts) with a verification in flight: see [`Hasher::claim`].
+    claimed: Arc<Mutex<HashSet<String>>>,
     dummy: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// `max_queued` jobs are already waiting: try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// A subject's verification in flight; dropping it lets the next one start.
+pub struct Claim {
+    claimed: Arc<Mutex<HashSet<String>>>,
+    subject: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.claimed.lock() {
+            set.remove(&self.subject);
+        }
+    }
+}
 
 impl Hasher {
     pub fn new(settings: &PasswordSettings) -> Result<Hasher, HashError> {
@@ -91,7 +127,7 @@ impl Hasher {
             settings.parallelism,
             None,
         )
-        .map_err(|e| HashError(e.to_string()))?;
+        .map_err(|e| HashError::Failed(e.to_string()))?;
         let dummy = dummy_hash(&params)?;
         let jobs = spawn_hashing_threads(
             settings.max_concurrent.max(1),
@@ -102,25 +138,72 @@ impl Hasher {
             params.block_count(),
             RELEASE_AFTER,
         )?;
-        Ok(Hasher {
+        Ok(Hasher::from_parts(
             params,
             jobs,
-            dummy: dummy.into(),
+            settings.max_queued,
+            dummy.into(),
+        ))
+    }
+
+    fn from_parts(
+        params: Params,
+        jobs: mpsc::Sender<Job>,
+        max_waiting: usize,
+        dummy: Arc<str>,
+    ) -> Hasher {
+        Hasher {
+            params,
+            jobs,
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting,
+            claimed: Arc::default(),
+            dummy,
+        }
+    }
+
+    /// Jobs waiting for a hashing thread now.
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Claim the one verification `subject` may have in flight; `None` while another
+    /// holds it. Per process: each instance allows one.
+    pub fn claim(&self, subject: String) -> Option<Claim> {
+        let mut set = self.claimed.lock().ok()?;
+        set.insert(subject.clone()).then(|| Claim {
+            claimed: Arc::clone(&self.claimed),
+            subject,
         })
     }
 
-    /// Run `f` on a hashing thread (queued until one is free) and wait for its result;
-    /// `None` if it panicked or the threads are gone.
+    /// Run `f` on a hashing thread (queued until one is free) and wait for its result.
+    /// Refused with `Busy` when the queue is full; skipped if this future is dropped
+    /// before a thread takes the job.
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, HashError> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashError::Busy);
+        }
+        let waiting = Arc::clone(&self.waiting);
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            // Nobody waits for the answer any more: spend no CPU on it.
+            if tx.is_closed() {
+                return;
+            }
             let _ = tx.send(f(memory));
         });
-        self.jobs.send(job).ok()?;
-        rx.await.ok()
+        if self.jobs.send(job).is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashError::Failed("the hashing threads are gone".into()));
+        }
+        rx.await
+            .map_err(|_| HashError::Failed("the hashing thread failed".into()))
     }
 
     fn argon(&self) -> Argon2<'static> {
@@ -136,15 +219,19 @@ impl Hasher {
             argon
                 .hash_password(password.bytes())
                 .map(|h| h.to_string())
-                .map_err(|e| HashError(e.to_string()))
+                .map_err(|e| HashError::Failed(e.to_string()))
         })
-        .await
-        .unwrap_or_else(|| Err(HashError("the hashing thread failed".into())))
+        .await?
     }
 
     /// Check `password` against `stored`, or against the dummy hash when there is no
-    /// account, so both cases take the same time.
-    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Verified {
+    /// account, so both cases take the same time. `Err(Busy)` when the queue is full; a
+    /// failed computation counts as a wrong password.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<Verified, HashError> {
         let exists = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy).to_string();
         let wanted = self.params.clone();
@@ -170,9 +257,12 @@ impl Hasher {
                     needs_rehash: !same,
                 }
             })
-            .await
-            .unwrap_or(Verified::Invalid);
-        if exists { outcome } else { Verified::Invalid }
+            .await;
+        match outcome {
+            Err(HashError::Busy) => Err(HashError::Busy),
+            Ok(v) if exists => Ok(v),
+            _ => Ok(Verified::Invalid),
+        }
     }
 }
 
@@ -182,14 +272,14 @@ impl Hasher {
 fn dummy_hash(params: &Params) -> Result<String, HashError> {
     use argon2::password_hash::phc::{Output, ParamsString, Salt};
     use rand::RngCore;
-    let err = |e: argon2::password_hash::phc::Error| HashError(e.to_string());
+    let err = |e: argon2::password_hash::phc::Error| HashError::Failed(e.to_string());
     let (mut salt, mut digest) = ([0u8; 16], [0u8; 32]);
     rand::rng().fill_bytes(&mut salt);
     rand::rng().fill_bytes(&mut digest);
     Ok(PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(|e| HashError(e.to_string()))?,
+        params: ParamsString::try_from(params).map_err(|e| HashError::Failed(e.to_string()))?,
         salt: Some(Salt::new(&salt).map_err(err)?),
         hash: Some(Output::new(&digest).map_err(err)?),
     }
@@ -248,7 +338,7 @@ fn spawn_hashing_threads(
                     }
                 }
             })
-            .map_err(|e| HashError(format!("cannot start a hashing thread: {e}")))?;
+            .map_err(|e| HashError::Failed(format!("cannot start a hashing thread: {e}")))?;
     }
     Ok(tx)
 }
@@ -344,6 +434,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 2,
+            max_queued: 64,
             hashing_nice: 10,
             hashing_sched_idle: true,
         }
@@ -354,20 +445,18 @@ mod tests {
         let params = Params::new(1024, 1, 1, None).expect("params");
         let blocks = params.block_count();
         let release = std::time::Duration::from_millis(200);
-        let h = Hasher {
-            jobs: spawn_hashing_threads(
-                1,
-                Priority {
-                    nice: 0,
-                    sched_idle: false,
-                },
-                blocks,
-                release,
-            )
-            .expect("threads"),
-            dummy: dummy_hash(&params).expect("dummy").into(),
-            params,
-        };
+        let jobs = spawn_hashing_threads(
+            1,
+            Priority {
+                nice: 0,
+                sched_idle: false,
+            },
+            blocks,
+            release,
+        )
+        .expect("threads");
+        let dummy = dummy_hash(&params).expect("dummy").into();
+        let h = Hasher::from_parts(params, jobs, 8, dummy);
         let pw = Password::any("cavalo correto bateria");
         let stored = h
             .argon()
@@ -375,14 +464,14 @@ mod tests {
             .expect("hash")
             .to_string();
         assert!(matches!(
-            h.verify(&pw, Some(&stored)).await,
+            h.verify(&pw, Some(&stored)).await.expect("queued"),
             Verified::Valid { .. }
         ));
         // Kept for the next verification...
-        assert_eq!(h.run(|m| m.len()).await, Some(blocks));
+        assert_eq!(h.run(|m| m.len()).await.ok(), Some(blocks));
         // ...and given back once no job came for `release`.
         tokio::time::sleep(release * 3).await;
-        assert_eq!(h.run(|m| m.len()).await, Some(0));
+        assert_eq!(h.run(|m| m.len()).await.ok(), Some(0));
         // A hash of another cost is computed, but its memory is not kept.
         let bigger = Argon2::new(
             Algorithm::Argon2id,
@@ -393,10 +482,91 @@ mod tests {
         .expect("hash")
         .to_string();
         assert!(matches!(
-            h.verify(&pw, Some(&bigger)).await,
+            h.verify(&pw, Some(&bigger)).await.expect("queued"),
             Verified::Valid { needs_rehash: true }
         ));
-        assert_eq!(h.run(|m| m.len()).await, Some(0));
+        assert_eq!(h.run(|m| m.len()).await.ok(), Some(0));
+    }
+
+    /// Wait (a little) until `cond` holds.
+    async fn eventually(cond: impl Fn() -> bool) {
+        for _ in 0..200 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("condition not met within a second");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_queue_is_bounded_and_a_job_whose_caller_left_is_skipped() {
+        let params = Params::new(1024, 1, 1, None).expect("params");
+        let jobs = spawn_hashing_threads(
+            1,
+            Priority {
+                nice: 0,
+                sched_idle: false,
+            },
+            params.block_count(),
+            RELEASE_AFTER,
+        )
+        .expect("threads");
+        let dummy = dummy_hash(&params).expect("dummy").into();
+        let h = Hasher::from_parts(params, jobs, 2, dummy);
+
+        // The one thread is busy until released.
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let h = h.clone();
+            tokio::spawn(async move {
+                h.run(move |_| {
+                    started_tx.send(()).ok();
+                    release_rx.recv().ok();
+                })
+                .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv())
+            .await
+            .expect("join")
+            .expect("started");
+
+        // Two may wait; a third is refused at once.
+        let ran = Arc::new(AtomicUsize::new(0));
+        let waiter = |h: &Hasher| {
+            let (h, ran) = (h.clone(), Arc::clone(&ran));
+            tokio::spawn(async move { h.run(move |_| ran.fetch_add(1, Ordering::SeqCst)).await })
+        };
+        let leaves = waiter(&h);
+        let stays = waiter(&h);
+        eventually(|| h.queued() == 2).await;
+        assert!(matches!(h.run(|_| ()).await, Err(HashError::Busy)));
+
+        // One caller leaves before a thread takes its job: the job is skipped.
+        leaves.abort();
+        assert!(leaves.await.expect_err("aborted").is_cancelled());
+        release_tx.send(()).expect("release");
+        holder.await.expect("join").expect("ran");
+        stays.await.expect("join").expect("ran");
+        eventually(|| h.queued() == 0).await;
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "only the waiting caller's job ran"
+        );
+        assert_eq!(h.run(|_| 7).await.ok(), Some(7), "room again");
+    }
+
+    #[test]
+    fn one_claim_per_subject_until_it_is_dropped() {
+        let h = Hasher::new(&fast()).expect("hasher");
+        let first = h.claim("conta-1".into()).expect("free");
+        assert!(h.claim("conta-1".into()).is_none());
+        let _other = h.claim("conta-2".into()).expect("another subject");
+        drop(first);
+        assert!(h.claim("conta-1".into()).is_some());
     }
 
     /// The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat):
@@ -423,8 +593,8 @@ mod tests {
         assert_eq!(nice, (ours + 10).min(19));
         assert_eq!(policy_there, 5, "SCHED_IDLE");
         // A panicking job fails its caller only; the threads carry on.
-        assert!(h.run(|_| -> u8 { panic!("boom") }).await.is_none());
-        assert_eq!(h.run(|_| 7).await, Some(7));
+        assert!(h.run(|_| -> u8 { panic!("boom") }).await.is_err());
+        assert_eq!(h.run(|_| 7).await.ok(), Some(7));
 
         // Both can be turned off.
         let normal = Hasher::new(&PasswordSettings {
@@ -457,24 +627,31 @@ mod tests {
             "{stored}"
         );
         assert_eq!(
-            h.verify(&pw, Some(&stored)).await,
+            h.verify(&pw, Some(&stored)).await.expect("queued"),
             Verified::Valid {
                 needs_rehash: false
             }
         );
         assert_eq!(
             h.verify(&Password::any("outra senha qualquer"), Some(&stored))
-                .await,
+                .await
+                .expect("queued"),
             Verified::Invalid
         );
-        assert_eq!(h.verify(&pw, None).await, Verified::Invalid);
+        assert_eq!(
+            h.verify(&pw, None).await.expect("queued"),
+            Verified::Invalid
+        );
         // The dummy for unknown accounts has the configured cost, so it takes as long.
         let dummy = PasswordHash::new(&h.dummy).expect("dummy parses");
         assert_eq!(dummy.algorithm.as_str(), "argon2id");
         let p = Params::try_from(&dummy).expect("params");
         assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (1024, 1, 1));
         assert_eq!(dummy.hash.map(|o| o.len()), Some(32));
-        assert_eq!(h.verify(&pw, Some("not a hash")).await, Verified::Invalid);
+        assert_eq!(
+            h.verify(&pw, Some("not a hash")).await.expect("queued"),
+            Verified::Invalid
+        );
 
         let stronger = Hasher::new(&PasswordSettings {
             memory_kib: 2048,
@@ -482,7 +659,7 @@ mod tests {
         })
         .expect("hasher");
         assert_eq!(
-            stronger.verify(&pw, Some(&stored)).await,
+            stronger.verify(&pw, Some(&stored)).await.expect("queued"),
             Verified::Valid { needs_rehash: true }
         );
     }
@@ -504,16 +681,25 @@ mod tests {
                 .expect("hash")
                 .to_string();
             assert!(
-                matches!(h.verify(&pw, Some(&stored)).await, Verified::Valid { .. }),
+                matches!(
+                    h.verify(&pw, Some(&stored)).await.expect("queued"),
+                    Verified::Valid { .. }
+                ),
                 "{stored}"
             );
             let wrong = Password::any("cavalo correto bateriA");
-            assert_eq!(h.verify(&wrong, Some(&stored)).await, Verified::Invalid);
+            assert_eq!(
+                h.verify(&wrong, Some(&stored)).await.expect("queued"),
+                Verified::Invalid
+            );
             // A tampered digest (last character) is refused.
             let mut tampered = stored.clone();
             let last = tampered.pop().expect("char");
             tampered.push(if last == 'A' { 'B' } else { 'A' });
-            assert_eq!(h.verify(&pw, Some(&tampered)).await, Verified::Invalid);
+            assert_eq!(
+                h.verify(&pw, Some(&tampered)).await.expect("queued"),
+                Verified::Invalid
+            );
         }
         // The working memory handed in is sized for the hash's cost and reused.
         let mut memory = Vec::new();

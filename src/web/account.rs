@@ -73,8 +73,9 @@ async fn password_checks(
     let device = known_device::recognised(req, app, user.id);
     let client = limits::login_client(req, app, device);
     limits::password_may_be_tried(who, &client, app).await?;
+    let _claim = limits::one_check_at_a_time(who, app)?;
     let valid = matches!(
-        app.hasher.verify(given, Some(&user.password_hash)).await,
+        app.hasher.verify(given, Some(&user.password_hash)).await?,
         Verified::Valid { .. }
     );
     if valid {
@@ -200,7 +201,7 @@ pub async fn password(
     let (true, Ok(new)) = (valid, new) else {
         return refuse(depot, res, &user, Section::Password, errors).await;
     };
-    let hash = app.hasher.hash(&new).await.map_err(anyhow::Error::from)?;
+    let hash = app.hasher.hash(&new).await?;
     users::set_password_hash(&app.db, user.id, &hash).await?;
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
     // A fresh id for this session too: whoever knew the old cookie is out.

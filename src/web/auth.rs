@@ -135,11 +135,7 @@ pub async fn register(
         return Ok(());
     };
 
-    let hash = app
-        .hasher
-        .hash(&new_password)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let hash = app.hasher.hash(&new_password).await?;
     let now = users::now();
     let accepted: Vec<i64> = documents
         .iter()
@@ -233,12 +229,14 @@ pub async fn login(
         .and_then(|u| known_device::recognised(req, &app, u.id));
     let client = limits::login_client(req, &app, device.clone());
     limits::password_may_be_tried(who, &client, &app).await?;
+    let claim = limits::one_check_at_a_time(who, &app)?;
     let outcome = app
         .hasher
         .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await;
+        .await?;
     let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
         limits::password_failed(who, &client, &app).await?;
+        drop(claim);
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
         let c = form_ctx(depot);
@@ -246,13 +244,10 @@ pub async fn login(
         return Ok(());
     };
     limits::password_succeeded(who, &client, &app).await?;
+    drop(claim);
     known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
-        let hash = app
-            .hasher
-            .hash(&password)
-            .await
-            .map_err(anyhow::Error::from)?;
+        let hash = app.hasher.hash(&password).await?;
         users::set_password_hash(&app.db, user.id, &hash).await?;
     }
     users::record_login(&app.db, user.id).await?;

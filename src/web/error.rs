@@ -7,6 +7,7 @@ use salvo::http::StatusCode;
 use salvo::prelude::*;
 use salvo::request_id::RequestIdDepotExt;
 
+use crate::accounts::hasher::HashError;
 use crate::db::DbError;
 use crate::kv::KvError;
 use crate::views;
@@ -37,6 +38,16 @@ impl From<DbError> for AppError {
             e if e.is_outage() => AppError::Unavailable(e.to_string()),
             DbError::Unavailable(m) => AppError::Unavailable(m),
             DbError::Query(q) => AppError::Internal(q.into()),
+        }
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            // The catcher adds Retry-After to every 503.
+            HashError::Busy => AppError::Unavailable(e.to_string()),
+            HashError::Failed(_) => AppError::Internal(e.into()),
         }
     }
 }

@@ -13,6 +13,7 @@ use salvo::prelude::*;
 use super::hoops::{client_ip, client_net};
 use super::store_keys::{self, ClientLimit};
 pub use super::store_keys::{LoginClient, LoginSubject};
+use crate::accounts::hasher::Claim;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
@@ -156,6 +157,25 @@ pub async fn password_may_be_tried(
         }
         None => Ok(()),
     }
+}
+
+/// Claim the account's one password check in flight (per instance); 429 while another
+/// runs. So a burst of one account's attempts neither queues hashes ahead of everyone
+/// else nor slips past [`password_may_be_tried`] before its failures are counted. Hold
+/// the claim until the outcome is counted.
+pub fn one_check_at_a_time(who: LoginSubject<'_>, app: &AppState) -> Result<Claim, AppError> {
+    app.hasher
+        .claim(store_keys::login_account_wait(who))
+        .ok_or_else(|| {
+            tracing::info!(
+                kind = "login_concurrent",
+                account_id = account_id(who),
+                "password check refused: another one for the account is running"
+            );
+            AppError::TooManyRequests {
+                retry_after_secs: 1,
+            }
+        })
 }
 
 /// A wrong password: counted for this client (whose next attempt may then wait) and for

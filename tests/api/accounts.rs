@@ -498,6 +498,116 @@ async fn distributed_guessing_meets_the_account_ceiling_which_the_owners_known_d
     }
 }
 
+/// Log-in posts sent all at once, one browser each (its form fetched first), from the
+/// given addresses; the pages in the order given.
+async fn simultaneous_log_ins(app: &TestApp, tries: &[(String, String, &str)]) -> Vec<Page> {
+    let mut ready = Vec::new();
+    for (ip, email, password) in tries {
+        let mut b = Browser::from_ip(ip);
+        let token = b.get(&app.service, "/login").await.csrf();
+        ready.push((b, token, email.clone(), password.to_string()));
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (mut b, token, email, password)) in ready.into_iter().enumerate() {
+        let service = app.service.clone();
+        set.spawn(async move {
+            let fields = [
+                ("csrf_token", token.as_str()),
+                ("email", email.as_str()),
+                ("password", password.as_str()),
+            ];
+            (i, b.post(&service, "/login", &fields).await)
+        });
+    }
+    let mut pages: Vec<(usize, Page)> = set.join_all().await;
+    pages.sort_by_key(|(i, _)| *i);
+    pages.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The configured argon2id cost, so that a hash takes long enough for a burst to overlap.
+fn real_cost(s: &mut pesquisa::config::Settings) {
+    s.passwords.memory_kib = 19 * 1024;
+    s.passwords.iterations = 2;
+}
+
+/// Security finding 5: 100 concurrent wrong attempts for one account were all hashed,
+/// ahead of everyone else's log-ins. Now one check per account runs at a time and the
+/// rest are refused at once, so no more than the free failures are ever hashed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_one_accounts_wrong_passwords_is_hashed_one_at_a_time_and_no_further_than_the_free_failures()
+ {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, real_cost).await;
+        app.signup("inundada@exemplo.com.br").await;
+        let tries: Vec<_> = (0..3)
+            .flat_map(|_| 0..20)
+            .map(|_| {
+                (
+                    "198.51.100.40".to_string(),
+                    "inundada@exemplo.com.br".to_string(),
+                    "chute errado numero",
+                )
+            })
+            .collect();
+        let mut wrong = 0;
+        for burst in tries.chunks(20) {
+            let pages = simultaneous_log_ins(&app, burst).await;
+            assert!(
+                pages.iter().all(|p| [422, 429].contains(&p.status)),
+                "{backend:?}: {:?}",
+                pages.iter().map(|p| p.status).collect::<Vec<_>>()
+            );
+            wrong += pages.iter().filter(|p| p.status == 422).count();
+        }
+        assert!(
+            (1..=5).contains(&wrong),
+            "{backend:?}: {wrong} wrong passwords were checked, the free failures are 5"
+        );
+    }
+}
+
+/// Security finding 5: the hashing queue had no bound. Past `passwords.max_queued`
+/// waiting checks, a log-in gets a clear 503 with Retry-After at once, nothing is counted
+/// against the account, and log-ins work again as soon as the burst is over.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_hashing_queue_answers_503_with_retry_after_and_counts_nothing() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, |s| {
+            real_cost(s);
+            s.passwords.max_concurrent = 1;
+            s.passwords.max_queued = 2;
+        })
+        .await;
+        app.signup("espera@exemplo.com.br").await;
+        let tries: Vec<_> = (0..24)
+            .map(|i| {
+                (
+                    format!("203.0.113.{}", 100 + i),
+                    format!("ninguem{i}@exemplo.com.br"),
+                    "qualquer senha longa",
+                )
+            })
+            .collect();
+        let pages = simultaneous_log_ins(&app, &tries).await;
+        let busy: Vec<&Page> = pages.iter().filter(|p| p.status == 503).collect();
+        assert!(
+            pages.iter().all(|p| [422, 503].contains(&p.status)),
+            "{backend:?}: {:?}",
+            pages.iter().map(|p| p.status).collect::<Vec<_>>()
+        );
+        assert!(!busy.is_empty(), "{backend:?}: the queue of 2 overflowed");
+        for page in busy {
+            assert_eq!(page.headers["retry-after"], "5");
+            assert!(page.body.contains("temporariamente indisponível"));
+        }
+        let mut owner = Browser::from_ip("192.0.2.90");
+        let page = app
+            .login(&mut owner, "espera@exemplo.com.br", GOOD_PASSWORD)
+            .await;
+        assert_eq!(page.status, 303, "{backend:?}: {}", page.body);
+    }
+}
+
 /// Security finding 5: `/account/password` and `/account/delete` checked the password
 /// with no limit, so a stolen session had unlimited guesses. Their failures now count
 /// with the log-in's.
@@ -527,10 +637,17 @@ async fn wrong_current_passwords_on_the_account_page_are_counted_like_log_ins() 
             let want = if i < 5 { 422 } else { 429 };
             assert_eq!(page.status, want, "{backend:?}: attempt {i} on {path}");
         }
-        // And the log-in form from the same network waits too: one budget, not three.
-        let mut again = Browser::from_ip(&thief.peer.ip().to_string());
-        let page = app
-            .login(&mut again, "roubada@exemplo.com.br", GOOD_PASSWORD)
+        // And the log-in form from the same browser waits too: one budget, not three.
+        let page = thief
+            .submit(
+                &app.service,
+                "/account",
+                "/login",
+                &[
+                    ("email", "roubada@exemplo.com.br"),
+                    ("password", GOOD_PASSWORD),
+                ],
+            )
             .await;
         assert_eq!(page.status, 429, "{backend:?}");
     }
