@@ -110,6 +110,9 @@ pub struct ServerSettings {
     /// `/readyz` 503, so the load balancer stops reusing kept-alive connections before
     /// they are closed (longer than nginx's upstream `keepalive_timeout`).
     pub drain_secs: u64,
+    /// Where to serve `GET /metrics` (Prometheus text format): a separate address, never
+    /// routed through nginx, e.g. `10.8.0.2:9464` for a scraper on the VPN. Off when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerSettings {
@@ -121,6 +124,7 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
             drain_secs: 5,
+            metrics_listen: None,
         }
     }
 }
@@ -557,6 +561,12 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.metrics_listen == Some(self.server.listen) {
+            return Err(invalid(
+                "server.metrics_listen",
+                "must differ from server.listen (metrics are never served on the site's address)",
+            ));
+        }
         match self.database.kind()? {
             DatabaseKind::Mysql => {
                 self.database.mysql_url()?;
@@ -905,6 +915,19 @@ mod tests {
             .expect_err("bad proxy")
             .to_string();
         assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_never_served_on_the_sites_address() {
+        let err =
+            load("[server]\nlisten = \"127.0.0.1:8000\"\nmetrics_listen = \"127.0.0.1:8000\"\n")
+                .expect_err("refused")
+                .to_string();
+        assert!(err.contains("server.metrics_listen"), "{err}");
+        assert!(
+            load("").expect("defaults").server.metrics_listen.is_none(),
+            "off by default"
+        );
     }
 
     #[test]

@@ -180,6 +180,14 @@ impl Kv {
         format!("{prefix}{key}")
     }
 
+    /// The Redis pool's size and waits, for the metrics (none in memory).
+    pub fn pool_sample(&self) -> Option<crate::metrics::PoolSample> {
+        match self {
+            Kv::Redis { pool, .. } => Some(crate::pool::sample("sessions", &pool.state())),
+            Kv::Memory(_) => None,
+        }
+    }
+
     /// Answer proves the store is reachable.
     pub async fn ping(&self) -> Result<(), KvError> {
         match self {

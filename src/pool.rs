@@ -122,6 +122,20 @@ impl<M: bb8::ManageConnection> bb8::ManageConnection for Warm<M> {
     }
 }
 
+/// A bb8 pool's state as the metrics report it.
+pub fn sample(backend: &'static str, state: &bb8::State) -> crate::metrics::PoolSample {
+    let stats = &state.statistics;
+    crate::metrics::PoolSample {
+        backend,
+        connections: state.connections,
+        idle: state.idle_connections,
+        waited: stats.get_waited,
+        wait_secs: stats.get_wait_time.as_secs_f64(),
+        timed_out: stats.get_timed_out,
+        closed_broken: stats.connections_closed_broken,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -228,3 +242,4 @@ mod tests {
         assert_ne!(first, second);
     }
 }
+

@@ -175,6 +175,7 @@ impl Handler for Detached {
 fn inner_service(state: &AppState) -> Service {
     Service::new(routes(state))
         .catcher(Catcher::default().hoop(error_page))
+        .hoop(crate::web::metrics::Record(state.metrics.clone()))
         .hoop(CatchPanic::new())
         .hoop(max_size(state.settings.server.max_body_bytes))
         .hoop(RequestId::new())

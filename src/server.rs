@@ -89,6 +89,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         handle.stop_graceful(grace);
     });
     spawn_watchdog();
+    if let Some(addr) = state.settings.server.metrics_listen {
+        let acceptor = TcpListener::new(addr)
+            .try_bind()
+            .await
+            .map_err(|e| anyhow::anyhow!("server.metrics_listen: cannot listen on {addr}: {e}"))?;
+        let metrics = crate::web::metrics::service(&state);
+        tracing::info!(address = %addr, "metrics at /metrics");
+        // Ends with the process; a scrape cut off by the stop is simply retried.
+        tokio::spawn(Server::new(acceptor).serve(metrics));
+    }
 
     tracing::info!(
         address = %local,

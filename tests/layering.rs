@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("crypto", 0),
     ("i18n", 0),
     ("assets", 0),
+    ("metrics", 0),
     ("survey", 1),
     ("stats", 1),
     ("accounts", 1),

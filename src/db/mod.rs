@@ -244,6 +244,15 @@ impl DbPool {
         }
     }
 
+    /// The pool's size and waits, for the metrics.
+    pub fn pool_sample(&self) -> crate::metrics::PoolSample {
+        let state = match self {
+            DbPool::Mysql(pool) => pool.state(),
+            DbPool::Sqlite(pool) => pool.state(),
+        };
+        crate::pool::sample("database", &state)
+    }
+
     /// Which backend, for logs and the health check.
     pub fn backend_name(&self) -> &'static str {
         match self {

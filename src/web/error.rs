@@ -26,8 +26,12 @@ pub enum AppError {
     BadRequest,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    #[error("{0}")]
-    Unavailable(String),
+    /// A backend ("database", "sessions", "hashing") could not serve the request: 503.
+    #[error("{backend}: {cause}")]
+    Unavailable {
+        backend: &'static str,
+        cause: String,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -35,8 +39,14 @@ pub enum AppError {
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
-            e if e.is_outage() => AppError::Unavailable(e.to_string()),
-            DbError::Unavailable(m) => AppError::Unavailable(m),
+            e if e.is_outage() => AppError::Unavailable {
+                backend: "database",
+                cause: e.to_string(),
+            },
+            DbError::Unavailable(cause) => AppError::Unavailable {
+                backend: "database",
+                cause,
+            },
             DbError::Query(q) => AppError::Internal(q.into()),
         }
     }
@@ -46,7 +56,10 @@ impl From<HashError> for AppError {
     fn from(e: HashError) -> Self {
         match e {
             // The catcher adds Retry-After to every 503.
-            HashError::Busy => AppError::Unavailable(e.to_string()),
+            HashError::Busy => AppError::Unavailable {
+                backend: "hashing",
+                cause: e.to_string(),
+            },
             HashError::Failed(_) => AppError::Internal(e.into()),
         }
     }
@@ -54,7 +67,10 @@ impl From<HashError> for AppError {
 
 impl From<KvError> for AppError {
     fn from(e: KvError) -> Self {
-        AppError::Unavailable(e.to_string())
+        AppError::Unavailable {
+            backend: "sessions",
+            cause: e.to_string(),
+        }
     }
 }
 
@@ -65,7 +81,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,7 +95,10 @@ impl Writer for AppError {
             AppError::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "request failed")
             }
-            AppError::Unavailable(cause) => tracing::warn!(error = %cause, "backend unavailable"),
+            AppError::Unavailable { backend, cause } => {
+                tracing::warn!(backend, error = %cause, "backend unavailable");
+                crate::web::state(depot).metrics.backend_error(backend);
+            }
             _ => {}
         }
         match self {
@@ -88,7 +107,7 @@ impl Writer for AppError {
                     .ok();
             }
             // An outage: a client (or nginx) may try again shortly.
-            AppError::Unavailable(_) => {
+            AppError::Unavailable { .. } => {
                 res.add_header("retry-after", UNAVAILABLE_RETRY_SECS.to_string(), true)
                     .ok();
             }

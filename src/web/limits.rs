@@ -24,10 +24,17 @@ fn ip_key(limit: ClientLimit, req: &Request, app: &AppState) -> String {
     store_keys::client_limit(limit, &network)
 }
 
-async fn count(app: &AppState, key: &str, limit: u64, window_secs: u64) -> Result<(), AppError> {
+async fn count(
+    app: &AppState,
+    kind: &'static str,
+    key: &str,
+    limit: u64,
+    window_secs: u64,
+) -> Result<(), AppError> {
     let (n, left) = app.kv.hit(key, Duration::from_secs(window_secs)).await?;
     if n > limit {
-        tracing::info!(limit, "rate limit reached");
+        tracing::info!(kind, limit, "rate limit reached");
+        app.metrics.refused(kind);
         return Err(AppError::TooManyRequests {
             retry_after_secs: left.as_secs().max(1),
         });
@@ -40,6 +47,7 @@ pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError
     let rl = &app.settings.rate_limit;
     count(
         app,
+        "login_network",
         &ip_key(ClientLimit::Login, req, app),
         rl.login_per_ip,
         rl.login_window_secs,
@@ -52,6 +60,7 @@ pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppEr
     let rl = &app.settings.rate_limit;
     count(
         app,
+        "register_network",
         &ip_key(ClientLimit::Register, req, app),
         rl.register_per_ip,
         rl.register_window_secs,
@@ -67,6 +76,7 @@ const RESCUES_PER_HOUR: u64 = 20;
 pub async fn draft_rescue(req: &Request, app: &AppState) -> Result<(), AppError> {
     count(
         app,
+        "rescue_network",
         &ip_key(ClientLimit::Rescue, req, app),
         RESCUES_PER_HOUR,
         3600,
@@ -144,6 +154,7 @@ pub async fn password_may_be_tried(
     }
     match refusal {
         Some((kind, wait)) => {
+            app.metrics.refused(kind);
             tracing::warn!(
                 kind,
                 account_id = account_id(who),
@@ -167,6 +178,7 @@ pub fn one_check_at_a_time(who: LoginSubject<'_>, app: &AppState) -> Result<Clai
     app.hasher
         .claim(store_keys::login_account_wait(who))
         .ok_or_else(|| {
+            app.metrics.refused("login_concurrent");
             tracing::info!(
                 kind = "login_concurrent",
                 account_id = account_id(who),

@@ -11,6 +11,7 @@ pub mod home;
 pub mod hoops;
 pub mod known_device;
 pub mod limits;
+pub mod metrics;
 pub mod refusals;
 pub mod results;
 pub mod session;

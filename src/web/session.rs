@@ -222,6 +222,7 @@ pub fn take_flash(depot: &mut Depot) -> Option<Notice> {
 /// Log the user in under a brand-new session id (the old one is retired: no fixation).
 pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) {
     let key = state(depot).session_key.clone();
+    state(depot).metrics.session_created();
     let cur = current_mut(depot);
     if let Some(old) = cur.id.take() {
         cur.retired.push(old);
@@ -298,7 +299,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                 cur.expired = Some(id);
             }
             Err(e) => {
-                store_unavailable(res, &e);
+                store_unavailable(&app, res, &e);
                 ctrl.skip_rest();
                 return;
             }
@@ -323,7 +324,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     }
     if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
         if cur.dirty || !cur.retired.is_empty() {
-            store_unavailable(res, &e);
+            store_unavailable(&app, res, &e);
             return;
         }
         tracing::warn!(error = %e, "session idle timer not refreshed");
@@ -373,8 +374,9 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
 
 /// The session store failed: 503 with any page the handler made dropped, so the error
 /// catcher writes the error page (with `Retry-After`) and this module needs none.
-fn store_unavailable(res: &mut Response, e: &KvError) {
-    tracing::warn!(error = %e, "backend unavailable");
+fn store_unavailable(app: &state::AppState, res: &mut Response, e: &KvError) {
+    tracing::warn!(backend = "sessions", error = %e, "backend unavailable");
+    app.metrics.backend_error("sessions");
     res.replace_body(salvo::http::ResBody::None);
     res.status_code(StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub session_key: Arc<[u8]>,
     /// The last `/admin/results` report.
     pub report_cache: Arc<crate::report::cache::ReportCache>,
+    /// What `server.metrics_listen` serves.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             survey,
             draining: Arc::default(),
             report_cache: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 }

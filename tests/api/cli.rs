@@ -155,6 +155,25 @@ fn serve_fails_fast_with_the_cause() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("server.listen"), "{}", stderr(&out));
+    // The metrics port taken: named by its own key.
+    let out = pesquisa(&dir)
+        .env(
+            "PESQUISA_SERVER__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env(
+            "PESQUISA_SERVER__METRICS_LISTEN",
+            format!("127.0.0.1:{port}"),
+        )
+        .arg("serve")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("server.metrics_listen"),
+        "{}",
+        stderr(&out)
+    );
 
     // Nothing listens on the database port.
     let started = Instant::now();
@@ -222,6 +241,7 @@ async fn migrate_then_serve_on_mariadb_and_redis() {
     mysql_admin(&format!("CREATE DATABASE `{db}`")).await;
     let prefix = format!("{}:", unique("pesquisa-test-"));
     let port = free_port();
+    let metrics_port = free_port();
     let with_env = |cmd: &mut Command| {
         cmd.env(
             "PESQUISA_DATABASE__URL",
@@ -230,7 +250,11 @@ async fn migrate_then_serve_on_mariadb_and_redis() {
         .env("PESQUISA_REDIS__URL", redis_url())
         .env("PESQUISA_REDIS__KEY_PREFIX", &prefix)
         .env("PESQUISA_SESSION__SECRET", SECRET)
-        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"));
+        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "PESQUISA_SERVER__METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        );
     };
 
     let mut cmd = pesquisa(&dir);
@@ -273,6 +297,19 @@ async fn migrate_then_serve_on_mariadb_and_redis() {
     let (status, body) = ready.expect("serve answers");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("mariadb") && body.contains("redis"), "{body}");
+    // Metrics on their own address only, with both pools and the request just made.
+    let (status, text) = http_get(metrics_port, "/metrics").expect("metrics answer");
+    assert_eq!(status, 200, "{text}");
+    for line in [
+        r#"pesquisa_http_requests_total{route="/readyz",method="GET",status="200"} 1"#,
+        r#"pesquisa_pool_connections{backend="database",state="idle"}"#,
+        r#"pesquisa_pool_connections{backend="sessions",state="idle"}"#,
+        "pesquisa_password_hash_queue_limit 64",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    let (status, _) = http_get(port, "/metrics").expect("site answers");
+    assert_eq!(status, 404, "no metrics on the site's address");
     signal(child.id(), "TERM");
     let status = child.wait().expect("wait");
     assert!(status.success(), "clean exit on SIGTERM");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use salvo::http::StatusCode;
 use salvo::test::TestClient;
 
-use crate::helpers::{ALL_BACKENDS, Backend, PrivateRedis, TestApp, body, free_port};
+use crate::helpers::{ALL_BACKENDS, Backend, Browser, PrivateRedis, TestApp, body, free_port};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_readiness_answer_on_both_backends() {
@@ -202,4 +202,80 @@ async fn readiness_names_the_database_when_it_fails() {
     assert_eq!(json["database"]["ok"], false);
     assert_eq!(json["sessions"]["ok"], true);
     assert_eq!(json["status"], "unavailable");
+}
+
+/// The metrics service's text, scraped from the app's own metrics.
+async fn scrape(app: &TestApp) -> String {
+    let mut res = TestClient::get("http://127.0.0.1/metrics")
+        .send(&pesquisa::web::metrics::service(&app.state))
+        .await;
+    assert_eq!(res.status_code, Some(StatusCode::OK));
+    assert_eq!(
+        res.headers()["content-type"],
+        pesquisa::metrics::CONTENT_TYPE
+    );
+    body(&mut res).await
+}
+
+fn assert_has(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_by_route_pattern_sessions_and_refusals() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.signup("medida@exemplo.com.br").await;
+        assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
+        assert_eq!(
+            app.get("/nada/aqui").await.status_code,
+            Some(StatusCode::NOT_FOUND)
+        );
+        let mut guesser = Browser::from_ip("198.51.100.9");
+        for _ in 0..6 {
+            app.login(&mut guesser, "medida@exemplo.com.br", "chute errado numero")
+                .await;
+        }
+        let text = scrape(&app).await;
+        assert_has(
+            &text,
+            &[
+                r#"pesquisa_http_requests_total{route="/survey/{n}",method="GET",status="200"} 1"#,
+                r#"pesquisa_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
+                r#"pesquisa_http_requests_total{route="/login",method="POST",status="422"} 5"#,
+                r#"pesquisa_http_requests_total{route="/login",method="POST",status="429"} 1"#,
+                r#"pesquisa_http_request_duration_seconds_count{route="/login",method="POST"} 6"#,
+                r#"pesquisa_rate_limit_refusals_total{kind="login_delay"} 1"#,
+                "pesquisa_sessions_created_total 1",
+                r#"pesquisa_pool_connections{backend="database",state="in_use"} 0"#,
+                "pesquisa_password_hash_queue 0",
+            ],
+        );
+        assert!(!text.contains("medida"), "no address in the metrics");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_backend_errors_by_backend() {
+    let port = free_port();
+    let mut redis = PrivateRedis::start(port);
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.redis.url = Some(format!("redis://127.0.0.1:{port}"));
+        s.redis.connect_timeout_secs = 1;
+    })
+    .await;
+    let mut b = app.signup("medida@exemplo.com.br").await;
+    redis.stop();
+    assert_eq!(b.get(&app.service, "/survey/1").await.status, 503);
+    let text = scrape(&app).await;
+    assert_has(
+        &text,
+        &[
+            r#"pesquisa_backend_errors_total{backend="sessions"} 1"#,
+            r#"pesquisa_http_requests_total{route="/survey/{n}",method="GET",status="503"} 1"#,
+            r#"pesquisa_pool_connections{backend="sessions","#,
+        ],
+    );
 }
