@@ -281,6 +281,27 @@ db_check() {
   [ "$DB_OK" = 0 ] || DB_SUMMARY+=", 0 lost, 0 duplicate, 0 cross-user"
 }
 
+# login_probe APP: respondent 1 logs in (a new session: Redis must store it, the
+# account is read from MariaDB) on APP; prints ok (303 onwards), 503 (with Retry-After),
+# 503-no-retry-after, or the status of whatever else came back.
+login_probe() {
+  local base="http://127.0.0.1:${PORT[$1]}" jar page csrf head status
+  jar=$(mktemp "$T/jars/login.XXXXXX")
+  local c=(curl -sS --noproxy '*' -m 15 -b "$jar" -c "$jar")
+  page=$("${c[@]}" -w '\nSTATUS %{http_code}' "$base/login" || true)
+  status=$(sed -n 's/^STATUS //p' <<<"$page")
+  [ "$status" = 200 ] || { echo "form-$status"; return 0; }
+  csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -n 1 | cut -d'"' -f4)
+  head=$("${c[@]}" -o /dev/null -D - --data-urlencode "email=f1@example.com" \
+    --data-urlencode "password=cavalo correto bateria" --data-urlencode "csrf_token=$csrf" \
+    "$base/login" || true)
+  status=$(awk 'NR == 1 { print $2 }' <<<"$head")
+  if [ "$status" = 303 ] && ! grep -qi '^location: [^ ]*/login' <<<"$head"; then echo ok
+  elif [ "$status" = 503 ] && grep -qi '^retry-after: ' <<<"$head"; then echo 503
+  elif [ "$status" = 503 ]; then echo 503-no-retry-after
+  else echo "${status:-none}"; fi
+}
+
 # ---- Faults: inject_NAME starts the fault, restore_NAME ends it (returning once it is
 # over: the server answers again, the rules are gone) ----
 inject_mariadb_freeze() { kill -STOP "$MYSQLD_PID"; }
@@ -355,7 +376,10 @@ for s in "${SCENARIOS[@]}"; do
   start=$(now_ms)
   rc=0
   "inject_$s" || rc=$?
-  sleep "$HOLD"
+  sleep 1
+  login_probe app1 >"$T/$s.login-during" &
+  probe=$!
+  sleep $((HOLD - 1))
   "restore_$s" || rc=$?
   end=$(now_ms)
   for a in app1 app2; do echo "$start $end" >"$T/$s-$a.fault"; done
@@ -363,6 +387,9 @@ for s in "${SCENARIOS[@]}"; do
   for p in "${WRK_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${WRK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   WRK_PIDS=()
+  wait "$probe" || true
+  login_during=$(cat "$T/$s.login-during")
+  login_after=$(login_probe app2)
   check "$s: the fault was injected and ended ($(( (end - start) ))ms)" test "$rc" = 0
 
   # Both instances' results, added up.
@@ -394,9 +421,11 @@ for s in "${SCENARIOS[@]}"; do
   check "$lbl: both instances recovered without a restart: first success ${first}s, steady ${steady}s after the fault's end (limit ${RECOVERY_LIMIT}s), then failure-free for ${tail}s" \
     awk -v f="$first" -v s="$steady" -v t="$tail" -v l="$RECOVERY_LIMIT" -v a="$AFTER" \
     'BEGIN { exit !(f >= 0 && s >= 0 && s <= l && t >= a - l - 1) }'
+  check "$lbl: a log-in during the fault: ok or 503 with Retry-After ($login_during); after it: ok ($login_after)" \
+    test "$login_after" = ok -a \( "$login_during" = ok -o "$login_during" = 503 \)
   check "$lbl: database: $DB_SUMMARY" test "$DB_OK" = 1
-  TABLE+=("$(printf '%-15s | %6d | %-40s | %5s / %-5s | %s | %d log warnings' \
-    "$lbl" "$req" "${failed} failed${statuses:+: $statuses}" "$first" "$steady" "$DB_SUMMARY" "$warns")")
+  TABLE+=("$(printf '%-15s | %6d | %-22s | %5s / %-5s | %-9s | %s | %d' \
+    "$lbl" "$req" "${failed}${statuses:+: $statuses}" "$first" "$steady" "$login_during/$login_after" "$DB_SUMMARY" "$warns")")
 done
 
 # No instance was restarted: the same processes answer as at the start.
@@ -408,8 +437,8 @@ errors=$(sed 's/\x1b\[[0-9;]*m//g' "$T"/app?.log | grep -cE ' ERROR |panicked' |
 check "the apps logged no ERROR and no panic ($errors; first: $(sed 's/\x1b\[[0-9;]*m//g' "$T"/app?.log | grep -m1 -E ' ERROR |panicked' | cut -c1-200))" \
   test "$errors" = 0
 
-echo "fault table ($nresp respondents, $((2 * CONNS)) connections over 2 instances; recovery = seconds from the fault's end to the first success / to steady success):"
-printf '  %-15s | %6s | %-40s | %-13s | %s\n' scenario requests "failures by status" "recovery s" "data checks"
+echo "fault table ($nresp respondents, $((2 * CONNS)) connections over 2 instances; recovery = seconds from the fault's end to the first success / to steady success; log-in = a new log-in during / after the fault; warnings = the apps' WARN lines):"
+printf '  %-15s | %6s | %-22s | %-13s | %-9s | %s | %s\n' scenario requests "failed: by status" "recovery s" "log-in" "data checks" warnings
 printf '  %s\n' "${TABLE[@]}"
 echo "total runtime $(( $(date +%s) - STARTED ))s"
 finish
