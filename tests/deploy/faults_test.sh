@@ -37,7 +37,8 @@
 # Everything lives in /tmp/pesquisa-faults-test.* and namespace pq-flt-PID, removed at
 # the end (FAULTS_KEEP=1 keeps the directory with the apps' logs).
 # Settings: FAULTS_RESPONDENTS (40), FAULTS_HOLD (6 s per fault), FAULTS_AFTER (10 s of
-# load after each fault), FAULTS_ONLY (space-separated scenario names to run).
+# load after each fault), FAULTS_POOL (database.pool_size, 16), FAULTS_ONLY
+# (space-separated scenario names to run).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
@@ -62,6 +63,10 @@ CONNS=8                 # per instance (one thread each: see faults_load.lua)
 REQUEST_TIMEOUT=3       # server.request_timeout_secs: HOLD is twice as long
 STATEMENT_TIMEOUT=2     # database.statement_timeout_secs (must be below it)
 RECOVERY_LIMIT=5        # seconds from a fault's end to steady success
+# database.pool_size per instance: twice the connections, so idle ones go cold and are
+# tested at check-out during a fault, the path that once handed out a connection with an
+# unread reply (a 500, or another respondent's page).
+POOL=${FAULTS_POOL:-16}
 
 BIN=$(pesquisa_bin)
 while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PESQUISA_' || true)
@@ -151,7 +156,7 @@ shutdown_grace_secs = 2
 url = "mysql://$1@$DB_IP:3306/pesquisa?require_ssl=true"
 tls_ca_file = "$D/ca.pem"
 password_file = "$2"
-pool_size = 8
+pool_size = $POOL
 connect_timeout_secs = 2
 statement_timeout_secs = $STATEMENT_TIMEOUT
 auto_migrate = false
@@ -408,6 +413,7 @@ for s in "${SCENARIOS[@]}"; do
     tail=$(awk -v t="$tail" -v e="$e" -v sd="$sd" 'BEGIN { x = e - sd; print (x < t) ? x : t }')
   done
   for k in $(printf '%s\n' "${!st[@]}" | sort); do statuses+="$k:${st[$k]} "; done
+  st_leak=${st[LEAK]:-0} st_stale=${st[STALE]:-0}
   unset st
   failed=$((req - ok))
   warns=$(( $(warn_count) - before_warn ))
@@ -415,6 +421,8 @@ for s in "${SCENARIOS[@]}"; do
 
   bad_kinds=$(tr ' ' '\n' <<<"$statuses" | grep -v '^503:' | grep . | tr '\n' ' ' || true)
   lbl="$s"; [ -z "${KNOWN[$s]:-}" ] || lbl="$s [KNOWN-FAIL: ${KNOWN[$s]}]"
+  check "$lbl: no page showed another respondent's answers (LEAK: ${st_leak:-0}) or missed the own last save (STALE: ${st_stale:-0})" \
+    test "${st_leak:-0}" = 0 -a "${st_stale:-0}" = 0
   check "$lbl: every failed request is a 503 with Retry-After ($failed failed: ${statuses:-none})" \
     test -z "$bad_kinds"
   check "$lbl: no hang past wrk's 15 s timeout, no socket error ($sock)" test "$sock" = 0
