@@ -467,6 +467,32 @@ mod tests {
         ] {
             assert!(outage.is_outage(), "{outage}");
         }
+        // Of the outages, only a lost connection may be cured by a new one at once.
+        for lost in [
+            db_error(unknown, "Input/output error: broken pipe"),
+            db_error(
+                unknown,
+                "Driver error: `Connection to the server is closed.'",
+            ),
+            db_error(DatabaseErrorKind::ClosedConnection, "gone"),
+        ] {
+            assert!(lost.is_connection_lost(), "{lost}");
+        }
+        for standing in [
+            db_error(
+                unknown,
+                "Query execution was interrupted (max_statement_time exceeded)",
+            ),
+            db_error(
+                unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ),
+            db_error(unknown, "database is locked"),
+            DbError::Unavailable("timed out waiting for a connection".into()),
+            db_error(DatabaseErrorKind::UniqueViolation, "Duplicate entry"),
+        ] {
+            assert!(!standing.is_connection_lost(), "{standing}");
+        }
         for mistake in [
             db_error(DatabaseErrorKind::UniqueViolation, "Duplicate entry"),
             db_error(unknown, "You have an error in your SQL syntax"),
