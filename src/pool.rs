@@ -20,7 +20,8 @@
 //! and the next query on that connection would read the previous one's rows (another
 //! respondent's answers). [`Tracked::begin`] marks a connection in use; only
 //! [`Tracked::record`] clears the mark, and a connection returned to the pool still marked
-//! is reported broken, so bb8 closes it instead of handing it out again.
+//! is reported broken, so bb8 closes it instead of handing it out again. The check-out
+//! test is marked the same way: bb8 abandons it when the wait for a connection times out.
 
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
@@ -114,7 +115,14 @@ impl<M: bb8::ManageConnection> bb8::ManageConnection for Warm<M> {
         if conn.take_warm() {
             return Ok(());
         }
-        self.0.is_valid(&mut conn.conn).await
+        // The test is a query too (`SELECT 1`), and bb8 drops it unfinished when the
+        // check-out deadline passes (or the request times out), then puts the connection
+        // back: marked in use until the answer is read, it is closed instead, so the next
+        // query cannot read this one's row as its own.
+        conn.begin();
+        let tested = self.0.is_valid(&mut conn.conn).await;
+        conn.in_use = false;
+        tested
     }
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
@@ -149,6 +157,7 @@ mod tests {
         made: AtomicUsize,
         tests: Arc<AtomicUsize>,
         fail_tests: Arc<std::sync::atomic::AtomicBool>,
+        hang_tests: Arc<std::sync::atomic::AtomicBool>,
     }
 
     impl bb8::ManageConnection for Counting {
@@ -159,6 +168,10 @@ mod tests {
         }
         async fn is_valid(&self, _: &mut usize) -> Result<(), String> {
             self.tests.fetch_add(1, Ordering::SeqCst);
+            if self.hang_tests.load(Ordering::SeqCst) {
+                // A server that stopped answering: the test's reply never comes.
+                std::future::pending::<()>().await;
+            }
             if self.fail_tests.load(Ordering::SeqCst) {
                 Err("gone".into())
             } else {
@@ -240,6 +253,32 @@ mod tests {
         // another (new ones are not tested).
         let second = pool.get().await.unwrap().conn;
         assert_ne!(first, second);
+    }
+
+    #[tokio::test]
+    async fn a_check_out_test_abandoned_at_the_deadline_closes_the_connection() {
+        let m = Counting::default();
+        let (tests, hang) = (m.tests.clone(), m.hang_tests.clone());
+        let pool = bb8::Pool::builder()
+            .max_size(1)
+            .connection_timeout(Duration::from_millis(200))
+            .build(Warm(m))
+            .await
+            .expect("pool");
+        let first = pool.get().await.unwrap().conn; // no report: tested next time
+        hang.store(true, Ordering::SeqCst);
+        assert!(
+            matches!(pool.get().await, Err(bb8::RunError::TimedOut)),
+            "the test never answers, so the check-out times out"
+        );
+        assert_eq!(tests.load(Ordering::SeqCst), 1);
+        hang.store(false, Ordering::SeqCst);
+        // bb8 put it back with the test's answer still unread: it must not be used again.
+        let c = pool.get().await.unwrap();
+        assert_ne!(
+            c.conn, first,
+            "a connection whose check-out test was abandoned is never handed out again"
+        );
     }
 }
 

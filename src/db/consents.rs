@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::schema::{consent_documents as docs, consents};
 use super::users::now;
 use super::{DbError, DbPool};
-use crate::with_conn;
+use crate::{read_conn, with_conn};
 
 /// One version of one document.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -81,7 +81,7 @@ pub fn default_documents() -> Vec<DocumentText> {
 
 /// The newest version of every kind, required ones first, then by kind.
 pub async fn current(pool: &DbPool) -> Result<Vec<Document>, DbError> {
-    let all: Vec<Document> = with_conn!(pool, |conn| {
+    let all: Vec<Document> = read_conn!(pool, |conn| {
         Ok::<_, DbError>(
             docs::table
                 .order((docs::kind.asc(), docs::version.desc()))
@@ -158,7 +158,7 @@ pub async fn seed_defaults(pool: &DbPool) -> Result<(), DbError> {
 
 /// Every consent record of the user, oldest first.
 pub async fn of_user(pool: &DbPool, user_id: i64) -> Result<Vec<ConsentRecord>, DbError> {
-    let rows: Vec<(Document, NaiveDateTime, Option<NaiveDateTime>)> = with_conn!(pool, |conn| {
+    let rows: Vec<(Document, NaiveDateTime, Option<NaiveDateTime>)> = read_conn!(pool, |conn| {
         Ok::<_, DbError>(
             consents::table
                 .inner_join(docs::table)
@@ -185,7 +185,7 @@ pub async fn of_user(pool: &DbPool, user_id: i64) -> Result<Vec<ConsentRecord>, 
 
 /// Ids of the documents the user has accepted and not revoked.
 pub async fn active_document_ids(pool: &DbPool, user_id: i64) -> Result<Vec<i64>, DbError> {
-    with_conn!(pool, |conn| {
+    read_conn!(pool, |conn| {
         Ok(consents::table
             .filter(
                 consents::user_id

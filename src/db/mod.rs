@@ -63,14 +63,19 @@ impl DbError {
     }
 }
 
-/// Parts of an error message that mean the database, not the query, failed: the
-/// connection broke (mysql_async's I/O and driver errors, which diesel-async passes on as
-/// text), the statement hit its time or lock bound, or SQLite could not lock or write.
-const OUTAGE_MESSAGES: [&str; 10] = [
+/// Parts of an error message that mean the connection itself was lost: mysql_async's I/O
+/// and driver errors (diesel-async passes them on as text), the server closing it.
+const CONNECTION_LOST_MESSAGES: [&str; 4] = [
     "Input/output error",
     "Driver error",
     "Other error",
     "Connection to the server is closed",
+];
+
+/// Parts of an error message that mean the database, not the query, failed although the
+/// connection stands: the statement hit its time or lock bound, or SQLite could not lock
+/// or write.
+const BOUND_MESSAGES: [&str; 6] = [
     "max_statement_time exceeded",
     "Lock wait timeout exceeded",
     "Deadlock found",
@@ -84,15 +89,30 @@ impl DbError {
     /// lock timeout, a full or locked SQLite file): an outage to answer with 503, not a
     /// bug. A query the database refused for what it asked (a constraint, bad SQL) is not.
     pub fn is_outage(&self) -> bool {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::Error;
         match self {
             DbError::Unavailable(_) => true,
-            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
-            DbError::Query(Error::DatabaseError(_, info)) => {
-                OUTAGE_MESSAGES.iter().any(|m| info.message().contains(m))
+            DbError::Query(Error::DatabaseError(_, info))
+                if BOUND_MESSAGES.iter().any(|m| info.message().contains(m)) =>
+            {
+                true
             }
+            _ => self.is_connection_lost(),
+        }
+    }
+
+    /// True when the connection the query ran on is gone (the server restarted or closed
+    /// it, the network broke), as opposed to a database that is slow, locked or refusing:
+    /// the one outage a new connection may cure at once (see [`read_conn!`](crate::read_conn)).
+    pub fn is_connection_lost(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => CONNECTION_LOST_MESSAGES
+                .iter()
+                .any(|m| info.message().contains(m)),
             DbError::Query(Error::BrokenTransactionManager) => true,
-            DbError::Query(_) => false,
+            _ => false,
         }
     }
 }
@@ -140,6 +160,56 @@ macro_rules! with_conn {
             }
         }
     };
+}
+
+/// [`with_conn!`] for a read: a body of SELECTs only, safe to run twice. When its pooled
+/// MariaDB connection turns out to be lost ([`DbError::is_connection_lost`]: a server
+/// restart, a `KILL`, a broken network; a connection used just before is handed out
+/// untested, see [`crate::pool`]), the body runs once more on a connection made for it,
+/// which then joins the pool. So a page read after a restart is served instead of
+/// answering 503 for the pool's stale connections. Writes use [`with_conn!`]: a write
+/// whose connection broke may have committed, and running it again could apply it twice.
+#[macro_export]
+macro_rules! read_conn {
+    ($pool:expr, |$conn:ident| $body:expr) => {{
+        let pool: &$crate::db::DbPool = $pool;
+        match $crate::with_conn!(pool, |$conn| $body) {
+            Err(lost) if lost.is_connection_lost() => match pool {
+                $crate::db::DbPool::Mysql(mysql) => {
+                    ::tracing::info!(error = %lost, "database connection lost; read retried on a new connection");
+                    let mut fresh = $crate::db::new_connection(mysql).await?;
+                    let result: ::std::result::Result<_, $crate::db::DbError> = async {
+                        let $conn = &mut fresh.conn;
+                        $body
+                    }
+                    .await;
+                    let result = fresh.record(result);
+                    if result.is_ok() {
+                        // A full pool refuses it; it is then simply closed.
+                        let _ = mysql.add(fresh);
+                    }
+                    result
+                }
+                $crate::db::DbPool::Sqlite(_) => Err(lost),
+            },
+            other => other,
+        }
+    }};
+}
+
+/// How long [`read_conn!`]'s retry may take to connect (the pool's own connection timeout
+/// is not readable from bb8; a web request is bounded by its timeout in any case).
+const NEW_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A new MariaDB connection made outside the pool's queue (set up like the pool's own),
+/// for [`read_conn!`]'s retry.
+pub async fn new_connection(pool: &MysqlPool) -> Result<Tracked<AsyncMysqlConnection>, DbError> {
+    match tokio::time::timeout(NEW_CONNECTION_TIMEOUT, pool.dedicated_connection()).await {
+        Ok(made) => made.map_err(|e| DbError::Unavailable(e.to_string())),
+        Err(_) => Err(DbError::Unavailable(
+            "timed out making a new connection".into(),
+        )),
+    }
 }
 
 /// SQLite settings applied to every new connection: write-ahead log so readers do not
@@ -405,6 +475,32 @@ mod tests {
             DbError::Unavailable("timed out waiting for a connection".into()),
         ] {
             assert!(outage.is_outage(), "{outage}");
+        }
+        // Of the outages, only a lost connection may be cured by a new one at once.
+        for lost in [
+            db_error(unknown, "Input/output error: broken pipe"),
+            db_error(
+                unknown,
+                "Driver error: `Connection to the server is closed.'",
+            ),
+            db_error(DatabaseErrorKind::ClosedConnection, "gone"),
+        ] {
+            assert!(lost.is_connection_lost(), "{lost}");
+        }
+        for standing in [
+            db_error(
+                unknown,
+                "Query execution was interrupted (max_statement_time exceeded)",
+            ),
+            db_error(
+                unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ),
+            db_error(unknown, "database is locked"),
+            DbError::Unavailable("timed out waiting for a connection".into()),
+            db_error(DatabaseErrorKind::UniqueViolation, "Duplicate entry"),
+        ] {
+            assert!(!standing.is_connection_lost(), "{standing}");
         }
         for mistake in [
             db_error(DatabaseErrorKind::UniqueViolation, "Duplicate entry"),

@@ -13,7 +13,7 @@ use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
 use crate::survey::{Answers, Definition};
-use crate::with_conn;
+use crate::{read_conn, with_conn};
 
 /// How often a save is retried when another write got in between.
 const MAX_ATTEMPTS: usize = 100;
@@ -46,7 +46,7 @@ impl Response {
 }
 
 pub async fn for_user(pool: &DbPool, user_id: i64) -> Result<Option<Response>, DbError> {
-    with_conn!(pool, |conn| {
+    read_conn!(pool, |conn| {
         Ok(responses::table
             .filter(responses::user_id.eq(user_id))
             .select(Response::as_select())
@@ -68,7 +68,7 @@ async fn bairro_and_response(
     user_id: i64,
 ) -> Result<(Option<String>, Option<Response>), DbError> {
     use super::schema::users;
-    let found: Option<(String, Option<Response>)> = with_conn!(pool, |conn| {
+    let found: Option<(String, Option<Response>)> = read_conn!(pool, |conn| {
         users::table
             .left_join(responses::table.on(responses::user_id.eq(users::id.nullable())))
             .filter(users::id.eq(user_id))

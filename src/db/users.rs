@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::{consents, users};
 use super::{DbError, DbPool};
-use crate::with_conn;
+use crate::{read_conn, with_conn};
 
 /// A stored account.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -115,7 +115,7 @@ pub async fn create(
 }
 
 pub async fn find_by_email(pool: &DbPool, email: &str) -> Result<Option<User>, DbError> {
-    with_conn!(pool, |conn| {
+    read_conn!(pool, |conn| {
         Ok(users::table
             .filter(users::email.eq(email))
             .select(User::as_select())
@@ -126,7 +126,7 @@ pub async fn find_by_email(pool: &DbPool, email: &str) -> Result<Option<User>, D
 }
 
 pub async fn find(pool: &DbPool, id: i64) -> Result<Option<User>, DbError> {
-    with_conn!(pool, |conn| {
+    read_conn!(pool, |conn| {
         Ok(users::table
             .find(id)
             .select(User::as_select())

@@ -22,7 +22,7 @@ struct ThreadId {
 
 /// `KILL` every connection to `db` except the caller's, then wait until the server no
 /// longer lists them. Returns how many were killed.
-async fn kill_connections_to(db: &str) -> usize {
+pub(crate) async fn kill_connections_to(db: &str) -> usize {
     let mut admin = AsyncMysqlConnection::establish(&mysql_base_url())
         .await
         .expect("admin connection");

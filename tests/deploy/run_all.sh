@@ -9,10 +9,12 @@
 # ($PESQUISA_BIN, else the newest of target/*/pesquisa): the end-to-end part of
 # dbhost_test.sh, failover_test.sh (two instances behind nginx under wrk load: kill -9,
 # rolling restart; needs MariaDB on 127.0.0.1:3306 with the pesquisa_test user and Redis on
-# 127.0.0.1:6379, as scripts/test-services.sh sets up) and topology_test.sh (DB host and
-# two app VMs in network namespaces, connected only through OpenVPN).
+# 127.0.0.1:6379, as scripts/test-services.sh sets up), topology_test.sh (DB host and
+# two app VMs in network namespaces, connected only through OpenVPN) and faults_test.sh
+# (two instances under load on a private MariaDB and Redis while they are frozen,
+# killed, filled and cut off; prints the fault table).
 # SCRIPT_TIMEOUT (default 150 s) bounds each script, FAILOVER_TIMEOUT (default 240 s)
-# failover_test.sh.
+# failover_test.sh, FAULTS_TIMEOUT (default 300 s) faults_test.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
@@ -44,18 +46,20 @@ fi
 
 SCRIPT_TIMEOUT=${SCRIPT_TIMEOUT:-150}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-240}
+FAULTS_TIMEOUT=${FAULTS_TIMEOUT:-300}
 passed=0 failed=0
 started=$(date +%s)
 tests=(systemd_test nginx_test rolling_test openvpn_test dbhost_test)
 if [ "${DEPLOY_TESTS_E2E:-0}" = 1 ]; then
-  tests+=(failover_test topology_test)
+  tests+=(failover_test topology_test faults_test)
 else
-  echo "SKIP: failover_test, topology_test (they run the pesquisa binary: set DEPLOY_TESTS_E2E=1)"
+  echo "SKIP: failover_test, topology_test, faults_test (they run the pesquisa binary: set DEPLOY_TESTS_E2E=1)"
 fi
 for t in "${tests[@]}"; do
   echo "== $t"
   limit=$SCRIPT_TIMEOUT
   [ "$t" = failover_test ] && limit=$FAILOVER_TIMEOUT
+  [ "$t" = faults_test ] && limit=$FAULTS_TIMEOUT
   t0=$(date +%s)
   rc=0
   out=$(mktemp /tmp/pesquisa-deploy-test.XXXXXX)
