@@ -7,6 +7,7 @@
 //! it for each arm with that arm's connection type.
 
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod consents;
 pub mod migrations;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod anonymous;
+mod backup;
 mod cli;
 mod export;
 mod faults;
