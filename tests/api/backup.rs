@@ -15,7 +15,7 @@ use diesel::{Connection, ExpressionMethods, QueryDsl, QueryableByName};
 use pesquisa::db::schema::responses;
 use pesquisa::db::{DbError, DbPool};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, mysql_admin, mysql_base_url, unique};
 
 /// Keeps inserting responses, each with its own bairro `W<n>`, and records the `n` of
 /// every insert that committed, until stopped.
@@ -224,4 +224,85 @@ async fn sqlite_backup_while_writing_holds_every_response_committed_before_it() 
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The MariaDB client tools the restore drill runs, as `mariadb-dump`'s options for the
+/// test server (user and password from TEST_MYSQL_URL, the password in MYSQL_PWD).
+fn mariadb_tool(tool: &str) -> Command {
+    let url = url::Url::parse(&mysql_base_url()).expect("TEST_MYSQL_URL");
+    let mut cmd = Command::new(tool);
+    cmd.arg("--no-defaults")
+        .arg(format!("--host={}", url.host_str().unwrap_or("127.0.0.1")))
+        .arg(format!("--port={}", url.port().unwrap_or(3306)))
+        .arg(format!("--user={}", url.username()))
+        .env("MYSQL_PWD", url.password().unwrap_or(""))
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// docs/deploy.md's MariaDB procedure, as a drill: `mariadb-dump --single-transaction`
+/// while responses are being saved, then a restore into a fresh database, which holds
+/// every response committed before the dump started, each exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn mariadb_dump_under_write_load_restores_every_committed_response() {
+    for tool in ["mariadb-dump", "mariadb"] {
+        assert!(
+            Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "{tool} is needed (Debian: apt-get install mariadb-client)"
+        );
+    }
+    let app = TestApp::spawn(Backend::MariaRedis).await;
+    let source = app.mysql_db_name().to_string();
+    let writer = Writer::start(app.db().clone());
+    writer.wait_for(500).await;
+    let before = writer.committed();
+    // The documented command, minus `--master-data=2` (the test server has no binary log,
+    // and the test user no right to read its position) and the compression.
+    let mut dump = mariadb_tool("mariadb-dump");
+    dump.args([
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        &source,
+    ]);
+    let out = run_blocking(dump).await;
+    let during = writer.committed().len() - before.len();
+    writer.stop().await;
+    assert!(out.status.success(), "mariadb-dump: {}", stderr(&out));
+    assert!(during > 0, "the writer went on during the dump");
+
+    let restored = unique("pesquisa_t_restore_");
+    mysql_admin(&format!(
+        "CREATE DATABASE `{restored}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    ))
+    .await;
+    let dump_file = std::env::temp_dir().join(format!("{restored}.sql"));
+    std::fs::write(&dump_file, &out.stdout).expect("write dump");
+    let mut restore = mariadb_tool("mariadb");
+    restore
+        .arg(&restored)
+        .stdin(std::fs::File::open(&dump_file).expect("dump"));
+    let res = run_blocking(restore).await;
+    std::fs::remove_file(&dump_file).ok();
+    let bairros = {
+        let url = format!("{}/{restored}", mysql_base_url());
+        let mut conn =
+            <diesel_async::AsyncMysqlConnection as diesel_async::AsyncConnection>::establish(&url)
+                .await
+                .expect("connect to the restored database");
+        diesel_async::RunQueryDsl::load::<String>(
+            responses::table.select(responses::bairro),
+            &mut conn,
+        )
+        .await
+    };
+    mysql_admin(&format!("DROP DATABASE IF EXISTS `{restored}`")).await;
+    assert!(res.status.success(), "restore: {}", stderr(&res));
+    check_restored(&bairros.expect("responses"), &before, "the restored dump");
 }
