@@ -5,6 +5,7 @@ mod accounts;
 mod anonymous;
 mod backup;
 mod cli;
+mod disk;
 mod export;
 mod faults;
 mod health;
