@@ -86,9 +86,11 @@ fn parse_until(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 /// Runs `work` unless SIGINT or SIGTERM comes first: then `work` is dropped, which
-/// removes its temporary file, and the export fails saying so. (kill -9 leaves the hidden
+/// removes its temporary file, and the command (export, backup) fails saying so. (kill -9 leaves the hidden
 /// temporary file, mode 0600, beside the output; docs/deploy.md says so.)
-async fn until_stopped<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub(super) async fn until_stopped<T>(
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -147,7 +149,7 @@ pub(super) fn check_filters(filters: &Filters) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
     let filters = opts.filters.to_filters();
     check_filters(&filters)?;
     if opts.format == Format::Xlsx && opts.output.is_none() {
@@ -157,6 +159,9 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
     }
     let def = settings.survey.load_definition()?;
     let secret = secret(&settings)?;
+    // The rows are read on one connection held for the whole export (its snapshot); the
+    // audit entry of a personal-data export needs a second one meanwhile.
+    settings.database.pool_size = settings.database.pool_size.max(2);
     let pool = open_for_reading(&settings).await?;
     let export_opts = ExportOptions {
         format: opts.format,

@@ -4,6 +4,7 @@
 //! on stderr.
 
 mod admin;
+mod backup;
 mod check_config;
 mod dev;
 mod export;
@@ -41,6 +42,8 @@ pub enum Command {
     CheckConfig(check_config::Opts),
     /// Staff accounts: create-user, set-role.
     Admin(admin::Opts),
+    /// Online, consistent copy of the embedded SQLite database (MariaDB: mariadb-dump).
+    Backup(backup::Opts),
     /// Export the responses (CSV or JSON Lines) for analysis; read-only.
     Export(export::Opts),
     /// Aggregate results and the market-size estimate (HTML, JSON or text); read-only.
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(opts) => runtime()?.block_on(serve::run(settings, opts)),
         Command::Migrate(opts) => runtime()?.block_on(migrate::run(settings, opts)),
         Command::Admin(opts) => runtime()?.block_on(admin::run(settings, opts)),
+        Command::Backup(opts) => runtime()?.block_on(backup::run(settings, opts)),
         Command::Export(opts) => runtime()?.block_on(export::run(settings, opts)),
         Command::Report(opts) => runtime()?.block_on(report::run(settings, opts)),
         Command::Dev(opts) => runtime()?.block_on(dev::run(settings, opts)),

@@ -1,13 +1,15 @@
 //! The batched reads behind the export and the report: the responses matching a filter,
-//! by ascending id up to the highest id present at the start (keyset pagination, so memory
-//! stays flat and rows saved meanwhile do not shift the count), and the personal data of
-//! their respondents when an export asks for it.
+//! by ascending id (keyset pagination, so memory stays flat), and the personal data of
+//! their respondents when an export asks for it, all in one consistent snapshot, so that
+//! what is saved meanwhile neither shifts the count nor shows in only some of the rows.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager,
+};
 use serde::Serialize;
 
 use super::responses::Response;
@@ -68,138 +70,259 @@ macro_rules! filtered {
     }};
 }
 
-/// The highest response id now: exports and reports read up to it, so rows saved
-/// meanwhile neither shift counts nor appear half-way.
-pub async fn max_id(pool: &DbPool) -> Result<i64, DbError> {
-    with_conn!(pool, |conn| {
-        let max: Option<i64> = responses::table
-            .select(diesel::dsl::max(responses::id))
-            .first(conn)
-            .await?;
-        Ok(max.unwrap_or(0))
-    })
+type PersonRow = (i64, String, String, String, Option<String>);
+
+/// The respondents `$ids` (a `&[i64]`) on the connection `$conn`, by user id. A macro,
+/// not a function, because it runs inside [`with_conn!`]'s body, once per backend.
+macro_rules! people_on {
+    ($conn:expr, $ids:expr) => {{
+        let ids: &[i64] = $ids;
+        if ids.is_empty() {
+            HashMap::new()
+        } else {
+            let rows: Vec<PersonRow> = users::table
+                .filter(users::id.eq_any(ids))
+                .select((
+                    users::id,
+                    users::nome,
+                    users::sobrenome,
+                    users::email,
+                    users::telefone,
+                ))
+                .load($conn)
+                .await?;
+            rows.into_iter()
+                .map(|(id, nome, sobrenome, email, telefone)| {
+                    let person = Person {
+                        nome,
+                        sobrenome,
+                        email,
+                        telefone,
+                    };
+                    (id, person)
+                })
+                .collect::<HashMap<i64, Person>>()
+        }
+    }};
 }
 
-/// Number of responses matching `filters` with id ≤ `max_id`.
-pub async fn count(pool: &DbPool, filters: &Filters, max_id: i64) -> Result<i64, DbError> {
-    with_conn!(pool, |conn| {
-        Ok(filtered!(filters, max_id).count().get_result(conn).await?)
-    })
+/// One batch of responses, with the personal data of their respondents when asked.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub rows: Vec<Response>,
+    /// By user id; empty unless the batches were opened with `personal`.
+    pub people: HashMap<i64, Person>,
 }
 
-/// The next batch: matching rows with `after < id ≤ max_id`, by id.
-async fn batch(
-    pool: &DbPool,
-    filters: &Filters,
-    after: i64,
-    max_id: i64,
-    limit: i64,
-) -> Result<Vec<Response>, DbError> {
-    with_conn!(pool, |conn| {
-        Ok(filtered!(filters, max_id)
-            .filter(responses::id.gt(after))
-            .order(responses::id.asc())
-            .limit(limit)
-            .select(Response::as_select())
-            .load(conn)
-            .await?)
-    })
+/// What the reader task sends: a batch, or the end. A channel that closes without
+/// [`Message::End`] means the reader failed to finish (it panicked), never "no more rows".
+enum Message {
+    Batch(Batch),
+    End,
 }
 
-/// The responses matching `filters` with id ≤ `max_id`, in id order, one batch at a
-/// time (keyset pagination: memory stays flat whatever the number of rows).
+/// The responses matching `filters`, in id order, one batch at a time (keyset pagination:
+/// memory stays flat whatever the number of rows), all read in one consistent snapshot.
 ///
-/// While the caller works on one batch, the next is already being read on another task,
-/// so the database round trip overlaps the formatting instead of adding to it. At most
-/// two batches are in memory.
+/// One task holds one connection and one read-only transaction for the whole read:
+/// `START TRANSACTION WITH CONSISTENT SNAPSHOT` at REPEATABLE READ on MariaDB, one read
+/// transaction on SQLite (WAL: the snapshot of the first read lasts until the end). So a
+/// transaction committed during an export shows in all of its rows or in none; batches on
+/// separate connections would each see the latest commit.
+///
+/// While the caller works on one batch, the task already reads the next, so the database
+/// round trip overlaps the formatting instead of adding to it. At most two batches are in
+/// memory: the task reserves the channel's one slot before reading.
 pub struct Batches {
-    pending: Option<tokio::task::JoinHandle<Result<Vec<Response>, DbError>>>,
-    pool: DbPool,
-    filters: Filters,
+    rx: tokio::sync::mpsc::Receiver<Result<Message, DbError>>,
     max_id: i64,
-    size: i64,
+    count: Option<i64>,
+    ended: bool,
 }
 
 impl Batches {
-    pub fn new(pool: &DbPool, filters: &Filters, max_id: i64, size: i64) -> Self {
-        let mut b = Batches {
-            pending: None,
-            pool: pool.clone(),
+    /// Opens the snapshot and reads the highest id in it (rows are read up to it). With
+    /// `personal`, also counts the matching rows ([`count`](Self::count)) and reads each
+    /// batch's respondents ([`Batch::people`]) in the same snapshot.
+    pub async fn open(
+        pool: &DbPool,
+        filters: &Filters,
+        size: i64,
+        personal: bool,
+    ) -> Result<Batches, DbError> {
+        let (start_tx, start_rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let reader = Reader {
             filters: filters.clone(),
-            max_id,
             size: size.max(1),
+            personal,
         };
-        b.fetch_after(0);
-        b
+        tokio::spawn(reader.run(pool.clone(), start_tx, tx));
+        let (max_id, count) = start_rx.await.map_err(|_| stopped())??;
+        Ok(Batches {
+            rx,
+            max_id,
+            count,
+            ended: false,
+        })
     }
 
-    fn fetch_after(&mut self, after: i64) {
-        let (pool, filters) = (self.pool.clone(), self.filters.clone());
-        let (max_id, size) = (self.max_id, self.size);
-        self.pending = Some(tokio::spawn(async move {
-            batch(&pool, &filters, after, max_id, size).await
-        }));
+    /// The highest response id in the snapshot.
+    pub fn max_id(&self) -> i64 {
+        self.max_id
+    }
+
+    /// The number of rows the batches will hold (opened with `personal` only).
+    pub fn count(&self) -> Option<i64> {
+        self.count
     }
 
     /// The next batch, `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Vec<Response>>, DbError> {
-        let Some(pending) = self.pending.take() else {
+    pub async fn next(&mut self) -> Result<Option<Batch>, DbError> {
+        if self.ended {
             return Ok(None);
-        };
-        let rows = pending
-            .await
-            .map_err(|e| DbError::Unavailable(format!("batch reader stopped: {e}")))??;
-        match rows.last() {
-            Some(last) => {
-                let after = last.id;
-                self.fetch_after(after);
-                Ok(Some(rows))
+        }
+        match self.rx.recv().await {
+            Some(Ok(Message::Batch(batch))) => Ok(Some(batch)),
+            Some(Ok(Message::End)) => {
+                self.ended = true;
+                Ok(None)
             }
-            None => Ok(None),
+            Some(Err(e)) => Err(e),
+            None => Err(stopped()),
         }
     }
 }
 
-impl Drop for Batches {
-    fn drop(&mut self) {
-        if let Some(p) = self.pending.take() {
-            p.abort();
+fn stopped() -> DbError {
+    DbError::Unavailable("the batch reader stopped before the end".into())
+}
+
+/// The task behind [`Batches`].
+struct Reader {
+    filters: Filters,
+    size: i64,
+    personal: bool,
+}
+
+type Start = tokio::sync::oneshot::Sender<Result<(i64, Option<i64>), DbError>>;
+type Sender = tokio::sync::mpsc::Sender<Result<Message, DbError>>;
+
+impl Reader {
+    /// Reads everything in one snapshot and sends it batch by batch. Stops early, ending
+    /// the transaction, when the receiver is gone (an export that failed or a download
+    /// whose client left): the connection goes back to the pool clean.
+    async fn run(self, pool: DbPool, start: Start, tx: Sender) {
+        let mut start = Some(start);
+        // In a block of its own: `with_conn!` returns its connection errors with `?`.
+        let result: Result<(), DbError> = async {
+            with_conn!(&pool, |conn| {
+                conn.begin_snapshot().await?;
+                let read = async {
+                    let max_id: i64 = responses::table
+                        .select(diesel::dsl::max(responses::id))
+                        .first::<Option<i64>>(conn)
+                        .await?
+                        .unwrap_or(0);
+                    let count = match self.personal {
+                        true => Some(
+                            filtered!(&self.filters, max_id)
+                                .count()
+                                .get_result::<i64>(conn)
+                                .await?,
+                        ),
+                        false => None,
+                    };
+                    let opened = start.take().map(|s| s.send(Ok((max_id, count))));
+                    if !matches!(opened, Some(Ok(()))) {
+                        return Ok::<(), DbError>(());
+                    }
+                    let mut after = 0;
+                    loop {
+                        // The slot first: no batch is read that could not be handed over.
+                        let Ok(slot) = tx.reserve().await else {
+                            return Ok(());
+                        };
+                        let rows: Vec<Response> = filtered!(&self.filters, max_id)
+                            .filter(responses::id.gt(after))
+                            .order(responses::id.asc())
+                            .limit(self.size)
+                            .select(Response::as_select())
+                            .load(conn)
+                            .await?;
+                        let Some(last) = rows.last() else {
+                            slot.send(Ok(Message::End));
+                            return Ok(());
+                        };
+                        after = last.id;
+                        let short = (rows.len() as i64) < self.size;
+                        let people = match self.personal {
+                            true => {
+                                let ids: Vec<i64> = rows.iter().filter_map(|r| r.user_id).collect();
+                                people_on!(conn, &ids)
+                            }
+                            false => HashMap::new(),
+                        };
+                        slot.send(Ok(Message::Batch(Batch { rows, people })));
+                        if short {
+                            // A short batch is the last: no query to learn that nothing follows.
+                            let _ = tx.send(Ok(Message::End)).await;
+                            return Ok(());
+                        }
+                    }
+                }
+                .await;
+                // Read-only: ending it commits nothing. An error ending it after a failed read
+                // is secondary; the read's error is the one to report.
+                let ended = conn.end_snapshot().await.map_err(DbError::from);
+                read.and(ended)
+            })
+        }
+        .await;
+        if let Err(e) = result {
+            match start.take() {
+                Some(start) => {
+                    let _ = start.send(Err(e));
+                }
+                None => {
+                    let _ = tx.send(Err(e)).await;
+                }
+            }
         }
     }
 }
 
-type PersonRow = (i64, String, String, String, Option<String>);
+/// Opening and ending the read-only snapshot transaction, per backend. Through diesel's
+/// transaction manager, so that a connection given back with the transaction still open
+/// (its task aborted) counts as broken and the pool closes it.
+trait SnapshotConnection {
+    fn begin_snapshot(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+    fn end_snapshot(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+}
 
-pub async fn people(pool: &DbPool, ids: &[i64]) -> Result<HashMap<i64, Person>, DbError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+impl SnapshotConnection for diesel_async::AsyncMysqlConnection {
+    async fn begin_snapshot(&mut self) -> QueryResult<()> {
+        // Explicit: a server or session default of READ COMMITTED would make the
+        // snapshot per statement, not per transaction. Applies to the next transaction.
+        self.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await?;
+        AnsiTransactionManager::begin_transaction_sql(
+            self,
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        )
+        .await
     }
-    let rows: Vec<PersonRow> = with_conn!(pool, |conn| {
-        users::table
-            .filter(users::id.eq_any(ids))
-            .select((
-                users::id,
-                users::nome,
-                users::sobrenome,
-                users::email,
-                users::telefone,
-            ))
-            .load(conn)
-            .await
-            .map_err(DbError::from)
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, nome, sobrenome, email, telefone)| {
-            (
-                id,
-                Person {
-                    nome,
-                    sobrenome,
-                    email,
-                    telefone,
-                },
-            )
-        })
-        .collect())
+    async fn end_snapshot(&mut self) -> QueryResult<()> {
+        AnsiTransactionManager::commit_transaction(self).await
+    }
+}
+
+impl SnapshotConnection for super::SqliteConn {
+    async fn begin_snapshot(&mut self) -> QueryResult<()> {
+        // A deferred BEGIN: the read snapshot is taken at the first SELECT (max id).
+        <Self as AsyncConnection>::TransactionManager::begin_transaction(self).await
+    }
+    async fn end_snapshot(&mut self) -> QueryResult<()> {
+        <Self as AsyncConnection>::TransactionManager::commit_transaction(self).await
+    }
 }

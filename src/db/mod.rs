@@ -7,6 +7,7 @@
 //! it for each arm with that arm's connection type.
 
 pub mod audit;
+pub mod backup;
 pub mod batches;
 pub mod consents;
 pub mod migrations;
@@ -212,10 +213,22 @@ pub async fn new_connection(pool: &MysqlPool) -> Result<Tracked<AsyncMysqlConnec
     }
 }
 
+/// The size the SQLite write-ahead log is cut back to whenever it restarts after a
+/// checkpoint. Automatic checkpoints (every 1000 pages, about 4 MiB) keep it small in
+/// normal use; a long reader (an export, a backup) holds checkpoints back while writes go
+/// on, and without this bound the file would keep its largest size for good.
+pub const SQLITE_WAL_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// SQLite settings applied to every new connection: write-ahead log so readers do not
-/// block the writer, a busy timeout instead of immediate `SQLITE_BUSY`, enforced foreign keys.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// block the writer, a busy timeout instead of immediate `SQLITE_BUSY`, enforced foreign
+/// keys, and the WAL's size bound ([`SQLITE_WAL_LIMIT`]).
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+         PRAGMA journal_size_limit = {SQLITE_WAL_LIMIT};"
+    )
+}
 
 /// What the connections of a pool are for, which decides how long a statement may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +304,7 @@ impl DbPool {
                     let url = url.to_owned();
                     async move {
                         let mut conn = SqliteConn::establish(&url).await?;
-                        conn.batch_execute(SQLITE_PRAGMAS)
+                        conn.batch_execute(&sqlite_pragmas())
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                         Ok(conn)

@@ -3,23 +3,22 @@
 //! option), plus derived columns (`classe_renda`, `{key}__ponto_medio`).
 //!
 //! Read-only except for one audit entry when personal data is exported. Rows are read
-//! in batches by ascending id (keyset pagination), up to the highest id present when
-//! the export starts, so memory stays flat and rows saved meanwhile do not shift the
-//! count. Respondents are pseudonymous ([`pseudonym::response_id`]).
+//! in batches by ascending id (keyset pagination), so memory stays flat, all in one
+//! consistent snapshot taken when the export starts ([`Batches`]): rows saved or changed
+//! meanwhile do not show, not even in part. Respondents are pseudonymous
+//! ([`pseudonym::response_id`]).
 
 pub mod columns;
 pub mod download;
 pub mod pseudonym;
 pub mod sink;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-pub use crate::db::batches::{BATCH_SIZE, Batches, Filters, max_id};
-use crate::db::batches::{count, people};
+pub use crate::db::batches::{BATCH_SIZE, Batch, Batches, Filters};
 use crate::db::{DbPool, audit};
 use crate::survey::Definition;
 
@@ -99,9 +98,16 @@ pub async fn export<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> anyhow::Result<(Summary, W)> {
-    let max_id = max_id(pool).await?;
+    let mut batches = Batches::open(
+        pool,
+        &opts.filters,
+        opts.batch_size,
+        opts.include_personal_data,
+    )
+    .await?;
     if opts.include_personal_data {
-        let rows = count(pool, &opts.filters, max_id).await?;
+        // Counted in the snapshot the rows come from: the entry says what was exported.
+        let rows = batches.count().unwrap_or(0);
         let detail = format!("{} {rows} rows", opts.format.as_str());
         audit::record(pool, None, "export.personal_data", None, &detail)
             .await
@@ -120,15 +126,8 @@ pub async fn export<W: Write>(
     let nobody = Person::default();
     let ids = pseudonym::Pseudonyms::new(secret);
     let slots = columns::AnswerSlots::new(def);
-    let mut batches = Batches::new(pool, &opts.filters, max_id, opts.batch_size);
     while let Some(batch) = batches.next().await? {
-        let persons = if opts.include_personal_data {
-            let ids: Vec<i64> = batch.iter().filter_map(|r| r.user_id).collect();
-            people(pool, &ids).await?
-        } else {
-            HashMap::new()
-        };
-        for response in &batch {
+        for response in &batch.rows {
             let row = columns::Row {
                 response,
                 answers: slots.parse(&response.answers),
@@ -136,7 +135,7 @@ pub async fn export<W: Write>(
                 person: opts.include_personal_data.then(|| {
                     response
                         .user_id
-                        .and_then(|id| persons.get(&id))
+                        .and_then(|id| batch.people.get(&id))
                         .unwrap_or(&nobody)
                 }),
             };

@@ -119,10 +119,10 @@ pub async fn build(
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
     let mut acc = model::Accumulator::new(def);
-    let max_id = batches::max_id(pool).await?;
-    let mut batches = batches::Batches::new(pool, &params.filters, max_id, batches::BATCH_SIZE);
+    let mut batches =
+        batches::Batches::open(pool, &params.filters, batches::BATCH_SIZE, false).await?;
     while let Some(batch) = batches.next().await? {
-        batch.iter().for_each(|r| acc.add(r));
+        batch.rows.iter().for_each(|r| acc.add(r));
     }
     acc.finish(params, salario_minimo, chrono::Utc::now())
 }

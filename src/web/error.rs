@@ -16,6 +16,11 @@ use crate::web::lang_of;
 /// The `Retry-After` of a 503 caused by an outage of the database or session store.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
+/// Outage causes are logged once a minute each (with the count skipped): an outage fails
+/// every request, and one line per request buries the cause (issue 21, item 9).
+static UNAVAILABLE_LOG: crate::telemetry::Throttle =
+    crate::telemetry::Throttle::new(std::time::Duration::from_secs(60));
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -96,8 +101,10 @@ impl Writer for AppError {
                 tracing::error!(error = %format!("{cause:#}"), "request failed")
             }
             AppError::Unavailable { backend, cause } => {
-                tracing::warn!(backend, error = %cause, "backend unavailable");
                 crate::web::state(depot).metrics.backend_error(backend);
+                if let Some(skipped) = UNAVAILABLE_LOG.admit(cause) {
+                    tracing::warn!(backend, error = %cause, skipped, "backend unavailable");
+                }
             }
             _ => {}
         }

@@ -11,6 +11,9 @@ use super::state;
 /// How long a readiness probe waits for each backend.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+static NOT_READY_LOG: crate::telemetry::Throttle =
+    crate::telemetry::Throttle::new(Duration::from_secs(60));
+
 #[derive(Serialize)]
 struct Readiness {
     status: &'static str,
@@ -68,11 +71,17 @@ pub async fn readyz(depot: &mut Depot, res: &mut Response) {
     if !(database.ok && sessions.ok) {
         // Only the backends that failed are named; a draining instance with healthy
         // backends is not a fault and logs nothing here.
-        tracing::warn!(
-            database = database.error.as_deref(),
-            sessions = sessions.error.as_deref(),
-            "not ready: a backend failed its probe"
-        );
+        // Probed every few seconds by nginx and monitoring: the same cause is logged
+        // once a minute, with the count of probes that failed alike meanwhile.
+        let cause = format!("{:?} {:?}", database.error, sessions.error);
+        if let Some(skipped) = NOT_READY_LOG.admit(&cause) {
+            tracing::warn!(
+                database = database.error.as_deref(),
+                sessions = sessions.error.as_deref(),
+                skipped,
+                "not ready: a backend failed its probe"
+            );
+        }
     }
     if !ready {
         res.status_code(StatusCode::SERVICE_UNAVAILABLE);

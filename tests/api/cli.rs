@@ -22,7 +22,7 @@ fn pesquisa(dir: &Path) -> Command {
 }
 
 /// A child process killed when the test ends, even by a failed assertion.
-struct Reaper(Option<std::process::Child>);
+pub(crate) struct Reaper(pub(crate) Option<std::process::Child>);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
@@ -33,7 +33,7 @@ impl Drop for Reaper {
     }
 }
 
-fn temp_dir() -> std::path::PathBuf {
+pub(crate) fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique("pesquisa-cli-"));
     std::fs::create_dir_all(&dir).expect("dir");
     dir
@@ -317,7 +317,7 @@ async fn migrate_then_serve_on_mariadb_and_redis() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-fn wait_for(port: u16, path: &str, limit: Duration) -> Option<(u16, String)> {
+pub(crate) fn wait_for(port: u16, path: &str, limit: Duration) -> Option<(u16, String)> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Some(answer) = http_get(port, path) {
@@ -423,7 +423,7 @@ fn embedded_serve_notifies_systemd_and_drains_on_sigterm() {
 
 /// A raw HTTP/1.1 request with `cookie` as its `Cookie` header; returns status, the
 /// non-empty cookies set (if any) as a `Cookie` header value, and the body.
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -465,7 +465,7 @@ fn http(
     (status, cookies, body.to_string())
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf_token\" value=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -473,7 +473,7 @@ fn csrf_of(html: &str) -> String {
         .to_string()
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()

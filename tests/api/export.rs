@@ -975,3 +975,109 @@ fn a_stopped_export_leaves_no_file_and_its_temporary_file_is_owner_only() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Runs one transaction updating the first and the last response's bairro the first
+/// time the export writes, then passes everything through to a buffer.
+struct UpdateDuringExport {
+    pool: DbPool,
+    first: i64,
+    last: i64,
+    updated: bool,
+    out: Vec<u8>,
+}
+
+impl std::io::Write for UpdateDuringExport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.updated {
+            self.updated = true;
+            let (pool, first, last) = (self.pool.clone(), self.first, self.last);
+            // The export is blocked here, between two of its batches, while the update
+            // commits on another connection.
+            let updated: Result<(), DbError> = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async move {
+                    pesquisa::with_conn!(&pool, |conn| {
+                        use diesel_async::SimpleAsyncConnection;
+                        conn.batch_execute("BEGIN").await?;
+                        for id in [first, last] {
+                            conn.batch_execute(&format!(
+                                "UPDATE responses SET bairro = 'NOVO' WHERE id = {id}"
+                            ))
+                            .await?;
+                        }
+                        conn.batch_execute("COMMIT").await?;
+                        Ok(())
+                    })
+                })
+            });
+            updated.expect("update during the export");
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bairro column of the first and the last data line of a CSV export.
+fn first_and_last_bairro(csv: &str) -> (String, String) {
+    let bairro = |line: &str| line.split(',').nth(4).expect("bairro column").to_string();
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    (bairro(lines[0]), bairro(lines[lines.len() - 1]))
+}
+
+/// An export reads one consistent snapshot: a transaction that updates the first and the
+/// last response while the export runs (after its first rows are written, before its
+/// last batch is read) shows in both rows or in neither, never in only the last one.
+/// Batches read on separate connections, each seeing the latest commit, failed this.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_is_one_snapshot_whatever_commits_during_it() {
+    // Enough rows that the CSV writer's 8 KiB buffer is written out long before the end,
+    // in small batches so that many are still to be read then.
+    const ROWS: usize = 1000;
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        for i in 0..ROWS {
+            let answers: Answers = [(
+                "mercado".to_string(),
+                AnswerValue::Text(format!("Mercado {i}")),
+            )]
+            .into_iter()
+            .collect();
+            let t = at("2026-11-27 08:00:00") + chrono::Duration::minutes(i as i64);
+            insert_response(app.db(), None, &answers, "VELHO", t, Some(t))
+                .await
+                .expect("insert");
+        }
+        let ids = response_ids(app.db()).await.expect("ids");
+        let mut opts = opts(Format::Csv, CsvProfile::Rfc4180);
+        opts.batch_size = 10;
+        let writer = UpdateDuringExport {
+            pool: app.db().clone(),
+            first: ids[0],
+            last: ids[ROWS - 1],
+            updated: false,
+            out: Vec::new(),
+        };
+        let (summary, writer) = export::export(app.db(), &definition(), SECRET, &opts, writer)
+            .await
+            .expect("export");
+        assert!(
+            writer.updated,
+            "{backend:?}: the update ran during the export"
+        );
+        assert_eq!(summary.rows, ROWS as u64, "{backend:?}");
+        let during = String::from_utf8(writer.out).expect("utf-8");
+        assert_eq!(
+            first_and_last_bairro(&during),
+            ("VELHO".to_string(), "VELHO".to_string()),
+            "{backend:?}: the export shows the data as it was when it started"
+        );
+        // The update did commit: the next export shows it in both rows.
+        assert_eq!(
+            first_and_last_bairro(&run(&app, &opts).await),
+            ("NOVO".to_string(), "NOVO".to_string()),
+            "{backend:?}"
+        );
+    }
+}

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod anonymous;
+mod backup;
 mod cli;
+mod disk;
 mod export;
 mod faults;
 mod health;

@@ -120,6 +120,54 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
     assert_eq!(fk.foreign_keys, 1);
 }
 
+/// The WAL file shrinks back to `pesquisa::db::SQLITE_WAL_LIMIT` once a checkpoint can
+/// complete, after a reader held a snapshot open (an export, a backup) while much was
+/// written, which grows it past any automatic checkpoint. SQLite's default keeps the file
+/// at its largest size for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_wal_shrinks_back_after_a_long_reader() {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    let app = TestApp::spawn(Backend::SqliteMemory).await;
+    let pesquisa::db::DbPool::Sqlite(pool) = app.db() else {
+        panic!("sqlite expected")
+    };
+    let url = app.state.settings.database.url.clone();
+    let wal = std::path::PathBuf::from(format!("{}-wal", url.trim_start_matches("sqlite://")));
+    let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let limit = pesquisa::db::SQLITE_WAL_LIMIT;
+    let write = |rows: usize| async move {
+        let mut conn = pool.get().await.expect("conn");
+        let blob = "x".repeat(64 * 1024);
+        for _ in 0..rows {
+            diesel::sql_query("INSERT INTO audit_log (at, action, detail) VALUES ('2026-12-06 00:00:00', 'wal.test', ?)")
+                .bind::<diesel::sql_types::Text, _>(&blob)
+                .execute(&mut *conn)
+                .await
+                .expect("insert");
+        }
+    };
+    // A reader holding its snapshot: no checkpoint can get past it, so the WAL grows.
+    let mut reader = pool.get().await.expect("reader");
+    reader
+        .batch_execute("BEGIN; SELECT COUNT(*) FROM audit_log;")
+        .await
+        .expect("read transaction");
+    let rows = (limit as usize * 3 / 2) / (64 * 1024);
+    write(rows).await;
+    let grown = wal_size();
+    assert!(grown > limit, "the WAL grew past the limit: {grown} bytes");
+    reader.batch_execute("COMMIT").await.expect("end reader");
+    drop(reader);
+    // The next commits checkpoint (automatic, over 1000 pages) and restart the WAL from
+    // its beginning, truncating it to the limit.
+    write(40).await;
+    let after = wal_size();
+    assert!(
+        after <= limit,
+        "the WAL is back under {limit} bytes: {after} (it had grown to {grown})"
+    );
+}
+
 async fn exercise_kv(kv: &Kv) {
     kv.set("k", "v", Duration::from_secs(30))
         .await
