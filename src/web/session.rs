@@ -268,7 +268,7 @@ pub fn own_id(depot: &Depot) -> Option<String> {
 }
 
 /// Hoop: load the session named by the cookie, run the handler, then save what changed,
-/// retire rotated ids and write the cookie.
+/// retire rotated ids and write the cookie. Every page below it is sent `no-store`.
 #[handler]
 pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let app = state(depot).clone();
@@ -314,6 +314,13 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     depot.insert_typed(cur);
 
     ctrl.call_next(req, depot, res).await;
+    // Every page here is made for one visitor (their answers and data, a CSRF token bound
+    // to their cookie), so no cache, shared or the browser's, may keep it: a page behind a
+    // log-in must not come back from the back button after log-out on a shared computer.
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("no-store"),
+    );
 
     let Ok(cur) = depot.remove_typed::<Current>() else {
         return;

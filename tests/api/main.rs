@@ -6,6 +6,7 @@ mod anonymous;
 mod cli;
 mod export;
 mod faults;
+mod hardening;
 mod health;
 mod helpers;
 mod pool;
