@@ -310,10 +310,28 @@ pub struct SessionSettings {
     pub secret: Option<Secret>,
     pub secret_file: Option<PathBuf>,
     pub cookie_name: String,
+    /// The site is served over HTTPS only (through nginx): every cookie is sent `Secure`
+    /// and the session cookies are named `__Host-<cookie_name>`, which browsers accept only
+    /// from a secure origin, with `Path=/` and no `Domain`, so no other site or plain-HTTP
+    /// page can set them. Set in configuration, not guessed per request, so the name is
+    /// the same for every request of a deployment.
+    pub secure_cookie: bool,
     /// A session unused this long ends.
     pub idle_timeout_mins: u64,
     /// A session ends this long after log-in, used or not.
     pub absolute_timeout_hours: u64,
+}
+
+impl SessionSettings {
+    /// The session cookie's name as sent: `cookie_name`, with the `__Host-` prefix when
+    /// [`Self::secure_cookie`] is set.
+    pub fn cookie(&self) -> String {
+        if self.secure_cookie {
+            format!("__Host-{}", self.cookie_name)
+        } else {
+            self.cookie_name.clone()
+        }
+    }
 }
 
 impl Default for SessionSettings {
@@ -322,6 +340,7 @@ impl Default for SessionSettings {
             secret: None,
             secret_file: None,
             cookie_name: "pesquisa_sid".into(),
+            secure_cookie: false,
             idle_timeout_mins: 60,
             absolute_timeout_hours: 12,
         }
@@ -621,6 +640,12 @@ impl Settings {
                 "use letters, digits, _ and - only",
             ));
         }
+        if self.session.cookie_name.starts_with("__") {
+            return Err(invalid(
+                "session.cookie_name",
+                "must not start with __ (session.secure_cookie = true adds the __Host- prefix)",
+            ));
+        }
         if self.session.idle_timeout_mins == 0 {
             return Err(invalid("session.idle_timeout_mins", "must be above 0"));
         }
@@ -884,6 +909,10 @@ mod tests {
             .expect_err("bad proxy")
             .to_string();
         assert!(err.contains("nope"), "{err}");
+        let err = load("[session]\ncookie_name = \"__Host-sid\"\nsecure_cookie = true\n")
+            .expect_err("prefix given twice")
+            .to_string();
+        assert!(err.contains("session.cookie_name"), "{err}");
     }
 
     #[test]

@@ -277,8 +277,9 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     let absolute = Duration::from_secs(cfg.absolute_timeout_hours * 3600);
     let now = Utc::now().timestamp();
 
+    let cookie_name = cfg.cookie();
     let mut cur = Current::default();
-    if let Some(id) = req.cookie(&cfg.cookie_name).map(|c| c.value().to_string()) {
+    if let Some(id) = req.cookie(&cookie_name).map(|c| c.value().to_string()) {
         match app.kv.get(&store_key(&id)).await {
             Ok(Some(text)) => match serde_json::from_str::<SessionData>(&text) {
                 Ok(data) if is_live(&data, now, idle, absolute) => {
@@ -305,11 +306,11 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         }
     }
     cur.pre = req
-        .cookie(pre_cookie(&cfg.cookie_name))
+        .cookie(pre_cookie(&cookie_name))
         .map(|c| c.value().to_string())
         .filter(|v| is_token(v));
     cur.notice_in = req
-        .cookie(notice_cookie(&cfg.cookie_name))
+        .cookie(notice_cookie(&cookie_name))
         .and_then(|c| Notice::from_key(c.value()));
     depot.insert_typed(cur);
 
@@ -335,7 +336,8 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         }
         tracing::warn!(error = %e, "session idle timer not refreshed");
     }
-    let secure = hoops::is_https(req, &app.settings.server.trusted_proxies);
+    // `__Host-` cookies must be `Secure`; otherwise follow the request's scheme.
+    let secure = cfg.secure_cookie || hoops::is_https(req, &app.settings.server.trusted_proxies);
     let base = |name: String, value: String| -> CookieBuilder<'static> {
         Cookie::build((name, value))
             .path("/")
@@ -351,7 +353,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     if cur.cookie_changed {
         match (&cur.id, &cur.data) {
             (Some(id), Some(data)) => {
-                let mut cookie = base(cfg.cookie_name.clone(), id.clone());
+                let mut cookie = base(cookie_name.clone(), id.clone());
                 if data.user_id.is_some() {
                     let max_age =
                         salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
@@ -360,19 +362,19 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                 res.add_cookie(cookie.build());
             }
             _ => {
-                res.add_cookie(removal(cfg.cookie_name.clone()));
+                res.add_cookie(removal(cookie_name.clone()));
             }
         }
     }
     if let (true, Some(nonce)) = (cur.pre_new, &cur.pre) {
-        res.add_cookie(base(pre_cookie(&cfg.cookie_name), nonce.clone()).build());
+        res.add_cookie(base(pre_cookie(&cookie_name), nonce.clone()).build());
     }
     match (&cur.notice_out, cur.notice_taken) {
         (Some(notice), _) => {
-            res.add_cookie(base(notice_cookie(&cfg.cookie_name), notice.key().into()).build());
+            res.add_cookie(base(notice_cookie(&cookie_name), notice.key().into()).build());
         }
         (None, true) => {
-            res.add_cookie(removal(notice_cookie(&cfg.cookie_name)));
+            res.add_cookie(removal(notice_cookie(&cookie_name)));
         }
         (None, false) => {}
     }

@@ -109,7 +109,6 @@ async fn session_cookie_has_max_age() {
     }
 }
 
-#[cfg(any())]
 #[tokio::test(flavor = "multi_thread")]
 async fn session_cookie_has_the_host_prefix_on_https_sites() {
     for backend in ALL_BACKENDS {
