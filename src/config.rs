@@ -318,6 +318,8 @@ pub struct SessionSettings {
     pub secure_cookie: bool,
     /// A session unused this long ends.
     pub idle_timeout_mins: u64,
+    /// The idle timeout of analysts' and admins' sessions (they reach personal data).
+    pub staff_idle_timeout_mins: u64,
     /// A session ends this long after log-in, used or not.
     pub absolute_timeout_hours: u64,
 }
@@ -342,6 +344,7 @@ impl Default for SessionSettings {
             cookie_name: "pesquisa_sid".into(),
             secure_cookie: false,
             idle_timeout_mins: 60,
+            staff_idle_timeout_mins: 30,
             absolute_timeout_hours: 12,
         }
     }
@@ -649,6 +652,12 @@ impl Settings {
         if self.session.idle_timeout_mins == 0 {
             return Err(invalid("session.idle_timeout_mins", "must be above 0"));
         }
+        if self.session.staff_idle_timeout_mins == 0 {
+            return Err(invalid(
+                "session.staff_idle_timeout_mins",
+                "must be above 0",
+            ));
+        }
         if self.session.absolute_timeout_hours == 0 {
             return Err(invalid("session.absolute_timeout_hours", "must be above 0"));
         }
@@ -913,6 +922,10 @@ mod tests {
             .expect_err("prefix given twice")
             .to_string();
         assert!(err.contains("session.cookie_name"), "{err}");
+        let err = load("[session]\nstaff_idle_timeout_mins = 0\n")
+            .expect_err("no staff idle time")
+            .to_string();
+        assert!(err.contains("session.staff_idle_timeout_mins"), "{err}");
     }
 
     #[test]

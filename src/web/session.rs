@@ -273,8 +273,7 @@ pub fn own_id(depot: &Depot) -> Option<String> {
 pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let app = state(depot).clone();
     let cfg = &app.settings.session;
-    let idle = Duration::from_secs(cfg.idle_timeout_mins * 60);
-    let absolute = Duration::from_secs(cfg.absolute_timeout_hours * 3600);
+    let timeouts = Timeouts::of(cfg);
     let now = Utc::now().timestamp();
 
     let cookie_name = cfg.cookie();
@@ -282,7 +281,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     if let Some(id) = req.cookie(&cookie_name).map(|c| c.value().to_string()) {
         match app.kv.get(&store_key(&id)).await {
             Ok(Some(text)) => match serde_json::from_str::<SessionData>(&text) {
-                Ok(data) if is_live(&data, now, idle, absolute) => {
+                Ok(data) if is_live(&data, now, &timeouts) => {
                     cur.touch = now - data.seen >= TOUCH_EVERY_SECS;
                     cur.id = Some(id);
                     cur.data = Some(data);
@@ -329,7 +328,7 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     if cur.frozen {
         return;
     }
-    if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
+    if let Err(e) = save(&app.kv, &cur, now, &timeouts).await {
         if cur.dirty || !cur.retired.is_empty() {
             store_unavailable(res, &e);
             return;
@@ -355,8 +354,9 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
             (Some(id), Some(data)) => {
                 let mut cookie = base(cookie_name.clone(), id.clone());
                 if data.user_id.is_some() {
-                    let max_age =
-                        salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
+                    let max_age = salvo::http::cookie::time::Duration::seconds(
+                        timeouts.absolute.as_secs() as i64,
+                    );
                     cookie = cookie.max_age(max_age);
                 }
                 res.add_cookie(cookie.build());
@@ -388,23 +388,45 @@ fn store_unavailable(res: &mut Response, e: &KvError) {
     res.status_code(StatusCode::SERVICE_UNAVAILABLE);
 }
 
-fn is_live(data: &SessionData, now: i64, idle: Duration, absolute: Duration) -> bool {
-    let idle_ok = now - data.seen < idle.as_secs() as i64;
+/// How long sessions live: unused, and at most.
+struct Timeouts {
+    idle: Duration,
+    /// Staff (analysts and admins) reach personal data and exports, so an unattended
+    /// staff session ends sooner than a respondent's.
+    staff_idle: Duration,
+    absolute: Duration,
+}
+
+impl Timeouts {
+    fn of(cfg: &crate::config::SessionSettings) -> Timeouts {
+        Timeouts {
+            idle: Duration::from_secs(cfg.idle_timeout_mins * 60),
+            staff_idle: Duration::from_secs(cfg.staff_idle_timeout_mins * 60),
+            absolute: Duration::from_secs(cfg.absolute_timeout_hours * 3600),
+        }
+    }
+
+    /// The idle timeout of this session, by the role it holds.
+    fn idle_for(&self, data: &SessionData) -> Duration {
+        if data.role.is_some_and(Role::is_staff) {
+            self.staff_idle
+        } else {
+            self.idle
+        }
+    }
+}
+
+fn is_live(data: &SessionData, now: i64, t: &Timeouts) -> bool {
+    let idle_ok = now - data.seen < t.idle_for(data).as_secs() as i64;
     let limit = if data.user_id.is_some() {
-        absolute
+        t.absolute
     } else {
         ANONYMOUS_TTL
     };
     idle_ok && now - data.created < limit.as_secs() as i64
 }
 
-async fn save(
-    kv: &Kv,
-    cur: &Current,
-    now: i64,
-    idle: Duration,
-    absolute: Duration,
-) -> Result<(), KvError> {
+async fn save(kv: &Kv, cur: &Current, now: i64, t: &Timeouts) -> Result<(), KvError> {
     for old in &cur.retired {
         kv.delete(&store_key(old)).await?;
     }
@@ -417,17 +439,18 @@ async fn save(
     let mut data = data.clone();
     data.seen = now;
     let limit = if data.user_id.is_some() {
-        absolute
+        t.absolute
     } else {
         ANONYMOUS_TTL
     };
     let left = (data.created + limit.as_secs() as i64 - now).max(1) as u64;
-    let ttl = idle.min(Duration::from_secs(left));
+    let ttl = t.idle_for(&data).min(Duration::from_secs(left));
     let key = store_key(id);
     let text = serde_json::to_string(&data).map_err(|e| KvError(e.to_string()))?;
     kv.set(&key, &text, ttl).await?;
     if let Some(user_id) = data.user_id {
-        kv.set_add(&user_index_key(user_id), &key, absolute).await?;
+        kv.set_add(&user_index_key(user_id), &key, t.absolute)
+            .await?;
     }
     Ok(())
 }
@@ -548,16 +571,30 @@ mod tests {
 
     #[test]
     fn expiry_rules() {
-        let idle = Duration::from_secs(600);
-        let abs = Duration::from_secs(3600);
+        let limits = Timeouts {
+            idle: Duration::from_secs(600),
+            staff_idle: Duration::from_secs(300),
+            absolute: Duration::from_secs(3600),
+        };
         let mut d = SessionData::fresh(String::new());
         let t = d.created;
-        assert!(is_live(&d, t + 10, idle, abs));
-        assert!(!is_live(&d, t + 601, idle, abs), "idle");
+        assert!(is_live(&d, t + 10, &limits));
+        assert!(!is_live(&d, t + 601, &limits), "idle");
         d.user_id = Some(1);
+        d.role = Some(Role::Respondent);
         d.seen = t + 3590;
-        assert!(is_live(&d, t + 3595, idle, abs));
-        assert!(!is_live(&d, t + 3601, idle, abs), "absolute");
+        assert!(is_live(&d, t + 3595, &limits));
+        assert!(!is_live(&d, t + 3601, &limits), "absolute");
+        d.seen = t;
+        assert!(
+            is_live(&d, t + 400, &limits),
+            "a respondent keeps the longer idle time"
+        );
+        for staff in [Role::Analyst, Role::Admin] {
+            d.role = Some(staff);
+            assert!(is_live(&d, t + 299, &limits));
+            assert!(!is_live(&d, t + 301, &limits), "{staff:?}: staff idle");
+        }
     }
 
     #[test]
