@@ -67,7 +67,11 @@ async fn pages_behind_a_log_in_are_not_stored_by_caches() {
             );
         }
         let mut admin = app.staff("chefe.cache@exemplo.com.br", Role::Admin).await;
-        for path in ["/admin/users", "/admin/results", "/admin/results/respostas.csv"] {
+        for path in [
+            "/admin/users",
+            "/admin/results",
+            "/admin/results/respostas.csv",
+        ] {
             let page = admin.get(&app.service, path).await;
             assert_eq!(page.status, 200, "{backend:?} {path}");
             assert_eq!(
@@ -124,7 +128,8 @@ async fn session_cookie_has_the_host_prefix_on_https_sites() {
             .map(str::to_string)
             .collect::<Vec<_>>();
         assert!(
-            pre.iter().any(|c| c.starts_with("__Host-pesquisa_sid_pre=")),
+            pre.iter()
+                .any(|c| c.starts_with("__Host-pesquisa_sid_pre=")),
             "{pre:?}"
         );
         let mut fields = vec![("csrf_token".to_string(), form.csrf())];
@@ -332,7 +337,10 @@ async fn web_log_ins_password_changes_and_personal_data_lists_are_audited() {
         let mut b = app.signup(email).await;
         let respondent = user_id(&app, email).await;
         let mut again = Browser::from_ip("203.0.113.8");
-        assert_eq!(app.login(&mut again, email, GOOD_PASSWORD).await.status, 303);
+        assert_eq!(
+            app.login(&mut again, email, GOOD_PASSWORD).await.status,
+            303
+        );
         let page = b
             .submit(
                 &app.service,
@@ -349,7 +357,10 @@ async fn web_log_ins_password_changes_and_personal_data_lists_are_audited() {
         let mut admin = app.staff("chefe.audita@exemplo.com.br", Role::Admin).await;
         let admin_id = user_id(&app, "chefe.audita@exemplo.com.br").await;
         assert_eq!(
-            admin.get(&app.service, "/admin/users?q=auditada").await.status,
+            admin
+                .get(&app.service, "/admin/users?q=auditada")
+                .await
+                .status,
             200
         );
 
