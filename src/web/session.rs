@@ -79,6 +79,12 @@ pub struct Current {
     touch: bool,
     /// Store keys to delete when the response is written (rotated or ended sessions).
     retired: Vec<String>,
+    /// Ended sessions of a user to take out of that user's index: (user id, cookie id).
+    unindex: Vec<(i64, String)>,
+    /// The session was made by this request (log-in): it is written unconditionally and
+    /// indexed. Any other is only rewritten while it still exists, so a request that was
+    /// running when all of its user's sessions were ended does not bring its own back.
+    fresh: bool,
     /// Whether the cookie must be (re)sent or removed.
     cookie_changed: bool,
     /// The id a cookie named although its session is gone (expired or ended).
@@ -94,6 +100,20 @@ pub struct Current {
     notice_taken: bool,
     /// A cross-site request: nothing is stored and no cookie is set or removed.
     frozen: bool,
+}
+
+impl Current {
+    /// Retire the current session: its key is deleted and taken out of its user's index
+    /// when the response is written.
+    fn retire(&mut self) {
+        if let Some(old) = self.id.take() {
+            if let Some(user_id) = self.data.as_ref().and_then(|d| d.user_id) {
+                self.unindex.push((user_id, old.clone()));
+            }
+            self.retired.push(old);
+        }
+        self.fresh = false;
+    }
 }
 
 /// The CSRF token of the session with this id.
@@ -223,9 +243,7 @@ pub fn take_flash(depot: &mut Depot) -> Option<Notice> {
 pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) {
     let key = state(depot).session_key.clone();
     let cur = current_mut(depot);
-    if let Some(old) = cur.id.take() {
-        cur.retired.push(old);
-    }
+    cur.retire();
     let id = random_token();
     let mut data = SessionData::fresh(session_csrf(&key, &id));
     data.user_id = Some(user_id);
@@ -234,15 +252,14 @@ pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) 
     cur.id = Some(id);
     cur.data = Some(data);
     cur.dirty = true;
+    cur.fresh = true;
     cur.cookie_changed = true;
 }
 
 /// End the session: its data is deleted and the cookie removed.
 pub fn log_out(depot: &mut Depot) {
     let cur = current_mut(depot);
-    if let Some(old) = cur.id.take() {
-        cur.retired.push(old);
-    }
+    cur.retire();
     cur.data = None;
     cur.dirty = false;
     cur.cookie_changed = true;
@@ -286,8 +303,11 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
                     cur.id = Some(id);
                     cur.data = Some(data);
                 }
-                _ => {
+                parsed => {
                     // Expired or unreadable: forget it and drop the cookie.
+                    if let Some(user_id) = parsed.ok().and_then(|d| d.user_id) {
+                        cur.unindex.push((user_id, id.clone()));
+                    }
                     cur.retired.push(id.clone());
                     cur.cookie_changed = true;
                     cur.expired = Some(id);
@@ -322,18 +342,27 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         salvo::http::HeaderValue::from_static("no-store"),
     );
 
-    let Ok(cur) = depot.remove_typed::<Current>() else {
+    let Ok(mut cur) = depot.remove_typed::<Current>() else {
         return;
     };
     if cur.frozen {
         return;
     }
-    if let Err(e) = save(&app.kv, &cur, now, &timeouts).await {
-        if cur.dirty || !cur.retired.is_empty() {
-            store_unavailable(res, &e);
-            return;
+    match save(&app.kv, &cur, now, &timeouts).await {
+        Ok(Saved::Stored) => {}
+        Ok(Saved::Gone) => {
+            // Ended while this request ran: it stays ended, and the browser forgets it.
+            cur.id = None;
+            cur.data = None;
+            cur.cookie_changed = true;
         }
-        tracing::warn!(error = %e, "session idle timer not refreshed");
+        Err(e) => {
+            if cur.dirty || !cur.retired.is_empty() {
+                store_unavailable(res, &e);
+                return;
+            }
+            tracing::warn!(error = %e, "session idle timer not refreshed");
+        }
     }
     // `__Host-` cookies must be `Secure`; otherwise follow the request's scheme.
     let secure = cfg.secure_cookie || hoops::is_https(req, &app.settings.server.trusted_proxies);
@@ -426,15 +455,27 @@ fn is_live(data: &SessionData, now: i64, t: &Timeouts) -> bool {
     idle_ok && now - data.created < limit.as_secs() as i64
 }
 
-async fn save(kv: &Kv, cur: &Current, now: i64, t: &Timeouts) -> Result<(), KvError> {
+/// What [`save`] found.
+enum Saved {
+    /// Written, or nothing to write.
+    Stored,
+    /// The request's session was deleted while the request ran; it was not written.
+    Gone,
+}
+
+async fn save(kv: &Kv, cur: &Current, now: i64, t: &Timeouts) -> Result<Saved, KvError> {
     for old in &cur.retired {
         kv.delete(&store_key(old)).await?;
     }
+    for (user_id, old) in &cur.unindex {
+        kv.set_remove(&user_index_key(*user_id), &store_key(old))
+            .await?;
+    }
     let (Some(id), Some(data)) = (&cur.id, &cur.data) else {
-        return Ok(());
+        return Ok(Saved::Stored);
     };
     if !cur.dirty && !cur.touch {
-        return Ok(());
+        return Ok(Saved::Stored);
     }
     let mut data = data.clone();
     data.seen = now;
@@ -447,10 +488,28 @@ async fn save(kv: &Kv, cur: &Current, now: i64, t: &Timeouts) -> Result<(), KvEr
     let ttl = t.idle_for(&data).min(Duration::from_secs(left));
     let key = store_key(id);
     let text = serde_json::to_string(&data).map_err(|e| KvError(e.to_string()))?;
+    if !cur.fresh {
+        let stored = kv.set_existing(&key, &text, ttl).await?;
+        return Ok(if stored { Saved::Stored } else { Saved::Gone });
+    }
     kv.set(&key, &text, ttl).await?;
     if let Some(user_id) = data.user_id {
-        kv.set_add(&user_index_key(user_id), &key, t.absolute)
-            .await?;
+        let index = user_index_key(user_id);
+        prune_index(kv, &index).await?;
+        // The index lives as long as the newest session it lists can.
+        kv.set_add(&index, &key, t.absolute).await?;
+    }
+    Ok(Saved::Stored)
+}
+
+/// Take out of a user's session index the keys the store has expired on its own, so the
+/// index holds only live sessions (pruned at each log-in; log-outs and sessions found
+/// expired remove their own key).
+async fn prune_index(kv: &Kv, index: &str) -> Result<(), KvError> {
+    for key in kv.set_members(index).await? {
+        if !kv.exists(&key).await? {
+            kv.set_remove(index, &key).await?;
+        }
     }
     Ok(())
 }
