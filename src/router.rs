@@ -11,7 +11,6 @@ use std::time::Duration;
 use salvo::catch_panic::CatchPanic;
 use salvo::catcher::Catcher;
 use salvo::prelude::*;
-use salvo::request_id::RequestId;
 use salvo::size_limiter::max_size;
 use salvo::timeout::Timeout;
 use salvo_compression::{Compression, CompressionLevel};
@@ -177,7 +176,9 @@ fn inner_service(state: &AppState) -> Service {
         .catcher(Catcher::default().hoop(error_page))
         .hoop(CatchPanic::new())
         .hoop(max_size(state.settings.server.max_body_bytes))
-        .hoop(RequestId::new())
+        .hoop(hoops::RequestIds::new(
+            &state.settings.server.trusted_proxies,
+        ))
         .hoop(hoops::access_log)
         .hoop(hoops::security_headers)
         .hoop(hoops::language)
