@@ -536,11 +536,12 @@ pub async fn csrf_guard(
         if cross_site {
             freeze(depot);
         }
-        tracing::info!(
-            has_session = data(depot).is_some(),
-            cross_site,
-            "CSRF check failed"
-        );
+        let kind = if cross_site {
+            "cross_site"
+        } else {
+            "csrf_token"
+        };
+        crate::web::refusals::log_refusal(req, depot, kind);
         crate::web::refusals::csrf_failed(depot, res);
         ctrl.skip_rest();
     }

@@ -1,6 +1,7 @@
 //! Security issue 16, item 8 ("lower findings"): each test is named after its finding and
 //! replays it through the real router.
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
@@ -403,4 +404,95 @@ async fn readiness_details_only_for_loopback_and_trusted_proxies() {
     assert_eq!(page.status, 200);
     assert_eq!(page.body, "ready", "no backend named to strangers");
     assert_eq!(header(&page, "cache-control"), "no-store");
+}
+
+/// Every log line of this test binary from here on, as JSON (installed once).
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("log buffer").extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter("pesquisa=info")
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one log subscriber");
+        buf
+    })
+    .clone()
+}
+
+/// The "request refused" log line of the request with this id.
+fn refusal_line(logs: &Arc<Mutex<Vec<u8>>>, request_id: &str) -> serde_json::Value {
+    let text = String::from_utf8(logs.lock().expect("logs").clone()).expect("utf-8");
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "request refused" && l["span"]["request_id"] == request_id)
+        .unwrap_or_else(|| panic!("no refusal logged for request {request_id}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csrf_refusals_and_403s_log_client_account_id_and_kind_never_the_email() {
+    let logs = captured_logs();
+    let app = TestApp::spawn_with(Backend::SqliteMemory, |s| {
+        s.server.trusted_proxies = vec!["10.0.2.10".parse().expect("net")];
+    })
+    .await;
+    let email = "recusada.log@exemplo.com.br";
+    let mut b = app.signup(email).await;
+    let id = user_id(&app, email).await;
+    // Through nginx from client 198.51.100.77; each request with an id of our own.
+    b.peer = "10.0.2.10:40000".parse().expect("addr");
+    let via_nginx = |rid: &str, extra: Option<(&'static str, &str)>| {
+        let mut h = vec![
+            ("x-forwarded-for", "198.51.100.77".to_string()),
+            ("x-request-id", rid.to_string()),
+        ];
+        h.extend(extra.map(|(k, v)| (k, v.to_string())));
+        h
+    };
+    let rid = |n: u8| format!("{n:02x}{}", "5ec8".repeat(7));
+
+    b.headers = via_nginx(&rid(1), None);
+    let page = b
+        .post(
+            &app.service,
+            "/account/profile",
+            &[("csrf_token", "forjado")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    b.headers = via_nginx(&rid(2), Some(("sec-fetch-site", "cross-site")));
+    let page = b
+        .post(
+            &app.service,
+            "/account/profile",
+            &[("csrf_token", "forjado")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    b.headers = via_nginx(&rid(3), None);
+    assert_eq!(b.get(&app.service, "/admin/users").await.status, 403);
+
+    for (n, kind) in [(1, "csrf_token"), (2, "cross_site"), (3, "role")] {
+        let line = refusal_line(&logs, &rid(n));
+        assert_eq!(line["kind"], kind, "{line}");
+        assert_eq!(line["client"], "198.51.100.77", "{line}");
+        assert_eq!(line["user_id"], id, "{line}");
+        assert!(!line.to_string().contains('@'), "no e-mail: {line}");
+    }
+    let all = String::from_utf8(logs.lock().expect("logs").clone()).expect("utf-8");
+    assert!(!all.contains(email), "an e-mail reached the log");
 }
