@@ -102,6 +102,9 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<ProxyNet>,
     /// Requests running longer than this are answered 503.
     pub request_timeout_secs: u64,
+    /// A request body not received in full within this is answered 408 (the client is
+    /// slow or gone; the handler has not started, so its own timeout has not either).
+    pub body_timeout_secs: u64,
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: u64,
     /// How long a graceful stop waits for in-flight requests.
@@ -118,6 +121,7 @@ impl Default for ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
+            body_timeout_secs: 10,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
             drain_secs: 5,
@@ -692,6 +696,9 @@ impl Settings {
         if self.server.request_timeout_secs == 0 {
             return Err(invalid("server.request_timeout_secs", "must be above 0"));
         }
+        if self.server.body_timeout_secs == 0 {
+            return Err(invalid("server.body_timeout_secs", "must be above 0"));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
@@ -926,6 +933,10 @@ mod tests {
             .expect_err("no staff idle time")
             .to_string();
         assert!(err.contains("session.staff_idle_timeout_mins"), "{err}");
+        let err = load("[server]\nbody_timeout_secs = 0\n")
+            .expect_err("no body timeout")
+            .to_string();
+        assert!(err.contains("server.body_timeout_secs"), "{err}");
     }
 
     #[test]

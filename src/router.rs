@@ -176,6 +176,12 @@ fn inner_service(state: &AppState) -> Service {
         .catcher(Catcher::default().hoop(error_page))
         .hoop(CatchPanic::new())
         .hoop(max_size(state.settings.server.max_body_bytes))
+        // Before the routes' request timeout starts: a body that never comes is the
+        // client's fault (408), not the server's (503).
+        .hoop(hoops::ReadBody::new(
+            Duration::from_secs(state.settings.server.body_timeout_secs),
+            state.settings.server.max_body_bytes,
+        ))
         .hoop(hoops::RequestIds::new(
             &state.settings.server.trusted_proxies,
         ))

@@ -170,6 +170,61 @@ impl Handler for RequestIds {
     }
 }
 
+/// Hoop: receive the whole request body (at most `max_bytes`) within `limit`, before any
+/// handler runs. A body that does not arrive in time gets 408 and the connection is
+/// closed: the client is slow or gone, which is not the server's fault (503, the request
+/// timeout, is kept for the server being slow). Handlers then read the body from memory.
+pub struct ReadBody {
+    limit: std::time::Duration,
+    max_bytes: usize,
+}
+
+impl ReadBody {
+    pub fn new(limit: std::time::Duration, max_bytes: u64) -> ReadBody {
+        ReadBody {
+            limit,
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for ReadBody {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        use salvo::http::ParseError;
+        use salvo::http::body::Body as _;
+        if req.body().is_end_stream() {
+            return;
+        }
+        let status =
+            match tokio::time::timeout(self.limit, req.payload_with_max_size(self.max_bytes)).await
+            {
+                Ok(Ok(_)) => return,
+                Ok(Err(ParseError::PayloadTooLarge)) => StatusCode::PAYLOAD_TOO_LARGE,
+                // Cut off or malformed (e.g. a bad chunk size).
+                Ok(Err(_)) => StatusCode::BAD_REQUEST,
+                Err(_) => {
+                    tracing::info!(
+                        limit_secs = self.limit.as_secs(),
+                        "request body not received in time"
+                    );
+                    StatusCode::REQUEST_TIMEOUT
+                }
+            };
+        // The rest of the body may still come: do not read the next request from it.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res.status_code(status);
+        ctrl.skip_rest();
+    }
+}
+
 /// The TCP peer's address (IPv4-mapped IPv6 folded to IPv4).
 fn peer_ip(req: &Request) -> Option<IpAddr> {
     let addr = req.remote_addr();

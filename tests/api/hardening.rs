@@ -496,3 +496,50 @@ async fn csrf_refusals_and_403s_log_client_account_id_and_kind_never_the_email()
     let all = String::from_utf8(logs.lock().expect("logs").clone()).expect("utf-8");
     assert!(!all.contains(email), "an e-mail reached the log");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_whose_body_never_arrives_gets_408_not_503() {
+    use salvo::conn::Listener as _;
+    use std::io::{Read, Write};
+    let app = TestApp::spawn_with(Backend::SqliteMemory, |s| {
+        s.server.request_timeout_secs = 3;
+        s.server.body_timeout_secs = 1;
+    })
+    .await;
+    // Over real TCP, so hyper's own body stream is what waits.
+    let port = free_port();
+    let acceptor = salvo::conn::TcpListener::new(("127.0.0.1", port))
+        .try_bind()
+        .await
+        .expect("listen");
+    let service = pesquisa::router::service(&app.state);
+    let server = tokio::spawn(salvo::Server::new(acceptor).serve(service));
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        // Headers promise 100 bytes; only 10 come, and then nothing.
+        conn.write_all(
+            b"POST /login HTTP/1.1\r\nHost: pesquisa.example\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+              email=a%40b",
+        )
+        .expect("write");
+        let started = std::time::Instant::now();
+        let mut head = [0u8; 64];
+        let n = conn.read(&mut head).expect("an answer");
+        (
+            String::from_utf8_lossy(&head[..n]).to_string(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .expect("client");
+    server.abort();
+    let (head, took) = answer;
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        took < Duration::from_secs(3),
+        "within the body timeout: {took:?}"
+    );
+}
