@@ -404,6 +404,13 @@ async fn readiness_details_only_for_loopback_and_trusted_proxies() {
     assert_eq!(page.status, 200);
     assert_eq!(page.body, "ready", "no backend named to strangers");
     assert_eq!(header(&page, "cache-control"), "no-store");
+    // A visitor through nginx is not nginx.
+    let mut through = Browser::from_ip("10.0.2.10");
+    through
+        .headers
+        .push(("x-forwarded-for", "203.0.113.7".to_string()));
+    let page = through.get(&app.service, "/readyz").await;
+    assert_eq!(page.body, "ready", "through the proxy: {}", page.body);
 }
 
 /// Every log line of this test binary from here on, as JSON (installed once).
