@@ -176,18 +176,19 @@ fn inner_service(state: &AppState) -> Service {
         .catcher(Catcher::default().hoop(error_page))
         .hoop(CatchPanic::new())
         .hoop(max_size(state.settings.server.max_body_bytes))
-        // Before the routes' request timeout starts: a body that never comes is the
-        // client's fault (408), not the server's (503).
-        .hoop(hoops::ReadBody::new(
-            Duration::from_secs(state.settings.server.body_timeout_secs),
-            state.settings.server.max_body_bytes,
-        ))
         .hoop(hoops::RequestIds::new(
             &state.settings.server.trusted_proxies,
         ))
         .hoop(hoops::access_log)
         .hoop(hoops::security_headers)
         .hoop(hoops::language)
+        // After the request id, access log and headers (a 408 gets all three), before the
+        // routes' request timeout starts: a body that never comes is the client's fault
+        // (408), not the server's (503).
+        .hoop(hoops::ReadBody::new(
+            Duration::from_secs(state.settings.server.body_timeout_secs),
+            state.settings.server.max_body_bytes,
+        ))
         .hoop(
             Compression::new()
                 .disable_all()

@@ -533,7 +533,7 @@ async fn a_request_whose_body_never_arrives_gets_408_not_503() {
         )
         .expect("write");
         let started = std::time::Instant::now();
-        let mut head = [0u8; 64];
+        let mut head = [0u8; 512];
         let n = conn.read(&mut head).expect("an answer");
         (
             String::from_utf8_lossy(&head[..n]).to_string(),
@@ -545,6 +545,10 @@ async fn a_request_whose_body_never_arrives_gets_408_not_503() {
     server.abort();
     let (head, took) = answer;
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        head.contains("x-request-id"),
+        "the 408 has a request id: {head}"
+    );
     assert!(
         took < Duration::from_secs(3),
         "within the body timeout: {took:?}"
