@@ -102,6 +102,9 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<ProxyNet>,
     /// Requests running longer than this are answered 503.
     pub request_timeout_secs: u64,
+    /// A request body not received in full within this is answered 408 (the client is
+    /// slow or gone; the handler has not started, so its own timeout has not either).
+    pub body_timeout_secs: u64,
     /// Largest request body accepted; larger ones get 413.
     pub max_body_bytes: u64,
     /// How long a graceful stop waits for in-flight requests.
@@ -121,6 +124,7 @@ impl Default for ServerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
+            body_timeout_secs: 10,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
             drain_secs: 5,
@@ -314,10 +318,30 @@ pub struct SessionSettings {
     pub secret: Option<Secret>,
     pub secret_file: Option<PathBuf>,
     pub cookie_name: String,
+    /// The site is served over HTTPS only (through nginx): every cookie is sent `Secure`
+    /// and the session cookies are named `__Host-<cookie_name>`, which browsers accept only
+    /// from a secure origin, with `Path=/` and no `Domain`, so no other site or plain-HTTP
+    /// page can set them. Set in configuration, not guessed per request, so the name is
+    /// the same for every request of a deployment.
+    pub secure_cookie: bool,
     /// A session unused this long ends.
     pub idle_timeout_mins: u64,
+    /// The idle timeout of analysts' and admins' sessions (they reach personal data).
+    pub staff_idle_timeout_mins: u64,
     /// A session ends this long after log-in, used or not.
     pub absolute_timeout_hours: u64,
+}
+
+impl SessionSettings {
+    /// The session cookie's name as sent: `cookie_name`, with the `__Host-` prefix when
+    /// [`Self::secure_cookie`] is set.
+    pub fn cookie(&self) -> String {
+        if self.secure_cookie {
+            format!("__Host-{}", self.cookie_name)
+        } else {
+            self.cookie_name.clone()
+        }
+    }
 }
 
 impl Default for SessionSettings {
@@ -326,7 +350,9 @@ impl Default for SessionSettings {
             secret: None,
             secret_file: None,
             cookie_name: "pesquisa_sid".into(),
+            secure_cookie: false,
             idle_timeout_mins: 60,
+            staff_idle_timeout_mins: 30,
             absolute_timeout_hours: 12,
         }
     }
@@ -643,8 +669,20 @@ impl Settings {
                 "use letters, digits, _ and - only",
             ));
         }
+        if self.session.cookie_name.starts_with("__") {
+            return Err(invalid(
+                "session.cookie_name",
+                "must not start with __ (session.secure_cookie = true adds the __Host- prefix)",
+            ));
+        }
         if self.session.idle_timeout_mins == 0 {
             return Err(invalid("session.idle_timeout_mins", "must be above 0"));
+        }
+        if self.session.staff_idle_timeout_mins == 0 {
+            return Err(invalid(
+                "session.staff_idle_timeout_mins",
+                "must be above 0",
+            ));
         }
         if self.session.absolute_timeout_hours == 0 {
             return Err(invalid("session.absolute_timeout_hours", "must be above 0"));
@@ -679,6 +717,9 @@ impl Settings {
         }
         if self.server.request_timeout_secs == 0 {
             return Err(invalid("server.request_timeout_secs", "must be above 0"));
+        }
+        if self.server.body_timeout_secs == 0 {
+            return Err(invalid("server.body_timeout_secs", "must be above 0"));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
@@ -915,6 +956,18 @@ mod tests {
             .expect_err("bad proxy")
             .to_string();
         assert!(err.contains("nope"), "{err}");
+        let err = load("[session]\ncookie_name = \"__Host-sid\"\nsecure_cookie = true\n")
+            .expect_err("prefix given twice")
+            .to_string();
+        assert!(err.contains("session.cookie_name"), "{err}");
+        let err = load("[session]\nstaff_idle_timeout_mins = 0\n")
+            .expect_err("no staff idle time")
+            .to_string();
+        assert!(err.contains("session.staff_idle_timeout_mins"), "{err}");
+        let err = load("[server]\nbody_timeout_secs = 0\n")
+            .expect_err("no body timeout")
+            .to_string();
+        assert!(err.contains("server.body_timeout_secs"), "{err}");
     }
 
     #[test]

@@ -221,6 +221,43 @@ impl Kv {
         }
     }
 
+    /// Replace the value of `key`, expiring after `ttl`, only if the key still exists
+    /// (Redis `SET … XX`); returns whether it did. A session being saved at the end of a
+    /// request is written this way, so a session deleted meanwhile (all of a user's
+    /// sessions ended) is not brought back.
+    pub async fn set_existing(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
+        match self {
+            Kv::Redis { pool, prefix } => {
+                let secs = ttl.as_secs().max(1);
+                let done: Option<String> = redis_op!(pool, |c| redis::cmd("SET")
+                    .arg(Self::key(prefix, key))
+                    .arg(value)
+                    .arg("EX")
+                    .arg(secs)
+                    .arg("XX")
+                    .query_async(c));
+                Ok(done.is_some())
+            }
+            Kv::Memory(m) => Ok(m.set_existing(key, value, ttl)),
+        }
+    }
+
+    /// Whether `key` holds a live value.
+    pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
+        match self {
+            Kv::Redis { pool, prefix } => {
+                let n: i64 = redis_op!(pool, |c| c.exists(Self::key(prefix, key)));
+                Ok(n > 0)
+            }
+            Kv::Memory(m) => Ok(m.exists(key)),
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
         match self {
             Kv::Redis { pool, prefix } => {
@@ -421,6 +458,21 @@ impl MemoryStore {
         })
     }
 
+    fn set_existing(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        self.with_map(|map, now| match Self::live(map, key, now) {
+            Some(entry) => {
+                entry.value = Value::Text(value.to_string());
+                entry.expires = now + ttl;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn exists(&self, key: &str) -> bool {
+        self.with_map(|map, now| Self::live(map, key, now).is_some())
+    }
+
     fn delete(&self, key: &str) {
         self.with_map(|map, _| {
             map.remove(key);
@@ -521,5 +573,18 @@ mod tests {
         m.set_add("s", "y", Duration::from_secs(5));
         m.set_remove("s", "x");
         assert_eq!(m.set_members("s"), vec!["y".to_string()]);
+    }
+
+    #[test]
+    fn memory_store_set_existing_never_recreates_a_deleted_key() {
+        let m = MemoryStore::default();
+        assert!(!m.set_existing("k", "1", Duration::from_secs(5)));
+        assert_eq!(m.get("k"), None);
+        m.set("k", "1", Duration::from_secs(5));
+        assert!(m.set_existing("k", "2", Duration::from_secs(5)));
+        assert_eq!(m.get("k").as_deref(), Some("2"));
+        m.delete("k");
+        assert!(!m.set_existing("k", "3", Duration::from_secs(5)));
+        assert!(!m.exists("k"));
     }
 }

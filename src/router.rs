@@ -11,7 +11,6 @@ use std::time::Duration;
 use salvo::catch_panic::CatchPanic;
 use salvo::catcher::Catcher;
 use salvo::prelude::*;
-use salvo::request_id::RequestId;
 use salvo::size_limiter::max_size;
 use salvo::timeout::Timeout;
 use salvo_compression::{Compression, CompressionLevel};
@@ -178,10 +177,19 @@ fn inner_service(state: &AppState) -> Service {
         .hoop(crate::web::metrics::Record(state.metrics.clone()))
         .hoop(CatchPanic::new())
         .hoop(max_size(state.settings.server.max_body_bytes))
-        .hoop(RequestId::new())
+        .hoop(hoops::RequestIds::new(
+            &state.settings.server.trusted_proxies,
+        ))
         .hoop(hoops::access_log)
         .hoop(hoops::security_headers)
         .hoop(hoops::language)
+        // After the request id, access log and headers (a 408 gets all three), before the
+        // routes' request timeout starts: a body that never comes is the client's fault
+        // (408), not the server's (503).
+        .hoop(hoops::ReadBody::new(
+            Duration::from_secs(state.settings.server.body_timeout_secs),
+            state.settings.server.max_body_bytes,
+        ))
         .hoop(
             Compression::new()
                 .disable_all()

@@ -14,7 +14,7 @@ use crate::accounts::fields::{FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
 use crate::db::users::{self, ProfileChange, User};
-use crate::db::{DbError, consents};
+use crate::db::{DbError, audit, consents};
 use crate::views::account::{AccountPage, ProfileValues, Section};
 use crate::views::forms::{Errors, message};
 use crate::views::{self};
@@ -203,6 +203,14 @@ pub async fn password(
     };
     let hash = app.hasher.hash(&new).await?;
     users::set_password_hash(&app.db, user.id, &hash).await?;
+    audit::record(
+        &app.db,
+        Some(auth.id),
+        "account.password_changed",
+        Some(auth.id),
+        "",
+    )
+    .await?;
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
     // A fresh id for this session too: whoever knew the old cookie is out.
     session::log_in(depot, auth.id, auth.role, false);

@@ -31,7 +31,7 @@ pub async fn index(res: &mut Response) {
     see_other(res, "/admin/users");
 }
 
-/// `GET /admin/users?q=&page=`
+/// `GET /admin/users?q=&page=` (audited: it lists personal data).
 #[handler]
 pub async fn list_users(
     req: &mut Request,
@@ -47,6 +47,25 @@ pub async fn list_users(
         .collect();
     let page = req.query::<i64>("page").unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = users::search(&app.db, &query, page, PER_PAGE).await?;
+    // The list shows e-mails and names: who looked is recorded, not what they searched
+    // for (the search text may be part of someone's e-mail).
+    let detail = format!(
+        "page {page}, {} shown, {}",
+        rows.len(),
+        if query.is_empty() {
+            "no search"
+        } else {
+            "searched"
+        }
+    );
+    audit::record(
+        &app.db,
+        Some(actor(depot)?),
+        "admin.users_listed",
+        None,
+        &detail,
+    )
+    .await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let c = page_ctx(depot);
     res.render(views::Html(views::admin::users(

@@ -10,7 +10,7 @@ use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
-use crate::db::{consents, users};
+use crate::db::{audit, consents, users};
 use crate::views::auth::RegisterValues;
 use crate::views::forms::{Errors, message};
 use crate::views::{self, Ctx};
@@ -256,6 +256,7 @@ pub async fn login(
         .is_empty();
     session::log_in(depot, user.id, user.role(), needs_consent);
     tracing::info!(user_id = user.id, "logged in");
+    audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), "web").await?;
     let target = if next.is_empty() {
         AFTER_LOGIN.to_string()
     } else {

@@ -94,9 +94,13 @@ impl AppError {
 
 #[async_trait]
 impl Writer for AppError {
-    async fn write(self, _req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    async fn write(self, req: &mut Request, depot: &mut Depot, res: &mut Response) {
         let status = self.status();
         match &self {
+            AppError::Forbidden => {
+                let kind = crate::web::refusals::kind(depot, "forbidden");
+                crate::web::refusals::log_refusal(req, depot, kind);
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "request failed")
             }

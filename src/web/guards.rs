@@ -8,7 +8,7 @@ use super::{admin, see_other, state};
 use crate::accounts::Role;
 use crate::db::users;
 use crate::web::error::AppError;
-use crate::web::session;
+use crate::web::{refusals, session};
 
 /// Logged-in users only; others go to `/login?next=<this path>`.
 #[handler]
@@ -65,6 +65,7 @@ async fn require_role(
     match current_role(depot).await {
         Ok(Some(role)) if allowed(role) => {}
         Ok(_) => {
+            refusals::mark(depot, "role");
             AppError::Forbidden.write(req, depot, res).await;
             ctrl.skip_rest();
         }
@@ -111,6 +112,7 @@ pub async fn consent_gate(
         see_other(res, &format!("/consent?next={}", admin::urlencode(path)));
         ctrl.skip_rest();
     } else if pending {
+        refusals::mark(depot, "consent_pending");
         AppError::Forbidden.write(req, depot, res).await;
         ctrl.skip_rest();
     }

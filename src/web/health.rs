@@ -1,12 +1,14 @@
 //! Health endpoints for systemd, nginx and monitoring: `/healthz` says the process
 //! answers; `/readyz` says the database reads and writes and the session store answers.
+//! Which backend failed, and why, is told only to probes on the app VM itself (loopback)
+//! or on a trusted proxy; through nginx, the internet gets the status code and one word.
 
 use std::time::Duration;
 
 use salvo::prelude::*;
 use serde::Serialize;
 
-use super::state;
+use super::{hoops, state};
 
 /// How long a readiness probe waits for each backend.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -39,8 +41,12 @@ pub async fn healthz(res: &mut Response) {
 /// Readiness: 200 when the database answers a read and a write and the session store
 /// answers, each within [`PROBE_TIMEOUT`], otherwise 503 naming which one failed.
 #[handler]
-pub async fn readyz(depot: &mut Depot, res: &mut Response) {
+pub async fn readyz(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     let app = state(depot);
+    let trusted = &app.settings.server.trusted_proxies;
+    // The client as seen through trusted proxies: a visitor through nginx is not nginx.
+    let detailed = hoops::client_ip(req, trusted)
+        .is_some_and(|ip| ip.is_loopback() || trusted.iter().any(|n| n.contains(ip)));
     let (db, kv) = tokio::join!(
         tokio::time::timeout(PROBE_TIMEOUT, async {
             app.db.ping().await?;
@@ -87,14 +93,19 @@ pub async fn readyz(depot: &mut Depot, res: &mut Response) {
         res.status_code(StatusCode::SERVICE_UNAVAILABLE);
     }
     res.add_header("cache-control", "no-store", true).ok();
+    let status = if draining {
+        "draining"
+    } else if ready {
+        "ready"
+    } else {
+        "unavailable"
+    };
+    if !detailed {
+        res.render(Text::Plain(status));
+        return;
+    }
     res.render(Json(Readiness {
-        status: if draining {
-            "draining"
-        } else if ready {
-            "ready"
-        } else {
-            "unavailable"
-        },
+        status,
         database,
         sessions,
     }));

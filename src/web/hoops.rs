@@ -1,5 +1,5 @@
-//! Hoops every request passes through: language choice, security headers, access log,
-//! and the client address as seen through trusted proxies.
+//! Hoops every request passes through: request id, language choice, security headers,
+//! access log, and the client address as seen through trusted proxies.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -8,6 +8,7 @@ use salvo::http::header::{self, HeaderValue};
 use salvo::prelude::*;
 
 use crate::config::ProxyNet;
+use crate::crypto::random_token;
 use crate::i18n::Lang;
 
 /// Depot key under which the request's [`Lang`] is kept.
@@ -107,6 +108,123 @@ pub async fn access_log(
     );
 }
 
+/// Hoop: the request's id, in the `X-Request-ID` response header, the depot (error pages
+/// show it) and the `request` log span around everything after it. nginx sends its own
+/// `$request_id` as `X-Request-ID`, so its access log and ours can be joined: that one is
+/// kept when it comes from a trusted proxy and has the shape of an id; any other is
+/// replaced by a fresh one, so a client cannot put text of its choosing into the logs.
+pub struct RequestIds {
+    trusted: Vec<ProxyNet>,
+}
+
+impl RequestIds {
+    pub fn new(trusted: &[ProxyNet]) -> RequestIds {
+        RequestIds {
+            trusted: trusted.to_vec(),
+        }
+    }
+
+    fn id_for(&self, req: &Request) -> String {
+        let from_proxy = peer_ip(req).is_some_and(|ip| self.trusted.iter().any(|n| n.contains(ip)));
+        let given = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_request_id(v));
+        match given {
+            Some(id) if from_proxy => id.to_string(),
+            // 128 random bits in hex, like nginx's `$request_id`.
+            _ => random_token()[..32].to_string(),
+        }
+    }
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// An id as a proxy makes them: 16 to 64 letters, digits, `-` or `_`.
+fn is_request_id(v: &str) -> bool {
+    (16..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[async_trait]
+impl Handler for RequestIds {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        use tracing::Instrument;
+        let id = self.id_for(req);
+        // Checked above (or made of hex digits): always a valid header value.
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            req.headers_mut().insert(REQUEST_ID, value.clone());
+            res.headers_mut().insert(REQUEST_ID, value);
+        }
+        let span = tracing::info_span!("request", request_id = %id);
+        depot.insert(salvo::request_id::REQUEST_ID_KEY, id);
+        ctrl.call_next(req, depot, res).instrument(span).await;
+    }
+}
+
+/// Hoop: receive the whole request body (at most `max_bytes`) within `limit`, before any
+/// handler runs. A body that does not arrive in time gets 408 and the connection is
+/// closed: the client is slow or gone, which is not the server's fault (503, the request
+/// timeout, is kept for the server being slow). Handlers then read the body from memory.
+pub struct ReadBody {
+    limit: std::time::Duration,
+    max_bytes: usize,
+}
+
+impl ReadBody {
+    pub fn new(limit: std::time::Duration, max_bytes: u64) -> ReadBody {
+        ReadBody {
+            limit,
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for ReadBody {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        use salvo::http::ParseError;
+        use salvo::http::body::Body as _;
+        if req.body().is_end_stream() {
+            return;
+        }
+        let status =
+            match tokio::time::timeout(self.limit, req.payload_with_max_size(self.max_bytes)).await
+            {
+                Ok(Ok(_)) => return,
+                Ok(Err(ParseError::PayloadTooLarge)) => StatusCode::PAYLOAD_TOO_LARGE,
+                // Cut off or malformed (e.g. a bad chunk size).
+                Ok(Err(_)) => StatusCode::BAD_REQUEST,
+                Err(_) => {
+                    tracing::info!(
+                        limit_secs = self.limit.as_secs(),
+                        "request body not received in time"
+                    );
+                    StatusCode::REQUEST_TIMEOUT
+                }
+            };
+        // The rest of the body may still come: do not read the next request from it.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res.status_code(status);
+        ctrl.skip_rest();
+    }
+}
+
 /// The TCP peer's address (IPv4-mapped IPv6 folded to IPv4).
 fn peer_ip(req: &Request) -> Option<IpAddr> {
     let addr = req.remote_addr();
@@ -181,5 +299,21 @@ mod tests {
         assert_eq!(client_net(a), client_net(b));
         assert_ne!(client_net(a), client_net(c));
         assert_eq!(client_net("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
+
+    #[test]
+    fn request_ids_have_the_shape_of_nginx_ids() {
+        assert!(is_request_id("0f3c2a9be41d4c7a8d5e6f7a8b9c0d1e"));
+        assert!(is_request_id("01M954RRBEG4Q1XZDM2VRWB4EB"));
+        for bad in [
+            "",
+            "short",
+            "has space in it 123",
+            "<script>alert(1)</script>",
+            "é",
+        ] {
+            assert!(!is_request_id(bad), "{bad}");
+        }
+        assert!(!is_request_id(&"a".repeat(65)));
     }
 }

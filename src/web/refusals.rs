@@ -1,9 +1,47 @@
-//! Refusals shared by several handlers: the CSRF refusal and a form shown again with 422.
+//! Refusals shared by several handlers: the CSRF refusal, a form shown again with 422,
+//! and the log line of a refused request.
 
 use salvo::prelude::*;
 
 use super::page_ctx;
 use crate::views;
+use crate::web::state::AppState;
+use crate::web::{hoops, session};
+
+/// Depot key a guard sets to say why it answers 403 (see [`log_refusal`]).
+const KIND_KEY: &str = "pesquisa::refusal_kind";
+
+/// Say why the 403 about to be written is given: its log line names this kind.
+pub fn mark(depot: &mut Depot, kind: &'static str) {
+    depot.insert(KIND_KEY, kind);
+}
+
+/// The kind set by [`mark`], or `fallback`.
+pub fn kind(depot: &Depot, fallback: &'static str) -> &'static str {
+    depot
+        .get::<&'static str>(KIND_KEY)
+        .copied()
+        .unwrap_or(fallback)
+}
+
+/// One log line for a refused request, for operators tracing abuse: the client's address
+/// (through trusted proxies), the account id if logged in (never the e-mail) and the
+/// refusal's kind. It runs inside the request's span, so it carries the request id.
+pub fn log_refusal(req: &Request, depot: &Depot, kind: &'static str) {
+    let trusted = depot
+        .get_typed::<AppState>()
+        .ok()
+        .map(|s| s.settings.server.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let client = hoops::client_ip(req, trusted).map(|ip| ip.to_string());
+    tracing::info!(
+        client = client.as_deref().unwrap_or("unknown"),
+        user_id = session::user(depot).map(|u| u.id),
+        kind,
+        path = req.uri().path(),
+        "request refused"
+    );
+}
 
 /// 403 with a page that says to reload; the request changed nothing.
 pub fn csrf_failed(depot: &mut Depot, res: &mut Response) {

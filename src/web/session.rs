@@ -79,6 +79,12 @@ pub struct Current {
     touch: bool,
     /// Store keys to delete when the response is written (rotated or ended sessions).
     retired: Vec<String>,
+    /// Ended sessions of a user to take out of that user's index: (user id, cookie id).
+    unindex: Vec<(i64, String)>,
+    /// The session was made by this request (log-in): it is written unconditionally and
+    /// indexed. Any other is only rewritten while it still exists, so a request that was
+    /// running when all of its user's sessions were ended does not bring its own back.
+    fresh: bool,
     /// Whether the cookie must be (re)sent or removed.
     cookie_changed: bool,
     /// The id a cookie named although its session is gone (expired or ended).
@@ -94,6 +100,20 @@ pub struct Current {
     notice_taken: bool,
     /// A cross-site request: nothing is stored and no cookie is set or removed.
     frozen: bool,
+}
+
+impl Current {
+    /// Retire the current session: its key is deleted and taken out of its user's index
+    /// when the response is written.
+    fn retire(&mut self) {
+        if let Some(old) = self.id.take() {
+            if let Some(user_id) = self.data.as_ref().and_then(|d| d.user_id) {
+                self.unindex.push((user_id, old.clone()));
+            }
+            self.retired.push(old);
+        }
+        self.fresh = false;
+    }
 }
 
 /// The CSRF token of the session with this id.
@@ -224,9 +244,7 @@ pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) 
     let key = state(depot).session_key.clone();
     state(depot).metrics.session_created();
     let cur = current_mut(depot);
-    if let Some(old) = cur.id.take() {
-        cur.retired.push(old);
-    }
+    cur.retire();
     let id = random_token();
     let mut data = SessionData::fresh(session_csrf(&key, &id));
     data.user_id = Some(user_id);
@@ -235,15 +253,14 @@ pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) 
     cur.id = Some(id);
     cur.data = Some(data);
     cur.dirty = true;
+    cur.fresh = true;
     cur.cookie_changed = true;
 }
 
 /// End the session: its data is deleted and the cookie removed.
 pub fn log_out(depot: &mut Depot) {
     let cur = current_mut(depot);
-    if let Some(old) = cur.id.take() {
-        cur.retired.push(old);
-    }
+    cur.retire();
     cur.data = None;
     cur.dirty = false;
     cur.cookie_changed = true;
@@ -269,26 +286,29 @@ pub fn own_id(depot: &Depot) -> Option<String> {
 }
 
 /// Hoop: load the session named by the cookie, run the handler, then save what changed,
-/// retire rotated ids and write the cookie.
+/// retire rotated ids and write the cookie. Every page below it is sent `no-store`.
 #[handler]
 pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let app = state(depot).clone();
     let cfg = &app.settings.session;
-    let idle = Duration::from_secs(cfg.idle_timeout_mins * 60);
-    let absolute = Duration::from_secs(cfg.absolute_timeout_hours * 3600);
+    let timeouts = Timeouts::of(cfg);
     let now = Utc::now().timestamp();
 
+    let cookie_name = cfg.cookie();
     let mut cur = Current::default();
-    if let Some(id) = req.cookie(&cfg.cookie_name).map(|c| c.value().to_string()) {
+    if let Some(id) = req.cookie(&cookie_name).map(|c| c.value().to_string()) {
         match app.kv.get(&store_key(&id)).await {
             Ok(Some(text)) => match serde_json::from_str::<SessionData>(&text) {
-                Ok(data) if is_live(&data, now, idle, absolute) => {
+                Ok(data) if is_live(&data, now, &timeouts) => {
                     cur.touch = now - data.seen >= TOUCH_EVERY_SECS;
                     cur.id = Some(id);
                     cur.data = Some(data);
                 }
-                _ => {
+                parsed => {
                     // Expired or unreadable: forget it and drop the cookie.
+                    if let Some(user_id) = parsed.ok().and_then(|d| d.user_id) {
+                        cur.unindex.push((user_id, id.clone()));
+                    }
                     cur.retired.push(id.clone());
                     cur.cookie_changed = true;
                     cur.expired = Some(id);
@@ -306,30 +326,47 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
         }
     }
     cur.pre = req
-        .cookie(pre_cookie(&cfg.cookie_name))
+        .cookie(pre_cookie(&cookie_name))
         .map(|c| c.value().to_string())
         .filter(|v| is_token(v));
     cur.notice_in = req
-        .cookie(notice_cookie(&cfg.cookie_name))
+        .cookie(notice_cookie(&cookie_name))
         .and_then(|c| Notice::from_key(c.value()));
     depot.insert_typed(cur);
 
     ctrl.call_next(req, depot, res).await;
+    // Every page here is made for one visitor (their answers and data, a CSRF token bound
+    // to their cookie), so no cache, shared or the browser's, may keep it: a page behind a
+    // log-in must not come back from the back button after log-out on a shared computer.
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("no-store"),
+    );
 
-    let Ok(cur) = depot.remove_typed::<Current>() else {
+    let Ok(mut cur) = depot.remove_typed::<Current>() else {
         return;
     };
     if cur.frozen {
         return;
     }
-    if let Err(e) = save(&app.kv, &cur, now, idle, absolute).await {
-        if cur.dirty || !cur.retired.is_empty() {
-            store_unavailable(&app, res, &e);
-            return;
+    match save(&app.kv, &cur, now, &timeouts).await {
+        Ok(Saved::Stored) => {}
+        Ok(Saved::Gone) => {
+            // Ended while this request ran: it stays ended, and the browser forgets it.
+            cur.id = None;
+            cur.data = None;
+            cur.cookie_changed = true;
         }
-        tracing::warn!(error = %e, "session idle timer not refreshed");
+        Err(e) => {
+            if cur.dirty || !cur.retired.is_empty() {
+                store_unavailable(&app, res, &e);
+                return;
+            }
+            tracing::warn!(error = %e, "session idle timer not refreshed");
+        }
     }
-    let secure = hoops::is_https(req, &app.settings.server.trusted_proxies);
+    // `__Host-` cookies must be `Secure`; otherwise follow the request's scheme.
+    let secure = cfg.secure_cookie || hoops::is_https(req, &app.settings.server.trusted_proxies);
     let base = |name: String, value: String| -> CookieBuilder<'static> {
         Cookie::build((name, value))
             .path("/")
@@ -345,28 +382,29 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
     if cur.cookie_changed {
         match (&cur.id, &cur.data) {
             (Some(id), Some(data)) => {
-                let mut cookie = base(cfg.cookie_name.clone(), id.clone());
+                let mut cookie = base(cookie_name.clone(), id.clone());
                 if data.user_id.is_some() {
-                    let max_age =
-                        salvo::http::cookie::time::Duration::seconds(absolute.as_secs() as i64);
+                    let max_age = salvo::http::cookie::time::Duration::seconds(
+                        timeouts.absolute.as_secs() as i64,
+                    );
                     cookie = cookie.max_age(max_age);
                 }
                 res.add_cookie(cookie.build());
             }
             _ => {
-                res.add_cookie(removal(cfg.cookie_name.clone()));
+                res.add_cookie(removal(cookie_name.clone()));
             }
         }
     }
     if let (true, Some(nonce)) = (cur.pre_new, &cur.pre) {
-        res.add_cookie(base(pre_cookie(&cfg.cookie_name), nonce.clone()).build());
+        res.add_cookie(base(pre_cookie(&cookie_name), nonce.clone()).build());
     }
     match (&cur.notice_out, cur.notice_taken) {
         (Some(notice), _) => {
-            res.add_cookie(base(notice_cookie(&cfg.cookie_name), notice.key().into()).build());
+            res.add_cookie(base(notice_cookie(&cookie_name), notice.key().into()).build());
         }
         (None, true) => {
-            res.add_cookie(removal(notice_cookie(&cfg.cookie_name)));
+            res.add_cookie(removal(notice_cookie(&cookie_name)));
         }
         (None, false) => {}
     }
@@ -381,46 +419,99 @@ fn store_unavailable(app: &state::AppState, res: &mut Response, e: &KvError) {
     res.status_code(StatusCode::SERVICE_UNAVAILABLE);
 }
 
-fn is_live(data: &SessionData, now: i64, idle: Duration, absolute: Duration) -> bool {
-    let idle_ok = now - data.seen < idle.as_secs() as i64;
+/// How long sessions live: unused, and at most.
+struct Timeouts {
+    idle: Duration,
+    /// Staff (analysts and admins) reach personal data and exports, so an unattended
+    /// staff session ends sooner than a respondent's.
+    staff_idle: Duration,
+    absolute: Duration,
+}
+
+impl Timeouts {
+    fn of(cfg: &crate::config::SessionSettings) -> Timeouts {
+        Timeouts {
+            idle: Duration::from_secs(cfg.idle_timeout_mins * 60),
+            staff_idle: Duration::from_secs(cfg.staff_idle_timeout_mins * 60),
+            absolute: Duration::from_secs(cfg.absolute_timeout_hours * 3600),
+        }
+    }
+
+    /// The idle timeout of this session, by the role it holds.
+    fn idle_for(&self, data: &SessionData) -> Duration {
+        if data.role.is_some_and(Role::is_staff) {
+            self.staff_idle
+        } else {
+            self.idle
+        }
+    }
+}
+
+fn is_live(data: &SessionData, now: i64, t: &Timeouts) -> bool {
+    let idle_ok = now - data.seen < t.idle_for(data).as_secs() as i64;
     let limit = if data.user_id.is_some() {
-        absolute
+        t.absolute
     } else {
         ANONYMOUS_TTL
     };
     idle_ok && now - data.created < limit.as_secs() as i64
 }
 
-async fn save(
-    kv: &Kv,
-    cur: &Current,
-    now: i64,
-    idle: Duration,
-    absolute: Duration,
-) -> Result<(), KvError> {
+/// What [`save`] found.
+enum Saved {
+    /// Written, or nothing to write.
+    Stored,
+    /// The request's session was deleted while the request ran; it was not written.
+    Gone,
+}
+
+async fn save(kv: &Kv, cur: &Current, now: i64, t: &Timeouts) -> Result<Saved, KvError> {
     for old in &cur.retired {
         kv.delete(&store_key(old)).await?;
     }
+    for (user_id, old) in &cur.unindex {
+        kv.set_remove(&user_index_key(*user_id), &store_key(old))
+            .await?;
+    }
     let (Some(id), Some(data)) = (&cur.id, &cur.data) else {
-        return Ok(());
+        return Ok(Saved::Stored);
     };
     if !cur.dirty && !cur.touch {
-        return Ok(());
+        return Ok(Saved::Stored);
     }
     let mut data = data.clone();
     data.seen = now;
     let limit = if data.user_id.is_some() {
-        absolute
+        t.absolute
     } else {
         ANONYMOUS_TTL
     };
     let left = (data.created + limit.as_secs() as i64 - now).max(1) as u64;
-    let ttl = idle.min(Duration::from_secs(left));
+    let ttl = t.idle_for(&data).min(Duration::from_secs(left));
     let key = store_key(id);
     let text = serde_json::to_string(&data).map_err(|e| KvError(e.to_string()))?;
+    if !cur.fresh {
+        let stored = kv.set_existing(&key, &text, ttl).await?;
+        return Ok(if stored { Saved::Stored } else { Saved::Gone });
+    }
     kv.set(&key, &text, ttl).await?;
     if let Some(user_id) = data.user_id {
-        kv.set_add(&user_index_key(user_id), &key, absolute).await?;
+        let index = user_index_key(user_id);
+        prune_index(kv, &index).await?;
+        // The index lives as long as the newest session it lists can.
+        kv.set_add(&index, &key, t.absolute).await?;
+    }
+    Ok(Saved::Stored)
+}
+
+/// Take out of a user's session index the keys the store has expired on its own, so the
+/// index holds only live sessions (pruned at each log-in; log-outs and sessions found
+/// expired remove their own key).
+async fn prune_index(kv: &Kv, index: &str) -> Result<(), KvError> {
+    for key in kv.set_members(index).await? {
+        if !kv.exists(&key).await? {
+            kv.set_remove(index, &key).await?;
+        }
     }
     Ok(())
 }
@@ -447,11 +538,12 @@ pub async fn csrf_guard(
         if cross_site {
             freeze(depot);
         }
-        tracing::info!(
-            has_session = data(depot).is_some(),
-            cross_site,
-            "CSRF check failed"
-        );
+        let kind = if cross_site {
+            "cross_site"
+        } else {
+            "csrf_token"
+        };
+        crate::web::refusals::log_refusal(req, depot, kind);
         crate::web::refusals::csrf_failed(depot, res);
         ctrl.skip_rest();
     }
@@ -541,16 +633,30 @@ mod tests {
 
     #[test]
     fn expiry_rules() {
-        let idle = Duration::from_secs(600);
-        let abs = Duration::from_secs(3600);
+        let limits = Timeouts {
+            idle: Duration::from_secs(600),
+            staff_idle: Duration::from_secs(300),
+            absolute: Duration::from_secs(3600),
+        };
         let mut d = SessionData::fresh(String::new());
         let t = d.created;
-        assert!(is_live(&d, t + 10, idle, abs));
-        assert!(!is_live(&d, t + 601, idle, abs), "idle");
+        assert!(is_live(&d, t + 10, &limits));
+        assert!(!is_live(&d, t + 601, &limits), "idle");
         d.user_id = Some(1);
+        d.role = Some(Role::Respondent);
         d.seen = t + 3590;
-        assert!(is_live(&d, t + 3595, idle, abs));
-        assert!(!is_live(&d, t + 3601, idle, abs), "absolute");
+        assert!(is_live(&d, t + 3595, &limits));
+        assert!(!is_live(&d, t + 3601, &limits), "absolute");
+        d.seen = t;
+        assert!(
+            is_live(&d, t + 400, &limits),
+            "a respondent keeps the longer idle time"
+        );
+        for staff in [Role::Analyst, Role::Admin] {
+            d.role = Some(staff);
+            assert!(is_live(&d, t + 299, &limits));
+            assert!(!is_live(&d, t + 301, &limits), "{staff:?}: staff idle");
+        }
     }
 
     #[test]

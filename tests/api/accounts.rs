@@ -133,8 +133,10 @@ async fn refused_sign_ups_show_the_error_by_the_field_and_store_nothing() {
                 "Já existe uma conta",
             ),
             ("email", "sem-arroba", "email", "e-mail válido"),
-            ("password", "curta", "password", "pelo menos 10"),
-            ("password", "1234567890", "password", "muito comum"),
+            ("password", "curta", "password", "pelo menos 12"),
+            ("password", "onze letras", "password", "pelo menos 12"),
+            ("password", "123456789012", "password", "muito comum"),
+            ("password", "Flamengo2024!", "password", "muito comum"),
             (
                 "password_confirm",
                 "outra coisa qualquer",

@@ -173,7 +173,7 @@ async fn a_database_that_cannot_write_is_not_ready() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
         let ready = async || {
-            let mut res = app.get("/readyz").await;
+            let mut res = app.get_local("/readyz").await;
             (res.status_code.map(|s| s.as_u16()), body(&mut res).await)
         };
         assert_eq!(ready().await.0, Some(200), "{backend:?}");

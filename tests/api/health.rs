@@ -16,7 +16,7 @@ async fn health_and_readiness_answer_on_both_backends() {
         assert_eq!(res.status_code, Some(StatusCode::OK), "{backend:?}");
         assert_eq!(body(&mut res).await, "ok");
 
-        let mut res = app.get("/readyz").await;
+        let mut res = app.get_local("/readyz").await;
         assert_eq!(res.status_code, Some(StatusCode::OK), "{backend:?}");
         let json: serde_json::Value = serde_json::from_str(&body(&mut res).await).expect("json");
         assert_eq!(json["status"], "ready");
@@ -165,11 +165,14 @@ async fn readiness_follows_redis_down_and_back_without_restart() {
         s.redis.connect_timeout_secs = 1;
     })
     .await;
-    assert_eq!(app.get("/readyz").await.status_code, Some(StatusCode::OK));
+    assert_eq!(
+        app.get_local("/readyz").await.status_code,
+        Some(StatusCode::OK)
+    );
 
     redis.stop();
     let started = Instant::now();
-    let mut res = app.get("/readyz").await;
+    let mut res = app.get_local("/readyz").await;
     let took = started.elapsed();
     assert_eq!(res.status_code, Some(StatusCode::SERVICE_UNAVAILABLE));
     assert!(
@@ -183,7 +186,7 @@ async fn readiness_follows_redis_down_and_back_without_restart() {
     let _redis = PrivateRedis::start(redis.port);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if app.get("/readyz").await.status_code == Some(StatusCode::OK) {
+        if app.get_local("/readyz").await.status_code == Some(StatusCode::OK) {
             break;
         }
         assert!(Instant::now() < deadline, "readiness did not come back");
@@ -196,7 +199,7 @@ async fn readiness_names_the_database_when_it_fails() {
     let app = TestApp::spawn(Backend::MariaRedis).await;
     let db = app.mysql_db_name().to_string();
     crate::helpers::mysql_admin(&format!("DROP DATABASE `{db}`")).await;
-    let mut res = app.get("/readyz").await;
+    let mut res = app.get_local("/readyz").await;
     assert_eq!(res.status_code, Some(StatusCode::SERVICE_UNAVAILABLE));
     let json: serde_json::Value = serde_json::from_str(&body(&mut res).await).expect("json");
     assert_eq!(json["database"]["ok"], false);

@@ -145,6 +145,13 @@ impl TestApp {
             .await
     }
 
+    /// GET from a loopback address (as a probe on the app VM itself).
+    pub async fn get_local(&self, path: &str) -> Response {
+        let mut req = TestClient::get(format!("http://127.0.0.1{path}")).build();
+        *req.remote_addr_mut() = std::net::SocketAddr::from(([127, 0, 0, 1], 40000)).into();
+        self.service.handle(req).await
+    }
+
     pub async fn send(&self, req: RequestBuilder) -> Response {
         req.send(&*self.service).await
     }

@@ -8,6 +8,7 @@ mod cli;
 mod disk;
 mod export;
 mod faults;
+mod hardening;
 mod health;
 mod helpers;
 mod pool;

@@ -198,6 +198,17 @@ async fn exercise_kv(kv: &Kv) {
         kv.set_members("s").await.expect("smembers"),
         vec!["b".to_string()]
     );
+    // A session is rewritten only while it exists (SET … XX): never brought back.
+    let ttl = Duration::from_secs(30);
+    assert!(!kv.set_existing("x", "1", ttl).await.expect("set xx"));
+    assert!(!kv.exists("x").await.expect("exists"));
+    kv.set("x", "1", ttl).await.expect("set");
+    assert!(kv.set_existing("x", "2", ttl).await.expect("set xx"));
+    assert_eq!(kv.get("x").await.expect("get").as_deref(), Some("2"));
+    assert!(kv.exists("x").await.expect("exists"));
+    kv.delete("x").await.expect("del");
+    assert!(!kv.set_existing("x", "3", ttl).await.expect("set xx"));
+    assert_eq!(kv.get("x").await.expect("get"), None);
     kv.ping().await.expect("ping");
 }
 

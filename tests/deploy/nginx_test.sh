@@ -70,6 +70,10 @@ check "X-Forwarded-Proto is https" test "$(j X-Forwarded-Proto)" = https
 check "Host is passed on (\$host: the name, without the port)" test "$(j Host)" = "$LB_NAME"
 check "upstream keep-alive: no Connection header sent upstream" test "$(j Connection)" = None
 check "a request id is sent upstream" bash -c '[[ "$1" =~ ^[0-9a-f]{32}$ ]]' _ "$(j X-Request-ID)"
+# The app keeps a trusted proxy's X-Request-ID (src/web/hoops.rs): nginx logs the same id,
+# so its access-log line and the app's log lines of one request can be joined.
+rid_logged() { sleep 0.2; grep -q "rid=$1\$" "$LB_DIR/nginx.out"; }
+check "nginx's access log names the request id it sent upstream" rid_logged "$(j X-Request-ID)"
 
 seen=$(for _ in 1 2 3 4; do lbcurl /echo | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'; done | sort -u | tr '\n' ' ')
 check "both backends receive traffic ($seen)" test "$seen" = "app1 app2 "
