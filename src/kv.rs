@@ -278,16 +278,27 @@ impl Kv {
             Kv::Redis { pool, prefix } => {
                 let full = Self::key(prefix, key);
                 let millis = window.as_millis().max(1) as u64;
-                // INCR and PEXPIRE NX in one round trip; NX keeps the window's start.
-                let (count, _, ttl): (u64, i64, i64) = redis_op!(pool, |c| redis::pipe()
-                    .atomic()
-                    .incr(&full, 1)
-                    .cmd("PEXPIRE")
-                    .arg(&full)
-                    .arg(millis)
-                    .arg("NX")
-                    .pttl(&full)
-                    .query_async(c));
+                // One round trip, and no MULTI/EXEC: Redis 7.0 drops a MULTI block when it
+                // replays the append-only file under an ACL that disables the default user
+                // (as deploy/db-host/redis.conf does), so a restart forgot every counter.
+                // Without the block each step is safe alone: SET NX gives a new key its
+                // window's expiry before INCR counts, PEXPIRE NX (which keeps the window's
+                // start) covers a key that expired in between.
+                let (_, count, _, ttl): (Option<String>, u64, i64, i64) =
+                    redis_op!(pool, |c| redis::pipe()
+                        .cmd("SET")
+                        .arg(&full)
+                        .arg(0)
+                        .arg("PX")
+                        .arg(millis)
+                        .arg("NX")
+                        .incr(&full, 1)
+                        .cmd("PEXPIRE")
+                        .arg(&full)
+                        .arg(millis)
+                        .arg("NX")
+                        .pttl(&full)
+                        .query_async(c));
                 let left = if ttl > 0 { ttl as u64 } else { millis };
                 Ok((count, Duration::from_millis(left)))
             }

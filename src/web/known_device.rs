@@ -17,8 +17,9 @@ use crate::web::state::AppState;
 /// How long a browser stays a known device without logging in again.
 const MAX_AGE_DAYS: i64 = 180;
 
+/// Beside the session cookie, with its `__Host-` prefix when the site has one.
 fn cookie_name(app: &AppState) -> String {
-    format!("{}_dev", app.settings.session.cookie_name)
+    format!("{}_dev", app.settings.session.cookie())
 }
 
 fn signature(app: &AppState, account_id: i64, nonce: &str) -> String {
@@ -56,7 +57,10 @@ pub fn remember(
     let cookie = Cookie::build((cookie_name(app), value))
         .path("/")
         .http_only(true)
-        .secure(hoops::is_https(req, &app.settings.server.trusted_proxies))
+        .secure(
+            app.settings.session.secure_cookie
+                || hoops::is_https(req, &app.settings.server.trusted_proxies),
+        )
         .same_site(SameSite::Strict)
         .max_age(salvo::http::cookie::time::Duration::days(MAX_AGE_DAYS))
         .build();

@@ -610,6 +610,97 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_and_counts_nothing() 
     }
 }
 
+/// The app's ACL line of deploy/db-host/redis.conf as `redis-server` arguments, with
+/// `password` in place of the hash the deploy fills in.
+fn shipped_acl(password: &str) -> Vec<String> {
+    let conf = include_str!("../../deploy/db-host/redis.conf");
+    let line = conf
+        .lines()
+        .find(|l| l.starts_with("user pesquisa_app "))
+        .expect("the app's ACL line");
+    let mut args = vec!["--user".to_string()];
+    for word in line.split_whitespace().skip(1) {
+        args.push(if word.starts_with('#') {
+            format!(">{password}")
+        } else {
+            word.to_string()
+        });
+    }
+    args.extend(["--user", "default", "off"].map(String::from));
+    args
+}
+
+/// Redis 7.0 dropped the MULTI/EXEC blocks the counters were written in when it replayed
+/// its append-only file under the shipped ACL (default user off), so every restart of
+/// Redis forgot the log-in limits. Failures counted before a restart still count after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_in_limits_survive_a_redis_restart_under_the_shipped_acl() {
+    let dir = std::env::temp_dir().join(crate::helpers::unique("redis-aof-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = crate::helpers::free_port();
+    let mut args: Vec<String> = [
+        "--dir",
+        dir.to_str().expect("utf-8"),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(shipped_acl("senha-do-app-no-teste"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut redis = crate::helpers::PrivateRedis::start_with(port, &args);
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.redis.url = Some(format!(
+            "redis://pesquisa_app:senha-do-app-no-teste@127.0.0.1:{port}"
+        ));
+        s.redis.key_prefix = format!("pesquisa:{}:", crate::helpers::unique("t"));
+        s.rate_limit.login_failures_per_account_hour = 3;
+    })
+    .await;
+    let email = "reinicio@exemplo.com.br";
+    let mut owner = app.signup(email).await;
+    // Two of the three failures the ceiling allows before the restart...
+    for i in 0..2 {
+        let mut bot = Browser::from_ip(&format!("203.0.113.{}", 150 + i));
+        assert_eq!(
+            app.login(&mut bot, email, "chute errado numero")
+                .await
+                .status,
+            422
+        );
+    }
+    redis.stop();
+    let _redis = crate::helpers::PrivateRedis::start_with(port, &args);
+    // ...and the third after it: the ceiling is reached only if the first two were kept.
+    let mut bot = Browser::from_ip("203.0.113.152");
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app
+            .login(&mut bot, email, "chute errado numero")
+            .await
+            .status;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 422, "Redis is back");
+    let mut after = Browser::from_ip("203.0.113.161");
+    let page = app.login(&mut after, email, GOOD_PASSWORD).await;
+    assert_eq!(
+        page.status, 429,
+        "the failures before the restart still count"
+    );
+    assert_eq!(
+        owner.get(&app.service, "/account").await.status,
+        200,
+        "and the session"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Security finding 5: `/account/password` and `/account/delete` checked the password
 /// with no limit, so a stolen session had unlimited guesses. Their failures now count
 /// with the log-in's.

@@ -157,6 +157,21 @@ async fn session_cookie_has_the_host_prefix_on_https_sites() {
             assert!(set.contains(part), "{backend:?}: {part} missing: {set}");
         }
         assert!(!set.contains("Domain"), "{set}");
+        // The known-device cookie of the log-in limits too.
+        let device = page
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("__Host-pesquisa_sid_dev="))
+            .expect("__Host- device cookie")
+            .to_string();
+        for part in ["Secure", "Path=/", "HttpOnly"] {
+            assert!(
+                device.contains(part),
+                "{backend:?}: {part} missing: {device}"
+            );
+        }
         assert!(!b.cookies.contains_key("pesquisa_sid"));
         // The prefixed cookie is the one read back.
         assert_eq!(b.get(&app.service, "/account").await.status, 200);
