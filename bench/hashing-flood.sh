@@ -2,8 +2,9 @@
 # Another account's log-in latency while one account floods the password check (security
 # issue 16, finding 5): one server; a victim account logs in every 250 ms for SECS seconds,
 # first alone, then while a second, logged-in account posts wrong current passwords to
-# /account/password from 100 connections (wrk -c100). Prints the victim's log-in p50,
-# p90 and max, each alone and under the flood, and the flood's statuses.
+# /account/password from 100 connections (wrk -c100, each waiting FLOOD_PACE_MS, default
+# 100, between attempts). Prints the victim's log-in p50, p90 and max, each alone and
+# under the flood, and the flood's statuses.
 #
 # usage: bench/hashing-flood.sh BIN [SECS=15]
 #   Run it with the binary before and after a change (the same build profile for both).

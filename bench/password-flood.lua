@@ -6,6 +6,13 @@ setup = function(thread) register_thread(thread) end
 local body = "csrf_token=" .. os.getenv("FLOOD_TOKEN")
   .. "&current_password=palpite+errado+demais&password=outra+senha+bem+comprida"
   .. "&password_confirm=outra+senha+bem+comprida"
+-- Each connection waits FLOOD_PACE_MS (default 100) between its requests: 100 connections
+-- offer up to 1,000 attempts a second, a flood the server must shrug off, rather than
+-- as many cheap refusals as the shared cores can turn round (which would measure wrk).
+local pace = tonumber(os.getenv("FLOOD_PACE_MS") or "100")
+function delay()
+  return pace
+end
 request = function()
   return wrk.format("POST", "/account/password", {
     ["Cookie"] = "pesquisa_sid=" .. os.getenv("FLOOD_COOKIE"),

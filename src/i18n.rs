@@ -15,10 +15,11 @@ pub enum Notice {
     UserDeleted,
     Published,
     SessionExpired,
+    AccountCreatedLogIn,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 8] = [
+    pub const ALL: [Notice; 9] = [
         Notice::LoggedOut,
         Notice::AccountSaved,
         Notice::PasswordChanged,
@@ -27,6 +28,7 @@ impl Notice {
         Notice::UserDeleted,
         Notice::Published,
         Notice::SessionExpired,
+        Notice::AccountCreatedLogIn,
     ];
 
     /// The name it is stored under (in the session, or in a cookie for a visitor).
@@ -40,6 +42,7 @@ impl Notice {
             Notice::UserDeleted => "user_deleted",
             Notice::Published => "published",
             Notice::SessionExpired => "session_expired",
+            Notice::AccountCreatedLogIn => "account_created_log_in",
         }
     }
 
@@ -60,6 +63,7 @@ impl Notice {
             Notice::UserDeleted => t.admin_user_deleted,
             Notice::Published => t.admin_published,
             Notice::SessionExpired => t.survey_session_expired,
+            Notice::AccountCreatedLogIn => t.account_created_log_in,
         }
     }
 }
@@ -271,6 +275,7 @@ pub struct Texts {
     pub survey_see_answers: &'static str,
     pub survey_draft_restored: &'static str,
     pub survey_session_expired: &'static str,
+    pub account_created_log_in: &'static str,
     pub survey_income_note: &'static str,
     pub survey_start: &'static str,
     pub survey_continue: &'static str,
@@ -489,6 +494,7 @@ pub static PT: Texts = Texts {
     survey_see_answers: "Ver minhas respostas",
     survey_draft_restored: "Sua sessão tinha expirado. Recuperamos o que você tinha digitado: confira e envie de novo.",
     survey_session_expired: "Sua sessão expirou. Entre de novo: o que você digitou será recuperado.",
+    account_created_log_in: "Sua conta foi criada. Entre com seu e-mail e senha para começar.",
     survey_income_note: "Valores em reais pelo salário mínimo de {year}: {value}.",
     survey_start: "Responder o questionário",
     survey_continue: "Continuar o questionário",
@@ -707,6 +713,7 @@ pub static EN: Texts = Texts {
     survey_see_answers: "See my answers",
     survey_draft_restored: "Your session had expired. We recovered what you had typed: check it and submit again.",
     survey_session_expired: "Your session expired. Log in again: what you typed will be recovered.",
+    account_created_log_in: "Your account was created. Log in with your e-mail and password to start.",
     survey_income_note: "Amounts in reais by the {year} minimum wage: {value}.",
     survey_start: "Answer the questionnaire",
     survey_continue: "Continue the questionnaire",

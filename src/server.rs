@@ -70,7 +70,14 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .first()
         .map(|h| h.local_addr.to_string())
         .unwrap_or_else(|| listen.to_string());
-    let server = Server::new(acceptor);
+    let mut server = Server::new(acceptor);
+    if let Some(limit) = connection_limit(&state.settings, open_file_limit()) {
+        tracing::info!(
+            max_connections = limit,
+            "client connections limited by the open-file limit (LimitNOFILE)"
+        );
+        server = server.max_connections(limit);
+    }
     let handle = server.handle();
     let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
     let drain = Duration::from_secs(state.settings.server.drain_secs);
@@ -110,6 +117,32 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     server.serve(router::service(&state)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Descriptors kept back from client connections: the pools' connections, the database
+/// files, the log and the metrics listener, with room to spare.
+const RESERVED_FILES: u64 = 64;
+
+/// The fewest client connections allowed, however low the open-file limit, and the most
+/// (a huge limit would also be too many permits for salvo's semaphore).
+const MIN_CONNECTIONS: u64 = 16;
+const MAX_CONNECTIONS: u64 = 1 << 20;
+
+/// The soft limit on open files (RLIMIT_NOFILE), if there is one.
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// How many client connections to hold at once so that accepting one never fails with
+/// EMFILE (salvo then logs every retry, 100 lines a second): past it, new connections
+/// wait in the kernel's listen queue until one closes.
+/// None without a limit on open files.
+fn connection_limit(settings: &crate::config::Settings, open_files: Option<u64>) -> Option<usize> {
+    let pools = u64::from(settings.database.pool_size) + u64::from(settings.redis.pool_size);
+    let limit = open_files?
+        .saturating_sub(pools + RESERVED_FILES)
+        .clamp(MIN_CONNECTIONS, MAX_CONNECTIONS);
+    usize::try_from(limit).ok()
 }
 
 async fn wait_for_stop_signal() {
@@ -191,6 +224,17 @@ async fn heartbeat(every: Duration, beat: Arc<AtomicU64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_leave_room_for_the_pools_and_files_under_the_open_file_limit() {
+        let s = crate::config::Settings::default();
+        let pools = u64::from(s.database.pool_size) + u64::from(s.redis.pool_size);
+        let limit = |files| connection_limit(&s, files).map(|n| n as u64);
+        assert_eq!(limit(Some(1024)), Some(1024 - pools - RESERVED_FILES));
+        assert_eq!(limit(Some(40)), Some(MIN_CONNECTIONS));
+        assert_eq!(limit(Some(u64::MAX - 1)), Some(MAX_CONNECTIONS));
+        assert_eq!(limit(None), None, "no limit, none here");
+    }
 
     #[test]
     fn the_heartbeat_moves_only_while_the_runtime_runs_tasks() {

@@ -158,6 +158,7 @@ pub async fn register(
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
             session::log_in(depot, id, Role::Respondent, false);
+            session::committed(depot, Notice::AccountCreatedLogIn);
             known_device::remember(req, res, &app, id, None);
             see_other(res, AFTER_LOGIN);
             Ok(())

@@ -100,6 +100,9 @@ pub struct Current {
     notice_taken: bool,
     /// A cross-site request: nothing is stored and no cookie is set or removed.
     frozen: bool,
+    /// The request committed its work (a sign-up): should its new session fail to be
+    /// stored, the visitor is sent to log in with this notice, not told it failed.
+    committed: Option<Notice>,
 }
 
 impl Current {
@@ -239,6 +242,12 @@ pub fn take_flash(depot: &mut Depot) -> Option<Notice> {
     notice
 }
 
+/// The request's work is committed: if the session cannot be stored, answer with a
+/// redirect to the log-in page and `notice` instead of a 503 that would hide it.
+pub fn committed(depot: &mut Depot, notice: Notice) {
+    current_mut(depot).committed = Some(notice);
+}
+
 /// Log the user in under a brand-new session id (the old one is retired: no fixation).
 pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) {
     let key = state(depot).session_key.clone();
@@ -357,12 +366,27 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
             cur.data = None;
             cur.cookie_changed = true;
         }
+        Err(e) if cur.dirty && cur.committed.is_some() => {
+            store_failed(&app, &e);
+            res.replace_body(salvo::http::ResBody::None);
+            res.status_code(StatusCode::SEE_OTHER);
+            res.headers_mut().insert(
+                salvo::http::header::LOCATION,
+                salvo::http::HeaderValue::from_static("/login"),
+            );
+            cur.id = None;
+            cur.data = None;
+            cur.cookie_changed = true;
+            cur.notice_out = cur.committed;
+        }
         Err(e) => {
             if cur.dirty || !cur.retired.is_empty() {
                 store_unavailable(&app, res, &e);
                 return;
             }
-            tracing::warn!(error = %e, "session idle timer not refreshed");
+            if let Some(skipped) = TOUCH_FAILED_LOG.admit(&e.to_string()) {
+                tracing::warn!(error = %e, skipped, "session idle timer not refreshed");
+            }
         }
     }
     // `__Host-` cookies must be `Secure`; otherwise follow the request's scheme.
@@ -413,11 +437,24 @@ pub async fn hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl
 /// The session store failed: 503 with any page the handler made dropped, so the error
 /// catcher writes the error page (with `Retry-After`) and this module needs none.
 fn store_unavailable(app: &state::AppState, res: &mut Response, e: &KvError) {
-    tracing::warn!(backend = "sessions", error = %e, "backend unavailable");
-    app.metrics.backend_error("sessions");
+    store_failed(app, e);
     res.replace_body(salvo::http::ResBody::None);
     res.status_code(StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// The session store failed a write: counted, and logged once a minute per cause (a full
+/// or stopped Redis fails every request).
+fn store_failed(app: &state::AppState, e: &KvError) {
+    app.metrics.backend_error("sessions");
+    if let Some(skipped) = STORE_FAILED_LOG.admit(&e.to_string()) {
+        tracing::warn!(backend = "sessions", error = %e, skipped, "backend unavailable");
+    }
+}
+
+static STORE_FAILED_LOG: crate::telemetry::Throttle =
+    crate::telemetry::Throttle::new(Duration::from_secs(60));
+static TOUCH_FAILED_LOG: crate::telemetry::Throttle =
+    crate::telemetry::Throttle::new(Duration::from_secs(60));
 
 /// How long sessions live: unused, and at most.
 struct Timeouts {

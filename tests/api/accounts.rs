@@ -701,6 +701,59 @@ async fn log_in_limits_survive_a_redis_restart_under_the_shipped_acl() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Reliability item 3, sign-up: when the session store failed after the account was
+/// created, the person was told 503, and signing up again said the address was taken.
+/// Now the committed sign-up sends them to log in, with a notice saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_up_whose_session_cannot_be_stored_sends_the_new_account_to_log_in() {
+    let port = crate::helpers::free_port();
+    // A Redis that takes the rate-limit counters but refuses to store sessions.
+    let _redis = crate::helpers::PrivateRedis::start_with(
+        port,
+        &[
+            "--user",
+            "app",
+            "on",
+            ">senha-app",
+            "resetkeys",
+            "~*:rl:*",
+            "%R~*",
+            "+@all",
+            "--user",
+            "default",
+            "off",
+        ],
+    );
+    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
+        s.redis.url = Some(format!("redis://app:senha-app@127.0.0.1:{port}"));
+    })
+    .await;
+    let before = count_users(app.db()).await;
+    let mut b = Browser::from_ip("203.0.113.90");
+    let page = b
+        .submit(
+            &app.service,
+            "/register",
+            "/register",
+            &as_refs(&signup_fields("sem.sessao@exemplo.com.br")),
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location(), "/login");
+    assert_eq!(
+        count_users(app.db()).await,
+        before + 1,
+        "the account exists"
+    );
+    assert_eq!(b.session_cookie(), None, "no session that was never stored");
+    let login = b.get(&app.service, "/login").await;
+    assert!(
+        login.body.contains("Sua conta foi criada"),
+        "{}",
+        login.body
+    );
+}
+
 /// Security finding 5: `/account/password` and `/account/delete` checked the password
 /// with no limit, so a stolen session had unlimited guesses. Their failures now count
 /// with the log-in's.

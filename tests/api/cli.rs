@@ -687,3 +687,47 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Reliability item 9: out of file descriptors, every accept failed with EMFILE and was
+/// logged, 100 lines a second. Now `serve` holds no more client connections than its
+/// open-file limit leaves room for; the rest wait in the listen queue, nothing is logged,
+/// and it serves again as soon as connections close.
+#[test]
+fn out_of_file_descriptors_serve_neither_floods_the_log_nor_stops_serving() {
+    let dir = temp_dir();
+    let port = free_port();
+    let log = dir.join("serve.log");
+    let mut cmd = Command::new("prlimit");
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PESQUISA_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("PESQUISA_LOGGING__FORMAT", "json")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .args(["--nofile=128:128", env!("CARGO_BIN_EXE_pesquisa"), "serve"]);
+    let _guard = Reaper(Some(cmd.spawn().expect("spawn")));
+    let ready = wait_for(port, "/readyz", Duration::from_secs(10));
+    assert_eq!(ready.expect("serve answers").0, 200);
+
+    // Far more idle connections than 128 descriptors allow.
+    let t = Instant::now();
+    // Once the listen queue is full too, a connect waits for the kernel's retry: stop there.
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let idle: Vec<_> = (0..300)
+        .map_while(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok())
+        .collect();
+    assert!(idle.len() > 128, "{} connections made", idle.len());
+    eprintln!("TIMING connects {:?}", t.elapsed());
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = std::fs::read_to_string(&log).expect("read log");
+    let failures = text.matches("accept connection failed").count();
+    assert_eq!(failures, 0, "accept errors logged:\n{text}");
+
+    let t = Instant::now();
+    drop(idle);
+    let answer = wait_for(port, "/healthz", Duration::from_secs(10));
+    eprintln!("TIMING after drop {:?}", t.elapsed());
+    assert_eq!(answer.expect("serves again").0, 200);
+    std::fs::remove_dir_all(dir).ok();
+}
