@@ -127,6 +127,10 @@ check "a burst of 25 POST /login: some 200, then 429 ($codes)" \
   bash -c 'grep -q " 200 " <<<"$1 " && grep -q " 429 " <<<"$1 "' _ "$codes"
 codes=$(burst 25 /register -d 'nome=x')
 check "POST /register is limited too: 429 in a burst ($codes)" grep -q " 429 " <<<"$codes "
+for path in /account/password /account/delete; do
+  codes=$(burst 25 "$path" -d 'current_password=x')
+  check "POST $path (a password check) is limited too: 429 in a burst ($codes)" grep -q " 429 " <<<"$codes "
+done
 
 # ---- Rate limit per client: an IPv6 /64, an IPv4 address ----
 # The same nginx.conf in a private network namespace, in front of two more stand-in
