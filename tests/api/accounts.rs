@@ -248,14 +248,7 @@ async fn log_in_rotates_the_session_and_refuses_bad_credentials_alike() {
         assert_eq!(ok.location(), "/survey");
         let after = b.session_cookie().expect("session").to_string();
         assert_ne!(before, after, "session id changes at log-in");
-        let set_cookie = ok
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("pesquisa_sid="))
-            .expect("cookie")
-            .to_string();
+        let set_cookie = ok.set_cookie("pesquisa_sid");
         assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
         assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
         assert!(
@@ -302,27 +295,13 @@ async fn secure_cookie_and_client_address_come_from_trusted_proxies_only() {
         .headers
         .push(("x-forwarded-for", "198.51.100.1".into()));
     let page = via_lb.get(&app.service, "/login").await;
-    let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("pesquisa_sid_pre="))
-        .expect("cookie")
-        .to_string();
+    let cookie = page.set_cookie("pesquisa_sid_pre");
     assert!(cookie.contains("Secure"), "{cookie}");
 
     let mut direct = Browser::from_ip("192.0.2.50");
     direct.headers.push(("x-forwarded-proto", "https".into()));
     let page = direct.get(&app.service, "/login").await;
-    let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("pesquisa_sid_pre="))
-        .expect("cookie")
-        .to_string();
+    let cookie = page.set_cookie("pesquisa_sid_pre");
     assert!(
         !cookie.contains("Secure"),
         "an untrusted peer cannot claim HTTPS"
@@ -378,7 +357,8 @@ async fn a_stranger_guessing_slows_only_their_own_attempts_and_cannot_keep_the_o
             .login(&mut attacker, "alvo@exemplo.com.br", GOOD_PASSWORD)
             .await;
         assert_eq!(page.status, 429, "{backend:?}");
-        assert_eq!(retry_after(&page), 2, "{backend:?}");
+        // Whole seconds: a second boundary may pass between the failure and this attempt.
+        assert!((1..=2).contains(&retry_after(&page)), "{backend:?}");
         assert!(page.body.contains("Muitas tentativas"));
         assert_eq!(attacker.session_cookie(), None);
 
@@ -390,7 +370,7 @@ async fn a_stranger_guessing_slows_only_their_own_attempts_and_cannot_keep_the_o
         assert_eq!(page.status, 303, "{backend:?}: {}", page.body);
 
         // After the wait, one more guess; then the wait doubles.
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
         let page = app
             .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
             .await;
@@ -399,7 +379,10 @@ async fn a_stranger_guessing_slows_only_their_own_attempts_and_cannot_keep_the_o
             .login(&mut attacker, "alvo@exemplo.com.br", "chute errado numero")
             .await;
         assert_eq!(page.status, 429, "{backend:?}");
-        assert_eq!(retry_after(&page), 4, "{backend:?}");
+        assert!(
+            (3..=4).contains(&retry_after(&page)),
+            "{backend:?}: doubled"
+        );
     }
 }
 

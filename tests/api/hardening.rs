@@ -99,14 +99,7 @@ async fn session_cookie_has_max_age() {
             )
             .await;
         assert_eq!(page.status, 303, "{}", page.body);
-        let set = page
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("pesquisa_sid="))
-            .expect("session cookie")
-            .to_string();
+        let set = page.set_cookie("pesquisa_sid");
         assert!(
             set.contains("Max-Age=43200"),
             "{backend:?}: ends with the session, not the browser: {set}"
@@ -145,27 +138,13 @@ async fn session_cookie_has_the_host_prefix_on_https_sites() {
             .collect();
         let page = b.post(&app.service, "/register", &refs).await;
         assert_eq!(page.status, 303, "{}", page.body);
-        let set = page
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("__Host-pesquisa_sid="))
-            .expect("__Host- session cookie")
-            .to_string();
+        let set = page.set_cookie("__Host-pesquisa_sid");
         for part in ["Secure", "Path=/", "HttpOnly", "Max-Age=43200"] {
             assert!(set.contains(part), "{backend:?}: {part} missing: {set}");
         }
         assert!(!set.contains("Domain"), "{set}");
         // The known-device cookie of the log-in limits too.
-        let device = page
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("__Host-pesquisa_sid_dev="))
-            .expect("__Host- device cookie")
-            .to_string();
+        let device = page.set_cookie("__Host-pesquisa_sid_dev");
         for part in ["Secure", "Path=/", "HttpOnly"] {
             assert!(
                 device.contains(part),

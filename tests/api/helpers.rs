@@ -208,6 +208,18 @@ pub struct Page {
 }
 
 impl Page {
+    /// The `Set-Cookie` header that sets the cookie `name` (its whole text).
+    pub fn set_cookie(&self, name: &str) -> String {
+        let start = format!("{name}=");
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&start))
+            .unwrap_or_else(|| panic!("no Set-Cookie for {name}"))
+            .to_string()
+    }
+
     pub fn location(&self) -> &str {
         self.headers
             .get("location")
