@@ -8,7 +8,7 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 use serde_json::json;
 
-use super::{field, form_ctx, known_device, limits, refusals, see_other, state, ticked};
+use super::{field, form_ctx, limits, refusals, see_other, state, ticked};
 use crate::accounts::AuthUser;
 use crate::accounts::fields::{FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
@@ -70,20 +70,9 @@ async fn password_checks(
         id: user.id,
         epoch: user.lockout_epoch,
     };
-    let device = known_device::recognised(req, app, user.id);
-    let client = limits::login_client(req, app, device);
-    limits::password_may_be_tried(who, &client, app).await?;
-    let _claim = limits::one_check_at_a_time(who, app)?;
-    let valid = matches!(
-        app.hasher.verify(given, Some(&user.password_hash)).await?,
-        Verified::Valid { .. }
-    );
-    if valid {
-        limits::password_succeeded(who, &client, app).await?;
-    } else {
-        limits::password_failed(who, &client, app).await?;
-    }
-    Ok(valid)
+    let account = Some((user.id, user.password_hash.as_str()));
+    let (outcome, _) = limits::checked_password(req, app, who, account, given).await?;
+    Ok(matches!(outcome, Verified::Valid { .. }))
 }
 
 /// Show the page again with the refused form's errors (422).

@@ -225,27 +225,15 @@ pub async fn login(
         (None, Some(e)) => LoginSubject::Address(e.as_str()),
         (None, None) => LoginSubject::Address(&typed),
     };
-    let device = user
-        .as_ref()
-        .and_then(|u| known_device::recognised(req, &app, u.id));
-    let client = limits::login_client(req, &app, device.clone());
-    limits::password_may_be_tried(who, &client, &app).await?;
-    let claim = limits::one_check_at_a_time(who, &app)?;
-    let outcome = app
-        .hasher
-        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await?;
+    let account = user.as_ref().map(|u| (u.id, u.password_hash.as_str()));
+    let (outcome, device) = limits::checked_password(req, &app, who, account, &password).await?;
     let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
-        limits::password_failed(who, &client, &app).await?;
-        drop(claim);
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
         let c = form_ctx(depot);
         refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
-    limits::password_succeeded(who, &client, &app).await?;
-    drop(claim);
     known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
         let hash = app.hasher.hash(&password).await?;

@@ -13,7 +13,8 @@ use salvo::prelude::*;
 use super::hoops::{client_ip, client_net};
 use super::store_keys::{self, ClientLimit};
 pub use super::store_keys::{LoginClient, LoginSubject};
-use crate::accounts::hasher::Claim;
+use crate::accounts::hasher::{Claim, Verified};
+use crate::accounts::password::Password;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
@@ -96,7 +97,7 @@ fn unix_now() -> u64 {
 
 /// Who is trying: the known device when the request carries one for the account,
 /// otherwise the client's network (an IPv4 address or an IPv6 /64).
-pub fn login_client(req: &Request, app: &AppState, device: Option<String>) -> LoginClient {
+fn login_client(req: &Request, app: &AppState, device: Option<String>) -> LoginClient {
     match device {
         Some(nonce) => LoginClient::Device(nonce),
         None => LoginClient::Network(
@@ -138,7 +139,7 @@ fn client_label(client: &LoginClient) -> &str {
 /// Before checking a password: 429 with the wait when this client must still wait after
 /// its failures, or when the account's ceiling is reached and this is no known device.
 /// Nothing is counted and no hash is computed for a refused attempt.
-pub async fn password_may_be_tried(
+async fn password_may_be_tried(
     who: LoginSubject<'_>,
     client: &LoginClient,
     app: &AppState,
@@ -174,7 +175,7 @@ pub async fn password_may_be_tried(
 /// runs. So a burst of one account's attempts neither queues hashes ahead of everyone
 /// else nor slips past [`password_may_be_tried`] before its failures are counted. Hold
 /// the claim until the outcome is counted.
-pub fn one_check_at_a_time(who: LoginSubject<'_>, app: &AppState) -> Result<Claim, AppError> {
+fn one_check_at_a_time(who: LoginSubject<'_>, app: &AppState) -> Result<Claim, AppError> {
     app.hasher
         .claim(store_keys::login_account_wait(who))
         .ok_or_else(|| {
@@ -190,9 +191,38 @@ pub fn one_check_at_a_time(who: LoginSubject<'_>, app: &AppState) -> Result<Clai
         })
 }
 
+/// Check `given` under the limits, the one way every password form does it: 429 before
+/// any hashing while this client must wait or another check for the account runs, then
+/// the outcome counted per client and per account. `account` is the account's id and
+/// stored hash when one exists (its known device then counts apart); without one the
+/// dummy hash is checked at the same cost. Returns the outcome and the known device's
+/// nonce, for [`super::known_device::remember`].
+pub async fn checked_password(
+    req: &Request,
+    app: &AppState,
+    who: LoginSubject<'_>,
+    account: Option<(i64, &str)>,
+    given: &Password,
+) -> Result<(Verified, Option<String>), AppError> {
+    let device = account.and_then(|(id, _)| super::known_device::recognised(req, app, id));
+    let client = login_client(req, app, device.clone());
+    password_may_be_tried(who, &client, app).await?;
+    let _claim = one_check_at_a_time(who, app)?;
+    let outcome = app
+        .hasher
+        .verify(given, account.map(|(_, hash)| hash))
+        .await?;
+    if matches!(outcome, Verified::Valid { .. }) {
+        password_succeeded(who, &client, app).await?;
+    } else {
+        password_failed(who, &client, app).await?;
+    }
+    Ok((outcome, device))
+}
+
 /// A wrong password: counted for this client (whose next attempt may then wait) and for
 /// the account (whose ceiling may then close it to all but known devices).
-pub async fn password_failed(
+async fn password_failed(
     who: LoginSubject<'_>,
     client: &LoginClient,
     app: &AppState,
@@ -251,7 +281,7 @@ pub async fn password_failed(
 
 /// The right password: this client's failures are forgotten (the account's ceiling is
 /// not: it bounds guessing from everywhere else).
-pub async fn password_succeeded(
+async fn password_succeeded(
     who: LoginSubject<'_>,
     client: &LoginClient,
     app: &AppState,
