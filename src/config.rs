@@ -90,6 +90,7 @@ pub struct Settings {
     pub survey: SurveySettings,
     pub report: ReportSettings,
     pub logging: LoggingSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +117,9 @@ pub struct ServerSettings {
     /// Where to serve `GET /metrics` (Prometheus text format): a separate address, never
     /// routed through nginx, e.g. `10.8.0.2:9464` for a scraper on the VPN. Off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// The site's address as people reach it (`https://pesquisa.example.br`), for the links
+    /// in e-mails. Unset: `http://` + `listen`, which only suits a local trial.
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for ServerSettings {
@@ -129,6 +133,7 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 20,
             drain_secs: 5,
             metrics_listen: None,
+            public_url: None,
         }
     }
 }
@@ -414,6 +419,10 @@ pub struct AccountsSettings {
     pub on_delete: OnDelete,
     /// Contact for privacy requests, shown in the privacy policy.
     pub privacy_contact: String,
+    /// A response counts in export, report and dashboard only once its respondent has
+    /// verified the e-mail address. Unset: on when SMTP is configured (`mail.host`), off
+    /// otherwise (no mail can arrive from the `.eml` folder).
+    pub require_verified_email: Option<bool>,
 }
 
 impl Default for AccountsSettings {
@@ -422,6 +431,71 @@ impl Default for AccountsSettings {
             bairros_file: None,
             on_delete: OnDelete::Delete,
             privacy_contact: "privacidade@pesquisa.example".into(),
+            require_verified_email: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Whether responses of unverified e-mail addresses are left out of the results.
+    pub fn require_verified_email(&self) -> bool {
+        self.accounts
+            .require_verified_email
+            .unwrap_or(self.mail.host.is_some())
+    }
+
+    /// The base of the links in e-mails, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.server.listen),
+        }
+    }
+}
+
+/// How a TLS session with the SMTP server starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587); refused if the server lacks it.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on loopback or a private network.
+    None,
+}
+
+/// Outgoing mail. With no `host`, messages are written as `.eml` files to `dir` instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// SMTP server; unset means no SMTP (the `.eml` folder).
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    /// The sender: `Pesquisa <pesquisa@example.br>`.
+    pub from: String,
+    pub reply_to: Option<String>,
+    /// Where `.eml` files go without SMTP; unset: `mail/` beside the SQLite database, or
+    /// the working directory's `mail/` on MariaDB.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            host: None,
+            port: 587,
+            security: MailSecurity::Starttls,
+            username: None,
+            password: None,
+            password_file: None,
+            from: "Pesquisa <pesquisa@localhost>".into(),
+            reply_to: None,
+            dir: None,
         }
     }
 }
@@ -582,6 +656,13 @@ impl Settings {
             "session.secret_file",
             creds,
             "session_secret",
+        )?;
+        resolve_secret(
+            &mut self.mail.password,
+            self.mail.password_file.as_deref(),
+            "mail.password_file",
+            creds,
+            "mail_password",
         )?;
         Ok(())
     }

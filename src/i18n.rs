@@ -785,6 +785,113 @@ pub static EN: Texts = Texts {
     report_cached: "Figures computed at",
 };
 
+/// The texts of e-mails, apart from the page texts so a message reads as a whole.
+pub struct MailTexts {
+    pub greeting: &'static str,
+    pub signature: &'static str,
+    pub ignore_if_not_you: &'static str,
+    pub link_expires_24h: &'static str,
+    pub link_expires_1h: &'static str,
+    pub code_expires: &'static str,
+    pub verify_subject: &'static str,
+    pub verify_body: &'static str,
+    pub verify_button: &'static str,
+    pub reset_subject: &'static str,
+    pub reset_body: &'static str,
+    pub reset_button: &'static str,
+    pub code_subject: &'static str,
+    pub code_body: &'static str,
+    pub code_button: &'static str,
+    pub change_subject: &'static str,
+    pub change_body: &'static str,
+    pub change_button: &'static str,
+    pub changed_subject: &'static str,
+    pub changed_body: &'static str,
+    pub password_changed_subject: &'static str,
+    pub password_changed_body: &'static str,
+    pub deleted_subject: &'static str,
+    pub deleted_body: &'static str,
+    pub registered_subject: &'static str,
+    pub registered_body: &'static str,
+    pub registered_login: &'static str,
+    pub registered_reset: &'static str,
+    pub contact_if_not_you: &'static str,
+}
+
+impl Lang {
+    /// The e-mail texts for this language.
+    pub fn mail(self) -> &'static MailTexts {
+        match self {
+            Lang::Pt => &PT_MAIL,
+            Lang::En => &EN_MAIL,
+        }
+    }
+}
+
+pub static PT_MAIL: MailTexts = MailTexts {
+    greeting: "Olá,",
+    signature: "Equipe da Pesquisa de mercado",
+    ignore_if_not_you: "Se não foi você, ignore esta mensagem: nada muda na conta.",
+    link_expires_24h: "O link vale por 24 horas e só pode ser usado uma vez.",
+    link_expires_1h: "O link vale por 1 hora e só pode ser usado uma vez.",
+    code_expires: "O código vale por 10 minutos e só pode ser usado uma vez.",
+    verify_subject: "Confirme seu e-mail",
+    verify_body: "Para concluir o cadastro na pesquisa, confirme que este endereço é seu abrindo o link abaixo.",
+    verify_button: "Confirmar meu e-mail",
+    reset_subject: "Redefinição de senha",
+    reset_body: "Recebemos um pedido para redefinir a senha da sua conta. Para escolher uma nova senha, abra o link abaixo.",
+    reset_button: "Escolher nova senha",
+    code_subject: "Seu código de acesso",
+    code_body: "Use este código para entrar na pesquisa:",
+    code_button: "Ou entre direto por este link",
+    change_subject: "Confirme seu novo e-mail",
+    change_body: "Foi pedida a troca do e-mail da sua conta na pesquisa para este endereço. Para confirmar, abra o link abaixo.",
+    change_button: "Confirmar o novo e-mail",
+    changed_subject: "O e-mail da sua conta foi alterado",
+    changed_body: "O e-mail da sua conta na pesquisa foi trocado por outro endereço. A partir de agora as mensagens vão para o novo endereço.",
+    password_changed_subject: "Sua senha foi alterada",
+    password_changed_body: "A senha da sua conta na pesquisa acabou de ser alterada, e todas as sessões abertas foram encerradas.",
+    deleted_subject: "Sua conta foi excluída",
+    deleted_body: "Sua conta na pesquisa e seus dados pessoais foram excluídos, como pedido.",
+    registered_subject: "Você já tem uma conta",
+    registered_body: "Alguém tentou criar uma conta na pesquisa com este e-mail, mas ele já está cadastrado. Se foi você, entre na sua conta ou redefina a senha:",
+    registered_login: "Entrar",
+    registered_reset: "Esqueci minha senha",
+    contact_if_not_you: "Se não foi você, fale conosco:",
+};
+
+pub static EN_MAIL: MailTexts = MailTexts {
+    greeting: "Hello,",
+    signature: "The Market research team",
+    ignore_if_not_you: "If this was not you, ignore this message: nothing changes in the account.",
+    link_expires_24h: "The link works for 24 hours and only once.",
+    link_expires_1h: "The link works for 1 hour and only once.",
+    code_expires: "The code works for 10 minutes and only once.",
+    verify_subject: "Confirm your e-mail",
+    verify_body: "To finish signing up for the survey, confirm this address is yours by opening the link below.",
+    verify_button: "Confirm my e-mail",
+    reset_subject: "Password reset",
+    reset_body: "We received a request to reset the password of your account. To choose a new password, open the link below.",
+    reset_button: "Choose a new password",
+    code_subject: "Your sign-in code",
+    code_body: "Use this code to sign in to the survey:",
+    code_button: "Or sign in directly with this link",
+    change_subject: "Confirm your new e-mail",
+    change_body: "Someone asked to change the e-mail of your survey account to this address. To confirm, open the link below.",
+    change_button: "Confirm the new e-mail",
+    changed_subject: "Your account's e-mail was changed",
+    changed_body: "The e-mail of your survey account was changed to another address. From now on messages go to the new address.",
+    password_changed_subject: "Your password was changed",
+    password_changed_body: "The password of your survey account was just changed, and every open session was ended.",
+    deleted_subject: "Your account was deleted",
+    deleted_body: "Your survey account and your personal data were deleted, as requested.",
+    registered_subject: "You already have an account",
+    registered_body: "Someone tried to create a survey account with this e-mail, but it is already registered. If it was you, log in or reset the password:",
+    registered_login: "Log in",
+    registered_reset: "Forgot my password",
+    contact_if_not_you: "If this was not you, contact us:",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

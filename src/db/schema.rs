@@ -36,6 +36,41 @@ diesel::table! {
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         lockout_epoch -> Integer,
+        email_verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Varchar,
+        recipient -> Varchar,
+        subject -> Varchar,
+        body_text -> Text,
+        body_html -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Varchar>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Varchar,
+        token_hash -> Varchar,
+        code_hash -> Nullable<Varchar>,
+        email -> Varchar,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        tries -> Integer,
     }
 }
 
@@ -82,10 +117,13 @@ diesel::table! {
 
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(responses -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(consents -> consent_documents (document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    email_tokens,
+    outbox,
     users,
     consent_documents,
     consents,

@@ -26,6 +26,8 @@ pub struct User {
     pub last_login_at: Option<NaiveDateTime>,
     /// Raised by `pesquisa admin unlock`: failed log-ins are counted per epoch.
     pub lockout_epoch: i32,
+    /// When the person followed the verification link; `None` until then.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 impl User {

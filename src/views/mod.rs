@@ -8,6 +8,7 @@ pub mod error;
 pub mod forms;
 pub mod home;
 pub mod layout;
+pub mod mail;
 pub mod prepared;
 pub mod results;
 pub mod survey;
