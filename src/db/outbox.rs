@@ -87,3 +87,31 @@ pub async fn enqueue(pool: &DbPool, msg: &NewMessage) -> Result<(), DbError> {
         Ok(())
     })
 }
+
+/// A queued message as stored (admin view, tests).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct Queued {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub created_at: NaiveDateTime,
+    pub attempts: i32,
+    pub sent_at: Option<NaiveDateTime>,
+    pub failed_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// The messages to one address, oldest first.
+pub async fn to_recipient(pool: &DbPool, recipient: &str) -> Result<Vec<Queued>, DbError> {
+    crate::read_conn!(pool, |conn| {
+        Ok(outbox::table
+            .filter(outbox::recipient.eq(recipient))
+            .order(outbox::id.asc())
+            .select(Queued::as_select())
+            .load(conn)
+            .await?)
+    })
+}

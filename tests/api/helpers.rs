@@ -160,6 +160,41 @@ impl TestApp {
         &self.state.db
     }
 
+    /// The messages queued for `to`, oldest first (the mail worker does not run in these
+    /// in-process tests, so every message stays in the outbox).
+    pub async fn mail_to(&self, to: &str) -> Vec<pesquisa::db::outbox::Queued> {
+        pesquisa::db::outbox::to_recipient(self.db(), to)
+            .await
+            .expect("read outbox")
+    }
+
+    /// The newest message of `kind` to `to`.
+    pub async fn last_mail(&self, to: &str, kind: &str) -> pesquisa::db::outbox::Queued {
+        self.mail_to(to)
+            .await
+            .into_iter()
+            .rev()
+            .find(|m| m.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} message queued for the address"))
+    }
+
+    /// The path and query of the first link to this site in the newest message of `kind`
+    /// to `to` (the site's base URL is `server.public_url`, or `http://` + listen).
+    pub async fn mail_link(&self, to: &str, kind: &str) -> String {
+        let mail = self.last_mail(to, kind).await;
+        let base = self.state.settings.public_base_url();
+        let start = mail
+            .body_text
+            .find(&base)
+            .unwrap_or_else(|| panic!("no link to {base} in the {kind} message"));
+        let link = mail.body_text[start + base.len()..]
+            .split_whitespace()
+            .next()
+            .expect("link")
+            .to_string();
+        link
+    }
+
     /// The name of the MariaDB database this test owns (MariaDB tests only).
     pub fn mysql_db_name(&self) -> &str {
         self._owned
