@@ -384,6 +384,14 @@ pub struct RateLimitSettings {
     /// Sign-ups per client address per window.
     pub register_per_ip: u64,
     pub register_window_secs: u64,
+    /// Password-reset mails per address per hour, and reset requests per client network
+    /// per hour. Past either the page answers the same and queues nothing.
+    pub reset_per_address: u64,
+    pub reset_per_ip: u64,
+    /// Sign-in code mails per address per hour, and code requests per client network per
+    /// hour; the same neutral answer past either.
+    pub code_per_address: u64,
+    pub code_per_ip: u64,
 }
 
 impl Default for RateLimitSettings {
@@ -397,6 +405,10 @@ impl Default for RateLimitSettings {
             login_failures_per_account_day: 100,
             register_per_ip: 10,
             register_window_secs: 60 * 60,
+            reset_per_address: 3,
+            reset_per_ip: 20,
+            code_per_address: 5,
+            code_per_ip: 30,
         }
     }
 }
@@ -846,6 +858,10 @@ impl Settings {
             ),
             ("rate_limit.register_per_ip", rl.register_per_ip),
             ("rate_limit.register_window_secs", rl.register_window_secs),
+            ("rate_limit.reset_per_address", rl.reset_per_address),
+            ("rate_limit.reset_per_ip", rl.reset_per_ip),
+            ("rate_limit.code_per_address", rl.code_per_address),
+            ("rate_limit.code_per_ip", rl.code_per_ip),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be above 0"));

@@ -16,10 +16,11 @@ pub enum Notice {
     Published,
     SessionExpired,
     AccountCreatedLogIn,
+    PasswordResetLogIn,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 9] = [
+    pub const ALL: [Notice; 10] = [
         Notice::LoggedOut,
         Notice::AccountSaved,
         Notice::PasswordChanged,
@@ -29,6 +30,7 @@ impl Notice {
         Notice::Published,
         Notice::SessionExpired,
         Notice::AccountCreatedLogIn,
+        Notice::PasswordResetLogIn,
     ];
 
     /// The name it is stored under (in the session, or in a cookie for a visitor).
@@ -43,6 +45,7 @@ impl Notice {
             Notice::Published => "published",
             Notice::SessionExpired => "session_expired",
             Notice::AccountCreatedLogIn => "account_created_log_in",
+            Notice::PasswordResetLogIn => "password_reset_log_in",
         }
     }
 
@@ -64,6 +67,7 @@ impl Notice {
             Notice::Published => t.admin_published,
             Notice::SessionExpired => t.survey_session_expired,
             Notice::AccountCreatedLogIn => t.account_created_log_in,
+            Notice::PasswordResetLogIn => t.password_reset_done,
         }
     }
 }
@@ -345,6 +349,35 @@ pub struct Texts {
     pub report_download_excel: &'static str,
     pub report_download_note: &'static str,
     pub report_cached: &'static str,
+    // Password reset and sign-in by e-mail code (issue 17).
+    pub login_forgot: &'static str,
+    pub login_with_code: &'static str,
+    pub forgot_title: &'static str,
+    pub forgot_lead: &'static str,
+    pub forgot_submit: &'static str,
+    pub forgot_sent_title: &'static str,
+    pub forgot_sent_body: &'static str,
+    pub reset_title: &'static str,
+    pub reset_lead: &'static str,
+    pub reset_submit: &'static str,
+    pub reset_link_invalid: &'static str,
+    pub reset_ask_again: &'static str,
+    pub code_title: &'static str,
+    pub code_lead: &'static str,
+    pub code_request_submit: &'static str,
+    pub code_sent: &'static str,
+    pub field_code: &'static str,
+    pub code_submit: &'static str,
+    pub code_resend: &'static str,
+    pub code_other_address: &'static str,
+    pub err_code_format: &'static str,
+    pub err_code_wrong: &'static str,
+    pub err_code_wrong_one: &'static str,
+    pub err_code_used_up: &'static str,
+    pub code_link_title: &'static str,
+    pub code_link_lead: &'static str,
+    pub code_link_invalid: &'static str,
+    pub password_reset_done: &'static str,
 }
 
 pub static PT: Texts = Texts {
@@ -564,6 +597,35 @@ pub static PT: Texts = Texts {
     report_download_excel: "CSV para Excel em português (;)",
     report_download_note: "Os respondentes aparecem com identificadores pseudônimos; nomes e contatos não são incluídos.",
     report_cached: "Números calculados em",
+    // Password reset and sign-in by e-mail code (issue 17).
+    login_forgot: "Esqueci minha senha",
+    login_with_code: "Entrar com código por e-mail",
+    forgot_title: "Esqueci minha senha",
+    forgot_lead: "Digite o e-mail da sua conta. Enviaremos um link para você escolher uma nova senha.",
+    forgot_submit: "Enviar link",
+    forgot_sent_title: "Verifique seu e-mail",
+    forgot_sent_body: "Se houver uma conta com este endereço, enviamos a ele um link para escolher uma nova senha. O link vale por 1 hora. Se não chegar em alguns minutos, veja a caixa de spam.",
+    reset_title: "Escolha uma nova senha",
+    reset_lead: "Ao salvar, todas as sessões abertas da conta são encerradas.",
+    reset_submit: "Salvar nova senha",
+    reset_link_invalid: "Este link é inválido, expirou ou já foi usado.",
+    reset_ask_again: "Pedir um novo link",
+    code_title: "Entrar com código por e-mail",
+    code_lead: "Enviaremos um código de 6 dígitos e um link para você entrar sem senha.",
+    code_request_submit: "Enviar código",
+    code_sent: "Se houver uma conta com este endereço, enviamos a ele um código de 6 dígitos. O código vale por 10 minutos:",
+    field_code: "Código de 6 dígitos",
+    code_submit: "Entrar",
+    code_resend: "Enviar um novo código",
+    code_other_address: "Usar outro e-mail",
+    err_code_format: "Digite os 6 dígitos do código.",
+    err_code_wrong: "Código incorreto. Restam {n} tentativas.",
+    err_code_wrong_one: "Código incorreto. Resta 1 tentativa.",
+    err_code_used_up: "Este código expirou, já foi usado ou esgotou as tentativas. Peça um novo código.",
+    code_link_title: "Entrar na pesquisa",
+    code_link_lead: "Confirme para entrar com o link que você recebeu por e-mail.",
+    code_link_invalid: "Este link de acesso é inválido, expirou ou já foi usado. Peça um novo código.",
+    password_reset_done: "Senha redefinida. Entre com a nova senha.",
 };
 
 pub static EN: Texts = Texts {
@@ -783,6 +845,35 @@ pub static EN: Texts = Texts {
     report_download_excel: "CSV for Excel in Portuguese (;)",
     report_download_note: "Respondents appear under pseudonymous ids; names and contact details are not included.",
     report_cached: "Figures computed at",
+    // Password reset and sign-in by e-mail code (issue 17).
+    login_forgot: "Forgot my password",
+    login_with_code: "Sign in with a code by e-mail",
+    forgot_title: "Forgot my password",
+    forgot_lead: "Type your account's e-mail. We will send a link to choose a new password.",
+    forgot_submit: "Send link",
+    forgot_sent_title: "Check your e-mail",
+    forgot_sent_body: "If the address has an account, we sent it a link to choose a new password. The link works for 1 hour. If it does not arrive within a few minutes, look in the spam folder.",
+    reset_title: "Choose a new password",
+    reset_lead: "Saving it ends every open session of the account.",
+    reset_submit: "Save the new password",
+    reset_link_invalid: "This link is invalid, has expired or was already used.",
+    reset_ask_again: "Ask for a new link",
+    code_title: "Sign in with an e-mail code",
+    code_lead: "We will send a 6-digit code and a link so you can sign in without a password.",
+    code_request_submit: "Send code",
+    code_sent: "If the address has an account, we sent it a 6-digit code. The code works for 10 minutes:",
+    field_code: "6-digit code",
+    code_submit: "Sign in",
+    code_resend: "Send a new code",
+    code_other_address: "Use another e-mail",
+    err_code_format: "Type the code's 6 digits.",
+    err_code_wrong: "Wrong code. {n} tries left.",
+    err_code_wrong_one: "Wrong code. 1 try left.",
+    err_code_used_up: "This code has expired, was already used or has no tries left. Ask for a new code.",
+    code_link_title: "Sign in to the survey",
+    code_link_lead: "Confirm to sign in with the link you received by e-mail.",
+    code_link_invalid: "This sign-in link is invalid, has expired or was already used. Ask for a new code.",
+    password_reset_done: "Password reset. Log in with the new password.",
 };
 
 /// The texts of e-mails, apart from the page texts so a message reads as a whole.

@@ -18,7 +18,10 @@ use salvo_compression::{Compression, CompressionLevel};
 use crate::web::error::error_page;
 use crate::web::session;
 use crate::web::state::AppState;
-use crate::web::{account, admin, assets, auth, guards, health, home, hoops, results, survey};
+use crate::web::{
+    account, admin, assets, auth, email_code, guards, health, home, hoops, password_reset, results,
+    survey,
+};
 
 /// Routes: what answers where.
 pub fn routes(state: &AppState) -> Router {
@@ -58,6 +61,27 @@ fn pages() -> Router {
             Router::with_path("login")
                 .get(auth::login_form)
                 .post(auth::login),
+        )
+        .push(
+            Router::with_path("login/code")
+                .get(email_code::request_form)
+                .post(email_code::request)
+                .push(Router::with_path("verify").post(email_code::verify))
+                .push(
+                    Router::with_path("link")
+                        .get(email_code::link_form)
+                        .post(email_code::link),
+                ),
+        )
+        .push(
+            Router::with_path("password/forgot")
+                .get(password_reset::forgot_form)
+                .post(password_reset::forgot),
+        )
+        .push(
+            Router::with_path("password/reset")
+                .get(password_reset::reset_form)
+                .post(password_reset::reset),
         )
         .push(Router::with_path("logout").post(auth::logout))
         .push(

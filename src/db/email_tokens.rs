@@ -93,6 +93,27 @@ pub async fn spend_link(
     })
 }
 
+/// Whether a live link token of `purpose` has this hash, without spending it (the page a
+/// link opens, before its form is posted): the account it is for, if so.
+pub async fn peek_link(
+    pool: &DbPool,
+    purpose: Purpose,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, DbError> {
+    read_conn!(pool, |conn| {
+        Ok(email_tokens::table
+            .filter(email_tokens::token_hash.eq(token_hash))
+            .filter(email_tokens::purpose.eq(purpose.as_str()))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::expires_at.gt(now))
+            .select(email_tokens::user_id)
+            .first(conn)
+            .await
+            .optional()?)
+    })
+}
+
 /// The outcome of typing a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeOutcome {

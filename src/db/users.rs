@@ -169,6 +169,22 @@ pub async fn raise_lockout_epoch(pool: &DbPool, id: i64) -> Result<(), DbError> 
     })
 }
 
+/// Record that the account's address is proven (a followed link, a right code), unless it
+/// already was: the first proof's time is kept.
+pub async fn mark_email_verified(pool: &DbPool, id: i64, at: NaiveDateTime) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set(users::email_verified_at.eq(at))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+}
+
 pub async fn update_profile(
     pool: &DbPool,
     id: i64,

@@ -87,6 +87,8 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
                 (forms::input(ctx.lang, &Input { name: "password", label: t.field_password, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errors))
                 div class="actions" { button type="submit" { (t.login_submit) } }
             }
+            p { a href="/password/forgot" { (t.login_forgot) } }
+            p { a href="/login/code" { (t.login_with_code) } }
             p { (t.login_no_account) " " a href="/register" { (t.nav_register) } }
         },
     )

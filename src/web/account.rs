@@ -201,6 +201,7 @@ pub async fn password(
     )
     .await?;
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
+    super::password_reset::after_password_set(&app, &user, lang).await?;
     // A fresh id for this session too: whoever knew the old cookie is out.
     session::log_in(depot, auth.id, auth.role, false);
     session::flash(depot, Notice::PasswordChanged);

@@ -7,10 +7,11 @@ use crate::i18n::Notice;
 use super::limits::LoginSubject;
 use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
+use crate::accounts::email_token::Purpose;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
-use crate::db::{audit, consents, users};
+use crate::db::{audit, consents, email_tokens, users};
 use crate::views::auth::RegisterValues;
 use crate::views::forms::{Errors, message};
 use crate::views::{self, Ctx};
@@ -18,7 +19,7 @@ use crate::web::error::AppError;
 use crate::web::session;
 
 /// Where a respondent lands after signing up or logging in.
-const AFTER_LOGIN: &str = "/survey";
+pub(super) const AFTER_LOGIN: &str = "/survey";
 
 async fn render_register(
     depot: &mut Depot,
@@ -234,18 +235,38 @@ pub async fn login(
         refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
-    known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
         let hash = app.hasher.hash(&password).await?;
         users::set_password_hash(&app.db, user.id, &hash).await?;
     }
+    complete_login(req, depot, res, &app, &user, device, next, "web").await
+}
+
+/// The one way a log-in establishes its session, whatever proved the account (password,
+/// e-mail code or e-mail link): known device, last log-in, reset links voided, a new
+/// session id, audit entry, then on to consent or `next`. `how` is the audit detail.
+#[expect(clippy::too_many_arguments, reason = "one call per log-in method")]
+pub(super) async fn complete_login(
+    req: &Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    app: &state::AppState,
+    user: &users::User,
+    device: Option<String>,
+    next: String,
+    how: &str,
+) -> Result<(), AppError> {
+    known_device::remember(req, res, app, user.id, device);
     users::record_login(&app.db, user.id).await?;
+    // A log-in proves the owner holds the account: a reset link sent earlier (perhaps
+    // asked for by someone else) must no longer work.
+    email_tokens::void(&app.db, user.id, &[Purpose::Reset], users::now()).await?;
     let needs_consent = !consents::missing_required(&app.db, user.id)
         .await?
         .is_empty();
     session::log_in(depot, user.id, user.role(), needs_consent);
-    tracing::info!(user_id = user.id, "logged in");
-    audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), "web").await?;
+    tracing::info!(user_id = user.id, how, "logged in");
+    audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), how).await?;
     let target = if next.is_empty() {
         AFTER_LOGIN.to_string()
     } else {

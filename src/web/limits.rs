@@ -69,6 +69,56 @@ pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppEr
     .await
 }
 
+/// Count an e-mail request (password reset or sign-in code) from this client network and
+/// for this address (canonical form, or as typed). `false` past either limit: the caller
+/// answers as usual and queues nothing, so the page never tells whether a limit or an
+/// unknown address was the reason.
+pub async fn mail_request_allowed(
+    req: &Request,
+    app: &AppState,
+    limit: ClientLimit,
+    email: &str,
+) -> Result<bool, AppError> {
+    let rl = &app.settings.rate_limit;
+    let (kind, per_ip, per_address) = match limit {
+        ClientLimit::Code => ("code", rl.code_per_ip, rl.code_per_address),
+        _ => ("reset", rl.reset_per_ip, rl.reset_per_address),
+    };
+    let hour = Duration::from_secs(3600);
+    let (n, _) = app.kv.hit(&ip_key(limit, req, app), hour).await?;
+    if n > per_ip {
+        tracing::info!(
+            kind,
+            limit = per_ip,
+            "e-mail request limit per network reached"
+        );
+        app.metrics.refused(if kind == "code" {
+            "code_network"
+        } else {
+            "reset_network"
+        });
+        return Ok(false);
+    }
+    let (n, _) = app
+        .kv
+        .hit(&store_keys::address_limit(limit, email), hour)
+        .await?;
+    if n > per_address {
+        tracing::info!(
+            kind,
+            limit = per_address,
+            "e-mail request limit per address reached"
+        );
+        app.metrics.refused(if kind == "code" {
+            "code_address"
+        } else {
+            "reset_address"
+        });
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Most answer rescues (pages posted after their session ended) one client network may
 /// make per hour; a respondent needs one now and then.
 const RESCUES_PER_HOUR: u64 = 20;
@@ -218,6 +268,44 @@ pub async fn checked_password(
         password_failed(who, &client, app).await?;
     }
     Ok((outcome, device))
+}
+
+/// A sign-in code about to be checked for `who` (see [`code_may_be_tried`]).
+pub struct CodeTry {
+    client: LoginClient,
+    /// The known device's nonce, for [`super::known_device::remember`].
+    pub device: Option<String>,
+}
+
+/// Before checking a typed sign-in code: the same refusals as before a password (429 while
+/// this client must wait after failed log-ins, or while the account is closed to unknown
+/// devices), so codes and passwords share one guessing budget. `account` is the account's
+/// id when one exists.
+pub async fn code_may_be_tried(
+    req: &Request,
+    app: &AppState,
+    who: LoginSubject<'_>,
+    account: Option<i64>,
+) -> Result<CodeTry, AppError> {
+    let device = account.and_then(|id| super::known_device::recognised(req, app, id));
+    let client = login_client(req, app, device.clone());
+    password_may_be_tried(who, &client, app).await?;
+    Ok(CodeTry { client, device })
+}
+
+/// Count the outcome of a typed sign-in code: a wrong one with the failed log-ins (per
+/// client and per account), a right one forgets this client's failures.
+pub async fn code_checked(
+    app: &AppState,
+    who: LoginSubject<'_>,
+    attempt: &CodeTry,
+    right: bool,
+) -> Result<(), AppError> {
+    if right {
+        password_succeeded(who, &attempt.client, app).await
+    } else {
+        password_failed(who, &attempt.client, app).await
+    }
 }
 
 /// A wrong password: counted for this client (whose next attempt may then wait) and for

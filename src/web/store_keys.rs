@@ -28,6 +28,10 @@ pub enum ClientLimit {
     Login,
     Register,
     Rescue,
+    /// "Esqueci minha senha" requests.
+    Reset,
+    /// Sign-in code requests.
+    Code,
 }
 
 /// The counter of `limit` for a client network (an IPv4 address or an IPv6 /64).
@@ -36,8 +40,31 @@ pub fn client_limit(limit: ClientLimit, network: &str) -> String {
         ClientLimit::Login => "login",
         ClientLimit::Register => "register",
         ClientLimit::Rescue => "rescue",
+        ClientLimit::Reset => "reset",
+        ClientLimit::Code => "code",
     };
     format!("rl:{kind}:ip:{network}")
+}
+
+/// The counter of `limit` for one e-mail address (canonical form; stored only as a hash),
+/// whether or not it has an account.
+pub fn address_limit(limit: ClientLimit, email: &str) -> String {
+    let kind = match limit {
+        ClientLimit::Reset => "reset",
+        ClientLimit::Code => "code",
+        ClientLimit::Login | ClientLimit::Register | ClientLimit::Rescue => "other",
+    };
+    format!("rl:{kind}:addr:{}", address_hash(email))
+}
+
+fn address_hash(email: &str) -> String {
+    hex::encode(&Sha256::digest(email.as_bytes())[..16])
+}
+
+/// A sign-in code "sent" to an address with no account: its tries are counted here, so
+/// the code page answers exactly as for a real account (wrong, tries left, ask anew).
+pub fn ghost_code_tries(email: &str) -> String {
+    format!("code:ghost:{}", address_hash(email))
 }
 
 /// Whose failed log-ins a counter counts.
@@ -55,9 +82,7 @@ impl LoginSubject<'_> {
     fn key_part(self) -> String {
         match self {
             LoginSubject::Account { id, epoch } => format!("id{id}e{epoch}"),
-            LoginSubject::Address(email) => {
-                format!("a{}", hex::encode(&Sha256::digest(email.as_bytes())[..16]))
-            }
+            LoginSubject::Address(email) => format!("a{}", address_hash(email)),
         }
     }
 }
@@ -118,6 +143,12 @@ mod tests {
             login_account_wait(LoginSubject::Account { id: 7, epoch: 0 }),
             login_account_wait(LoginSubject::Account { id: 7, epoch: 1 }),
             "a new epoch counts afresh"
+        );
+        assert!(!address_limit(ClientLimit::Reset, "ana@exemplo.com.br").contains("ana"));
+        assert!(!ghost_code_tries("ana@exemplo.com.br").contains("ana"));
+        assert_ne!(
+            address_limit(ClientLimit::Reset, "ana@exemplo.com.br"),
+            address_limit(ClientLimit::Code, "ana@exemplo.com.br")
         );
         assert_eq!(
             client_limit(ClientLimit::Login, "2001:db8::/64"),

@@ -408,7 +408,7 @@ async fn readiness_details_only_for_loopback_and_trusted_proxies() {
 }
 
 /// Every log line of this test binary from here on, as JSON (installed once).
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         struct Sink(Arc<Mutex<Vec<u8>>>);

@@ -6,6 +6,7 @@ mod anonymous;
 mod backup;
 mod cli;
 mod disk;
+mod email_access;
 mod export;
 mod faults;
 mod hardening;

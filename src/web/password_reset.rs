@@ -1,0 +1,284 @@
+//! "Esqueci minha senha": ask for a link by e-mail, follow it, choose a new password.
+//!
+//! The request page answers the same, with the same status and in about the same time,
+//! whether or not the address has an account and whether or not a limit was reached: the
+//! token and the mail are written by a task of their own after the answer is decided. The
+//! link (1 hour, single use, only its keyed hash stored) opens a form that carries the
+//! token on in a hidden field; pages holding it send `Referrer-Policy: no-referrer`. A
+//! reset ends every session of the account and sends the owner a notice; the person then
+//! logs in with the new password on `/login` (so a staff second factor still applies).
+
+use salvo::http::HeaderValue;
+use salvo::prelude::*;
+
+use super::store_keys::ClientLimit;
+use super::{field, form_ctx, limits, refusals, see_other, state};
+use crate::accounts::email_token::{self, Purpose};
+use crate::accounts::fields::{Email, FieldError};
+use crate::accounts::password::Password;
+use crate::db::email_tokens::{self, NewToken};
+use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::users::{self, User};
+use crate::db::{DbError, audit};
+use crate::i18n::{Lang, Notice};
+use crate::views::forms::{Errors, message};
+use crate::views::{self, mail};
+use crate::web::error::AppError;
+use crate::web::session;
+use crate::web::state::AppState;
+
+/// Pages whose URL or form holds a token: no `Referer` may carry it elsewhere.
+pub(super) fn no_referrer(res: &mut Response) {
+    res.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+}
+
+/// A link secret as this server makes them (64 hex digits); anything else is not looked up.
+pub(super) fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Run `work` (writes that happen only for an existing account) after the answer is
+/// decided, so the answer's timing does not tell whether the address has an account.
+/// Tried up to three times: requests for one account in quick succession make concurrent
+/// transactions on its tokens, and the database may pick one as a deadlock victim. A
+/// failure is logged without the address.
+pub(super) fn detached<W, F>(what: &'static str, work: W)
+where
+    W: Fn() -> F + Send + 'static,
+    F: std::future::Future<Output = Result<(), AppError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        for attempt in 1..=3u64 {
+            match work().await {
+                Ok(()) => return,
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(what, attempt, error = %e, "e-mail request failed, retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(30 * attempt)).await;
+                }
+                Err(e) => tracing::error!(what, error = %e, "e-mail request not queued"),
+            }
+        }
+    });
+}
+
+/// The account with exactly this canonical address (a collation that equates look-alike
+/// letters must not lead to another one).
+pub(super) async fn account_of(app: &AppState, email: &Email) -> Result<Option<User>, AppError> {
+    Ok(users::find_by_email(&app.db, email.as_str())
+        .await?
+        .filter(|u| u.email == email.as_str()))
+}
+
+/// After a password is set (reset or change on the account page): older reset links and
+/// sign-in codes stop working, and the owner is told by e-mail.
+pub(super) async fn after_password_set(
+    app: &AppState,
+    user: &User,
+    lang: Lang,
+) -> Result<(), AppError> {
+    let now = users::now();
+    email_tokens::void(&app.db, user.id, &[Purpose::Reset, Purpose::SignIn], now).await?;
+    let notice = mail::password_changed_notice(lang, &app.settings.accounts.privacy_contact);
+    outbox::enqueue(
+        &app.db,
+        &NewMessage::new(MailKind::PasswordChangedNotice, &user.email, notice, now),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Store a reset token for the account and queue its mail.
+async fn queue_reset(
+    app: AppState,
+    user_id: i64,
+    email: String,
+    lang: Lang,
+) -> Result<(), AppError> {
+    let now = users::now();
+    let issued = email_token::issue(&app.session_key, Purpose::Reset, user_id, now);
+    email_tokens::insert(
+        &app.db,
+        &NewToken {
+            user_id,
+            purpose: Purpose::Reset.as_str(),
+            token_hash: issued.link_hash.clone(),
+            code_hash: None,
+            email: email.clone(),
+            created_at: now,
+            expires_at: issued.expires_at,
+        },
+    )
+    .await?;
+    let url = format!(
+        "{}/password/reset?token={}",
+        app.settings.public_base_url(),
+        issued.link
+    );
+    let msg = NewMessage::new(
+        MailKind::PasswordReset,
+        &email,
+        mail::password_reset(lang, &url),
+        now,
+    );
+    outbox::enqueue(&app.db, &msg).await?;
+    tracing::info!(user_id, "password reset link queued");
+    Ok(())
+}
+
+/// `GET /password/forgot`
+#[handler]
+pub async fn forgot_form(depot: &mut Depot, res: &mut Response) {
+    let c = form_ctx(depot);
+    res.render(views::Html(views::email_access::forgot(
+        &c,
+        "",
+        &Errors::default(),
+    )));
+}
+
+/// `POST /password/forgot`: the same page for every well-formed address.
+#[handler]
+pub async fn forgot(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let raw = field(req, "email").await;
+    let email = match Email::parse(&raw) {
+        Ok(e) => e,
+        Err(e) => {
+            let mut errors = Errors::default();
+            errors.add("email", message(lang, e));
+            let c = form_ctx(depot);
+            refusals::unprocessable(res, views::email_access::forgot(&c, &raw, &errors));
+            return Ok(());
+        }
+    };
+    if limits::mail_request_allowed(req, &app, ClientLimit::Reset, email.as_str()).await?
+        && let Some(user) = account_of(&app, &email).await?
+    {
+        let app = app.clone();
+        detached("password_reset", move || {
+            queue_reset(app.clone(), user.id, user.email.clone(), lang)
+        });
+    }
+    let c = form_ctx(depot);
+    res.render(views::Html(views::email_access::forgot_sent(&c)));
+    Ok(())
+}
+
+/// The page for a link that no longer works: 410, with the way to a new one.
+fn link_gone(depot: &mut Depot, res: &mut Response) {
+    let c = form_ctx(depot);
+    let t = c.lang.t();
+    res.status_code(StatusCode::GONE);
+    res.render(views::Html(views::email_access::link_invalid(
+        &c,
+        t.reset_link_invalid,
+        "/password/forgot",
+        t.reset_ask_again,
+    )));
+}
+
+/// The account a live reset token is for, without spending it.
+async fn live_token(app: &AppState, token: &str) -> Result<Option<i64>, DbError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let hash = email_token::hash_link(&app.session_key, Purpose::Reset, token);
+    email_tokens::peek_link(&app.db, Purpose::Reset, &hash, users::now()).await
+}
+
+/// `GET /password/reset?token=…`: the new-password form, if the link still works.
+#[handler]
+pub async fn reset_form(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    no_referrer(res);
+    let app = state(depot).clone();
+    let token = req.query::<String>("token").unwrap_or_default();
+    if live_token(&app, &token).await?.is_none() {
+        link_gone(depot, res);
+        return Ok(());
+    }
+    let c = form_ctx(depot);
+    res.render(views::Html(views::email_access::reset(
+        &c,
+        &token,
+        &Errors::default(),
+    )));
+    Ok(())
+}
+
+/// `POST /password/reset`: checks the token (no hashing for a dead one), the policy, then
+/// spends the token, sets the password, ends every session and sends the notice.
+#[handler]
+pub async fn reset(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    no_referrer(res);
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let token = field(req, "token").await;
+    if live_token(&app, &token).await?.is_none() {
+        link_gone(depot, res);
+        return Ok(());
+    }
+    let new = match Password::new_checked(
+        &field(req, "password").await,
+        &field(req, "password_confirm").await,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            let name = if matches!(e, FieldError::PasswordMismatch) {
+                "password_confirm"
+            } else {
+                "password"
+            };
+            let mut errors = Errors::default();
+            errors.add(name, message(lang, e));
+            let c = form_ctx(depot);
+            refusals::unprocessable(res, views::email_access::reset(&c, &token, &errors));
+            return Ok(());
+        }
+    };
+    let hash = app.hasher.hash(&new).await?;
+    // Spent only now, by the one request that wins it: a link posted twice at once works once.
+    let link_hash = email_token::hash_link(&app.session_key, Purpose::Reset, &token);
+    let spent = email_tokens::spend_link(&app.db, Purpose::Reset, &link_hash, users::now()).await?;
+    let Some(user) = (match spent {
+        Some(s) => users::find(&app.db, s.user_id).await?,
+        None => None,
+    }) else {
+        link_gone(depot, res);
+        return Ok(());
+    };
+    users::set_password_hash(&app.db, user.id, &hash).await?;
+    // Failed log-ins counted against the old password no longer matter: the owner, who
+    // just proved the mailbox, must be able to log in at once from any device.
+    users::raise_lockout_epoch(&app.db, user.id).await?;
+    session::end_all_for_user(&app.kv, user.id, None).await?;
+    if session::user(depot).is_some_and(|u| u.id == user.id) {
+        session::log_out(depot);
+    }
+    after_password_set(&app, &user, lang).await?;
+    audit::record(
+        &app.db,
+        Some(user.id),
+        "account.password_reset",
+        Some(user.id),
+        "e-mail link",
+    )
+    .await?;
+    tracing::info!(user_id = user.id, "password reset by e-mail link");
+    session::flash(depot, Notice::PasswordResetLogIn);
+    see_other(res, "/login");
+    Ok(())
+}
