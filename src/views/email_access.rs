@@ -66,10 +66,9 @@ pub fn reset(ctx: &Ctx, token: &str, errors: &Errors) -> Markup {
 
 /// A link that no longer works (unknown, expired or spent), with the way to a new one.
 pub fn link_invalid(ctx: &Ctx, message: &str, again_href: &str, again_label: &str) -> Markup {
-    let t = ctx.lang.t();
     page(
         ctx,
-        t.reset_link_invalid,
+        message,
         html! {
             h1 { (message) }
             p { a href=(again_href) { (again_label) } }

@@ -227,25 +227,18 @@ async fn unknown_email_gets_the_same_page_and_nothing_is_queued() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn forgot_answers_in_about_the_same_time_for_known_and_unknown_addresses() {
-    let app = TestApp::spawn_with(Backend::MariaRedis, |s| {
-        s.rate_limit.reset_per_ip = 1000;
-        s.rate_limit.reset_per_address = 1000;
-    })
-    .await;
-    let known = "tempo@exemplo.com.br";
-    app.signup(known).await;
+/// Median answer times (µs) of POSTs to `path` for a known and an unknown address.
+async fn medians(app: &TestApp, path: &str, known: &str, unknown: &str) -> (u128, u128) {
     let mut b = Browser::from_ip("198.51.100.30");
-    let token = b.get(&app.service, "/password/forgot").await.csrf();
+    let token = b.get(&app.service, path).await.csrf();
     let mut times: [Vec<u128>; 2] = [Vec::new(), Vec::new()];
     for round in 0..40 {
-        for (i, email) in [known, "tempo.ninguem@exemplo.com.br"].iter().enumerate() {
+        for (i, email) in [known, unknown].iter().enumerate() {
             let started = Instant::now();
             let page = b
                 .post(
                     &app.service,
-                    "/password/forgot",
+                    path,
                     &[("csrf_token", token.as_str()), ("email", email)],
                 )
                 .await;
@@ -260,12 +253,30 @@ async fn forgot_answers_in_about_the_same_time_for_known_and_unknown_addresses()
         v.sort_unstable();
         v[v.len() / 2]
     };
-    let (k, u) = (median(&mut times[0]), median(&mut times[1]));
-    println!("forgot median: known {k} µs, unknown {u} µs");
-    assert!(
-        k.abs_diff(u) < 5_000 && k < u * 3 && u < k * 3,
-        "known {k} µs vs unknown {u} µs"
-    );
+    (median(&mut times[0]), median(&mut times[1]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_answer_in_about_the_same_time_for_known_and_unknown_addresses() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.rate_limit.reset_per_ip = 1000;
+            s.rate_limit.reset_per_address = 1000;
+            s.rate_limit.code_per_ip = 1000;
+            s.rate_limit.code_per_address = 1000;
+        })
+        .await;
+        let known = "tempo@exemplo.com.br";
+        app.signup(known).await;
+        for path in ["/password/forgot", "/login/code"] {
+            let (k, u) = medians(&app, path, known, "tempo.ninguem@exemplo.com.br").await;
+            println!("{backend:?} {path} median: known {k} µs, unknown {u} µs");
+            assert!(
+                k.abs_diff(u) < 5_000 && k < u * 3 && u < k * 3,
+                "{path}: known {k} µs vs unknown {u} µs"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -586,20 +597,22 @@ async fn the_sixth_try_is_refused_even_with_the_right_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_codes_count_with_the_failed_log_ins() {
-    let app = TestApp::spawn(Backend::MariaRedis).await;
-    let email = "conta.falhas@exemplo.com.br";
-    app.signup(email).await;
-    let mut b = Browser::from_ip("198.51.100.54");
-    let page = ask_code(&app, &mut b, email).await;
-    let code = sent_code(&app, email, 1).await;
-    let mut last = page;
-    for _ in 0..5 {
-        last = type_code(&app, &mut b, &last, email, &other_code(&code)).await;
-        assert_eq!(last.status, 422);
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let email = "conta.falhas@exemplo.com.br";
+        app.signup(email).await;
+        let mut b = Browser::from_ip("198.51.100.54");
+        let page = ask_code(&app, &mut b, email).await;
+        let code = sent_code(&app, email, 1).await;
+        let mut last = page;
+        for _ in 0..5 {
+            last = type_code(&app, &mut b, &last, email, &other_code(&code)).await;
+            assert_eq!(last.status, 422);
+        }
+        // Five free failures from this client: now it must wait, for codes and passwords.
+        let page = app.login(&mut b, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 429, "{}", page.body);
     }
-    // Five free failures from this client: now it must wait, for codes and passwords.
-    let page = app.login(&mut b, email, GOOD_PASSWORD).await;
-    assert_eq!(page.status, 429, "{}", page.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
