@@ -133,7 +133,7 @@ pub fn code_enter(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
             form method="post" action="/login/code" {
                 (forms::csrf(ctx.csrf()))
                 input type="hidden" name="email" value=(email);
-                button type="submit" class="secondary" { (t.code_resend) }
+                div class="actions" { button type="submit" class="secondary" { (t.code_resend) } }
             }
             p { a href="/login/code" { (t.code_other_address) } }
         },

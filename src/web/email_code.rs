@@ -14,7 +14,7 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::limits::{self, LoginSubject};
-use super::password_reset::{account_of, detached, no_referrer, well_formed};
+use super::password_reset::{account_of, detached, token_page_referrer, well_formed};
 use super::store_keys::{self, ClientLimit};
 use super::{auth, field, form_ctx, known_device, refusals, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
@@ -284,7 +284,7 @@ pub async fn link_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_page_referrer(res);
     let app = state(depot).clone();
     let token = req.query::<String>("token").unwrap_or_default();
     let live = well_formed(&token)
@@ -312,7 +312,7 @@ pub async fn link(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_page_referrer(res);
     let app = state(depot).clone();
     limits::login_attempt(req, &app).await?;
     let token = field(req, "token").await;

@@ -4,7 +4,7 @@
 //! whether or not the address has an account and whether or not a limit was reached: the
 //! token and the mail are written by a task of their own after the answer is decided. The
 //! link (1 hour, single use, only its keyed hash stored) opens a form that carries the
-//! token on in a hidden field; pages holding it send `Referrer-Policy: no-referrer`. A
+//! token on in a hidden field; pages holding it send `Referrer-Policy: strict-origin`. A
 //! reset ends every session of the account and sends the owner a notice; the person then
 //! logs in with the new password on `/login` (so a staff second factor still applies).
 
@@ -27,10 +27,13 @@ use crate::web::error::AppError;
 use crate::web::session;
 use crate::web::state::AppState;
 
-/// Pages whose URL or form holds a token: no `Referer` may carry it elsewhere.
-pub(super) fn no_referrer(res: &mut Response) {
+/// Pages whose URL or form holds a token: a `Referer` from them names the site only, never
+/// the path and query that hold the token. Not `no-referrer`: under it browsers send
+/// `Origin: null` with the page's own form POST, which the CSRF guard rightly refuses as
+/// cross-site.
+pub(super) fn token_page_referrer(res: &mut Response) {
     res.headers_mut()
-        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        .insert("referrer-policy", HeaderValue::from_static("strict-origin"));
 }
 
 /// A link secret as this server makes them (64 hex digits); anything else is not looked up.
@@ -199,7 +202,7 @@ pub async fn reset_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_page_referrer(res);
     let app = state(depot).clone();
     let token = req.query::<String>("token").unwrap_or_default();
     if live_token(&app, &token).await?.is_none() {
@@ -223,7 +226,7 @@ pub async fn reset(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_page_referrer(res);
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let token = field(req, "token").await;

@@ -146,7 +146,7 @@ async fn reset_happy_path_sets_the_password_and_sends_the_notice() {
         assert!(link.starts_with("/password/reset?token="), "{link}");
 
         let form = b.get(&app.service, &link).await;
-        assert_eq!(header(&form, "referrer-policy"), "no-referrer");
+        assert_eq!(header(&form, "referrer-policy"), "strict-origin");
         assert!(form.body.contains("autocomplete=\"new-password\""));
         // Refused policy: nothing spent, the form again with the token.
         let short = b
@@ -655,7 +655,7 @@ async fn the_code_link_shows_a_button_and_only_its_post_spends_it() {
         for _ in 0..3 {
             let page = scanner.get(&app.service, &link).await;
             assert_eq!(page.status, 200, "{}", page.body);
-            assert_eq!(header(&page, "referrer-policy"), "no-referrer");
+            assert_eq!(header(&page, "referrer-policy"), "strict-origin");
             assert!(page.body.contains("action=\"/login/code/link\""));
         }
         assert_eq!(scanner.session_cookie(), None, "a GET logs nobody in");

@@ -11,6 +11,8 @@
 #   report.mjs         the standalone `pesquisa report` file (no network requests) and
 #                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)
 #                      synthetic responses
+#   email_access.mjs   password reset and sign-in by e-mail code (messages read from the
+#                      outbox in the server's SQLite file, DB_FILE)
 # (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
@@ -71,6 +73,12 @@ if [ ! -x "$chromium" ]; then
   timeout 900 apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation >/dev/null
 fi
 "$chromium" --version 2>/dev/null | head -n 1 >&2 || { log "no working $chromium"; exit 1; }
+
+# sqlite3 reads the outbox for email_access.mjs (until the tests have an SMTP server).
+if ! command -v sqlite3 >/dev/null; then
+  log "installing sqlite3 (apt-get)"
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
+fi
 
 # 2. npm packages, from the lockfile.
 if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
@@ -143,7 +151,7 @@ done
 # 5. The scripts, one after the other (a failure in one does not skip the other).
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
-scripts=(respondent.mjs questionnaire.mjs report.mjs)
+scripts=(respondent.mjs questionnaire.mjs report.mjs email_access.mjs)
 total_passed=0
 total_failed=0
 worst=0
@@ -156,7 +164,8 @@ for script in "${scripts[@]}"; do
   : >"$summary_file"
   set +e
   (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
-    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" timeout 300 node "$script") 2>&1 |
+    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
+    DB_FILE="$workdir/pesquisa.db" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
         printf '%s\n' "$line" >"$summary_file"
