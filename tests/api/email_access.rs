@@ -771,3 +771,40 @@ async fn reset_and_code_log_no_e_mail_address() {
     assert!(!all.contains("ninguem.log"), "an e-mail reached the log");
     assert!(!all.contains(&code), "a code reached the log");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_and_messages_follow_the_visitor_s_language() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let email = "english@exemplo.com.br";
+        app.signup(email).await;
+        let mut b = Browser::from_ip("198.51.100.80");
+        b.headers
+            .push(("accept-language", "en-US,en;q=0.9".to_string()));
+        let login = b.get(&app.service, "/login").await;
+        assert!(login.body.contains("Forgot my password"), "{}", login.body);
+        assert!(login.body.contains("Sign in with a code by e-mail"));
+        let sent = b
+            .submit(
+                &app.service,
+                "/password/forgot",
+                "/password/forgot",
+                &[("email", email)],
+            )
+            .await;
+        assert!(sent.body.contains("If the address has an account"));
+        let bodies = wait_mail(&app, email, "password_reset", 1).await;
+        assert!(bodies[0].contains("Choose a new password"), "{}", bodies[0]);
+        let page = ask_code(&app, &mut b, email).await;
+        assert!(page.body.contains("6-digit code"));
+        let code = sent_code(&app, email, 1).await;
+        let wrong = type_code(&app, &mut b, &page, email, &other_code(&code)).await;
+        assert!(
+            wrong.body.contains("Wrong code. 4 tries left."),
+            "{}",
+            wrong.body
+        );
+        let mail = app.last_mail(email, "sign_in_code").await;
+        assert_eq!(mail.subject, "Your sign-in code");
+    }
+}
