@@ -31,6 +31,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whether the account has a password; one made for sign-in by e-mail link or code (or
+    /// by an identity provider) stores an empty hash, which no password matches.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
     pub fn role(&self) -> crate::accounts::Role {
         crate::accounts::Role::parse(&self.role).unwrap_or(crate::accounts::Role::Respondent)
     }
@@ -142,6 +148,55 @@ pub async fn set_password_hash(pool: &DbPool, id: i64, hash: &str) -> Result<(),
     with_conn!(pool, |conn| {
         diesel::update(users::table.find(id))
             .set((users::password_hash.eq(hash), users::updated_at.eq(now())))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Mark the address verified, if it is still the account's address (a link sent before
+/// an e-mail change proves nothing about the new one). Returns whether it matched.
+pub async fn mark_verified(
+    pool: &DbPool,
+    id: i64,
+    email: &str,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email.eq(email))
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set(users::email_verified_at.eq(Some(at)))
+        .execute(conn)
+        .await?;
+        let matched: i64 = users::table
+            .find(id)
+            .filter(users::email.eq(email))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(matched == 1)
+    })
+}
+
+/// Replace the account's address by one just proven (the change link), verified now. A
+/// taken address fails with a unique violation.
+pub async fn change_email(
+    pool: &DbPool,
+    id: i64,
+    email: &str,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email),
+                users::email_verified_at.eq(Some(at)),
+                users::updated_at.eq(at),
+            ))
             .execute(conn)
             .await?;
         Ok(())

@@ -40,6 +40,12 @@ pub fn client_limit(limit: ClientLimit, network: &str) -> String {
     format!("rl:{kind}:ip:{network}")
 }
 
+/// Messages of one kind mailed to one account (`kind` is a `MailKind` name): the resend
+/// and "already registered" limits, so nobody can make the site mail an address often.
+pub fn account_mail(kind: &str, user_id: i64) -> String {
+    format!("rl:mail:{kind}:id{user_id}")
+}
+
 /// Whose failed log-ins a counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginSubject<'a> {

@@ -15,3 +15,4 @@ mod pool;
 mod report;
 mod storage;
 mod survey;
+mod verification;
