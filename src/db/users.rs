@@ -4,7 +4,9 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::schema::{consents, users};
+use super::email_tokens::NewToken;
+use super::outbox::NewMessage;
+use super::schema::{consents, email_tokens, outbox, users};
 use super::{DbError, DbPool};
 use crate::{read_conn, with_conn};
 
@@ -88,6 +90,28 @@ pub async fn create(
     user: &NewUser<'_>,
     document_ids: &[i64],
 ) -> Result<i64, DbError> {
+    create_inner(pool, user, document_ids, None).await
+}
+
+/// [`create`], with the verification token and its mail written in the same transaction:
+/// an account exists exactly when its verification mail is queued. `token.user_id` is
+/// filled in with the new id.
+pub async fn create_with_mail(
+    pool: &DbPool,
+    user: &NewUser<'_>,
+    document_ids: &[i64],
+    token: &NewToken,
+    mail: &NewMessage,
+) -> Result<i64, DbError> {
+    create_inner(pool, user, document_ids, Some((token, mail))).await
+}
+
+async fn create_inner(
+    pool: &DbPool,
+    user: &NewUser<'_>,
+    document_ids: &[i64],
+    mail: Option<(&NewToken, &NewMessage)>,
+) -> Result<i64, DbError> {
     let accepted_at = user.created_at;
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
@@ -113,6 +137,20 @@ pub async fn create(
             for row in &rows {
                 diesel::insert_into(consents::table)
                     .values(row)
+                    .execute(conn)
+                    .await?;
+            }
+            if let Some((token, message)) = mail {
+                let token = NewToken {
+                    user_id: id,
+                    ..token.clone()
+                };
+                diesel::insert_into(email_tokens::table)
+                    .values(&token)
+                    .execute(conn)
+                    .await?;
+                diesel::insert_into(outbox::table)
+                    .values(message)
                     .execute(conn)
                     .await?;
             }

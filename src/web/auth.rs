@@ -165,12 +165,12 @@ pub async fn register(
     };
     // New address or taken, the answer is the same "check your e-mail" page: only the
     // address's owner learns, by mail, whether an account was made.
-    match users::create(&app.db, &new_user, &accepted).await {
+    let (token, mail) = super::verify::verification(&app, lang, 0, email.as_str());
+    match users::create_with_mail(&app.db, &new_user, &accepted, &token, &mail).await {
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
             // Counted, not checked: the first mail always goes; resends share the hour.
             let _ = super::verify::may_send_verification(&app, id).await?;
-            super::verify::send_verification(&app, lang, id, email.as_str()).await?;
         }
         Err(e) if e.is_unique_violation() => {
             already_registered(&app, lang, email.as_str()).await?;

@@ -20,39 +20,47 @@ use crate::web::state::AppState;
 /// Verification mails one account may be sent per hour (the sign-up one included).
 const VERIFY_MAILS_PER_HOUR: u64 = 3;
 
-/// Issue a verification token for `email` and queue its mail.
-pub async fn send_verification(
+/// A verification token for `email` and its mail, ready to insert (`user_id` 0 until the
+/// account exists, see [`users::create_with_mail`]).
+pub fn verification(
     app: &AppState,
     lang: Lang,
     user_id: i64,
     email: &str,
-) -> Result<(), AppError> {
+) -> (email_tokens::NewToken, NewMessage) {
     let now = users::now();
     let issued = email_token::issue(&app.session_key, Purpose::Verify, user_id, now);
-    email_tokens::insert(
-        &app.db,
-        &email_tokens::NewToken {
-            user_id,
-            purpose: Purpose::Verify.as_str(),
-            token_hash: issued.link_hash.clone(),
-            code_hash: None,
-            email: email.to_string(),
-            created_at: now,
-            expires_at: issued.expires_at,
-        },
-    )
-    .await?;
+    let token = email_tokens::NewToken {
+        user_id,
+        purpose: Purpose::Verify.as_str(),
+        token_hash: issued.link_hash.clone(),
+        code_hash: None,
+        email: email.to_string(),
+        created_at: now,
+        expires_at: issued.expires_at,
+    };
     let url = format!(
         "{}/verify?token={}",
         app.settings.public_base_url(),
         issued.link
     );
     let mail = views::mail::verify_email(lang, &url);
-    outbox::enqueue(
-        &app.db,
-        &NewMessage::new(MailKind::VerifyEmail, email, mail, now),
+    (
+        token,
+        NewMessage::new(MailKind::VerifyEmail, email, mail, now),
     )
-    .await?;
+}
+
+/// Issue a new verification token for an existing account and queue its mail.
+pub async fn send_verification(
+    app: &AppState,
+    lang: Lang,
+    user_id: i64,
+    email: &str,
+) -> Result<(), AppError> {
+    let (token, mail) = verification(app, lang, user_id, email);
+    email_tokens::insert(&app.db, &token).await?;
+    outbox::enqueue(&app.db, &mail).await?;
     Ok(())
 }
 
