@@ -44,6 +44,10 @@ register() { # email jar
     --data-urlencode "sobrenome=Mark" --data-urlencode "email=$1" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
     --data-urlencode "password=$password" --data-urlencode "password_confirm=$password" \
     --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+  # Sign-up mails a link and logs nobody in; the password logs in before verification.
+  token=$(curl -s -c "$2" -b "$2" "$base/login" | csrf_of)
+  curl -s -o /dev/null -c "$2" -b "$2" --data-urlencode "csrf_token=$token" --data-urlencode "email=$1" \
+    --data-urlencode "password=$password" "$base/login"
 }
 register vitima@exemplo.com.br "$work/victim-signup"
 register inunda@exemplo.com.br "$work/flooder"

@@ -48,6 +48,10 @@ curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --
   --data-urlencode "sobrenome=Ile" --data-urlencode "email=prof@exemplo.com.br" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
   --data-urlencode "password=cavalo correto bateria prof" --data-urlencode "password_confirm=cavalo correto bateria prof" \
   --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+# Sign-up mails a link and logs nobody in; the password logs in before verification.
+token=$(curl -s -c "$jar" -b "$jar" "$base/login" | csrf_of)
+curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --data-urlencode "email=prof@exemplo.com.br" \
+  --data-urlencode "password=cavalo correto bateria prof" "$base/login"
 token=$(curl -s -b "$jar" "$base/survey/1" | csrf_of)
 cookie="pesquisa_sid=$(awk '$6=="pesquisa_sid"{print $7}' "$jar")"
 

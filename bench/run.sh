@@ -194,6 +194,10 @@ signup() {
     --data-urlencode "sobrenome=Mark" --data-urlencode "email=$email" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
     --data-urlencode "password=cavalo correto bateria bench" --data-urlencode "password_confirm=cavalo correto bateria bench" \
     --data-urlencode "adult=1" --data-urlencode "accept_terms=1" "$base/register"
+  # Sign-up mails a link and logs nobody in; the password logs in before verification.
+  token=$(curl -s -c "$jar" -b "$jar" "$base/login" | csrf_of)
+  curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" --data-urlencode "email=$email" \
+    --data-urlencode "password=cavalo correto bateria bench" "$base/login"
   token=$(curl -s -b "$jar" "$base/survey/1" | csrf_of)
   echo "$(awk '$6=="pesquisa_sid"{print $7}' "$jar") $token"
   rm -f "$jar"

@@ -19,8 +19,8 @@ use crate::web::error::error_page;
 use crate::web::session;
 use crate::web::state::AppState;
 use crate::web::{
-    account, admin, assets, auth, email_code, guards, health, home, hoops, password_reset, results,
-    survey,
+    account, admin, assets, auth, email_change, email_code, guards, health, home, hoops,
+    password_reset, results, survey, verify,
 };
 
 /// Routes: what answers where.
@@ -57,6 +57,7 @@ fn pages() -> Router {
                 .get(auth::register_form)
                 .post(auth::register),
         )
+        .push(Router::with_path("register/sent").get(auth::signed_up))
         .push(
             Router::with_path("login")
                 .get(auth::login_form)
@@ -82,6 +83,21 @@ fn pages() -> Router {
             Router::with_path("password/reset")
                 .get(password_reset::reset_form)
                 .post(password_reset::reset),
+        )
+        .push(
+            Router::with_path("email/confirm")
+                .get(email_change::confirm_form)
+                .post(email_change::confirm),
+        )
+        .push(
+            Router::with_path("verify")
+                .get(verify::confirm_form)
+                .post(verify::confirm)
+                .push(
+                    Router::with_path("resend")
+                        .hoop(guards::require_user)
+                        .post(verify::resend),
+                ),
         )
         .push(Router::with_path("logout").post(auth::logout))
         .push(
@@ -112,6 +128,7 @@ fn pages() -> Router {
                 .get(account::show)
                 .push(Router::with_path("profile").post(account::profile))
                 .push(Router::with_path("password").post(account::password))
+                .push(Router::with_path("email").post(email_change::request))
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
                 .push(Router::with_path("delete").post(account::delete)),

@@ -26,7 +26,6 @@ pub enum FieldError {
     /// Unicode format characters (category Cf: zero-width spaces, direction marks), which
     /// make two different strings look the same.
     InvisibleCharacters,
-    EmailTaken,
     InvalidPhone,
     UnknownBairro,
     PasswordCommon,

@@ -59,6 +59,8 @@ impl FilterArgs {
             until: self.until,
             bairro: self.bairro.clone(),
             complete_only: self.complete_only,
+            // From the configuration, not a flag (see `run`).
+            verified_only: false,
         }
     }
 }
@@ -150,7 +152,8 @@ pub(super) fn check_filters(filters: &Filters) -> anyhow::Result<()> {
 }
 
 pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
-    let filters = opts.filters.to_filters();
+    let mut filters = opts.filters.to_filters();
+    filters.verified_only = settings.require_verified_email();
     check_filters(&filters)?;
     if opts.format == Format::Xlsx && opts.output.is_none() {
         anyhow::bail!(

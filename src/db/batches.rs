@@ -39,6 +39,10 @@ pub struct Filters {
     pub until: Option<NaiveDateTime>,
     pub bairro: Option<String>,
     pub complete_only: bool,
+    /// Only responses whose respondent verified the e-mail address (`accounts.
+    /// require_verified_email`); responses kept without a person (an anonymized deletion)
+    /// still count.
+    pub verified_only: bool,
 }
 
 fn opt_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -65,6 +69,15 @@ macro_rules! filtered {
         }
         if f.complete_only {
             q = q.filter(responses::submitted_at.is_not_null());
+        }
+        if f.verified_only {
+            q = q.filter(
+                responses::user_id.is_null().or(responses::user_id.eq_any(
+                    users::table
+                        .filter(users::email_verified_at.is_not_null())
+                        .select(users::id.nullable()),
+                )),
+            );
         }
         q
     }};

@@ -34,26 +34,26 @@ pub struct Spent {
 }
 
 /// Store a token, voiding the earlier unspent ones of the same user and purpose (only the
-/// newest link or code works).
+/// newest link or code works). Two statements, not one transaction: an UPDATE that finds
+/// no row takes InnoDB gap locks, and two such transactions inserting into the same gap
+/// deadlock; voiding first and inserting after is enough, as a lost insert only leaves
+/// the person to ask again.
 pub async fn insert(pool: &DbPool, token: &NewToken) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
-        conn.transaction(async |conn| {
-            diesel::update(
-                email_tokens::table
-                    .filter(email_tokens::user_id.eq(token.user_id))
-                    .filter(email_tokens::purpose.eq(token.purpose))
-                    .filter(email_tokens::used_at.is_null()),
-            )
-            .set(email_tokens::used_at.eq(token.created_at))
+        diesel::update(
+            email_tokens::table
+                .filter(email_tokens::user_id.eq(token.user_id))
+                .filter(email_tokens::purpose.eq(token.purpose))
+                .filter(email_tokens::used_at.is_null()),
+        )
+        .set(email_tokens::used_at.eq(token.created_at))
+        .execute(conn)
+        .await?;
+        diesel::insert_into(email_tokens::table)
+            .values(token)
             .execute(conn)
             .await?;
-            diesel::insert_into(email_tokens::table)
-                .values(token)
-                .execute(conn)
-                .await?;
-            Ok(())
-        })
-        .await
+        Ok(())
     })
 }
 

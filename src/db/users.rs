@@ -4,7 +4,9 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::schema::{consents, users};
+use super::email_tokens::NewToken;
+use super::outbox::NewMessage;
+use super::schema::{consents, email_tokens, outbox, users};
 use super::{DbError, DbPool};
 use crate::{read_conn, with_conn};
 
@@ -31,6 +33,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whether the account has a password; one made for sign-in by e-mail link or code (or
+    /// by an identity provider) stores an empty hash, which no password matches.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
     pub fn role(&self) -> crate::accounts::Role {
         crate::accounts::Role::parse(&self.role).unwrap_or(crate::accounts::Role::Respondent)
     }
@@ -82,6 +90,28 @@ pub async fn create(
     user: &NewUser<'_>,
     document_ids: &[i64],
 ) -> Result<i64, DbError> {
+    create_inner(pool, user, document_ids, None).await
+}
+
+/// [`create`], with the verification token and its mail written in the same transaction:
+/// an account exists exactly when its verification mail is queued. `token.user_id` is
+/// filled in with the new id.
+pub async fn create_with_mail(
+    pool: &DbPool,
+    user: &NewUser<'_>,
+    document_ids: &[i64],
+    token: &NewToken,
+    mail: &NewMessage,
+) -> Result<i64, DbError> {
+    create_inner(pool, user, document_ids, Some((token, mail))).await
+}
+
+async fn create_inner(
+    pool: &DbPool,
+    user: &NewUser<'_>,
+    document_ids: &[i64],
+    mail: Option<(&NewToken, &NewMessage)>,
+) -> Result<i64, DbError> {
     let accepted_at = user.created_at;
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
@@ -107,6 +137,20 @@ pub async fn create(
             for row in &rows {
                 diesel::insert_into(consents::table)
                     .values(row)
+                    .execute(conn)
+                    .await?;
+            }
+            if let Some((token, message)) = mail {
+                let token = NewToken {
+                    user_id: id,
+                    ..token.clone()
+                };
+                diesel::insert_into(email_tokens::table)
+                    .values(&token)
+                    .execute(conn)
+                    .await?;
+                diesel::insert_into(outbox::table)
+                    .values(message)
                     .execute(conn)
                     .await?;
             }
@@ -148,6 +192,55 @@ pub async fn set_password_hash(pool: &DbPool, id: i64, hash: &str) -> Result<(),
     })
 }
 
+/// Mark the address verified, if it is still the account's address (a link sent before
+/// an e-mail change proves nothing about the new one). Returns whether it matched.
+pub async fn mark_verified(
+    pool: &DbPool,
+    id: i64,
+    email: &str,
+    at: NaiveDateTime,
+) -> Result<bool, DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email.eq(email))
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set(users::email_verified_at.eq(Some(at)))
+        .execute(conn)
+        .await?;
+        let matched: i64 = users::table
+            .find(id)
+            .filter(users::email.eq(email))
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(matched == 1)
+    })
+}
+
+/// Replace the account's address by one just proven (the change link), verified now. A
+/// taken address fails with a unique violation.
+pub async fn change_email(
+    pool: &DbPool,
+    id: i64,
+    email: &str,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email),
+                users::email_verified_at.eq(Some(at)),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+}
+
 pub async fn record_login(pool: &DbPool, id: i64) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
         diesel::update(users::table.find(id))
@@ -165,22 +258,6 @@ pub async fn raise_lockout_epoch(pool: &DbPool, id: i64) -> Result<(), DbError> 
             .set(users::lockout_epoch.eq(users::lockout_epoch + 1))
             .execute(conn)
             .await?;
-        Ok(())
-    })
-}
-
-/// Record that the account's address is proven (a followed link, a right code), unless it
-/// already was: the first proof's time is kept.
-pub async fn mark_email_verified(pool: &DbPool, id: i64, at: NaiveDateTime) -> Result<(), DbError> {
-    with_conn!(pool, |conn| {
-        diesel::update(
-            users::table
-                .find(id)
-                .filter(users::email_verified_at.is_null()),
-        )
-        .set(users::email_verified_at.eq(at))
-        .execute(conn)
-        .await?;
         Ok(())
     })
 }

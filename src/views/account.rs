@@ -14,6 +14,7 @@ pub enum Section {
     None,
     Profile,
     Password,
+    Email,
     Delete,
 }
 
@@ -27,6 +28,8 @@ pub struct AccountPage<'a> {
     pub history: &'a [ConsentRecord],
     pub errors: Errors,
     pub section: Section,
+    /// The new address typed in a refused e-mail change.
+    pub new_email: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,6 +56,7 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
     let en = ctx.lang.is_english();
     let none = Errors::default();
     let errs = |s: Section| if p.section == s { &p.errors } else { &none };
+    let has_password = p.user.has_password();
     page(
         ctx,
         t.account_title,
@@ -63,7 +67,6 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
 
             section aria-labelledby="perfil" {
                 h2 id="perfil" { (t.account_profile) }
-                p { (t.field_email) ": " strong { (p.user.email) } }
                 form method="post" action="/account/profile" novalidate {
                     (forms::csrf(ctx.csrf()))
                     (forms::input(ctx.lang, &Input { name: "nome", label: t.field_nome, kind: "text", value: &p.profile.nome, autocomplete: "given-name", hint: None, required: true, max_chars: Some(80) }, errs(Section::Profile)))
@@ -74,11 +77,28 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
                 }
             }
 
+            section aria-labelledby="email" {
+                h2 id="email" { (t.account_email_title) }
+                p { (t.account_email_current) ": " strong { (p.user.email) } }
+                p { (t.account_email_lead) }
+                form method="post" action="/account/email" novalidate {
+                    (forms::csrf(ctx.csrf()))
+                    (forms::input(ctx.lang, &Input { name: "new_email", label: t.field_email_new, kind: "email", value: &p.new_email, autocomplete: "email", hint: None, required: true, max_chars: Some(254) }, errs(Section::Email)))
+                    @if has_password {
+                        (forms::input(ctx.lang, &Input { name: "email_password", label: t.field_password_current, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errs(Section::Email)))
+                    }
+                    div class="actions" { button type="submit" class="secondary" { (t.account_email_submit) } }
+                }
+            }
+
             section aria-labelledby="senha" {
                 h2 id="senha" { (t.account_password) }
+                @if !has_password { p { (t.account_no_password) } }
                 form method="post" action="/account/password" novalidate {
                     (forms::csrf(ctx.csrf()))
-                    (forms::input(ctx.lang, &Input { name: "current_password", label: t.field_password_current, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errs(Section::Password)))
+                    @if has_password {
+                        (forms::input(ctx.lang, &Input { name: "current_password", label: t.field_password_current, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errs(Section::Password)))
+                    }
                     (forms::input(ctx.lang, &Input { name: "password", label: t.field_password_new, kind: "password", value: "", autocomplete: "new-password", hint: Some(t.field_password_hint), required: true, max_chars: None }, errs(Section::Password)))
                     (forms::input(ctx.lang, &Input { name: "password_confirm", label: t.field_password_confirm, kind: "password", value: "", autocomplete: "new-password", hint: None, required: true, max_chars: None }, errs(Section::Password)))
                     div class="actions" { button type="submit" { (t.account_password_submit) } }
@@ -122,7 +142,11 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
                 p { (t.account_delete_lead) }
                 form method="post" action="/account/delete" novalidate {
                     (forms::csrf(ctx.csrf()))
-                    (forms::input(ctx.lang, &Input { name: "delete_password", label: t.field_password_current, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errs(Section::Delete)))
+                    @if has_password {
+                        (forms::input(ctx.lang, &Input { name: "delete_password", label: t.field_password_current, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errs(Section::Delete)))
+                    } @else {
+                        (forms::input(ctx.lang, &Input { name: "delete_email", label: t.field_delete_confirm_email, kind: "email", value: "", autocomplete: "off", hint: None, required: true, max_chars: Some(254) }, errs(Section::Delete)))
+                    }
                     div class="actions" { button type="submit" class="danger" { (t.account_delete_submit) } }
                 }
             }

@@ -42,7 +42,6 @@ pub fn message(lang: Lang, e: FieldError) -> String {
         FieldError::TooShort { min } => t.err_too_short.replace("{n}", &min.to_string()),
         FieldError::InvalidEmail => t.err_invalid_email.into(),
         FieldError::InvisibleCharacters => t.err_invisible_chars.into(),
-        FieldError::EmailTaken => t.err_email_taken.into(),
         FieldError::InvalidPhone => t.err_invalid_phone.into(),
         FieldError::UnknownBairro => t.err_unknown_bairro.into(),
         FieldError::PasswordCommon => t.err_password_common.into(),

@@ -63,11 +63,28 @@ pub fn page_with_css(ctx: &Ctx, title: &str, extra_css: Option<&str>, body: Mark
                     @if let Some(notice) = &ctx.notice {
                         p class="notice ok" role="status" { (notice) }
                     }
+                    @if ctx.unverified && ctx.csrf.is_some() {
+                        (unverified_banner(ctx))
+                    }
                     (body)
                 }
                 footer class="site-footer" {
                     div class="bar" { (t.footer) }
                 }
+            }
+        }
+    }
+}
+
+/// The reminder on the questionnaire and account pages, with the resend button.
+fn unverified_banner(ctx: &Ctx) -> Markup {
+    let t = ctx.lang.t();
+    html! {
+        div class="notice" role="status" {
+            p { (t.unverified_banner) }
+            form method="post" action="/verify/resend" {
+                (forms::csrf(ctx.csrf()))
+                button type="submit" { (t.unverified_resend) }
             }
         }
     }

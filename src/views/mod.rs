@@ -13,6 +13,7 @@ pub mod mail;
 pub mod prepared;
 pub mod results;
 pub mod survey;
+pub mod verify;
 
 use maud::Markup;
 use salvo::prelude::*;
@@ -38,6 +39,8 @@ pub struct Ctx {
     pub csrf: Option<String>,
     /// A one-time notice to show at the top.
     pub notice: Option<String>,
+    /// A logged-in respondent whose e-mail is not verified yet (the layout reminds them).
+    pub unverified: bool,
 }
 
 impl Ctx {

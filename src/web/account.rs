@@ -5,12 +5,13 @@
 use salvo::http::header::{self, HeaderValue};
 use salvo::prelude::*;
 
-use crate::i18n::Notice;
+use crate::db::outbox::{self, Composed, MailKind, NewMessage};
+use crate::i18n::{Lang, Notice};
 use serde_json::json;
 
 use super::{field, form_ctx, limits, refusals, see_other, state, ticked};
 use crate::accounts::AuthUser;
-use crate::accounts::fields::{FieldError, PersonName, Phone};
+use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
 use crate::db::users::{self, ProfileChange, User};
@@ -21,7 +22,7 @@ use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
 
-async fn current_account(depot: &Depot) -> Result<(AuthUser, User), AppError> {
+pub(super) async fn current_account(depot: &Depot) -> Result<(AuthUser, User), AppError> {
     let auth = session::user(depot).ok_or(AppError::Forbidden)?;
     let user = users::find(&state(depot).db, auth.id)
         .await?
@@ -35,6 +36,17 @@ async fn render(
     values: ProfileValues,
     section: Section,
     errors: Errors,
+) -> Result<maud::Markup, AppError> {
+    render_page(depot, user, values, section, errors, String::new()).await
+}
+
+async fn render_page(
+    depot: &mut Depot,
+    user: &User,
+    values: ProfileValues,
+    section: Section,
+    errors: Errors,
+    new_email: String,
 ) -> Result<maud::Markup, AppError> {
     let app = state(depot).clone();
     let current = consents::current(&app.db).await?;
@@ -53,6 +65,7 @@ async fn render(
             history: &history,
             errors,
             section,
+            new_email,
         },
     ))
 }
@@ -60,7 +73,7 @@ async fn render(
 /// Whether `given` is the account's password. Wrong ones count with the log-in failures
 /// (per client and per account), so a stolen session gets no more guesses than the log-in
 /// form; a client that must wait gets 429 before any hashing.
-async fn password_checks(
+pub(super) async fn password_checks(
     req: &Request,
     app: &state::AppState,
     user: &User,
@@ -75,6 +88,20 @@ async fn password_checks(
     Ok(matches!(outcome, Verified::Valid { .. }))
 }
 
+/// Queue a notice of a change to the account's address (password changed, account deleted,
+/// e-mail changed), so its owner hears of a change they did not make.
+pub(super) async fn notify(
+    app: &state::AppState,
+    to: &str,
+    kind: MailKind,
+    compose: fn(Lang, &str) -> Composed,
+    lang: Lang,
+) -> Result<(), AppError> {
+    let mail = compose(lang, &app.settings.accounts.privacy_contact);
+    outbox::enqueue(&app.db, &NewMessage::new(kind, to, mail, users::now())).await?;
+    Ok(())
+}
+
 /// Show the page again with the refused form's errors (422).
 async fn refuse(
     depot: &mut Depot,
@@ -84,6 +111,20 @@ async fn refuse(
     errors: Errors,
 ) -> Result<(), AppError> {
     let page = render(depot, user, ProfileValues::of(user), section, errors).await?;
+    refusals::unprocessable(res, page);
+    Ok(())
+}
+
+/// The page again with the e-mail change form's errors and the typed address (422).
+pub(super) async fn refuse_email_change(
+    depot: &mut Depot,
+    res: &mut Response,
+    user: &User,
+    new_email: String,
+    errors: Errors,
+) -> Result<(), AppError> {
+    let values = ProfileValues::of(user);
+    let page = render_page(depot, user, values, Section::Email, errors, new_email).await?;
     refusals::unprocessable(res, page);
     Ok(())
 }
@@ -175,7 +216,9 @@ pub async fn password(
         &field(req, "password_confirm").await,
     );
     let mut errors = Errors::default();
-    let valid = password_checks(req, &app, &user, &current).await?;
+    // An account without a password sets its first one from the logged-in session, as its
+    // sign-in already proved the address.
+    let valid = !user.has_password() || password_checks(req, &app, &user, &current).await?;
     if !valid {
         errors.add("current_password", message(lang, FieldError::PasswordWrong));
     }
@@ -200,8 +243,16 @@ pub async fn password(
         "",
     )
     .await?;
+    notify(
+        &app,
+        &user.email,
+        MailKind::PasswordChangedNotice,
+        views::mail::password_changed_notice,
+        lang,
+    )
+    .await?;
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
-    super::password_reset::after_password_set(&app, &user, lang).await?;
+    super::password_reset::void_mail_secrets(&app, user.id).await?;
     // A fresh id for this session too: whoever knew the old cookie is out.
     session::log_in(depot, auth.id, auth.role, false);
     session::flash(depot, Notice::PasswordChanged);
@@ -301,11 +352,21 @@ pub async fn delete(
     let (auth, user) = current_account(depot).await?;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let given = Password::any(&field(req, "delete_password").await);
-    if !password_checks(req, &app, &user, &given).await? {
-        let mut errors = Errors::default();
-        errors.add("delete_password", message(lang, FieldError::PasswordWrong));
-        return refuse(depot, res, &user, Section::Delete, errors).await;
+    if user.has_password() {
+        let given = Password::any(&field(req, "delete_password").await);
+        if !password_checks(req, &app, &user, &given).await? {
+            let mut errors = Errors::default();
+            errors.add("delete_password", message(lang, FieldError::PasswordWrong));
+            return refuse(depot, res, &user, Section::Delete, errors).await;
+        }
+    } else {
+        // Without a password, typing the account's address confirms the intent.
+        let typed = Email::parse(&field(req, "delete_email").await);
+        if !typed.is_ok_and(|e| e.as_str() == user.email) {
+            let mut errors = Errors::default();
+            errors.add("delete_email", lang.t().err_email_mismatch);
+            return refuse(depot, res, &user, Section::Delete, errors).await;
+        }
     }
     users::delete(
         &app.db,
@@ -316,6 +377,14 @@ pub async fn delete(
     )
     .await
     .map_err(|e: DbError| AppError::from(e))?;
+    notify(
+        &app,
+        &user.email,
+        MailKind::AccountDeletedNotice,
+        views::mail::account_deleted_notice,
+        lang,
+    )
+    .await?;
     session::end_all_for_user(&app.kv, auth.id, None).await?;
     session::log_out(depot);
     session::flash(depot, Notice::AccountDeleted);

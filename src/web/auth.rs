@@ -2,24 +2,22 @@
 
 use salvo::prelude::*;
 
-use crate::i18n::Notice;
+use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::i18n::{Lang, Notice};
 
 use super::limits::LoginSubject;
+use super::session_start::{self, AFTER_LOGIN};
 use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
-use crate::accounts::email_token::Purpose;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
-use crate::db::{audit, consents, email_tokens, users};
+use crate::db::{consents, users};
 use crate::views::auth::RegisterValues;
 use crate::views::forms::{Errors, message};
 use crate::views::{self, Ctx};
 use crate::web::error::AppError;
 use crate::web::session;
-
-/// Where a respondent lands after signing up or logging in.
-pub(super) const AFTER_LOGIN: &str = "/survey";
 
 async fn render_register(
     depot: &mut Depot,
@@ -98,7 +96,13 @@ pub async fn register(
     check("telefone", telefone.as_ref().map(|_| ()).map_err(|e| *e));
     let bairro = app.bairros.parse(&v.bairro);
     check("bairro", bairro.as_ref().map(|_| ()).map_err(|e| *e));
-    let new_password = Password::new_checked(&password, &confirm);
+    // The password is optional: without one, the person signs in by the e-mailed link or
+    // code, which makes the form shorter on a phone.
+    let new_password = if password.is_empty() && confirm.is_empty() {
+        Ok(None)
+    } else {
+        Password::new_checked(&password, &confirm).map(Some)
+    };
     let pw_field = if matches!(new_password, Err(FieldError::PasswordMismatch)) {
         "password_confirm"
     } else {
@@ -136,7 +140,11 @@ pub async fn register(
         return Ok(());
     };
 
-    let hash = app.hasher.hash(&new_password).await?;
+    // Hashed before the insert whether or not the address is taken, so both take as long.
+    let hash = match &new_password {
+        Some(p) => app.hasher.hash(p).await?,
+        None => String::new(),
+    };
     let now = users::now();
     let accepted: Vec<i64> = documents
         .iter()
@@ -155,23 +163,74 @@ pub async fn register(
         created_at: now,
         updated_at: now,
     };
-    match users::create(&app.db, &new_user, &accepted).await {
+    // New address or taken, the answer is the same "check your e-mail" page: only the
+    // address's owner learns, by mail, whether an account was made.
+    let (token, mail) = super::verify::verification(&app, lang, 0, email.as_str());
+    match users::create_with_mail(&app.db, &new_user, &accepted, &token, &mail).await {
         Ok(id) => {
             tracing::info!(user_id = id, "account created");
-            session::log_in(depot, id, Role::Respondent, false);
-            session::committed(depot, Notice::AccountCreatedLogIn);
-            known_device::remember(req, res, &app, id, None);
-            see_other(res, AFTER_LOGIN);
-            Ok(())
+            // Counted, not checked: the first mail always goes; resends share the hour.
+            let _ = super::verify::may_send_verification(&app, id).await?;
         }
         Err(e) if e.is_unique_violation() => {
-            errors.add("email", message(lang, FieldError::EmailTaken));
-            let page = render_register(depot, &v, &errors).await?;
-            refusals::unprocessable(res, page);
-            Ok(())
+            already_registered(&app, lang, email.as_str()).await?;
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
     }
+    see_other(res, SIGNED_UP);
+    Ok(())
+}
+
+/// Where sign-up ends, whatever happened to the address.
+const SIGNED_UP: &str = "/register/sent";
+
+/// Already-registered mails one account may be sent per hour.
+const ALREADY_REGISTERED_PER_HOUR: u64 = 3;
+
+/// Sign-up with a taken address: tell its owner how to get in (a few times an hour).
+async fn already_registered(
+    app: &state::AppState,
+    lang: Lang,
+    email: &str,
+) -> Result<(), AppError> {
+    let Some(owner) = users::find_by_email(&app.db, email).await? else {
+        return Ok(());
+    };
+    let allowed = limits::account_mail_allowed(
+        app,
+        MailKind::AlreadyRegistered,
+        owner.id,
+        ALREADY_REGISTERED_PER_HOUR,
+        std::time::Duration::from_secs(3600),
+    )
+    .await?;
+    if !allowed {
+        return Ok(());
+    }
+    let base = app.settings.public_base_url();
+    let mail = views::mail::already_registered(
+        lang,
+        &format!("{base}/login"),
+        &format!("{base}/password/forgot"),
+    );
+    let now = users::now();
+    outbox::enqueue(
+        &app.db,
+        &NewMessage::new(MailKind::AlreadyRegistered, &owner.email, mail, now),
+    )
+    .await?;
+    tracing::info!(
+        user_id = owner.id,
+        "sign-up with a registered address; owner mailed"
+    );
+    Ok(())
+}
+
+/// `GET /register/sent`
+#[handler]
+pub async fn signed_up(depot: &mut Depot, res: &mut Response) {
+    let c = super::page_ctx(depot);
+    res.render(views::Html(views::verify::check_email(&c)));
 }
 
 fn login_page(c: &Ctx, email: &str, next: &str, errors: &Errors) -> maud::Markup {
@@ -235,52 +294,12 @@ pub async fn login(
         refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
         return Ok(());
     };
+    known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
         let hash = app.hasher.hash(&password).await?;
         users::set_password_hash(&app.db, user.id, &hash).await?;
     }
-    complete_login(req, depot, res, &app, &user, device, next, "web").await
-}
-
-/// The one way a log-in establishes its session, whatever proved the account (password,
-/// e-mail code or e-mail link): known device, last log-in, reset links voided, a new
-/// session id, audit entry, then on to consent or `next`. `how` is the audit detail.
-#[expect(clippy::too_many_arguments, reason = "one call per log-in method")]
-pub(super) async fn complete_login(
-    req: &Request,
-    depot: &mut Depot,
-    res: &mut Response,
-    app: &state::AppState,
-    user: &users::User,
-    device: Option<String>,
-    next: String,
-    how: &str,
-) -> Result<(), AppError> {
-    known_device::remember(req, res, app, user.id, device);
-    users::record_login(&app.db, user.id).await?;
-    // A log-in proves the owner holds the account: a reset link sent earlier (perhaps
-    // asked for by someone else) must no longer work.
-    email_tokens::void(&app.db, user.id, &[Purpose::Reset], users::now()).await?;
-    let needs_consent = !consents::missing_required(&app.db, user.id)
-        .await?
-        .is_empty();
-    session::log_in(depot, user.id, user.role(), needs_consent);
-    tracing::info!(user_id = user.id, how, "logged in");
-    audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), how).await?;
-    let target = if next.is_empty() {
-        AFTER_LOGIN.to_string()
-    } else {
-        next
-    };
-    if needs_consent {
-        see_other(
-            res,
-            &format!("/consent?next={}", views::admin::urlencode(&target)),
-        );
-    } else {
-        see_other(res, &target);
-    }
-    Ok(())
+    session_start::establish(req, depot, res, &app, &user, next, "web").await
 }
 
 /// `POST /logout`: the session is deleted and the cookie removed.

@@ -7,7 +7,7 @@
 //! typing codes for it reads exactly as for a real one (wrong, tries left, ask anew).
 //! Typed codes share the log-in limits with passwords (waits per client, the account's
 //! ceiling), and a right code or a confirmed link logs in through
-//! [`super::auth::complete_login`], the same path as the password form.
+//! [`super::session_start::establish`], the same path as the password form.
 
 use std::time::Duration;
 
@@ -15,8 +15,9 @@ use salvo::prelude::*;
 
 use super::limits::{self, LoginSubject};
 use super::password_reset::{account_of, detached, token_page_referrer, well_formed};
+use super::session_start::{self, AFTER_LOGIN};
 use super::store_keys::{self, ClientLimit};
-use super::{auth, field, form_ctx, known_device, refusals, see_other, state};
+use super::{field, form_ctx, known_device, refusals, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
 use crate::accounts::fields::Email;
 use crate::db::email_tokens::{self, CodeOutcome, NewToken, Spent};
@@ -103,7 +104,7 @@ async fn try_ghost(app: &AppState, email: &str) -> Result<CodeOutcome, AppError>
 #[handler]
 pub async fn request_form(depot: &mut Depot, res: &mut Response) {
     if session::user(depot).is_some() {
-        see_other(res, auth::AFTER_LOGIN);
+        see_other(res, AFTER_LOGIN);
         return;
     }
     let c = form_ctx(depot);
@@ -171,12 +172,14 @@ fn code_error(lang: Lang, outcome: &CodeOutcome) -> String {
 }
 
 /// A right code or a confirmed link proves the mailbox: the address counts as verified
-/// when the token went to the account's current address.
-async fn address_proven(app: &AppState, user: &User, spent: &Spent) -> Result<(), AppError> {
-    if spent.email == user.email {
-        users::mark_email_verified(&app.db, user.id, users::now()).await?;
+/// when the token went to the account's current address. Returns the account as it now is.
+async fn address_proven(app: &AppState, user: &User, spent: &Spent) -> Result<User, AppError> {
+    let now = users::now();
+    let mut user = user.clone();
+    if users::mark_verified(&app.db, user.id, &spent.email, now).await? {
+        user.email_verified_at.get_or_insert(now);
     }
-    Ok(())
+    Ok(user)
 }
 
 /// `POST /login/code/verify`: a right code logs in; a wrong one says how many tries are
@@ -236,18 +239,10 @@ pub async fn verify(
     match (outcome, user) {
         (CodeOutcome::Accepted(spent), Some(user)) => {
             limits::code_checked(&app, who, &attempt, true).await?;
-            address_proven(&app, &user, &spent).await?;
-            auth::complete_login(
-                req,
-                depot,
-                res,
-                &app,
-                &user,
-                attempt.device.clone(),
-                String::new(),
-                "e-mail code",
-            )
-            .await
+            let user = address_proven(&app, &user, &spent).await?;
+            known_device::remember(req, res, &app, user.id, attempt.device.clone());
+            session_start::establish(req, depot, res, &app, &user, String::new(), "e-mail code")
+                .await
         }
         (outcome, _) => {
             if matches!(outcome, CodeOutcome::Wrong { .. }) {
@@ -336,16 +331,7 @@ pub async fn link(
         return Ok(());
     };
     let device = known_device::recognised(req, &app, user.id);
-    address_proven(&app, &user, &spent).await?;
-    auth::complete_login(
-        req,
-        depot,
-        res,
-        &app,
-        &user,
-        device,
-        String::new(),
-        "e-mail link",
-    )
-    .await
+    let user = address_proven(&app, &user, &spent).await?;
+    known_device::remember(req, res, &app, user.id, device);
+    session_start::establish(req, depot, res, &app, &user, String::new(), "e-mail link").await
 }

@@ -137,6 +137,7 @@ fn error_ctx(depot: &Depot) -> views::Ctx {
         user: crate::web::session::user(depot),
         csrf: crate::web::session::data(depot).map(|d| d.csrf.clone()),
         notice: None,
+        unverified: false,
     }
 }
 

@@ -43,6 +43,25 @@ async fn count(
     Ok(())
 }
 
+/// Whether one more message of `kind` may be mailed to the account: at most `max` per
+/// `window`. Over the limit the caller sends nothing but answers as usual, so the limit
+/// reveals nothing about the account.
+pub async fn account_mail_allowed(
+    app: &AppState,
+    kind: crate::db::outbox::MailKind,
+    user_id: i64,
+    max: u64,
+    window: Duration,
+) -> Result<bool, AppError> {
+    let key = store_keys::account_mail(kind.as_str(), user_id);
+    let (n, _) = app.kv.hit(&key, window).await?;
+    if n > max {
+        tracing::info!(kind = kind.as_str(), user_id, "account mail limit reached");
+        app.metrics.refused("account_mail");
+    }
+    Ok(n <= max)
+}
+
 /// Count a log-in attempt from this client address.
 pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;

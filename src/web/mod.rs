@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod email_change;
 pub mod email_code;
 pub mod error;
 pub mod guards;
@@ -17,9 +18,11 @@ pub mod password_reset;
 pub mod refusals;
 pub mod results;
 pub mod session;
+pub mod session_start;
 pub mod state;
 pub mod store_keys;
 pub mod survey;
+pub mod verify;
 
 use salvo::prelude::*;
 
@@ -61,11 +64,13 @@ fn page_ctx_with(depot: &mut Depot, form: bool) -> Ctx {
     let user = session::user(depot);
     let csrf = (form || user.is_some()).then(|| session::csrf_token(depot));
     let notice = session::take_flash(depot).map(|n| n.text(lang).to_string());
+    let unverified = user.is_some() && session::data(depot).is_some_and(|d| d.email_unverified);
     Ctx {
         lang,
         user,
         csrf,
         notice,
+        unverified,
     }
 }
 

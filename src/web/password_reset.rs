@@ -73,19 +73,14 @@ pub(super) async fn account_of(app: &AppState, email: &Email) -> Result<Option<U
         .filter(|u| u.email == email.as_str()))
 }
 
-/// After a password is set (reset or change on the account page): older reset links and
-/// sign-in codes stop working, and the owner is told by e-mail.
-pub(super) async fn after_password_set(
-    app: &AppState,
-    user: &User,
-    lang: Lang,
-) -> Result<(), AppError> {
-    let now = users::now();
-    email_tokens::void(&app.db, user.id, &[Purpose::Reset, Purpose::SignIn], now).await?;
-    let notice = mail::password_changed_notice(lang, &app.settings.accounts.privacy_contact);
-    outbox::enqueue(
+/// After a password is set (reset, or change on the account page): older reset links and
+/// sign-in codes stop working.
+pub(super) async fn void_mail_secrets(app: &AppState, user_id: i64) -> Result<(), AppError> {
+    email_tokens::void(
         &app.db,
-        &NewMessage::new(MailKind::PasswordChangedNotice, &user.email, notice, now),
+        user_id,
+        &[Purpose::Reset, Purpose::SignIn],
+        users::now(),
     )
     .await?;
     Ok(())
@@ -271,7 +266,15 @@ pub async fn reset(
     if session::user(depot).is_some_and(|u| u.id == user.id) {
         session::log_out(depot);
     }
-    after_password_set(&app, &user, lang).await?;
+    void_mail_secrets(&app, user.id).await?;
+    super::account::notify(
+        &app,
+        &user.email,
+        MailKind::PasswordChangedNotice,
+        mail::password_changed_notice,
+        lang,
+    )
+    .await?;
     audit::record(
         &app.db,
         Some(user.id),

@@ -26,7 +26,8 @@ const CHUNK: usize = 64 * 1024;
 async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
     app.report_cache
         .get_or_build(async || {
-            let params = report::params_from_settings(&app.settings.report)?;
+            let mut params = report::params_from_settings(&app.settings.report)?;
+            params.filters.verified_only = app.settings.require_verified_email();
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -68,6 +69,10 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
     let opts = ExportOptions {
         format: Format::Csv,
         csv_profile: profile,
+        filters: crate::export::Filters {
+            verified_only: app.settings.require_verified_email(),
+            ..Default::default()
+        },
         ..ExportOptions::default()
     };
     let profile_name = match profile {

@@ -50,6 +50,9 @@ pub struct SessionData {
     /// A one-time message for the next page (a notice key, not free text).
     #[serde(default)]
     pub flash: Option<String>,
+    /// The account's e-mail is not verified yet: pages remind the respondent.
+    #[serde(default)]
+    pub email_unverified: bool,
 }
 
 impl SessionData {
@@ -63,6 +66,7 @@ impl SessionData {
             seen: now,
             needs_consent: false,
             flash: None,
+            email_unverified: false,
         }
     }
 }

@@ -67,6 +67,12 @@ pub fn ghost_code_tries(email: &str) -> String {
     format!("code:ghost:{}", address_hash(email))
 }
 
+/// Messages of one kind mailed to one account (`kind` is a `MailKind` name): the resend
+/// and "already registered" limits, so nobody can make the site mail an address often.
+pub fn account_mail(kind: &str, user_id: i64) -> String {
+    format!("rl:mail:{kind}:id{user_id}")
+}
+
 /// Whose failed log-ins a counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginSubject<'a> {

@@ -604,11 +604,19 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
         ("adult", "1"),
         ("accept_terms", "1"),
     ]);
-    let (status, user_sid, _) = http(port, "POST", "/register", Some(&sid), Some(&body));
+    let (status, _, _) = http(port, "POST", "/register", Some(&sid), Some(&body));
     assert_eq!(status, 303);
-    let user_sid = user_sid.expect("logged-in session");
     let (_, sid2, page) = http(port, "GET", "/login", None, None);
     let sid2 = sid2.expect("pre-session cookie");
+    // Not verified yet (the link went to the mail folder), a password still logs in.
+    let body = form(&[
+        ("csrf_token", &csrf_of(&page)),
+        ("email", email),
+        ("password", respondent_pw),
+    ]);
+    let (status, user_sid, _) = http(port, "POST", "/login", Some(&sid2), Some(&body));
+    assert_eq!(status, 303);
+    let user_sid = user_sid.expect("logged-in session");
     let body = form(&[
         ("csrf_token", &csrf_of(&page)),
         ("email", email),

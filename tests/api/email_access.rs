@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use pesquisa::db::schema::email_tokens;
+use pesquisa::db::schema::{email_tokens, users};
 use pesquisa::db::{DbError, users as user_model};
 use pesquisa::with_conn;
 
@@ -495,6 +495,20 @@ fn other_code(code: &str) -> String {
     format!("{:06}", (n + 1) % 1_000_000)
 }
 
+/// The account's address back to unverified (sign-up in the harness verifies it).
+async fn unverify(app: &TestApp, email: &str) {
+    let r: Result<usize, DbError> = async {
+        with_conn!(app.db(), |conn| Ok(diesel::update(
+            users::table.filter(users::email.eq(email))
+        )
+        .set(users::email_verified_at.eq(None::<chrono::NaiveDateTime>))
+        .execute(conn)
+        .await?))
+    }
+    .await;
+    assert_eq!(r.expect("unverify"), 1);
+}
+
 async fn verified_at(app: &TestApp, email: &str) -> Option<chrono::NaiveDateTime> {
     user_model::find_by_email(app.db(), email)
         .await
@@ -509,6 +523,7 @@ async fn a_right_code_logs_in_and_proves_the_address() {
         let app = TestApp::spawn(backend).await;
         let email = "codigo@exemplo.com.br";
         app.signup(email).await;
+        unverify(&app, email).await;
         assert_eq!(verified_at(&app, email).await, None);
         let mut b = Browser::from_ip("198.51.100.50");
         let login = b.get(&app.service, "/login").await;
@@ -645,6 +660,7 @@ async fn the_code_link_shows_a_button_and_only_its_post_spends_it() {
         let app = TestApp::spawn(backend).await;
         let email = "link.codigo@exemplo.com.br";
         app.signup(email).await;
+        unverify(&app, email).await;
         let mut b = Browser::from_ip("198.51.100.56");
         ask_code(&app, &mut b, email).await;
         wait_mail(&app, email, "sign_in_code", 1).await;

@@ -99,6 +99,10 @@ async fn session_cookie_has_max_age() {
             )
             .await;
         assert_eq!(page.status, 303, "{}", page.body);
+        // Sign-up logs nobody in; the verification link does.
+        let page = app
+            .follow_verification(&mut b, "cookie@exemplo.com.br")
+            .await;
         let set = page.set_cookie("pesquisa_sid");
         assert!(
             set.contains("Max-Age=43200"),
@@ -138,6 +142,9 @@ async fn session_cookie_has_the_host_prefix_on_https_sites() {
             .collect();
         let page = b.post(&app.service, "/register", &refs).await;
         assert_eq!(page.status, 303, "{}", page.body);
+        let page = app
+            .follow_verification(&mut b, "cookie@exemplo.com.br")
+            .await;
         let set = page.set_cookie("__Host-pesquisa_sid");
         for part in ["Secure", "Path=/", "HttpOnly", "Max-Age=43200"] {
             assert!(set.contains(part), "{backend:?}: {part} missing: {set}");

@@ -230,6 +230,7 @@ fn assert_has(text: &str, lines: &[&str]) {
 async fn metrics_count_requests_by_route_pattern_sessions_and_refusals() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
+        // Sign-up ends on the questionnaire's first page (GET /survey/1), then one more.
         let mut b = app.signup("medida@exemplo.com.br").await;
         assert_eq!(b.get(&app.service, "/survey/1").await.status, 200);
         assert_eq!(
@@ -245,7 +246,7 @@ async fn metrics_count_requests_by_route_pattern_sessions_and_refusals() {
         assert_has(
             &text,
             &[
-                r#"pesquisa_http_requests_total{route="/survey/{n}",method="GET",status="200"} 1"#,
+                r#"pesquisa_http_requests_total{route="/survey/{n}",method="GET",status="200"} 2"#,
                 r#"pesquisa_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
                 r#"pesquisa_http_requests_total{route="/login",method="POST",status="422"} 5"#,
                 r#"pesquisa_http_requests_total{route="/login",method="POST",status="429"} 1"#,

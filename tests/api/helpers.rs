@@ -404,7 +404,41 @@ impl TestApp {
             .submit(&self.service, "/register", "/register", &as_refs(&fields))
             .await;
         assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+        assert_eq!(page.location(), "/register/sent");
+        let mut page = self.follow_verification(&mut b, email).await;
+        // As a browser does: the page it lands on shows (and uses up) the notice.
+        for _ in 0..5 {
+            if page.status != 303 {
+                break;
+            }
+            let to = page.location().to_string();
+            page = b.get(&self.service, &to).await;
+        }
         b
+    }
+
+    /// Follow the newest verification link mailed to `email` (its confirm button), as
+    /// the person does from the mail; returns the answer to the confirm POST.
+    pub async fn follow_verification(&self, b: &mut Browser, email: &str) -> Page {
+        let to = pesquisa::accounts::fields::Email::parse(email)
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_else(|_| email.to_string());
+        let link = self.mail_link(&to, "verify_email").await;
+        let token = link
+            .split("token=")
+            .nth(1)
+            .expect("token in link")
+            .to_string();
+        let page = b
+            .submit(
+                &self.service,
+                &link,
+                "/verify",
+                &[("token", token.as_str())],
+            )
+            .await;
+        assert_eq!(page.status, 303, "verification failed: {}", page.body);
+        page
     }
 
     /// Log in through the form; returns the response.

@@ -16,3 +16,4 @@ mod pool;
 mod report;
 mod storage;
 mod survey;
+mod verification;

@@ -182,10 +182,11 @@ R="answers,bairro,created_at,current_page,definition_id,definition_version,id,re
 check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 "'pesquisa_analyst'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
 'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)
+'pesquisa_analyst'@'127.0.0.1' SELECT users (email_verified_at,id)
 'pesquisa_analyst_pd'@'127.0.0.1' INSERT audit_log
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT responses ($R)
-'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,id,nome,sobrenome,telefone)" grants_of
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,email_verified_at,id,nome,sobrenome,telefone)" grants_of
 
 check "analyst can SELECT responses (the columns of Response::as_select)" \
   eq $'1\tCentro' as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*), MAX(bairro) FROM (SELECT $RESPONSE_COLS FROM responses) r"
@@ -193,8 +194,11 @@ check "analyst can SELECT version FROM __diesel_schema_migrations" \
   eq 20261127000001 as pesquisa_analyst "$ANA_PW" "SELECT version FROM __diesel_schema_migrations"
 check "analyst cannot SELECT users.email" refused pesquisa_analyst "$ANA_PW" "SELECT email FROM users"
 check "analyst cannot SELECT users.password_hash" refused pesquisa_analyst "$ANA_PW" "SELECT password_hash FROM users"
-check "analyst cannot SELECT any users column (nome, telefone, id)" \
-  refused_all pesquisa_analyst "$ANA_PW" "SELECT nome FROM users" "SELECT telefone FROM users" "SELECT id FROM users"
+check "analyst cannot SELECT any personal users column (nome, sobrenome, telefone, SELECT *)" \
+  refused_all pesquisa_analyst "$ANA_PW" "SELECT nome FROM users" "SELECT sobrenome FROM users" \
+  "SELECT telefone FROM users" "SELECT * FROM users"
+check "analyst can SELECT users' id and email_verified_at (accounts.require_verified_email)" \
+  eq 1 as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM users WHERE id > 0 AND email_verified_at IS NULL"
 check "analyst cannot read audit_log" refused pesquisa_analyst "$ANA_PW" "SELECT * FROM audit_log"
 check "analyst cannot read consents or consent_documents" \
   refused_all pesquisa_analyst "$ANA_PW" "SELECT * FROM consents" "SELECT * FROM consent_documents"

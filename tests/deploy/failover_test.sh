@@ -238,7 +238,13 @@ signup() {
     --data-urlencode "password=cavalo correto bateria" \
     --data-urlencode "password_confirm=cavalo correto bateria" \
     -d adult=1 -d accept_terms=1 --data-urlencode "csrf_token=$csrf" "$BASE/register") || true
-  [[ "$out" == "303 "*"/survey" ]] || { echo "FAIL $n: POST /register: $out"; return 0; }
+  [[ "$out" == "303 "*"/register/sent" ]] || { echo "FAIL $n: POST /register: $out"; return 0; }
+  # Sign-up logs nobody in (the link is mailed); the password does, before verification.
+  page=$("${c[@]}" -f "$BASE/login") || { echo "FAIL $n: GET /login"; return 0; }
+  csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -n 1 | cut -d'"' -f4)
+  out=$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' --data-urlencode "email=r$n-$$@example.com" \
+    --data-urlencode "password=cavalo correto bateria" --data-urlencode "csrf_token=$csrf" "$BASE/login") || true
+  [[ "$out" == "303 "*"/survey" ]] || { echo "FAIL $n: POST /login: $out"; return 0; }
   page=$("${c[@]}" -f "$BASE/survey/1") || { echo "FAIL $n: GET /survey/1"; return 0; }
   csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -n 1 | cut -d'"' -f4)
   sid=$(awk '$6 == "pesquisa_sid" { v = $7 } END { print v }' "$jar")
@@ -253,7 +259,7 @@ if grep -q '^FAIL' "$T/watcher"; then
   fail "watcher sign-up through nginx: $(cat "$T/watcher")"; finish; exit 1
 fi
 WATCH_SID=$(cut -d' ' -f1 "$T/watcher")
-pass "a respondent signed up through nginx (303 to /survey, logged-in cookie)"
+pass "a respondent signed up and logged in through nginx (303 to /survey, logged-in cookie)"
 
 # session_check LABEL: the watcher's cookie through nginx and on each instance directly.
 session_check() {

@@ -219,7 +219,13 @@ signup() {
     --data-urlencode "password=cavalo correto bateria" \
     --data-urlencode "password_confirm=cavalo correto bateria" \
     -d adult=1 -d accept_terms=1 --data-urlencode "csrf_token=$csrf" "$base/register") || true
-  [[ "$out" == "303 "*"/survey" ]] || { echo "FAIL $n: POST /register: $out"; return 0; }
+  [[ "$out" == "303 "*"/register/sent" ]] || { echo "FAIL $n: POST /register: $out"; return 0; }
+  # Sign-up logs nobody in (the link is mailed); the password does, before verification.
+  page=$("${c[@]}" -f "$base/login") || { echo "FAIL $n: GET /login"; return 0; }
+  csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -n 1 | cut -d'"' -f4)
+  out=$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' --data-urlencode "email=f$n@example.com" \
+    --data-urlencode "password=cavalo correto bateria" --data-urlencode "csrf_token=$csrf" "$base/login") || true
+  [[ "$out" == "303 "*"/survey" ]] || { echo "FAIL $n: POST /login: $out"; return 0; }
   page=$("${c[@]}" -f "$base/survey/1") || { echo "FAIL $n: GET /survey/1"; return 0; }
   csrf=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -n 1 | cut -d'"' -f4)
   sid=$(awk '$6 == "pesquisa_sid" { v = $7 } END { print v }' "$jar")

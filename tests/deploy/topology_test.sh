@@ -216,7 +216,7 @@ out=$(post app1 "$jar" /register --data-urlencode "nome=Ana" --data-urlencode "s
   --data-urlencode "email=$EMAIL" --data-urlencode "bairro=JARDIM SÃO JOSÉ" \
   --data-urlencode "password=$PASSWORD" --data-urlencode "password_confirm=$PASSWORD" \
   -d adult=1 -d accept_terms=1 --data-urlencode "csrf_token=$csrf")
-check "app1: sign-up answers 303 to /survey ($out)" bash -c '[[ "$1" == "303 "*/survey ]]' _ "$out"
+check "app1: sign-up answers 303 to /register/sent ($out)" bash -c '[[ "$1" == "303 "*/register/sent ]]' _ "$out"
 
 jar="$T/login.jar"   # a new browser: log in with the account just made
 csrf=$(acurl app1 -b "$jar" -c "$jar" http://127.0.0.1:8000/login | csrf_of || true)

@@ -1,0 +1,203 @@
+//! Changing the account's e-mail (LGPD rectification): the new address gets a link and the
+//! change happens only when it is followed; the old address is told afterwards. Asking
+//! takes the password (when the account has one), so a borrowed session cannot move the
+//! account to another mailbox.
+
+use std::time::Duration;
+
+use salvo::prelude::*;
+
+use super::account::{current_account, notify, password_checks, refuse_email_change};
+use super::verify::{no_referrer, plausible_token};
+use super::{field, form_ctx, limits, see_other, state};
+use crate::accounts::email_token::{self, Purpose};
+use crate::accounts::fields::{Email, FieldError};
+use crate::accounts::password::Password;
+use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::{audit, email_tokens, users};
+use crate::i18n::Notice;
+use crate::views;
+use crate::views::forms::{Errors, message};
+use crate::web::error::AppError;
+use crate::web::session;
+
+/// Change links one account may be sent per hour.
+const CHANGE_MAILS_PER_HOUR: u64 = 3;
+
+/// `POST /account/email`: send the change link to the new address.
+#[handler]
+pub async fn request(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let (_, user) = current_account(depot).await?;
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let typed = field(req, "new_email").await;
+    let mut errors = Errors::default();
+    let new = Email::parse(&typed);
+    if let Err(e) = &new {
+        errors.add("new_email", message(lang, *e));
+    }
+    if user.has_password() {
+        let given = Password::any(&field(req, "email_password").await);
+        if !password_checks(req, &app, &user, &given).await? {
+            errors.add("email_password", message(lang, FieldError::PasswordWrong));
+        }
+    }
+    let Ok(new) = new else {
+        return refuse_email_change(depot, res, &user, typed, errors).await;
+    };
+    if errors.is_empty() {
+        let allowed = limits::account_mail_allowed(
+            &app,
+            MailKind::EmailChange,
+            user.id,
+            CHANGE_MAILS_PER_HOUR,
+            Duration::from_secs(3600),
+        )
+        .await?;
+        if !allowed {
+            errors.add("new_email", lang.t().resend_limited);
+        }
+    }
+    if !errors.is_empty() {
+        return refuse_email_change(depot, res, &user, typed, errors).await;
+    }
+    let now = users::now();
+    let issued = email_token::issue(&app.session_key, Purpose::ChangeEmail, user.id, now);
+    email_tokens::insert(
+        &app.db,
+        &email_tokens::NewToken {
+            user_id: user.id,
+            purpose: Purpose::ChangeEmail.as_str(),
+            token_hash: issued.link_hash.clone(),
+            code_hash: None,
+            email: new.as_str().to_string(),
+            created_at: now,
+            expires_at: issued.expires_at,
+        },
+    )
+    .await?;
+    let url = format!(
+        "{}/email/confirm?token={}",
+        app.settings.public_base_url(),
+        issued.link
+    );
+    let mail = views::mail::email_change(lang, &url);
+    outbox::enqueue(
+        &app.db,
+        &NewMessage::new(MailKind::EmailChange, new.as_str(), mail, now),
+    )
+    .await?;
+    audit::record(
+        &app.db,
+        Some(user.id),
+        "account.email_change_requested",
+        Some(user.id),
+        "",
+    )
+    .await?;
+    session::flash(depot, Notice::EmailChangeSent);
+    see_other(res, "/account");
+    Ok(())
+}
+
+fn invalid(depot: &mut Depot, res: &mut Response, text: &'static str, status: StatusCode) {
+    let t = super::lang_of(depot).t();
+    let c = form_ctx(depot);
+    res.status_code(status);
+    res.render(views::Html(views::verify::link_invalid(
+        &c,
+        t.account_email_title,
+        text,
+    )));
+}
+
+/// `GET /email/confirm?token=…`: a confirm button (prefetching the link spends nothing).
+#[handler]
+pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    no_referrer(res);
+    let token = req.query::<String>("token").unwrap_or_default();
+    if !plausible_token(&token) {
+        let text = super::lang_of(depot).t().email_change_invalid;
+        invalid(depot, res, text, StatusCode::GONE);
+        return;
+    }
+    let c = form_ctx(depot);
+    res.render(views::Html(views::verify::confirm_change(&c, &token)));
+}
+
+/// `POST /email/confirm`: the new address is proven; it replaces the old one, which is
+/// told of the change.
+#[handler]
+pub async fn confirm(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    no_referrer(res);
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let t = lang.t();
+    let token = field(req, "token").await;
+    let hash = email_token::hash_link(&app.session_key, Purpose::ChangeEmail, &token);
+    let now = users::now();
+    let spent = if plausible_token(&token) {
+        email_tokens::spend_link(&app.db, Purpose::ChangeEmail, &hash, now).await?
+    } else {
+        None
+    };
+    let Some(spent) = spent else {
+        invalid(depot, res, t.email_change_invalid, StatusCode::GONE);
+        return Ok(());
+    };
+    let Some(user) = users::find(&app.db, spent.user_id).await? else {
+        invalid(depot, res, t.email_change_invalid, StatusCode::GONE);
+        return Ok(());
+    };
+    match users::change_email(&app.db, user.id, &spent.email, now).await {
+        Ok(()) => {}
+        Err(e) if e.is_unique_violation() => {
+            invalid(depot, res, t.email_change_taken, StatusCode::CONFLICT);
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if user.email != spent.email {
+        notify(
+            &app,
+            &user.email,
+            MailKind::EmailChangedNotice,
+            views::mail::email_changed_notice,
+            lang,
+        )
+        .await?;
+    }
+    // Links sent to the old address no longer prove anything.
+    email_tokens::void(
+        &app.db,
+        user.id,
+        &[Purpose::Verify, Purpose::Reset, Purpose::SignIn],
+        now,
+    )
+    .await?;
+    audit::record(
+        &app.db,
+        Some(user.id),
+        "account.email_changed",
+        Some(user.id),
+        "",
+    )
+    .await?;
+    tracing::info!(user_id = user.id, "e-mail changed");
+    session::flash(depot, Notice::EmailChanged);
+    if session::user(depot).is_some_and(|u| u.id == user.id) {
+        session::update(depot, |d| d.email_unverified = false);
+        see_other(res, "/account");
+    } else {
+        see_other(res, "/login");
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! E-mail verification: the link mailed at sign-up (and on request), its confirm step, and
+//! the resend button. Following the link proves the address, so it also logs the person
+//! in: a respondent who signed up on the phone taps the link and lands on the questionnaire.
+
+use std::time::Duration;
+
+use salvo::http::header::{self, HeaderValue};
+use salvo::prelude::*;
+
+use super::{field, form_ctx, limits, see_other, state};
+use crate::accounts::email_token::{self, Purpose};
+use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::{email_tokens, users};
+use crate::i18n::{Lang, Notice};
+use crate::views;
+use crate::web::error::AppError;
+use crate::web::session;
+use crate::web::state::AppState;
+
+/// Verification mails one account may be sent per hour (the sign-up one included).
+const VERIFY_MAILS_PER_HOUR: u64 = 3;
+
+/// A verification token for `email` and its mail, ready to insert (`user_id` 0 until the
+/// account exists, see [`users::create_with_mail`]).
+pub fn verification(
+    app: &AppState,
+    lang: Lang,
+    user_id: i64,
+    email: &str,
+) -> (email_tokens::NewToken, NewMessage) {
+    let now = users::now();
+    let issued = email_token::issue(&app.session_key, Purpose::Verify, user_id, now);
+    let token = email_tokens::NewToken {
+        user_id,
+        purpose: Purpose::Verify.as_str(),
+        token_hash: issued.link_hash.clone(),
+        code_hash: None,
+        email: email.to_string(),
+        created_at: now,
+        expires_at: issued.expires_at,
+    };
+    let url = format!(
+        "{}/verify?token={}",
+        app.settings.public_base_url(),
+        issued.link
+    );
+    let mail = views::mail::verify_email(lang, &url);
+    (
+        token,
+        NewMessage::new(MailKind::VerifyEmail, email, mail, now),
+    )
+}
+
+/// Issue a new verification token for an existing account and queue its mail.
+pub async fn send_verification(
+    app: &AppState,
+    lang: Lang,
+    user_id: i64,
+    email: &str,
+) -> Result<(), AppError> {
+    let (token, mail) = verification(app, lang, user_id, email);
+    email_tokens::insert(&app.db, &token).await?;
+    outbox::enqueue(&app.db, &mail).await?;
+    Ok(())
+}
+
+/// Whether another verification mail may go to the account now.
+pub async fn may_send_verification(app: &AppState, user_id: i64) -> Result<bool, AppError> {
+    limits::account_mail_allowed(
+        app,
+        MailKind::VerifyEmail,
+        user_id,
+        VERIFY_MAILS_PER_HOUR,
+        Duration::from_secs(3600),
+    )
+    .await
+}
+
+/// A link token as it may appear in a URL: 64 hex digits; anything else is refused before
+/// any look-up.
+pub fn plausible_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Tokens in URLs must not travel on in a Referer header.
+pub fn no_referrer(res: &mut Response) {
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn invalid(depot: &mut Depot, res: &mut Response) {
+    let t = super::lang_of(depot).t();
+    let c = form_ctx(depot);
+    res.status_code(StatusCode::GONE);
+    res.render(views::Html(views::verify::link_invalid(
+        &c,
+        t.verify_title,
+        t.verify_invalid,
+    )));
+}
+
+/// `GET /verify?token=…`: the confirm button (a mail scanner's prefetch spends nothing).
+#[handler]
+pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    no_referrer(res);
+    let token = req.query::<String>("token").unwrap_or_default();
+    if !plausible_token(&token) {
+        invalid(depot, res);
+        return;
+    }
+    let c = form_ctx(depot);
+    res.render(views::Html(views::verify::confirm(&c, &token)));
+}
+
+/// `POST /verify`: spend the token, mark the address verified and log its owner in.
+#[handler]
+pub async fn confirm(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    no_referrer(res);
+    let app = state(depot).clone();
+    let token = field(req, "token").await;
+    if !plausible_token(&token) {
+        invalid(depot, res);
+        return Ok(());
+    }
+    let hash = email_token::hash_link(&app.session_key, Purpose::Verify, &token);
+    let now = users::now();
+    let Some(spent) = email_tokens::spend_link(&app.db, Purpose::Verify, &hash, now).await? else {
+        invalid(depot, res);
+        return Ok(());
+    };
+    if !users::mark_verified(&app.db, spent.user_id, &spent.email, now).await? {
+        // The account's address changed since the link was sent.
+        invalid(depot, res);
+        return Ok(());
+    }
+    let Some(user) = users::find(&app.db, spent.user_id).await? else {
+        invalid(depot, res);
+        return Ok(());
+    };
+    tracing::info!(user_id = user.id, "e-mail verified");
+    crate::db::audit::record(
+        &app.db,
+        Some(user.id),
+        "account.email_verified",
+        Some(user.id),
+        "",
+    )
+    .await?;
+    if session::user(depot).is_some_and(|u| u.id == user.id) {
+        session::update(depot, |d| d.email_unverified = false);
+        session::flash(depot, Notice::EmailVerified);
+        see_other(res, super::session_start::AFTER_LOGIN);
+        return Ok(());
+    }
+    // The link proved the mailbox: this browser is one of the account's known devices.
+    super::known_device::remember(req, res, &app, user.id, None);
+    super::session_start::establish(
+        req,
+        depot,
+        res,
+        &app,
+        &user,
+        String::new(),
+        "email_verification",
+    )
+    .await?;
+    session::flash(depot, Notice::EmailVerified);
+    // Verified whatever happens next: if the session cannot be stored, the log-in page
+    // says so instead of an error page.
+    session::committed(depot, Notice::EmailVerified);
+    Ok(())
+}
+
+/// `POST /verify/resend`: another link for the logged-in respondent, a few per hour.
+#[handler]
+pub async fn resend(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let auth = session::user(depot).ok_or(AppError::Forbidden)?;
+    let user = users::find(&app.db, auth.id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    if user.email_verified_at.is_some() {
+        session::update(depot, |d| d.email_unverified = false);
+        session::flash(depot, Notice::EmailVerified);
+    } else if may_send_verification(&app, user.id).await? {
+        send_verification(&app, lang, user.id, &user.email).await?;
+        session::flash(depot, Notice::VerificationSent);
+    } else {
+        session::flash(depot, Notice::ResendLimited);
+    }
+    see_other(res, "/account");
+    Ok(())
+}
