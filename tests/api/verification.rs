@@ -451,6 +451,45 @@ async fn an_email_change_needs_the_new_address_link_and_tells_the_old_one() {
         let mut again = Browser::from_ip("198.51.100.21");
         assert_eq!(app.login(&mut again, new, GOOD_PASSWORD).await.status, 303);
 
+        // A verification link mailed to the old address, never followed, proves nothing
+        // about the new one.
+        let never = "nunca@exemplo.com.br";
+        let (mut n, _) = sign_up(&app, "203.0.113.70", &signup_fields(never)).await;
+        assert_eq!(app.login(&mut n, never, GOOD_PASSWORD).await.status, 303);
+        let stale = app.mail_link(never, "verify_email").await;
+        let token = n.get(&app.service, "/account").await.csrf();
+        n.post(
+            &app.service,
+            "/account/email",
+            &[
+                ("csrf_token", token.as_str()),
+                ("new_email", "renovado@exemplo.com.br"),
+                ("email_password", GOOD_PASSWORD),
+            ],
+        )
+        .await;
+        let link = app
+            .mail_link("renovado@exemplo.com.br", "email_change")
+            .await;
+        let tok = link.split("token=").nth(1).unwrap().to_string();
+        let page = n
+            .submit(&app.service, &link, "/email/confirm", &[("token", &tok)])
+            .await;
+        assert_eq!(page.status, 303);
+        let renewed = user(&app, "renovado@exemplo.com.br").await;
+        let verified_at = renewed.email_verified_at;
+        let tok = stale.split("token=").nth(1).unwrap().to_string();
+        let page = n
+            .submit(&app.service, &stale, "/verify", &[("token", &tok)])
+            .await;
+        assert_eq!(page.status, 410, "{backend:?}");
+        assert_eq!(
+            user(&app, "renovado@exemplo.com.br")
+                .await
+                .email_verified_at,
+            verified_at
+        );
+
         // A new address that another account took meanwhile: refused, nothing changes.
         let token = b.get(&app.service, "/account").await.csrf();
         let page = b
@@ -477,9 +516,8 @@ async fn an_email_change_needs_the_new_address_link_and_tells_the_old_one() {
     }
 }
 
-/// A verification link mailed before an e-mail change proves nothing about the new
-/// address, and verifying while the session store is down still verifies and sends the
-/// person to log in.
+/// Verifying while the session store is down still verifies and sends the person to log
+/// in, instead of an error page that hides it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_verification_whose_session_cannot_be_stored_sends_the_person_to_log_in() {
     let port = crate::helpers::free_port();
