@@ -252,7 +252,17 @@ pub async fn password(
     )
     .await?;
     session::end_all_for_user(&app.kv, auth.id, session::own_id(depot).as_deref()).await?;
-    super::password_reset::void_mail_secrets(&app, user.id).await?;
+    // Reset links and sign-in codes sent before the change no longer work.
+    crate::db::email_tokens::void(
+        &app.db,
+        user.id,
+        &[
+            crate::accounts::email_token::Purpose::Reset,
+            crate::accounts::email_token::Purpose::SignIn,
+        ],
+        users::now(),
+    )
+    .await?;
     // A fresh id for this session too: whoever knew the old cookie is out.
     session::log_in(depot, auth.id, auth.role, false);
     session::flash(depot, Notice::PasswordChanged);

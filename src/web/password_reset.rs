@@ -73,9 +73,9 @@ pub(super) async fn account_of(app: &AppState, email: &Email) -> Result<Option<U
         .filter(|u| u.email == email.as_str()))
 }
 
-/// After a password is set (reset, or change on the account page): older reset links and
-/// sign-in codes stop working.
-pub(super) async fn void_mail_secrets(app: &AppState, user_id: i64) -> Result<(), AppError> {
+/// After a password reset: older reset links and sign-in codes stop working (the account
+/// page's password change does the same).
+async fn void_mail_secrets(app: &AppState, user_id: i64) -> Result<(), AppError> {
     email_tokens::void(
         &app.db,
         user_id,
