@@ -8,7 +8,7 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::account::{current_account, notify, password_checks, refuse_email_change};
-use super::verify::{no_referrer, plausible_token};
+use super::token_pages;
 use super::{field, form_ctx, limits, see_other, state};
 use crate::accounts::email_token::{self, Purpose};
 use crate::accounts::fields::{Email, FieldError};
@@ -118,9 +118,9 @@ fn invalid(depot: &mut Depot, res: &mut Response, text: &'static str, status: St
 /// `GET /email/confirm?token=…`: a confirm button (prefetching the link spends nothing).
 #[handler]
 pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    no_referrer(res);
+    token_pages::protect(res);
     let token = req.query::<String>("token").unwrap_or_default();
-    if !plausible_token(&token) {
+    if !token_pages::well_formed(&token) {
         let text = super::lang_of(depot).t().email_change_invalid;
         invalid(depot, res, text, StatusCode::GONE);
         return;
@@ -137,14 +137,14 @@ pub async fn confirm(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let t = lang.t();
     let token = field(req, "token").await;
     let hash = email_token::hash_link(&app.session_key, Purpose::ChangeEmail, &token);
     let now = users::now();
-    let spent = if plausible_token(&token) {
+    let spent = if token_pages::well_formed(&token) {
         email_tokens::spend_link(&app.db, Purpose::ChangeEmail, &hash, now).await?
     } else {
         None

@@ -14,9 +14,10 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::limits::{self, LoginSubject};
-use super::password_reset::{account_of, detached, token_page_referrer, well_formed};
+use super::password_reset::{account_of, detached};
 use super::session_start::{self, AFTER_LOGIN};
 use super::store_keys::{self, ClientLimit};
+use super::token_pages;
 use super::{field, form_ctx, known_device, refusals, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
 use crate::accounts::fields::Email;
@@ -279,10 +280,10 @@ pub async fn link_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_page_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     let token = req.query::<String>("token").unwrap_or_default();
-    let live = well_formed(&token)
+    let live = token_pages::well_formed(&token)
         && email_tokens::peek_link(
             &app.db,
             Purpose::SignIn,
@@ -307,11 +308,11 @@ pub async fn link(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_page_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     limits::login_attempt(req, &app).await?;
     let token = field(req, "token").await;
-    let spent = if well_formed(&token) {
+    let spent = if token_pages::well_formed(&token) {
         email_tokens::spend_link(
             &app.db,
             Purpose::SignIn,

@@ -22,6 +22,7 @@ pub mod session_start;
 pub mod state;
 pub mod store_keys;
 pub mod survey;
+pub mod token_pages;
 pub mod verify;
 
 use salvo::prelude::*;

@@ -8,11 +8,10 @@
 //! reset ends every session of the account and sends the owner a notice; the person then
 //! logs in with the new password on `/login` (so a staff second factor still applies).
 
-use salvo::http::HeaderValue;
 use salvo::prelude::*;
 
 use super::store_keys::ClientLimit;
-use super::{field, form_ctx, limits, refusals, see_other, state};
+use super::{field, form_ctx, limits, refusals, see_other, state, token_pages};
 use crate::accounts::email_token::{self, Purpose};
 use crate::accounts::fields::{Email, FieldError};
 use crate::accounts::password::Password;
@@ -26,20 +25,6 @@ use crate::views::{self, mail};
 use crate::web::error::AppError;
 use crate::web::session;
 use crate::web::state::AppState;
-
-/// Pages whose URL or form holds a token: a `Referer` from them names the site only, never
-/// the path and query that hold the token. Not `no-referrer`: under it browsers send
-/// `Origin: null` with the page's own form POST, which the CSRF guard rightly refuses as
-/// cross-site.
-pub(super) fn token_page_referrer(res: &mut Response) {
-    res.headers_mut()
-        .insert("referrer-policy", HeaderValue::from_static("strict-origin"));
-}
-
-/// A link secret as this server makes them (64 hex digits); anything else is not looked up.
-pub(super) fn well_formed(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
 
 /// Run `work` (writes that happen only for an existing account) after the answer is
 /// decided, so the answer's timing does not tell whether the address has an account.
@@ -183,7 +168,7 @@ fn link_gone(depot: &mut Depot, res: &mut Response) {
 
 /// The account a live reset token is for, without spending it.
 async fn live_token(app: &AppState, token: &str) -> Result<Option<i64>, DbError> {
-    if !well_formed(token) {
+    if !token_pages::well_formed(token) {
         return Ok(None);
     }
     let hash = email_token::hash_link(&app.session_key, Purpose::Reset, token);
@@ -197,7 +182,7 @@ pub async fn reset_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_page_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     let token = req.query::<String>("token").unwrap_or_default();
     if live_token(&app, &token).await?.is_none() {
@@ -221,7 +206,7 @@ pub async fn reset(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_page_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
     let token = field(req, "token").await;

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use salvo::http::header::{self, HeaderValue};
 use salvo::prelude::*;
 
-use super::{field, form_ctx, limits, see_other, state};
+use super::{field, form_ctx, limits, see_other, state, token_pages};
 use crate::accounts::email_token::{self, Purpose};
 use crate::db::outbox::{self, MailKind, NewMessage};
 use crate::db::{email_tokens, users};
@@ -76,22 +75,6 @@ pub async fn may_send_verification(app: &AppState, user_id: i64) -> Result<bool,
     .await
 }
 
-/// A link token as it may appear in a URL: 64 hex digits; anything else is refused before
-/// any look-up.
-pub fn plausible_token(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Tokens in URLs must not travel on in a Referer header.
-pub fn no_referrer(res: &mut Response) {
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
-
 fn invalid(depot: &mut Depot, res: &mut Response) {
     let t = super::lang_of(depot).t();
     let c = form_ctx(depot);
@@ -106,9 +89,9 @@ fn invalid(depot: &mut Depot, res: &mut Response) {
 /// `GET /verify?token=…`: the confirm button (a mail scanner's prefetch spends nothing).
 #[handler]
 pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    no_referrer(res);
+    token_pages::protect(res);
     let token = req.query::<String>("token").unwrap_or_default();
-    if !plausible_token(&token) {
+    if !token_pages::well_formed(&token) {
         invalid(depot, res);
         return;
     }
@@ -123,10 +106,10 @@ pub async fn confirm(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    no_referrer(res);
+    token_pages::protect(res);
     let app = state(depot).clone();
     let token = field(req, "token").await;
-    if !plausible_token(&token) {
+    if !token_pages::well_formed(&token) {
         invalid(depot, res);
         return Ok(());
     }

@@ -145,7 +145,7 @@ async fn the_verification_link_is_single_use_survives_prefetch_and_expires() {
         for _ in 0..2 {
             let page = scanner.get(&app.service, &link).await;
             assert_eq!(page.status, 200);
-            assert_eq!(page.headers["referrer-policy"], "no-referrer");
+            assert_eq!(page.headers["referrer-policy"], "strict-origin");
         }
         assert_eq!(scanner.session_cookie(), None);
         assert!(user(&app, email).await.email_verified_at.is_none());
