@@ -345,6 +345,21 @@ pub struct Texts {
     pub report_download_excel: &'static str,
     pub report_download_note: &'static str,
     pub report_cached: &'static str,
+    // OpenID Connect log-in ({label} is the provider's name, {email} the address).
+    pub oidc_or: &'static str,
+    pub oidc_continue_with: &'static str,
+    pub oidc_problem_title: &'static str,
+    pub oidc_unavailable: &'static str,
+    pub oidc_rejected: &'static str,
+    pub oidc_expired: &'static str,
+    pub oidc_cancelled: &'static str,
+    pub oidc_email_unverified: &'static str,
+    pub oidc_staff: &'static str,
+    pub oidc_try_again: &'static str,
+    pub oidc_use_password: &'static str,
+    pub oidc_complete_title: &'static str,
+    pub oidc_complete_lead: &'static str,
+    pub oidc_complete_submit: &'static str,
 }
 
 pub static PT: Texts = Texts {
@@ -564,6 +579,20 @@ pub static PT: Texts = Texts {
     report_download_excel: "CSV para Excel em português (;)",
     report_download_note: "Os respondentes aparecem com identificadores pseudônimos; nomes e contatos não são incluídos.",
     report_cached: "Números calculados em",
+    oidc_or: "ou",
+    oidc_continue_with: "Entrar com {label}",
+    oidc_problem_title: "Não foi possível entrar",
+    oidc_unavailable: "O {label} não respondeu agora. Nada foi alterado. Tente de novo em alguns minutos ou entre com e-mail e senha.",
+    oidc_rejected: "O login com {label} não pôde ser confirmado com segurança. Nada foi alterado. Tente de novo.",
+    oidc_expired: "Este login expirou ou já foi usado. Nada foi alterado. Comece de novo.",
+    oidc_cancelled: "O login com {label} foi cancelado. Nada foi alterado.",
+    oidc_email_unverified: "O {label} não confirmou que o seu e-mail foi verificado. Verifique o e-mail na sua conta {label} ou crie uma conta com e-mail e senha.",
+    oidc_staff: "Contas da equipe entram com e-mail e senha, não com {label}.",
+    oidc_try_again: "Tentar de novo",
+    oidc_use_password: "Entrar com e-mail e senha",
+    oidc_complete_title: "Complete seu cadastro",
+    oidc_complete_lead: "Você entrou com {label} usando o e-mail {email}. Faltam alguns dados antes do questionário.",
+    oidc_complete_submit: "Concluir cadastro",
 };
 
 pub static EN: Texts = Texts {
@@ -783,6 +812,20 @@ pub static EN: Texts = Texts {
     report_download_excel: "CSV for Excel in Portuguese (;)",
     report_download_note: "Respondents appear under pseudonymous ids; names and contact details are not included.",
     report_cached: "Figures computed at",
+    oidc_or: "or",
+    oidc_continue_with: "Continue with {label}",
+    oidc_problem_title: "Could not log in",
+    oidc_unavailable: "{label} is not answering right now. Nothing was changed. Try again in a few minutes or log in with e-mail and password.",
+    oidc_rejected: "The log-in with {label} could not be confirmed safely. Nothing was changed. Please try again.",
+    oidc_expired: "This log-in has expired or was already used. Nothing was changed. Please start again.",
+    oidc_cancelled: "The log-in with {label} was cancelled. Nothing was changed.",
+    oidc_email_unverified: "{label} did not confirm that your e-mail address is verified. Verify it in your {label} account, or sign up with e-mail and password.",
+    oidc_staff: "Staff accounts log in with e-mail and password, not with {label}.",
+    oidc_try_again: "Try again",
+    oidc_use_password: "Log in with e-mail and password",
+    oidc_complete_title: "Complete your sign-up",
+    oidc_complete_lead: "You signed in with {label} as {email}. A few details are missing before the questionnaire.",
+    oidc_complete_submit: "Finish sign-up",
 };
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ use salvo_compression::{Compression, CompressionLevel};
 use crate::web::error::error_page;
 use crate::web::session;
 use crate::web::state::AppState;
-use crate::web::{account, admin, assets, auth, guards, health, home, hoops, results, survey};
+use crate::web::{
+    account, admin, assets, auth, guards, health, home, hoops, oidc, results, survey,
+};
 
 /// Routes: what answers where.
 pub fn routes(state: &AppState) -> Router {
@@ -60,6 +62,17 @@ fn pages() -> Router {
                 .post(auth::login),
         )
         .push(Router::with_path("logout").post(auth::logout))
+        // OpenID Connect log-in; "complete" is no provider id (config refuses it).
+        .push(
+            Router::with_path("auth/complete")
+                .get(oidc::complete_form)
+                .post(oidc::complete),
+        )
+        .push(
+            Router::with_path("auth/{provider}")
+                .get(oidc::start)
+                .push(Router::with_path("callback").get(oidc::callback)),
+        )
         .push(
             Router::with_path("consent")
                 .hoop(guards::require_user)

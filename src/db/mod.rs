@@ -10,6 +10,7 @@ pub mod audit;
 pub mod backup;
 pub mod batches;
 pub mod consents;
+pub mod identities;
 pub mod migrations;
 pub mod responses;
 pub mod schema;

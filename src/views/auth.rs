@@ -21,7 +21,7 @@ pub struct RegisterValues {
     pub optional: Vec<String>,
 }
 
-fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
+pub(super) fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
     let en = ctx.lang.is_english();
     let t = ctx.lang.t();
     html! {
@@ -34,6 +34,7 @@ fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
 
 pub fn register(
     ctx: &Ctx,
+    providers: &[(String, String)],
     documents: &[Document],
     bairros: &[String],
     contact: &str,
@@ -68,11 +69,18 @@ pub fn register(
                 }
                 div class="actions" { button type="submit" { (t.register_submit) } }
             }
+            (super::oidc::buttons(ctx, providers, ""))
         },
     )
 }
 
-pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
+pub fn login(
+    ctx: &Ctx,
+    providers: &[(String, String)],
+    email: &str,
+    next: &str,
+    errors: &Errors,
+) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,
@@ -87,6 +95,7 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
                 (forms::input(ctx.lang, &Input { name: "password", label: t.field_password, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errors))
                 div class="actions" { button type="submit" { (t.login_submit) } }
             }
+            (super::oidc::buttons(ctx, providers, next))
             p { (t.login_no_account) " " a href="/register" { (t.nav_register) } }
         },
     )

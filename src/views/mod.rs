@@ -8,6 +8,7 @@ pub mod error;
 pub mod forms;
 pub mod home;
 pub mod layout;
+pub mod oidc;
 pub mod prepared;
 pub mod results;
 pub mod survey;

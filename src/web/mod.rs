@@ -12,6 +12,7 @@ pub mod hoops;
 pub mod known_device;
 pub mod limits;
 pub mod metrics;
+pub mod oidc;
 pub mod refusals;
 pub mod results;
 pub mod session;
