@@ -100,6 +100,9 @@ impl Providers {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            // A few requests per log-in: a fresh connection each time rather than one the
+            // provider may have closed while it sat idle in the pool.
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| anyhow::anyhow!("oidc: cannot build the HTTP client: {e}"))?;
         Ok(Providers {
@@ -143,7 +146,6 @@ impl Providers {
                 .await
                 .map_err(|e| OidcError::Unavailable(format!("discovery: {}", chain(&e))))?;
             cache.metadata = Some((metadata, Instant::now()));
-            cache.jwks_fetched = Some(Instant::now());
         }
         let Some((metadata, _)) = &cache.metadata else {
             return Err(OidcError::Unavailable("no discovery document".into()));
@@ -151,8 +153,9 @@ impl Providers {
         make_client(&provider.settings, metadata.clone())
     }
 
-    /// Fetch the key set again, unless it was fetched within [`JWKS_REFRESH_EVERY`].
-    /// Returns whether it was.
+    /// Fetch the key set again, unless it was fetched again within [`JWKS_REFRESH_EVERY`]
+    /// (the fetch with the discovery document does not count: a key rotated just after
+    /// it is still found). Returns whether it was.
     async fn refresh_jwks(&self, provider: &Provider) -> Result<bool, OidcError> {
         let mut cache = provider.cache.lock().await;
         if cache

@@ -187,3 +187,125 @@ impl OidcSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Serialized, Toml};
+
+    use super::super::{ConfigError, Settings};
+
+    fn load(toml: &str) -> Result<Settings, ConfigError> {
+        let figment =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        Settings::from_figment(figment)
+    }
+
+    const GOOGLE: &str = "[[oidc.providers]]\npreset = \"google\"\nclient_id = \"abc.apps.googleusercontent.com\"\n\
+                          client_secret = \"s3cret\"\nredirect_url = \"https://pesquisa.example/auth/google/callback\"\n";
+
+    #[test]
+    fn the_google_preset_fills_issuer_label_and_id_and_hides_the_secret() {
+        let s = load(GOOGLE).expect("valid");
+        let p = &s.oidc.providers[0];
+        assert_eq!(p.issuer, super::GOOGLE_ISSUER);
+        assert_eq!((p.id.as_str(), p.label.as_str()), ("google", "Google"));
+        let shown = s.to_redacted_toml();
+        assert!(
+            !shown.contains("s3cret") && shown.contains("***"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_broken_entry_names_its_key() {
+        for (change, key) in [
+            (
+                (
+                    "client_id = \"abc.apps.googleusercontent.com\"",
+                    "client_id = \"\"",
+                ),
+                "oidc.providers[0].client_id",
+            ),
+            (
+                ("client_secret = \"s3cret\"", ""),
+                "oidc.providers[0].client_secret",
+            ),
+            (
+                ("/auth/google/callback", "/callback"),
+                "oidc.providers[0].redirect_url",
+            ),
+            (
+                ("https://pesquisa.example", "http://pesquisa.example"),
+                "oidc.providers[0].redirect_url",
+            ),
+            (
+                (
+                    "preset = \"google\"",
+                    "preset = \"google\"\nid = \"Google!\"",
+                ),
+                "oidc.providers[0].id",
+            ),
+            (
+                (
+                    "preset = \"google\"",
+                    "preset = \"google\"\nid = \"complete\"",
+                ),
+                "oidc.providers[0].id",
+            ),
+            (
+                (
+                    "preset = \"google\"",
+                    "preset = \"google\"\nissuer = \"ftp://x\"",
+                ),
+                "oidc.providers[0].issuer",
+            ),
+            (
+                (
+                    "preset = \"google\"",
+                    "preset = \"google\"\nscopes = [\"\"]",
+                ),
+                "oidc.providers[0].scopes",
+            ),
+            (
+                (
+                    "client_secret = \"s3cret\"",
+                    "client_secret_file = \"/nonexistent/secret\"",
+                ),
+                "oidc.providers[0].client_secret_file",
+            ),
+        ] {
+            let toml = GOOGLE.replace(change.0, change.1);
+            let err = load(&toml).expect_err(key).to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let twice = format!("{GOOGLE}{GOOGLE}");
+        let err = load(&twice).expect_err("twice").to_string();
+        assert!(err.contains("oidc.providers[1].id"), "{err}");
+        let err = load("[[oidc.providers]]\nid = \"x\"\nclient_ide = \"y\"\n")
+            .expect_err("typo")
+            .to_string();
+        assert!(err.contains("client_ide"), "{err}");
+    }
+
+    #[test]
+    fn the_secret_comes_from_the_systemd_credential() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-oidc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("oidc_google_client_secret"), "from-credential\n").expect("write");
+        let mut s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(
+                &GOOGLE.replace("client_secret = \"s3cret\"\n", ""),
+            ))
+            .extract()
+            .expect("extract");
+        s.oidc.resolve(Some(&dir)).expect("resolve");
+        s.oidc.validate().expect("valid");
+        let secret = s.oidc.providers[0]
+            .client_secret
+            .as_ref()
+            .map(|x| x.expose().to_string());
+        assert_eq!(secret.as_deref(), Some("from-credential"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

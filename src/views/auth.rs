@@ -69,7 +69,7 @@ pub fn register(
                 }
                 div class="actions" { button type="submit" { (t.register_submit) } }
             }
-            (super::oidc::buttons(ctx, providers, ""))
+            (oidc_buttons(ctx, providers, ""))
         },
     )
 }
@@ -95,7 +95,7 @@ pub fn login(
                 (forms::input(ctx.lang, &Input { name: "password", label: t.field_password, kind: "password", value: "", autocomplete: "current-password", hint: None, required: true, max_chars: None }, errors))
                 div class="actions" { button type="submit" { (t.login_submit) } }
             }
-            (super::oidc::buttons(ctx, providers, next))
+            (oidc_buttons(ctx, providers, next))
             p { (t.login_no_account) " " a href="/register" { (t.nav_register) } }
         },
     )
@@ -126,4 +126,28 @@ pub fn consent(
             }
         },
     )
+}
+
+/// "Entrar com Google" links (OpenID Connect log-in, see `web::oidc`), one per provider (`(id, label)`), or nothing.
+fn oidc_buttons(ctx: &Ctx, providers: &[(String, String)], next: &str) -> Markup {
+    let t = ctx.lang.t();
+    let query = if next.is_empty() {
+        String::new()
+    } else {
+        format!("?next={}", super::admin::urlencode(next))
+    };
+    html! {
+        @if !providers.is_empty() {
+            div class="oidc-buttons" {
+                p class="muted" { (t.oidc_or) }
+                @for (id, label) in providers {
+                    p {
+                        a class="button secondary" href=(format!("/auth/{id}{query}")) {
+                            (t.oidc_continue_with.replace("{label}", label))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

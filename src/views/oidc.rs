@@ -1,5 +1,4 @@
-//! Log-in through an OpenID Connect provider: the buttons on the log-in and sign-up
-//! pages, the page that says why a log-in did not go through, and the page where a
+//! Log-in through an OpenID Connect provider (its buttons are in [`super::auth`]): the page that says why a log-in did not go through, and the page where a
 //! person new to the site completes the sign-up (profile and consents, no password).
 
 use maud::{Markup, html};
@@ -9,30 +8,6 @@ use super::auth::{RegisterValues, document};
 use super::forms::{self, Errors, Input};
 use super::layout::page;
 use crate::db::consents::Document;
-
-/// "Entrar com Google" links, one per provider (`(id, label)`), or nothing.
-pub fn buttons(ctx: &Ctx, providers: &[(String, String)], next: &str) -> Markup {
-    let t = ctx.lang.t();
-    let query = if next.is_empty() {
-        String::new()
-    } else {
-        format!("?next={}", super::admin::urlencode(next))
-    };
-    html! {
-        @if !providers.is_empty() {
-            div class="oidc-buttons" {
-                p class="muted" { (t.oidc_or) }
-                @for (id, label) in providers {
-                    p {
-                        a class="button secondary" href=(format!("/auth/{id}{query}")) {
-                            (t.oidc_continue_with.replace("{label}", label))
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 /// Why the log-in through `label` did not go through; nothing was changed. Offers to try
 /// again (`retry`: the provider's id) and the password log-in.

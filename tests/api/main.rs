@@ -11,6 +11,7 @@ mod faults;
 mod hardening;
 mod health;
 mod helpers;
+mod oidc;
 mod pool;
 mod report;
 mod storage;
