@@ -7,6 +7,8 @@
 //   OIDC_CLIENT_SECRET   and secret                 (default pesquisa-test-secret)
 //   OIDC_REDIRECT_URIS   its redirect URIs, comma-separated
 //
+//   OIDC_KEEP_RUNNING=1  do not stop when stdin closes (tests/browser/run.sh)
+//
 // Prints "listening http://127.0.0.1:PORT" once ready; stops on SIGTERM or when stdin
 // closes (so a test that dies takes its provider with it).
 //
@@ -99,5 +101,7 @@ console.log(`listening ${issuer}`);
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.resume();
+if (process.env.OIDC_KEEP_RUNNING !== '1') {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}
