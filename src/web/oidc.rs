@@ -205,7 +205,15 @@ pub async fn callback(
         // MERGE: once users.email_verified_at exists, link only to an account whose address is
         // verified (or clear its password here), so nobody who signed up with someone else's
         // address before them gets their account. MERGE: set email_verified_at
-        identities::link(&app.db, user.id, &who.provider, &who.subject).await?;
+        match identities::link(&app.db, user.id, &who.provider, &who.subject).await {
+            Ok(()) => {}
+            // The same subject linked by a simultaneous callback: start again.
+            Err(e) if e.is_unique_violation() => {
+                show_problem(depot, res, p, Problem::Expired);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
         tracing::info!(user_id = user.id, provider = %p.settings.id, "oidc: account linked");
         audit::record(
             &app.db,
