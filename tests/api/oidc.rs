@@ -737,3 +737,69 @@ async fn a_new_signing_key_is_fetched_once_then_refetching_waits() {
     }
     assert_eq!(rogue.state.lock().expect("state").jwks_fetches, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anonymous_starts_store_one_flow_per_browser_and_are_rate_limited() {
+    let rogue = Rogue::start().await;
+    rogue.state.lock().expect("state").jwks = jwks(&[&key("a", "k1")]);
+    for backend in ALL_BACKENDS {
+        let p = provider_settings(&rogue.issuer);
+        let app = TestApp::spawn_with(backend, move |s| {
+            s.oidc.providers = vec![p];
+            s.rate_limit.login_per_ip = 6;
+        })
+        .await;
+        assert_eq!(
+            app.get("/auth/nenhum")
+                .await
+                .status_code
+                .map(|s| s.as_u16()),
+            Some(404)
+        );
+        let before = app.state.kv.key_count().await.expect("keys");
+        let mut b = Browser::default();
+        let mut states = Vec::new();
+        for _ in 0..5 {
+            let start = b.get(&app.service, "/auth/test").await;
+            assert_eq!(start.status, 302);
+            states.push(start.location().to_string());
+        }
+        let after = app.state.kv.key_count().await.expect("keys");
+        // One flow (each start replaces the last) and the client's log-in counter.
+        assert_eq!(after - before, 2, "{backend:?}");
+        states.dedup();
+        assert_eq!(states.len(), 5, "a fresh state each time");
+        // The sixth start of this network is the last the limit allows.
+        assert_eq!(b.get(&app.service, "/auth/test").await.status, 302);
+        let refused = b.get(&app.service, "/auth/test").await;
+        assert_eq!(refused.status, 429, "{backend:?}");
+        // A client without cookies: each start is a new browser, still counted.
+        let mut fresh = Browser::from_ip("198.51.100.30");
+        for _ in 0..6 {
+            assert_eq!(fresh.get(&app.service, "/auth/test").await.status, 302);
+            fresh.cookies.clear();
+        }
+        assert_eq!(fresh.get(&app.service, "/auth/test").await.status, 429);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_answering_badly_gives_the_unavailable_page() {
+    let rogue = Rogue::start().await;
+    rogue.state.lock().expect("state").jwks = "<html>not a key set</html>".into();
+    for backend in ALL_BACKENDS {
+        let app = app_with(backend, &rogue.issuer).await;
+        let mut b = Browser::default();
+        let page = b.get(&app.service, "/auth/test").await;
+        assert_eq!(page.status, 502, "{backend:?}: {}", page.body);
+        assert!(page.body.contains("Provedor Teste não respondeu agora"));
+        assert!(b.session_cookie().is_none());
+        // A token endpoint answering garbage once the log-in is under way.
+        rogue.state.lock().expect("state").jwks = jwks(&[&key("a", "k1")]);
+        let page = rogue_round(&app, &rogue, &mut b, |_| "not-a-jwt".into()).await;
+        assert!(page.status == 502 || page.status == 400, "{}", page.body);
+        assert_ne!(page.status, 500);
+        rogue.state.lock().expect("state").jwks = "<html>not a key set</html>".into();
+        assert_eq!(count(app.db(), "users").await, 0);
+    }
+}
