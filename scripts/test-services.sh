@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is installed and running on this machine:
 # MariaDB and Redis (installed from Debian's packages if missing, started if stopped),
-# and the MariaDB test user `pesquisa_test`, allowed to create databases `pesquisa_t_*`.
+# the MariaDB test user `pesquisa_test`, allowed to create databases `pesquisa_t_*`, and
+# the npm packages of the test OpenID provider (tests/oidc).
 # Idempotent; needs root (as on CI and the development VMs).
 set -euo pipefail
 
@@ -58,3 +59,17 @@ for db in $(mariadb -uroot -N -e "SHOW DATABASES LIKE 'pesquisa\\_t\\_%'"); do
   mariadb -uroot -e "DROP DATABASE \`$db\`"
 done
 log "MariaDB and Redis ready"
+
+# The OpenID provider of the log-in tests (tests/api/oidc.rs): oidc-provider from npm,
+# pinned by tests/oidc/package-lock.json. Node comes from Debian when missing.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs and npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -f "$root/tests/oidc/node_modules/oidc-provider/package.json" ]; then
+  log "installing the test OpenID provider (npm ci in tests/oidc)"
+  (cd "$root/tests/oidc" && timeout 600 npm ci --no-audit --no-fund >/dev/null)
+fi
+log "OpenID provider ready"

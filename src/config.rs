@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::accounts::hasher::PasswordSettings;
 
+pub mod oidc;
+pub use oidc::{OidcProvider, OidcSettings};
+
 /// Where the configuration file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pesquisa/pesquisa.toml";
 
@@ -31,6 +34,9 @@ pub enum ConfigError {
     File { path: String, reason: String },
     #[error("configuration key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+    /// A key built at run time, such as `oidc.providers[1].client_id`.
+    #[error("configuration key `{key}`: {reason}")]
+    InvalidAt { key: String, reason: String },
 }
 
 impl From<figment::Error> for ConfigError {
@@ -91,6 +97,7 @@ pub struct Settings {
     pub report: ReportSettings,
     pub logging: LoggingSettings,
     pub mail: MailSettings,
+    pub oidc: OidcSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -676,6 +683,7 @@ impl Settings {
             creds,
             "mail_password",
         )?;
+        self.oidc.resolve(creds)?;
         Ok(())
     }
 
@@ -887,6 +895,7 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| invalid("logging.level", e.to_string()))?;
+        self.oidc.validate()?;
         Ok(())
     }
 

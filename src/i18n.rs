@@ -21,10 +21,11 @@ pub enum Notice {
     EmailChanged,
     ResendLimited,
     PasswordResetLogIn,
+    AccountCreated,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 14] = [
+    pub const ALL: [Notice; 15] = [
         Notice::LoggedOut,
         Notice::AccountSaved,
         Notice::PasswordChanged,
@@ -39,6 +40,7 @@ impl Notice {
         Notice::EmailChanged,
         Notice::ResendLimited,
         Notice::PasswordResetLogIn,
+        Notice::AccountCreated,
     ];
 
     /// The name it is stored under (in the session, or in a cookie for a visitor).
@@ -57,6 +59,7 @@ impl Notice {
             Notice::EmailChangeSent => "email_change_sent",
             Notice::EmailChanged => "email_changed",
             Notice::ResendLimited => "resend_limited",
+            Notice::AccountCreated => "account_created",
             Notice::PasswordResetLogIn => "password_reset_log_in",
         }
     }
@@ -83,6 +86,7 @@ impl Notice {
             Notice::EmailChangeSent => t.email_change_sent,
             Notice::EmailChanged => t.email_changed,
             Notice::ResendLimited => t.resend_limited,
+            Notice::AccountCreated => t.account_created,
             Notice::PasswordResetLogIn => t.password_reset_done,
         }
     }
@@ -305,6 +309,7 @@ pub struct Texts {
     pub unverified_banner: &'static str,
     pub unverified_resend: &'static str,
     pub resend_limited: &'static str,
+    pub account_created: &'static str,
     pub email_verified: &'static str,
     pub verification_sent: &'static str,
     pub email_change_sent: &'static str,
@@ -418,6 +423,21 @@ pub struct Texts {
     pub code_link_lead: &'static str,
     pub code_link_invalid: &'static str,
     pub password_reset_done: &'static str,
+    // OpenID Connect log-in ({label} is the provider's name, {email} the address).
+    pub oidc_or: &'static str,
+    pub oidc_continue_with: &'static str,
+    pub oidc_problem_title: &'static str,
+    pub oidc_unavailable: &'static str,
+    pub oidc_rejected: &'static str,
+    pub oidc_expired: &'static str,
+    pub oidc_cancelled: &'static str,
+    pub oidc_email_unverified: &'static str,
+    pub oidc_staff: &'static str,
+    pub oidc_try_again: &'static str,
+    pub oidc_use_password: &'static str,
+    pub oidc_complete_title: &'static str,
+    pub oidc_complete_lead: &'static str,
+    pub oidc_complete_submit: &'static str,
 }
 
 pub static PT: Texts = Texts {
@@ -577,6 +597,7 @@ pub static PT: Texts = Texts {
     unverified_banner: "Confirme seu e-mail: suas respostas só entram nos resultados da pesquisa depois da confirmação.",
     unverified_resend: "Reenviar o e-mail de confirmação",
     resend_limited: "Você já pediu várias mensagens há pouco. Espere alguns minutos e tente de novo.",
+    account_created: "Sua conta foi criada. Entre para começar.",
     email_verified: "E-mail confirmado. Obrigado!",
     verification_sent: "Enviamos um novo e-mail de confirmação.",
     email_change_sent: "Enviamos um link ao novo endereço. O e-mail só muda depois que você abrir esse link.",
@@ -690,6 +711,20 @@ pub static PT: Texts = Texts {
     code_link_lead: "Confirme para entrar com o link que você recebeu por e-mail.",
     code_link_invalid: "Este link de acesso é inválido, expirou ou já foi usado. Peça um novo código.",
     password_reset_done: "Senha redefinida. Entre com a nova senha.",
+    oidc_or: "ou",
+    oidc_continue_with: "Entrar com {label}",
+    oidc_problem_title: "Não foi possível entrar",
+    oidc_unavailable: "O {label} não respondeu agora. Nada foi alterado. Tente de novo em alguns minutos ou entre com e-mail e senha.",
+    oidc_rejected: "O login com {label} não pôde ser confirmado com segurança. Nada foi alterado. Tente de novo.",
+    oidc_expired: "Este login expirou ou já foi usado. Nada foi alterado. Comece de novo.",
+    oidc_cancelled: "O login com {label} foi cancelado. Nada foi alterado.",
+    oidc_email_unverified: "O {label} não confirmou que o seu e-mail foi verificado. Verifique o e-mail na sua conta {label} ou crie uma conta com e-mail e senha.",
+    oidc_staff: "Contas da equipe entram com e-mail e senha, não com {label}.",
+    oidc_try_again: "Tentar de novo",
+    oidc_use_password: "Entrar com e-mail e senha",
+    oidc_complete_title: "Complete seu cadastro",
+    oidc_complete_lead: "Você entrou com {label} usando o e-mail {email}. Faltam alguns dados antes do questionário.",
+    oidc_complete_submit: "Concluir cadastro",
 };
 
 pub static EN: Texts = Texts {
@@ -849,6 +884,7 @@ pub static EN: Texts = Texts {
     unverified_banner: "Confirm your e-mail: your answers only count in the survey's results after you confirm it.",
     unverified_resend: "Send the confirmation e-mail again",
     resend_limited: "You asked for several messages just now. Wait a few minutes and try again.",
+    account_created: "Your account was created. Log in to start.",
     email_verified: "E-mail confirmed. Thank you!",
     verification_sent: "We sent a new confirmation e-mail.",
     email_change_sent: "We sent a link to the new address. The e-mail only changes once you open that link.",
@@ -962,6 +998,20 @@ pub static EN: Texts = Texts {
     code_link_lead: "Confirm to sign in with the link you received by e-mail.",
     code_link_invalid: "This sign-in link is invalid, has expired or was already used. Ask for a new code.",
     password_reset_done: "Password reset. Log in with the new password.",
+    oidc_or: "or",
+    oidc_continue_with: "Continue with {label}",
+    oidc_problem_title: "Could not log in",
+    oidc_unavailable: "{label} is not answering right now. Nothing was changed. Try again in a few minutes or log in with e-mail and password.",
+    oidc_rejected: "The log-in with {label} could not be confirmed safely. Nothing was changed. Please try again.",
+    oidc_expired: "This log-in has expired or was already used. Nothing was changed. Please start again.",
+    oidc_cancelled: "The log-in with {label} was cancelled. Nothing was changed.",
+    oidc_email_unverified: "{label} did not confirm that your e-mail address is verified. Verify it in your {label} account, or sign up with e-mail and password.",
+    oidc_staff: "Staff accounts log in with e-mail and password, not with {label}.",
+    oidc_try_again: "Try again",
+    oidc_use_password: "Log in with e-mail and password",
+    oidc_complete_title: "Complete your sign-up",
+    oidc_complete_lead: "You signed in with {label} as {email}. A few details are missing before the questionnaire.",
+    oidc_complete_submit: "Finish sign-up",
 };
 
 /// The texts of e-mails, apart from the page texts so a message reads as a whole.

@@ -15,6 +15,7 @@ pub mod export;
 pub mod i18n;
 pub mod kv;
 pub mod metrics;
+pub mod oidc;
 pub mod pool;
 pub mod report;
 pub mod router;

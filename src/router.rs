@@ -19,7 +19,7 @@ use crate::web::error::error_page;
 use crate::web::session;
 use crate::web::state::AppState;
 use crate::web::{
-    account, admin, assets, auth, email_change, email_code, guards, health, home, hoops,
+    account, admin, assets, auth, email_change, email_code, guards, health, home, hoops, oidc,
     password_reset, results, survey, verify,
 };
 
@@ -100,6 +100,17 @@ fn pages() -> Router {
                 ),
         )
         .push(Router::with_path("logout").post(auth::logout))
+        // OpenID Connect log-in; "complete" is no provider id (config refuses it).
+        .push(
+            Router::with_path("auth/complete")
+                .get(oidc::complete_form)
+                .post(oidc::complete),
+        )
+        .push(
+            Router::with_path("auth/{provider}")
+                .get(oidc::start)
+                .push(Router::with_path("callback").get(oidc::callback)),
+        )
         .push(
             Router::with_path("consent")
                 .hoop(guards::require_user)

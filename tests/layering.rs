@@ -8,7 +8,7 @@
 //! 6  web (state, error, session, hoops, guards, handlers), router, server
 //! 5  views
 //! 4  export, report, synthetic
-//! 3  db, kv, pool, telemetry
+//! 3  db, kv, pool, telemetry, oidc
 //! 2  config
 //! 1  survey, stats, accounts
 //! 0  crypto, i18n, assets
@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("kv", 3),
     ("pool", 3),
     ("telemetry", 3),
+    ("oidc", 3),
     ("export", 4),
     ("report", 4),
     ("synthetic", 4),

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod batches;
 pub mod consents;
 pub mod email_tokens;
+pub mod identities;
 pub mod migrations;
 pub mod outbox;
 pub mod responses;

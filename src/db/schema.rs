@@ -129,3 +129,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     responses
 );
+
+diesel::table! {
+    user_identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        provider -> Varchar,
+        subject -> Varchar,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}

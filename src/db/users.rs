@@ -220,6 +220,27 @@ pub async fn mark_verified(
     })
 }
 
+/// An identity provider proved the mailbox of an unverified account: whoever made the
+/// account (possibly with someone else's address) loses its password, and the address
+/// is verified.
+pub async fn claim_unverified(pool: &DbPool, id: i64, at: NaiveDateTime) -> Result<(), DbError> {
+    with_conn!(pool, |conn| {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::email_verified_at.is_null()),
+        )
+        .set((
+            users::password_hash.eq(""),
+            users::email_verified_at.eq(Some(at)),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+}
+
 /// Replace the account's address by one just proven (the change link), verified now. A
 /// taken address fails with a unique violation.
 pub async fn change_email(

@@ -21,7 +21,7 @@ pub struct RegisterValues {
     pub optional: Vec<String>,
 }
 
-fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
+pub(super) fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
     let en = ctx.lang.is_english();
     let t = ctx.lang.t();
     html! {
@@ -34,6 +34,7 @@ fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
 
 pub fn register(
     ctx: &Ctx,
+    providers: &[(String, String)],
     documents: &[Document],
     bairros: &[String],
     contact: &str,
@@ -68,11 +69,18 @@ pub fn register(
                 }
                 div class="actions" { button type="submit" { (t.register_submit) } }
             }
+            (oidc_buttons(ctx, providers, ""))
         },
     )
 }
 
-pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
+pub fn login(
+    ctx: &Ctx,
+    providers: &[(String, String)],
+    email: &str,
+    next: &str,
+    errors: &Errors,
+) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,
@@ -89,6 +97,7 @@ pub fn login(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
             }
             p { a href="/password/forgot" { (t.login_forgot) } }
             p { a href="/login/code" { (t.login_with_code) } }
+            (oidc_buttons(ctx, providers, next))
             p { (t.login_no_account) " " a href="/register" { (t.nav_register) } }
         },
     )
@@ -119,4 +128,28 @@ pub fn consent(
             }
         },
     )
+}
+
+/// "Entrar com Google" links (OpenID Connect log-in, see `web::oidc`), one per provider (`(id, label)`), or nothing.
+fn oidc_buttons(ctx: &Ctx, providers: &[(String, String)], next: &str) -> Markup {
+    let t = ctx.lang.t();
+    let query = if next.is_empty() {
+        String::new()
+    } else {
+        format!("?next={}", super::admin::urlencode(next))
+    };
+    html! {
+        @if !providers.is_empty() {
+            div class="oidc-buttons" {
+                p class="muted" { (t.oidc_or) }
+                @for (id, label) in providers {
+                    p {
+                        a class="button secondary" href=(format!("/auth/{id}{query}")) {
+                            (t.oidc_continue_with.replace("{label}", label))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

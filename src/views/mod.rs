@@ -10,6 +10,7 @@ pub mod forms;
 pub mod home;
 pub mod layout;
 pub mod mail;
+pub mod oidc;
 pub mod prepared;
 pub mod results;
 pub mod survey;

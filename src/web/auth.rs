@@ -29,6 +29,7 @@ async fn render_register(
     let c = form_ctx(depot);
     Ok(views::auth::register(
         &c,
+        &app.oidc.buttons(),
         &documents,
         app.bairros.all(),
         &app.settings.accounts.privacy_contact,
@@ -233,8 +234,8 @@ pub async fn signed_up(depot: &mut Depot, res: &mut Response) {
     res.render(views::Html(views::verify::check_email(&c)));
 }
 
-fn login_page(c: &Ctx, email: &str, next: &str, errors: &Errors) -> maud::Markup {
-    views::auth::login(c, email, next, errors)
+fn login_page(depot: &Depot, c: &Ctx, email: &str, next: &str, errors: &Errors) -> maud::Markup {
+    views::auth::login(c, &state(depot).oidc.buttons(), email, next, errors)
 }
 
 /// `GET /login`
@@ -249,7 +250,13 @@ pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response
         return;
     }
     let c = form_ctx(depot);
-    res.render(views::Html(login_page(&c, "", &next, &Errors::default())));
+    res.render(views::Html(login_page(
+        depot,
+        &c,
+        "",
+        &next,
+        &Errors::default(),
+    )));
 }
 
 /// `POST /login`: rate-limited per address and per account; the same work whether or
@@ -291,7 +298,7 @@ pub async fn login(
         let mut errors = Errors::default();
         errors.add("email", lang.t().err_login_failed);
         let c = form_ctx(depot);
-        refusals::unprocessable(res, login_page(&c, &raw_email, &next, &errors));
+        refusals::unprocessable(res, login_page(depot, &c, &raw_email, &next, &errors));
         return Ok(());
     };
     known_device::remember(req, res, &app, user.id, device);

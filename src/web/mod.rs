@@ -14,6 +14,7 @@ pub mod hoops;
 pub mod known_device;
 pub mod limits;
 pub mod metrics;
+pub mod oidc;
 pub mod password_reset;
 pub mod refusals;
 pub mod results;

@@ -192,6 +192,23 @@ pub fn csrf_token(depot: &mut Depot) -> String {
     anonymous_csrf(&key, nonce)
 }
 
+/// This browser's pre-session nonce, made (with its cookie) when it has none: the key of
+/// the few minutes of server-side state an OpenID Connect log-in in progress needs.
+pub fn pre_session(depot: &mut Depot) -> String {
+    let cur = current_mut(depot);
+    cur.pre
+        .get_or_insert_with(|| {
+            cur.pre_new = true;
+            random_token()
+        })
+        .clone()
+}
+
+/// The pre-session nonce the request's cookie carries, if any (none is made).
+pub fn existing_pre_session(depot: &Depot) -> Option<String> {
+    current(depot).and_then(|c| c.pre.clone())
+}
+
 /// Whether `given` is the CSRF token of the session the request's cookie named before it
 /// expired: the form was made for this browser's session, and was posted after its end.
 pub fn proves_expired_session(depot: &Depot, given: &str) -> bool {

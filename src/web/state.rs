@@ -31,6 +31,8 @@ pub struct AppState {
     pub report_cache: Arc<crate::report::cache::ReportCache>,
     /// What `server.metrics_listen` serves.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The configured OpenID Connect providers, with their cached discovery documents.
+    pub oidc: Arc<crate::oidc::Providers>,
 }
 
 impl AppState {
@@ -60,7 +62,9 @@ impl AppState {
             Some(secret) => secret.expose().as_bytes().into(),
             None => crate::crypto::random_token().as_bytes().into(),
         };
+        let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc)?);
         Ok(AppState {
+            oidc,
             session_key,
             db,
             kv,

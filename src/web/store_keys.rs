@@ -22,6 +22,27 @@ pub fn draft(token: &str) -> String {
     format!("draft:{token}")
 }
 
+/// An OpenID Connect log-in in progress (state, nonce, PKCE verifier), or a person the
+/// provider vouched for who is completing the sign-up, under a hash of the browser's
+/// pre-session nonce: one of each per browser, and short-lived.
+pub fn oidc(kind: OidcKey, pre_session: &str) -> String {
+    let kind = match kind {
+        OidcKey::Flow => "flow",
+        OidcKey::Pending => "pending",
+    };
+    format!(
+        "oidc:{kind}:{}",
+        hex::encode(Sha256::digest(pre_session.as_bytes()))
+    )
+}
+
+/// Which OpenID Connect state [`oidc`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcKey {
+    Flow,
+    Pending,
+}
+
 /// What a per-client counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientLimit {

@@ -12,6 +12,7 @@ mod faults;
 mod hardening;
 mod health;
 mod helpers;
+mod oidc;
 mod pool;
 mod report;
 mod storage;

@@ -13,6 +13,8 @@
 #                      synthetic responses
 #   email_access.mjs   password reset and sign-in by e-mail code (messages read from the
 #                      outbox in the server's SQLite file, DB_FILE)
+#   oidc.mjs           log-in through a real OpenID provider (tests/oidc, started here
+#                      on loopback): a new person signs up, an existing one is linked
 # (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
@@ -35,6 +37,7 @@ log() { echo "browser-test: $*" >&2; }
 
 workdir=""
 server_pid=""
+provider_pid=""
 scripts_ran=0
 server_log="$SCREENSHOT_DIR/server.log"
 cleanup() {
@@ -47,6 +50,10 @@ cleanup() {
     done
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ -n "$provider_pid" ]; then
+    kill -TERM "$provider_pid" 2>/dev/null || true
+    wait "$provider_pid" 2>/dev/null || true
   fi
   if [ -n "$workdir" ] && [ -d "$workdir" ]; then
     if [ "$status" -ne 0 ] && [ "$scripts_ran" = 0 ] && [ -f "$server_log" ]; then
@@ -107,7 +114,31 @@ port="$(node -e '
 ')"
 case "$port" in 8000|8080|'') log "bad port '$port'"; exit 1 ;; esac
 base_url="http://127.0.0.1:$port"
-: >"$workdir/pesquisa.toml" # an empty config file: never /etc/pesquisa/pesquisa.toml
+: >"$workdir/pesquisa.toml" # our own config file: never /etc/pesquisa/pesquisa.toml
+# The OpenID provider of oidc.mjs, on loopback, and its entry in the config file.
+oidc_dir="$root/tests/oidc"
+if [ ! -f "$oidc_dir/node_modules/oidc-provider/package.json" ]; then
+  log "installing the test OpenID provider (npm ci in tests/oidc)"
+  (cd "$oidc_dir" && timeout 600 npm ci --no-audit --no-fund)
+fi
+(cd "$oidc_dir" && exec env OIDC_KEEP_RUNNING=1 OIDC_REDIRECT_URIS="$base_url/auth/test/callback" \
+  node provider.mjs </dev/null >"$workdir/oidc.out" 2>"$workdir/oidc.err") &
+provider_pid=$!
+for _ in $(seq 1 40); do
+  grep -q '^listening ' "$workdir/oidc.out" 2>/dev/null && break
+  sleep 0.25
+done
+oidc_issuer="$(sed -n 's/^listening //p' "$workdir/oidc.out")"
+[ -n "$oidc_issuer" ] || { log "the OpenID provider did not start"; cat "$workdir/oidc.err" >&2; exit 1; }
+cat >"$workdir/pesquisa.toml" <<TOML
+[[oidc.providers]]
+id = "test"
+label = "Provedor Teste"
+issuer = "$oidc_issuer"
+client_id = "pesquisa-test"
+client_secret = "pesquisa-test-secret"
+redirect_url = "$base_url/auth/test/callback"
+TOML
 # Drop any PESQUISA_* (e.g. a database or Redis of the API tests) and systemd credentials
 # from the environment, so the server runs on its defaults: SQLite here, memory sessions.
 unset_args=()
@@ -151,7 +182,8 @@ done
 # 5. The scripts, one after the other (a failure in one does not skip the other).
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
-scripts=(respondent.mjs questionnaire.mjs report.mjs email_access.mjs)
+# BROWSER_SCRIPTS="oidc.mjs" runs some of them only.
+read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs}"
 total_passed=0
 total_failed=0
 worst=0
@@ -163,7 +195,7 @@ for script in "${scripts[@]}"; do
   summary_file="$workdir/summary-$script"
   : >"$summary_file"
   set +e
-  (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
+  (cd "$here" && BASE_URL="$base_url" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
     ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
     DB_FILE="$workdir/pesquisa.db" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
