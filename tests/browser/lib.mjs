@@ -396,3 +396,18 @@ export async function run({ title, prefix = '', timeoutMs = 180_000, journey }) 
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(crashed ? 2 : failed === 0 ? 0 : 1);
 }
+
+// After the sign-up form: the "check your e-mail" page, then the verification mail's link
+// (read from the SMTP sink, see waitForMail) and its confirm button, as a respondent does
+// on the phone. Returns the navigation of the confirm tap (it lands on the questionnaire).
+export async function confirmSignUp(page, who) {
+  const sent = new URL(page.url()).pathname;
+  if (sent !== '/register/sent') throw new Error(`sign-up landed on ${page.url()}, not /register/sent`);
+  if (!(await page.getByRole('heading', { name: 'Confira seu e-mail' }).isVisible())) {
+    throw new Error('no "Confira seu e-mail" heading');
+  }
+  const mail = await waitForMail(who.email, { kind: 'verify_email' });
+  if (!mail.link || !mail.link.includes('/verify?token=')) throw new Error(`no verification link in: ${mail.text}`);
+  await page.goto(mail.link, { waitUntil: 'load' });
+  return tapAndWait(page, page.getByRole('button', { name: 'Confirmar e continuar', exact: true }));
+}

@@ -14,6 +14,7 @@
 import {
   check, step, pageChecks, screenshot, clearConsoleErrors, tapAndWait, fillRegister,
   newRespondent, run, BASE_URL, describeChain,
+  confirmSignUp,
 } from './lib.mjs';
 
 const ISSUER = (process.env.OIDC_ISSUER || '').replace(/\/+$/, '');
@@ -73,10 +74,11 @@ async function journey(page) {
   // 2. A person with a password account logs in through the provider.
   await page.context().clearCookies();
   const bia = newRespondent('Bia', 'Lima');
-  await step('existing: signs up with a password, then logs out', async () => {
+  await step('existing: signs up with a password, confirms the e-mail, then logs out', async () => {
     await page.goto(`${BASE_URL}/register`, { waitUntil: 'load' });
     await fillRegister(page, bia, bia.password);
     await tapAndWait(page, page.getByRole('button', { name: 'Criar conta' }));
+    await confirmSignUp(page, bia);
     await page.context().clearCookies();
   });
   await logInAtProvider(page, bia.email, 'existing');

@@ -18,7 +18,7 @@
 
 import {
   BASE_URL, check, step, pageChecks, focusInfo, focusVisible, focusName, actAndWait, tapAndWait,
-  describeChain, fillRegister, newRespondent, run,
+  describeChain, fillRegister, newRespondent, run, confirmSignUp,
 } from './lib.mjs';
 
 const PAGES = 4;
@@ -274,10 +274,11 @@ async function journey(page) {
   const who = newRespondent('Joana', 'Ferreira Lima');
 
   // 1. Sign up (the sign-up page itself is the respondent test's subject).
-  await step('sign-up leads (303) to the questionnaire, page 1', async () => {
+  await step('sign-up, then the mailed link, lead (303) to the questionnaire, page 1', async () => {
     await page.goto(`${BASE_URL}/register`, { waitUntil: 'load' });
     await fillRegister(page, who, who.password);
-    const nav = await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    const nav = await confirmSignUp(page, who);
     if (nav.redirectStatus !== 303 || path(page) !== '/survey/1' || nav.response.status() !== 200) throw new Error(describeChain(nav));
     return [describeChain(nav)];
   });

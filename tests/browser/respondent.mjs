@@ -13,7 +13,7 @@
 
 import {
   MIN_TARGET, check, step, pageChecks, clearConsoleErrors, focusInfo, focusVisible, focusName,
-  tapAndWait, fillRegister, newRespondent, run, BASE_URL,
+  tapAndWait, fillRegister, newRespondent, run, BASE_URL, confirmSignUp, describeChain,
 } from './lib.mjs';
 
 // ---------------------------------------------------------------- keyboard (on /login)
@@ -146,11 +146,18 @@ async function journey(page) {
   });
   await pageChecks(page, 'register-errors', 'register with errors');
 
-  // 4. Register correctly: 303 to /account (or the questionnaire), then "Minha conta"
-  let landed;
-  await step('sign-up with valid data redirects (303) to /account or the questionnaire', async () => {
+  // 4. Register correctly: "Confira seu e-mail", then the mailed link logs in (303 to the
+  //    questionnaire), then "Minha conta"
+  await step('sign-up with valid data ends (303) on "Confira seu e-mail"', async () => {
     await fillRegister(page, who, who.password);
-    const { response, redirectStatus, chain } = await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    const nav = await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    if (nav.redirectStatus !== 303 || new URL(page.url()).pathname !== '/register/sent') throw new Error(describeChain(nav));
+    return [describeChain(nav)];
+  });
+  await pageChecks(page, 'register-sent', 'check your e-mail');
+  let landed;
+  await step('the verification mail arrives; its link and "Confirmar e continuar" log in (303)', async () => {
+    const { response, redirectStatus, chain } = await confirmSignUp(page, who);
     landed = new URL(page.url()).pathname;
     const via = chain.map((c) => `${c.status} ${new URL(c.url).pathname}`).join(' -> ');
     if (!LANDINGS.test(landed)) throw new Error(`landed on ${page.url()} (status ${response.status()}) via ${via}`);
