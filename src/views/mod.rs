@@ -12,6 +12,7 @@ pub mod mail;
 pub mod prepared;
 pub mod results;
 pub mod survey;
+pub mod two_factor;
 pub mod verify;
 
 use maud::Markup;

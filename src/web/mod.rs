@@ -15,11 +15,13 @@ pub mod limits;
 pub mod metrics;
 pub mod refusals;
 pub mod results;
+pub mod second_factor;
 pub mod session;
 pub mod session_start;
 pub mod state;
 pub mod store_keys;
 pub mod survey;
+pub mod two_factor;
 pub mod verify;
 
 use salvo::prelude::*;

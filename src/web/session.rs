@@ -53,6 +53,10 @@ pub struct SessionData {
     /// The account's e-mail is not verified yet: pages remind the respondent.
     #[serde(default)]
     pub email_unverified: bool,
+    /// The log-in was confirmed with a second factor (or the factor was set up in this
+    /// session): staff pages require it of accounts that have one.
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 impl SessionData {
@@ -67,6 +71,7 @@ impl SessionData {
             needs_consent: false,
             flash: None,
             email_unverified: false,
+            second_factor: false,
         }
     }
 }
@@ -190,6 +195,18 @@ pub fn csrf_token(depot: &mut Depot) -> String {
         random_token()
     });
     anonymous_csrf(&key, nonce)
+}
+
+/// The browser's pre-session nonce (made, with its cookie, when it has none): what state
+/// kept in the browser before log-in, such as a pending second factor, is bound to.
+pub fn pre_nonce(depot: &mut Depot) -> String {
+    let cur = current_mut(depot);
+    cur.pre
+        .get_or_insert_with(|| {
+            cur.pre_new = true;
+            random_token()
+        })
+        .clone()
 }
 
 /// Whether `given` is the CSRF token of the session the request's cookie named before it
