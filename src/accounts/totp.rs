@@ -34,6 +34,16 @@ pub fn base32(secret: &[u8]) -> String {
     totp(secret).get_secret_base32()
 }
 
+/// The secret from its base-32 text (as an authenticator app reads it), spaces ignored.
+pub fn from_base32(text: &str) -> Option<Vec<u8>> {
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    totp_rs::Secret::Encoded(clean).to_bytes().ok()
+}
+
 /// The `otpauth://` URI a QR code carries (Google Authenticator's key-URI format).
 pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> String {
     let label = format!("{}:{}", uri_escape(issuer), uri_escape(account));
@@ -254,5 +264,7 @@ mod tests {
         let uri = otpauth_uri(&[0u8; 20], "Pesquisa de mercado", "ana@x.br");
         assert!(uri.starts_with("otpauth://totp/Pesquisa%20de%20mercado:ana%40x.br?secret="));
         assert!(uri.contains("&period=30"));
+        let secret = new_secret();
+        assert_eq!(from_base32(&base32(&secret).to_lowercase()), Some(secret));
     }
 }

@@ -71,16 +71,23 @@ pub fn start(
 ) {
     let nonce = session::pre_nonce(depot);
     let expires = Utc::now().timestamp() + PENDING_SECS;
+    let value = encode(&app.session_key, &nonce, pending, expires);
+    let mut c = cookie(req, app, value);
+    c.set_max_age(salvo::http::cookie::time::Duration::seconds(PENDING_SECS));
+    res.add_cookie(c);
+}
+
+/// The cookie's value for `pending` until `expires` (Unix seconds) in the browser with
+/// this pre-session nonce: the fields, then their HMAC under the server secret.
+pub fn encode(key: &[u8], nonce: &str, pending: &Pending, expires: i64) -> String {
     let payload = format!(
         "{}.{expires}.{}.{}",
         pending.user_id,
         hex::encode(&pending.how),
         hex::encode(&pending.next)
     );
-    let sig = mac(&app.session_key, &nonce, &payload);
-    let mut c = cookie(req, app, format!("{payload}.{sig}"));
-    c.set_max_age(salvo::http::cookie::time::Duration::seconds(PENDING_SECS));
-    res.add_cookie(c);
+    let sig = mac(key, nonce, &payload);
+    format!("{payload}.{sig}")
 }
 
 /// The pending log-in the request's cookie names.
