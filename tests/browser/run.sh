@@ -11,12 +11,15 @@
 #   report.mjs         the standalone `pesquisa report` file (no network requests) and
 #                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)
 #                      synthetic responses
+#   two_factor.mjs     staff two-step verification: enrolment (QR code, key, recovery
+#                      codes) and a log-in with the code, as an admin
 # (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
 #   SCREENSHOT_DIR  where the PNGs go (default tests/browser/screenshots/)
 #   PESQUISA_BIN    the binary to serve (default target/debug/pesquisa, built if missing)
 #   REBUILD=1       run `cargo build` even when the binary exists
+#   BROWSER_SCRIPTS the scripts to run, space-separated (default: all four)
 #
 # Output: each script's "ok"/"FAIL" lines; the last line is the sum over all scripts,
 # "N passed, M failed". Exit status: 0 when every check passed, 1 when some failed, 2
@@ -113,6 +116,9 @@ pq() { (cd "$workdir" && env "${unset_args[@]}" NO_COLOR=1 "$bin" --config "$wor
 pq migrate >/dev/null
 pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
 printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email "$analyst_email" >/dev/null
+admin_email="chefe@exemplo.com.br"
+admin_password="duas etapas para a equipe"
+printf '%s\n' "$admin_password" | pq admin create-user --role admin --email "$admin_email" >/dev/null
 pq report --households 12000 --output "$workdir/relatorio.html"
 (
   cd "$workdir"
@@ -143,7 +149,8 @@ done
 # 5. The scripts, one after the other (a failure in one does not skip the other).
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
-scripts=(respondent.mjs questionnaire.mjs report.mjs)
+# BROWSER_SCRIPTS="report.mjs two_factor.mjs" runs only those.
+read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs two_factor.mjs}"
 total_passed=0
 total_failed=0
 worst=0
@@ -156,7 +163,8 @@ for script in "${scripts[@]}"; do
   : >"$summary_file"
   set +e
   (cd "$here" && BASE_URL="$base_url" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
-    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" timeout 300 node "$script") 2>&1 |
+    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
+    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
         printf '%s\n' "$line" >"$summary_file"
