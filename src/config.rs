@@ -442,6 +442,9 @@ pub struct AccountsSettings {
     /// verified the e-mail address. Unset: on when SMTP is configured (`mail.host`), off
     /// otherwise (no mail can arrive from the `.eml` folder).
     pub require_verified_email: Option<bool>,
+    /// Analysts and admins must confirm log-ins with a one-time code (TOTP): until they
+    /// enrol, staff pages send them to `/account/2fa`.
+    pub staff_require_2fa: bool,
 }
 
 impl Default for AccountsSettings {
@@ -451,6 +454,7 @@ impl Default for AccountsSettings {
             on_delete: OnDelete::Delete,
             privacy_contact: "privacidade@pesquisa.example".into(),
             require_verified_email: None,
+            staff_require_2fa: true,
         }
     }
 }
@@ -1033,6 +1037,10 @@ mod tests {
         assert!(s.database.auto_migrate());
         assert!(s.redis.url.is_none());
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8000");
+        assert!(
+            s.accounts.staff_require_2fa,
+            "staff need a second factor by default"
+        );
     }
 
     #[test]

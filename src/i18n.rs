@@ -1121,6 +1121,101 @@ pub static EN_MAIL: MailTexts = MailTexts {
     contact_if_not_you: "If this was not you, contact us:",
 };
 
+/// The texts of staff two-step verification (TOTP).
+pub struct TwoFactorTexts {
+    pub login_title: &'static str,
+    pub login_lead: &'static str,
+    pub field_code: &'static str,
+    pub code_hint: &'static str,
+    pub submit: &'static str,
+    pub err_empty: &'static str,
+    pub err_shape: &'static str,
+    pub err_wrong: &'static str,
+    pub expired_title: &'static str,
+    pub expired_body: &'static str,
+    pub login_again: &'static str,
+    pub enrol_title: &'static str,
+    pub enrol_lead: &'static str,
+    pub enrol_required: &'static str,
+    pub enrol_scan: &'static str,
+    pub qr_label: &'static str,
+    pub enrol_key: &'static str,
+    pub enrol_confirm: &'static str,
+    pub enrol_submit: &'static str,
+    pub enabled: &'static str,
+    pub codes_left: &'static str,
+    pub reset_hint: &'static str,
+    pub recovery_title: &'static str,
+    pub recovery_lead: &'static str,
+    pub continue_: &'static str,
+}
+
+impl Lang {
+    /// The two-step verification texts for this language.
+    pub fn two_factor(self) -> &'static TwoFactorTexts {
+        match self {
+            Lang::Pt => &PT_TWO_FACTOR,
+            Lang::En => &EN_TWO_FACTOR,
+        }
+    }
+}
+
+pub static PT_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
+    login_title: "Código de verificação",
+    login_lead: "Abra o aplicativo autenticador e digite o código de 6 dígitos da sua conta da pesquisa.",
+    field_code: "Código",
+    code_hint: "6 dígitos, ou um dos seus códigos de recuperação.",
+    submit: "Confirmar",
+    err_empty: "Digite o código.",
+    err_shape: "O código tem 6 dígitos (um código de recuperação tem a forma abcde-fghij).",
+    err_wrong: "Código incorreto ou já usado. Espere o próximo código do aplicativo e tente de novo.",
+    expired_title: "O tempo para o código acabou",
+    expired_body: "Por segurança, o código deve ser digitado até 5 minutos depois da senha. Entre de novo.",
+    login_again: "Entrar de novo",
+    enrol_title: "Verificação em duas etapas",
+    enrol_lead: "Contas da equipe entram com a senha e um código de 6 dígitos de um aplicativo autenticador (como FreeOTP, Google Authenticator ou Microsoft Authenticator).",
+    enrol_required: "Para usar as páginas da equipe, ative antes a verificação em duas etapas.",
+    enrol_scan: "1. No aplicativo, adicione uma conta lendo este código QR:",
+    qr_label: "Código QR com a chave para o aplicativo autenticador",
+    enrol_key: "Ou digite esta chave no aplicativo:",
+    enrol_confirm: "2. Para confirmar, digite o código de 6 dígitos que o aplicativo mostra:",
+    enrol_submit: "Ativar",
+    enabled: "A verificação em duas etapas está ativa nesta conta.",
+    codes_left: "Códigos de recuperação não usados:",
+    reset_hint: "Perdeu o aparelho e os códigos de recuperação? Peça a um administrador do servidor para desativar a verificação (pesquisa admin reset-2fa) e ative de novo.",
+    recovery_title: "Guarde seus códigos de recuperação",
+    recovery_lead: "A verificação em duas etapas está ativa. Se perder o aparelho, cada código abaixo entra uma única vez no lugar do código do aplicativo. Eles não serão mostrados de novo: guarde-os em lugar seguro.",
+    continue_: "Continuar",
+};
+
+pub static EN_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
+    login_title: "Verification code",
+    login_lead: "Open your authenticator app and type the 6-digit code of your survey account.",
+    field_code: "Code",
+    code_hint: "6 digits, or one of your recovery codes.",
+    submit: "Confirm",
+    err_empty: "Type the code.",
+    err_shape: "The code has 6 digits (a recovery code looks like abcde-fghij).",
+    err_wrong: "Wrong or already used code. Wait for the app's next code and try again.",
+    expired_title: "The time for the code ran out",
+    expired_body: "For safety, the code must be typed within 5 minutes of the password. Please log in again.",
+    login_again: "Log in again",
+    enrol_title: "Two-step verification",
+    enrol_lead: "Staff accounts log in with the password and a 6-digit code from an authenticator app (such as FreeOTP, Google Authenticator or Microsoft Authenticator).",
+    enrol_required: "To use the staff pages, first turn on two-step verification.",
+    enrol_scan: "1. In the app, add an account by scanning this QR code:",
+    qr_label: "QR code with the key for the authenticator app",
+    enrol_key: "Or type this key into the app:",
+    enrol_confirm: "2. To confirm, type the 6-digit code the app shows:",
+    enrol_submit: "Turn on",
+    enabled: "Two-step verification is on for this account.",
+    codes_left: "Unused recovery codes:",
+    reset_hint: "Lost the device and the recovery codes? Ask a server administrator to turn verification off (pesquisa admin reset-2fa), then turn it on again.",
+    recovery_title: "Save your recovery codes",
+    recovery_lead: "Two-step verification is on. If you lose the device, each code below works once in place of the app's code. They will not be shown again: keep them somewhere safe.",
+    continue_: "Continue",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

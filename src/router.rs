@@ -20,7 +20,7 @@ use crate::web::session;
 use crate::web::state::AppState;
 use crate::web::{
     account, admin, assets, auth, email_change, email_code, guards, health, home, hoops, oidc,
-    password_reset, results, survey, verify,
+    password_reset, results, survey, two_factor, verify,
 };
 
 /// Routes: what answers where.
@@ -62,6 +62,11 @@ fn pages() -> Router {
             Router::with_path("login")
                 .get(auth::login_form)
                 .post(auth::login),
+        )
+        .push(
+            Router::with_path("login/2fa")
+                .get(two_factor::login_form)
+                .post(two_factor::login),
         )
         .push(
             Router::with_path("login/code")
@@ -142,7 +147,13 @@ fn pages() -> Router {
                 .push(Router::with_path("email").post(email_change::request))
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
-                .push(Router::with_path("delete").post(account::delete)),
+                .push(Router::with_path("delete").post(account::delete))
+                .push(
+                    Router::with_path("2fa")
+                        .hoop(guards::require_analyst)
+                        .get(two_factor::enrol_form)
+                        .post(two_factor::enrol),
+                ),
         )
         // Before "admin": analysts may see the results but nothing else of the admin area.
         .push(
@@ -150,6 +161,7 @@ fn pages() -> Router {
                 .hoop(guards::require_user)
                 .hoop(guards::consent_gate)
                 .hoop(guards::require_analyst)
+                .hoop(two_factor::guard)
                 .get(results::page)
                 .push(Router::with_path("respostas.csv").get(results::csv)),
         )
@@ -158,6 +170,7 @@ fn pages() -> Router {
                 .hoop(guards::require_user)
                 .hoop(guards::consent_gate)
                 .hoop(guards::require_admin)
+                .hoop(two_factor::guard)
                 .get(admin::index)
                 .push(Router::with_path("users").get(admin::list_users))
                 .push(Router::with_path("users/{id:num}").get(admin::show_user))

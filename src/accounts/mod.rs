@@ -5,6 +5,7 @@ pub mod email_token;
 pub mod fields;
 pub mod hasher;
 pub mod password;
+pub mod totp;
 
 use serde::{Deserialize, Serialize};
 

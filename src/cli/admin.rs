@@ -64,6 +64,14 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Turn off the two-step verification of a staff account (lost device and recovery
+    /// codes): its secret and recovery codes are deleted and its sessions ended. With
+    /// `accounts.staff_require_2fa` on, the person enrols again at the next log-in.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
@@ -108,6 +116,17 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             audit::record(&pool, None, "cli.user_created", Some(id), role.as_str()).await?;
             println!("created {} account #{id}", role.as_str());
         }
+        AdminCommand::Reset2fa { email } => {
+            let user = account(&pool, &email).await?;
+            let had = crate::db::staff_totp::reset(&pool, user.id).await?;
+            audit::record(&pool, None, "cli.2fa_reset", Some(user.id), "").await?;
+            if had {
+                println!("account #{}: two-step verification turned off", user.id);
+            } else {
+                println!("account #{}: had no two-step verification", user.id);
+            }
+            end_sessions(&settings, user.id).await;
+        }
         AdminCommand::SetRole { email, role } => {
             let user = account(&pool, &email).await?;
             let role = Role::from(role);
@@ -146,6 +165,24 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// End every session of the account (in Redis; sessions kept in a server's memory end
+/// with that server, and staff pages re-check the account at once anyway).
+async fn end_sessions(settings: &Settings, user_id: i64) {
+    if settings.redis.url.is_none() {
+        println!("sessions live in the server's memory: restart it to end them now");
+        return;
+    }
+    let ended = async {
+        let kv = Kv::connect(&settings.redis).await?;
+        session::end_all_for_user(&kv, user_id, None).await?;
+        anyhow::Ok(())
+    };
+    match ended.await {
+        Ok(()) => println!("its sessions were ended"),
+        Err(e) => eprintln!("pesquisa: warning: its sessions could not be ended ({e})"),
+    }
 }
 
 /// The account with this e-mail, or an error naming `--email`.

@@ -16,6 +16,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod responses;
 pub mod schema;
+pub mod staff_totp;
 pub mod users;
 
 use std::path::Path;

@@ -75,6 +75,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_totp (user_id) {
+        user_id -> BigInt,
+        secret -> Varchar,
+        created_at -> Timestamp,
+        enabled_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    staff_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Varchar,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     consent_documents (id) {
         id -> BigInt,
         kind -> Varchar,
@@ -118,6 +138,8 @@ diesel::table! {
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(responses -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(staff_totp -> users (user_id));
+diesel::joinable!(staff_recovery_codes -> users (user_id));
 diesel::joinable!(consents -> consent_documents (document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -127,7 +149,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     consent_documents,
     consents,
-    responses
+    responses,
+    staff_totp,
+    staff_recovery_codes
 );
 
 diesel::table! {

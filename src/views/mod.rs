@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod prepared;
 pub mod results;
 pub mod survey;
+pub mod two_factor;
 pub mod verify;
 
 use maud::Markup;

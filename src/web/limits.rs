@@ -192,7 +192,7 @@ async fn waiting(app: &AppState, key: &str, now: u64) -> Result<Option<u64>, App
 
 fn account_id(who: LoginSubject<'_>) -> Option<i64> {
     match who {
-        LoginSubject::Account { id, .. } => Some(id),
+        LoginSubject::Account { id, .. } | LoginSubject::SecondFactor { id, .. } => Some(id),
         LoginSubject::Address(_) => None,
     }
 }
@@ -325,6 +325,32 @@ pub async fn code_checked(
     } else {
         password_failed(who, &attempt.client, app).await
     }
+}
+
+/// Check a second-factor code under the same limits as passwords (429 while this client
+/// must wait, or the account's ceiling is reached), counting the outcome. `check` runs
+/// only when the attempt is allowed, and says whether the code was right.
+pub async fn checked_second_factor<F>(
+    req: &Request,
+    app: &AppState,
+    user_id: i64,
+    epoch: i32,
+    check: F,
+) -> Result<bool, AppError>
+where
+    F: AsyncFnOnce() -> Result<bool, AppError>,
+{
+    let who = LoginSubject::SecondFactor { id: user_id, epoch };
+    let device = super::known_device::recognised(req, app, user_id);
+    let client = login_client(req, app, device);
+    password_may_be_tried(who, &client, app).await?;
+    let right = check().await?;
+    if right {
+        password_succeeded(who, &client, app).await?;
+    } else {
+        password_failed(who, &client, app).await?;
+    }
+    Ok(right)
 }
 
 /// A wrong password: counted for this client (whose next attempt may then wait) and for

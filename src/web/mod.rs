@@ -18,12 +18,14 @@ pub mod oidc;
 pub mod password_reset;
 pub mod refusals;
 pub mod results;
+pub mod second_factor;
 pub mod session;
 pub mod session_start;
 pub mod state;
 pub mod store_keys;
 pub mod survey;
 pub mod token_pages;
+pub mod two_factor;
 pub mod verify;
 
 use salvo::prelude::*;

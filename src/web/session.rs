@@ -53,6 +53,10 @@ pub struct SessionData {
     /// The account's e-mail is not verified yet: pages remind the respondent.
     #[serde(default)]
     pub email_unverified: bool,
+    /// The log-in was confirmed with a second factor (or the factor was set up in this
+    /// session): staff pages require it of accounts that have one.
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 impl SessionData {
@@ -67,6 +71,7 @@ impl SessionData {
             needs_consent: false,
             flash: None,
             email_unverified: false,
+            second_factor: false,
         }
     }
 }
@@ -192,8 +197,9 @@ pub fn csrf_token(depot: &mut Depot) -> String {
     anonymous_csrf(&key, nonce)
 }
 
-/// This browser's pre-session nonce, made (with its cookie) when it has none: the key of
-/// the few minutes of server-side state an OpenID Connect log-in in progress needs.
+/// This browser's pre-session nonce, made (with its cookie) when it has none: what state
+/// kept before log-in is bound to (an OpenID Connect log-in in progress, a pending
+/// second factor).
 pub fn pre_session(depot: &mut Depot) -> String {
     let cur = current_mut(depot);
     cur.pre

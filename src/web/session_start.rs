@@ -4,9 +4,9 @@
 
 use salvo::prelude::*;
 
-use super::{see_other, session};
+use super::{second_factor, see_other, session};
 use crate::accounts::email_token::Purpose;
-use crate::db::{audit, consents, email_tokens, users};
+use crate::db::{audit, consents, email_tokens, staff_totp, users};
 use crate::views;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -16,15 +16,41 @@ pub const AFTER_LOGIN: &str = "/survey";
 
 /// A first factor passed (password, e-mailed link): record the log-in, start a fresh
 /// session and send the person on to `next` (through the consent page when a required
-/// document changed). `how` goes into the audit entry.
+/// document changed). `how` goes into the audit entry. Staff with a second factor are
+/// sent to type its code first ([`second_factor`]); [`complete`] then logs them in.
 pub async fn establish(
-    _req: &mut Request,
+    req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
     app: &AppState,
     user: &users::User,
     next: String,
     how: &str,
+) -> Result<(), AppError> {
+    if user.role().is_staff() && staff_totp::is_enabled(&app.db, user.id).await? {
+        let pending = second_factor::Pending {
+            user_id: user.id,
+            next,
+            how: how.to_string(),
+        };
+        second_factor::start(req, depot, res, app, &pending);
+        tracing::info!(user_id = user.id, how, "first factor passed; code asked");
+        see_other(res, second_factor::PAGE);
+        return Ok(());
+    }
+    complete(depot, res, app, user, next, how, false).await
+}
+
+/// The log-in itself, once every factor the account has passed; `second_factor` says
+/// whether a code confirmed it.
+pub async fn complete(
+    depot: &mut Depot,
+    res: &mut Response,
+    app: &AppState,
+    user: &users::User,
+    next: String,
+    how: &str,
+    second_factor: bool,
 ) -> Result<(), AppError> {
     users::record_login(&app.db, user.id).await?;
     // A log-in proves the owner holds the account: a reset link sent earlier (perhaps
@@ -35,7 +61,10 @@ pub async fn establish(
         .is_empty();
     session::log_in(depot, user.id, user.role(), needs_consent);
     let unverified = user.email_verified_at.is_none();
-    session::update(depot, |d| d.email_unverified = unverified);
+    session::update(depot, |d| {
+        d.email_unverified = unverified;
+        d.second_factor = second_factor;
+    });
     tracing::info!(user_id = user.id, how, "logged in");
     audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), how).await?;
     let target = if next.is_empty() {

@@ -102,6 +102,9 @@ pub enum LoginSubject<'a> {
     Account { id: i64, epoch: i32 },
     /// An address with no account (canonical form, or as typed when unparseable).
     Address(&'a str),
+    /// An account's second factor (staff TOTP): counted apart from its passwords, so the
+    /// right password does not forget the wrong codes.
+    SecondFactor { id: i64, epoch: i32 },
 }
 
 impl LoginSubject<'_> {
@@ -109,6 +112,7 @@ impl LoginSubject<'_> {
     fn key_part(self) -> String {
         match self {
             LoginSubject::Account { id, epoch } => format!("id{id}e{epoch}"),
+            LoginSubject::SecondFactor { id, epoch } => format!("2f{id}e{epoch}"),
             LoginSubject::Address(email) => format!("a{}", address_hash(email)),
         }
     }

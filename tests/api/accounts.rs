@@ -390,7 +390,7 @@ async fn a_stranger_guessing_slows_only_their_own_attempts_and_cannot_keep_the_o
 }
 
 /// Run `pesquisa admin ARGS…` against the test app's database (and Redis, if any).
-fn admin_command(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub(crate) fn admin_command(app: &TestApp, args: &[&str]) -> std::process::Output {
     let s = &app.state.settings;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pesquisa"));
     cmd.env_clear()

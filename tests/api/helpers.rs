@@ -452,8 +452,16 @@ impl TestApp {
         .await
     }
 
-    /// Create a staff account directly and log it in.
+    /// Create a staff account directly, log it in and set up its two-step verification.
     pub async fn staff(&self, email: &str, role: pesquisa::accounts::Role) -> Browser {
+        let mut b = self.staff_unenrolled(email, role).await;
+        // Staff must set up two-step verification first (the default), as a person does.
+        self.enrol_second_factor(&mut b).await;
+        b
+    }
+
+    /// Create a staff account directly and log it in with the password only.
+    pub async fn staff_unenrolled(&self, email: &str, role: pesquisa::accounts::Role) -> Browser {
         let hash = self
             .state
             .hasher
@@ -498,6 +506,35 @@ impl TestApp {
         let page = self.login(&mut b, email, GOOD_PASSWORD).await;
         assert_eq!(page.status, 303, "{}", page.body);
         b
+    }
+
+    /// Enrol the logged-in staff member in two-step verification through the pages: the
+    /// key read from `/account/2fa`, the current code computed from it. Returns the secret
+    /// and the page with the recovery codes.
+    pub async fn enrol_second_factor(&self, b: &mut Browser) -> (Vec<u8>, Page) {
+        use pesquisa::accounts::totp;
+        let form = b.get(&self.service, "/account/2fa").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let key = form
+            .body
+            .split("data-key=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("no key on the page:\n{}", form.body));
+        let secret = totp::from_base32(key).expect("base32 key");
+        let code = totp::code_at(&secret, totp_step());
+        let page = b
+            .post(
+                &self.service,
+                "/account/2fa",
+                &[
+                    ("csrf_token", form.csrf().as_str()),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "enrolment failed: {}", page.body);
+        (secret, page)
     }
 
     /// A second instance on the same database and Redis (another "app VM").
@@ -570,4 +607,9 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The current TOTP time step.
+pub fn totp_step() -> i64 {
+    pesquisa::accounts::totp::step_of(chrono::Utc::now().timestamp() as u64)
 }

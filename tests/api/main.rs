@@ -17,4 +17,5 @@ mod pool;
 mod report;
 mod storage;
 mod survey;
+mod two_factor;
 mod verification;

@@ -11,6 +11,7 @@
 
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
+import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -317,6 +318,38 @@ export async function fillRegister(page, who, password) {
   for (const id of ['adult', 'accept_terms']) {
     if (!(await page.locator(`#${id}`).isChecked())) await page.locator(`label[for="${id}"]`).tap();
   }
+}
+
+// ---------------------------------------------------------------- two-step verification
+
+// The TOTP code (RFC 6238: HMAC-SHA1, 6 digits, 30 s) of a base-32 key at `step`, computed
+// here as an authenticator app would.
+export function totpStep(ms = Date.now()) {
+  return Math.floor(ms / 1000 / 30);
+}
+export function totpCode(base32, step = totpStep()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+// On /account/2fa: read the key from the page, type the current code, turn it on.
+// Returns the key, the time step of the code used and the recovery codes shown once.
+export async function enrolSecondFactor(page) {
+  const key = await page.locator('#totp-key').getAttribute('data-key');
+  const step = totpStep();
+  await page.locator('#code').fill(totpCode(key, step));
+  await tapAndWait(page, page.locator('main form[action="/account/2fa"] button[type=submit]'));
+  const codes = await page.locator('ul.recovery-codes code').allTextContents();
+  return { key, step, codes };
 }
 
 // ---------------------------------------------------------------- the run

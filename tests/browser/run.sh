@@ -15,12 +15,15 @@
 #                      outbox in the server's SQLite file, DB_FILE)
 #   oidc.mjs           log-in through a real OpenID provider (tests/oidc, started here
 #                      on loopback): a new person signs up, an existing one is linked
+#   two_factor.mjs     staff two-step verification: enrolment (QR code, key, recovery
+#                      codes) and a log-in with the code, as an admin
 # (each with its own fresh browser profile and account), and stops the server.
 #
 # Environment:
 #   SCREENSHOT_DIR  where the PNGs go (default tests/browser/screenshots/)
 #   PESQUISA_BIN    the binary to serve (default target/debug/pesquisa, built if missing)
 #   REBUILD=1       run `cargo build` even when the binary exists
+#   BROWSER_SCRIPTS the scripts to run, space-separated (default: all four)
 #
 # Output: each script's "ok"/"FAIL" lines; the last line is the sum over all scripts,
 # "N passed, M failed". Exit status: 0 when every check passed, 1 when some failed, 2
@@ -152,6 +155,9 @@ pq() { (cd "$workdir" && env "${unset_args[@]}" NO_COLOR=1 "$bin" --config "$wor
 pq migrate >/dev/null
 pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
 printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email "$analyst_email" >/dev/null
+admin_email="chefe@exemplo.com.br"
+admin_password="duas etapas para a equipe"
+printf '%s\n' "$admin_password" | pq admin create-user --role admin --email "$admin_email" >/dev/null
 pq report --households 12000 --output "$workdir/relatorio.html"
 (
   cd "$workdir"
@@ -182,8 +188,8 @@ done
 # 5. The scripts, one after the other (a failure in one does not skip the other).
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
-# BROWSER_SCRIPTS="oidc.mjs" runs some of them only.
-read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs}"
+# BROWSER_SCRIPTS="report.mjs two_factor.mjs" runs only those.
+read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs two_factor.mjs}"
 total_passed=0
 total_failed=0
 worst=0
@@ -197,6 +203,7 @@ for script in "${scripts[@]}"; do
   set +e
   (cd "$here" && BASE_URL="$base_url" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
     ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
+    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
     DB_FILE="$workdir/pesquisa.db" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
