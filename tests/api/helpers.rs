@@ -187,12 +187,11 @@ impl TestApp {
             .body_text
             .find(&base)
             .unwrap_or_else(|| panic!("no link to {base} in the {kind} message"));
-        let link = mail.body_text[start + base.len()..]
+        mail.body_text[start + base.len()..]
             .split_whitespace()
             .next()
             .expect("link")
-            .to_string();
-        link
+            .to_string()
     }
 
     /// The name of the MariaDB database this test owns (MariaDB tests only).
