@@ -505,6 +505,80 @@ pub struct MailSettings {
     /// Where `.eml` files go without SMTP; unset: `mail/` beside the SQLite database, or
     /// the working directory's `mail/` on MariaDB.
     pub dir: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust for the SMTP server besides the public roots
+    /// (a relay with a certificate from a private CA). Never a way to skip verification.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl MailSettings {
+    /// The sender, parsed (`Name <address>` or a bare address).
+    pub fn from_mailbox(&self) -> Result<lettre::message::Mailbox, ConfigError> {
+        self.from.parse().map_err(|e| {
+            invalid(
+                "mail.from",
+                format!("is not an address like `Pesquisa <pesquisa@example.br>` ({e})"),
+            )
+        })
+    }
+
+    /// The Reply-To address, parsed, when set.
+    pub fn reply_to_mailbox(&self) -> Result<Option<lettre::message::Mailbox>, ConfigError> {
+        match &self.reply_to {
+            None => Ok(None),
+            Some(r) => r.parse().map(Some).map_err(|e| {
+                invalid(
+                    "mail.reply_to",
+                    format!("is not an address like `contato@example.br` ({e})"),
+                )
+            }),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.from_mailbox()?;
+        self.reply_to_mailbox()?;
+        if let Some(host) = &self.host
+            && (host.is_empty() || host.contains(char::is_whitespace) || host.contains('/'))
+        {
+            return Err(invalid(
+                "mail.host",
+                "must be a host name or address, like smtp.example.br",
+            ));
+        }
+        if self.port == 0 {
+            return Err(invalid("mail.port", "must be above 0"));
+        }
+        if self.password.is_some() && self.username.is_none() {
+            return Err(invalid(
+                "mail.username",
+                "is required when a mail password is set",
+            ));
+        }
+        if let Some(ca) = &self.tls_ca_file
+            && !ca.is_file()
+        {
+            return Err(invalid(
+                "mail.tls_ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where `.eml` files go without SMTP: `mail.dir`, else `mail/` beside the SQLite
+    /// database, else `mail/` in the working directory.
+    pub fn eml_dir(&self, database: &DatabaseSettings) -> PathBuf {
+        if let Some(dir) = &self.dir {
+            return dir.clone();
+        }
+        match database.kind() {
+            Ok(DatabaseKind::Sqlite { path }) => path
+                .parent()
+                .map(|p| p.join("mail"))
+                .unwrap_or_else(|| PathBuf::from("mail")),
+            _ => PathBuf::from("mail"),
+        }
+    }
 }
 
 impl Default for MailSettings {
@@ -519,6 +593,7 @@ impl Default for MailSettings {
             from: "Pesquisa <pesquisa@localhost>".into(),
             reply_to: None,
             dir: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -712,6 +787,7 @@ impl Settings {
                 format!("{} is not a readable file", ca.display()),
             ));
         }
+        self.mail.validate()?;
         if !(1..=512).contains(&self.database.pool_size) {
             return Err(invalid("database.pool_size", "must be between 1 and 512"));
         }

@@ -53,6 +53,9 @@ pub struct Metrics {
     backend_errors: Family<BackendLabels, Counter>,
     sessions_created: Counter,
     refusals: Family<KindLabels, Counter>,
+    /// The mail worker's outcomes ("sent", "retry", "failed") and the queue it last saw.
+    mail: Family<KindLabels, Counter>,
+    mail_queued: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +69,8 @@ impl Default for Metrics {
             backend_errors: Family::default(),
             sessions_created: Counter::default(),
             refusals: Family::default(),
+            mail: Family::default(),
+            mail_queued: Gauge::default(),
         }
     }
 }
@@ -129,6 +134,17 @@ impl Metrics {
         self.refusals.get_or_create(&KindLabels { kind }).inc();
     }
 
+    /// One send attempt of the mail worker: "sent", "retry" (failed, tried again later) or
+    /// "failed" (given up).
+    pub fn mail(&self, outcome: &'static str) {
+        self.mail.get_or_create(&KindLabels { kind: outcome }).inc();
+    }
+
+    /// Messages waiting in the outbox when the mail worker last counted.
+    pub fn mail_queued(&self, n: i64) {
+        self.mail_queued.set(n);
+    }
+
     /// Everything, in the OpenMetrics text format. The counted families are shared with
     /// a registry made for this scrape (they are reference-counted), beside the values
     /// read now.
@@ -159,6 +175,17 @@ impl Metrics {
             "rate_limit_refusals",
             "Requests refused by a limit, by the limit's kind",
             self.refusals.clone(),
+        );
+
+        r.register(
+            "mail_attempts",
+            "Mail send attempts by outcome (sent, retry, failed)",
+            self.mail.clone(),
+        );
+        r.register(
+            "mail_queued",
+            "Messages waiting in the outbox when last counted",
+            self.mail_queued.clone(),
         );
 
         let connections = Family::<PoolLabels, Gauge>::default();
@@ -241,6 +268,8 @@ mod tests {
         m.request("/survey/{n}", "GET", 200, 0.020);
         m.backend_error("database");
         m.refused("login_delay");
+        m.mail("sent");
+        m.mail_queued(3);
         let text = m.encode(&Scrape {
             pools: vec![PoolSample {
                 backend: "database",
@@ -263,6 +292,8 @@ mod tests {
             r#"pesquisa_pool_waited_checkouts_total{backend="database"} 7"#,
             r#"pesquisa_pool_wait_seconds_total{backend="database"} 1.5"#,
             "pesquisa_password_hash_queue 4",
+            r#"pesquisa_mail_attempts_total{kind="sent"} 1"#,
+            "pesquisa_mail_queued 3",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");

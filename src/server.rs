@@ -107,6 +107,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         tokio::spawn(Server::new(acceptor).serve(metrics));
     }
 
+    let mail = start_mail_worker(&state)?;
+
     tracing::info!(
         address = %local,
         database = state.db.backend_name(),
@@ -115,8 +117,32 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     );
     notify(&[sd_notify::NotifyState::Ready]);
     server.serve(router::service(&state)).await;
+    // The message being sent may finish; the rest wait in the outbox for the next start
+    // or the other instance.
+    mail.stop(Duration::from_secs(10)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Start the outbox worker with the transport `[mail]` names, and say where mail goes.
+fn start_mail_worker(state: &AppState) -> anyhow::Result<crate::mail::Running> {
+    let transport = crate::mail::Transport::from_settings(&state.settings)?;
+    match transport.folder() {
+        Some(dir) => tracing::info!(
+            folder = %dir.display(),
+            "mail: no SMTP server (mail.host unset); messages are written as .eml files to this folder"
+        ),
+        None => tracing::info!(transport = %transport.describe(), "mail: sending through SMTP"),
+    }
+    Ok(crate::mail::Worker {
+        db: state.db.clone(),
+        transport: std::sync::Arc::new(transport),
+        metrics: state.metrics.clone(),
+        wake: state.mail_wake.clone(),
+        instance: crate::mail::worker::instance_id(),
+        options: crate::mail::Options::default(),
+    }
+    .spawn())
 }
 
 /// Descriptors kept back from client connections: the pools' connections, the database

@@ -7,7 +7,7 @@
 //! 7  cli
 //! 6  web (state, error, session, hoops, guards, handlers), router, server
 //! 5  views
-//! 4  export, report, synthetic
+//! 4  export, report, synthetic, mail
 //! 3  db, kv, pool, telemetry, oidc
 //! 2  config
 //! 1  survey, stats, accounts
@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("export", 4),
     ("report", 4),
     ("synthetic", 4),
+    ("mail", 4),
     ("views", 5),
     ("web", 6),
     ("router", 6),

@@ -115,3 +115,234 @@ pub async fn to_recipient(pool: &DbPool, recipient: &str) -> Result<Vec<Queued>,
             .await?)
     })
 }
+
+/// A message claimed by this instance, with what the worker needs to send it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: NaiveDateTime,
+    pub attempts: i32,
+}
+
+/// Claim up to `limit` due messages for `instance` until `until`, and return those won.
+///
+/// Why one conditional UPDATE per row: only a row still unclaimed (or whose lease ran out)
+/// is updated, and the database serialises the two instances' UPDATEs of one row, so
+/// exactly one sees one affected row; the other sees none and skips it. MariaDB cannot
+/// UPDATE … LIMIT from a subquery on the same table, and SQLite has no UPDATE … LIMIT.
+pub async fn claim_due(
+    pool: &DbPool,
+    instance: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Claimed>, DbError> {
+    with_conn!(pool, |conn| {
+        let due = outbox::sent_at
+            .is_null()
+            .and(outbox::failed_at.is_null())
+            .and(outbox::next_attempt_at.le(now))
+            .and(
+                outbox::claimed_until
+                    .is_null()
+                    .or(outbox::claimed_until.lt(now)),
+            );
+        let candidates: Vec<i64> = outbox::table
+            .filter(due)
+            .order(outbox::next_attempt_at.asc())
+            .select(outbox::id)
+            .limit(limit)
+            .load(conn)
+            .await?;
+        let mut won = Vec::new();
+        for id in candidates {
+            let claimed = diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(due))
+                .set((
+                    outbox::claimed_by.eq(instance),
+                    outbox::claimed_until.eq(until),
+                ))
+                .execute(conn)
+                .await?;
+            if claimed == 1 {
+                won.push(id);
+            }
+        }
+        if won.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(outbox::table
+            .filter(outbox::id.eq_any(&won))
+            .filter(outbox::claimed_by.eq(instance))
+            .order(outbox::id.asc())
+            .select(Claimed::as_select())
+            .load(conn)
+            .await?)
+    })
+}
+
+/// Mark a claimed message sent; false when this instance no longer holds its claim.
+pub async fn mark_sent(
+    pool: &DbPool,
+    id: i64,
+    instance: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    with_conn!(pool, |conn| {
+        let n = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::claimed_by.eq(instance)),
+        )
+        .set((
+            outbox::sent_at.eq(Some(now)),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(n == 1)
+    })
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Try again at this time.
+    At(NaiveDateTime),
+    /// Give up: the row is marked failed and shown to admins.
+    GiveUp,
+}
+
+/// Record a failed attempt of a claimed message and release the claim. `error` must not
+/// contain the address (see `mail::worker::redact`).
+pub async fn mark_attempt_failed(
+    pool: &DbPool,
+    id: i64,
+    instance: &str,
+    now: NaiveDateTime,
+    retry: Retry,
+    error: &str,
+) -> Result<(), DbError> {
+    let error: String = error.chars().take(500).collect();
+    let (next, failed) = match retry {
+        Retry::At(at) => (at, None),
+        Retry::GiveUp => (now, Some(now)),
+    };
+    with_conn!(pool, |conn| {
+        diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::claimed_by.eq(instance)),
+        )
+        .set((
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(next),
+            outbox::failed_at.eq(failed),
+            outbox::last_error.eq(Some(&error)),
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// Put a failed message back in the queue (an admin's "retry"): due now, with a fresh
+/// count of attempts (a message older than the worker's give-up age gets one more try).
+/// False when no failed message has that id.
+pub async fn retry_failed(pool: &DbPool, id: i64, now: NaiveDateTime) -> Result<bool, DbError> {
+    with_conn!(pool, |conn| {
+        let n = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::failed_at.is_not_null())
+                .filter(outbox::sent_at.is_null()),
+        )
+        .set((
+            outbox::failed_at.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .await?;
+        Ok(n == 1)
+    })
+}
+
+/// Remove sent messages older than `sent_before` and failed ones older than
+/// `failed_before`: the addresses and texts are kept no longer than the mail needs.
+pub async fn prune(
+    pool: &DbPool,
+    sent_before: NaiveDateTime,
+    failed_before: NaiveDateTime,
+) -> Result<usize, DbError> {
+    with_conn!(pool, |conn| {
+        let sent = diesel::delete(outbox::table.filter(outbox::sent_at.lt(sent_before)))
+            .execute(conn)
+            .await?;
+        let failed = diesel::delete(outbox::table.filter(outbox::failed_at.lt(failed_before)))
+            .execute(conn)
+            .await?;
+        Ok(sent + failed)
+    })
+}
+
+/// How many messages are waiting, sent (still kept) and failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub queued: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+pub async fn counts(pool: &DbPool) -> Result<Counts, DbError> {
+    crate::read_conn!(pool, |conn| {
+        let queued: i64 = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        let sent: i64 = outbox::table
+            .filter(outbox::sent_at.is_not_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        let failed: i64 = outbox::table
+            .filter(outbox::failed_at.is_not_null())
+            .filter(outbox::sent_at.is_null())
+            .count()
+            .get_result(conn)
+            .await?;
+        Ok(Counts {
+            queued,
+            sent,
+            failed,
+        })
+    })
+}
+
+/// The newest failed messages (admin view), and the queued ones that have failed at
+/// least once, newest first.
+pub async fn troubled(pool: &DbPool, limit: i64) -> Result<Vec<Queued>, DbError> {
+    crate::read_conn!(pool, |conn| {
+        Ok(outbox::table
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_not_null().or(outbox::attempts.gt(0)))
+            .order(outbox::id.desc())
+            .limit(limit)
+            .select(Queued::as_select())
+            .load(conn)
+            .await?)
+    })
+}

@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured OpenID Connect providers, with their cached discovery documents.
     pub oidc: Arc<crate::oidc::Providers>,
+    /// Wakes this instance's mail worker: poked after a message is queued.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -76,6 +78,25 @@ impl AppState {
             draining: Arc::default(),
             report_cache: Arc::default(),
             metrics: Arc::default(),
+            mail_wake: Arc::default(),
         })
+    }
+
+    /// Queue one message on its own and wake the mail worker. A message that must exist
+    /// exactly when a change does is inserted in the change's transaction instead
+    /// (`db::outbox::NewMessage`), followed by [`AppState::mail_queued`].
+    pub async fn enqueue_mail(
+        &self,
+        msg: &crate::db::outbox::NewMessage,
+    ) -> Result<(), crate::db::DbError> {
+        crate::db::outbox::enqueue(&self.db, msg).await?;
+        self.mail_queued();
+        Ok(())
+    }
+
+    /// Tell the mail worker a message was queued, so it sends now rather than at its next
+    /// poll. A poke with no worker waiting is kept for its next look.
+    pub fn mail_queued(&self) {
+        self.mail_wake.notify_one();
     }
 }

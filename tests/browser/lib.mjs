@@ -430,6 +430,57 @@ export async function run({ title, prefix = '', timeoutMs = 180_000, journey }) 
   process.exit(crashed ? 2 : failed === 0 ? 0 : 1);
 }
 
+// ---------------------------------------------------------------- mail
+
+// The messages the server sent: run.sh starts a real SMTP server on loopback
+// (tests/smtp/sink.py, Debian's python3-aiosmtpd), points the server's [mail] at it, and
+// passes its folder as MAIL_DIR. The sink writes one JSON file per message it accepted.
+export const MAIL_DIR = process.env.MAIL_DIR || '';
+const mailTaken = new Set();
+
+// Waits until a message to `to` has arrived and returns it:
+//   { to, subject, kind, text, html, link, code, headers, file }
+// `link` is the first link to the site (BASE_URL) in the plain-text part, else the first
+// link of any kind (null when none); `code` the first 6-digit number (null when none).
+// Options: `subject` (a substring or a RegExp), `kind` (the X-Pesquisa-Kind header:
+// verify_email, password_reset, sign_in_code, email_change, ...), `timeoutMs` (15 s).
+// Each message is returned once per script: call it again after a "resend" and you get
+// the newer message, in the order they arrived. Throws (a failed step) on time-out.
+export async function waitForMail(to, { subject, kind, timeoutMs = 15_000 } = {}) {
+  if (!MAIL_DIR) throw new Error('MAIL_DIR is not set: run the journey through tests/browser/run.sh');
+  const want = String(to).toLowerCase();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let names = [];
+    try {
+      names = fs.readdirSync(MAIL_DIR).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      // Not created yet: nothing has arrived.
+    }
+    for (const name of names) {
+      if (mailTaken.has(name)) continue;
+      const m = JSON.parse(fs.readFileSync(path.join(MAIL_DIR, name), 'utf8'));
+      const rcpts = (m.rcpt_tos || []).map((r) => r.toLowerCase());
+      const h = m.headers || {};
+      const subj = h.subject || '';
+      if (!rcpts.includes(want)) continue;
+      if (kind && h['x-pesquisa-kind'] !== kind) continue;
+      if (subject && !(subject instanceof RegExp ? subject.test(subj) : subj.includes(subject))) continue;
+      mailTaken.add(name);
+      const text = (m.text || '').replace(/\r\n/g, '\n');
+      const links = text.match(/https?:\/\/[^\s<>"')]+/g) || [];
+      const link = links.find((l) => l.startsWith(BASE_URL)) || links[0] || null;
+      const code = (text.match(/\b\d{6}\b/) || [null])[0];
+      return { to: want, subject: subj, kind: h['x-pesquisa-kind'] || null, text, html: m.html || '', link, code, headers: h, file: path.join(MAIL_DIR, name) };
+    }
+    if (Date.now() > deadline) {
+      const what = [kind && `kind ${kind}`, subject && `subject ${subject}`].filter(Boolean).join(', ');
+      throw new Error(`no mail to ${to}${what ? ` (${what})` : ''} within ${timeoutMs} ms in ${MAIL_DIR}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 // After the sign-up form: the "check your e-mail" page, then the verification mail's link
 // (read from the SMTP sink, see waitForMail) and its confirm button, as a respondent does
 // on the phone. Returns the navigation of the confirm tap (it lands on the questionnaire).

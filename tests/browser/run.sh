@@ -18,12 +18,15 @@
 #   two_factor.mjs     staff two-step verification: enrolment (QR code, key, recovery
 #                      codes) and a log-in with the code, as an admin
 # (each with its own fresh browser profile and account), and stops the server.
+# Mail is real: a loopback SMTP server (tests/smtp/sink.py, Debian's python3-aiosmtpd,
+# installed if missing) receives what the server's mail worker sends, one JSON file per
+# message in $MAIL_DIR; journeys read them with lib.mjs's waitForMail(to, {kind|subject}).
 #
 # Environment:
 #   SCREENSHOT_DIR  where the PNGs go (default tests/browser/screenshots/)
 #   PESQUISA_BIN    the binary to serve (default target/debug/pesquisa, built if missing)
 #   REBUILD=1       run `cargo build` even when the binary exists
-#   BROWSER_SCRIPTS the scripts to run, space-separated (default: all four)
+#   BROWSER_SCRIPTS the scripts to run, space-separated (default: all of them)
 #
 # Output: each script's "ok"/"FAIL" lines; the last line is the sum over all scripts,
 # "N passed, M failed". Exit status: 0 when every check passed, 1 when some failed, 2
@@ -41,6 +44,7 @@ log() { echo "browser-test: $*" >&2; }
 workdir=""
 server_pid=""
 provider_pid=""
+smtp_pid=""
 scripts_ran=0
 server_log="$SCREENSHOT_DIR/server.log"
 cleanup() {
@@ -57,6 +61,10 @@ cleanup() {
   if [ -n "$provider_pid" ]; then
     kill -TERM "$provider_pid" 2>/dev/null || true
     wait "$provider_pid" 2>/dev/null || true
+  fi
+  if [ -n "$smtp_pid" ] && kill -0 "$smtp_pid" 2>/dev/null; then
+    kill -TERM "$smtp_pid" 2>/dev/null || true
+    wait "$smtp_pid" 2>/dev/null || true
   fi
   if [ -n "$workdir" ] && [ -d "$workdir" ]; then
     if [ "$status" -ne 0 ] && [ "$scripts_ran" = 0 ] && [ -f "$server_log" ]; then
@@ -88,6 +96,15 @@ fi
 if ! command -v sqlite3 >/dev/null; then
   log "installing sqlite3 (apt-get)"
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
+fi
+# 1b. The SMTP server the mail goes to (Debian's aiosmtpd, under Debian's python3: a
+# python3 earlier on PATH, e.g. pyenv's, does not see Debian's modules).
+python="${SMTP_PYTHON:-/usr/bin/python3}"
+if ! "$python" -c 'import aiosmtpd' 2>/dev/null; then
+  log "installing python3-aiosmtpd (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get update -qq
+  timeout 900 apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null
 fi
 
 # 2. npm packages, from the lockfile.
@@ -133,7 +150,23 @@ for _ in $(seq 1 40); do
 done
 oidc_issuer="$(sed -n 's/^listening //p' "$workdir/oidc.out")"
 [ -n "$oidc_issuer" ] || { log "the OpenID provider did not start"; cat "$workdir/oidc.err" >&2; exit 1; }
+smtp_port="$(node -e '
+  const s = require("net").createServer();
+  s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => console.log(p)); });
+')"
+export MAIL_DIR="$workdir/mailbox"
+# Our own config file, never /etc/pesquisa/pesquisa.toml: defaults, except that mail goes
+# to the loopback SMTP server (plain SMTP: it is on loopback).
 cat >"$workdir/pesquisa.toml" <<TOML
+[server]
+public_url = "$base_url"
+
+[mail]
+host = "127.0.0.1"
+port = $smtp_port
+security = "none"
+from = "Pesquisa <pesquisa@pesquisa.test>"
+
 [[oidc.providers]]
 id = "test"
 label = "Provedor Teste"
@@ -151,6 +184,16 @@ mkdir -p "$SCREENSHOT_DIR"
 # the standalone report file, made with the same binary and configuration.
 analyst_email="analista@exemplo.com.br"
 analyst_password="relatorio de mercado 2026"
+smtp_log="$SCREENSHOT_DIR/smtp.log"
+"$python" "$here/../smtp/sink.py" --listen "127.0.0.1:$smtp_port" --dir "$MAIL_DIR" >"$smtp_log" 2>&1 &
+smtp_pid=$!
+for _ in $(seq 1 50); do
+  grep -q '^READY' "$smtp_log" 2>/dev/null && break
+  kill -0 "$smtp_pid" 2>/dev/null || { log "the SMTP server exited:"; cat "$smtp_log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^READY' "$smtp_log" || { log "the SMTP server did not start"; exit 1; }
+log "SMTP server pid $smtp_pid on 127.0.0.1:$smtp_port (messages in $MAIL_DIR)"
 pq() { (cd "$workdir" && env "${unset_args[@]}" NO_COLOR=1 "$bin" --config "$workdir/pesquisa.toml" "$@"); }
 pq migrate >/dev/null
 pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
@@ -201,8 +244,8 @@ for script in "${scripts[@]}"; do
   summary_file="$workdir/summary-$script"
   : >"$summary_file"
   set +e
-  (cd "$here" && BASE_URL="$base_url" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" REPORT_FILE="$workdir/relatorio.html" \
-    ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
+  (cd "$here" && BASE_URL="$base_url" MAIL_DIR="$MAIL_DIR" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" \
+    REPORT_FILE="$workdir/relatorio.html" ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
     ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
     DB_FILE="$workdir/pesquisa.db" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do

@@ -1,0 +1,376 @@
+//! The outbox worker inside `serve`: wakes when a request queued a message (or every few
+//! seconds, for rows other instances queued), claims due rows for a lease, sends them,
+//! and records the outcome: sent, retried later with exponential backoff and jitter, or
+//! failed after too many attempts or about a day. Sent rows are pruned after a few days.
+//!
+//! Logs carry the row's kind, id and attempt and the error with any address masked,
+//! never the address or the text.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use super::transport::{SMTP_TIMEOUT, Transport};
+use crate::db::DbPool;
+use crate::db::outbox::{self, Claimed, Retry};
+use crate::metrics::Metrics;
+
+/// The worker's timing. `Default` is what `serve` uses; tests shorten it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How often to look for due rows without being woken (rows queued by another
+    /// instance, retries coming due).
+    pub poll: Duration,
+    /// How long a claim holds: longer than a send can take, so only a dead instance's
+    /// claim runs out.
+    pub lease: Duration,
+    /// The first retry's delay; each next one doubles, up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Give up after this many attempts, or once a failed message is this old.
+    pub max_attempts: i32,
+    pub give_up_after: Duration,
+    /// Rows claimed at once.
+    pub batch: i64,
+    /// How long sent and failed rows are kept (they hold addresses), and how often to
+    /// remove older ones.
+    pub keep_sent: Duration,
+    pub keep_failed: Duration,
+    pub prune_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            poll: Duration::from_secs(5),
+            lease: SMTP_TIMEOUT * 4,
+            // 30 s, 1 min, 2, 4, … 4 h: twelve attempts span about 18 hours.
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(4 * 3600),
+            max_attempts: 12,
+            give_up_after: Duration::from_secs(24 * 3600),
+            batch: 20,
+            keep_sent: Duration::from_secs(3 * 24 * 3600),
+            keep_failed: Duration::from_secs(14 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Everything the worker needs; [`Worker::spawn`] starts it.
+pub struct Worker {
+    pub db: DbPool,
+    pub transport: Arc<Transport>,
+    pub metrics: Arc<Metrics>,
+    /// Poked by requests that queued a message.
+    pub wake: Arc<Notify>,
+    /// This instance's name in `outbox.claimed_by`, unique per process.
+    pub instance: String,
+    pub options: Options,
+}
+
+/// A started worker.
+pub struct Running {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stop claiming; wait up to `grace` for the message being sent. A message cut off
+    /// stays claimed until its lease runs out, then any instance sends it.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+
+    /// End at once, as a crash would (tests).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// A name for this process: host, process id and a random part, at most 64 characters.
+pub fn instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "pesquisa".into());
+    let n: u32 = rand::rng().random();
+    let mut id = format!("{}-{}-{n:08x}", host, std::process::id());
+    if id.len() > 64 {
+        id = id.split_off(id.len() - 64);
+    }
+    id
+}
+
+impl Worker {
+    pub fn spawn(self) -> Running {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        Running { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            if *stopped.borrow() {
+                return;
+            }
+            self.drain_due(&stopped).await;
+            if last_prune.is_none_or(|t| t.elapsed() >= self.options.prune_every) {
+                self.prune().await;
+                last_prune = Some(Instant::now());
+            }
+            match outbox::counts(&self.db).await {
+                Ok(c) => self.metrics.mail_queued(c.queued),
+                Err(e) => tracing::debug!(error = %e, "mail: cannot count the outbox"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.options.poll) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    }
+
+    /// Claim and send batches until nothing is due (or a stop).
+    async fn drain_due(&self, stopped: &watch::Receiver<bool>) {
+        loop {
+            let now = crate::db::users::now();
+            let until = now + chrono::Duration::from_std(self.options.lease).unwrap_or_default();
+            let claimed = match outbox::claim_due(
+                &self.db,
+                &self.instance,
+                now,
+                until,
+                self.options.batch,
+            )
+            .await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail: cannot claim queued messages; trying again shortly");
+                    return;
+                }
+            };
+            if claimed.is_empty() {
+                return;
+            }
+            let claimed_at = Instant::now();
+            for row in claimed {
+                if *stopped.borrow() {
+                    return;
+                }
+                // A row claimed long ago in this batch could lose its lease mid-send to
+                // another instance; leave it to expire and be claimed afresh.
+                if claimed_at.elapsed() + SMTP_TIMEOUT * 2 > self.options.lease {
+                    break;
+                }
+                self.send_one(row).await;
+            }
+        }
+    }
+
+    async fn send_one(&self, row: Claimed) {
+        let attempt = row.attempts + 1;
+        let result = self.transport.send(&row).await;
+        let now = crate::db::users::now();
+        match result {
+            Ok(()) => {
+                self.metrics.mail("sent");
+                tracing::info!(outbox_id = row.id, kind = %row.kind, attempt, "mail sent");
+                match outbox::mark_sent(&self.db, row.id, &self.instance, now).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        outbox_id = row.id,
+                        kind = %row.kind,
+                        "mail sent after its claim ran out; another instance may send it again"
+                    ),
+                    Err(e) => tracing::error!(
+                        outbox_id = row.id,
+                        kind = %row.kind,
+                        error = %e,
+                        "mail sent but not marked sent; it will be sent again after the lease"
+                    ),
+                }
+            }
+            Err(e) => {
+                let error = redact(&e.message, &row.recipient);
+                let age = (now - row.created_at).to_std().unwrap_or_default();
+                let retry = if e.permanent
+                    || attempt >= self.options.max_attempts
+                    || age >= self.options.give_up_after
+                {
+                    Retry::GiveUp
+                } else {
+                    let delay =
+                        backoff(&self.options, attempt, rand::rng().random_range(0.75..1.25));
+                    Retry::At(now + chrono::Duration::from_std(delay).unwrap_or_default())
+                };
+                match retry {
+                    Retry::GiveUp => {
+                        self.metrics.mail("failed");
+                        tracing::error!(
+                            outbox_id = row.id,
+                            kind = %row.kind,
+                            attempt,
+                            permanent = e.permanent,
+                            error = %error,
+                            "mail not sent; given up (admins see it at /admin/mail)"
+                        );
+                    }
+                    Retry::At(at) => {
+                        self.metrics.mail("retry");
+                        tracing::warn!(
+                            outbox_id = row.id,
+                            kind = %row.kind,
+                            attempt,
+                            retry_in_secs = (at - now).num_seconds(),
+                            error = %error,
+                            "mail not sent; will retry"
+                        );
+                    }
+                }
+                if let Err(db) = outbox::mark_attempt_failed(
+                    &self.db,
+                    row.id,
+                    &self.instance,
+                    now,
+                    retry,
+                    &error,
+                )
+                .await
+                {
+                    tracing::error!(outbox_id = row.id, error = %db, "mail: cannot record the failed attempt");
+                }
+            }
+        }
+    }
+
+    async fn prune(&self) {
+        let now = crate::db::users::now();
+        let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
+        match outbox::prune(
+            &self.db,
+            ago(self.options.keep_sent),
+            ago(self.options.keep_failed),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "mail: old outbox rows removed"),
+            Err(e) => tracing::warn!(error = %e, "mail: cannot prune the outbox"),
+        }
+    }
+}
+
+/// The delay before attempt `failed + 1`, `jitter` (about 1) spreading retries of many
+/// messages that failed together.
+pub fn backoff(options: &Options, failed: i32, jitter: f64) -> Duration {
+    let doublings = u32::try_from(failed.saturating_sub(1)).unwrap_or(0).min(30);
+    let plain = options
+        .retry_base
+        .saturating_mul(1u32 << doublings)
+        .min(options.retry_max);
+    plain.mul_f64(jitter.clamp(0.5, 1.5))
+}
+
+/// `error` with the recipient and anything that looks like an address masked: SMTP
+/// servers quote the address in refusals ("550 <ana@example.com>: no such user").
+pub fn redact(error: &str, recipient: &str) -> String {
+    let mut text = error.to_string();
+    if !recipient.is_empty() {
+        text = text.replace(recipient, "<address>");
+    }
+    let is_addr_char =
+        |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '@');
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("<address>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if is_addr_char(c) {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Masks an address for admins: `j***@example.com`.
+pub fn mask_address(address: &str) -> String {
+    let bare = address
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(address)
+        .trim();
+    match bare.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let o = Options::default();
+        assert_eq!(backoff(&o, 1, 1.0), Duration::from_secs(30));
+        assert_eq!(backoff(&o, 2, 1.0), Duration::from_secs(60));
+        assert_eq!(backoff(&o, 5, 1.0), Duration::from_secs(480));
+        assert_eq!(backoff(&o, 11, 1.0), Duration::from_secs(4 * 3600));
+        assert_eq!(backoff(&o, 1000, 1.0), Duration::from_secs(4 * 3600));
+        assert_eq!(backoff(&o, 1, 1.2), Duration::from_secs(36));
+        let total: Duration = (1..o.max_attempts).map(|n| backoff(&o, n, 1.0)).sum();
+        assert!(
+            (Duration::from_secs(12 * 3600)..Duration::from_secs(26 * 3600)).contains(&total),
+            "attempts span about a day: {total:?}"
+        );
+    }
+
+    #[test]
+    fn errors_lose_every_address() {
+        let e = "permanent error (550): 5.1.1 <Ana.Souza+x@example.com>: Recipient rejected; cc bob@exemplo.com.br";
+        let r = redact(e, "Ana.Souza+x@example.com");
+        assert!(!r.contains('@'), "{r}");
+        assert!(r.contains("550") && r.contains("Recipient rejected"), "{r}");
+    }
+
+    #[test]
+    fn admins_see_masked_addresses() {
+        assert_eq!(mask_address("joana@example.com"), "j***@example.com");
+        assert_eq!(
+            mask_address("Joana <joana@example.com>"),
+            "j***@example.com"
+        );
+        assert_eq!(mask_address("nada"), "***");
+    }
+
+    #[test]
+    fn instance_ids_are_unique_and_fit_the_column() {
+        let (a, b) = (instance_id(), instance_id());
+        assert_ne!(a, b);
+        assert!(a.len() <= 64);
+    }
+}
