@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is installed and running on this machine:
 # MariaDB and Redis (installed from Debian's packages if missing, started if stopped),
+# Debian's python3-aiosmtpd (the SMTP server the mail tests send to, tests/smtp/sink.py),
 # the MariaDB test user `pesquisa_test`, allowed to create databases `pesquisa_t_*`, and
 # the npm packages of the test OpenID provider (tests/oidc).
 # Idempotent; needs root (as on CI and the development VMs).
@@ -11,6 +12,10 @@ log() { echo "test-services: $*" >&2; }
 missing=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server mariadb-client)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
+# Debian's python3 (not a pyenv one earlier on PATH) with aiosmtpd; openssl makes the
+# mail tests' private CA.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq

@@ -22,10 +22,11 @@ pub enum Notice {
     ResendLimited,
     PasswordResetLogIn,
     AccountCreated,
+    MailRetried,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 15] = [
+    pub const ALL: [Notice; 16] = [
         Notice::LoggedOut,
         Notice::AccountSaved,
         Notice::PasswordChanged,
@@ -41,6 +42,7 @@ impl Notice {
         Notice::ResendLimited,
         Notice::PasswordResetLogIn,
         Notice::AccountCreated,
+        Notice::MailRetried,
     ];
 
     /// The name it is stored under (in the session, or in a cookie for a visitor).
@@ -61,6 +63,7 @@ impl Notice {
             Notice::ResendLimited => "resend_limited",
             Notice::AccountCreated => "account_created",
             Notice::PasswordResetLogIn => "password_reset_log_in",
+            Notice::MailRetried => "mail_retried",
         }
     }
 
@@ -88,6 +91,7 @@ impl Notice {
             Notice::ResendLimited => t.resend_limited,
             Notice::AccountCreated => t.account_created,
             Notice::PasswordResetLogIn => t.password_reset_done,
+            Notice::MailRetried => t.admin_mail_retried,
         }
     }
 }
@@ -270,6 +274,23 @@ pub struct Texts {
     pub admin_body_pt: &'static str,
     pub admin_body_en: &'static str,
     pub admin_audit: &'static str,
+    pub admin_mail: &'static str,
+    pub admin_mail_via_smtp: &'static str,
+    pub admin_mail_via_folder: &'static str,
+    pub admin_mail_queued: &'static str,
+    pub admin_mail_sent: &'static str,
+    pub admin_mail_failed: &'static str,
+    pub admin_mail_problems: &'static str,
+    pub admin_mail_none: &'static str,
+    pub admin_mail_to: &'static str,
+    pub admin_mail_created: &'static str,
+    pub admin_mail_attempts: &'static str,
+    pub admin_mail_error: &'static str,
+    pub admin_mail_state: &'static str,
+    pub admin_mail_state_failed: &'static str,
+    pub admin_mail_state_retrying: &'static str,
+    pub admin_mail_retry: &'static str,
+    pub admin_mail_retried: &'static str,
     pub role_respondent: &'static str,
     pub role_analyst: &'static str,
     pub role_admin: &'static str,
@@ -558,6 +579,23 @@ pub static PT: Texts = Texts {
     admin_body_pt: "Texto (português)",
     admin_body_en: "Texto (inglês)",
     admin_audit: "Registro de auditoria",
+    admin_mail: "E-mails",
+    admin_mail_via_smtp: "Envio por SMTP: {server}.",
+    admin_mail_via_folder: "Sem servidor SMTP (mail.host): as mensagens são gravadas como arquivos .eml em {dir}.",
+    admin_mail_queued: "Na fila",
+    admin_mail_sent: "Enviadas (guardadas por 3 dias)",
+    admin_mail_failed: "Com falha",
+    admin_mail_problems: "Falhas de envio",
+    admin_mail_none: "Nenhuma falha de envio.",
+    admin_mail_to: "Para",
+    admin_mail_created: "Criada em",
+    admin_mail_attempts: "Tentativas",
+    admin_mail_error: "Último erro",
+    admin_mail_state: "Situação",
+    admin_mail_state_failed: "falhou",
+    admin_mail_state_retrying: "nova tentativa agendada",
+    admin_mail_retry: "Tentar de novo",
+    admin_mail_retried: "A mensagem voltou para a fila e será enviada em instantes.",
     role_respondent: "respondente",
     role_analyst: "analista",
     role_admin: "administrador",
@@ -845,6 +883,23 @@ pub static EN: Texts = Texts {
     admin_body_pt: "Text (Portuguese)",
     admin_body_en: "Text (English)",
     admin_audit: "Audit log",
+    admin_mail: "E-mail",
+    admin_mail_via_smtp: "Sent through SMTP: {server}.",
+    admin_mail_via_folder: "No SMTP server (mail.host): messages are written as .eml files to {dir}.",
+    admin_mail_queued: "Queued",
+    admin_mail_sent: "Sent (kept for 3 days)",
+    admin_mail_failed: "Failed",
+    admin_mail_problems: "Failed sends",
+    admin_mail_none: "No failed sends.",
+    admin_mail_to: "To",
+    admin_mail_created: "Created",
+    admin_mail_attempts: "Attempts",
+    admin_mail_error: "Last error",
+    admin_mail_state: "State",
+    admin_mail_state_failed: "failed",
+    admin_mail_state_retrying: "retry scheduled",
+    admin_mail_retry: "Retry",
+    admin_mail_retried: "The message is back in the queue and will be sent shortly.",
     role_respondent: "respondent",
     role_analyst: "analyst",
     role_admin: "administrator",

@@ -180,7 +180,9 @@ fn pages() -> Router {
                         .get(admin::documents)
                         .post(admin::publish),
                 )
-                .push(Router::with_path("audit").get(admin::audit_log)),
+                .push(Router::with_path("audit").get(admin::audit_log))
+                .push(Router::with_path("mail").get(admin::mail_status))
+                .push(Router::with_path("mail/{id:num}/retry").post(admin::retry_mail)),
         )
 }
 

@@ -170,7 +170,7 @@ impl Worker {
                 }
                 // A row claimed long ago in this batch could lose its lease mid-send to
                 // another instance; leave it to expire and be claimed afresh.
-                if claimed_at.elapsed() + SMTP_TIMEOUT * 2 > self.options.lease {
+                if claimed_at.elapsed() > self.options.lease / 2 {
                     break;
                 }
                 self.send_one(row).await;

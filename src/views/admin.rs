@@ -28,6 +28,7 @@ fn nav(ctx: &Ctx) -> Markup {
             a href="/admin/users" { (t.admin_users) }
             a href="/admin/documents" { (t.admin_documents) }
             a href="/admin/audit" { (t.admin_audit) }
+            a href="/admin/mail" { (t.admin_mail) }
             a href="/admin/results" { (t.report_results) }
         }
     }
@@ -207,6 +208,74 @@ pub fn audit(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
                                 td { @if let Some(a) = e.actor_id { "#" (a) } }
                                 td { @if let Some(s) = e.subject_id { "→ #" (s) } }
                                 td { (e.detail) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What `/admin/mail` shows.
+pub struct MailStatus<'a> {
+    /// Where mail goes: the SMTP server (`host:port`), or the `.eml` folder.
+    pub smtp: Option<String>,
+    pub folder: Option<String>,
+    pub counts: crate::db::outbox::Counts,
+    /// Failed messages and queued ones that failed at least once, newest first.
+    pub troubled: &'a [crate::db::outbox::Queued],
+}
+
+/// The mail page: counts, and each failed send with its address masked, its kind,
+/// attempts and last error, and a retry button.
+pub fn mail(ctx: &Ctx, m: &MailStatus<'_>) -> Markup {
+    let t = ctx.lang.t();
+    page(
+        ctx,
+        t.admin_mail,
+        html! {
+            h1 { (t.admin_mail) }
+            (nav(ctx))
+            @if let Some(server) = &m.smtp {
+                p { (t.admin_mail_via_smtp.replace("{server}", server)) }
+            }
+            @if let Some(dir) = &m.folder {
+                p { (t.admin_mail_via_folder.replace("{dir}", dir)) }
+            }
+            dl {
+                dt { (t.admin_mail_queued) } dd { (m.counts.queued) }
+                dt { (t.admin_mail_sent) } dd { (m.counts.sent) }
+                dt { (t.admin_mail_failed) } dd { (m.counts.failed) }
+            }
+            h2 { (t.admin_mail_problems) }
+            @if m.troubled.is_empty() {
+                p { (t.admin_mail_none) }
+            } @else {
+                div class="table-wrap" {
+                    table {
+                        thead { tr {
+                            th { (t.admin_kind) } th { (t.admin_mail_to) } th { (t.admin_mail_created) }
+                            th { (t.admin_mail_attempts) } th { (t.admin_mail_state) } th { (t.admin_mail_error) } th {}
+                        } }
+                        tbody {
+                            @for q in m.troubled {
+                                tr {
+                                    td { code { (q.kind) } }
+                                    td { (crate::mail::worker::mask_address(&q.recipient)) }
+                                    td { (when(&q.created_at)) }
+                                    td { (q.attempts) }
+                                    td { @if q.failed_at.is_some() { (t.admin_mail_state_failed) } @else { (t.admin_mail_state_retrying) } }
+                                    td { (q.last_error.as_deref().unwrap_or("")) }
+                                    td {
+                                        @if q.failed_at.is_some() {
+                                            form method="post" action={ "/admin/mail/" (q.id) "/retry" } {
+                                                (forms::csrf(ctx.csrf()))
+                                                button type="submit" class="secondary" { (t.admin_mail_retry) }
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

@@ -5,7 +5,7 @@
 use salvo::http::header::{self, HeaderValue};
 use salvo::prelude::*;
 
-use crate::db::outbox::{self, Composed, MailKind, NewMessage};
+use crate::db::outbox::{Composed, MailKind, NewMessage};
 use crate::i18n::{Lang, Notice};
 use serde_json::json;
 
@@ -98,7 +98,8 @@ pub(super) async fn notify(
     lang: Lang,
 ) -> Result<(), AppError> {
     let mail = compose(lang, &app.settings.accounts.privacy_contact);
-    outbox::enqueue(&app.db, &NewMessage::new(kind, to, mail, users::now())).await?;
+    app.enqueue_mail(&NewMessage::new(kind, to, mail, users::now()))
+        .await?;
     Ok(())
 }
 

@@ -239,3 +239,54 @@ pub async fn audit_log(depot: &mut Depot, res: &mut Response) -> Result<(), AppE
     res.render(views::Html(views::admin::audit(&c, &entries)));
     Ok(())
 }
+
+/// `GET /admin/mail`: what the mail worker did, failed sends first. Addresses are masked.
+#[handler]
+pub async fn mail_status(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let counts = crate::db::outbox::counts(&app.db).await?;
+    let troubled = crate::db::outbox::troubled(&app.db, 100).await?;
+    let settings = &app.settings.mail;
+    let status = crate::views::admin::MailStatus {
+        smtp: settings
+            .host
+            .as_ref()
+            .map(|h| format!("{h}:{}", settings.port)),
+        folder: settings.host.is_none().then(|| {
+            settings
+                .eml_dir(&app.settings.database)
+                .display()
+                .to_string()
+        }),
+        counts,
+        troubled: &troubled,
+    };
+    let c = form_ctx(depot);
+    res.render(views::Html(views::admin::mail(&c, &status)));
+    Ok(())
+}
+
+/// `POST /admin/mail/{id}/retry`: put a failed message back in the queue (audited).
+#[handler]
+pub async fn retry_mail(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let id = req.param::<i64>("id").ok_or(AppError::NotFound)?;
+    let by = actor(depot)?;
+    if !crate::db::outbox::retry_failed(&app.db, id, users::now()).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(&app.db, Some(by), "admin.mail_retried", Some(id), "").await?;
+    tracing::info!(
+        outbox_id = id,
+        admin_id = by,
+        "failed mail put back in the queue"
+    );
+    app.mail_queued();
+    session::flash(depot, Notice::MailRetried);
+    see_other(res, "/admin/mail");
+    Ok(())
+}

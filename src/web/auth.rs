@@ -2,7 +2,7 @@
 
 use salvo::prelude::*;
 
-use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::outbox::{MailKind, NewMessage};
 use crate::i18n::{Lang, Notice};
 
 use super::limits::LoginSubject;
@@ -169,6 +169,7 @@ pub async fn register(
     let (token, mail) = super::verify::verification(&app, lang, 0, email.as_str());
     match users::create_with_mail(&app.db, &new_user, &accepted, &token, &mail).await {
         Ok(id) => {
+            app.mail_queued();
             tracing::info!(user_id = id, "account created");
             // Counted, not checked: the first mail always goes; resends share the hour.
             let _ = super::verify::may_send_verification(&app, id).await?;
@@ -215,10 +216,12 @@ async fn already_registered(
         &format!("{base}/password/forgot"),
     );
     let now = users::now();
-    outbox::enqueue(
-        &app.db,
-        &NewMessage::new(MailKind::AlreadyRegistered, &owner.email, mail, now),
-    )
+    app.enqueue_mail(&NewMessage::new(
+        MailKind::AlreadyRegistered,
+        &owner.email,
+        mail,
+        now,
+    ))
     .await?;
     tracing::info!(
         user_id = owner.id,

@@ -13,7 +13,7 @@ use super::{field, form_ctx, limits, see_other, state};
 use crate::accounts::email_token::{self, Purpose};
 use crate::accounts::fields::{Email, FieldError};
 use crate::accounts::password::Password;
-use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::{audit, email_tokens, users};
 use crate::i18n::Notice;
 use crate::views;
@@ -86,10 +86,12 @@ pub async fn request(
         issued.link
     );
     let mail = views::mail::email_change(lang, &url);
-    outbox::enqueue(
-        &app.db,
-        &NewMessage::new(MailKind::EmailChange, new.as_str(), mail, now),
-    )
+    app.enqueue_mail(&NewMessage::new(
+        MailKind::EmailChange,
+        new.as_str(),
+        mail,
+        now,
+    ))
     .await?;
     audit::record(
         &app.db,

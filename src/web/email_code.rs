@@ -22,7 +22,7 @@ use super::{field, form_ctx, known_device, refusals, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
 use crate::accounts::fields::Email;
 use crate::db::email_tokens::{self, CodeOutcome, NewToken, Spent};
-use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::users::{self, User};
 use crate::i18n::Lang;
 use crate::views::forms::{Errors, message};
@@ -69,7 +69,7 @@ async fn queue_code(
         mail::sign_in_code(lang, &code, &url),
         now,
     );
-    outbox::enqueue(&app.db, &msg).await?;
+    app.enqueue_mail(&msg).await?;
     tracing::info!(user_id, "sign-in code queued");
     Ok(())
 }

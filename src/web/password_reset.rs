@@ -16,7 +16,7 @@ use crate::accounts::email_token::{self, Purpose};
 use crate::accounts::fields::{Email, FieldError};
 use crate::accounts::password::Password;
 use crate::db::email_tokens::{self, NewToken};
-use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::users::{self, User};
 use crate::db::{DbError, audit};
 use crate::i18n::{Lang, Notice};
@@ -104,7 +104,7 @@ async fn queue_reset(
         mail::password_reset(lang, &url),
         now,
     );
-    outbox::enqueue(&app.db, &msg).await?;
+    app.enqueue_mail(&msg).await?;
     tracing::info!(user_id, "password reset link queued");
     Ok(())
 }

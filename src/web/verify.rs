@@ -8,7 +8,7 @@ use salvo::prelude::*;
 
 use super::{field, form_ctx, limits, see_other, state, token_pages};
 use crate::accounts::email_token::{self, Purpose};
-use crate::db::outbox::{self, MailKind, NewMessage};
+use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::{email_tokens, users};
 use crate::i18n::{Lang, Notice};
 use crate::views;
@@ -59,7 +59,7 @@ pub async fn send_verification(
 ) -> Result<(), AppError> {
     let (token, mail) = verification(app, lang, user_id, email);
     email_tokens::insert(&app.db, &token).await?;
-    outbox::enqueue(&app.db, &mail).await?;
+    app.enqueue_mail(&mail).await?;
     Ok(())
 }
 

@@ -13,6 +13,9 @@ Options:
   --tls-cert/--tls-key    PEM files: offer STARTTLS and require it before MAIL
   --implicit-tls          with the cert: TLS from the first byte (SMTPS, port 465 style)
   --user/--password       require AUTH PLAIN/LOGIN with these credentials (over TLS)
+  --reject-rcpt           refuse every recipient for good, quoting the address
+                          ("550 5.1.1 <addr>: Recipient address rejected"), as real
+                          servers do
 Prints "READY host:port" on stdout once it accepts connections; stops on SIGTERM/SIGINT.
 Used by tests/api/smtp.rs (SmtpSink), tests/browser/run.sh and bench/signup-mail.sh.
 """
@@ -37,8 +40,15 @@ lock = threading.Lock()
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, reject_rcpt=False):
         self.directory = directory
+        self.reject_rcpt = reject_rcpt
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject_rcpt:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
@@ -57,7 +67,7 @@ class Sink:
             "content_type": msg.get_content_type(),
             "text": part("plain"),
             "html": part("html"),
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
         }
         with lock:
@@ -80,6 +90,7 @@ def main():
     p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--reject-rcpt", action="store_true")
     a = p.parse_args()
     host, port = a.listen.rsplit(":", 1)
     os.makedirs(a.dir, exist_ok=True)
@@ -105,16 +116,14 @@ def main():
 
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
-        # Plain-text AUTH only when the test asks for no TLS at all.
-        kwargs["auth_require_tls"] = context is not None
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; with TLS from the first byte
+        # the connection is encrypted anyway. Plain-text AUTH when asked for no TLS.
+        kwargs["auth_require_tls"] = context is not None and not a.implicit_tls
 
-    controller = Controller(Sink(a.dir), hostname=host, port=int(port), **kwargs)
-    if a.implicit_tls:
-        # The ready check speaks plain SMTP; with TLS from the first byte it cannot.
-        controller.ready_timeout = 5.0
-        controller._trigger_server = lambda: None
+    controller = Controller(Sink(a.dir, a.reject_rcpt), hostname=host, port=int(port), **kwargs)
     controller.start()
-    print(f"READY {host}:{port}", flush=True)
+    sys.stdout.write(f"READY {host}:{port}\n")
+    sys.stdout.flush()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

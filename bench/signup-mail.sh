@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Sign-up latency with mail enabled vs without (issue 17: "sign-up's p99 with mail enabled
+# within 10 % of today's"; the outbox, not SMTP, is on the request path). One server per
+# mode on MariaDB + Redis, each taking N sign-ups (POST /register, the configured password
+# cost) from P parallel clients:
+#   no-smtp  no mail.host: the worker writes .eml files (the zero-config default)
+#   smtp     [mail] pointed at a real SMTP server on loopback (tests/smtp/sink.py,
+#            Debian's python3-aiosmtpd), the worker running and sending
+# Until sign-up itself queues the verification mail (issue 17's verification flow), the
+# smtp mode also queues 20 messages a second straight into the outbox while it runs, so
+# the worker sends over SMTP beside the sign-ups either way.
+# Prints each mode's sign-ups/s, p50, p99 and max of the POST, the statuses other than
+# 303, and how many messages the SMTP server received.
+#
+# usage: bench/signup-mail.sh BIN [N=200] [P=4]
+#   A release build for numbers to compare with bench/RESULTS.md; a debug build shows the
+#   ratio only. Needs MariaDB (root without password on 127.0.0.1) and Redis, as
+#   bench/run.sh; uses the database pesquisa_bench_mail and its own Redis key prefix,
+#   removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:?usage: bench/signup-mail.sh BIN [N] [P]}
+n=${2:-200}
+par=${3:-4}
+[ -x "$bin" ] || { echo "signup-mail: $bin is not an executable" >&2; exit 2; }
+python=/usr/bin/python3
+"$python" -c 'import aiosmtpd' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null; }
+work=$(mktemp -d); port=18669; smtp_port=18670; base="http://127.0.0.1:$port"; db=pesquisa_bench_mail
+prefix="pesquisa-mail-$$:"; pid=""; smtp_pid=""
+stop_server() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
+cleanup() {
+  stop_server
+  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null || true
+  mariadb -uroot -e "DROP DATABASE IF EXISTS $db" || true
+  redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/$db" PESQUISA_SERVER__LISTEN="127.0.0.1:$port"
+export PESQUISA_DATABASE__POOL_SIZE=16 PESQUISA_REDIS__URL="redis://127.0.0.1:6379"
+export PESQUISA_REDIS__KEY_PREFIX="$prefix" PESQUISA_LOGGING__LEVEL=warn PESQUISA_SERVER__DRAIN_SECS=0
+export PESQUISA_SESSION__SECRET="bench-secret-bench-secret-bench-secret"
+export PESQUISA_RATE_LIMIT__REGISTER_PER_IP=100000000 PESQUISA_RATE_LIMIT__LOGIN_PER_IP=100000000
+export PESQUISA_MAIL__FROM="Pesquisa <pesquisa@pesquisa.test>" PESQUISA_MAIL__DIR="$work/eml"
+
+"$python" tests/smtp/sink.py --listen "127.0.0.1:$smtp_port" --dir "$work/box" >"$work/smtp.log" 2>&1 & smtp_pid=$!
+for _ in $(seq 1 50); do grep -q READY "$work/smtp.log" 2>/dev/null && break; sleep 0.1; done
+
+password="cavalo correto bateria bench"
+csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//'; }
+signup() { # email -> "status seconds" of the POST
+  local jar token; jar=$(mktemp -p "$WORK"); token=$(curl -s -c "$jar" -b "$jar" "$BASE/register" | csrf_of)
+  curl -s -o /dev/null -b "$jar" -w '%{http_code} %{time_total}\n' --data-urlencode "csrf_token=$token" \
+    --data-urlencode "nome=Bench" --data-urlencode "sobrenome=Mark" --data-urlencode "email=$1" \
+    --data-urlencode "bairro=JARDIM SÃO JOSÉ" --data-urlencode "password=$PASSWORD" \
+    --data-urlencode "password_confirm=$PASSWORD" --data-urlencode "adult=1" --data-urlencode "accept_terms=1" \
+    "$BASE/register"
+  rm -f "$jar"
+}
+export -f signup csrf_of
+export WORK=$work BASE=$base PASSWORD=$password
+summary() { # file seconds
+  sort -k2 -n "$1" | awk -v secs="$2" '{v[NR]=$2*1000; if ($1!=303) bad++}
+    END {printf "%d sign-ups, %.1f/s, p50 %.0f ms, p99 %.0f ms, max %.0f ms, not 303: %d\n",
+      NR, NR/secs, v[int(NR*0.5)+1], v[int(NR*0.99)+1], v[NR], bad+0}'
+}
+
+run_mode() { # mode
+  mariadb -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+  redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
+  if [ "$1" = smtp ]; then
+    export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$smtp_port PESQUISA_MAIL__SECURITY=none
+  else
+    unset PESQUISA_MAIL__HOST PESQUISA_MAIL__PORT PESQUISA_MAIL__SECURITY
+  fi
+  "$bin" migrate >/dev/null
+  "$bin" serve 2>"$work/serve-$1.log" & pid=$!
+  for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+  # Warm-up: a few sign-ups not counted.
+  seq 1 8 | xargs -P"$par" -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
+  local start end feeder=""
+  if [ "$1" = smtp ]; then
+    ( i=0; while :; do i=$((i + 1)); now=$(date -u +'%F %T')
+        values=$(for k in $(seq 1 10); do printf "%s('verify_email','feed$i.$k@exemplo.com.br','Confirme','texto http://x/v?t=1','<p>html</p>','$now','$now')" "$([ "$k" = 1 ] || echo ,)"; done)
+        mariadb -uroot "$db" -e "INSERT INTO outbox (kind,recipient,subject,body_text,body_html,created_at,next_attempt_at) VALUES $values"
+        sleep 0.5; done ) & feeder=$!
+  fi
+  start=$(date +%s.%N)
+  seq 1 "$n" | xargs -P"$par" -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
+  end=$(date +%s.%N)
+  [ -n "$feeder" ] && { kill "$feeder"; wait "$feeder" 2>/dev/null || true; }
+  printf '%-8s %s\n' "$1:" "$(summary "$work/$1.txt" "$(echo "$end - $start" | bc)")"
+  sleep 2 # let the worker finish what was queued
+  stop_server
+}
+
+echo "$("$bin" --version); $n sign-ups from $par clients per mode"
+run_mode no-smtp
+run_mode smtp
+echo "SMTP server received $(find "$work/box" -name '*.json' 2>/dev/null | wc -l) messages; .eml files: $(find "$work/eml" -name '*.eml' 2>/dev/null | wc -l)"
