@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::email_tokens;
 use super::{DbError, DbPool};
-use crate::accounts::email_token::Purpose;
+use crate::accounts::email_token::{Issued, Purpose};
 use crate::{read_conn, with_conn};
 
 /// A row to insert (see [`crate::accounts::email_token::Issued`]).
@@ -23,6 +23,21 @@ pub struct NewToken {
     pub email: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+}
+
+impl NewToken {
+    /// The row for a token just issued to `user_id` and mailed to `email`.
+    pub fn issued(user_id: i64, email: &str, issued: &Issued, now: NaiveDateTime) -> NewToken {
+        NewToken {
+            user_id,
+            purpose: issued.purpose.as_str(),
+            token_hash: issued.link_hash.clone(),
+            code_hash: issued.code_hash.clone(),
+            email: email.to_string(),
+            created_at: now,
+            expires_at: issued.expires_at,
+        }
+    }
 }
 
 /// What a spent token was for.

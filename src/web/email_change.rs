@@ -69,15 +69,7 @@ pub async fn request(
     let issued = email_token::issue(&app.session_key, Purpose::ChangeEmail, user.id, now);
     email_tokens::insert(
         &app.db,
-        &email_tokens::NewToken {
-            user_id: user.id,
-            purpose: Purpose::ChangeEmail.as_str(),
-            token_hash: issued.link_hash.clone(),
-            code_hash: None,
-            email: new.as_str().to_string(),
-            created_at: now,
-            expires_at: issued.expires_at,
-        },
+        &email_tokens::NewToken::issued(user.id, new.as_str(), &issued, now),
     )
     .await?;
     let url = format!(

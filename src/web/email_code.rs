@@ -45,19 +45,7 @@ async fn queue_code(
             "a sign-in token without a code"
         )));
     };
-    email_tokens::insert(
-        &app.db,
-        &NewToken {
-            user_id,
-            purpose: Purpose::SignIn.as_str(),
-            token_hash: issued.link_hash.clone(),
-            code_hash: issued.code_hash.clone(),
-            email: email.clone(),
-            created_at: now,
-            expires_at: issued.expires_at,
-        },
-    )
-    .await?;
+    email_tokens::insert(&app.db, &NewToken::issued(user_id, &email, &issued, now)).await?;
     let url = format!(
         "{}/login/code/link?token={}",
         app.settings.public_base_url(),

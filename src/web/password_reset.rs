@@ -80,19 +80,7 @@ async fn queue_reset(
 ) -> Result<(), AppError> {
     let now = users::now();
     let issued = email_token::issue(&app.session_key, Purpose::Reset, user_id, now);
-    email_tokens::insert(
-        &app.db,
-        &NewToken {
-            user_id,
-            purpose: Purpose::Reset.as_str(),
-            token_hash: issued.link_hash.clone(),
-            code_hash: None,
-            email: email.clone(),
-            created_at: now,
-            expires_at: issued.expires_at,
-        },
-    )
-    .await?;
+    email_tokens::insert(&app.db, &NewToken::issued(user_id, &email, &issued, now)).await?;
     let url = format!(
         "{}/password/reset?token={}",
         app.settings.public_base_url(),

@@ -29,15 +29,7 @@ pub fn verification(
 ) -> (email_tokens::NewToken, NewMessage) {
     let now = users::now();
     let issued = email_token::issue(&app.session_key, Purpose::Verify, user_id, now);
-    let token = email_tokens::NewToken {
-        user_id,
-        purpose: Purpose::Verify.as_str(),
-        token_hash: issued.link_hash.clone(),
-        code_hash: None,
-        email: email.to_string(),
-        created_at: now,
-        expires_at: issued.expires_at,
-    };
+    let token = email_tokens::NewToken::issued(user_id, email, &issued, now);
     let url = format!(
         "{}/verify?token={}",
         app.settings.public_base_url(),
