@@ -5,37 +5,23 @@
 // (GET shows a button, the tap logs in). Every page gets the checks of lib.mjs (screenshot,
 // no horizontal scroll, touch targets, axe-core, console).
 //
-// Until the loopback SMTP server of the test harness exists, the messages are read from
-// the server's outbox table in its SQLite file (DB_FILE) with Debian's sqlite3.
+// The messages are read as the loopback SMTP server received them (run.sh, waitForMail).
 //
-// Environment: BASE_URL, CHROMIUM, SCREENSHOT_DIR (see lib.mjs), DB_FILE. Screenshots:
+// Environment: BASE_URL, CHROMIUM, SCREENSHOT_DIR, MAIL_DIR (see lib.mjs). Screenshots:
 // mail-NN-name.png.
 
-import { execFileSync } from 'node:child_process';
-
 import {
-  check, step, pageChecks, tapAndWait, fillRegister, newRespondent, run, BASE_URL,
+  check, step, pageChecks, tapAndWait, fillRegister, newRespondent, run, BASE_URL, waitForMail,
 } from './lib.mjs';
 
-const DB_FILE = process.env.DB_FILE || '';
 const NEW_PASSWORD = 'girafa azul trompete janela';
 const LANDINGS = /^\/(account|survey(\/.*)?)$/;
 
-// The text of the newest message of `kind` to `email` with an id above `after` (the
-// writes run after the page answered: wait for them).
-async function newestMail(email, kind, after = 0) {
-  if (!DB_FILE) throw new Error('DB_FILE is not set');
-  const sql = `SELECT id || char(31) || body_text FROM outbox WHERE recipient = '${email.replace(/'/g, "''")}' `
-    + `AND kind = '${kind}' AND id > ${Number(after)} ORDER BY id DESC LIMIT 1;`;
-  for (let i = 0; i < 50; i += 1) {
-    const out = execFileSync('sqlite3', ['-readonly', DB_FILE, sql], { encoding: 'utf8' });
-    if (out.trim()) {
-      const [id, text] = out.split('\x1f');
-      return { id: Number(id), text };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${kind} message in the outbox after 5 s`);
+// The next message of `kind` to `email`, as the loopback SMTP server received it (each
+// message once, in arrival order: a second call after a resend gives the newer one).
+async function newestMail(email, kind) {
+  const m = await waitForMail(email, { kind });
+  return { text: m.text };
 }
 
 const linkIn = (text) => {
@@ -161,7 +147,7 @@ async function journey(page) {
     await page.goto(`${BASE_URL}/login/code`, { waitUntil: 'load' });
     await page.locator('#email').fill(who.email);
     await tapAndWait(page, page.getByRole('button', { name: 'Enviar código' }));
-    const link = linkIn((await newestMail(who.email, 'sign_in_code', first.id)).text);
+    const link = linkIn((await newestMail(who.email, 'sign_in_code')).text);
     const r = await page.goto(link, { waitUntil: 'load' });
     if (r.status() !== 200) throw new Error(`GET link answered ${r.status()}`);
     await pageChecks(page, 'code-link', 'sign-in link');

@@ -12,7 +12,7 @@
 #                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)
 #                      synthetic responses
 #   email_access.mjs   password reset and sign-in by e-mail code (messages read from the
-#                      outbox in the server's SQLite file, DB_FILE)
+#                      loopback SMTP server, MAIL_DIR)
 #   oidc.mjs           log-in through a real OpenID provider (tests/oidc, started here
 #                      on loopback): a new person signs up, an existing one is linked
 #   two_factor.mjs     staff two-step verification: enrolment (QR code, key, recovery
@@ -92,11 +92,6 @@ if [ ! -x "$chromium" ]; then
 fi
 "$chromium" --version 2>/dev/null | head -n 1 >&2 || { log "no working $chromium"; exit 1; }
 
-# sqlite3 reads the outbox for email_access.mjs (until the tests have an SMTP server).
-if ! command -v sqlite3 >/dev/null; then
-  log "installing sqlite3 (apt-get)"
-  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
-fi
 # 1b. The SMTP server the mail goes to (Debian's aiosmtpd, under Debian's python3: a
 # python3 earlier on PATH, e.g. pyenv's, does not see Debian's modules).
 python="${SMTP_PYTHON:-/usr/bin/python3}"
@@ -246,8 +241,7 @@ for script in "${scripts[@]}"; do
   set +e
   (cd "$here" && BASE_URL="$base_url" MAIL_DIR="$MAIL_DIR" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" \
     REPORT_FILE="$workdir/relatorio.html" ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
-    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
-    DB_FILE="$workdir/pesquisa.db" timeout 300 node "$script") 2>&1 |
+    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
         printf '%s\n' "$line" >"$summary_file"
