@@ -6,9 +6,8 @@
 #   no-smtp  no mail.host: the worker writes .eml files (the zero-config default)
 #   smtp     [mail] pointed at a real SMTP server on loopback (tests/smtp/sink.py,
 #            Debian's python3-aiosmtpd), the worker running and sending
-# Until sign-up itself queues the verification mail (issue 17's verification flow), the
-# smtp mode also queues 20 messages a second straight into the outbox while it runs, so
-# the worker sends over SMTP beside the sign-ups either way.
+# Each sign-up queues its verification mail in the same transaction; in smtp mode the
+# worker sends them over SMTP beside the sign-ups.
 # Prints each mode's sign-ups/s, p50, p99 and max of the POST, the statuses other than
 # 303, and how many messages the SMTP server received.
 #
@@ -78,17 +77,10 @@ run_mode() { # mode
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
   # Warm-up: a few sign-ups not counted.
   seq 1 8 | xargs -P"$par" -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
-  local start end feeder=""
-  if [ "$1" = smtp ]; then
-    ( i=0; while :; do i=$((i + 1)); now=$(date -u +'%F %T')
-        values=$(for k in $(seq 1 10); do printf "%s('verify_email','feed$i.$k@exemplo.com.br','Confirme','texto http://x/v?t=1','<p>html</p>','$now','$now')" "$([ "$k" = 1 ] || echo ,)"; done)
-        mariadb -uroot "$db" -e "INSERT INTO outbox (kind,recipient,subject,body_text,body_html,created_at,next_attempt_at) VALUES $values"
-        sleep 0.5; done ) & feeder=$!
-  fi
+  local start end
   start=$(date +%s.%N)
   seq 1 "$n" | xargs -P"$par" -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
   end=$(date +%s.%N)
-  [ -n "$feeder" ] && { kill "$feeder"; wait "$feeder" 2>/dev/null || true; }
   printf '%-8s %s\n' "$1:" "$(summary "$work/$1.txt" "$(echo "$end - $start" | bc)")"
   sleep 2 # let the worker finish what was queued
   stop_server
