@@ -5,7 +5,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
 use super::schema::email_tokens;
 use super::{DbError, DbPool};
@@ -73,7 +73,9 @@ pub async fn insert(pool: &DbPool, token: &NewToken) -> Result<(), DbError> {
 }
 
 /// Spend the link token with this hash: `None` if unknown, of another purpose, expired or
-/// already spent.
+/// already spent. One conditional UPDATE spends it (only one caller can win), then a read
+/// says whose it was: no read-then-write transaction, which SQLite would refuse with
+/// "database is locked" (not waiting) when another connection wrote in between.
 pub async fn spend_link(
     pool: &DbPool,
     purpose: Purpose,
@@ -81,30 +83,25 @@ pub async fn spend_link(
     now: NaiveDateTime,
 ) -> Result<Option<Spent>, DbError> {
     with_conn!(pool, |conn| {
-        conn.transaction(async |conn| {
-            let found: Option<(i64, i64, String)> = email_tokens::table
+        let won = diesel::update(
+            email_tokens::table
                 .filter(email_tokens::token_hash.eq(token_hash))
                 .filter(email_tokens::purpose.eq(purpose.as_str()))
                 .filter(email_tokens::used_at.is_null())
-                .filter(email_tokens::expires_at.gt(now))
-                .select((email_tokens::id, email_tokens::user_id, email_tokens::email))
-                .first(conn)
-                .await
-                .optional()?;
-            let Some((id, user_id, email)) = found else {
-                return Ok(None);
-            };
-            let won = diesel::update(
-                email_tokens::table
-                    .filter(email_tokens::id.eq(id))
-                    .filter(email_tokens::used_at.is_null()),
-            )
-            .set(email_tokens::used_at.eq(now))
-            .execute(conn)
+                .filter(email_tokens::expires_at.gt(now)),
+        )
+        .set(email_tokens::used_at.eq(now))
+        .execute(conn)
+        .await?;
+        if won != 1 {
+            return Ok(None);
+        }
+        let (user_id, email): (i64, String) = email_tokens::table
+            .filter(email_tokens::token_hash.eq(token_hash))
+            .select((email_tokens::user_id, email_tokens::email))
+            .first(conn)
             .await?;
-            Ok((won == 1).then_some(Spent { user_id, email }))
-        })
-        .await
+        Ok(Some(Spent { user_id, email }))
     })
 }
 
@@ -141,7 +138,8 @@ pub enum CodeOutcome {
 }
 
 /// Check a typed code against the account's live code of `purpose`, counting the try
-/// first so concurrent guesses cannot exceed `max_tries`.
+/// first (a conditional UPDATE) so concurrent guesses cannot exceed `max_tries`. Single
+/// statements, not a read-then-write transaction (see [`spend_link`]).
 pub async fn try_code(
     pool: &DbPool,
     user_id: i64,
@@ -151,54 +149,58 @@ pub async fn try_code(
     now: NaiveDateTime,
 ) -> Result<CodeOutcome, DbError> {
     with_conn!(pool, |conn| {
-        conn.transaction(async |conn| {
-            let live: Option<(i64, Option<String>, String)> = email_tokens::table
-                .filter(email_tokens::user_id.eq(user_id))
-                .filter(email_tokens::purpose.eq(purpose.as_str()))
+        let live: Option<(i64, Option<String>, String)> = email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq(purpose.as_str()))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::expires_at.gt(now))
+            .filter(email_tokens::tries.lt(max_tries))
+            .order(email_tokens::id.desc())
+            .select((
+                email_tokens::id,
+                email_tokens::code_hash,
+                email_tokens::email,
+            ))
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((id, Some(stored), email)) = live else {
+            return Ok(CodeOutcome::NoCode);
+        };
+        let counted = diesel::update(
+            email_tokens::table
+                .filter(email_tokens::id.eq(id))
                 .filter(email_tokens::used_at.is_null())
-                .filter(email_tokens::expires_at.gt(now))
-                .filter(email_tokens::tries.lt(max_tries))
-                .order(email_tokens::id.desc())
-                .select((
-                    email_tokens::id,
-                    email_tokens::code_hash,
-                    email_tokens::email,
-                ))
-                .first(conn)
-                .await
-                .optional()?;
-            let Some((id, Some(stored), email)) = live else {
-                return Ok(CodeOutcome::NoCode);
-            };
-            let counted = diesel::update(
+                .filter(email_tokens::tries.lt(max_tries)),
+        )
+        .set(email_tokens::tries.eq(email_tokens::tries + 1))
+        .execute(conn)
+        .await?;
+        if counted != 1 {
+            return Ok(CodeOutcome::NoCode);
+        }
+        if crate::crypto::constant_time_eq(&stored, code_hash) {
+            let spent = diesel::update(
                 email_tokens::table
                     .filter(email_tokens::id.eq(id))
-                    .filter(email_tokens::used_at.is_null())
-                    .filter(email_tokens::tries.lt(max_tries)),
+                    .filter(email_tokens::used_at.is_null()),
             )
-            .set(email_tokens::tries.eq(email_tokens::tries + 1))
+            .set(email_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
-            if counted != 1 {
+            if spent != 1 {
                 return Ok(CodeOutcome::NoCode);
             }
-            if crate::crypto::constant_time_eq(&stored, code_hash) {
-                diesel::update(email_tokens::table.filter(email_tokens::id.eq(id)))
-                    .set(email_tokens::used_at.eq(now))
-                    .execute(conn)
-                    .await?;
-                return Ok(CodeOutcome::Accepted(Spent { user_id, email }));
-            }
-            let tries: i32 = email_tokens::table
-                .filter(email_tokens::id.eq(id))
-                .select(email_tokens::tries)
-                .first(conn)
-                .await?;
-            Ok(CodeOutcome::Wrong {
-                tries_left: (max_tries - tries).max(0),
-            })
+            return Ok(CodeOutcome::Accepted(Spent { user_id, email }));
+        }
+        let tries: i32 = email_tokens::table
+            .filter(email_tokens::id.eq(id))
+            .select(email_tokens::tries)
+            .first(conn)
+            .await?;
+        Ok(CodeOutcome::Wrong {
+            tries_left: (max_tries - tries).max(0),
         })
-        .await
     })
 }
 
