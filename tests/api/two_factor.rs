@@ -327,3 +327,29 @@ async fn the_reset_2fa_command_turns_it_off_and_ends_the_sessions() {
     let out = admin_command(&app, &["reset-2fa", "--email", "ninguem@exemplo.com.br"]);
     assert!(!out.status.success());
 }
+
+/// A staff session opened before its account turned two-step verification on never passed
+/// a code: the staff pages log it out and send it to log in again (with the code).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staff_session_that_passed_no_code_is_logged_out_once_the_account_has_one() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, |s| s.accounts.staff_require_2fa = false).await;
+        let email = "duas.sessoes@exemplo.com.br";
+        let mut phone = app.staff_unenrolled(email, Role::Admin).await;
+        let mut laptop = Browser::from_ip("198.51.100.44");
+        assert_eq!(
+            app.login(&mut laptop, email, GOOD_PASSWORD).await.status,
+            303
+        );
+        let page = laptop.get(&app.service, "/admin/users").await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.location());
+
+        app.enrol_second_factor(&mut phone).await;
+        let page = laptop.get(&app.service, "/admin/users").await;
+        assert_eq!(page.status, 303, "{backend:?}: {}", page.body);
+        assert_eq!(page.location(), "/login?next=%2Fadmin%2Fusers");
+        let page = laptop.get(&app.service, "/account").await;
+        assert_eq!(page.status, 303, "{backend:?}: the session was ended");
+        assert_eq!(phone.get(&app.service, "/admin/users").await.status, 200);
+    }
+}
