@@ -3,10 +3,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::schema::{consents, user_identities, users};
-use super::users::{NewUser, now};
+use super::schema::user_identities;
+use super::users::{self, NewUser, now};
 use super::{DbError, DbPool};
 use crate::{read_conn, with_conn};
 
@@ -86,46 +86,11 @@ pub async fn create_user(
     provider: &str,
     subject: &str,
 ) -> Result<i64, DbError> {
-    let at = user.created_at;
-    with_conn!(pool, |conn| {
-        conn.transaction(async |conn| {
-            diesel::insert_into(users::table)
-                .values(user)
-                .execute(conn)
-                .await?;
-            // MariaDB has no RETURNING: read the id back by the unique e-mail.
-            let id: i64 = users::table
-                .filter(users::email.eq(user.email))
-                .select(users::id)
-                .first(conn)
-                .await?;
-            for &document_id in document_ids {
-                diesel::insert_into(consents::table)
-                    .values((
-                        consents::user_id.eq(id),
-                        consents::document_id.eq(document_id),
-                        consents::accepted_at.eq(at),
-                    ))
-                    .execute(conn)
-                    .await?;
-            }
-            diesel::insert_into(user_identities::table)
-                .values(&NewIdentity {
-                    user_id: id,
-                    provider,
-                    subject,
-                    created_at: at,
-                    last_login_at: Some(at),
-                })
-                .execute(conn)
-                .await?;
-            // The provider vouched for the address (`email_verified` is required).
-            diesel::update(users::table.find(id))
-                .set(users::email_verified_at.eq(Some(at)))
-                .execute(conn)
-                .await?;
-            Ok::<_, DbError>(id)
-        })
-        .await
-    })
+    users::create_inner(
+        pool,
+        user,
+        document_ids,
+        users::Beside::Identity { provider, subject },
+    )
+    .await
 }

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::email_tokens::NewToken;
 use super::outbox::NewMessage;
-use super::schema::{consents, email_tokens, outbox, users};
+use super::schema::{consents, email_tokens, outbox, user_identities, users};
 use super::{DbError, DbPool};
 use crate::{read_conn, with_conn};
 
@@ -90,7 +90,7 @@ pub async fn create(
     user: &NewUser<'_>,
     document_ids: &[i64],
 ) -> Result<i64, DbError> {
-    create_inner(pool, user, document_ids, None).await
+    create_inner(pool, user, document_ids, Beside::Nothing).await
 }
 
 /// [`create`], with the verification token and its mail written in the same transaction:
@@ -103,14 +103,30 @@ pub async fn create_with_mail(
     token: &NewToken,
     mail: &NewMessage,
 ) -> Result<i64, DbError> {
-    create_inner(pool, user, document_ids, Some((token, mail))).await
+    create_inner(pool, user, document_ids, Beside::Mail(token, mail)).await
 }
 
-async fn create_inner(
+/// What a new account's transaction writes beside the account and its consents.
+pub(super) enum Beside<'a> {
+    Nothing,
+    /// The verification token (its `user_id` filled in) and its mail.
+    Mail(&'a NewToken, &'a NewMessage),
+    /// The link to an OpenID provider's subject; the provider vouched for the address,
+    /// so it counts as verified.
+    Identity {
+        provider: &'a str,
+        subject: &'a str,
+    },
+}
+
+/// The one insert of a new account: the user row, its id read back, its consents and
+/// what goes `beside` it, in one transaction. A taken e-mail (or identity) fails with a
+/// unique violation and stores nothing.
+pub(super) async fn create_inner(
     pool: &DbPool,
     user: &NewUser<'_>,
     document_ids: &[i64],
-    mail: Option<(&NewToken, &NewMessage)>,
+    beside: Beside<'_>,
 ) -> Result<i64, DbError> {
     let accepted_at = user.created_at;
     with_conn!(pool, |conn| {
@@ -140,19 +156,38 @@ async fn create_inner(
                     .execute(conn)
                     .await?;
             }
-            if let Some((token, message)) = mail {
-                let token = NewToken {
-                    user_id: id,
-                    ..token.clone()
-                };
-                diesel::insert_into(email_tokens::table)
-                    .values(&token)
-                    .execute(conn)
-                    .await?;
-                diesel::insert_into(outbox::table)
-                    .values(message)
-                    .execute(conn)
-                    .await?;
+            match beside {
+                Beside::Nothing => {}
+                Beside::Mail(token, message) => {
+                    let token = NewToken {
+                        user_id: id,
+                        ..token.clone()
+                    };
+                    diesel::insert_into(email_tokens::table)
+                        .values(&token)
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(outbox::table)
+                        .values(message)
+                        .execute(conn)
+                        .await?;
+                }
+                Beside::Identity { provider, subject } => {
+                    diesel::insert_into(user_identities::table)
+                        .values((
+                            user_identities::user_id.eq(id),
+                            user_identities::provider.eq(provider),
+                            user_identities::subject.eq(subject),
+                            user_identities::created_at.eq(accepted_at),
+                            user_identities::last_login_at.eq(Some(accepted_at)),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    diesel::update(users::table.find(id))
+                        .set(users::email_verified_at.eq(Some(accepted_at)))
+                        .execute(conn)
+                        .await?;
+                }
             }
             Ok::<_, DbError>(id)
         })

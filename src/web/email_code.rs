@@ -14,7 +14,7 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::limits::{self, LoginSubject};
-use super::password_reset::{account_of, detached};
+use super::password_reset::{account_of, detached, requested_email};
 use super::session_start::{self, AFTER_LOGIN};
 use super::store_keys::{self, ClientLimit};
 use super::token_pages;
@@ -25,7 +25,7 @@ use crate::db::email_tokens::{self, CodeOutcome, NewToken, Spent};
 use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::users::{self, User};
 use crate::i18n::Lang;
-use crate::views::forms::{Errors, message};
+use crate::views::forms::Errors;
 use crate::views::{self, mail};
 use crate::web::error::AppError;
 use crate::web::session;
@@ -114,16 +114,9 @@ pub async fn request(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let raw = field(req, "email").await;
-    let email = match Email::parse(&raw) {
-        Ok(e) => e,
-        Err(e) => {
-            let mut errors = Errors::default();
-            errors.add("email", message(lang, e));
-            let c = form_ctx(depot);
-            refusals::unprocessable(res, views::email_access::code_request(&c, &raw, &errors));
-            return Ok(());
-        }
+    let Some(email) = requested_email(req, depot, res, views::email_access::code_request).await
+    else {
+        return Ok(());
     };
     if limits::mail_request_allowed(req, &app, ClientLimit::Code, email.as_str()).await? {
         let app = app.clone();

@@ -58,6 +58,27 @@ pub(super) async fn account_of(app: &AppState, email: &Email) -> Result<Option<U
         .filter(|u| u.email == email.as_str()))
 }
 
+/// The `email` field of a request form (forgot password, sign-in code), or `None` after
+/// answering 422 with the form (`page`) and the reason by the field.
+pub(super) async fn requested_email(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    page: fn(&views::Ctx, &str, &Errors) -> maud::Markup,
+) -> Option<Email> {
+    let raw = field(req, "email").await;
+    match Email::parse(&raw) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            let mut errors = Errors::default();
+            errors.add("email", message(super::lang_of(depot), e));
+            let c = form_ctx(depot);
+            refusals::unprocessable(res, page(&c, &raw, &errors));
+            None
+        }
+    }
+}
+
 /// After a password reset: older reset links and sign-in codes stop working (the account
 /// page's password change does the same).
 async fn void_mail_secrets(app: &AppState, user_id: i64) -> Result<(), AppError> {
@@ -117,16 +138,8 @@ pub async fn forgot(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let raw = field(req, "email").await;
-    let email = match Email::parse(&raw) {
-        Ok(e) => e,
-        Err(e) => {
-            let mut errors = Errors::default();
-            errors.add("email", message(lang, e));
-            let c = form_ctx(depot);
-            refusals::unprocessable(res, views::email_access::forgot(&c, &raw, &errors));
-            return Ok(());
-        }
+    let Some(email) = requested_email(req, depot, res, views::email_access::forgot).await else {
+        return Ok(());
     };
     if limits::mail_request_allowed(req, &app, ClientLimit::Reset, email.as_str()).await?
         && let Some(user) = account_of(&app, &email).await?
