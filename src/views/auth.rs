@@ -96,7 +96,7 @@ pub fn login(
                 div class="actions" { button type="submit" { (t.login_submit) } }
             }
             p { a href="/password/forgot" { (t.login_forgot) } }
-            p { a href="/login/code" { (t.login_with_code) } }
+            p { a href=(with_next("/login/code", next)) { (t.login_with_code) } }
             (oidc_buttons(ctx, providers, next))
             p { (t.login_no_account) " " a href="/register" { (t.nav_register) } }
         },
@@ -130,21 +130,25 @@ pub fn consent(
     )
 }
 
+/// `path`, with `?next=` when there is a page to go to after log-in.
+fn with_next(path: &str, next: &str) -> String {
+    if next.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?next={}", super::admin::urlencode(next))
+    }
+}
+
 /// "Entrar com Google" links (OpenID Connect log-in, see `web::oidc`), one per provider (`(id, label)`), or nothing.
 fn oidc_buttons(ctx: &Ctx, providers: &[(String, String)], next: &str) -> Markup {
     let t = ctx.lang.t();
-    let query = if next.is_empty() {
-        String::new()
-    } else {
-        format!("?next={}", super::admin::urlencode(next))
-    };
     html! {
         @if !providers.is_empty() {
             div class="oidc-buttons" {
                 p class="muted" { (t.oidc_or) }
                 @for (id, label) in providers {
                     p {
-                        a class="button secondary" href=(format!("/auth/{id}{query}")) {
+                        a class="button secondary" href=(with_next(&format!("/auth/{id}"), next)) {
                             (t.oidc_continue_with.replace("{label}", label))
                         }
                     }

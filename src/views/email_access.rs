@@ -77,7 +77,8 @@ pub fn link_invalid(ctx: &Ctx, message: &str, again_href: &str, again_label: &st
 }
 
 /// `GET /login/code`: the address to send a code to.
-pub fn code_request(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
+/// `next` (a checked local path, or empty) rides on to the page after log-in.
+pub fn code_request(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,
@@ -88,12 +89,18 @@ pub fn code_request(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
             p { (t.code_lead) }
             form method="post" action="/login/code" novalidate {
                 (forms::csrf(ctx.csrf()))
+                (next_field(next))
                 (forms::input(ctx.lang, &Input { name: "email", label: t.field_email, kind: "email", value: email, autocomplete: "username", hint: None, required: true, max_chars: Some(254) }, errors))
                 div class="actions" { button type="submit" { (t.code_request_submit) } }
             }
             p { a href="/login" { (t.nav_login) } }
         },
     )
+}
+
+/// The page to go to after log-in, carried in a hidden field when there is one.
+fn next_field(next: &str) -> Markup {
+    html! { @if !next.is_empty() { input type="hidden" name="next" value=(next); } }
 }
 
 /// The code field: digits on a phone keypad, filled from the message where the system
@@ -115,7 +122,7 @@ fn code_field(ctx: &Ctx, errors: &Errors) -> Markup {
 
 /// After a code request (and after a wrong code): type the code. The address rides in a
 /// hidden field; the page reads the same whether or not it has an account.
-pub fn code_enter(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
+pub fn code_enter(ctx: &Ctx, email: &str, next: &str, errors: &Errors) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,
@@ -127,12 +134,14 @@ pub fn code_enter(ctx: &Ctx, email: &str, errors: &Errors) -> Markup {
             form method="post" action="/login/code/verify" novalidate {
                 (forms::csrf(ctx.csrf()))
                 input type="hidden" name="email" value=(email);
+                (next_field(next))
                 (code_field(ctx, errors))
                 div class="actions" { button type="submit" { (t.code_submit) } }
             }
             form method="post" action="/login/code" {
                 (forms::csrf(ctx.csrf()))
                 input type="hidden" name="email" value=(email);
+                (next_field(next))
                 div class="actions" { button type="submit" class="secondary" { (t.code_resend) } }
             }
             p { a href="/login/code" { (t.code_other_address) } }

@@ -18,7 +18,7 @@ use super::password_reset::{account_of, detached, requested_email};
 use super::session_start::{self, AFTER_LOGIN};
 use super::store_keys::{self, ClientLimit};
 use super::token_pages;
-use super::{field, form_ctx, known_device, refusals, see_other, state};
+use super::{field, form_ctx, known_device, refusals, safe_next, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
 use crate::accounts::fields::Email;
 use crate::db::email_tokens::{self, CodeOutcome, NewToken, Spent};
@@ -91,15 +91,20 @@ async fn try_ghost(app: &AppState, email: &str) -> Result<CodeOutcome, AppError>
 
 /// `GET /login/code`
 #[handler]
-pub async fn request_form(depot: &mut Depot, res: &mut Response) {
+pub async fn request_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let next = req
+        .query::<String>("next")
+        .and_then(|n| safe_next(&n))
+        .unwrap_or_default();
     if session::user(depot).is_some() {
-        see_other(res, AFTER_LOGIN);
+        see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
         return;
     }
     let c = form_ctx(depot);
     res.render(views::Html(views::email_access::code_request(
         &c,
         "",
+        &next,
         &Errors::default(),
     )));
 }
@@ -114,7 +119,11 @@ pub async fn request(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let Some(email) = requested_email(req, depot, res, views::email_access::code_request).await
+    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let Some(email) = requested_email(req, depot, res, |c, raw, errors| {
+        views::email_access::code_request(c, raw, &next, errors)
+    })
+    .await
     else {
         return Ok(());
     };
@@ -136,6 +145,7 @@ pub async fn request(
     res.render(views::Html(views::email_access::code_enter(
         &c,
         email.as_str(),
+        &next,
         &Errors::default(),
     )));
     Ok(())
@@ -181,13 +191,14 @@ pub async fn verify(
         see_other(res, "/login/code");
         return Ok(());
     };
+    let next = safe_next(&field(req, "next").await).unwrap_or_default();
     let refuse = |depot: &mut Depot, res: &mut Response, msg: String| {
         let mut errors = Errors::default();
         errors.add("code", msg);
         let c = form_ctx(depot);
         refusals::unprocessable(
             res,
-            views::email_access::code_enter(&c, email.as_str(), &errors),
+            views::email_access::code_enter(&c, email.as_str(), &next, &errors),
         );
     };
     let Some(code) = email_token::normalize_code(&field(req, "code").await) else {
@@ -223,7 +234,7 @@ pub async fn verify(
             limits::code_checked(&app, who, &attempt, true).await?;
             let user = address_proven(&app, &user, &spent).await?;
             known_device::remember(req, res, &app, user.id, attempt.device.clone());
-            session_start::establish(req, depot, res, &app, &user, String::new(), "e-mail code")
+            session_start::establish(req, depot, res, &app, &user, next.clone(), "e-mail code")
                 .await
         }
         (outcome, _) => {

@@ -64,7 +64,7 @@ pub(super) async fn requested_email(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
-    page: fn(&views::Ctx, &str, &Errors) -> maud::Markup,
+    page: impl FnOnce(&views::Ctx, &str, &Errors) -> maud::Markup,
 ) -> Option<Email> {
     let raw = field(req, "email").await;
     match Email::parse(&raw) {

@@ -556,6 +556,101 @@ async fn a_right_code_logs_in_and_proves_the_address() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_code_sign_in_goes_on_to_the_page_that_asked_for_log_in() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let email = "codigo-next@exemplo.com.br";
+        app.signup(email).await;
+        let mut b = Browser::from_ip("198.51.100.52");
+        let asked = b.get(&app.service, "/account").await;
+        assert_eq!(asked.location(), "/login?next=%2Faccount");
+        let login = b.get(&app.service, asked.location()).await;
+        assert!(
+            login.body.contains("href=\"/login/code?next=%2Faccount\""),
+            "{}",
+            login.body
+        );
+        let form = b.get(&app.service, "/login/code?next=%2Faccount").await;
+        assert!(form.body.contains("name=\"next\" value=\"/account\""));
+        let page = b
+            .post(
+                &app.service,
+                "/login/code",
+                &[
+                    ("csrf_token", form.csrf().as_str()),
+                    ("email", email),
+                    ("next", "/account"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("name=\"next\" value=\"/account\""));
+        let code = sent_code(&app, email, 1).await;
+        // A wrong code first: the refusal keeps `next` too.
+        let wrong = b
+            .post(
+                &app.service,
+                "/login/code/verify",
+                &[
+                    ("csrf_token", page.csrf().as_str()),
+                    ("email", email),
+                    ("next", "/account"),
+                    ("code", other_code(&code).as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.body.contains("name=\"next\" value=\"/account\""));
+        let done = b
+            .post(
+                &app.service,
+                "/login/code/verify",
+                &[
+                    ("csrf_token", wrong.csrf().as_str()),
+                    ("email", email),
+                    ("next", "/account"),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.location(), "/account");
+
+        // Only a local path: another site in `next` is dropped at every step.
+        let mut c = Browser::from_ip("198.51.100.53");
+        let form = c.get(&app.service, "/login/code?next=//evil.example").await;
+        assert!(!form.body.contains("evil.example"));
+        let page = c
+            .post(
+                &app.service,
+                "/login/code",
+                &[
+                    ("csrf_token", form.csrf().as_str()),
+                    ("email", email),
+                    ("next", "https://evil.example/"),
+                ],
+            )
+            .await;
+        assert!(!page.body.contains("evil.example"));
+        let code = sent_code(&app, email, 2).await;
+        let done = c
+            .post(
+                &app.service,
+                "/login/code/verify",
+                &[
+                    ("csrf_token", page.csrf().as_str()),
+                    ("email", email),
+                    ("next", "//evil.example"),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.location(), "/survey");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_code_shows_the_tries_left_by_the_field() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
