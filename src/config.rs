@@ -436,7 +436,10 @@ pub struct AccountsSettings {
     /// A file with one neighbourhood per line; default: the embedded list.
     pub bairros_file: Option<PathBuf>,
     pub on_delete: OnDelete,
-    /// Contact for privacy requests, shown in the privacy policy.
+    /// Who runs the study and is the data controller (LGPD art. 5 VI): named on the home
+    /// page and in the privacy policy (`{controlador}`).
+    pub controller: String,
+    /// Contact for privacy requests, shown on the home page and in the privacy policy.
     pub privacy_contact: String,
     /// A response counts in export, report and dashboard only once its respondent has
     /// verified the e-mail address. Unset: on when SMTP is configured (`mail.host`), off
@@ -447,12 +450,41 @@ pub struct AccountsSettings {
     pub staff_require_2fa: bool,
 }
 
+/// The defaults of the two keys that tell respondents who runs the study: fine for a demo,
+/// wrong for a real one, so `serve` and `check-config` warn while they are left.
+pub const EXAMPLE_CONTROLLER: &str = "Instituto de Pesquisa Exemplo";
+pub const EXAMPLE_PRIVACY_CONTACT: &str = "privacidade@pesquisa.example";
+
+impl AccountsSettings {
+    /// The keys still at their example value, each with why it matters.
+    pub fn example_values_left(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        if self.controller == EXAMPLE_CONTROLLER {
+            left.push(format!(
+                "accounts.controller is still the example \"{EXAMPLE_CONTROLLER}\": respondents \
+                 see it on the home page and in the privacy policy as the data controller"
+            ));
+        }
+        if self.privacy_contact == EXAMPLE_PRIVACY_CONTACT
+            || self.privacy_contact.ends_with(".example")
+        {
+            left.push(format!(
+                "accounts.privacy_contact is still an example address ({}): respondents write \
+                 there to exercise their LGPD rights",
+                self.privacy_contact
+            ));
+        }
+        left
+    }
+}
+
 impl Default for AccountsSettings {
     fn default() -> Self {
         AccountsSettings {
             bairros_file: None,
             on_delete: OnDelete::Delete,
-            privacy_contact: "privacidade@pesquisa.example".into(),
+            controller: EXAMPLE_CONTROLLER.into(),
+            privacy_contact: EXAMPLE_PRIVACY_CONTACT.into(),
             require_verified_email: None,
             staff_require_2fa: true,
         }
@@ -788,6 +820,18 @@ impl Settings {
             ));
         }
         self.mail.validate()?;
+        if self.accounts.controller.trim().is_empty() {
+            return Err(invalid(
+                "accounts.controller",
+                "must name who runs the study (shown to respondents as the data controller)",
+            ));
+        }
+        if self.accounts.privacy_contact.trim().is_empty() {
+            return Err(invalid(
+                "accounts.privacy_contact",
+                "must give an address for privacy requests (shown in the privacy policy)",
+            ));
+        }
         if !(1..=512).contains(&self.database.pool_size) {
             return Err(invalid("database.pool_size", "must be between 1 and 512"));
         }

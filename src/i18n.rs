@@ -167,6 +167,8 @@ pub struct Texts {
     pub home_lead: &'static str,
     pub home_why: &'static str,
     pub home_privacy: &'static str,
+    /// "{controlador}" and "{contato}" are filled in from `accounts.*`.
+    pub home_who: &'static str,
     pub footer: &'static str,
     pub error_title: &'static str,
     pub error_not_found: &'static str,
@@ -472,6 +474,8 @@ pub static PT: Texts = Texts {
     home_why: "O questionário leva cerca de 5 minutos. Você pode parar e continuar depois.",
     home_privacy: "Suas respostas são tratadas conforme a LGPD e só aparecem em resultados \
                    agregados.",
+    home_who: "Quem realiza esta pesquisa e responde pelos seus dados: {controlador}. Dúvidas e \
+               pedidos sobre seus dados: {contato}.",
     footer: "Pesquisa de mercado · dados tratados conforme a LGPD",
     error_title: "Algo não deu certo",
     error_not_found: "Página não encontrada.",
@@ -776,6 +780,8 @@ pub static EN: Texts = Texts {
     home_why: "The questionnaire takes about 5 minutes. You can stop and continue later.",
     home_privacy: "Your answers are handled under Brazil's LGPD and only appear in aggregate \
                    results.",
+    home_who: "This survey is run by {controlador}, who is responsible for your data. Questions \
+               and requests about your data: {contato}.",
     footer: "Market research · data handled under the LGPD",
     error_title: "Something went wrong",
     error_not_found: "Page not found.",

@@ -58,6 +58,35 @@ async fn apply_or_refuse_migrations(
     }
 }
 
+/// Where to point a browser, and, on a study without an admin yet, the command that makes
+/// one: the two things a first run needs and would otherwise have to look up.
+async fn tell_first_steps(state: &AppState, local: &str) {
+    let url = match &state.settings.server.public_url {
+        Some(url) => url.to_string(),
+        None => match local
+            .trim_start_matches("socket://")
+            .parse::<std::net::SocketAddr>()
+        {
+            // Listening on every address: this machine's own is the one that surely works.
+            Ok(mut addr) if addr.ip().is_unspecified() => {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                format!("http://{addr}/")
+            }
+            _ => format!("http://{}/", local.trim_start_matches("socket://")),
+        },
+    };
+    tracing::info!(url = %url, "open in a browser");
+    for warning in state.settings.accounts.example_values_left() {
+        tracing::warn!("{warning}");
+    }
+    if let Ok(false) = crate::db::users::admin_exists(&state.db).await {
+        tracing::warn!(
+            command = "pesquisa admin create-user --role admin --email EMAIL",
+            "no admin account yet; create one with the command (it asks for the password)"
+        );
+    }
+}
+
 /// Serve until a stop signal; returns once in-flight requests have finished.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listen = state.settings.server.listen;
@@ -115,6 +144,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         sessions = state.kv.backend_name(),
         "pesquisa is serving"
     );
+    tell_first_steps(&state, &local).await;
     notify(&[sd_notify::NotifyState::Ready]);
     server.serve(router::service(&state)).await;
     // The message being sent may finish; the rest wait in the outbox for the next start

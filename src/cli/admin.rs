@@ -40,16 +40,26 @@ impl From<RoleArg> for Role {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create a staff account; the password is asked for (or read from stdin).
+    /// Create an account; the password is asked for (or read from stdin, one line).
     CreateUser {
+        /// admin: everything, including staff accounts, documents and the audit log;
+        /// analyst: results, report and export; respondent: an ordinary participant
+        /// (for tests and demonstrations).
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// The log-in e-mail address.
         #[arg(long)]
         email: String,
+        /// First name shown on staff pages.
         #[arg(long, default_value = "Equipe")]
         nome: String,
+        /// Surname shown on staff pages.
         #[arg(long, default_value = "Pesquisa")]
         sobrenome: String,
+        /// Make a new empty embedded database if none exists at database.url (refused
+        /// otherwise, so an account is never made in the wrong directory).
+        #[arg(long)]
+        create: bool,
     },
     /// Change the role of an existing account.
     SetRole {
@@ -75,6 +85,12 @@ pub enum AdminCommand {
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+    match opts.command {
+        // Only a first account may need a new database, and only when asked for.
+        AdminCommand::CreateUser { create: true, .. } => {}
+        AdminCommand::CreateUser { .. } => super::database_must_exist(&settings, Some("--create"))?,
+        _ => super::database_must_exist(&settings, None)?,
+    }
     let pool = DbPool::connect(&settings.database).await?;
     crate::server::ensure_schema(&pool, &settings.database).await?;
     match opts.command {
@@ -83,6 +99,7 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             email,
             nome,
             sobrenome,
+            create: _,
         } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {}", en(e)))?;
             let nome =

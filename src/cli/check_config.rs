@@ -8,6 +8,9 @@ pub struct Opts {}
 
 pub fn run(settings: &Settings, source: &Source, _opts: Opts) -> anyhow::Result<()> {
     println!("# configuration OK, from {}", super::describe(source));
+    for warning in settings.accounts.example_values_left() {
+        eprintln!("pesquisa: warning: {warning}");
+    }
     print!("{}", settings.to_redacted_toml());
     Ok(())
 }

@@ -45,6 +45,9 @@ pub enum DevCommand {
         /// data is never mixed with synthetic by accident).
         #[arg(long)]
         append: bool,
+        /// Make a new embedded database (migrated) if none exists at database.url.
+        #[arg(long)]
+        create: bool,
     },
 }
 
@@ -55,7 +58,8 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             seed,
             days,
             append,
-        } => generate(&settings, count, seed, days, append).await,
+            create,
+        } => generate(&settings, count, seed, days, append, create).await,
     }
 }
 
@@ -65,6 +69,7 @@ async fn generate(
     seed: u64,
     days: i64,
     append: bool,
+    create: bool,
 ) -> anyhow::Result<()> {
     if count == 0 || count > MAX_COUNT {
         anyhow::bail!("--count: expected 1 to {MAX_COUNT}, got {count}");
@@ -77,7 +82,16 @@ async fn generate(
     if bairros.all().is_empty() {
         anyhow::bail!("accounts.bairros_file: the list of bairros is empty");
     }
+    let missing = super::database_must_exist(settings, Some("--create")).err();
+    if let (Some(e), false) = (&missing, create) {
+        anyhow::bail!("{e}");
+    }
     let pool = DbPool::connect(&settings.database).await?;
+    if missing.is_some() {
+        // Only a database this command made is migrated here; an existing one with
+        // pending migrations is left to `pesquisa migrate`, as below.
+        migrations::run_pending(&pool).await?;
+    }
     let pending = migrations::pending(&pool).await?;
     if let [first, ..] = pending.as_slice() {
         anyhow::bail!(

@@ -8,9 +8,16 @@ pub struct Opts {
     /// Only list pending migrations; change nothing.
     #[arg(long)]
     pub pending: bool,
+    /// Make a new empty embedded database if none exists at database.url (refused
+    /// otherwise, so a study is never started in the wrong directory).
+    #[arg(long, conflicts_with = "pending")]
+    pub create: bool,
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
+    if !opts.create {
+        super::database_must_exist(&settings, Some("--create"))?;
+    }
     let pool = DbPool::connect(&settings.database).await?;
     if opts.pending {
         let pending = migrations::pending(&pool).await?;

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Settings, Source};
+use crate::config::{DatabaseKind, Settings, Source};
 
 /// pesquisa: market-research survey server, exports and reports in one binary.
 #[derive(Debug, Parser)]
@@ -44,7 +44,7 @@ pub enum Command {
     Admin(admin::Opts),
     /// Online, consistent copy of the embedded SQLite database (MariaDB: mariadb-dump).
     Backup(backup::Opts),
-    /// Export the responses (CSV or JSON Lines) for analysis; read-only.
+    /// Export the responses (CSV, JSON Lines or XLSX, with a codebook) for analysis; read-only.
     Export(export::Opts),
     /// Aggregate results and the market-size estimate (HTML, JSON or text); read-only.
     Report(report::Opts),
@@ -90,4 +90,29 @@ pub(crate) fn describe(source: &Source) -> String {
         Source::Defaults => "built-in defaults and environment".into(),
         Source::File(p) => format!("{} and environment", p.display()),
     }
+}
+
+/// Refuse to open an embedded database that does not exist yet, unless the command was
+/// asked to make one (`--create`). Opening SQLite creates the file, so a command run in the
+/// wrong directory would otherwise make a new empty study there (an admin nobody can find,
+/// an export of nothing) instead of saying the study is elsewhere. MariaDB databases are
+/// made by the sysadmin, so only SQLite is checked.
+pub(crate) fn database_must_exist(settings: &Settings, create: Option<&str>) -> anyhow::Result<()> {
+    let DatabaseKind::Sqlite { path } = settings.database.kind()? else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let how = match create {
+        Some(flag) => format!(", or add {flag} to make a new empty one there"),
+        None => String::new(),
+    };
+    anyhow::bail!(
+        "database.url: no database at {} (database.url = {}); run the command in the study's \
+         directory or point --config / PESQUISA_DATABASE__URL at its database{how}",
+        shown.display(),
+        settings.database.url,
+    )
 }

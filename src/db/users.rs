@@ -217,6 +217,19 @@ pub async fn find(pool: &DbPool, id: i64) -> Result<Option<User>, DbError> {
     })
 }
 
+/// Whether any admin account exists: `serve` says how to make the first one when none does.
+pub async fn admin_exists(pool: &DbPool) -> Result<bool, DbError> {
+    read_conn!(pool, |conn| {
+        Ok(users::table
+            .filter(users::role.eq(crate::accounts::Role::Admin.as_str()))
+            .select(users::id)
+            .first::<i64>(conn)
+            .await
+            .optional()?
+            .is_some())
+    })
+}
+
 pub async fn set_password_hash(pool: &DbPool, id: i64, hash: &str) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
         diesel::update(users::table.find(id))

@@ -28,7 +28,9 @@ use sink::{HashingWriter, Sink};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// Text table, one row per response (dialect: --csv-profile).
     Csv,
+    /// One JSON object per response and line.
     Jsonl,
     /// Excel workbook, one sheet `respostas`; needs `--output`.
     Xlsx,

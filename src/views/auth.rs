@@ -5,6 +5,7 @@ use maud::{Markup, html};
 use super::Ctx;
 use super::forms::{self, Errors, Input};
 use super::layout::page;
+use crate::config::AccountsSettings;
 use crate::db::consents::Document;
 
 /// What the sign-up form shows again after a refusal (never the password).
@@ -21,13 +22,13 @@ pub struct RegisterValues {
     pub optional: Vec<String>,
 }
 
-pub(super) fn document(ctx: &Ctx, d: &Document, contact: &str, open: bool) -> Markup {
+pub(super) fn document(ctx: &Ctx, d: &Document, who: &AccountsSettings, open: bool) -> Markup {
     let en = ctx.lang.is_english();
     let t = ctx.lang.t();
     html! {
         details class="document" open[open] {
             summary { strong { (d.title(en)) } " — " (t.version) " " (d.version) }
-            div class="document-body" { (forms::paragraphs(d.body(en), contact)) }
+            div class="document-body" { (forms::paragraphs(d.body(en), who)) }
         }
     }
 }
@@ -37,7 +38,7 @@ pub fn register(
     providers: &[(String, String)],
     documents: &[Document],
     bairros: &[String],
-    contact: &str,
+    who: &AccountsSettings,
     v: &RegisterValues,
     errors: &Errors,
 ) -> Markup {
@@ -51,7 +52,7 @@ pub fn register(
             (forms::error_summary(ctx.lang, errors))
             p { (t.register_lead) }
             @for d in documents.iter().filter(|d| d.required) {
-                (document(ctx, d, contact, false))
+                (document(ctx, d, who, false))
             }
             form method="post" action="/register" novalidate {
                 (forms::csrf(ctx.csrf()))
@@ -106,7 +107,7 @@ pub fn login(
 pub fn consent(
     ctx: &Ctx,
     missing: &[Document],
-    contact: &str,
+    who: &AccountsSettings,
     next: &str,
     errors: &Errors,
 ) -> Markup {
@@ -118,7 +119,7 @@ pub fn consent(
             h1 { (t.consent_title) }
             (forms::error_summary(ctx.lang, errors))
             p { (t.consent_lead) }
-            @for d in missing { (document(ctx, d, contact, true)) }
+            @for d in missing { (document(ctx, d, who, true)) }
             form method="post" action="/consent" novalidate {
                 (forms::csrf(ctx.csrf()))
                 @if !next.is_empty() { input type="hidden" name="next" value=(next); }

@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use crate::accounts::fields::FieldError;
+use crate::config::AccountsSettings;
 use crate::i18n::Lang;
 
 /// Errors of one form submission, in the order the fields appear.
@@ -164,11 +165,15 @@ pub fn error_summary(lang: Lang, errors: &Errors) -> Markup {
     }
 }
 
-/// Paragraphs of a stored document (plain text, blank-line separated), escaped.
-pub fn paragraphs(text: &str, contact: &str) -> Markup {
+/// Paragraphs of a stored document (plain text, blank-line separated), escaped, with
+/// `{controlador}` and `{contato}` filled in from the configuration.
+pub fn paragraphs(text: &str, who: &AccountsSettings) -> Markup {
     html! {
         @for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-            p { (p.replace("{contato}", contact)) }
+            p {
+                (p.replace("{controlador}", &who.controller)
+                    .replace("{contato}", &who.privacy_contact))
+            }
         }
     }
 }

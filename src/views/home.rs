@@ -4,8 +4,9 @@ use maud::{Markup, html};
 
 use super::Ctx;
 use super::layout::page;
+use crate::config::AccountsSettings;
 
-pub fn render(ctx: &Ctx) -> Markup {
+pub fn render(ctx: &Ctx, study: &AccountsSettings) -> Markup {
     let t = ctx.lang.t();
     page(
         ctx,
@@ -15,6 +16,11 @@ pub fn render(ctx: &Ctx) -> Markup {
             p class="lead" { (t.home_lead) }
             p { (t.home_why) }
             p class="notice" { (t.home_privacy) }
+            p {
+                (t.home_who
+                    .replace("{controlador}", &study.controller)
+                    .replace("{contato}", &study.privacy_contact))
+            }
             @if ctx.user.is_none() {
                 div class="actions" {
                     a class="button" href="/register" { (t.home_start) }

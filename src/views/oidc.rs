@@ -7,6 +7,7 @@ use super::Ctx;
 use super::auth::{RegisterValues, document};
 use super::forms::{self, Errors, Input};
 use super::layout::page;
+use crate::config::AccountsSettings;
 use crate::db::consents::Document;
 
 /// Why the log-in through `label` did not go through; nothing was changed. Offers to try
@@ -40,7 +41,7 @@ pub fn complete(
     who: &Completing<'_>,
     documents: &[Document],
     bairros: &[String],
-    contact: &str,
+    study: &AccountsSettings,
     v: &RegisterValues,
     errors: &Errors,
 ) -> Markup {
@@ -58,7 +59,7 @@ pub fn complete(
             (forms::error_summary(ctx.lang, errors))
             p { (lead) }
             @for d in documents.iter().filter(|d| d.required) {
-                (document(ctx, d, contact, false))
+                (document(ctx, d, study, false))
             }
             form method="post" action="/auth/complete" novalidate {
                 (forms::csrf(ctx.csrf()))

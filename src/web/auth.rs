@@ -32,7 +32,7 @@ async fn render_register(
         &app.oidc.buttons(),
         &documents,
         app.bairros.all(),
-        &app.settings.accounts.privacy_contact,
+        &app.settings.accounts,
         values,
         errors,
     ))
@@ -337,7 +337,7 @@ async fn consent_page(
     Ok(Some(views::auth::consent(
         &c,
         &missing,
-        &app.settings.accounts.privacy_contact,
+        &app.settings.accounts,
         next,
         errors,
     )))

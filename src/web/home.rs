@@ -2,10 +2,11 @@
 
 use salvo::prelude::*;
 
-use super::page_ctx;
+use super::{page_ctx, state};
 use crate::views;
 
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) {
-    res.render(views::Html(views::home::render(&page_ctx(depot))));
+    let study = state(depot).settings.accounts.clone();
+    res.render(views::Html(views::home::render(&page_ctx(depot), &study)));
 }

@@ -307,7 +307,7 @@ async fn render_complete(
         },
         &documents,
         app.bairros.all(),
-        &app.settings.accounts.privacy_contact,
+        &app.settings.accounts,
         values,
         errors,
     ))

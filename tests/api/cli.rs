@@ -484,11 +484,32 @@ fn staff_accounts_come_from_the_cli_and_logs_hold_no_personal_data() {
     let dir = temp_dir();
     let port = free_port();
     let password = "frase secreta do administrador";
+    // No database here yet: refused, naming --create, and no empty database is left behind
+    // (an admin made in the wrong directory would be one nobody finds).
+    let out = pesquisa(&dir)
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "chefe@exemplo.com.br",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no database at") && err.contains("--create"),
+        "{err}"
+    );
+    assert!(!dir.join("pesquisa.db").exists(), "a database was made");
     // Password from stdin, never an argument.
     let mut child = pesquisa(&dir)
         .args([
             "admin",
             "create-user",
+            "--create",
             "--role",
             "admin",
             "--email",
@@ -739,5 +760,192 @@ fn out_of_file_descriptors_serve_neither_floods_the_log_nor_stops_serving() {
     let answer = wait_for(port, "/healthz", Duration::from_secs(10));
     eprintln!("TIMING after drop {:?}", t.elapsed());
     assert_eq!(answer.expect("serves again").0, 200);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Stop a `serve` child with SIGTERM and return what it logged.
+fn stop_and_read_logs(mut guard: Reaper) -> String {
+    let mut child = guard.0.take().expect("child");
+    sigterm(child.id());
+    child.wait().expect("wait");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    logs
+}
+
+fn sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn a_first_run_is_guided_and_commands_never_make_a_database_in_the_wrong_place() {
+    let dir = temp_dir();
+    let db = dir.join("pesquisa.db");
+    // Every command that would write (or read) refuses a directory without a study, and
+    // leaves no empty database behind; those that may make one name --create.
+    for (args, names_create) in [
+        (vec!["migrate"], true),
+        (vec!["dev", "generate-responses", "--count", "3"], true),
+        (
+            vec![
+                "admin",
+                "set-role",
+                "--email",
+                "a@exemplo.com.br",
+                "--role",
+                "admin",
+            ],
+            false,
+        ),
+        (
+            vec!["admin", "unlock", "--email", "a@exemplo.com.br"],
+            false,
+        ),
+        (vec!["export", "--format", "csv"], false),
+        (vec!["report", "--format", "text"], false),
+    ] {
+        let out = pesquisa(&dir)
+            .env("PESQUISA_SESSION__SECRET", SECRET)
+            .args(&args)
+            .output()
+            .expect("run");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("pesquisa.db"),
+            "{args:?} names the path: {err}"
+        );
+        assert_eq!(err.contains("--create"), names_create, "{args:?}: {err}");
+        assert!(!db.exists(), "{args:?} made a database");
+    }
+
+    // The example values of who runs the study are warned about, not refused.
+    let out = pesquisa(&dir).arg("check-config").output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: accounts.controller") && err.contains("accounts.privacy_contact"),
+        "{err}"
+    );
+    let study = [
+        (
+            "PESQUISA_ACCOUNTS__CONTROLLER",
+            "Associação Comercial do Bairro",
+        ),
+        (
+            "PESQUISA_ACCOUNTS__PRIVACY_CONTACT",
+            "dpo@associacao.org.br",
+        ),
+    ];
+    let out = pesquisa(&dir)
+        .envs(study)
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let out = pesquisa(&dir)
+        .env("PESQUISA_ACCOUNTS__CONTROLLER", " ")
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("accounts.controller"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Asked for, a new database is made (and migrated).
+    let out = pesquisa(&dir)
+        .args(["migrate", "--create"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(db.exists());
+
+    // serve says where to point a browser and, with no admin yet, how to make one; the
+    // home page names who runs the study and the contact.
+    let serve = |port: u16| {
+        let guard = Reaper(Some(
+            pesquisa(&dir)
+                .envs(study)
+                .env("PESQUISA_SERVER__LISTEN", format!("0.0.0.0:{port}"))
+                .env("PESQUISA_SERVER__DRAIN_SECS", "0")
+                .arg("serve")
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn"),
+        ));
+        wait_for(port, "/healthz", Duration::from_secs(10)).expect("serving");
+        guard
+    };
+    let port = free_port();
+    let guard = serve(port);
+    let (status, home) = http_get(port, "/").expect("home");
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("Associação Comercial do Bairro") && home.contains("dpo@associacao.org.br"),
+        "{home}"
+    );
+    let logs = stop_and_read_logs(guard);
+    assert!(
+        logs.contains(&format!("http://127.0.0.1:{port}/")),
+        "the URL to open: {logs}"
+    );
+    assert!(
+        logs.contains("pesquisa admin create-user --role admin"),
+        "{logs}"
+    );
+    assert!(!logs.contains("is still the example"), "{logs}");
+
+    let mut child = pesquisa(&dir)
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "chefe@exemplo.com.br",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"frase secreta do administrador\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let port = free_port();
+    let logs = stop_and_read_logs(serve(port));
+    assert!(logs.contains("pesquisa is serving"), "{logs}");
+    assert!(!logs.contains("create-user"), "an admin exists now: {logs}");
+
+    // The help says what the options mean.
+    let help = |args: &[&str]| {
+        let out = pesquisa(&dir).args(args).output().expect("run");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = help(&["admin", "create-user", "--help"]);
+    assert!(
+        text.contains("analyst:") && text.contains("--create"),
+        "{text}"
+    );
+    let text = help(&["export", "--help"]);
+    assert!(text.contains("xlsx"), "{text}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -918,7 +918,7 @@ fn a_stopped_export_leaves_no_file_and_its_temporary_file_is_owner_only() {
         let out = pesquisa(&dir, &db_url).args(args).output().expect("run");
         assert!(out.status.success(), "{args:?}: {out:?}");
     };
-    run(&["migrate"]);
+    run(&["migrate", "--create"]);
     // Enough rows that the export is still writing when the signal comes.
     run(&[
         "dev",

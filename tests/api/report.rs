@@ -413,7 +413,7 @@ fn migrated_dir(tag: &str) -> (std::path::PathBuf, String) {
     let db_url = format!("sqlite://{}/p.db", dir.display());
     succeeded(
         &pesquisa(&dir, &db_url)
-            .arg("migrate")
+            .args(["migrate", "--create"])
             .output()
             .expect("run"),
     );
