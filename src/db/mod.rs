@@ -14,6 +14,7 @@ pub mod email_tokens;
 pub mod identities;
 pub mod migrations;
 pub mod outbox;
+pub mod progress;
 pub mod responses;
 pub mod schema;
 pub mod staff_totp;

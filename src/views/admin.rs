@@ -21,10 +21,11 @@ fn role_name(lang: Lang, role: Role) -> &'static str {
     }
 }
 
-fn nav(ctx: &Ctx) -> Markup {
+pub(super) fn nav(ctx: &Ctx) -> Markup {
     let t = ctx.lang.t();
     html! {
         nav class="actions" aria-label=(t.admin_title) {
+            a href="/admin" { (t.dash_title) }
             a href="/admin/users" { (t.admin_users) }
             a href="/admin/documents" { (t.admin_documents) }
             a href="/admin/audit" { (t.admin_audit) }

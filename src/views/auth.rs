@@ -108,6 +108,7 @@ pub fn consent(
     ctx: &Ctx,
     missing: &[Document],
     who: &AccountsSettings,
+    first_time: bool,
     next: &str,
     errors: &Errors,
 ) -> Markup {
@@ -118,13 +119,18 @@ pub fn consent(
         html! {
             h1 { (t.consent_title) }
             (forms::error_summary(ctx.lang, errors))
-            p { (t.consent_lead) }
+            p { (if first_time { t.consent_lead_first } else { t.consent_lead }) }
             @for d in missing { (document(ctx, d, who, true)) }
             form method="post" action="/consent" novalidate {
                 (forms::csrf(ctx.csrf()))
                 @if !next.is_empty() { input type="hidden" name="next" value=(next); }
                 @for d in missing { input type="hidden" name="document" value=(d.id); }
-                (forms::checkbox("accept", t.consent_accept, false, errors))
+                (forms::checkbox(
+                    "accept",
+                    if first_time { t.consent_accept_first } else { t.consent_accept },
+                    false,
+                    errors,
+                ))
                 div class="actions" { button type="submit" { (t.consent_submit) } }
             }
         },

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod dashboard;
 pub mod email_access;
 pub mod error;
 pub mod forms;

@@ -25,10 +25,24 @@ fn actor(depot: &Depot) -> Result<i64, AppError> {
         .ok_or(AppError::Forbidden)
 }
 
-/// `GET /admin`
+/// Days shown in the dashboard's per-day table.
+const DASHBOARD_DAYS: u32 = 14;
+
+/// `GET /admin`: the dashboard, where admins land after logging in.
 #[handler]
-pub async fn index(res: &mut Response) {
-    see_other(res, "/admin/users");
+pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let today = users::now().date();
+    let progress =
+        crate::db::progress::snapshot(&app.db, today, DASHBOARD_DAYS, |at| at.date()).await?;
+    let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
+    res.render(views::Html(views::dashboard::render(
+        &page_ctx(depot),
+        &progress,
+        &bairros,
+        app.settings.require_verified_email(),
+    )));
+    Ok(())
 }
 
 /// `GET /admin/users?q=&page=` (audited: it lists personal data).

@@ -6,7 +6,7 @@ use crate::db::outbox::{MailKind, NewMessage};
 use crate::i18n::{Lang, Notice};
 
 use super::limits::LoginSubject;
-use super::session_start::{self, AFTER_LOGIN};
+use super::session_start;
 use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
 use crate::accounts::Role;
 use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
@@ -42,7 +42,7 @@ async fn render_register(
 #[handler]
 pub async fn register_form(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     if session::user(depot).is_some() {
-        see_other(res, AFTER_LOGIN);
+        see_other(res, &session_start::onward(depot, ""));
         return Ok(());
     }
     let page = render_register(depot, &RegisterValues::default(), &Errors::default()).await?;
@@ -249,7 +249,7 @@ pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response
         .and_then(|n| safe_next(&n))
         .unwrap_or_default();
     if session::user(depot).is_some() {
-        see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+        see_other(res, &session_start::onward(depot, &next));
         return;
     }
     let c = form_ctx(depot);
@@ -333,11 +333,15 @@ async fn consent_page(
     if missing.is_empty() {
         return Ok(None);
     }
+    // Someone who never accepted anything (a staff account made on the command line) is
+    // reading these for the first time, not a new version of them.
+    let first_time = consents::of_user(&app.db, user.id).await?.is_empty();
     let c = form_ctx(depot);
     Ok(Some(views::auth::consent(
         &c,
         &missing,
         &app.settings.accounts,
+        first_time,
         next,
         errors,
     )))
@@ -358,7 +362,7 @@ pub async fn consent_form(
         Some(page) => res.render(views::Html(page)),
         None => {
             session::update(depot, |d| d.needs_consent = false);
-            see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+            see_other(res, &session_start::onward(depot, &next));
         }
     }
     Ok(())
@@ -411,6 +415,6 @@ pub async fn consent(
         return Ok(());
     }
     session::update(depot, |d| d.needs_consent = false);
-    see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+    see_other(res, &session_start::onward(depot, &next));
     Ok(())
 }

@@ -15,7 +15,7 @@ use salvo::prelude::*;
 
 use super::limits::{self, LoginSubject};
 use super::password_reset::{account_of, detached, requested_email};
-use super::session_start::{self, AFTER_LOGIN};
+use super::session_start;
 use super::store_keys::{self, ClientLimit};
 use super::token_pages;
 use super::{field, form_ctx, known_device, refusals, safe_next, see_other, state};
@@ -97,7 +97,7 @@ pub async fn request_form(req: &mut Request, depot: &mut Depot, res: &mut Respon
         .and_then(|n| safe_next(&n))
         .unwrap_or_default();
     if session::user(depot).is_some() {
-        see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+        see_other(res, &session_start::onward(depot, &next));
         return;
     }
     let c = form_ctx(depot);

@@ -92,7 +92,7 @@ pub async fn start(
         .and_then(|n| safe_next(&n))
         .unwrap_or_default();
     if session::user(depot).is_some() {
-        see_other(res, if next.is_empty() { AFTER_LOGIN } else { &next });
+        see_other(res, &session_start::onward(depot, &next));
         return Ok(());
     }
     limits::login_attempt(req, &app).await?;

@@ -5,6 +5,7 @@
 use salvo::prelude::*;
 
 use super::{second_factor, see_other, session};
+use crate::accounts::Role;
 use crate::accounts::email_token::Purpose;
 use crate::db::{audit, consents, email_tokens, staff_totp, users};
 use crate::views;
@@ -13,6 +14,27 @@ use crate::web::state::AppState;
 
 /// Where a respondent lands after logging in.
 pub const AFTER_LOGIN: &str = "/survey";
+
+/// Where a person lands after logging in when no page asked for log-in: each where they
+/// work (respondents at the questionnaire, analysts at the results, admins at the
+/// dashboard).
+pub fn landing(role: Role) -> &'static str {
+    match role {
+        Role::Respondent => AFTER_LOGIN,
+        Role::Analyst => "/admin/results",
+        Role::Admin => "/admin",
+    }
+}
+
+/// `next` if a page asked for log-in, else the landing of the logged-in person; for
+/// the log-in pages a logged-in visitor opens again.
+pub fn onward(depot: &Depot, next: &str) -> String {
+    match session::user(depot) {
+        _ if !next.is_empty() => next.to_string(),
+        Some(u) => landing(u.role).to_string(),
+        None => AFTER_LOGIN.to_string(),
+    }
+}
 
 /// A first factor passed (password, e-mailed link): record the log-in, start a fresh
 /// session and send the person on to `next` (through the consent page when a required
@@ -68,7 +90,7 @@ pub async fn complete(
     tracing::info!(user_id = user.id, how, "logged in");
     audit::record(&app.db, Some(user.id), "auth.login", Some(user.id), how).await?;
     let target = if next.is_empty() {
-        AFTER_LOGIN.to_string()
+        landing(user.role()).to_string()
     } else {
         next
     };
