@@ -103,6 +103,9 @@ async function dashboard(page) {
   check('/admin/results: both CSV downloads linked', facts.downloads.length === 2, facts.downloads);
   check(`/admin/results: charts drawn (${facts.svgs})`, facts.svgs >= 8);
   await pageChecks(page, 'resultados', '/admin/results');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(page, 'resultados-desktop');
+  await page.setViewportSize({ width: 360, height: 740 });
   const csv = await page.evaluate(async (href) => {
     const r = await fetch(href);
     const text = await r.text();
