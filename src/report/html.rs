@@ -161,7 +161,7 @@ fn share_table(shares: &[Share], lang: Lang) -> Markup {
                 th scope="row" { (s.label.get(lang)) }
                 td class="n" { (int(s.count, lang)) }
                 td class="n" { (s.pct.map_or("–".into(), |p| pct(p, lang))) }
-                td class="n" { (interval(s.ci95, |x| pct(x, lang))) }
+                td class="n ci" { (interval(s.ci95, |x| pct(x, lang))) }
             } } }
         }
     }
@@ -320,7 +320,7 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                         td class="n" { (int(b.respondents, lang)) }
                         td class="n" { (int(b.completes, lang)) }
                         td class="n" { (b.intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
-                        td class="n" { (interval(b.intent_top2_ci95, |x| pct(x, lang))) }
+                        td class="n ci" { (interval(b.intent_top2_ci95, |x| pct(x, lang))) }
                     } } }
                 }
             }))
@@ -353,7 +353,7 @@ fn group_row(label: &str, g: &GroupResult, lang: Lang) -> Markup {
                 GroupResult::Reported { n, mean, ci95 } => {
                     td class="n" { (int(*n as u64, lang)) }
                     td class="n" { (money(*mean, lang)) }
-                    td class="n" { (interval(Some(*ci95), |x| money(x, lang))) }
+                    td class="n ci" { (interval(Some(*ci95), |x| money(x, lang))) }
                 }
                 GroupResult::Suppressed => td class="n" colspan="3" { (t.report_suppressed) },
             }
@@ -421,9 +421,9 @@ fn market(r: &Report, lang: Lang) -> Markup {
                         tbody { @for s in &e.scenarios { tr {
                             th scope="row" { (scenario_name(s.scenario, t)) }
                             td class="n" { (s.market_monthly.map_or("–".into(), |x| money(x, lang))) }
-                            td class="n" { (interval(s.market_ci95, |x| money(x, lang))) }
+                            td class="n ci" { (interval(s.market_ci95, |x| money(x, lang))) }
                             td class="n" { (s.potential_monthly.map_or("–".into(), |x| money(x, lang))) }
-                            td class="n" { (interval(s.potential_ci95, |x| money(x, lang))) }
+                            td class="n ci" { (interval(s.potential_ci95, |x| money(x, lang))) }
                         } } }
                     } }))
                     p { (t.report_capture) ": " (e.capture.share.map_or("–".into(), |s| pct(s * 100.0, lang))) }
