@@ -343,7 +343,7 @@ async fn report_summary_numbers_and_competitor_mentions() {
     {
         let mut h = g.household(&mut rng);
         h.answers
-            .insert("mercado_atual".into(), AnswerValue::Text((*text).into()));
+            .insert("mercado_atual", AnswerValue::Text((*text).into()));
         h.created_at += chrono::Duration::seconds(i as i64);
         extra.push(h);
     }
