@@ -477,7 +477,9 @@ async fn results_page_is_for_analysts_and_admins_and_downloads_the_csv() {
         let page = analyst.get(&app.service, "/admin/results").await;
         assert_eq!(page.status, 200, "{backend:?}");
         assert!(page.body.contains("Estimativa do mercado"));
-        assert!(page.body.contains("<svg"));
+        assert!(
+            page.body.contains("Resumo executivo") && page.body.contains("class=\"bar-label\"")
+        );
         assert!(page.body.contains("/admin/results/respostas.csv"));
         // An analyst is not an admin.
         assert_eq!(analyst.get(&app.service, "/admin/users").await.status, 403);
