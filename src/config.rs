@@ -660,6 +660,9 @@ pub struct SurveySettings {
     pub salario_minimo_year: u16,
     /// After this moment (RFC 3339, e.g. 2027-03-31T23:59:59-03:00) answers are read-only.
     pub closes_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// IANA time zone of the times shown in the report and the pages (a Brazilian zone
+    /// or UTC; see [`crate::locale`]).
+    pub timezone: String,
 }
 
 impl Default for SurveySettings {
@@ -669,11 +672,17 @@ impl Default for SurveySettings {
             salario_minimo: 1621,
             salario_minimo_year: 2026,
             closes_at: None,
+            timezone: crate::locale::DEFAULT_TIMEZONE.to_string(),
         }
     }
 }
 
 impl SurveySettings {
+    /// The configured zone; the default one if invalid (start-up refuses an invalid one).
+    pub fn zone(&self) -> crate::locale::Zone {
+        crate::locale::Zone::parse(&self.timezone).unwrap_or_default()
+    }
+
     pub fn is_closed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
         self.closes_at.is_some_and(|c| now >= c)
     }
@@ -1017,6 +1026,8 @@ impl Settings {
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
+        crate::locale::Zone::parse(&self.survey.timezone)
+            .map_err(|e| invalid("survey.timezone", e))?;
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| invalid("logging.level", e.to_string()))?;
         self.oidc.validate()?;
@@ -1291,6 +1302,12 @@ mod tests {
             .to_string();
         assert!(err.contains("survey.definition"), "{err}");
         assert!(err.contains("line "), "{err}");
+        let err = load("[survey]\ntimezone = \"Mars/Olympus\"\n").expect_err("unknown zone");
+        let err = err.to_string();
+        assert!(
+            err.contains("survey.timezone") && err.contains("America/Sao_Paulo"),
+            "{err}"
+        );
         let err = load("[survey]\ncloses_at = \"tomorrow\"\n")
             .expect_err("bad date")
             .to_string();

@@ -14,6 +14,7 @@ pub mod db;
 pub mod export;
 pub mod i18n;
 pub mod kv;
+pub mod locale;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

@@ -11,7 +11,7 @@
 //! 3  db, kv, pool, telemetry, oidc
 //! 2  config
 //! 1  survey, stats, accounts
-//! 0  crypto, i18n, assets
+//! 0  crypto, i18n, assets, locale
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("i18n", 0),
     ("assets", 0),
     ("metrics", 0),
+    ("locale", 0),
     ("survey", 1),
     ("stats", 1),
     ("accounts", 1),

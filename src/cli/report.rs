@@ -64,6 +64,7 @@ fn params(settings: &Settings, opts: &Opts) -> anyhow::Result<ReportParams> {
     let mut p = report::params_from_settings(&settings.report)?;
     p.filters = opts.filters.to_filters();
     p.filters.verified_only = settings.require_verified_email();
+    p.zone = settings.survey.zone();
     if let Some(n) = opts.households {
         p.households = Some(Households::Total(n));
     }

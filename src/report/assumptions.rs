@@ -110,6 +110,18 @@ pub fn of(e: &MarketEstimate) -> Assumptions {
     }
 
     match &p.households {
+        // No households given (the report passes 0 then): say what to provide rather
+        // than "Households: 0".
+        Households::Total(0) => a.add(
+            "Número de domicílios da área não informado: mercado e potencial em reais não são \
+             calculados (pesquisa report --households N ou --households-file, ou \
+             report.households na configuração)."
+                .to_string(),
+            "Number of households in the area not given: market and potential in reais are \
+             not computed (pesquisa report --households N or --households-file, or \
+             report.households in the configuration)."
+                .to_string(),
+        ),
         Households::Total(h) => a.add(
             format!(
                 "Domicílios: {h} na área estudada (número do analista); mercado mensal = gasto \

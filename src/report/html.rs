@@ -1,26 +1,22 @@
 //! The report as HTML: [`sections`] is the body shared by the standalone file
 //! (`pesquisa report --format html`, see [`document`]) and the `/admin/results` page.
 //!
-//! Charts are inline SVG drawn with presentation attributes only (no `style`
-//! attributes, no scripts, no external references), so the file opens offline and the
-//! web page passes the app's Content-Security-Policy. Every chart repeats a table that
-//! carries the same numbers, so the charts are hidden from screen readers.
+//! Charts are HTML: each bar is a list item carrying its option text and percentage, its
+//! length a class of the stylesheet (`w-0` … `w-100`, no `style` attributes, no scripts,
+//! no external references), so the file opens offline, the web page passes the app's
+//! Content-Security-Policy, screen readers read the labels, and nobody matches bars to a
+//! table by order. Numbers are written by [`crate::locale`], times in the report's zone.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::model::{Crosstab, Histogram, QuestionReport, Report, Share};
+use super::model::{Competitors, Crosstab, Histogram, QuestionReport, Report, Share};
 use crate::i18n::{Lang, Texts};
-use crate::stats::market::{GroupResult, GroupSpend, ScenarioEstimate};
+use crate::locale;
+use crate::stats::market::{CaptureSource, GroupResult, GroupSpend, ScenarioEstimate};
 use crate::stats::{ChiSquareResult, Scenario};
-use crate::survey::format_reais;
 
 /// The report's stylesheet, embedded in the standalone file and served to the dashboard.
 pub const CSS: &str = include_str!("../../assets/css/report.css");
-
-/// Width of the SVG coordinate system of every chart.
-const CHART_W: f64 = 400.0;
-/// Height of one bar row.
-const ROW_H: f64 = 18.0;
 
 /// A standalone HTML document: the report with its CSS inline.
 pub fn document(r: &Report, lang: Lang) -> String {
@@ -51,15 +47,18 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
     html! {
         p class="report-survey" { strong { (r.title.get(lang)) } " · " (r.survey_id) " v" (r.survey_version) }
         dl class="report-facts" {
-            dt { (t.report_generated) } dd { (r.generated_at) }
-            dt { (t.report_filters) } dd { (filters(r, t)) }
+            dt { (t.report_generated) } dd { (r.zone.datetime(r.generated_utc, lang.is_english())) }
+            dt { (t.report_timezone) } dd { (r.zone.name()) }
+            dt { (t.report_filters) } dd { (filters(r, lang)) }
             dt { (t.report_respondents) } dd { (int(r.respondents, lang)) }
             dt { (t.report_completes) } dd { (int(r.completes, lang)) }
         }
         @if r.respondents == 0 {
             p { (t.report_no_data) }
         } @else {
+            (summary(r, lang))
             (market(r, lang))
+            @if let Some(c) = &r.competitors { (competitors(c, lang)) }
             section aria-labelledby="r-questions" {
                 h2 id="r-questions" { (t.report_questions) }
                 @for q in &r.questions { (question(q, lang)) }
@@ -75,14 +74,15 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
     }
 }
 
-fn filters(r: &Report, t: &Texts) -> String {
+fn filters(r: &Report, lang: Lang) -> String {
+    let t = lang.t();
     let f = &r.filters;
     let mut parts = Vec::new();
     if let Some(s) = f.since {
-        parts.push(format!("--since {}", crate::survey::format::timestamp(s)));
+        parts.push(format!("--since {}", r.zone.datetime(s, lang.is_english())));
     }
     if let Some(u) = f.until {
-        parts.push(format!("--until {}", crate::survey::format::timestamp(u)));
+        parts.push(format!("--until {}", r.zone.datetime(u, lang.is_english())));
     }
     if let Some(b) = &f.bairro {
         parts.push(format!("--bairro {b}"));
@@ -97,33 +97,24 @@ fn filters(r: &Report, t: &Texts) -> String {
     }
 }
 
-/// A decimal number with the language's separator.
+/// A decimal number in the language's notation (see [`crate::locale`]).
 pub fn num(x: f64, decimals: usize, lang: Lang) -> String {
-    let s = format!("{x:.decimals$}");
-    if lang.is_english() {
-        s
-    } else {
-        s.replace('.', ",")
-    }
+    locale::decimal(x, decimals, lang.is_english())
 }
 
 /// A count with thousands separators.
 pub fn int(n: u64, lang: Lang) -> String {
-    let digits = n.to_string();
-    let sep = if lang.is_english() { ',' } else { '.' };
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    out
+    locale::int(n, lang.is_english())
 }
 
-/// Reais rounded to whole amounts.
+/// A percentage (`x` in percent) with one decimal.
+pub fn pct(x: f64, lang: Lang) -> String {
+    locale::percent(x, 1, lang.is_english())
+}
+
+/// Reais with cents.
 pub fn money(x: f64, lang: Lang) -> String {
-    format_reais(x.round(), lang.is_english())
+    locale::reais(x, lang.is_english())
 }
 
 /// A table that may be wider than a phone: it scrolls sideways inside its own region,
@@ -147,10 +138,10 @@ fn question(q: &QuestionReport, lang: Lang) -> Markup {
             p class="report-meta" { code { (q.key) } " · " (int(q.answered, lang)) " " (t.report_answered) }
             @if !q.shares.is_empty() {
                 @if q.kind == "multi" { p class="report-note" { (t.report_multi_note) } }
-                (share_chart(&q.shares))
+                (share_chart(&q.shares, lang))
                 (scroll(q.text.get(lang), share_table(&q.shares, lang)))
             }
-            @if let Some(h) = &q.histogram { (histogram(h, lang)) }
+            @if let Some(h) = &q.histogram { (histogram(h, q.text.get(lang), lang)) }
             @if q.kind == "text" { p class="report-note" { (t.report_text_note) } }
         }
     }
@@ -169,48 +160,78 @@ fn share_table(shares: &[Share], lang: Lang) -> Markup {
             tbody { @for s in shares { tr {
                 th scope="row" { (s.label.get(lang)) }
                 td class="n" { (int(s.count, lang)) }
-                td class="n" { (s.pct.map_or("–".into(), |p| num(p, 1, lang))) }
-                td class="n" { (interval(s.ci95, |x| num(x, 1, lang))) }
+                td class="n" { (s.pct.map_or("–".into(), |p| pct(p, lang))) }
+                td class="n ci" { (interval(s.ci95, |x| pct(x, lang))) }
             } } }
         }
     }
 }
 
-/// Horizontal bars (percent of those who answered) with the 95% interval as a whisker.
-fn share_chart(shares: &[Share]) -> Markup {
-    let h = ROW_H * shares.len() as f64 + 4.0;
-    let x = |pct: f64| pct.clamp(0.0, 100.0) / 100.0 * CHART_W;
+/// The class of a bar length in percent (`w-0` … `w-100`), rounded.
+fn width_class(prefix: &str, pct: f64) -> String {
+    format!("{prefix}-{}", pct.clamp(0.0, 100.0).round() as u8)
+}
+
+/// One labelled bar: its text, the bar (with the 95% interval as a whisker when given)
+/// and its value, read in that order by everyone.
+fn bar(label: &str, pct_value: Option<f64>, ci: Option<(f64, f64)>, value: &str) -> Markup {
+    let p = pct_value.unwrap_or(0.0);
     html! {
-        svg class="report-chart" viewBox=(format!("0 0 {CHART_W} {h}")) width="100%" preserveAspectRatio="none" aria-hidden="true" focusable="false" {
-            @for (i, s) in shares.iter().enumerate() {
-                @let y = i as f64 * ROW_H + 2.0;
-                @let w = x(s.pct.unwrap_or(0.0));
-                rect x="0" y=(y) width=(w) height=(ROW_H - 5.0) fill="#2a6f97" {}
-                @if let Some((lo, hi)) = s.ci95 {
-                    line x1=(x(lo)) x2=(x(hi)) y1=(y + (ROW_H - 5.0) / 2.0) y2=(y + (ROW_H - 5.0) / 2.0) stroke="#1b1b1b" stroke-width="1.5" {}
-                    line x1=(x(lo)) x2=(x(lo)) y1=(y + 2.0) y2=(y + ROW_H - 7.0) stroke="#1b1b1b" stroke-width="1.5" {}
-                    line x1=(x(hi)) x2=(x(hi)) y1=(y + 2.0) y2=(y + ROW_H - 7.0) stroke="#1b1b1b" stroke-width="1.5" {}
+        li {
+            span class="bar-label" { (label) }
+            span class="bar-line" {
+                span class="bar-track" aria-hidden="true" {
+                    span class=(format!("bar-fill {}", width_class("w", p))) {}
+                    @if let Some((lo, hi)) = ci {
+                        span class=(format!("bar-ci {} {}", width_class("l", lo), width_class("w", hi - lo))) {}
+                    }
+                }
+                span class="bar-value" { (value) }
+            }
+        }
+    }
+}
+
+/// Horizontal bars, percent of those who answered, each with its option and value.
+fn share_chart(shares: &[Share], lang: Lang) -> Markup {
+    let t = lang.t();
+    html! {
+        figure class="report-bars" {
+            figcaption class="report-meta" { (t.report_bar_caption) }
+            ul {
+                @for s in shares {
+                    (bar(s.label.get(lang), s.pct, s.ci95, &s.pct.map_or("–".into(), |p| pct(p, lang))))
                 }
             }
         }
     }
 }
 
-fn histogram(h: &Histogram, lang: Lang) -> Markup {
+/// Columns with the count on top, the value range below, the axes titled.
+fn histogram(h: &Histogram, question: &str, lang: Lang) -> Markup {
     let t = lang.t();
     let top = h.bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
-    let height = 120.0;
-    let bw = CHART_W / h.bins.len().max(1) as f64;
     html! {
         p class="report-meta" {
             (t.report_mean) " " (num(h.mean, 1, lang)) " · " (t.report_median) " " (num(h.median, 1, lang))
             " · " (h.min) "–" (h.max)
         }
-        svg class="report-chart" viewBox=(format!("0 0 {CHART_W} {height}")) width="100%" preserveAspectRatio="none" aria-hidden="true" focusable="false" {
-            @for (i, b) in h.bins.iter().enumerate() {
-                @let bh = b.count as f64 / top * (height - 4.0);
-                rect x=(i as f64 * bw + 1.0) y=(height - bh) width=(bw - 2.0) height=(bh) fill="#2a6f97" {}
+        figure class="report-hist" {
+            figcaption class="report-meta" { (question) }
+            p class="hist-y" { (t.report_axis_respondents) " (n)" }
+            ol class="hist-cols" {
+                @for b in &h.bins {
+                    @let range = if b.from == b.to { b.from.to_string() } else { format!("{}–{}", b.from, b.to) };
+                    li {
+                        span class="hist-count" { (int(b.count, lang)) }
+                        span class="hist-area" aria-hidden="true" {
+                            span class=(format!("hist-bar {}", width_class("h", b.count as f64 / top * 100.0))) {}
+                        }
+                        span class="hist-x" { (range) }
+                    }
+                }
             }
+            p class="hist-xtitle" { (t.report_axis_value) }
         }
         table class="report-table report-hist" {
             thead { tr { th scope="col" { (t.report_range) } th scope="col" class="n" { (t.report_count) } } }
@@ -267,7 +288,7 @@ fn crosstab(c: &Crosstab, lang: Lang) -> Markup {
                             @for k in counts {
                                 td class="n" {
                                     (int(*k, lang))
-                                    @if total > 0 { " " span class="report-pct" { "(" (num(*k as f64 / total as f64 * 100.0, 0, lang)) "%)" } }
+                                    @if total > 0 { " " span class="report-pct" { "(" (locale::percent(*k as f64 / total as f64 * 100.0, 0, lang.is_english())) ")" } }
                                 }
                             }
                             td class="n" { (int(total, lang)) }
@@ -291,21 +312,21 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                         th scope="col" { (t.report_bairro) }
                         th scope="col" class="n" { (t.report_respondents) }
                         th scope="col" class="n" { (t.report_completes) }
-                        th scope="col" class="n" { (t.report_intent_top2) " (%)" }
+                        th scope="col" class="n wrap" { (t.report_intent_top2) " (%)" }
                         th scope="col" class="n" { (t.report_ci) }
                     } }
                     tbody { @for b in &r.bairros { tr {
                         th scope="row" { (b.bairro) }
                         td class="n" { (int(b.respondents, lang)) }
                         td class="n" { (int(b.completes, lang)) }
-                        td class="n" { (b.intent_top2_pct.map_or("–".into(), |p| num(p, 1, lang))) }
-                        td class="n" { (interval(b.intent_top2_ci95, |x| num(x, 1, lang))) }
+                        td class="n" { (b.intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
+                        td class="n ci" { (interval(b.intent_top2_ci95, |x| pct(x, lang))) }
                     } } }
                 }
             }))
             @if r.bairros_suppressed > 0 {
                 p class="report-note" {
-                    (r.bairros_suppressed) " " (t.report_bairros_hidden.replace("{min}", &r.min_cell.to_string()))
+                    (int(r.bairros_suppressed as u64, lang)) " " (t.report_bairros_hidden.replace("{min}", &r.min_cell.to_string()))
                     @if let Some(n) = r.bairros_suppressed_respondents { " (" (int(n, lang)) " " (t.report_bairros_hidden_total) ")" }
                     "."
                 }
@@ -332,7 +353,7 @@ fn group_row(label: &str, g: &GroupResult, lang: Lang) -> Markup {
                 GroupResult::Reported { n, mean, ci95 } => {
                     td class="n" { (int(*n as u64, lang)) }
                     td class="n" { (money(*mean, lang)) }
-                    td class="n" { (interval(Some(*ci95), |x| money(x, lang))) }
+                    td class="n ci" { (interval(Some(*ci95), |x| money(x, lang))) }
                 }
                 GroupResult::Suppressed => td class="n" colspan="3" { (t.report_suppressed) },
             }
@@ -392,21 +413,101 @@ fn market(r: &Report, lang: Lang) -> Markup {
                     (scroll(t.report_market_monthly, html! { table class="report-table report-market-table" {
                         thead { tr {
                             th scope="col" { (t.report_scenario) }
-                            th scope="col" class="n" { (t.report_market_monthly) }
-                            th scope="col" class="n" { (t.report_potential) }
+                            th scope="col" class="n wrap" { (t.report_market_monthly) }
+                            th scope="col" class="n" { (t.report_ci) }
+                            th scope="col" class="n wrap" { (t.report_potential) }
+                            th scope="col" class="n" { (t.report_ci) }
                         } }
                         tbody { @for s in &e.scenarios { tr {
                             th scope="row" { (scenario_name(s.scenario, t)) }
                             td class="n" { (s.market_monthly.map_or("–".into(), |x| money(x, lang))) }
+                            td class="n ci" { (interval(s.market_ci95, |x| money(x, lang))) }
                             td class="n" { (s.potential_monthly.map_or("–".into(), |x| money(x, lang))) }
+                            td class="n ci" { (interval(s.potential_ci95, |x| money(x, lang))) }
                         } } }
                     } }))
-                    p { (t.report_capture) ": " (e.capture.share.map_or("–".into(), |s| format!("{} %", num(s * 100.0, 1, lang)))) }
+                    p { (t.report_capture) ": " (e.capture.share.map_or("–".into(), |s| pct(s * 100.0, lang))) }
                 } @else {
                     p class="report-note" { (t.report_households_missing) }
                 }
                 h3 { (t.report_assumptions) }
                 ul class="report-assumptions" { @for a in (if lang.is_english() { &e.assumptions } else { &e.premissas }) { li { (a) } } }
+            }
+        }
+    }
+}
+
+/// The first section: who answered, intent, market and potential with their
+/// intervals under the middle scenario, and the caveats a reader must keep in mind.
+fn summary(r: &Report, lang: Lang) -> Markup {
+    let t = lang.t();
+    let estimate = r.market.estimate.as_ref();
+    let mid = estimate.and_then(|e| e.scenario(Scenario::Mid));
+    let mid_name = scenario_name(Scenario::Mid, t);
+    let with_ci = |value: String, ci: String| format!("{value} ({} {ci})", t.report_interval_of);
+    html! {
+        section aria-labelledby="r-summary" class="report-summary" {
+            h2 id="r-summary" { (t.report_summary) }
+            dl class="report-kpis" {
+                div { dt { (t.report_respondents) } dd { (int(r.respondents, lang)) } }
+                div { dt { (t.report_completes) } dd { (int(r.completes, lang)) } }
+                @if let Some(p) = r.intent_top2_pct {
+                    div { dt { (t.report_intent_top2) } dd { (with_ci(pct(p, lang), interval(r.intent_top2_ci95, |x| pct(x, lang)))) } }
+                }
+                @if r.market.households_given {
+                    @if let Some(s) = mid {
+                        @if let Some(m) = s.market_monthly {
+                            div { dt { (t.report_market_monthly) " · " (t.report_scenario) " " (mid_name) }
+                                  dd { (with_ci(money(m, lang), interval(s.market_ci95, |x| money(x, lang)))) } }
+                        }
+                        @if let Some(p) = s.potential_monthly {
+                            div { dt { (t.report_potential) " · " (t.report_scenario) " " (mid_name) }
+                                  dd { (with_ci(money(p, lang), interval(s.potential_ci95, |x| money(x, lang)))) } }
+                        }
+                    }
+                }
+            }
+            @if !r.market.households_given {
+                p class="report-note" { (t.report_summary_no_households) }
+            }
+            h3 { (t.report_caveats) }
+            ul class="report-caveats" {
+                li { (t.report_caveat_sample.replace("{n}", &int(r.respondents, lang)).replace("{c}", &int(r.completes, lang))) }
+                li { (t.report_caveat_self_selection) }
+                @if let Some(e) = estimate {
+                    @if let Some(share) = e.capture.share {
+                        li { (t.report_caveat_capture
+                            .replace("{share}", &pct(share * 100.0, lang))
+                            .replace("{source}", match e.capture.source {
+                                CaptureSource::Given => t.report_capture_given,
+                                CaptureSource::PurchaseIntent => t.report_capture_intent,
+                            })) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where respondents shop today: mentions of at least the minimum cell only.
+fn competitors(c: &Competitors, lang: Lang) -> Markup {
+    let t = lang.t();
+    let m = &c.mentions;
+    html! {
+        section aria-labelledby="r-competitors" class="report-competitors" {
+            h2 id="r-competitors" { (t.report_competitors) }
+            p class="report-meta" { (c.text.get(lang)) " · " (int(m.answered, lang)) " " (t.report_answered) }
+            @if !m.top.is_empty() {
+                figure class="report-bars" {
+                    figcaption class="report-meta" { (t.report_mention) ": % " (t.report_answered) " (n)" }
+                    ul { @for x in &m.top {
+                        @let p = x.count as f64 / m.answered.max(1) as f64 * 100.0;
+                        (bar(&x.label, Some(p), None, &format!("{} ({})", pct(p, lang), int(x.count, lang))))
+                    } }
+                }
+            }
+            p class="report-note" {
+                (t.report_competitors_note.replace("{min}", &int(m.min_count, lang)).replace("{rare}", &int(m.rare, lang)))
             }
         }
     }
@@ -435,7 +536,8 @@ mod tests {
         assert_eq!(int(1_234_567, Lang::Pt), "1.234.567");
         assert_eq!(int(1_234_567, Lang::En), "1,234,567");
         assert_eq!(int(999, Lang::Pt), "999");
-        assert_eq!(money(1234.4, Lang::Pt), "R$\u{a0}1.234");
+        assert_eq!(money(1234.4, Lang::Pt), "R$\u{a0}1.234,40");
+        assert_eq!(pct(25.44, Lang::Pt), "25,4\u{a0}%");
         assert_eq!(p_value(0.0001, Lang::Pt), "< 0,001");
         assert_eq!(p_value(0.3734, Lang::En), "= 0.373");
     }

@@ -30,7 +30,8 @@ use crate::stats::{Households, MarketParams};
 use crate::survey::Definition;
 
 pub use model::{
-    BairroRow, Bin, Crosstab, Histogram, Label, MarketSection, QuestionReport, Report, Share,
+    BairroRow, Bin, COMPETITOR_KEY, Competitors, Crosstab, Histogram, Label, MarketSection,
+    QuestionReport, Report, Share,
 };
 
 /// Seed of the bootstrap when the analyst gives none: reports are reproducible.
@@ -50,6 +51,8 @@ pub struct ReportParams {
     pub seed: Option<u64>,
     /// Bootstrap resamples; the statistics module's default when `None`.
     pub resamples: Option<usize>,
+    /// Zone of the times shown in the report.
+    pub zone: crate::locale::Zone,
 }
 
 impl ReportParams {
@@ -84,6 +87,7 @@ pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> 
         capture_share: s.capture_share,
         seed: s.seed,
         resamples: None,
+        zone: crate::locale::Zone::default(),
     })
 }
 

@@ -12,6 +12,7 @@ use crate::db::batches::Filters;
 use crate::db::responses::Response;
 use crate::i18n::Lang;
 use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
+use crate::stats::mentions::{MentionCounter, Mentions};
 use crate::stats::{
     Band, ChiSquareResult, IncomeClass, MarketEstimate, Respondent, chi_square_independence,
     estimate_market, wilson_interval,
@@ -190,6 +191,30 @@ pub struct Report {
     /// Respondents in those bairros together, when at least `min_cell` (else hidden).
     pub bairros_suppressed_respondents: Option<u64>,
     pub market: MarketSection,
+    /// Top purchase-intent share (the two top options) over everyone who answered it, in
+    /// percent, with its 95% Wilson interval.
+    pub intent_top2_pct: Option<f64>,
+    pub intent_top2_ci95: Option<(f64, f64)>,
+    /// Top mentions of the free-text competitor question, when the questionnaire has it.
+    pub competitors: Option<Competitors>,
+    /// Zone of the times shown (not serialized: `generated_at` is UTC).
+    #[serde(skip)]
+    pub zone: crate::locale::Zone,
+    /// When the report was made, UTC (the renderers show it in `zone`).
+    #[serde(skip)]
+    pub generated_utc: chrono::NaiveDateTime,
+}
+
+/// Key of the free-text question "Em qual supermercado você mais compra hoje?".
+pub const COMPETITOR_KEY: &str = "mercado_atual";
+
+/// The competitor question's top mentions (see [`crate::stats::mentions`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Competitors {
+    pub key: String,
+    pub text: Label,
+    #[serde(flatten)]
+    pub mentions: Mentions,
 }
 
 /// Counts gathered for one question.
@@ -223,6 +248,7 @@ pub(crate) struct Accumulator<'d> {
     respondents: u64,
     completes: u64,
     market: Vec<Respondent>,
+    competitor: Option<(&'d Question, MentionCounter)>,
 }
 
 fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
@@ -285,6 +311,10 @@ impl<'d> Accumulator<'d> {
             respondents: 0,
             completes: 0,
             market: Vec::new(),
+            competitor: def
+                .question(COMPETITOR_KEY)
+                .filter(|q| matches!(q.kind, QuestionKind::Text { .. }))
+                .map(|q| (q, MentionCounter::new())),
         }
     }
 
@@ -322,6 +352,11 @@ impl<'d> Accumulator<'d> {
                 // An answer stored under another definition version with another type.
                 _ => {}
             }
+        }
+        if let Some((q, counter)) = &mut self.competitor
+            && let Some(AnswerValue::Text(t)) = answers.get(&q.key)
+        {
+            counter.add(t);
         }
         let class = self
             .income
@@ -408,6 +443,15 @@ impl<'d> Accumulator<'d> {
             .map(|(_, t)| t.respondents)
             .sum();
         let market = self.market_section(params);
+        let (intent_answered, intent_top2) = self.bairros.values().fold((0, 0), |(n, k), t| {
+            (n + t.intent_answered, k + t.intent_top2)
+        });
+        let (intent_top2_pct, intent_top2_ci95) = share(intent_top2, intent_answered);
+        let competitors = self.competitor.map(|(q, counter)| Competitors {
+            key: q.key.clone(),
+            text: Label::of(&q.text),
+            mentions: counter.finish(min_cell as u64),
+        });
         Ok(Report {
             survey_id: self.def.id().to_string(),
             survey_version: self.def.version(),
@@ -425,6 +469,11 @@ impl<'d> Accumulator<'d> {
             bairros_suppressed_respondents: (hidden_respondents >= min_cell as u64)
                 .then_some(hidden_respondents),
             market,
+            intent_top2_pct,
+            intent_top2_ci95,
+            competitors,
+            zone: params.zone,
+            generated_utc: at.naive_utc(),
         })
     }
 

@@ -122,6 +122,39 @@ fn multinomial_means(
     means
 }
 
+/// The means of `resamples` bootstrap resamples of `data`, in draw order; `None` for
+/// empty data, a non-finite value or no resamples. The stream is the one
+/// [`bootstrap_mean_ci`] draws with the same seed, so a quantity computed from these
+/// means (the store's potential) agrees with the mean's interval.
+pub fn bootstrap_means(data: &[f64], resamples: usize, seed: u64) -> Option<Vec<f64>> {
+    if resamples == 0 || data.is_empty() || data.iter().any(|x| !x.is_finite()) {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Some(match distinct_counts(data) {
+        Some(values) => multinomial_means(&values, data.len(), resamples, &mut rng),
+        None => {
+            let mut means = Vec::with_capacity(resamples);
+            for _ in 0..resamples {
+                // `choose` returns None only for an empty slice, excluded above.
+                let sum: f64 = (0..data.len()).filter_map(|_| data.choose(&mut rng)).sum();
+                means.push(sum / data.len() as f64);
+            }
+            means
+        }
+    })
+}
+
+/// The (1−c)/2 and (1+c)/2 quantiles of bootstrap values; `None` when empty or when a
+/// bound is not finite (amounts near f64::MAX can overflow inside a resample).
+pub fn percentile_interval(mut values: Vec<f64>, confidence: f64) -> Option<(f64, f64)> {
+    values.sort_by(f64::total_cmp);
+    let alpha = 1.0 - confidence;
+    let lo = quantile_sorted(&values, alpha / 2.0)?;
+    let hi = quantile_sorted(&values, 1.0 - alpha / 2.0)?;
+    (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
+}
+
 /// Percentile bootstrap CI of the mean of `data`.
 ///
 /// Draws `resamples` samples of size n with replacement, takes each sample's
@@ -144,30 +177,7 @@ pub fn bootstrap_mean_ci(
         return None;
     }
     let point = mean(data)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means = match distinct_counts(data) {
-        Some(values) => multinomial_means(&values, data.len(), resamples, &mut rng),
-        None => {
-            let mut means = Vec::with_capacity(resamples);
-            for _ in 0..resamples {
-                // `choose` returns None only for an empty slice, excluded above.
-                let sum: f64 = (0..data.len()).filter_map(|_| data.choose(&mut rng)).sum();
-                means.push(sum / data.len() as f64);
-            }
-            means
-        }
-    };
-    // Every mean is finite (finite data, finite overall mean), so total_cmp
-    // orders them as numbers.
-    means.sort_by(f64::total_cmp);
-    let alpha = 1.0 - confidence;
-    let lo = quantile_sorted(&means, alpha / 2.0)?;
-    let hi = quantile_sorted(&means, 1.0 - alpha / 2.0)?;
-    // Values near f64::MAX can still overflow inside a resample; report
-    // nothing rather than an infinite or NaN bound.
-    if !(lo.is_finite() && hi.is_finite()) {
-        return None;
-    }
+    let (lo, hi) = percentile_interval(bootstrap_means(data, resamples, seed)?, confidence)?;
     Some(BootstrapCi {
         n: data.len(),
         mean: point,

@@ -33,6 +33,14 @@
 //!    [`IntentWeights`]). It is not divided further by the number of
 //!    competing stores: the calibrated intent already stands for the share.
 //!    The intent-derived share is also withheld below `min_cell` answers.
+//! 6. Intervals of market and potential, from the same bootstrap resamples as the
+//!    overall mean: each resample's market is the market × (resample mean / mean), exact
+//!    with one households total and, with households per bairro, the overall relative
+//!    uncertainty applied to the per-bairro sum. The potential multiplies each resample's
+//!    market by the capture share: a given share is taken as exact (its uncertainty is
+//!    the analyst's assumption, shown by the scenarios), an intent-derived share is
+//!    resampled independently from the intent answers (spend and intent are treated as
+//!    independent).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,7 +48,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::bands::{Band, Scenario, value_at};
-use super::bootstrap::{DEFAULT_RESAMPLES, bootstrap_mean_ci};
+use super::bootstrap::{
+    DEFAULT_RESAMPLES, bootstrap_mean_ci, bootstrap_means, percentile_interval,
+};
 use super::income_class::IncomeClass;
 
 /// Default minimum number of respondents for a group to be reported.
@@ -293,9 +303,13 @@ pub struct ScenarioEstimate {
     /// Per-bairro terms of the market sum (empty with a households total or
     /// when the market is `None`).
     pub bairro_markets: Vec<BairroMarket>,
+    /// 95% interval of `market_monthly` (see step 6 of the module docs).
+    pub market_ci95: Option<(f64, f64)>,
     /// Monthly potential of the store in reais = market × capture share;
     /// `None` when either is unavailable.
     pub potential_monthly: Option<f64>,
+    /// 95% interval of `potential_monthly` (see step 6 of the module docs).
+    pub potential_ci95: Option<(f64, f64)>,
 }
 
 /// Where the capture share comes from.
@@ -408,6 +422,50 @@ fn validate(respondents: &[Respondent], p: &MarketParams) -> Result<(), MarketEr
         return Err(MarketError::ZeroResamples);
     }
     Ok(())
+}
+
+/// `(low, high)`.
+type Interval = (f64, f64);
+
+/// Mixed into the seed of the capture-share resamples so they are independent of the
+/// spend resamples.
+const CAPTURE_SEED_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The 95% intervals of the market and of the potential (step 6). `capture` holds the
+/// resampled capture shares, or the one given share; the potential's interval pairs the
+/// i-th market resample with the i-th share (cycling over a single given share).
+fn market_intervals(
+    market: Option<f64>,
+    mean: Option<f64>,
+    data: &[f64],
+    capture: Option<&[f64]>,
+    params: &MarketParams,
+) -> (Option<Interval>, Option<Interval>) {
+    let (Some(market), Some(mean)) = (market, mean) else {
+        return (None, None);
+    };
+    let Some(means) = bootstrap_means(data, params.resamples, params.seed) else {
+        return (None, None);
+    };
+    let markets: Vec<f64> = means
+        .iter()
+        .map(|m| {
+            if mean > 0.0 {
+                market * m / mean
+            } else {
+                market
+            }
+        })
+        .collect();
+    let potential = capture.filter(|c| !c.is_empty()).and_then(|c| {
+        let draws: Vec<f64> = markets
+            .iter()
+            .zip(c.iter().cycle())
+            .map(|(m, s)| m * s)
+            .collect();
+        percentile_interval(draws, CONFIDENCE)
+    });
+    (percentile_interval(markets, CONFIDENCE), potential)
 }
 
 /// Decides which groups of one breakdown are suppressed (see step 3 of the
@@ -533,6 +591,15 @@ pub fn estimate_market(
         },
     };
 
+    // Resampled capture shares for the potential's interval: intent-derived shares only,
+    // drawn with another seed than the spend (independent resamples).
+    let capture_draws: Option<Vec<f64>> = match (capture.source, capture.share) {
+        (CaptureSource::PurchaseIntent, Some(_)) => {
+            bootstrap_means(&intents, params.resamples, params.seed ^ CAPTURE_SEED_SALT)
+        }
+        _ => None,
+    };
+
     let group_result = |members: &[usize], slot: usize, reported: bool| -> GroupResult {
         if !reported {
             return GroupResult::Suppressed;
@@ -615,6 +682,19 @@ pub fn estimate_market(
             bairro_markets.clear();
         }
         let potential_monthly = market_monthly.zip(capture.share).map(|(m, s)| m * s);
+        let overall_data: Vec<f64> = valued
+            .iter()
+            .filter_map(|(_, v)| v.get(slot).copied())
+            .collect();
+        let (market_ci95, potential_ci95) = market_intervals(
+            market_monthly,
+            overall_mean,
+            &overall_data,
+            capture_draws
+                .as_deref()
+                .or(capture.share.as_ref().map(std::slice::from_ref)),
+            params,
+        );
 
         scenarios.push(ScenarioEstimate {
             scenario,
@@ -623,7 +703,9 @@ pub fn estimate_market(
             by_bairro: by_bairro_rows,
             market_monthly,
             bairro_markets,
+            market_ci95,
             potential_monthly,
+            potential_ci95,
         });
     }
 

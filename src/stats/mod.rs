@@ -31,10 +31,11 @@ pub mod bootstrap;
 pub mod chi_square;
 pub mod income_class;
 pub mod market;
+pub mod mentions;
 pub mod proportion;
 
 pub use bands::{Band, Scenario, midpoint, value_at};
-pub use bootstrap::{BootstrapCi, DEFAULT_RESAMPLES, bootstrap_mean_ci};
+pub use bootstrap::{BootstrapCi, DEFAULT_RESAMPLES, bootstrap_mean_ci, bootstrap_means};
 pub use chi_square::{ChiSquareError, ChiSquareResult, chi_square_independence};
 pub use income_class::IncomeClass;
 pub use market::{

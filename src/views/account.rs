@@ -2,9 +2,9 @@
 
 use maud::{Markup, html};
 
+use super::Ctx;
 use super::forms::{self, Errors, Input};
 use super::layout::page;
-use super::{Ctx, when};
 use crate::db::consents::{ConsentRecord, Document};
 use crate::db::users::User;
 
@@ -124,8 +124,8 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
                     @for r in p.history {
                         li {
                             (r.document.title(en)) " (" (t.version) " " (r.document.version) "): "
-                            (t.accepted_on) " " (when(&r.accepted_at))
-                            @if let Some(rev) = &r.revoked_at { "; " (t.revoked_on) " " (when(rev)) }
+                            (t.accepted_on) " " (ctx.when(&r.accepted_at))
+                            @if let Some(rev) = &r.revoked_at { "; " (t.revoked_on) " " (ctx.when(rev)) }
                         }
                     }
                 }

@@ -3,9 +3,9 @@
 
 use maud::{Markup, html};
 
+use super::Ctx;
 use super::forms::{self, Errors, Input};
 use super::layout::page;
-use super::{Ctx, when};
 use crate::accounts::Role;
 use crate::db::audit::AuditEntry;
 use crate::db::consents::{ConsentRecord, Document};
@@ -73,7 +73,7 @@ pub fn users(ctx: &Ctx, l: &UserList<'_>) -> Markup {
                                     td { (u.nome) " " (u.sobrenome) }
                                     td { (u.bairro) }
                                     td { (role_name(ctx.lang, u.role())) }
-                                    td { (when(&u.created_at)) }
+                                    td { (ctx.when(&u.created_at)) }
                                 }
                             }
                         }
@@ -108,15 +108,15 @@ pub fn user(ctx: &Ctx, u: &User, consents: &[ConsentRecord]) -> Markup {
                 dt { (t.field_telefone) } dd { (u.telefone.as_deref().unwrap_or("—")) }
                 dt { (t.field_bairro) } dd { (u.bairro) }
                 dt { (t.admin_role) } dd { (role_name(ctx.lang, u.role())) }
-                dt { (t.admin_created) } dd { (when(&u.created_at)) }
+                dt { (t.admin_created) } dd { (ctx.when(&u.created_at)) }
             }
             h2 { (t.account_documents) }
             ul {
                 @for r in consents {
                     li {
                         (r.document.title(en)) " (" (t.version) " " (r.document.version) "): "
-                        (t.accepted_on) " " (when(&r.accepted_at))
-                        @if let Some(rev) = &r.revoked_at { "; " (t.revoked_on) " " (when(rev)) }
+                        (t.accepted_on) " " (ctx.when(&r.accepted_at))
+                        @if let Some(rev) = &r.revoked_at { "; " (t.revoked_on) " " (ctx.when(rev)) }
                     }
                 }
             }
@@ -158,7 +158,7 @@ pub fn documents(ctx: &Ctx, current: &[Document], v: &PublishValues, errors: &Er
                                 td { code { (d.kind) } " — " (d.title(en)) }
                                 td { (d.version) }
                                 td { @if d.required { (t.yes) } @else { (t.no) } }
-                                td { (when(&d.published_at)) }
+                                td { (ctx.when(&d.published_at)) }
                             }
                         }
                     }
@@ -204,7 +204,7 @@ pub fn audit(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
                     tbody {
                         @for e in entries {
                             tr {
-                                td { (when(&e.at)) }
+                                td { (ctx.when(&e.at)) }
                                 td { code { (e.action) } }
                                 td { @if let Some(a) = e.actor_id { "#" (a) } }
                                 td { @if let Some(s) = e.subject_id { "→ #" (s) } }
@@ -264,7 +264,7 @@ pub fn mail(ctx: &Ctx, m: &MailStatus<'_>) -> Markup {
                                 tr {
                                     td { code { (q.kind) } }
                                     td { (crate::mail::worker::mask_address(&q.recipient)) }
-                                    td { (when(&q.created_at)) }
+                                    td { (ctx.when(&q.created_at)) }
                                     td { (q.attempts) }
                                     td { @if q.failed_at.is_some() { (t.admin_mail_state_failed) } @else { (t.admin_mail_state_retrying) } }
                                     td { (q.last_error.as_deref().unwrap_or("")) }

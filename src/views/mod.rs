@@ -44,6 +44,8 @@ pub struct Ctx {
     pub notice: Option<String>,
     /// A logged-in respondent whose e-mail is not verified yet (the layout reminds them).
     pub unverified: bool,
+    /// Zone the page shows times in (`survey.timezone`).
+    pub zone: crate::locale::Zone,
 }
 
 impl Ctx {
@@ -52,7 +54,9 @@ impl Ctx {
     }
 }
 
-/// Format a UTC timestamp for people (dates are shown in UTC, labelled as such).
-pub fn when(at: &chrono::NaiveDateTime) -> String {
-    at.format("%d/%m/%Y %H:%M UTC").to_string()
+impl Ctx {
+    /// A stored (UTC) time for people: in the configured zone, its offset written out.
+    pub fn when(&self, at: &chrono::NaiveDateTime) -> String {
+        self.zone.datetime(*at, self.lang.is_english())
+    }
 }

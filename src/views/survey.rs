@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use maud::{Markup, PreEscaped, html};
 
+use super::Ctx;
 use super::forms::{self, Errors};
 use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
-use super::{Ctx, when};
 use crate::i18n::Lang;
 use crate::survey::{AnswerError, AnswerValue, Answers, Definition, Question, QuestionKind};
 
@@ -244,8 +244,8 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
         html! {
             h1 { (title) }
             @if let Some(at) = r.submitted_at {
-                p { (t.survey_submitted_on) " " (when(at))
-                    @if let Some(u) = r.updated_at { @if u != at { " · " (t.survey_updated_on) " " (when(u)) } } }
+                p { (t.survey_submitted_on) " " (ctx.when(at))
+                    @if let Some(u) = r.updated_at { @if u != at { " · " (t.survey_updated_on) " " (ctx.when(u)) } } }
             }
             @if !r.editable { p class="notice" role="status" { (t.survey_closed) } }
             @else if let Some(c) = &r.closes_at { p class="muted" { (t.survey_closes_on) " " (c) "." } }

@@ -138,6 +138,7 @@ fn error_ctx(depot: &Depot) -> views::Ctx {
         csrf: crate::web::session::data(depot).map(|d| d.csrf.clone()),
         notice: None,
         unverified: false,
+        zone: crate::web::zone_of(depot),
     }
 }
 

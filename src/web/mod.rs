@@ -42,6 +42,15 @@ pub fn lang_of(depot: &Depot) -> Lang {
         .unwrap_or(Lang::Pt)
 }
 
+/// The configured time zone of the times on the pages (the default one on a response
+/// made before the state was injected).
+pub fn zone_of(depot: &Depot) -> crate::locale::Zone {
+    depot
+        .get_typed::<AppState>()
+        .map(|s| s.settings.survey.zone())
+        .unwrap_or_default()
+}
+
 /// The application state injected by the router.
 pub fn state(depot: &Depot) -> &AppState {
     // The router always injects the state as its first hoop; a handler running without it
@@ -75,6 +84,7 @@ fn page_ctx_with(depot: &mut Depot, form: bool) -> Ctx {
         csrf,
         notice,
         unverified,
+        zone: zone_of(depot),
     }
 }
 

@@ -28,6 +28,7 @@ async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
         .get_or_build(async || {
             let mut params = report::params_from_settings(&app.settings.report)?;
             params.filters.verified_only = app.settings.require_verified_email();
+            params.zone = app.settings.survey.zone();
             Ok::<_, AppError>(
                 report::build(
                     &app.db,

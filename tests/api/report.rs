@@ -288,8 +288,163 @@ async fn report_numbers_match_independent_computations_on_both_backends() {
         for banned in ["<script", "http://", "https://", "src=", "@import", "url("] {
             assert!(!html.contains(banned), "{banned} in the report");
         }
-        assert!(html.contains("<svg") && html.contains("400"));
+        // Charts are labelled bars (one per option of every choice question).
+        let options: usize = r.questions.iter().map(|q| q.shares.len()).sum();
+        assert!(html.matches("class=\"bar-label\"").count() >= options);
     }
+}
+
+/// The text of an HTML fragment, tags dropped and entities of the report decoded.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    // ASCII whitespace only: the no-break spaces of "R$ 1.234,00" and "25,4 %" stay.
+    out.replace("&amp;", "&")
+        .split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_summary_numbers_and_competitor_mentions() {
+    let app = TestApp::spawn(Backend::SqliteMemory).await;
+    let mut stored = seed(&app, 300, 21).await;
+    // Competitor answers: one spelled five ways (one mention of 5), one by 4 people
+    // (never shown), and the synthetic ones.
+    let def = app.state.survey.clone();
+    let g = Generator::new(&def, app.state.bairros.all(), at("2026-11-20 12:00:00"), 20);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut extra = Vec::new();
+    for (i, text) in [
+        "Supermercado Bom Preço",
+        "supermercado bom preco",
+        "SUPERMERCADO  BOM PREÇO",
+        "Supermercado Bom Preço.",
+        " supermercado Bom preço ",
+        "Quitanda da Dona Zilda",
+        "quitanda da dona zilda",
+        "Quitanda da Dona Zilda",
+        "QUITANDA DA DONA ZILDA",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut h = g.household(&mut rng);
+        h.answers
+            .insert("mercado_atual", AnswerValue::Text((*text).into()));
+        h.created_at += chrono::Duration::seconds(i as i64);
+        extra.push(h);
+    }
+    insert(app.db(), &def, extra.clone()).await.expect("insert");
+    stored.extend(extra);
+
+    let params = ReportParams {
+        households: Some(Households::Total(12_000)),
+        ..ReportParams::default()
+    };
+    let r = build(&app, &params).await;
+    let c = r.competitors.as_ref().expect("competitor question");
+    // Independent count of the normalised mentions.
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for h in &stored {
+        if let Some(AnswerValue::Text(t)) = h.answers.get("mercado_atual") {
+            let key = pesquisa::stats::mentions::normalise(t);
+            if !key.is_empty() {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+    }
+    let expected: BTreeMap<String, u64> = counts
+        .iter()
+        .filter(|(_, n)| **n >= 5)
+        .map(|(k, n)| (k.clone(), *n))
+        .collect();
+    let shown: BTreeMap<String, u64> = c
+        .mentions
+        .top
+        .iter()
+        .map(|m| (pesquisa::stats::mentions::normalise(&m.label), m.count))
+        .collect();
+    assert_eq!(shown, expected);
+    assert_eq!(shown.get("supermercado bom preco"), Some(&5));
+    assert!(!shown.contains_key("quitanda da dona zilda"));
+    assert_eq!(c.mentions.answered, counts.values().sum::<u64>());
+
+    let html = report::html::document(&r, pesquisa::i18n::Lang::Pt);
+    assert!(
+        !html.to_lowercase().contains("zilda"),
+        "a mention of 4 respondents is shown"
+    );
+    let text = text_of(&html);
+    // The summary comes first and carries intent, market and potential with intervals.
+    let summary = text.find("Resumo executivo").expect("summary");
+    assert!(summary < text.find("Estimativa do mercado").expect("market"));
+    let mid = r
+        .market
+        .estimate
+        .as_ref()
+        .and_then(|e| e.scenario(Scenario::Mid))
+        .expect("mid");
+    let money = |x: f64| pesquisa::locale::reais(x, false);
+    let (lo, hi) = mid.potential_ci95.expect("potential interval");
+    let potential = mid.potential_monthly.expect("potential");
+    assert!(lo < potential && potential < hi);
+    let line = format!(
+        "{} (IC 95%: {} – {})",
+        money(potential),
+        money(lo),
+        money(hi)
+    );
+    assert!(text.contains(&line), "{line} not in the summary");
+    let (mlo, mhi) = mid.market_ci95.expect("market interval");
+    assert!(text.contains(&format!("{} – {}", money(mlo), money(mhi))));
+    // Portuguese numbers: thousands dot, decimal comma, cents, "25,4 %".
+    let p = r.intent_top2_pct.expect("intent");
+    assert!(text.contains(&pesquisa::locale::percent(p, 1, false)));
+    let reais = regex_like_reais(&text);
+    assert!(reais > 10, "{reais} amounts like R$ 1.234,56");
+    assert!(!text.contains("Domicílios: 0"));
+    let en = text_of(&report::html::document(&r, pesquisa::i18n::Lang::En));
+    assert!(en.contains(&pesquisa::locale::reais(potential, true)));
+
+    // Without households: no market in reais, and the report says what to provide.
+    let r = build(&app, &ReportParams::default()).await;
+    let text = text_of(&report::html::document(&r, pesquisa::i18n::Lang::Pt));
+    assert!(!text.contains("Domicílios: 0"));
+    assert!(text.contains("informe o número de domicílios da área"));
+    assert!(text.contains("Número de domicílios da área não informado"));
+}
+
+/// Amounts written `R$ d.ddd,dd` (no-break space after the symbol).
+fn regex_like_reais(text: &str) -> usize {
+    text.split("R$\u{a0}")
+        .skip(1)
+        .filter(|rest| {
+            let amount: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+                .collect();
+            let amount = amount.trim_end_matches(['.', ',']);
+            amount.len() >= 4
+                && amount.as_bytes()[amount.len() - 3] == b','
+                && amount[..amount.len() - 3]
+                    .split('.')
+                    .skip(1)
+                    .all(|g| g.len() == 3)
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -322,7 +477,9 @@ async fn results_page_is_for_analysts_and_admins_and_downloads_the_csv() {
         let page = analyst.get(&app.service, "/admin/results").await;
         assert_eq!(page.status, 200, "{backend:?}");
         assert!(page.body.contains("Estimativa do mercado"));
-        assert!(page.body.contains("<svg"));
+        assert!(
+            page.body.contains("Resumo executivo") && page.body.contains("class=\"bar-label\"")
+        );
         assert!(page.body.contains("/admin/results/respostas.csv"));
         // An analyst is not an admin.
         assert_eq!(analyst.get(&app.service, "/admin/users").await.status, 403);

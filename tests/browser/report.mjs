@@ -1,6 +1,6 @@
 // The analysts' report in Debian's headless Chromium:
 //  1. the standalone HTML file of `pesquisa report` (REPORT_FILE), opened from disk at
-//     phone and desktop widths: it renders (sections, SVG charts, market figures) and
+//     phone and desktop widths: it renders (sections, labelled bar charts, the executive summary, market figures) and
 //     makes NO network request at all — every request the page makes is recorded, and
 //     the only one allowed is the file itself;
 //  2. the /admin/results dashboard (BASE_URL), logged in as the analyst ANALYST_EMAIL /
@@ -14,9 +14,69 @@
 // Prints one line per check, then "N passed, M failed"; exits 1 when a check failed.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { check, step, pageChecks, screenshot, tapAndWait, run, BASE_URL, enrolSecondFactor } from './lib.mjs';
+import { check, step, pageChecks, screenshot, tapAndWait, run, BASE_URL, enrolSecondFactor, SCREENSHOT_DIR } from './lib.mjs';
+
+
+// A4 portrait less the print stylesheet's 12 mm margins, in CSS px (96 px per inch).
+const A4_PRINTABLE_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
+
+// Every chart bar carries its own text and value (nobody matches bars to a table by
+// order); the first section is the executive summary.
+async function chartAndSummaryChecks(page, label) {
+  const f = await page.evaluate(() => {
+    const bars = [...document.querySelectorAll('.report-bars li')];
+    return {
+      bars: bars.length,
+      unlabelled: bars.filter((li) => !li.querySelector('.bar-label')?.textContent.trim()
+        || !/\d/.test(li.querySelector('.bar-value')?.textContent || '')).length,
+      hists: document.querySelectorAll('.report-hist .hist-y').length,
+      histTitled: [...document.querySelectorAll('.report-hist')].filter((h) => h.querySelector('.hist-xtitle') && h.querySelector('.hist-y')).length,
+      firstH2: document.querySelector('h2')?.textContent || '',
+      summary: document.querySelector('.report-summary')?.innerText || '',
+    };
+  });
+  check(`${label}: ${f.bars} chart bars, each with its option text and value`, f.bars >= 20 && f.unlabelled === 0,
+    [`${f.unlabelled} without text or value`]);
+  check(`${label}: histograms with both axes titled (${f.histTitled})`, f.hists >= 2 && f.histTitled === f.hists);
+  check(`${label}: the executive summary comes first, with intervals and caveats`, f.firstH2 === 'Resumo executivo'
+    && /IC 95%: [\d.,]+\s?% – [\d.,]+\s?%/.test(f.summary)
+    // With households, market and potential with intervals; without, what to provide.
+    && (/R\$\s[\d.]+,\d\d \(IC 95%: R\$/.test(f.summary) || /informe o número de domicílios/.test(f.summary))
+    && /autosseleção/.test(f.summary), [f.summary.slice(0, 400).replace(/\n/g, ' | ')]);
+}
+
+// At 1280 px no table is cut: each fits the box it sits in.
+async function tablesFit(page, label) {
+  const cut = await page.evaluate(() => [...document.querySelectorAll('table')]
+    .map((t) => ({ t, box: t.closest('.report-scroll') || t.parentElement }))
+    .filter(({ t, box }) => t.scrollWidth > box.clientWidth + 1 || t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(({ t, box }) => `${t.querySelector('th')?.textContent.slice(0, 40)}: ${t.scrollWidth} px in ${box.clientWidth} px`));
+  check(`${label}: every table fits at 1280 px`, cut.length === 0, cut);
+}
+
+// Printed to A4 portrait: in print media at the printable width no table is wider than
+// the page, and Chromium makes the PDF.
+async function printChecks(page, label, pdfName) {
+  await page.setViewportSize({ width: A4_PRINTABLE_PX, height: 1000 });
+  await page.emulateMedia({ media: 'print' });
+  const wide = await page.evaluate((limit) => [...document.querySelectorAll('table')]
+    .filter((t) => t.scrollWidth > limit || t.getBoundingClientRect().right > limit + 1)
+    .map((t) => `${t.querySelector('th')?.textContent.slice(0, 40)}: ${t.scrollWidth} px`), A4_PRINTABLE_PX);
+  const headers = await page.evaluate(() => [...document.querySelectorAll('thead')]
+    .filter((h) => getComputedStyle(h).display !== 'table-header-group').length);
+  check(`${label} (print, A4 ${A4_PRINTABLE_PX} px): no table wider than the page`, wide.length === 0, wide);
+  check(`${label} (print): table headers repeat on each page (thead display: table-header-group)`, headers === 0);
+  const file = path.join(SCREENSHOT_DIR, pdfName);
+  await page.pdf({ path: file, format: 'A4', preferCSSPageSize: true, printBackground: true });
+  const pdf = fs.readFileSync(file, 'latin1');
+  const pages = (pdf.match(/\/Type\s*\/Page[^s]/g) || []).length;
+  check(`${label}: printed to PDF (${pages} A4 pages, ${Math.round(pdf.length / 1024)} KiB) -> ${pdfName}`, pages >= 3);
+  await page.emulateMedia({ media: 'screen' });
+  await page.setViewportSize({ width: 360, height: 740 });
+}
 
 const REPORT_FILE = process.env.REPORT_FILE || '';
 const ANALYST_EMAIL = process.env.ANALYST_EMAIL || '';
@@ -43,20 +103,22 @@ async function reportFile(page) {
   const facts = await page.evaluate(() => ({
     h1: document.querySelector('h1')?.textContent || '',
     sections: [...document.querySelectorAll('h2')].map((h) => h.textContent),
-    svgs: document.querySelectorAll('svg.report-chart').length,
     market: document.querySelector('.report-market')?.innerText || '',
     scripts: document.querySelectorAll('script').length,
   }));
-  check('report file: title and the four sections', facts.h1 === 'Relatório da pesquisa'
-    && ['Estimativa do mercado', 'Respostas por pergunta', 'Classe de renda × hábitos de compra', 'Resultados por bairro']
+  check('report file: title and the sections', facts.h1 === 'Relatório da pesquisa'
+    && ['Resumo executivo', 'Onde os respondentes compram hoje', 'Estimativa do mercado', 'Respostas por pergunta', 'Classe de renda × hábitos de compra', 'Resultados por bairro']
       .every((s) => facts.sections.includes(s)), [`h1: ${facts.h1}`, `h2: ${facts.sections.join(' | ')}`]);
-  check(`report file: charts drawn (${facts.svgs} inline SVG)`, facts.svgs >= 8);
-  check('report file: the market estimate shows reais', /R\$\s?[\d.]+/.test(facts.market), [facts.market.slice(0, 200)]);
+  check('report file: the market estimate shows reais with cents', /R\$\s[\d.]+,\d\d/.test(facts.market), [facts.market.slice(0, 200)]);
+  await chartAndSummaryChecks(page, 'report file');
+  check('report file (households given): market and potential with intervals in the summary',
+    (await page.locator('.report-summary').innerText()).match(/R\$\s[\d.]+,\d\d \(IC 95%: R\$/g)?.length === 2);
   check('report file: no script', facts.scripts === 0);
   await pageChecks(page, 'relatorio-celular', 'report file (phone)');
   await page.setViewportSize({ width: 1280, height: 900 });
   await screenshot(page, 'relatorio-desktop');
-  await page.setViewportSize({ width: 360, height: 740 });
+  await tablesFit(page, 'report file');
+  await printChecks(page, 'report file', 'relatorio-a4.pdf');
   page.off('request', onRequest);
 }
 
@@ -96,13 +158,18 @@ async function dashboard(page) {
   const facts = await page.evaluate(() => ({
     sections: [...document.querySelectorAll('h2')].map((h) => h.textContent),
     downloads: [...document.querySelectorAll('.report-downloads a')].map((a) => a.getAttribute('href')),
-    svgs: document.querySelectorAll('svg.report-chart').length,
   }));
   check('/admin/results: the report sections', facts.sections.includes('Estimativa do mercado')
     && facts.sections.includes('Resultados por bairro'), [facts.sections.join(' | ')]);
   check('/admin/results: both CSV downloads linked', facts.downloads.length === 2, facts.downloads);
-  check(`/admin/results: charts drawn (${facts.svgs})`, facts.svgs >= 8);
+  await chartAndSummaryChecks(page, '/admin/results');
   await pageChecks(page, 'resultados', '/admin/results');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(page, 'resultados-desktop');
+  const width = await page.evaluate(() => document.querySelector('main').getBoundingClientRect().width);
+  check(`/admin/results at 1280 px: the report uses the width (main ${Math.round(width)} px)`, width >= 1100);
+  await tablesFit(page, '/admin/results');
+  await printChecks(page, '/admin/results', 'resultados-a4.pdf');
   const csv = await page.evaluate(async (href) => {
     const r = await fetch(href);
     const text = await r.text();

@@ -524,3 +524,43 @@ fn garbage_input_never_panics() {
         serde_json::to_string(&est).unwrap();
     }
 }
+
+#[test]
+fn market_and_potential_intervals() {
+    // One households total: the market's interval is the mean's interval × households
+    // (same resamples), and a given share scales it exactly.
+    let mut params = MarketParams::new(OPEN_TOP, Households::Total(10_000), 5);
+    params.capture_share = Some(0.2);
+    let est = estimate_market(&sample(), &params).unwrap();
+    for s in &est.scenarios {
+        let GroupResult::Reported { ci95, .. } = s.overall.result else {
+            panic!("overall reported")
+        };
+        let (lo, hi) = s.market_ci95.unwrap();
+        assert!(close(lo, ci95.0 * 10_000.0) && close(hi, ci95.1 * 10_000.0));
+        let (plo, phi) = s.potential_ci95.unwrap();
+        assert!(close(plo, lo * 0.2) && close(phi, hi * 0.2));
+    }
+    // Intent-derived share, households per bairro: both intervals contain their point
+    // and the potential's is relatively wider than the market's (the share varies too).
+    let est = estimate_market(&sample(), &MarketParams::new(OPEN_TOP, per_bairro(), 5)).unwrap();
+    let mid = est.scenario(Scenario::Mid).unwrap();
+    let m = mid.market_monthly.unwrap();
+    let (lo, hi) = mid.market_ci95.unwrap();
+    assert!(lo < m && m < hi, "{lo} {m} {hi}");
+    let p = mid.potential_monthly.unwrap();
+    let (plo, phi) = mid.potential_ci95.unwrap();
+    assert!(plo < p && p < phi, "{plo} {p} {phi}");
+    assert!((phi - plo) / p > (hi - lo) / m);
+    // No market, no intervals.
+    let est = estimate_market(
+        &sample()[..3],
+        &MarketParams::new(OPEN_TOP, per_bairro(), 5),
+    )
+    .unwrap();
+    assert!(
+        est.scenarios
+            .iter()
+            .all(|s| s.market_ci95.is_none() && s.potential_ci95.is_none())
+    );
+}
