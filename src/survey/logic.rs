@@ -656,9 +656,9 @@ impl Num {
     }
 
     /// The value under `answers`, or `None` when unknown.
-    pub fn eval<'a>(
+    pub fn eval<'q, 'a>(
         &self,
-        def_question: &dyn Fn(&str) -> Option<&'a Question>,
+        def_question: &dyn Fn(&str) -> Option<&'q Question>,
         answer: &dyn Fn(&str) -> Option<&'a AnswerValue>,
     ) -> Option<f64> {
         match self {
@@ -696,9 +696,9 @@ impl Expr {
     /// Kleene evaluation: `None` is unknown (a question read is unanswered or has no
     /// number). `def_question` finds questions by key; `answer` gives the answers the
     /// expression may see (the flow hides those of hidden questions).
-    pub fn eval<'a>(
+    pub fn eval<'q, 'a>(
         &self,
-        def_question: &dyn Fn(&str) -> Option<&'a Question>,
+        def_question: &dyn Fn(&str) -> Option<&'q Question>,
         answer: &dyn Fn(&str) -> Option<&'a AnswerValue>,
     ) -> Option<bool> {
         match self {
@@ -737,9 +737,9 @@ impl Expr {
     }
 
     /// Whether the condition is true (unknown counts as false).
-    pub fn holds<'a>(
+    pub fn holds<'q, 'a>(
         &self,
-        def_question: &dyn Fn(&str) -> Option<&'a Question>,
+        def_question: &dyn Fn(&str) -> Option<&'q Question>,
         answer: &dyn Fn(&str) -> Option<&'a AnswerValue>,
     ) -> bool {
         self.eval(def_question, answer) == Some(true)
