@@ -540,6 +540,8 @@ mod tests {
             created_at: t,
             updated_at: t,
             submitted_at: None,
+            screened_out: None,
+            confirmed_checks: String::new(),
         };
         let row = Row {
             response: &response,

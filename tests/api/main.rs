@@ -19,5 +19,6 @@ mod report;
 mod smtp;
 mod storage;
 mod survey;
+mod survey_logic;
 mod two_factor;
 mod verification;

@@ -981,22 +981,39 @@ mod tests {
             .iter()
             .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
             .collect();
+        let cceb: Vec<&str> = vec![
+            "cceb_banheiros",
+            "cceb_empregados",
+            "cceb_automoveis",
+            "cceb_microcomputador",
+            "cceb_lava_loucas",
+            "cceb_geladeira",
+            "cceb_freezer",
+            "cceb_lava_roupas",
+            "cceb_dvd",
+            "cceb_micro_ondas",
+            "cceb_motocicleta",
+            "cceb_secadora",
+            "cceb_instrucao_chefe",
+            "cceb_agua_encanada",
+            "cceb_rua_pavimentada",
+        ];
         assert_eq!(
             pages,
             vec![
                 vec!["idade", "moradores", "renda_familiar"],
-                vec![
-                    "frequencia_supermercado",
-                    "distancia_supermercado",
-                    "fatores_escolha"
-                ],
+                vec!["responsavel_compras", "sexo"],
+                vec!["frequencia_supermercado"],
+                vec!["distancia_supermercado", "fatores_escolha"],
                 vec!["valor_compra", "gasto_mensal", "gasto_bairro"],
                 vec!["interesse_novo", "mercado_atual"],
+                cceb,
             ]
         );
-        assert_eq!(def.questions().count(), 11);
-        assert_eq!(def.page_of("fatores_escolha"), Some(1));
-        assert_eq!(def.page_of("mercado_atual"), Some(3));
+        assert_eq!(def.version(), 2);
+        assert_eq!(def.questions().count(), 28);
+        assert_eq!(def.page_of("fatores_escolha"), Some(3));
+        assert_eq!(def.page_of("mercado_atual"), Some(5));
         assert_eq!(def.page_of("nada"), None);
         assert!(def.question("nada").is_none());
         for q in def.questions() {
@@ -1103,6 +1120,20 @@ mod tests {
                 "{key}"
             );
         }
+        // Distance bands follow each other without gaps.
+        let dist = def.question("distancia_supermercado").expect("dist");
+        for pair in dist.options().windows(2) {
+            assert_eq!(pair[0].upper, pair[1].lower, "{}", pair[1].value);
+        }
+        assert_eq!(
+            values("distancia_supermercado"),
+            ["ate_500m", "500m_1km", "1a2km", "2a5km", "acima_5km"]
+        );
+        let sexo = def.question("sexo").expect("sexo");
+        assert!(
+            sexo.option("prefiro_nao_informar")
+                .is_some_and(|c| c.excluded)
+        );
         let freq = def.question("frequencia_supermercado").expect("freq");
         let top = freq.option("4x_ou_mais").expect("4x");
         assert_eq!((top.lower, top.upper), (Some(4.0), None));
@@ -1118,6 +1149,71 @@ mod tests {
                 .map(|n| (Some(f64::from(n)), Some(f64::from(n))))
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn default_questionnaire_logic_and_criterio_brasil() {
+        let def = default_def();
+        assert_eq!(
+            def.screen_out("responsavel_compras")
+                .map(|s| s.when.source.as_str()),
+            Some("responsavel_compras == \"nao\"")
+        );
+        assert!(def.pages()[3].show_if.is_some(), "onde_compra");
+        for k in ["valor_compra", "gasto_mensal"] {
+            assert!(def.question(k).is_some_and(|q| q.show_if.is_some()), "{k}");
+        }
+        assert!(
+            def.question("gasto_bairro")
+                .is_some_and(|q| q.show_if.is_none())
+        );
+        assert_eq!(
+            def.checks().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            ["gasto_mensal_baixo"]
+        );
+        let values = |key: &str| -> Vec<&str> {
+            def.question(key)
+                .map(|q| q.options().iter().map(|c| c.value.as_str()).collect())
+                .unwrap_or_default()
+        };
+        for k in [
+            "banheiros",
+            "empregados",
+            "automoveis",
+            "microcomputador",
+            "lava_loucas",
+            "geladeira",
+            "freezer",
+            "lava_roupas",
+            "dvd",
+            "micro_ondas",
+            "motocicleta",
+            "secadora",
+        ] {
+            let key = format!("cceb_{k}");
+            assert_eq!(values(&key), ["0", "1", "2", "3", "4"], "{key}");
+            let q = def.question(&key).expect("cceb");
+            assert_eq!(
+                q.option("4").map(|c| c.label.pt.as_str()),
+                Some("4 ou mais")
+            );
+            assert_eq!(
+                q.option("4").map(|c| c.label.en.as_str()),
+                Some("4 or more")
+            );
+        }
+        assert_eq!(
+            values("cceb_instrucao_chefe"),
+            [
+                "analfabeto_fund1_incompleto",
+                "fund1_completo",
+                "fund2_completo",
+                "medio_completo",
+                "superior_completo"
+            ]
+        );
+        assert_eq!(values("cceb_agua_encanada"), ["sim", "nao"]);
+        assert_eq!(values("cceb_rua_pavimentada"), ["sim", "nao"]);
     }
 
     // -- Labels with amounts in reais --------------------------------------
