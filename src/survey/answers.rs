@@ -459,7 +459,7 @@ mod tests {
     /// Version 1 of the shipped questionnaire, kept as a fixture: these tests are about
     /// the validation rules, which must not move with the questionnaire's content.
     fn def() -> Definition {
-        Definition::parse(include_str!("../../tests/fixtures/questionnaire_v1.toml"))
+        Definition::parse(include_str!("../../assets/questionnaire_v1.toml"))
             .unwrap_or_else(|e| panic!("questionnaire v1: {e}"))
     }
 

@@ -102,6 +102,11 @@ impl<'d> Flow<'d> {
         })
     }
 
+    /// One flag per question of the definition, in its order: asked or not.
+    pub fn asked_mask(&self) -> Vec<bool> {
+        self.questions.iter().flatten().copied().collect()
+    }
+
     /// Whether `q` is asked.
     pub fn shows(&self, q: &Question) -> bool {
         self.is_shown(&q.key)

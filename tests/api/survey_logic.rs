@@ -277,3 +277,158 @@ async fn a_soft_check_is_shown_once_and_a_confirmation_is_recorded() {
         assert_eq!(row(&app, id).await.expect("row").confirmed_checks, "");
     }
 }
+
+/// Stores a response without an account, as `definition_version`.
+async fn insert_row(
+    db: &pesquisa::db::DbPool,
+    version: i32,
+    answers: &[(&str, AnswerValue)],
+    screened_out: Option<&str>,
+    confirmed: &str,
+) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use pesquisa::db::schema::responses;
+    let answers: pesquisa::survey::Answers = answers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let json = serde_json::to_string(&answers).expect("json");
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .expect("time");
+    let done: Result<(), pesquisa::db::DbError> = async {
+        pesquisa::with_conn!(db, |conn| {
+            diesel::insert_into(responses::table)
+                .values((
+                    responses::definition_id.eq("supermercado_zona_leste"),
+                    responses::definition_version.eq(version),
+                    responses::answers.eq(&json),
+                    responses::bairro.eq("CENTRO"),
+                    responses::current_page.eq(1),
+                    responses::revision.eq(1_i64),
+                    responses::created_at.eq(at),
+                    responses::updated_at.eq(at),
+                    responses::submitted_at.eq(screened_out.is_none().then_some(at)),
+                    responses::screened_out.eq(screened_out),
+                    responses::confirmed_checks.eq(confirmed),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+    .await;
+    done.expect("insert");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
+    use pesquisa::export::{self, CsvProfile, ExportOptions, Format};
+    let single = |v: &str| AnswerValue::Single(v.into());
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let def = pesquisa::survey::default_definition().expect("v2");
+        let mut non_shopper = vec![
+            ("idade", AnswerValue::Integer(70)),
+            ("moradores", AnswerValue::Integer(1)),
+            ("renda_familiar", single("ate_2sm")),
+            ("responsavel_compras", single("sim")),
+            ("sexo", single("feminino")),
+            ("frequencia_supermercado", single("nao_compro")),
+            ("gasto_bairro", single("ate_100")),
+            ("interesse_novo", single("talvez")),
+        ];
+        for (k, v) in crate::survey::CCEB {
+            non_shopper.push((k, single(v)));
+        }
+        insert_row(app.db(), 2, &non_shopper, None, "").await;
+        insert_row(
+            app.db(),
+            2,
+            &[
+                ("idade", AnswerValue::Integer(30)),
+                ("responsavel_compras", single("nao")),
+                ("sexo", single("masculino")),
+            ],
+            Some("responsavel_compras"),
+            "",
+        )
+        .await;
+        insert_row(
+            app.db(),
+            1,
+            &[
+                ("idade", AnswerValue::Integer(40)),
+                ("frequencia_supermercado", single("2x")),
+                ("distancia_supermercado", single("ate_5km")),
+                ("valor_compra", single("101a500")),
+            ],
+            None,
+            "",
+        )
+        .await;
+        let opts = ExportOptions {
+            format: Format::Csv,
+            csv_profile: CsvProfile::Rfc4180,
+            ..ExportOptions::default()
+        };
+        let (_, out) = export::export(
+            app.db(),
+            &def,
+            b"secret-secret-secret-secret-secret!!",
+            &opts,
+            Vec::new(),
+        )
+        .await
+        .expect("export");
+        let text = String::from_utf8(out).expect("utf-8");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 3, "{backend:?}: {text}");
+        let cell = |row: usize, name: &str| -> String {
+            let i = header
+                .iter()
+                .position(|h| *h == name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            rows[row][i].to_owned()
+        };
+        // The non-shopper: spend and distance not asked, optional text not answered.
+        assert_eq!(cell(0, "valor_compra"), "-2", "{backend:?}");
+        assert_eq!(cell(0, "distancia_supermercado"), "-2");
+        assert_eq!(cell(0, "fatores_escolha__preco"), "-2");
+        assert_eq!(cell(0, "gasto_bairro"), "ate_100");
+        assert_eq!(cell(0, "mercado_atual"), "", "not answered stays empty");
+        assert_eq!(cell(0, "triagem"), "");
+        // The screened-out respondent: nothing after the screener was asked.
+        assert_eq!(cell(1, "triagem"), "responsavel_compras");
+        assert_eq!(cell(1, "sexo"), "masculino");
+        assert_eq!(cell(1, "frequencia_supermercado"), "-2");
+        assert_eq!(cell(1, "cceb_banheiros"), "-2");
+        // Version 1: questions it did not have were not asked; its answers stay.
+        assert_eq!(cell(2, "definition_version"), "1");
+        assert_eq!(cell(2, "sexo"), "-2");
+        assert_eq!(cell(2, "cceb_instrucao_chefe"), "-2");
+        assert_eq!(cell(2, "idade"), "40");
+        assert_eq!(cell(2, "valor_compra"), "101a500");
+        assert_eq!(cell(2, "gasto_mensal"), "", "in version 1 but not answered");
+
+        let book =
+            String::from_utf8(export::codebook(&def, &opts).expect("codebook")).expect("utf-8");
+        let line = |name: &str| {
+            book.lines()
+                .find(|l| l.starts_with(&format!("{name},")))
+                .unwrap_or_else(|| panic!("codebook has no {name}"))
+                .to_owned()
+        };
+        assert!(
+            line("valor_compra").contains("-2 = não perguntada"),
+            "{}",
+            line("valor_compra")
+        );
+        assert!(line("valor_compra").contains("perguntada só se"));
+        assert!(line("triagem").contains("Triagem"));
+        assert!(line("checagens_confirmadas").contains("Checagens"));
+    }
+}

@@ -392,6 +392,19 @@ impl DefinitionError {
 /// The questionnaire shipped with the application.
 pub const DEFAULT_TOML: &str = include_str!("../../../assets/questionnaire.toml");
 
+/// Earlier versions of the shipped questionnaire, so that answers stored under them can
+/// be read (a question absent from a version was not asked).
+pub const PREVIOUS_TOML: [&str; 1] = [include_str!("../../../assets/questionnaire_v1.toml")];
+
+/// The earlier shipped versions with the same id as `def`, by version.
+pub fn previous_versions(def: &Definition) -> Vec<Definition> {
+    PREVIOUS_TOML
+        .iter()
+        .filter_map(|t| Definition::parse(t).ok())
+        .filter(|d| d.id() == def.id() && d.version() != def.version())
+        .collect()
+}
+
 /// Parses the questionnaire shipped with the application ([`DEFAULT_TOML`]).
 pub fn default_definition() -> Result<Definition, DefinitionError> {
     Definition::parse(DEFAULT_TOML)
