@@ -131,6 +131,7 @@ fn pages() -> Router {
                 .push(Router::with_path("review").get(survey::review))
                 .push(Router::with_path("submit").post(survey::submit))
                 .push(Router::with_path("thanks").get(survey::thanks))
+                .push(Router::with_path("screened").get(survey::screened))
                 .push(
                     Router::with_path("{n:num}")
                         .get(survey::show_page)

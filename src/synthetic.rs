@@ -18,12 +18,16 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::db::schema::responses;
 use crate::db::{DbError, DbPool};
+use crate::survey::flow::{Flow, settle};
 use crate::survey::{AnswerValue, Answers, Definition, QuestionKind};
 
 /// Share of generated households that submitted; the others stopped part-way.
 const COMPLETE_SHARE: f64 = 0.85;
 /// Share of "prefiro não informar"-style answers where the question offers one.
 const EXCLUDED_SHARE: f64 = 0.04;
+/// Share of households a screen-out rule would end that are drawn again: most people
+/// reached by the survey are in its target population.
+const REDRAW_SCREENED_SHARE: f64 = 0.9;
 /// Share of optional questions left blank.
 const BLANK_OPTIONAL_SHARE: f64 = 0.5;
 /// Names typed in free-text questions (the way people type them).
@@ -48,6 +52,8 @@ pub struct Household {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
+    /// The screen-out rule that ended the questionnaire, if any.
+    pub screened_out: Option<String>,
 }
 
 /// Draws households for `def` living in `bairros`, answered in the `days` before `end`.
@@ -106,14 +112,34 @@ impl<'a> Generator<'a> {
         } else {
             rng.random_range(1..pages)
         };
+        // Page by page through the flow, as a respondent would: only the questions the
+        // earlier answers show are answered, and a screen-out ends the walk.
         let mut answers = Answers::new();
-        for page in self.def.pages().iter().take(answered_pages) {
-            for q in &page.questions {
-                if let Some(v) = answer(&q.kind, q.required, affluence, rng) {
-                    answers.insert(q.key.clone(), v);
+        let mut screened_out = None;
+        for i in 0..answered_pages {
+            let shown = Flow::new(self.def, &answers).shown_questions(i);
+            for attempt in 0.. {
+                let mut trial = answers.clone();
+                for q in &shown {
+                    if let Some(v) = answer(&q.kind, q.required, affluence, rng) {
+                        trial.insert(q.key.clone(), v);
+                    }
+                }
+                let screened = Flow::new(self.def, &trial)
+                    .screened_out()
+                    .map(|r| r.key.clone());
+                if screened.is_none() || attempt >= 5 || !rng.random_bool(REDRAW_SCREENED_SHARE) {
+                    answers = trial;
+                    screened_out = screened;
+                    break;
                 }
             }
+            if screened_out.is_some() {
+                break;
+            }
         }
+        settle(self.def, &mut answers);
+        let complete = complete && screened_out.is_none();
         let span = self.days * 24 * 3600;
         let created_at = self.end - TimeDelta::seconds(rng.random_range(0..span));
         let updated_at = created_at + TimeDelta::seconds(rng.random_range(30..900));
@@ -124,6 +150,7 @@ impl<'a> Generator<'a> {
             created_at,
             updated_at,
             submitted_at: complete.then_some(updated_at),
+            screened_out,
         }
     }
 }
@@ -200,6 +227,7 @@ struct NewRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     submitted_at: Option<NaiveDateTime>,
+    screened_out: Option<String>,
 }
 
 /// Stores `households` as responses without accounts: one multi-row INSERT on MariaDB; on SQLite (whose async wrapper has no batch
@@ -223,6 +251,7 @@ pub async fn insert(
             created_at: h.created_at,
             updated_at: h.updated_at,
             submitted_at: h.submitted_at,
+            screened_out: h.screened_out,
         })
         .collect();
     match pool {
@@ -256,7 +285,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::survey::{default_definition, validate_complete};
+    use crate::survey::default_definition;
 
     fn at() -> NaiveDateTime {
         chrono::DateTime::from_timestamp(1_790_000_000, 0)
@@ -270,21 +299,39 @@ mod tests {
         let bairros = vec!["Vila Industrial".to_string(), "Jardim Uirá".to_string()];
         let g = Generator::new(&def, &bairros, at(), 30);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut complete = 0;
+        let (mut complete, mut screened, mut non_shoppers) = (0, 0, 0);
         for _ in 0..500 {
             let h = g.household(&mut rng);
             assert!(bairros.contains(&h.bairro));
+            let flow = Flow::new(&def, &h.answers);
+            // Nothing answered that the flow does not ask.
+            for (k, _) in h.answers.iter() {
+                assert!(flow.is_shown(k), "{k} answered but hidden: {:?}", h.answers);
+            }
+            assert_eq!(flow.screened_out().map(|r| r.key.clone()), h.screened_out);
+            if h.screened_out.is_some() {
+                screened += 1;
+                assert!(h.submitted_at.is_none());
+            }
+            if h.answers.get("frequencia_supermercado")
+                == Some(&AnswerValue::Single("nao_compro".into()))
+            {
+                non_shoppers += 1;
+                assert_eq!(h.answers.get("valor_compra"), None);
+            }
             if h.submitted_at.is_some() {
                 complete += 1;
                 assert!(
-                    validate_complete(&def, &h.answers).is_ok(),
+                    flow.validate_complete(&h.answers).is_ok(),
                     "{:?}",
                     h.answers
                 );
             }
             assert!(h.updated_at > h.created_at && h.created_at <= at());
         }
-        assert!((380..=470).contains(&complete), "{complete}");
+        assert!((330..=460).contains(&complete), "{complete}");
+        assert!((5..=60).contains(&screened), "{screened}");
+        assert!(non_shoppers > 0);
         let again = Generator::new(&def, &bairros, at(), 30);
         let a = again.household(&mut ChaCha8Rng::seed_from_u64(7));
         let b = g.household(&mut ChaCha8Rng::seed_from_u64(7));

@@ -12,6 +12,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
+use crate::survey::flow::settle;
 use crate::survey::{Answers, Definition};
 use crate::{read_conn, with_conn};
 
@@ -32,9 +33,21 @@ pub struct Response {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
+    /// Key of the screen-out rule that ended the questionnaire, if any.
+    pub screened_out: Option<String>,
+    /// Keys of the soft checks the respondent confirmed, comma-separated.
+    pub confirmed_checks: String,
 }
 
 impl Response {
+    /// The keys of the confirmed soft checks.
+    pub fn confirmed(&self) -> Vec<&str> {
+        self.confirmed_checks
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
     /// The stored answers. A row that does not parse (edited by hand) reads as empty
     /// rather than failing the page; the error is logged without its content.
     pub fn answers(&self) -> Answers {
@@ -84,9 +97,49 @@ async fn bairro_and_response(
     })
 }
 
+/// What a save left stored.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    /// The answers after the merge, without those of questions no longer asked.
+    pub answers: Answers,
+    /// The screen-out rule that now ends the questionnaire, if any.
+    pub screened_out: Option<String>,
+    /// The confirmed checks kept.
+    pub confirmed_checks: Vec<String>,
+}
+
+/// The result of merging `new` into `stored`: answers of questions no longer asked
+/// removed (see [`settle`]), the screen-out in force, and the confirmed checks that
+/// still fire (previously confirmed, or in `confirm` now).
+fn merged(
+    def: &Definition,
+    stored: Answers,
+    stored_confirmed: &[&str],
+    page: usize,
+    new: Answers,
+    confirm: &[String],
+) -> Saved {
+    let mut answers = stored;
+    answers.merge_page(def, page, new);
+    let flow = settle(def, &mut answers);
+    let fired = flow.all_fired_checks(&answers);
+    let confirmed_checks = fired
+        .iter()
+        .filter(|k| stored_confirmed.contains(k) || confirm.iter().any(|c| c == *k))
+        .map(|k| (*k).to_owned())
+        .collect();
+    Saved {
+        screened_out: flow.screened_out().map(|s| s.key.clone()),
+        answers,
+        confirmed_checks,
+    }
+}
+
 /// Merge one page's answers into the respondent's response (creating it on first save),
-/// copy the bairro from their account (so exports need no join) and move the bookmark
-/// to `next_page`. One read and one write when nobody else is saving for the same user.
+/// drop answers of questions the new answers hide, record the screen-out and confirmed
+/// checks (`confirm`: keys the respondent confirmed on this page), copy the bairro from
+/// their account (so exports need no join) and move the bookmark to `next_page`. One
+/// read and one write when nobody else is saving for the same user.
 pub async fn save_page(
     pool: &DbPool,
     user_id: i64,
@@ -94,7 +147,8 @@ pub async fn save_page(
     page: usize,
     new: Answers,
     next_page: usize,
-) -> Result<(), DbError> {
+    confirm: &[String],
+) -> Result<Saved, DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             // Jittered pause so racing writers fall out of step instead of colliding again.
@@ -109,9 +163,9 @@ pub async fn save_page(
         let bookmark = i32::try_from(next_page).unwrap_or(0);
         match existing {
             None => {
-                let mut answers = Answers::default();
-                answers.merge_page(def, page, new.clone());
-                let json = to_json(&answers)?;
+                let saved = merged(def, Answers::default(), &[], page, new.clone(), confirm);
+                let json = to_json(&saved.answers)?;
+                let checks = saved.confirmed_checks.join(",");
                 let inserted = with_conn!(pool, |conn| {
                     diesel::insert_into(responses::table)
                         .values((
@@ -121,6 +175,8 @@ pub async fn save_page(
                             responses::answers.eq(&json),
                             responses::bairro.eq(&bairro),
                             responses::current_page.eq(bookmark),
+                            responses::screened_out.eq(&saved.screened_out),
+                            responses::confirmed_checks.eq(&checks),
                             responses::revision.eq(1_i64),
                             responses::created_at.eq(at),
                             responses::updated_at.eq(at),
@@ -130,25 +186,34 @@ pub async fn save_page(
                         .map_err(DbError::from)
                 });
                 match inserted {
-                    Ok(_) => return Ok(()),
+                    Ok(_) => return Ok(saved),
                     // Another request created it first: merge into theirs.
                     Err(e) if e.is_unique_violation() => continue,
                     Err(e) => return Err(e),
                 }
             }
             Some(row) => {
-                let mut answers = row.answers();
-                answers.merge_page(def, page, new.clone());
-                let json = to_json(&answers)?;
+                let saved = merged(
+                    def,
+                    row.answers(),
+                    &row.confirmed(),
+                    page,
+                    new.clone(),
+                    confirm,
+                );
+                let json = to_json(&saved.answers)?;
+                let checks = saved.confirmed_checks.join(",");
                 // A repeat of what is stored (double click, retried POST) writes nothing.
                 let same_version =
                     row.definition_version == version && row.definition_id == def.id();
                 if json == row.answers
                     && row.bairro == bairro
                     && row.current_page == bookmark
+                    && row.screened_out == saved.screened_out
+                    && row.confirmed_checks == checks
                     && same_version
                 {
-                    return Ok(());
+                    return Ok(saved);
                 }
                 let updated = with_conn!(pool, |conn| {
                     diesel::update(
@@ -162,6 +227,8 @@ pub async fn save_page(
                         responses::definition_version.eq(version),
                         responses::bairro.eq(&bairro),
                         responses::current_page.eq(bookmark),
+                        responses::screened_out.eq(&saved.screened_out),
+                        responses::confirmed_checks.eq(&checks),
                         responses::revision.eq(row.revision + 1),
                         responses::updated_at.eq(at),
                     ))
@@ -171,7 +238,7 @@ pub async fn save_page(
                 })?;
                 // 0 rows: another save moved the revision on; read theirs and merge again.
                 if updated > 0 {
-                    return Ok(());
+                    return Ok(saved);
                 }
             }
         }

@@ -132,6 +132,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
+        screened_out -> Nullable<Varchar>,
+        confirmed_checks -> Varchar,
     }
 }
 

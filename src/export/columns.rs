@@ -14,6 +14,61 @@ use crate::survey::{Choice, Definition, Question, QuestionKind, Role, Unit};
 
 pub use crate::survey::derived::{OPEN_TOP_FACTOR, option_midpoint};
 
+/// Code of a question the respondent was not asked (hidden by a condition, after a
+/// screen-out, or absent from the questionnaire version they answered), so that it
+/// differs from "not answered" (empty).
+pub const NOT_ASKED: i64 = -2;
+
+/// Which questions each response was asked, by slot: the flow of the current definition
+/// for rows of its version, the questions present for rows of an earlier shipped
+/// version, everything for a version the binary does not know.
+pub struct AskedPlan<'d> {
+    def: &'d Definition,
+    /// Whether the current definition has any condition (else every slot is asked).
+    has_logic: bool,
+    /// (version, mask over the current definition's questions).
+    previous: Vec<(i32, Vec<bool>)>,
+}
+
+impl<'d> AskedPlan<'d> {
+    pub fn new(def: &'d Definition) -> AskedPlan<'d> {
+        let has_logic = def.questions().any(|q| q.show_if.is_some())
+            || def.pages().iter().any(|p| p.show_if.is_some())
+            || def.screen_outs().next().is_some();
+        let previous = crate::survey::definition::previous_versions(def)
+            .iter()
+            .map(|old| {
+                let version = i32::try_from(old.version()).unwrap_or(i32::MAX);
+                (
+                    version,
+                    def.questions()
+                        .map(|q| old.question(&q.key).is_some())
+                        .collect(),
+                )
+            })
+            .collect();
+        AskedPlan {
+            def,
+            has_logic,
+            previous,
+        }
+    }
+
+    /// The mask for `response`; `None` when every question counts as asked.
+    pub fn asked(&self, response: &Response) -> Option<Vec<bool>> {
+        let current = i32::try_from(self.def.version()).unwrap_or(i32::MAX);
+        if response.definition_version == current && response.definition_id == self.def.id() {
+            self.has_logic
+                .then(|| crate::survey::flow::Flow::new(self.def, &response.answers()).asked_mask())
+        } else {
+            self.previous
+                .iter()
+                .find(|(v, _)| *v == response.definition_version)
+                .map(|(_, m)| m.clone())
+        }
+    }
+}
+
 /// One exported value, borrowing its text from the row where it can (an export writes
 /// tens of millions of cells; copying each one was a measurable share of its time).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +233,8 @@ pub struct Row<'a> {
     pub response: &'a Response,
     pub answers: RowAnswers<'a>,
     pub pseudonym: String,
+    /// Per slot, whether the question was asked ([`AskedPlan::asked`]); `None`: all were.
+    pub asked: Option<Vec<bool>>,
     /// `Some` only when personal data is exported (an empty [`Person`] for a response
     /// detached from its account).
     pub person: Option<&'a Person>,
@@ -190,6 +247,8 @@ enum Source<'d> {
     SubmittedAt,
     UpdatedAt,
     Bairro,
+    ScreenedOut,
+    ConfirmedChecks,
     Nome,
     Sobrenome,
     Email,
@@ -223,6 +282,14 @@ pub fn plan(def: &Definition, personal: bool) -> Vec<Column<'_>> {
         col("updated_at", Source::UpdatedAt),
         col("bairro", Source::Bairro),
     ];
+    // Only for a questionnaire that can screen out or check: other exports keep their
+    // columns.
+    if def.screen_outs().next().is_some() {
+        cols.push(col("triagem", Source::ScreenedOut));
+    }
+    if def.checks().next().is_some() {
+        cols.push(col("checagens_confirmadas", Source::ConfirmedChecks));
+    }
     if personal {
         cols.push(col("nome", Source::Nome));
         cols.push(col("sobrenome", Source::Sobrenome));
@@ -280,6 +347,26 @@ fn chosen<'q>(q: &'q Question, slot: usize, answers: &RowAnswers<'_>) -> Option<
     }
 }
 
+/// The codebook's words for [`NOT_ASKED`], with the question's condition if it has one.
+fn not_asked_note(q: &Question) -> String {
+    let base = format!(
+        "{NOT_ASKED} = não perguntada (condição, triagem ou versão do questionário sem esta \
+         pergunta); vazio = não respondida"
+    );
+    match &q.show_if {
+        Some(c) => format!("{base}; perguntada só se {}", c.source),
+        None => base,
+    }
+}
+
+impl Row<'_> {
+    fn was_asked(&self, slot: usize) -> bool {
+        self.asked
+            .as_ref()
+            .is_none_or(|m| m.get(slot).copied().unwrap_or(true))
+    }
+}
+
 fn text(s: &str) -> Cell<'_> {
     if s.is_empty() {
         Cell::Empty
@@ -314,6 +401,11 @@ impl Column<'_> {
                 .person
                 .and_then(|p| p.telefone.as_deref())
                 .map_or(Cell::Empty, text),
+            Source::Answer(_, slot) | Source::MultiFlag(_, slot, _) if !row.was_asked(slot) => {
+                Cell::Int(NOT_ASKED)
+            }
+            Source::ScreenedOut => r.screened_out.as_deref().map_or(Cell::Empty, text),
+            Source::ConfirmedChecks => text(&r.confirmed_checks),
             Source::Answer(q, slot) => match (&q.kind, row.answers.get(slot)) {
                 (QuestionKind::Integer { .. }, Some(Some(Resolved::Integer(n)))) => Cell::Int(*n),
                 (QuestionKind::Single { .. }, Some(Some(Resolved::Single(v, _)))) => text(&v.0),
@@ -376,6 +468,20 @@ impl Column<'_> {
                 s("UTC, ISO 8601; --since/--until filtram por este campo"),
             ],
             Source::Bairro => [s("text"), s("Bairro do respondente"), s(""), s("")],
+            Source::ScreenedOut => [
+                s("text"),
+                s("Triagem: regra que encerrou o questionário"),
+                s(""),
+                s(
+                    "chave da pergunta ou etapa de triagem; vazio = não foi triado (fora das estimativas quando preenchido)",
+                ),
+            ],
+            Source::ConfirmedChecks => [
+                s("text"),
+                s("Checagens de consistência confirmadas pelo respondente"),
+                s(""),
+                s("chaves separadas por vírgula; vazio = nenhuma"),
+            ],
             Source::Nome => [s("text"), s("Nome"), s(""), s(personal)],
             Source::Sobrenome => [s("text"), s("Sobrenome"), s(""), s(personal)],
             Source::Email => [s("text"), s("E-mail"), s(""), s(personal)],
@@ -388,6 +494,11 @@ impl Column<'_> {
                     }
                     _ => String::new(),
                 };
+                let notes = [notes, not_asked_note(q)]
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 [s(q.kind.name()), q.text.pt.clone(), options(q), notes]
             }
             Source::MultiFlag(q, _, option) => {
@@ -397,8 +508,10 @@ impl Column<'_> {
                     format!("{} — {}", q.text.pt, o.label.pt),
                     s("1=marcada | 0=não marcada"),
                     format!(
-                        "opção `{}` da pergunta múltipla `{}`; vazio = não respondida",
-                        o.value, q.key
+                        "opção `{}` da pergunta múltipla `{}`; vazio = não respondida; {}",
+                        o.value,
+                        q.key,
+                        not_asked_note(q)
                     ),
                 ]
             }
@@ -540,11 +653,14 @@ mod tests {
             created_at: t,
             updated_at: t,
             submitted_at: None,
+            screened_out: None,
+            confirmed_checks: String::new(),
         };
         let row = Row {
             response: &response,
             answers: slots.parse(&response.answers),
             pseudonym: "p".into(),
+            asked: None,
             person: None,
         };
         let cell = |name: &str| {

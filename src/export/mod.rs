@@ -128,12 +128,14 @@ pub async fn export<W: Write>(
     let nobody = Person::default();
     let ids = pseudonym::Pseudonyms::new(secret);
     let slots = columns::AnswerSlots::new(def);
+    let asked = columns::AskedPlan::new(def);
     while let Some(batch) = batches.next().await? {
         for response in &batch.rows {
             let row = columns::Row {
                 response,
                 answers: slots.parse(&response.answers),
                 pseudonym: ids.response_id(response.id),
+                asked: asked.asked(response),
                 person: opts.include_personal_data.then(|| {
                     response
                         .user_id

@@ -8,14 +8,16 @@
 pub mod answers;
 pub mod definition;
 pub mod derived;
+pub mod flow;
 pub mod format;
+pub mod logic;
 
 pub use answers::{
     AnswerError, AnswerValue, Answers, PageErrors, first_incomplete_page, is_page_complete,
     validate_complete, validate_page,
 };
 pub use definition::{
-    Choice, Definition, DefinitionError, Page, Question, QuestionKind, Role, Text, Unit,
-    default_definition,
+    Check, Choice, Condition, Definition, DefinitionError, Page, Question, QuestionKind, Role,
+    ScreenOut, Text, Unit, default_definition,
 };
 pub use format::format_reais;

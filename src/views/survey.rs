@@ -12,7 +12,14 @@ use super::forms::{self, Errors};
 use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
 use crate::i18n::Lang;
-use crate::survey::{AnswerError, AnswerValue, Answers, Definition, Question, QuestionKind};
+use crate::survey::{
+    AnswerError, AnswerValue, Answers, Check, Definition, Question, QuestionKind, ScreenOut,
+};
+
+/// Form field naming the checks whose message was shown (hidden input).
+pub const CHECK_SHOWN: &str = "checagem_mostrada";
+/// Form field of the confirmation checkbox of a check.
+pub const CHECK_CONFIRMED: &str = "checagem_confirmada";
 
 /// What the inputs show: the raw strings per question key.
 pub type Values = BTreeMap<String, Vec<String>>;
@@ -82,24 +89,39 @@ pub struct SurveyPage<'a> {
     pub draft_restored: bool,
     /// The questions' texts, made at start-up (for `def`, if it is the served one).
     pub texts: &'a PreparedTexts,
+    /// Keys of the page's questions this respondent is not asked.
+    pub hidden: &'a [&'a str],
+    /// (position among the pages shown, number of pages shown).
+    pub progress: (usize, usize),
+    /// The shown page before this one (0-based), for the back link.
+    pub back: Option<usize>,
+    /// Whether this is the last page shown (the button says "review").
+    pub last: bool,
+    /// Soft checks that fired on saving this page, shown once with a confirmation.
+    pub checks: &'a [&'a Check],
 }
 
 pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
     let t = ctx.lang.t();
     let en = ctx.lang.is_english();
-    let total = p.def.pages().len();
+    let (position, total) = p.progress;
     let Some(pg) = p.def.page(p.index) else {
         return page(ctx, t.nav_survey, html! {});
     };
     let step = t
         .survey_progress
-        .replace("{n}", &(p.index + 1).to_string())
+        .replace("{n}", &position.to_string())
         .replace("{total}", &total.to_string());
-    let last = p.index + 1 == total;
+    let last = p.last;
+    let questions: Vec<&Question> = pg
+        .questions
+        .iter()
+        .filter(|q| !p.hidden.contains(&q.key.as_str()))
+        .collect();
     // `p.errors` is keyed by question key (the messages by the questions); the summary
     // links each wrong question once, to its first input.
     let mut summary = Errors::default();
-    for q in &pg.questions {
+    for q in &questions {
         if let Some(m) = p.errors.get(&q.key) {
             summary.add(&first_input_id(q), m);
         }
@@ -109,20 +131,34 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
         &format!("{} · {}", pg.title.get(en), step),
         html! {
             p class="progress-label" id="progresso" { (step) }
-            progress max=(total) value=(p.index + 1) aria-labelledby="progresso" { (step) }
+            progress max=(total) value=(position) aria-labelledby="progresso" { (step) }
             h1 { (pg.title.get(en)) }
             @if p.draft_restored { p class="notice" role="status" { (t.survey_draft_restored) } }
             @if p.unknown_fields { p class="notice error" role="alert" { (t.err_unknown_fields) } }
             (forms::error_summary(ctx.lang, &summary))
             form method="post" action={ "/survey/" (p.index + 1) } novalidate {
                 (forms::csrf(ctx.csrf()))
-                @for q in &pg.questions {
+                @if !p.checks.is_empty() {
+                    div class="notice" role="alert" id="checagem" {
+                        h2 { (t.survey_check_title) }
+                        @for c in p.checks {
+                            p { (c.message.get(en)) }
+                            input type="hidden" name=(CHECK_SHOWN) value=(c.key);
+                            div class="choice" {
+                                input type="checkbox" id={ "confirmar-" (c.key) } name=(CHECK_CONFIRMED) value=(c.key);
+                                label for={ "confirmar-" (c.key) } { (t.survey_check_confirm) }
+                            }
+                        }
+                        p class="hint" { (t.survey_check_hint) }
+                    }
+                }
+                @for q in &questions {
                     (question(ctx.lang, q, &p.texts.question(p.def, q, ctx.lang), p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key)))
                 }
                 div class="actions" {
                     button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
-                    @if p.index > 0 {
-                        a class="button secondary" href={ "/survey/" (p.index) } { (t.survey_back) }
+                    @if let Some(b) = p.back {
+                        a class="button secondary" href={ "/survey/" (b + 1) } { (t.survey_back) }
                     }
                 }
             }
@@ -228,6 +264,10 @@ pub struct Review<'a> {
     pub updated_at: Option<&'a chrono::NaiveDateTime>,
     pub closes_at: Option<String>,
     pub salario_minimo: u32,
+    /// Pages shown to this respondent.
+    pub shown_pages: &'a [usize],
+    /// Questions not asked (hidden by a condition).
+    pub hidden: &'a [&'a str],
 }
 
 pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
@@ -257,11 +297,11 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
                     } }
                 }
             }
-            @for (i, pg) in r.def.pages().iter().enumerate() {
+            @for (i, pg) in r.def.pages().iter().enumerate().filter(|(i, _)| r.shown_pages.contains(i)) {
                 section aria-labelledby={ "etapa-" (i + 1) } {
                     h2 id={ "etapa-" (i + 1) } { (pg.title.get(en)) }
                     dl class="answers" {
-                        @for q in &pg.questions {
+                        @for q in pg.questions.iter().filter(|q| !r.hidden.contains(&q.key.as_str())) {
                             dt { (q.text.get(en)) }
                             dd { (answer_text(ctx.lang, q, r.answers.get(&q.key), r.salario_minimo)) }
                         }
@@ -278,6 +318,28 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
                         @if r.submitted_at.is_some() { (t.survey_submit_again) } @else { (t.survey_submit) }
                     } }
                 }
+            }
+        },
+    )
+}
+
+/// The polite end of a screened-out respondent: why, in the definition's words, and a
+/// way back to the page of the answer that ended it.
+pub fn screened(ctx: &Ctx, rule: &ScreenOut, page_index: Option<usize>) -> Markup {
+    let t = ctx.lang.t();
+    let en = ctx.lang.is_english();
+    page(
+        ctx,
+        t.survey_screened_title,
+        html! {
+            h1 { (t.survey_screened_title) }
+            p class="lead" { (rule.message.get(en)) }
+            p { (t.survey_screened_body) }
+            div class="actions" {
+                @if let Some(i) = page_index {
+                    a class="button secondary" href={ "/survey/" (i + 1) } { (t.survey_screened_change) }
+                }
+                a class="button" href="/account" { (t.nav_account) }
             }
         },
     )

@@ -11,10 +11,9 @@ use crate::i18n::Notice;
 
 use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
 use crate::db::responses;
-use crate::survey::{
-    Answers, Definition, QuestionKind, first_incomplete_page, is_page_complete, validate_complete,
-    validate_page,
-};
+use crate::survey::answers::validate_shown_page;
+use crate::survey::flow::Flow;
+use crate::survey::{Answers, Check, Definition, QuestionKind};
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
 use crate::views::{self};
@@ -22,7 +21,12 @@ use crate::web::error::AppError;
 use crate::web::session;
 
 /// Form fields that are not answers.
-const NOT_ANSWERS: [&str; 2] = ["csrf_token", "action"];
+const NOT_ANSWERS: [&str; 4] = [
+    "csrf_token",
+    "action",
+    view::CHECK_SHOWN,
+    view::CHECK_CONFIRMED,
+];
 /// How long typed answers rescued from an expired session wait for the log-in.
 const DRAFT_TTL: Duration = Duration::from_secs(3600);
 /// Longest rescued value of a question that is not free text (option values and numbers
@@ -70,15 +74,25 @@ pub async fn start(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
     let user = user_id(depot)?;
     let row = responses::for_user(&app.db, user).await?;
     match row {
+        Some(r) if r.screened_out.is_some() => see_other(res, "/survey/screened"),
         Some(r) if r.submitted_at.is_some() => see_other(res, "/survey/review"),
-        Some(r) => match first_incomplete_page(&app.survey, &r.answers()) {
-            Some(i) => see_other(res, &format!("/survey/{}", i + 1)),
-            None => see_other(res, "/survey/review"),
-        },
+        Some(r) => {
+            let answers = r.answers();
+            match Flow::new(&app.survey, &answers).first_incomplete_page(&answers) {
+                Some(i) => see_other(res, &format!("/survey/{}", i + 1)),
+                None => see_other(res, "/survey/review"),
+            }
+        }
         None if is_closed(depot) => see_other(res, "/survey/review"),
         None => see_other(res, "/survey/1"),
     }
     Ok(())
+}
+
+/// What a page shows besides the values: the flow it sits in and the checks that fired.
+struct Shown<'a> {
+    flow: &'a Flow<'a>,
+    checks: &'a [&'a Check],
 }
 
 fn render_page(
@@ -88,9 +102,21 @@ fn render_page(
     errors: &Errors,
     unknown_fields: bool,
     draft_restored: bool,
+    shown: &Shown<'_>,
 ) -> maud::Markup {
     let app = state(depot).clone();
     let c = form_ctx(depot);
+    let hidden: Vec<&str> = app
+        .survey
+        .page(index)
+        .map(|p| {
+            p.questions
+                .iter()
+                .filter(|q| !shown.flow.shows(q))
+                .map(|q| q.key.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
     view::question_page(
         &c,
         &SurveyPage {
@@ -101,8 +127,26 @@ fn render_page(
             unknown_fields,
             draft_restored,
             texts: &app.texts,
+            hidden: &hidden,
+            progress: shown.flow.progress(index),
+            back: shown.flow.previous_before(index),
+            last: shown.flow.next_after(index).is_none(),
+            checks: shown.checks,
         },
     )
+}
+
+/// Where to go when page `index` is not shown to this respondent: the screen-out page,
+/// or the next page they see, or the review.
+fn elsewhere(flow: &Flow<'_>, index: usize) -> String {
+    if flow.screened_out().is_some() {
+        "/survey/screened".to_owned()
+    } else {
+        match flow.next_after(index) {
+            Some(n) => format!("/survey/{}", n + 1),
+            None => "/survey/review".to_owned(),
+        }
+    }
 }
 
 /// `GET /survey/{n}`: the page with the stored answers, or with the typed values rescued
@@ -120,10 +164,16 @@ pub async fn show_page(
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let mut values = match responses::for_user(&app.db, user).await? {
-        Some(r) => view::values_of(&r.answers()),
-        None => Values::new(),
-    };
+    let answers = responses::for_user(&app.db, user)
+        .await?
+        .map(|r| r.answers())
+        .unwrap_or_default();
+    let flow = Flow::new(&app.survey, &answers);
+    if !flow.page_shown(index) {
+        see_other(res, &elsewhere(&flow, index));
+        return Ok(());
+    }
+    let mut values = view::values_of(&answers);
     let mut restored = false;
     if let Some(token) = req
         .query::<String>("draft")
@@ -161,6 +211,10 @@ pub async fn show_page(
         &Errors::default(),
         false,
         restored,
+        &Shown {
+            flow: &flow,
+            checks: &[],
+        },
     )));
     Ok(())
 }
@@ -181,7 +235,18 @@ pub async fn save_page(
     let user = user_id(depot)?;
     let lang = super::lang_of(depot);
     let fields = form_pairs(req).await;
-    match validate_page(&app.survey, index, &fields, &NOT_ANSWERS) {
+    let stored = responses::for_user(&app.db, user)
+        .await?
+        .map(|r| r.answers())
+        .unwrap_or_default();
+    let before = Flow::new(&app.survey, &stored);
+    // A page this respondent is not shown (hidden, or after a screen-out) stores nothing.
+    if !before.page_shown(index) {
+        see_other(res, &elsewhere(&before, index));
+        return Ok(());
+    }
+    let shows = |q: &crate::survey::Question| before.shows(q);
+    match validate_shown_page(&app.survey, index, &fields, &NOT_ANSWERS, &shows) {
         Err(page_errors) => {
             // Keyed by question key: the view puts each message by its question and
             // links it once from the error summary to the question's first input.
@@ -195,26 +260,77 @@ pub async fn save_page(
             }
             let values = view::values_from_fields(&fields);
             let unknown = !page_errors.unknown.is_empty();
-            let page = render_page(depot, index, &values, &errors, unknown, false);
+            let shown = Shown {
+                flow: &before,
+                checks: &[],
+            };
+            let page = render_page(depot, index, &values, &errors, unknown, false, &shown);
             refusals::unprocessable(res, page);
             Ok(())
         }
         Ok(answers) => {
+            let page_checks: Vec<&str> = app
+                .survey
+                .page(index)
+                .map(|p| p.checks.iter().map(|c| c.key.as_str()).collect())
+                .unwrap_or_default();
+            let sent = |name: &str| -> Vec<String> {
+                fields
+                    .iter()
+                    .filter(|(k, v)| k == name && page_checks.contains(&v.as_str()))
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
+            let already_shown = sent(view::CHECK_SHOWN);
+            // Only a check whose message was shown can be confirmed.
+            let confirm: Vec<String> = sent(view::CHECK_CONFIRMED)
+                .into_iter()
+                .filter(|k| already_shown.contains(k))
+                .collect();
             let total = app.survey.pages().len();
-            responses::save_page(
+            let saved = responses::save_page(
                 &app.db,
                 user,
                 &app.survey,
                 index,
                 answers,
                 (index + 1).min(total),
+                &confirm,
             )
             .await?;
-            if index + 1 < total {
-                see_other(res, &format!("/survey/{}", index + 2));
-            } else {
-                see_other(res, "/survey/review");
+            let after = Flow::new(&app.survey, &saved.answers);
+            if saved.screened_out.is_some() {
+                see_other(res, "/survey/screened");
+                return Ok(());
             }
+            // Each fired check is shown once: after that the respondent has corrected
+            // the answers, confirmed them, or chosen to go on.
+            let fired: Vec<&Check> = after
+                .fired_checks(index, &saved.answers)
+                .into_iter()
+                .filter(|c| !already_shown.contains(&c.key))
+                .filter(|c| !saved.confirmed_checks.contains(&c.key))
+                .collect();
+            if !fired.is_empty() {
+                let values = view::values_of(&saved.answers);
+                let shown = Shown {
+                    flow: &after,
+                    checks: &fired,
+                };
+                let page = render_page(
+                    depot,
+                    index,
+                    &values,
+                    &Errors::default(),
+                    false,
+                    false,
+                    &shown,
+                );
+                res.add_header("cache-control", "no-store", true).ok();
+                res.render(views::Html(page));
+                return Ok(());
+            }
+            see_other(res, &elsewhere(&after, index));
             Ok(())
         }
     }
@@ -230,8 +346,22 @@ pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
         .as_ref()
         .map(responses::Response::answers)
         .unwrap_or_default();
-    let incomplete: Vec<usize> = (0..app.survey.pages().len())
-        .filter(|&i| !is_page_complete(&app.survey, i, &answers))
+    if row.as_ref().is_some_and(|r| r.screened_out.is_some()) {
+        see_other(res, "/survey/screened");
+        return Ok(());
+    }
+    let flow = Flow::new(&app.survey, &answers);
+    let shown_pages = flow.shown_pages();
+    let incomplete: Vec<usize> = shown_pages
+        .iter()
+        .copied()
+        .filter(|&i| !flow.is_page_complete(i, &answers))
+        .collect();
+    let hidden: Vec<&str> = app
+        .survey
+        .questions()
+        .filter(|q| !flow.shows(q))
+        .map(|q| q.key.as_str())
         .collect();
     let closed = is_closed(depot);
     let c = form_ctx(depot);
@@ -250,6 +380,8 @@ pub async fn review(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
                 .closes_at
                 .map(|c| c.format("%d/%m/%Y %H:%M %:z").to_string()),
             salario_minimo: app.settings.survey.salario_minimo,
+            shown_pages: &shown_pages,
+            hidden: &hidden,
         },
     );
     res.add_header("cache-control", "no-store", true).ok();
@@ -270,14 +402,46 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
         .await?
         .map(|r| r.answers())
         .unwrap_or_default();
-    if validate_complete(&app.survey, &answers).is_err() {
-        let to = first_incomplete_page(&app.survey, &answers).map_or(1, |i| i + 1);
+    let flow = Flow::new(&app.survey, &answers);
+    if flow.screened_out().is_some() {
+        see_other(res, "/survey/screened");
+        return Ok(());
+    }
+    if flow.validate_complete(&answers).is_err() {
+        let to = flow.first_incomplete_page(&answers).map_or(1, |i| i + 1);
         see_other(res, &format!("/survey/{to}"));
         return Ok(());
     }
     responses::mark_submitted(&app.db, user).await?;
     tracing::info!(user_id = user, "questionnaire submitted");
     see_other(res, "/survey/thanks");
+    Ok(())
+}
+
+/// `GET /survey/screened`: the polite end for a respondent a screen-out rule excluded,
+/// with the rule's message. Anyone else goes back to the questionnaire.
+#[handler]
+pub async fn screened(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let user = user_id(depot)?;
+    let answers = responses::for_user(&app.db, user)
+        .await?
+        .map(|r| r.answers())
+        .unwrap_or_default();
+    let flow = Flow::new(&app.survey, &answers);
+    let Some(rule) = flow.screened_out() else {
+        see_other(res, "/survey");
+        return Ok(());
+    };
+    // The last page shown is the one whose answer ended the questionnaire.
+    let page_index = if is_closed(depot) {
+        None
+    } else {
+        flow.shown_pages().last().copied()
+    };
+    let c = page_ctx(depot);
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(views::Html(view::screened(&c, rule, page_index)));
     Ok(())
 }
 

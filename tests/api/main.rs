@@ -20,5 +20,6 @@ mod smtp;
 mod staff_pages;
 mod storage;
 mod survey;
+mod survey_logic;
 mod two_factor;
 mod verification;

@@ -11,7 +11,29 @@ use pesquisa::with_conn;
 
 use crate::helpers::{ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp};
 
-/// Valid answers for every page, as form pairs.
+/// Number of pages of the shipped questionnaire.
+pub const PAGES: usize = 7;
+
+/// Answers to the Critério Brasil page (page 7).
+pub const CCEB: [(&str, &str); 15] = [
+    ("cceb_banheiros", "1"),
+    ("cceb_empregados", "0"),
+    ("cceb_automoveis", "1"),
+    ("cceb_microcomputador", "1"),
+    ("cceb_lava_loucas", "0"),
+    ("cceb_geladeira", "1"),
+    ("cceb_freezer", "0"),
+    ("cceb_lava_roupas", "1"),
+    ("cceb_dvd", "0"),
+    ("cceb_micro_ondas", "1"),
+    ("cceb_motocicleta", "0"),
+    ("cceb_secadora", "0"),
+    ("cceb_instrucao_chefe", "medio_completo"),
+    ("cceb_agua_encanada", "sim"),
+    ("cceb_rua_pavimentada", "sim"),
+];
+
+/// Valid answers for every page of a supermarket shopper, as form pairs.
 pub fn page_answers(page: usize) -> Vec<(&'static str, &'static str)> {
     match page {
         1 => vec![
@@ -19,21 +41,23 @@ pub fn page_answers(page: usize) -> Vec<(&'static str, &'static str)> {
             ("moradores", "3"),
             ("renda_familiar", "2a4sm"),
         ],
-        2 => vec![
-            ("frequencia_supermercado", "4x_ou_mais"),
-            ("distancia_supermercado", "ate_5km"),
+        2 => vec![("responsavel_compras", "sim"), ("sexo", "feminino")],
+        3 => vec![("frequencia_supermercado", "4x_ou_mais")],
+        4 => vec![
+            ("distancia_supermercado", "1a2km"),
             ("fatores_escolha", "preco"),
             ("fatores_escolha", "proximidade"),
         ],
-        3 => vec![
+        5 => vec![
             ("valor_compra", "101a500"),
             ("gasto_mensal", "601a1000"),
             ("gasto_bairro", "ate_100"),
         ],
-        _ => vec![
+        6 => vec![
             ("interesse_novo", "provavelmente_sim"),
             ("mercado_atual", "<script>alert('x')</script> Mercadão"),
         ],
+        _ => CCEB.to_vec(),
     }
 }
 
@@ -60,8 +84,17 @@ async fn rows_for(db: &DbPool, user: i64) -> i64 {
     n.expect("count")
 }
 
+/// The stored answers' JSON ("" when there is no row).
+async fn stored_answers(db: &DbPool, user: i64) -> String {
+    response_model::for_user(db, user)
+        .await
+        .expect("q")
+        .map(|r| r.answers)
+        .unwrap_or_default()
+}
+
 async fn answer_all(app: &TestApp, b: &mut Browser) {
-    for n in 1..=4 {
+    for n in 1..=PAGES {
         let path = format!("/survey/{n}");
         let page = b.submit(&app.service, &path, &path, &page_answers(n)).await;
         assert_eq!(page.status, 303, "page {n}: {}", page.body);
@@ -164,10 +197,9 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
                 "mais de uma vez",
             ),
             (
-                2,
+                4,
                 vec![
-                    ("frequencia_supermercado", "1x"),
-                    ("distancia_supermercado", "ate_5km"),
+                    ("distancia_supermercado", "1a2km"),
                     ("fatores_escolha", "preco"),
                     ("fatores_escolha", "variedade"),
                     ("fatores_escolha", "qualidade"),
@@ -177,26 +209,22 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
                 "no máximo 3",
             ),
             (
-                2,
-                vec![
-                    ("frequencia_supermercado", "1x"),
-                    ("distancia_supermercado", "ate_5km"),
-                ],
+                4,
+                vec![("distancia_supermercado", "1a2km")],
                 "fatores_escolha",
                 "Responda esta pergunta",
             ),
             (
-                2,
+                4,
                 vec![
-                    ("frequencia_supermercado", "1x"),
-                    ("distancia_supermercado", "ate_5km"),
+                    ("distancia_supermercado", "1a2km"),
                     ("fatores_escolha", "foguete"),
                 ],
                 "fatores_escolha",
                 "uma das opções",
             ),
             (
-                4,
+                6,
                 vec![
                     ("interesse_novo", "talvez"),
                     ("mercado_atual", long_text.as_str()),
@@ -205,7 +233,19 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
                 "no máximo 80",
             ),
         ];
+        // Page 1's cases first, with nothing stored; the later pages are shown once the
+        // frequency answer (page 3) is known, so pages 1 to 3 are saved before them and
+        // must come out of every refusal unchanged.
+        let mut stored: Option<String> = None;
         for (n, fields, key, words) in cases {
+            if n > 1 && stored.is_none() {
+                for p in 1..=3 {
+                    let path = format!("/survey/{p}");
+                    let page = b.submit(&app.service, &path, &path, &page_answers(p)).await;
+                    assert_eq!(page.status, 303);
+                }
+                stored = Some(stored_answers(app.db(), id).await);
+            }
             let path = format!("/survey/{n}");
             let page = b.submit(&app.service, &path, &path, &fields).await;
             assert_eq!(page.status, 422, "{backend:?} page {n} {key}");
@@ -219,8 +259,16 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
                 "summary at the top"
             );
             assert!(page.body.contains("aria-invalid=\"true\"") || page.body.contains("-erro\""));
-            assert_eq!(rows_for(app.db(), id).await, 0, "{key}: nothing stored");
+            match &stored {
+                None => assert_eq!(rows_for(app.db(), id).await, 0, "{key}: nothing stored"),
+                Some(before) => assert_eq!(
+                    &stored_answers(app.db(), id).await,
+                    before,
+                    "{key}: nothing stored"
+                ),
+            }
         }
+        let before = stored_answers(app.db(), id).await;
         // A field for a key of another page, or for no question at all.
         for stray in [("valor_compra", "ate_100"), ("is_admin", "1")] {
             let mut fields = page_answers(1);
@@ -230,7 +278,7 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
                 .await;
             assert_eq!(page.status, 422, "{stray:?}");
             assert!(page.body.contains("não pertencem a esta etapa"));
-            assert_eq!(rows_for(app.db(), id).await, 0);
+            assert_eq!(stored_answers(app.db(), id).await, before);
         }
         // Typed values come back in the refused form.
         let page = b
@@ -242,7 +290,7 @@ async fn every_validation_rule_refuses_with_422_and_stores_nothing() {
             )
             .await;
         assert!(page.body.contains("value=\"150\"") && page.body.contains("value=\"4\""));
-        assert_eq!(b.get(&app.service, "/survey/9").await.status, 404);
+        assert_eq!(b.get(&app.service, "/survey/8").await.status, 404);
         assert_eq!(b.get(&app.service, "/survey/0").await.status, 404);
     }
 }
@@ -256,7 +304,8 @@ async fn save_and_resume_on_another_device_then_review_submit_and_edit() {
         let page = phone.get(&app.service, "/survey").await;
         assert_eq!(page.location(), "/survey/1");
         let page = phone.get(&app.service, "/survey/1").await;
-        assert!(page.body.contains("Etapa 1 de 4"));
+        // Page 4 waits on the frequency answer: not counted until it is known.
+        assert!(page.body.contains("Etapa 1 de 6"));
         assert!(page.body.contains("<fieldset"), "one fieldset per question");
         assert!(
             page.body.contains("R$\u{a0}3.242"),
@@ -283,7 +332,7 @@ async fn save_and_resume_on_another_device_then_review_submit_and_edit() {
         assert!(page.body.contains("value=\"34\""), "stored answers shown");
         assert!(page.body.contains("value=\"2a4sm\" checked"));
 
-        for n in 2..=4 {
+        for n in 2..=PAGES {
             let path = format!("/survey/{n}");
             let page = laptop
                 .submit(&app.service, &path, &path, &page_answers(n))
@@ -342,14 +391,14 @@ async fn save_and_resume_on_another_device_then_review_submit_and_edit() {
         let page = laptop.get(&app.service, "/survey/review").await;
         assert!(page.body.contains("Enviadas em"));
         assert!(
-            page.body.contains("href=\"/survey/3\""),
+            page.body.contains("href=\"/survey/5\""),
             "edit links while open"
         );
         let page = laptop
             .submit(
                 &app.service,
-                "/survey/3",
-                "/survey/3",
+                "/survey/5",
+                "/survey/5",
                 &[
                     ("valor_compra", "ate_100"),
                     ("gasto_mensal", "ate_300"),
@@ -539,7 +588,7 @@ async fn fifty_concurrent_identical_submissions_through_two_instances_leave_one_
     assert_eq!(rows_for(app.db(), id).await, 1);
 
     let mut b2 = b.clone();
-    for n in 2..=4 {
+    for n in 2..=PAGES {
         let path = format!("/survey/{n}");
         b2.submit(&app.service, &path, &path, &page_answers(n))
             .await;
@@ -569,8 +618,11 @@ async fn fifty_concurrent_identical_submissions_through_two_instances_leave_one_
         .expect("q")
         .expect("row");
     assert!(row.submitted_at.is_some());
+    let answers = row.answers();
     assert!(
-        pesquisa::survey::validate_complete(&app.state.survey, &row.answers()).is_ok(),
+        pesquisa::survey::flow::Flow::new(&app.state.survey, &answers)
+            .validate_complete(&answers)
+            .is_ok(),
         "complete, not half-written"
     );
 }
@@ -583,8 +635,10 @@ async fn concurrent_saves_of_different_pages_both_survive() {
     let id = user_id(&app, "abas@exemplo.com.br").await;
     let token = b.clone().get(&app.service, "/survey/1").await.csrf();
     let mut tasks = Vec::new();
+    // Pages that no condition ties together, so each save stands on its own.
+    let pages = [1usize, 2, 6, 7];
     for round in 0..10 {
-        for n in 1..=4usize {
+        for n in pages {
             let service = if (round + n) % 2 == 0 {
                 app.service.clone()
             } else {
@@ -608,11 +662,14 @@ async fn concurrent_saves_of_different_pages_both_survive() {
         .await
         .expect("q")
         .expect("row");
-    assert!(
-        pesquisa::survey::validate_complete(&app.state.survey, &row.answers()).is_ok(),
-        "no page lost: {:?}",
-        row.answers
-    );
+    let answers = row.answers();
+    for n in pages {
+        assert!(
+            pesquisa::survey::is_page_complete(&app.state.survey, n - 1, &answers),
+            "page {n} lost: {:?}",
+            row.answers
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

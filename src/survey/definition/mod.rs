@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::format_reais;
+use super::logic::Expr;
 
 mod parse;
 
@@ -224,6 +225,46 @@ pub struct Question {
     pub role: Option<Role>,
     /// Unit of the numbers, if any.
     pub unit: Option<Unit>,
+    /// Asked only when this holds (reads answers of earlier pages only).
+    pub show_if: Option<Condition>,
+    /// Ends the questionnaire when this holds after the question's page is saved; the
+    /// rule's key is the question's key.
+    pub screen_out: Option<ScreenOut>,
+}
+
+/// A compiled expression with its source text (see [`crate::survey::logic`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The expression as written in the TOML file.
+    pub source: String,
+    /// The compiled expression.
+    pub expr: Expr,
+}
+
+/// A rule that ends the questionnaire politely (the respondent is not in the target
+/// population): its key, recorded on the response, its condition and what the
+/// respondent is told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenOut {
+    /// Recorded in `responses.screened_out` (the key of the question or page).
+    pub key: String,
+    /// When it applies.
+    pub when: Condition,
+    /// Shown on the closing page.
+    pub message: Text,
+}
+
+/// A soft consistency rule of a page: when `when` holds after the page is saved, the
+/// message is shown once and the respondent corrects or confirms; a confirmation is
+/// recorded with the check's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Stable key, recorded on the response when confirmed.
+    pub key: String,
+    /// When the answers look inconsistent.
+    pub when: Condition,
+    /// What the respondent is told.
+    pub message: Text,
 }
 
 impl Question {
@@ -300,6 +341,13 @@ pub struct Page {
     pub title: Text,
     /// The questions, in display order (never empty).
     pub questions: Vec<Question>,
+    /// Shown only when this holds (reads answers of earlier pages only).
+    pub show_if: Option<Condition>,
+    /// Ends the questionnaire when this holds after the page is saved; the rule's key
+    /// is the page's key.
+    pub screen_out: Option<ScreenOut>,
+    /// Soft consistency checks run when the page is saved.
+    pub checks: Vec<Check>,
 }
 
 /// A validated questionnaire. Only [`Definition::parse`] builds one, so every
@@ -343,6 +391,19 @@ impl DefinitionError {
 
 /// The questionnaire shipped with the application.
 pub const DEFAULT_TOML: &str = include_str!("../../../assets/questionnaire.toml");
+
+/// Earlier versions of the shipped questionnaire, so that answers stored under them can
+/// be read (a question absent from a version was not asked).
+pub const PREVIOUS_TOML: [&str; 1] = [include_str!("../../../assets/questionnaire_v1.toml")];
+
+/// The earlier shipped versions with the same id as `def`, by version.
+pub fn previous_versions(def: &Definition) -> Vec<Definition> {
+    PREVIOUS_TOML
+        .iter()
+        .filter_map(|t| Definition::parse(t).ok())
+        .filter(|d| d.id() == def.id() && d.version() != def.version())
+        .collect()
+}
 
 /// Parses the questionnaire shipped with the application ([`DEFAULT_TOML`]).
 pub fn default_definition() -> Result<Definition, DefinitionError> {
@@ -419,6 +480,26 @@ impl Definition {
     /// The question playing this role, if any.
     pub fn by_role(&self, role: Role) -> Option<&Question> {
         self.questions().find(|q| q.role == Some(role))
+    }
+
+    /// Every screen-out rule, questions first then the page's own, page by page.
+    pub fn screen_outs(&self) -> impl Iterator<Item = &ScreenOut> {
+        self.pages.iter().flat_map(|p| {
+            p.questions
+                .iter()
+                .filter_map(|q| q.screen_out.as_ref())
+                .chain(p.screen_out.as_ref())
+        })
+    }
+
+    /// The screen-out rule with this key.
+    pub fn screen_out(&self, key: &str) -> Option<&ScreenOut> {
+        self.screen_outs().find(|s| s.key == key)
+    }
+
+    /// Every soft check, in page order.
+    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.pages.iter().flat_map(|p| p.checks.iter())
     }
 }
 
@@ -913,22 +994,39 @@ mod tests {
             .iter()
             .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
             .collect();
+        let cceb: Vec<&str> = vec![
+            "cceb_banheiros",
+            "cceb_empregados",
+            "cceb_automoveis",
+            "cceb_microcomputador",
+            "cceb_lava_loucas",
+            "cceb_geladeira",
+            "cceb_freezer",
+            "cceb_lava_roupas",
+            "cceb_dvd",
+            "cceb_micro_ondas",
+            "cceb_motocicleta",
+            "cceb_secadora",
+            "cceb_instrucao_chefe",
+            "cceb_agua_encanada",
+            "cceb_rua_pavimentada",
+        ];
         assert_eq!(
             pages,
             vec![
                 vec!["idade", "moradores", "renda_familiar"],
-                vec![
-                    "frequencia_supermercado",
-                    "distancia_supermercado",
-                    "fatores_escolha"
-                ],
+                vec!["responsavel_compras", "sexo"],
+                vec!["frequencia_supermercado"],
+                vec!["distancia_supermercado", "fatores_escolha"],
                 vec!["valor_compra", "gasto_mensal", "gasto_bairro"],
                 vec!["interesse_novo", "mercado_atual"],
+                cceb,
             ]
         );
-        assert_eq!(def.questions().count(), 11);
-        assert_eq!(def.page_of("fatores_escolha"), Some(1));
-        assert_eq!(def.page_of("mercado_atual"), Some(3));
+        assert_eq!(def.version(), 2);
+        assert_eq!(def.questions().count(), 28);
+        assert_eq!(def.page_of("fatores_escolha"), Some(3));
+        assert_eq!(def.page_of("mercado_atual"), Some(5));
         assert_eq!(def.page_of("nada"), None);
         assert!(def.question("nada").is_none());
         for q in def.questions() {
@@ -1035,6 +1133,20 @@ mod tests {
                 "{key}"
             );
         }
+        // Distance bands follow each other without gaps.
+        let dist = def.question("distancia_supermercado").expect("dist");
+        for pair in dist.options().windows(2) {
+            assert_eq!(pair[0].upper, pair[1].lower, "{}", pair[1].value);
+        }
+        assert_eq!(
+            values("distancia_supermercado"),
+            ["ate_500m", "500m_1km", "1a2km", "2a5km", "acima_5km"]
+        );
+        let sexo = def.question("sexo").expect("sexo");
+        assert!(
+            sexo.option("prefiro_nao_informar")
+                .is_some_and(|c| c.excluded)
+        );
         let freq = def.question("frequencia_supermercado").expect("freq");
         let top = freq.option("4x_ou_mais").expect("4x");
         assert_eq!((top.lower, top.upper), (Some(4.0), None));
@@ -1050,6 +1162,71 @@ mod tests {
                 .map(|n| (Some(f64::from(n)), Some(f64::from(n))))
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn default_questionnaire_logic_and_criterio_brasil() {
+        let def = default_def();
+        assert_eq!(
+            def.screen_out("responsavel_compras")
+                .map(|s| s.when.source.as_str()),
+            Some("responsavel_compras == \"nao\"")
+        );
+        assert!(def.pages()[3].show_if.is_some(), "onde_compra");
+        for k in ["valor_compra", "gasto_mensal"] {
+            assert!(def.question(k).is_some_and(|q| q.show_if.is_some()), "{k}");
+        }
+        assert!(
+            def.question("gasto_bairro")
+                .is_some_and(|q| q.show_if.is_none())
+        );
+        assert_eq!(
+            def.checks().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            ["gasto_mensal_baixo"]
+        );
+        let values = |key: &str| -> Vec<&str> {
+            def.question(key)
+                .map(|q| q.options().iter().map(|c| c.value.as_str()).collect())
+                .unwrap_or_default()
+        };
+        for k in [
+            "banheiros",
+            "empregados",
+            "automoveis",
+            "microcomputador",
+            "lava_loucas",
+            "geladeira",
+            "freezer",
+            "lava_roupas",
+            "dvd",
+            "micro_ondas",
+            "motocicleta",
+            "secadora",
+        ] {
+            let key = format!("cceb_{k}");
+            assert_eq!(values(&key), ["0", "1", "2", "3", "4"], "{key}");
+            let q = def.question(&key).expect("cceb");
+            assert_eq!(
+                q.option("4").map(|c| c.label.pt.as_str()),
+                Some("4 ou mais")
+            );
+            assert_eq!(
+                q.option("4").map(|c| c.label.en.as_str()),
+                Some("4 or more")
+            );
+        }
+        assert_eq!(
+            values("cceb_instrucao_chefe"),
+            [
+                "analfabeto_fund1_incompleto",
+                "fund1_completo",
+                "fund2_completo",
+                "medio_completo",
+                "superior_completo"
+            ]
+        );
+        assert_eq!(values("cceb_agua_encanada"), ["sim", "nao"]);
+        assert_eq!(values("cceb_rua_pavimentada"), ["sim", "nao"]);
     }
 
     // -- Labels with amounts in reais --------------------------------------
@@ -1143,5 +1320,181 @@ mod tests {
                 );
             }
         }
+    }
+
+    // -----------------------------------------------------------------------
+    // Conditions: show_if, screen_out_if, checks.
+
+    /// Three pages: `p1` with `escolha` (single a/b) and `n` (integer 1..10), `p2` with
+    /// `q2` plus `extra2` lines on the question and `page2` lines on the page, `p3`
+    /// with `q3`.
+    fn logic_doc(extra2: &str, page2: &str) -> String {
+        format!(
+            "{HEAD}\n[[pages]]\nkey = \"p1\"\ntitle = {{ pt = \"Um\", en = \"One\" }}\n\n\
+             [[pages.questions]]\nkey = \"escolha\"\ntype = \"single\"\n\
+             text = {{ pt = \"Qual?\", en = \"Which?\" }}\noptions = [{OPT_A}, {OPT_B}]\n\n{}\n\
+             [[pages]]\nkey = \"p2\"\ntitle = {{ pt = \"Dois\", en = \"Two\" }}\n{page2}\n\n{}\n\
+             [[pages]]\nkey = \"p3\"\ntitle = {{ pt = \"Três\", en = \"Three\" }}\n\n{}",
+            integer("n", ""),
+            integer("q2", extra2),
+            integer("q3", ""),
+        )
+    }
+
+    #[test]
+    fn conditions_parse_and_attach() {
+        let src = logic_doc(
+            "show_if = \"escolha == \\\"a\\\" and n > 2\"\n\
+             screen_out_if = \"q2 > 8\"\n\
+             screen_out_message = { pt = \"Obrigado\", en = \"Thanks\" }",
+            "[[pages.checks]]\nkey = \"alto\"\nwhen = \"q2 > n\"\n\
+             message = { pt = \"Confira\", en = \"Check\" }",
+        );
+        let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        let q2 = def.question("q2").expect("q2");
+        assert_eq!(
+            q2.show_if.as_ref().map(|c| c.source.as_str()),
+            Some("escolha == \"a\" and n > 2")
+        );
+        assert_eq!(
+            def.screen_out("q2").map(|s| s.message.pt.as_str()),
+            Some("Obrigado")
+        );
+        assert_eq!(
+            def.checks().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            ["alto"]
+        );
+    }
+
+    #[test]
+    fn condition_syntax_errors_carry_the_line() {
+        let src = logic_doc("show_if = \"escolha = \\\"a\\\"\"", "");
+        assert_refused(&src, "show_if", "use `==`");
+        // A multi-line expression: the line of the offending token.
+        let src = logic_doc("show_if = \"\"\"\nn > 2 and\nescolha ==\"\"\"", "");
+        assert_refused(&src, "escolha ==\"\"\"", "cannot be used as a number");
+    }
+
+    #[test]
+    fn refuses_conditions_on_unknown_later_or_same_page_questions() {
+        assert_refused(
+            &logic_doc("show_if = \"nada > 1\"", ""),
+            "show_if",
+            "unknown question `nada`",
+        );
+        assert_refused(
+            &logic_doc("show_if = \"q3 > 1\"", ""),
+            "show_if",
+            "later page",
+        );
+        assert_refused(
+            &logic_doc("", "show_if = \"q2 > 1\""),
+            "show_if",
+            "same page",
+        );
+        // A page-level show_if that reads its own page: not among earlier pages.
+        assert_refused(
+            &logic_doc("", "show_if = \"q3 > 1\""),
+            "show_if",
+            "later page",
+        );
+        // A screen-out that reads a later page.
+        assert_refused(
+            &logic_doc(
+                "screen_out_if = \"q3 > 1\"\nscreen_out_message = { pt = \"x\", en = \"x\" }",
+                "",
+            ),
+            "screen_out_if",
+            "later page",
+        );
+        assert_refused(
+            &logic_doc(
+                "",
+                "[[pages.checks]]\nkey = \"c\"\nwhen = \"q3 > 1\"\nmessage = { pt = \"x\", en = \"x\" }",
+            ),
+            "when",
+            "later page",
+        );
+    }
+
+    #[test]
+    fn refuses_same_page_show_if_and_cycles() {
+        let src = format!(
+            "{}{}",
+            doc(&integer("a1", "")),
+            integer("b1", "show_if = \"a1 > 1\"")
+        );
+        assert_refused(&src, "show_if", "same page");
+        let src = doc(&integer("a1", "show_if = \"a1 > 1\""));
+        assert_refused(&src, "show_if", "cycle");
+        // Two questions reading each other: the first one read is later on its page.
+        let src = format!(
+            "{}{}",
+            doc(&integer(
+                "a1",
+                "screen_out_if = \"b1 > 1\"\nscreen_out_message = { pt = \"x\", en = \"x\" }"
+            )),
+            integer(
+                "b1",
+                "screen_out_if = \"a1 > 1\"\nscreen_out_message = { pt = \"x\", en = \"x\" }"
+            )
+        );
+        assert_refused(&src, "screen_out_if = \"b1", "comes later on the page");
+    }
+
+    #[test]
+    fn refuses_type_mismatches_unknown_options_and_impossible_conditions() {
+        assert_refused(
+            &logic_doc("show_if = \"n == \\\"a\\\"\"", ""),
+            "show_if",
+            "integer question",
+        );
+        assert_refused(
+            &logic_doc("show_if = \"escolha > 1\"", ""),
+            "show_if",
+            "no `lower`/`upper`",
+        );
+        assert_refused(
+            &logic_doc("show_if = \"escolha in [\\\"a\\\", \\\"z\\\"]\"", ""),
+            "show_if",
+            "\"z\" is not an option of `escolha`",
+        );
+        assert_refused(
+            &logic_doc("show_if = \"n > 10\"", ""),
+            "show_if",
+            "never be true",
+        );
+        assert_refused(
+            &logic_doc(
+                "show_if = \"escolha == \\\"a\\\" and escolha == \\\"b\\\"\"",
+                "",
+            ),
+            "show_if",
+            "never be true",
+        );
+    }
+
+    #[test]
+    fn refuses_half_screen_outs_and_duplicate_checks() {
+        assert_refused(
+            &logic_doc("screen_out_if = \"q2 > 1\"", ""),
+            "screen_out_if",
+            "without `screen_out_message`",
+        );
+        assert_refused(
+            &logic_doc("screen_out_message = { pt = \"x\", en = \"x\" }", ""),
+            "key = \"q2\"",
+            "without `screen_out_if`",
+        );
+        let check = |k: &str| {
+            format!(
+                "[[pages.checks]]\nkey = \"{k}\"\nwhen = \"q2 > 1\"\nmessage = {{ pt = \"x\", en = \"x\" }}\n"
+            )
+        };
+        let src = logic_doc(
+            "",
+            &format!("{}{}", check("c1"), check("c1").replace("key", "key ")),
+        );
+        assert_refused(&src, "key  = \"c1\"", "duplicate check key");
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::*;
+use crate::survey::logic;
 
 /// [`Definition::parse`].
 pub(super) fn parse(text: &str) -> Result<Definition, DefinitionError> {
@@ -61,6 +62,23 @@ struct RawPage {
     title: RawText,
     #[serde(default)]
     questions: Option<Vec<RawQuestion>>,
+    #[serde(default)]
+    show_if: Option<Spanned<String>>,
+    #[serde(default)]
+    screen_out_if: Option<Spanned<String>>,
+    #[serde(default)]
+    screen_out_message: Option<RawText>,
+    #[serde(default)]
+    checks: Option<Vec<RawCheck>>,
+}
+
+/// One `[[pages.checks]]` table: a soft consistency rule.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    key: Spanned<String>,
+    when: Spanned<String>,
+    message: RawText,
 }
 
 /// One `[[pages.questions]]` table. The fields of every type are accepted
@@ -88,6 +106,12 @@ struct RawQuestion {
     max_length: Option<Spanned<i64>>,
     #[serde(default)]
     options: Option<Spanned<Vec<RawChoice>>>,
+    #[serde(default)]
+    show_if: Option<Spanned<String>>,
+    #[serde(default)]
+    screen_out_if: Option<Spanned<String>>,
+    #[serde(default)]
+    screen_out_message: Option<RawText>,
 }
 
 /// One option, inline or as `[[pages.questions.options]]`.
@@ -162,6 +186,26 @@ struct Builder<'a> {
     page_keys: HashMap<String, usize>,
     /// Role → (question key, line) of its first use.
     roles: HashMap<Role, (String, usize)>,
+    /// Every question key of the file → (page index, line), collected before building
+    /// so that a condition naming a later question is told so, not "unknown".
+    all_questions: HashMap<String, (usize, usize)>,
+    /// The pages built so far.
+    done: Vec<Page>,
+    /// Check key → line of its first definition.
+    check_keys: HashMap<String, usize>,
+}
+
+/// Which questions a condition may read, relative to where it is written.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// `show_if`: only answers of earlier pages. Pages are decided on the server (no
+    /// script), so a question cannot appear or vanish while its own page is open.
+    EarlierPages,
+    /// A question's `screen_out_if`: earlier pages, and its page up to itself (it is
+    /// evaluated once the page is saved).
+    UpToQuestion(usize),
+    /// A page's `screen_out_if` and checks: earlier pages and the whole page.
+    WholePage,
 }
 
 /// Shorthand for the builder's results.
@@ -174,6 +218,9 @@ impl<'a> Builder<'a> {
             question_keys: HashMap::new(),
             page_keys: HashMap::new(),
             roles: HashMap::new(),
+            all_questions: HashMap::new(),
+            done: Vec::new(),
+            check_keys: HashMap::new(),
         }
     }
 
@@ -222,10 +269,19 @@ impl<'a> Builder<'a> {
         if raw_pages.is_empty() {
             return Err(self.err(&pages_span, "the questionnaire has no pages"));
         }
-        let pages = raw_pages
-            .into_iter()
-            .map(|p| self.page(p))
-            .collect::<Res<Vec<_>>>()?;
+        for (i, p) in raw_pages.iter().enumerate() {
+            for q in p.questions.iter().flatten() {
+                let line = self.line(&q.key.span());
+                self.all_questions
+                    .entry(q.key.get_ref().clone())
+                    .or_insert((i, line));
+            }
+        }
+        for p in raw_pages {
+            let page = self.page(p)?;
+            self.done.push(page);
+        }
+        let pages = std::mem::take(&mut self.done);
 
         Ok(Definition {
             id,
@@ -259,15 +315,160 @@ impl<'a> Builder<'a> {
         if raw_questions.is_empty() {
             return Err(self.err(&key_span, format!("page `{key}` has no questions")));
         }
-        let questions = raw_questions
-            .into_iter()
-            .map(|q| self.question(q))
-            .collect::<Res<Vec<_>>>()?;
+        // The questions first, then their conditions: a screen-out may read questions
+        // of its own page, which must be built to be type-checked against.
+        let mut logic = Vec::with_capacity(raw_questions.len());
+        let mut questions = Vec::with_capacity(raw_questions.len());
+        for mut q in raw_questions {
+            logic.push((
+                q.key.span(),
+                q.show_if.take(),
+                q.screen_out_if.take(),
+                q.screen_out_message.take(),
+            ));
+            questions.push(self.question(q)?);
+        }
+        for (j, (span, show_if, screen_if, screen_msg)) in logic.into_iter().enumerate() {
+            let qkey = questions[j].key.clone();
+            questions[j].show_if = show_if
+                .map(|s| self.condition(s, &questions, Reach::EarlierPages, Some(&qkey)))
+                .transpose()?;
+            questions[j].screen_out = self.screen_out(
+                &qkey,
+                &span,
+                screen_if,
+                screen_msg,
+                &questions,
+                Reach::UpToQuestion(j),
+            )?;
+        }
+        let show_if = raw
+            .show_if
+            .map(|s| self.condition(s, &questions, Reach::EarlierPages, None))
+            .transpose()?;
+        let screen_out = self.screen_out(
+            &key,
+            &key_span,
+            raw.screen_out_if,
+            raw.screen_out_message,
+            &questions,
+            Reach::WholePage,
+        )?;
+        let mut checks = Vec::new();
+        for c in raw.checks.unwrap_or_default() {
+            let cspan = c.key.span();
+            let ckey = c.key.into_inner();
+            self.check_new_key(&ckey, &cspan, "check", &self.check_keys)?;
+            let cline = self.line(&cspan);
+            self.check_keys.insert(ckey.clone(), cline);
+            let when = self.condition(c.when, &questions, Reach::WholePage, None)?;
+            let message = self.text(c.message)?;
+            checks.push(Check {
+                key: ckey,
+                when,
+                message,
+            });
+        }
         Ok(Page {
             key,
             title,
             questions,
+            show_if,
+            screen_out,
+            checks,
         })
+    }
+
+    /// A `screen_out_if` with its `screen_out_message`: both or neither.
+    fn screen_out(
+        &self,
+        key: &str,
+        key_span: &Range<usize>,
+        when: Option<Spanned<String>>,
+        message: Option<RawText>,
+        page: &[Question],
+        reach: Reach,
+    ) -> Res<Option<ScreenOut>> {
+        match (when, message) {
+            (None, None) => Ok(None),
+            (Some(w), None) => Err(self.err(
+                &w.span(),
+                format!("`{key}` has `screen_out_if` without `screen_out_message`"),
+            )),
+            (None, Some(_)) => Err(self.err(
+                key_span,
+                format!("`{key}` has `screen_out_message` without `screen_out_if`"),
+            )),
+            (Some(w), Some(m)) => Ok(Some(ScreenOut {
+                key: key.to_owned(),
+                when: self.condition(w, page, reach, None)?,
+                message: self.text(m)?,
+            })),
+        }
+    }
+
+    /// Compiles one expression; `page` holds the questions of the page being built and
+    /// `own` the key of the question it belongs to, if any. Errors point at the line of
+    /// the offending token.
+    fn condition(
+        &self,
+        raw: Spanned<String>,
+        page: &[Question],
+        reach: Reach,
+        own: Option<&str>,
+    ) -> Res<Condition> {
+        let span = raw.span();
+        let source = raw.into_inner();
+        let here = self.done.len();
+        let scope = |k: &str| -> Result<Question, String> {
+            if own == Some(k) {
+                return Err(format!(
+                    "`{k}` depends on itself (a cycle): `show_if` may only read earlier pages"
+                ));
+            }
+            if let Some(q) = self
+                .done
+                .iter()
+                .flat_map(|p| &p.questions)
+                .find(|q| q.key == k)
+            {
+                return Ok(q.clone());
+            }
+            if let Some(pos) = page.iter().position(|q| q.key == k) {
+                return match reach {
+                    Reach::WholePage => Ok(page[pos].clone()),
+                    Reach::UpToQuestion(j) if pos <= j => Ok(page[pos].clone()),
+                    Reach::UpToQuestion(_) => Err(format!(
+                        "`{k}` comes later on the page: a screen-out may read only its own \
+                         question and those before it"
+                    )),
+                    Reach::EarlierPages => Err(format!(
+                        "`{k}` is on the same page: `show_if` may only read answers of earlier \
+                         pages (pages are decided on the server, without scripts)"
+                    )),
+                };
+            }
+            match self.all_questions.get(k) {
+                Some((p, line)) if *p > here => Err(format!(
+                    "`{k}` is on a later page (line {line}): conditions may only read earlier answers"
+                )),
+                _ => Err(format!("unknown question `{k}`")),
+            }
+        };
+        let expr = logic::compile(&source, &scope).map_err(|e| {
+            // The expression starts after the opening quote; count its own newlines too.
+            let inner = source.get(..e.offset).unwrap_or(&source);
+            // A multi-line string drops the newline right after its opening quotes.
+            let raw_start = self.src.get(span.start..).unwrap_or_default();
+            let dropped = usize::from(
+                ["\"\"\"\n", "\"\"\"\r\n", "\'\'\'\n", "\'\'\'\r\n"]
+                    .iter()
+                    .any(|q| raw_start.starts_with(q)),
+            );
+            let line = self.line(&span) + dropped + inner.matches('\n').count();
+            DefinitionError::new(line, format!("in `{source}`: {}", e.reason))
+        })?;
+        Ok(Condition { source, expr })
     }
 
     /// A page or question key must be well-formed and not used before (`seen` maps keys
@@ -497,6 +698,8 @@ impl<'a> Builder<'a> {
             kind,
             role,
             unit,
+            show_if: None,
+            screen_out: None,
         })
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE responses DROP COLUMN screened_out, DROP COLUMN confirmed_checks;
