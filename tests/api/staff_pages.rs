@@ -18,6 +18,7 @@ fn household(bairro: &str, started_ago: i64, done_ago: Option<i64>) -> Household
         created_at: now - Duration::days(started_ago),
         updated_at: now - Duration::days(started_ago),
         submitted_at: done_ago.map(|d| now - Duration::days(d)),
+        screened_out: None,
     }
 }
 
