@@ -628,6 +628,8 @@ pub struct SurveySettings {
     pub salario_minimo_year: u16,
     /// After this moment (RFC 3339, e.g. 2027-03-31T23:59:59-03:00) answers are read-only.
     pub closes_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// A Critério Brasil (CCEB) table (TOML) replacing the embedded CCEB 2015 one.
+    pub cceb_table: Option<PathBuf>,
 }
 
 impl Default for SurveySettings {
@@ -637,6 +639,7 @@ impl Default for SurveySettings {
             salario_minimo: 1621,
             salario_minimo_year: 2026,
             closes_at: None,
+            cceb_table: None,
         }
     }
 }
@@ -663,6 +666,25 @@ impl SurveySettings {
                     .map_err(|e| invalid("survey.definition", format!("{}: {e}", path.display())))
             }
         }
+    }
+}
+
+impl SurveySettings {
+    /// Load the configured Critério Brasil table, or the embedded one. The error names
+    /// the key, the file and the table key at fault.
+    pub fn load_cceb_table(&self) -> Result<std::sync::Arc<crate::survey::CcebTable>, ConfigError> {
+        let Some(path) = &self.cceb_table else {
+            return Ok(crate::survey::CcebTable::embedded());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "survey.cceb_table",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        crate::survey::CcebTable::parse(&text)
+            .map(std::sync::Arc::new)
+            .map_err(|e| invalid("survey.cceb_table", format!("{}: {e}", path.display())))
     }
 }
 
@@ -970,6 +992,7 @@ impl Settings {
             }
         }
         self.survey.load_definition()?;
+        self.survey.load_cceb_table()?;
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
@@ -1251,6 +1274,34 @@ mod tests {
             .expect_err("bad date")
             .to_string();
         assert!(err.contains("survey.closes_at"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_broken_cceb_table_is_refused_naming_its_key() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-cceb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("cceb.toml");
+        // The embedded table with B2 widened over C1: overlapping cut-offs.
+        let text = crate::survey::cceb::DEFAULT_TOML.replace("min = 29", "min = 27");
+        std::fs::write(&file, text).expect("write");
+        let err = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("survey.cceb_table"), "{err}");
+        assert!(err.contains("classes[2]"), "{err}");
+        assert!(err.contains("overlaps"), "{err}");
+        std::fs::write(&file, crate::survey::cceb::DEFAULT_TOML).expect("write");
+        let s = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
+            .expect("the shipped table is valid");
+        assert_eq!(
+            s.survey.load_cceb_table().expect("table").edition(),
+            "CCEB 2015"
+        );
+        let err = load("[survey]\ncceb_table = \"/nonexistent/cceb.toml\"\n")
+            .expect_err("missing file")
+            .to_string();
+        assert!(err.contains("survey.cceb_table"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 
