@@ -98,6 +98,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub mail: MailSettings,
     pub oidc: OidcSettings,
+    pub weighting: WeightingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -688,6 +689,63 @@ impl SurveySettings {
     }
 }
 
+/// Raking of the responses to census margins ([`crate::stats::raking`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightingSettings {
+    /// Smallest weight after trimming, as a multiple of the mean weight (0 to 1).
+    pub trim_lower: f64,
+    /// Largest weight after trimming, as a multiple of the mean weight (above 1).
+    pub trim_upper: f64,
+    /// Largest accepted relative error of a margin category.
+    pub tolerance: f64,
+    /// Sweeps over the margins before raking is declared not to converge.
+    pub max_iterations: u32,
+}
+
+impl Default for WeightingSettings {
+    fn default() -> Self {
+        let o = crate::stats::RakeOptions::default();
+        let (trim_lower, trim_upper) = o.trim.unwrap_or((0.3, 3.0));
+        WeightingSettings {
+            trim_lower,
+            trim_upper,
+            tolerance: o.tolerance,
+            max_iterations: o.max_iterations,
+        }
+    }
+}
+
+impl WeightingSettings {
+    /// The raking options these settings give, checked: the error names the key.
+    pub fn rake_options(&self) -> Result<crate::stats::RakeOptions, ConfigError> {
+        if !(self.trim_lower.is_finite() && self.trim_lower > 0.0 && self.trim_lower < 1.0) {
+            return Err(invalid(
+                "weighting.trim_lower",
+                "must be above 0 and below 1",
+            ));
+        }
+        if !(self.trim_upper.is_finite() && self.trim_upper > 1.0) {
+            return Err(invalid("weighting.trim_upper", "must be above 1"));
+        }
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 0.1) {
+            return Err(invalid(
+                "weighting.tolerance",
+                "must be above 0 and below 0.1",
+            ));
+        }
+        if self.max_iterations == 0 {
+            return Err(invalid("weighting.max_iterations", "must be at least 1"));
+        }
+        Ok(crate::stats::RakeOptions {
+            tolerance: self.tolerance,
+            max_iterations: self.max_iterations,
+            trim: Some((self.trim_lower, self.trim_upper)),
+            ..crate::stats::RakeOptions::default()
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -993,6 +1051,7 @@ impl Settings {
         }
         self.survey.load_definition()?;
         self.survey.load_cceb_table()?;
+        self.weighting.rake_options()?;
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
@@ -1303,6 +1362,23 @@ mod tests {
             .to_string();
         assert!(err.contains("survey.cceb_table"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn weighting_bounds_are_checked() {
+        let s = load("").expect("defaults");
+        assert_eq!(
+            s.weighting.rake_options().expect("valid").trim,
+            Some((0.3, 3.0))
+        );
+        let err = load("[weighting]\ntrim_upper = 0.9\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("weighting.trim_upper"), "{err}");
+        let err = load("[weighting]\ntrim_lower = 1.5\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("weighting.trim_lower"), "{err}");
     }
 
     #[test]
