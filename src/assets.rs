@@ -13,6 +13,7 @@ use rust_embed::RustEmbed;
 #[folder = "assets/"]
 #[exclude = "data/*"]
 #[exclude = "*.toml"]
+#[exclude = "census/*"]
 pub struct Assets;
 
 /// Hash (first 16 hex digits of the SHA-256) of every embedded file, by path.

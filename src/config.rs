@@ -98,6 +98,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub mail: MailSettings,
     pub oidc: OidcSettings,
+    pub weighting: WeightingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -663,6 +664,8 @@ pub struct SurveySettings {
     /// IANA time zone of the times shown in the report and the pages (a Brazilian zone
     /// or UTC; see [`crate::locale`]).
     pub timezone: String,
+    /// A Critério Brasil (CCEB) table (TOML) replacing the embedded CCEB 2015 one.
+    pub cceb_table: Option<PathBuf>,
 }
 
 impl Default for SurveySettings {
@@ -673,6 +676,7 @@ impl Default for SurveySettings {
             salario_minimo_year: 2026,
             closes_at: None,
             timezone: crate::locale::DEFAULT_TIMEZONE.to_string(),
+            cceb_table: None,
         }
     }
 }
@@ -704,6 +708,82 @@ impl SurveySettings {
                     .map_err(|e| invalid("survey.definition", format!("{}: {e}", path.display())))
             }
         }
+    }
+}
+
+impl SurveySettings {
+    /// Load the configured Critério Brasil table, or the embedded one. The error names
+    /// the key, the file and the table key at fault.
+    pub fn load_cceb_table(&self) -> Result<std::sync::Arc<crate::survey::CcebTable>, ConfigError> {
+        let Some(path) = &self.cceb_table else {
+            return Ok(crate::survey::CcebTable::embedded());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "survey.cceb_table",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        crate::survey::CcebTable::parse(&text)
+            .map(std::sync::Arc::new)
+            .map_err(|e| invalid("survey.cceb_table", format!("{}: {e}", path.display())))
+    }
+}
+
+/// Raking of the responses to census margins ([`crate::stats::raking`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightingSettings {
+    /// Smallest weight after trimming, as a multiple of the mean weight (0 to 1).
+    pub trim_lower: f64,
+    /// Largest weight after trimming, as a multiple of the mean weight (above 1).
+    pub trim_upper: f64,
+    /// Largest accepted relative error of a margin category.
+    pub tolerance: f64,
+    /// Sweeps over the margins before raking is declared not to converge.
+    pub max_iterations: u32,
+}
+
+impl Default for WeightingSettings {
+    fn default() -> Self {
+        let o = crate::stats::RakeOptions::default();
+        let (trim_lower, trim_upper) = o.trim.unwrap_or((0.3, 3.0));
+        WeightingSettings {
+            trim_lower,
+            trim_upper,
+            tolerance: o.tolerance,
+            max_iterations: o.max_iterations,
+        }
+    }
+}
+
+impl WeightingSettings {
+    /// The raking options these settings give, checked: the error names the key.
+    pub fn rake_options(&self) -> Result<crate::stats::RakeOptions, ConfigError> {
+        if !(self.trim_lower.is_finite() && self.trim_lower > 0.0 && self.trim_lower < 1.0) {
+            return Err(invalid(
+                "weighting.trim_lower",
+                "must be above 0 and below 1",
+            ));
+        }
+        if !(self.trim_upper.is_finite() && self.trim_upper > 1.0) {
+            return Err(invalid("weighting.trim_upper", "must be above 1"));
+        }
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 0.1) {
+            return Err(invalid(
+                "weighting.tolerance",
+                "must be above 0 and below 0.1",
+            ));
+        }
+        if self.max_iterations == 0 {
+            return Err(invalid("weighting.max_iterations", "must be at least 1"));
+        }
+        Ok(crate::stats::RakeOptions {
+            tolerance: self.tolerance,
+            max_iterations: self.max_iterations,
+            trim: Some((self.trim_lower, self.trim_upper)),
+            ..crate::stats::RakeOptions::default()
+        })
     }
 }
 
@@ -1023,6 +1103,8 @@ impl Settings {
             }
         }
         self.survey.load_definition()?;
+        self.survey.load_cceb_table()?;
+        self.weighting.rake_options()?;
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
@@ -1313,6 +1395,51 @@ mod tests {
             .to_string();
         assert!(err.contains("survey.closes_at"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_broken_cceb_table_is_refused_naming_its_key() {
+        let dir = std::env::temp_dir().join(format!("pesquisa-cceb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("cceb.toml");
+        // The embedded table with B2 widened over C1: overlapping cut-offs.
+        let text = crate::survey::cceb::DEFAULT_TOML.replace("min = 29", "min = 27");
+        std::fs::write(&file, text).expect("write");
+        let err = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("survey.cceb_table"), "{err}");
+        assert!(err.contains("classes[2]"), "{err}");
+        assert!(err.contains("overlaps"), "{err}");
+        std::fs::write(&file, crate::survey::cceb::DEFAULT_TOML).expect("write");
+        let s = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
+            .expect("the shipped table is valid");
+        assert_eq!(
+            s.survey.load_cceb_table().expect("table").edition(),
+            "CCEB 2015"
+        );
+        let err = load("[survey]\ncceb_table = \"/nonexistent/cceb.toml\"\n")
+            .expect_err("missing file")
+            .to_string();
+        assert!(err.contains("survey.cceb_table"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn weighting_bounds_are_checked() {
+        let s = load("").expect("defaults");
+        assert_eq!(
+            s.weighting.rake_options().expect("valid").trim,
+            Some((0.3, 3.0))
+        );
+        let err = load("[weighting]\ntrim_upper = 0.9\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("weighting.trim_upper"), "{err}");
+        let err = load("[weighting]\ntrim_lower = 1.5\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("weighting.trim_lower"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod census;
 pub mod cli;
 pub mod config;
 pub mod crypto;

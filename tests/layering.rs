@@ -10,7 +10,7 @@
 //! 4  export, report, synthetic, mail
 //! 3  db, kv, pool, telemetry, oidc
 //! 2  config
-//! 1  survey, stats, accounts
+//! 1  survey, stats, accounts, census
 //! 0  crypto, i18n, assets, locale
 //! ```
 
@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("survey", 1),
     ("stats", 1),
     ("accounts", 1),
+    ("census", 1),
     ("config", 2),
     ("db", 3),
     ("kv", 3),

@@ -1,6 +1,7 @@
 //! `pesquisa dev`: tools for development, benchmarks and demonstrations, never needed in
 //! production. `generate-responses` fills the database with synthetic households
-//! ([`crate::synthetic`]) so exports, reports and the dashboard can be measured at scale.
+//! ([`crate::synthetic`]) so exports, reports and the dashboard can be measured at scale;
+//! `bench-raking` (hidden) times [`crate::stats::raking`] on synthetic margins.
 
 use std::time::Instant;
 
@@ -49,6 +50,17 @@ pub enum DevCommand {
         #[arg(long)]
         create: bool,
     },
+    /// Time the raking of synthetic responses to three margins (bairro, sex, age band);
+    /// no database. bench/raking.sh runs it.
+    #[command(hide = true)]
+    BenchRaking {
+        /// Responses to rake.
+        #[arg(long, default_value_t = 200_000)]
+        n: u32,
+        /// Seed of the synthetic sample.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
@@ -60,6 +72,7 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             append,
             create,
         } => generate(&settings, count, seed, days, append, create).await,
+        DevCommand::BenchRaking { n, seed } => bench_raking(&settings, n, seed),
     }
 }
 
@@ -123,6 +136,74 @@ async fn generate(
         "generated {done} responses ({complete} complete) in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Bairros, sexes and age bands of the synthetic population: (categories, population
+/// shares, how much likelier a member is to answer than the average). The sample leans
+/// young, female and to a few bairros, as an online sample does.
+fn synthetic_margins() -> [(Vec<String>, Vec<f64>, Vec<f64>); 3] {
+    let bairros: Vec<String> = (1..=20).map(|i| format!("Bairro {i:02}")).collect();
+    let bairro_shares: Vec<f64> = (1..=20).map(|i| 1.0 + f64::from(i % 7)).collect();
+    let bairro_bias: Vec<f64> = (1..=20).map(|i| 0.5 + f64::from(i % 4) * 0.5).collect();
+    let bands = ["18-24", "25-34", "35-44", "45-59", "60-69", "70+"];
+    [
+        (bairros, bairro_shares, bairro_bias),
+        (
+            vec!["feminino".into(), "masculino".into()],
+            vec![0.52, 0.48],
+            vec![1.4, 0.7],
+        ),
+        (
+            bands.iter().map(|b| (*b).to_string()).collect(),
+            vec![0.14, 0.20, 0.19, 0.24, 0.12, 0.11],
+            vec![1.6, 1.5, 1.2, 0.9, 0.6, 0.3],
+        ),
+    ]
+}
+
+fn bench_raking(settings: &Settings, n: u32, seed: u64) -> anyhow::Result<()> {
+    use rand::distr::{Distribution, weighted::WeightedIndex};
+
+    use crate::stats::raking::{Margin, Targets, rake};
+    if !(1..=10_000_000).contains(&n) {
+        anyhow::bail!("--n: expected 1 to 10,000,000, got {n}");
+    }
+    let options = settings.weighting.rake_options()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let population = 500_000.0;
+    let mut margins = Vec::new();
+    for (i, (categories, shares, bias)) in synthetic_margins().into_iter().enumerate() {
+        let sampling: Vec<f64> = shares.iter().zip(&bias).map(|(s, b)| s * b).collect();
+        let draw = WeightedIndex::new(&sampling)?;
+        let codes = (0..n).map(|_| draw.sample(&mut rng) as u32).collect();
+        let sum: f64 = shares.iter().sum();
+        margins.push(Margin {
+            name: ["bairro", "sexo", "faixa_etaria"]
+                .get(i)
+                .copied()
+                .unwrap_or("margem")
+                .to_string(),
+            categories,
+            codes,
+            targets: Targets::Totals(shares.iter().map(|s| s / sum * population).collect()),
+        });
+    }
+    let started = Instant::now();
+    let raked = rake(None, &margins, &options)?;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "raked {n} responses on {} margins in {:.1} ms: {} iterations, {} trimming rounds, \
+         max relative error {:.2e}, weights {:.2}–{:.2} × mean",
+        margins.len(),
+        elapsed.as_secs_f64() * 1000.0,
+        raked.iterations,
+        raked.trim_rounds,
+        raked.max_relative_error,
+        raked.weight_range.0,
+        raked.weight_range.1,
+    );
+    println!("{:.3}", elapsed.as_secs_f64());
     Ok(())
 }
 

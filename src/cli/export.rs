@@ -172,6 +172,7 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         filters,
         include_personal_data: opts.include_personal_data,
         batch_size: export::BATCH_SIZE,
+        cceb: settings.survey.load_cceb_table()?,
     };
     let summary = match &opts.output {
         Some(path) => {

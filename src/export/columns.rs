@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use crate::db::responses::Response;
 use crate::stats::income_class::IncomeClass;
 use crate::survey::derived::option_income_class;
-use crate::survey::{Choice, Definition, Question, QuestionKind, Role, Unit};
+use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Unit};
 
 pub use crate::survey::derived::{OPEN_TOP_FACTOR, option_midpoint};
 
@@ -240,7 +241,7 @@ pub struct Row<'a> {
     pub person: Option<&'a Person>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Source<'d> {
     ResponseId,
     DefinitionVersion,
@@ -259,6 +260,58 @@ enum Source<'d> {
     MultiFlag(&'d Question, usize, usize),
     Midpoint(&'d Question, usize),
     IncomeClass(&'d Question, usize),
+    /// Critério Brasil points (`false`) or class (`true`).
+    Cceb(Arc<CcebColumns>, bool),
+}
+
+/// Where the Critério Brasil columns read their items: for each item of the table, the
+/// question's slot and the points of each of its options by position (so a row is scored
+/// without comparing strings).
+#[derive(Debug)]
+pub struct CcebColumns {
+    table: Arc<CcebTable>,
+    items: Vec<(usize, Vec<Option<u32>>)>,
+    /// The slot after which the columns go: the last of the items in the definition.
+    last_slot: usize,
+}
+
+impl CcebColumns {
+    /// The plan when `def` asks every item of `table` as a single-choice question.
+    fn new(def: &Definition, table: &Arc<CcebTable>) -> Option<CcebColumns> {
+        let slots = AnswerSlots::new(def);
+        let mut items = Vec::new();
+        for key in table.keys() {
+            let slot = *slots.by_key.get(key)?;
+            let q = slots.questions.get(slot)?;
+            if !matches!(q.kind, QuestionKind::Single { .. }) {
+                return None;
+            }
+            let points = q
+                .options()
+                .iter()
+                .map(|o| table.points(key, &o.value))
+                .collect();
+            items.push((slot, points));
+        }
+        let last_slot = items.iter().map(|(slot, _)| *slot).max()?;
+        Some(CcebColumns {
+            table: Arc::clone(table),
+            items,
+            last_slot,
+        })
+    }
+
+    /// The points of a row; `None` when an item is unanswered or not scored.
+    fn points(&self, answers: &RowAnswers<'_>) -> Option<u32> {
+        let mut total = 0u32;
+        for (slot, points) in &self.items {
+            let Some(Some(Resolved::Single(_, Some(at)))) = answers.get(*slot) else {
+                return None;
+            };
+            total = total.checked_add((*points.get(*at)?)?)?;
+        }
+        Some(total)
+    }
 }
 
 /// One column of the export.
@@ -269,8 +322,20 @@ pub struct Column<'d> {
 }
 
 /// The columns for `def`: fixed columns, personal data when asked, then one or more
-/// columns per question in definition order, each followed by its derived columns.
+/// columns per question in definition order, each followed by its derived columns; the
+/// Critério Brasil points and class (embedded table) follow the last of its items.
 pub fn plan(def: &Definition, personal: bool) -> Vec<Column<'_>> {
+    plan_with(def, personal, &CcebTable::embedded())
+}
+
+/// [`plan`] with the Critério Brasil table to score with (`survey.cceb_table`). The
+/// columns `cceb_pontos` and `classe_cceb` are there only when `def` asks every item of
+/// the table as a single-choice question.
+pub fn plan_with<'d>(
+    def: &'d Definition,
+    personal: bool,
+    cceb: &Arc<CcebTable>,
+) -> Vec<Column<'d>> {
     let col = |name: &str, source| Column {
         name: name.to_string(),
         source,
@@ -297,6 +362,7 @@ pub fn plan(def: &Definition, personal: bool) -> Vec<Column<'_>> {
         cols.push(col("telefone", Source::Telefone));
     }
     let income = income_question(def);
+    let cceb = CcebColumns::new(def, cceb).map(Arc::new);
     // Slots are the questions' positions, as AnswerSlots numbers them.
     for (slot, q) in def.questions().enumerate() {
         match &q.kind {
@@ -318,6 +384,10 @@ pub fn plan(def: &Definition, personal: bool) -> Vec<Column<'_>> {
         }
         if income.is_some_and(|i| std::ptr::eq(i, q)) {
             cols.push(col("classe_renda", Source::IncomeClass(q, slot)));
+        }
+        if let Some(c) = cceb.as_ref().filter(|c| c.last_slot == slot) {
+            cols.push(col("cceb_pontos", Source::Cceb(Arc::clone(c), false)));
+            cols.push(col("classe_cceb", Source::Cceb(Arc::clone(c), true)));
         }
     }
     cols
@@ -379,7 +449,10 @@ impl Column<'_> {
     /// Whether the column holds numbers (integers or decimals).
     pub fn is_numeric(&self) -> bool {
         match self.source {
-            Source::DefinitionVersion | Source::MultiFlag(..) | Source::Midpoint(..) => true,
+            Source::DefinitionVersion
+            | Source::MultiFlag(..)
+            | Source::Midpoint(..)
+            | Source::Cceb(_, false) => true,
             Source::Answer(q, _) => matches!(q.kind, QuestionKind::Integer { .. }),
             _ => false,
         }
@@ -425,6 +498,14 @@ impl Column<'_> {
             Source::IncomeClass(q, slot) => chosen(q, slot, &row.answers)
                 .and_then(option_income_class)
                 .map_or(Cell::Empty, |c| Cell::Text(Cow::Borrowed(c.as_str()))),
+            Source::Cceb(ref c, class) => match c.points(&row.answers) {
+                None => Cell::Empty,
+                Some(points) if !class => Cell::Int(i64::from(points)),
+                Some(points) => c
+                    .table
+                    .class_of(points)
+                    .map_or(Cell::Empty, |name| Cell::Text(Cow::Owned(name.to_string()))),
+            },
         }
     }
 
@@ -559,6 +640,36 @@ impl Column<'_> {
                     ),
                 ]
             }
+            Source::Cceb(ref c, class) => {
+                let items = c.table.keys().collect::<Vec<_>>().join(", ");
+                let ranges = c
+                    .table
+                    .classes()
+                    .iter()
+                    .map(|k| format!("{}={}–{} pontos", k.class, k.min, k.max))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                let source = format!(
+                    "Critério de Classificação Econômica Brasil: {}; itens: {items}; vazio = \
+                     algum item não respondido ou não perguntado",
+                    c.table.citation()
+                );
+                if class {
+                    [
+                        s("category"),
+                        s("Classe econômica pelo Critério Brasil (ABEP)"),
+                        ranges,
+                        source,
+                    ]
+                } else {
+                    [
+                        s("integer"),
+                        s("Pontos do Critério Brasil (ABEP)"),
+                        s(""),
+                        source,
+                    ]
+                }
+            }
         }
     }
 }
@@ -633,6 +744,129 @@ mod tests {
         assert!(unanswered(
             r#"{"idade":{"integer":1},"renda_familiar":{"unknown":1}}"#
         ));
+    }
+
+    impl Cell<'_> {
+        fn into_owned(self) -> Cell<'static> {
+            match self {
+                Cell::Text(t) => Cell::Text(Cow::Owned(t.into_owned())),
+                Cell::Empty => Cell::Empty,
+                Cell::Int(n) => Cell::Int(n),
+                Cell::Num(x) => Cell::Num(x),
+                Cell::Time(t) => Cell::Time(t),
+            }
+        }
+    }
+
+    /// A questionnaire with an age question and the Critério Brasil block, every item a
+    /// single-choice question whose options are the embedded table's values.
+    fn definition_with_cceb() -> Definition {
+        let table = CcebTable::embedded();
+        let mut toml = String::from(
+            "id = \"cceb\"\nversion = 1\ntitle = { pt = \"t\", en = \"t\" }\n\
+             intro = { pt = \"i\", en = \"i\" }\n[[pages]]\nkey = \"p1\"\n\
+             title = { pt = \"p\", en = \"p\" }\n[[pages.questions]]\nkey = \"idade\"\n\
+             type = \"integer\"\nmin = 18\nmax = 120\ntext = { pt = \"Idade\", en = \"Age\" }\n\
+             [[pages]]\nkey = \"cceb\"\ntitle = { pt = \"c\", en = \"c\" }\n",
+        );
+        for key in table.keys() {
+            let options = table
+                .item(key)
+                .expect("item")
+                .keys()
+                .map(|v| format!("{{ value = \"{v}\", label = {{ pt = \"{v}\", en = \"{v}\" }} }}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            toml.push_str(&format!(
+                "[[pages.questions]]\nkey = \"{key}\"\ntype = \"single\"\n\
+                 text = {{ pt = \"{key}\", en = \"{key}\" }}\noptions = [{options}]\n"
+            ));
+        }
+        Definition::parse(&toml).expect("fixture parses")
+    }
+
+    #[test]
+    fn cceb_columns_follow_the_block_and_score_it() {
+        let def = definition_with_cceb();
+        let cols = plan(&def, false);
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let at = |n: &str| names.iter().position(|x| *x == n).expect(n);
+        assert_eq!(at("classe_cceb"), names.len() - 1, "after the last item");
+        assert_eq!(at("cceb_pontos") + 1, at("classe_cceb"));
+        assert!(cols[at("cceb_pontos")].is_numeric());
+        // CCEB 2015 (ABEP): 2 banheiros 7 + 1 carro 3 + 1 computador 3 + geladeira 2 +
+        // lava-roupa 2 + micro-ondas 2 + médio completo 4 + água 4 + rua 2 = 29, B2.
+        let mut answers = Answers::new();
+        for key in CcebTable::embedded().keys() {
+            let v = match key {
+                "cceb_banheiros" => "2",
+                "cceb_automoveis"
+                | "cceb_microcomputador"
+                | "cceb_geladeira"
+                | "cceb_lava_roupas"
+                | "cceb_micro_ondas" => "1",
+                "cceb_instrucao_chefe" => "medio_completo",
+                "cceb_agua_encanada" | "cceb_rua_pavimentada" => "sim",
+                _ => "0",
+            };
+            answers.insert(key, AnswerValue::Single(v.into()));
+        }
+        let t = NaiveDateTime::default();
+        let mut response = Response {
+            id: 1,
+            user_id: None,
+            definition_id: "cceb".into(),
+            definition_version: 1,
+            answers: serde_json::to_string(&answers).expect("json"),
+            bairro: "CENTRO".into(),
+            current_page: 0,
+            revision: 1,
+            created_at: t,
+            updated_at: t,
+            submitted_at: None,
+            screened_out: None,
+            confirmed_checks: String::new(),
+        };
+        let slots = AnswerSlots::new(&def);
+        let cells = |response: &Response| {
+            let row = Row {
+                response,
+                answers: slots.parse(&response.answers),
+                pseudonym: "p".into(),
+                asked: None,
+                person: None,
+            };
+            (
+                cols[at("cceb_pontos")].cell(&row).into_owned(),
+                cols[at("classe_cceb")].cell(&row).into_owned(),
+            )
+        };
+        assert_eq!(
+            cells(&response),
+            (Cell::Int(29), Cell::Text(Cow::Owned("B2".into())))
+        );
+        // The scoring agrees with the one rule in survey::cceb.
+        let score = CcebTable::embedded().score(&answers).expect("scored");
+        assert_eq!((score.points, score.class.as_str()), (29, "B2"));
+        // One item not asked: no score at all, not a partial one.
+        answers.remove("cceb_secadora");
+        response.answers = serde_json::to_string(&answers).expect("json");
+        assert_eq!(cells(&response), (Cell::Empty, Cell::Empty));
+        // The codebook names the edition and the cut-offs.
+        let [kind, question, options, notes] = cols[at("classe_cceb")].describe();
+        assert_eq!(kind, "category");
+        assert!(question.contains("Critério Brasil"), "{question}");
+        assert!(options.contains("B2=29–37 pontos"), "{options}");
+        assert!(notes.contains("CCEB 2015"), "{notes}");
+        // Without the block (the default questionnaire today): no such columns.
+        let default = crate::survey::default_definition().expect("definition");
+        let has_cceb = plan(&default, false)
+            .iter()
+            .any(|c| c.name == "cceb_pontos" || c.name == "classe_cceb");
+        let asks_all = CcebTable::embedded()
+            .keys()
+            .all(|k| default.question(k).is_some());
+        assert_eq!(has_cceb, asks_all);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Export of the responses for analysis: CSV (two profiles) or JSON Lines, one row per
 //! response, one column per question key (a `multi` question gives one 0/1 column per
-//! option), plus derived columns (`classe_renda`, `{key}__ponto_medio`).
+//! option), plus derived columns (`classe_renda`, `{key}__ponto_medio`, and the Critério
+//! Brasil `cceb_pontos` and `classe_cceb` when the questionnaire asks its items).
 //!
 //! Read-only except for one audit entry when personal data is exported. Rows are read
 //! in batches by ascending id (keyset pagination), so memory stays flat, all in one
@@ -65,6 +66,9 @@ pub struct ExportOptions {
     pub include_personal_data: bool,
     /// Rows per query; [`BATCH_SIZE`] unless testing.
     pub batch_size: i64,
+    /// The Critério Brasil table of the `cceb_pontos` and `classe_cceb` columns
+    /// (`survey.cceb_table`; the embedded CCEB 2015 by default).
+    pub cceb: std::sync::Arc<crate::survey::CcebTable>,
 }
 
 impl Default for ExportOptions {
@@ -75,6 +79,7 @@ impl Default for ExportOptions {
             filters: Filters::default(),
             include_personal_data: false,
             batch_size: BATCH_SIZE,
+            cceb: crate::survey::CcebTable::embedded(),
         }
     }
 }
@@ -120,7 +125,7 @@ pub async fn export<W: Write>(
                 )
             })?;
     }
-    let cols = plan(def, opts.include_personal_data);
+    let cols = columns::plan_with(def, opts.include_personal_data, &opts.cceb);
     let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
     let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
     sink.header(&cols).map_err(io)?;
@@ -179,7 +184,7 @@ pub async fn export_to_file(
 pub fn codebook(def: &Definition, opts: &ExportOptions) -> anyhow::Result<Vec<u8>> {
     let mut w = sink::csv_writer(opts.csv_profile, Vec::new())?;
     w.write_record(["column", "type", "question_pt", "options", "notes"])?;
-    for col in plan(def, opts.include_personal_data) {
+    for col in columns::plan_with(def, opts.include_personal_data, &opts.cceb) {
         let [kind, question, options, notes] = col.describe();
         w.write_record([col.name.as_str(), &kind, &question, &options, &notes])?;
     }

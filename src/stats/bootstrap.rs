@@ -54,7 +54,7 @@ fn mean(data: &[f64]) -> Option<f64> {
 /// Quantile of sorted data by linear interpolation between order statistics
 /// (Hyndman–Fan type 7, the default of R and NumPy), chosen so results can be
 /// checked against those tools. `p` must be in [0, 1]; `None` on empty data.
-fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
     let last = sorted.len().checked_sub(1)?;
     let h = last as f64 * p.clamp(0.0, 1.0);
     // h is within [0, last], so the casts cannot truncate out of range.

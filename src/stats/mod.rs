@@ -1,7 +1,8 @@
 //! Pure statistics for the survey reports: proportions with Wilson intervals,
 //! the chi-square test of independence, bootstrap confidence intervals,
 //! answer bands (ranges in reais or quantities), income classes by minimum
-//! wages, and the market-size estimate.
+//! wages, the market-size estimate, raking to census margins and estimates with
+//! weights.
 //!
 //! Nothing here does I/O, touches the database or the web layer; every
 //! function is deterministic (the bootstrap takes an explicit seed) and every
@@ -33,6 +34,8 @@ pub mod income_class;
 pub mod market;
 pub mod mentions;
 pub mod proportion;
+pub mod raking;
+pub mod weighted;
 
 pub use bands::{Band, Scenario, midpoint, value_at};
 pub use bootstrap::{BootstrapCi, DEFAULT_RESAMPLES, bootstrap_mean_ci, bootstrap_means};
@@ -43,3 +46,8 @@ pub use market::{
     estimate_market,
 };
 pub use proportion::{CategoryShare, Distribution, wilson_interval};
+pub use raking::{Margin, MarginReport, RakeError, RakeOptions, Raked, Targets, rake};
+pub use weighted::{
+    Statistic, WeightSummary, WeightedBootstrapCi, WeightedShare, weight_summary,
+    weighted_bootstrap_ci, weighted_mean, weighted_share,
+};

@@ -6,6 +6,7 @@
 //! resulting [`Answers`] as JSON.
 
 pub mod answers;
+pub mod cceb;
 pub mod definition;
 pub mod derived;
 pub mod flow;
@@ -16,6 +17,7 @@ pub use answers::{
     AnswerError, AnswerValue, Answers, PageErrors, first_incomplete_page, is_page_complete,
     validate_complete, validate_page,
 };
+pub use cceb::{CcebError, CcebScore, CcebTable};
 pub use definition::{
     Check, Choice, Condition, Definition, DefinitionError, Page, Question, QuestionKind, Role,
     ScreenOut, Text, Unit, default_definition,

@@ -74,6 +74,12 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
             verified_only: app.settings.require_verified_email(),
             ..Default::default()
         },
+        // The configured Critério Brasil table (checked at start-up), as `pesquisa export`.
+        cceb: app
+            .settings
+            .survey
+            .load_cceb_table()
+            .map_err(anyhow::Error::from)?,
         ..ExportOptions::default()
     };
     let profile_name = match profile {

@@ -143,6 +143,28 @@ fn check_config_names_the_bad_key_and_hides_secrets() {
 }
 
 #[test]
+fn a_cceb_table_with_overlapping_cut_offs_stops_the_start() {
+    let dir = temp_dir();
+    // The shipped CCEB 2015 table with B2 (29–37) widened down into C1 (23–28).
+    let table = include_str!("../../assets/cceb/cceb.toml").replace("min = 29", "min = 27");
+    std::fs::write(dir.join("cceb.toml"), table).expect("write");
+    let out = pesquisa(&dir)
+        .env("PESQUISA_SURVEY__CCEB_TABLE", "cceb.toml")
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("survey.cceb_table"), "{err}");
+    assert!(
+        err.contains("classes[2]") && err.contains("overlaps"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one-line cause: {err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn serve_fails_fast_with_the_cause() {
     let dir = temp_dir();
     // Port already taken.

@@ -1,0 +1,286 @@
+//! Estimates with weights (after raking): weighted share and mean, Kish's effective
+//! sample size and design effect, a Wilson interval on the effective n, and a weighted
+//! bootstrap interval of a mean or a total.
+//!
+//! Unequal weights make an estimate less precise than the same number of equally
+//! weighted answers: Kish (1965, "Survey Sampling", §11.7) measures it with
+//! n_eff = (Σw)² / Σw² and deff = n / n_eff = 1 + CV(w)². Intervals for shares are the
+//! Wilson interval computed on n_eff instead of n (as R `survey::svyciprop`'s "wilson"
+//! method does with its design-based effective n), so they widen with the weights.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::bootstrap::quantile_sorted;
+use super::proportion::two_sided_z;
+
+/// The weights' effect on precision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WeightSummary {
+    /// Number of responses.
+    pub n: usize,
+    /// Sum of the weights.
+    pub total: f64,
+    /// Kish's effective sample size, (Σw)² / Σw².
+    pub n_eff: f64,
+    /// Design effect of weighting, n / n_eff.
+    pub deff: f64,
+}
+
+/// `None` unless every weight is finite and ≥ 0 and their sum is above 0.
+pub fn weight_summary(weights: &[f64]) -> Option<WeightSummary> {
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        return None;
+    }
+    let total: f64 = weights.iter().sum();
+    let squares: f64 = weights.iter().map(|w| w * w).sum();
+    if !(total > 0.0 && squares > 0.0 && total.is_finite() && squares.is_finite()) {
+        return None;
+    }
+    let n_eff = total * total / squares;
+    Some(WeightSummary {
+        n: weights.len(),
+        total,
+        n_eff,
+        deff: weights.len() as f64 / n_eff,
+    })
+}
+
+/// Weighted mean Σwᵢyᵢ / Σwᵢ; `None` for mismatched lengths, invalid weights or values.
+pub fn weighted_mean(values: &[f64], weights: &[f64]) -> Option<f64> {
+    if values.len() != weights.len() || values.iter().any(|y| !y.is_finite()) {
+        return None;
+    }
+    let s = weight_summary(weights)?;
+    let m = values.iter().zip(weights).map(|(y, w)| y * w).sum::<f64>() / s.total;
+    m.is_finite().then_some(m)
+}
+
+/// A weighted share with its interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WeightedShare {
+    /// Σ wᵢ over the responses with the trait / Σ wᵢ, in [0, 1].
+    pub share: f64,
+    /// Unweighted share, for showing side by side.
+    pub unweighted: f64,
+    pub weights: WeightSummary,
+    /// Wilson interval on n_eff, as fractions.
+    pub ci: (f64, f64),
+    pub confidence: f64,
+}
+
+/// Wilson score interval of a share `p` observed on `n` (possibly fractional, an
+/// effective n) answers. `None` unless 0 ≤ p ≤ 1, n > 0 and 0 < confidence < 1.
+pub fn wilson_on(p: f64, n: f64, confidence: f64) -> Option<(f64, f64)> {
+    if !((0.0..=1.0).contains(&p) && n.is_finite() && n > 0.0) {
+        return None;
+    }
+    let z = two_sided_z(confidence)?;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let lo = if p == 0.0 {
+        0.0
+    } else {
+        (centre - half).clamp(0.0, 1.0)
+    };
+    let hi = if p == 1.0 {
+        1.0
+    } else {
+        (centre + half).clamp(0.0, 1.0)
+    };
+    Some((lo, hi))
+}
+
+/// The weighted share of the responses where `flags` is true, with its Wilson interval
+/// on the effective n.
+pub fn weighted_share(flags: &[bool], weights: &[f64], confidence: f64) -> Option<WeightedShare> {
+    if flags.len() != weights.len() {
+        return None;
+    }
+    let s = weight_summary(weights)?;
+    let yes: f64 = flags
+        .iter()
+        .zip(weights)
+        .filter(|(f, _)| **f)
+        .map(|(_, w)| w)
+        .sum();
+    let share = (yes / s.total).clamp(0.0, 1.0);
+    let unweighted = flags.iter().filter(|f| **f).count() as f64 / flags.len() as f64;
+    Some(WeightedShare {
+        share,
+        unweighted,
+        weights: s,
+        ci: wilson_on(share, s.n_eff, confidence)?,
+        confidence,
+    })
+}
+
+/// What a weighted bootstrap estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Statistic {
+    /// Σwy / Σw.
+    Mean,
+    /// Σwy: the population total when the weights sum to the population.
+    Total,
+}
+
+/// A weighted estimate with its percentile bootstrap interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedBootstrapCi {
+    pub statistic: Statistic,
+    pub estimate: f64,
+    pub ci: (f64, f64),
+    pub confidence: f64,
+    pub resamples: usize,
+    pub seed: u64,
+    pub weights: WeightSummary,
+}
+
+fn estimate(statistic: Statistic, values: &[f64], weights: &[f64], picks: &[usize]) -> f64 {
+    let (mut wy, mut w) = (0.0, 0.0);
+    for &i in picks {
+        if let (Some(y), Some(wi)) = (values.get(i), weights.get(i)) {
+            wy += y * wi;
+            w += wi;
+        }
+    }
+    match statistic {
+        Statistic::Mean if w > 0.0 => wy / w,
+        Statistic::Mean => f64::NAN,
+        Statistic::Total => wy,
+    }
+}
+
+/// Percentile bootstrap of a weighted mean or total: `resamples` times, draw n responses
+/// with replacement, each carrying its weight, and recompute the statistic. The weights
+/// are not raked again in each replicate (the quick version; raking each replicate also
+/// counts the variability of the weights and gives somewhat wider intervals).
+///
+/// `None` for mismatched lengths, invalid values or weights, no resamples, or a
+/// confidence not strictly between 0 and 1. Same seed and data, same output (ChaCha8).
+pub fn weighted_bootstrap_ci(
+    values: &[f64],
+    weights: &[f64],
+    statistic: Statistic,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> Option<WeightedBootstrapCi> {
+    if resamples == 0 || values.len() != weights.len() || values.iter().any(|y| !y.is_finite()) {
+        return None;
+    }
+    let summary = weight_summary(weights)?;
+    let n = values.len();
+    let all: Vec<usize> = (0..n).collect();
+    let point = estimate(statistic, values, weights, &all);
+    if !point.is_finite() {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut picks = vec![0usize; n];
+    let mut stats = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for p in picks.iter_mut() {
+            *p = rng.random_range(0..n);
+        }
+        let s = estimate(statistic, values, weights, &picks);
+        if s.is_finite() {
+            stats.push(s);
+        }
+    }
+    stats.sort_by(f64::total_cmp);
+    let alpha = 1.0 - two_sided_z(confidence).map(|_| confidence)?;
+    let lo = quantile_sorted(&stats, alpha / 2.0)?;
+    let hi = quantile_sorted(&stats, 1.0 - alpha / 2.0)?;
+    Some(WeightedBootstrapCi {
+        statistic,
+        estimate: point,
+        ci: (lo, hi),
+        confidence,
+        resamples,
+        seed,
+        weights: summary,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::stats::wilson_interval;
+
+    #[test]
+    fn kish_effective_n_and_design_effect() {
+        // By hand: Σw = 6, Σw² = 10, n_eff = 36 / 10 = 3.6, deff = 4 / 3.6 = 1.111…,
+        // and 1 + CV² with CV² = var / mean² = 0.25 / 2.25 (population variance) = 1.111….
+        let s = weight_summary(&[1.0, 1.0, 2.0, 2.0]).unwrap();
+        assert!((s.n_eff - 3.6).abs() < 1e-12);
+        assert!((s.deff - 1.0 / 0.9).abs() < 1e-12);
+        let equal = weight_summary(&[3.0; 10]).unwrap();
+        assert!((equal.n_eff - 10.0).abs() < 1e-12 && (equal.deff - 1.0).abs() < 1e-12);
+        assert_eq!(weight_summary(&[]), None);
+        assert_eq!(weight_summary(&[1.0, -1.0]), None);
+        assert_eq!(weight_summary(&[0.0, 0.0]), None);
+        assert_eq!(weight_summary(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn wilson_on_the_effective_n() {
+        // Newcombe (1998), Statistics in Medicine 17:857–872, Table I: 81 of 263, Wilson
+        // score interval 0.2553 to 0.3662. With equal weights n_eff = n, the same interval.
+        let flags: Vec<bool> = (0..263).map(|i| i < 81).collect();
+        let s = weighted_share(&flags, &[2.5; 263], 0.95).unwrap();
+        assert!(
+            (s.ci.0 - 0.2553).abs() < 5e-5 && (s.ci.1 - 0.3662).abs() < 5e-5,
+            "{s:?}"
+        );
+        let exact = wilson_interval(81, 263, 0.95).unwrap();
+        assert!((s.ci.0 - exact.0).abs() < 1e-12 && (s.ci.1 - exact.1).abs() < 1e-12);
+        // Unequal weights: same share, smaller n_eff, a wider interval.
+        let weights: Vec<f64> = (0..263)
+            .map(|i| if i % 2 == 0 { 1.0 } else { 3.0 })
+            .collect();
+        let flags: Vec<bool> = (0..263).map(|i| i % 263 < 81).collect();
+        let u = weighted_share(&flags, &weights, 0.95).unwrap();
+        assert!(u.weights.n_eff < 263.0);
+        assert!(u.ci.1 - u.ci.0 > exact.1 - exact.0);
+        assert_eq!(wilson_on(0.0, 10.0, 0.95).unwrap().0, 0.0);
+        assert_eq!(wilson_on(1.0, 10.0, 0.95).unwrap().1, 1.0);
+        assert_eq!(wilson_on(0.5, 0.0, 0.95), None);
+    }
+
+    #[test]
+    fn weighted_mean_and_bootstrap() {
+        let y = [10.0, 20.0, 30.0, 40.0];
+        let w = [1.0, 1.0, 1.0, 3.0];
+        // (10 + 20 + 30 + 120) / 6 = 30.
+        assert_eq!(weighted_mean(&y, &w), Some(30.0));
+        assert_eq!(weighted_mean(&y, &w[..3]), None);
+        let values: Vec<f64> = (0..200).map(|i| f64::from(i % 10) * 100.0).collect();
+        let weights: Vec<f64> = (0..200).map(|i| 1.0 + f64::from(i % 3)).collect();
+        let m = weighted_bootstrap_ci(&values, &weights, Statistic::Mean, 1000, 0.95, 7).unwrap();
+        assert!((m.estimate - weighted_mean(&values, &weights).unwrap()).abs() < 1e-9);
+        assert!(m.ci.0 < m.estimate && m.estimate < m.ci.1, "{m:?}");
+        // Normal theory with n_eff: sd ≈ 287, n_eff ≈ 171, half-width ≈ 1.96·287/√171 ≈ 43.
+        let half = (m.ci.1 - m.ci.0) / 2.0;
+        assert!(half > 30.0 && half < 56.0, "{half}");
+        let again = weighted_bootstrap_ci(&values, &weights, Statistic::Mean, 1000, 0.95, 7);
+        assert_eq!(again.as_ref(), Some(&m), "same seed, same interval");
+        let t = weighted_bootstrap_ci(&values, &weights, Statistic::Total, 500, 0.95, 7).unwrap();
+        let total: f64 = values.iter().zip(&weights).map(|(y, w)| y * w).sum();
+        assert!((t.estimate - total).abs() < 1e-6);
+        assert!(t.ci.0 < total && total < t.ci.1);
+        assert_eq!(
+            weighted_bootstrap_ci(&values, &weights, Statistic::Mean, 0, 0.95, 7),
+            None
+        );
+        assert_eq!(
+            weighted_bootstrap_ci(&values, &weights, Statistic::Mean, 10, 1.0, 7),
+            None
+        );
+    }
+}
