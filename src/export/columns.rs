@@ -589,7 +589,7 @@ impl Column<'_> {
                     format!("{} — {}", q.text.pt, o.label.pt),
                     s("1=marcada | 0=não marcada"),
                     format!(
-                        "opção `{}` da pergunta múltipla `{}`; vazio = não respondida; {}",
+                        "opção `{}` da pergunta múltipla `{}`; {}",
                         o.value,
                         q.key,
                         not_asked_note(q)

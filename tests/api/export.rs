@@ -621,17 +621,17 @@ async fn manifest_hash_equals_the_file_and_codebook_describes_every_column() {
         .collect();
     assert_eq!(columns.join(","), HEADER, "one line per column, same order");
     assert!(book.contains(
-        "\r\nrenda,single,Renda do domicílio?,ate_2sm=Até 2 SM | acima_20sm=Acima de 20 SM | nao_informar=Prefiro não informar,\r\n"
+        "\r\nrenda,single,Renda do domicílio?,ate_2sm=Até 2 SM | acima_20sm=Acima de 20 SM | nao_informar=Prefiro não informar,\"-2 = não perguntada (condição, triagem ou versão do questionário sem esta pergunta); vazio = não respondida\"\r\n"
     ), "{book}");
     assert!(book.contains(
-        "\r\nfatores__entrega,flag,O que pesa? — Entrega,1=marcada | 0=não marcada,opção `entrega` da pergunta múltipla `fatores`; vazio = não respondida\r\n"
+        "\r\nfatores__entrega,flag,O que pesa? — Entrega,1=marcada | 0=não marcada,\"opção `entrega` da pergunta múltipla `fatores`; -2 = não perguntada (condição, triagem ou versão do questionário sem esta pergunta); vazio = não respondida\"\r\n"
     ), "{book}");
     assert!(book.contains(
         "\r\nvalor__ponto_medio,number,Ponto médio da faixa: Quanto gasta por compra?,101a500=300.5 | acima_2000=3000,unidade: reais; faixa fechada = (inferior + superior) / 2; faixa aberta (sem limite superior) = 1.5 × limite inferior; vazio = não respondida ou excluída\r\n"
     ), "{book}");
     assert!(book.contains("\r\nclasse_renda,category,Classe social por renda familiar (de `renda`),ate_2sm=E | acima_20sm=A | nao_informar=(vazio),"), "{book}");
     assert!(
-        book.contains("\r\nidade,integer,Quantos anos você tem?,,de 18 a 120\r\n"),
+        book.contains("\r\nidade,integer,Quantos anos você tem?,,\"de 18 a 120; -2 = não perguntada (condição, triagem ou versão do questionário sem esta pergunta); vazio = não respondida\"\r\n"),
         "{book}"
     );
 
@@ -815,7 +815,7 @@ fn export_binary_exit_codes_stdout_and_manifest() {
     );
     let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
     assert!(text.starts_with(
-        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;idade;"
+        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;triagem;checagens_confirmadas;idade;"
     ));
     assert_eq!(text.lines().count(), 1, "header only");
     let manifest: serde_json::Value =
