@@ -88,6 +88,11 @@ impl Zone {
         format!("{} ({})", local.format(fmt), self.offset_label())
     }
 
+    /// A stored UTC time as the wall-clock time of this zone (for calendar days).
+    pub fn local(&self, utc: NaiveDateTime) -> NaiveDateTime {
+        utc + self.offset
+    }
+
     /// Midnight of a local date, as the UTC time the database compares with.
     pub fn local_to_utc(&self, local: NaiveDateTime) -> NaiveDateTime {
         local - self.offset

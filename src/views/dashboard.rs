@@ -15,12 +15,7 @@ fn percent(lang: Lang, part: i64, whole: i64) -> String {
     if whole <= 0 {
         return "–".into();
     }
-    let text = format!("{:.1} %", 100.0 * part as f64 / whole as f64);
-    if lang.is_english() {
-        text
-    } else {
-        text.replace('.', ",")
-    }
+    crate::locale::percent(100.0 * part as f64 / whole as f64, 1, lang.is_english())
 }
 
 /// Every configured bairro, with zeros where nobody has started yet (those are the ones
@@ -95,7 +90,7 @@ pub fn render(ctx: &Ctx, p: &Progress, bairros: &[BairroProgress], verified_only
                     }
                 }
             }
-            p class="hint" { (t.dash_times_note) }
+            p class="hint" { (t.dash_times_note.replace("{zona}", ctx.zone.name())) }
             h2 { (t.dash_per_bairro) }
             div class="table-wrap" {
                 table {
@@ -122,8 +117,8 @@ mod tests {
 
     #[test]
     fn percentages_are_written_the_readers_way_and_a_zero_base_is_a_dash() {
-        assert_eq!(percent(Lang::Pt, 1, 3), "33,3 %");
-        assert_eq!(percent(Lang::En, 1, 3), "33.3 %");
+        assert_eq!(percent(Lang::Pt, 1, 3), "33,3\u{a0}%");
+        assert_eq!(percent(Lang::En, 1, 3), "33.3%");
         assert_eq!(percent(Lang::Pt, 0, 0), "–");
     }
 

@@ -32,9 +32,11 @@ const DASHBOARD_DAYS: u32 = 14;
 #[handler]
 pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let today = users::now().date();
+    let zone = page_ctx(depot).zone;
+    let today = zone.local(users::now()).date();
     let progress =
-        crate::db::progress::snapshot(&app.db, today, DASHBOARD_DAYS, |at| at.date()).await?;
+        crate::db::progress::snapshot(&app.db, today, DASHBOARD_DAYS, |at| zone.local(at).date())
+            .await?;
     let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
     res.render(views::Html(views::dashboard::render(
         &page_ctx(depot),

@@ -106,12 +106,17 @@ async fn staff_land_where_they_work_and_the_dashboard_counts_the_field_work() {
                     row(body, "Questionários concluídos"),
                     "Questionários concluídos|3|"
                 );
-                assert_eq!(row(body, "Taxa de conclusão"), "Taxa de conclusão|75,0 %|");
-                assert_eq!(row(body, &first), format!("{first}|3|3|100,0 %|"));
-                assert_eq!(row(body, &second), format!("{second}|1|0|0,0 %|"));
+                assert_eq!(
+                    row(body, "Taxa de conclusão"),
+                    "Taxa de conclusão|75,0\u{a0}%|"
+                );
+                assert_eq!(row(body, &first), format!("{first}|3|3|100,0\u{a0}%|"));
+                assert_eq!(row(body, &second), format!("{second}|1|0|0,0\u{a0}%|"));
                 // A bairro nobody has started is listed, with a dash for its rate.
                 assert_eq!(row(body, &bairros[2]), format!("{}|0|0|–|", bairros[2]));
-                let today = pesquisa::db::users::now().date();
+                // Days of the study's time zone (survey.timezone, São Paulo by default).
+                let zone = pesquisa::locale::Zone::default();
+                let today = zone.local(pesquisa::db::users::now()).date();
                 let day = |ago: u64| {
                     (today - chrono::Days::new(ago))
                         .format("%d/%m/%Y")
