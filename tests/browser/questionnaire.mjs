@@ -435,8 +435,18 @@ async function screenedJourney(page) {
     if (!(await page.isChecked('#responsavel_compras-nao'))) throw new Error('"Não" not chosen');
   });
   await pageChecks(page, 'screened-change', `${what}, page 2 again`);
-  await step(`${what}, page 2 again: tap "Sim"`, async () => { await tapChoice(page, 'responsavel_compras', 'sim'); });
-  await tapSubmit(page, 'Salvar e continuar', '/survey/3', `${what}, page 2 changed`);
+  // While screened out, page 2 is the last page shown, so the server labels its button
+  // "Salvar e revisar" and counts "Etapa 2 de 2"; saving "Sim" goes on to page 3.
+  await step(`${what}, page 2 again: tap "Sim" and save: 303 to /survey/3`, async () => {
+    await tapChoice(page, 'responsavel_compras', 'sim');
+    const button = page.locator('main form button[type=submit]');
+    const label = (await button.innerText()).trim();
+    const progress = (await page.locator('.progress-label').innerText()).trim();
+    const nav = await tapAndWait(page, button);
+    const via = describeChain(nav);
+    if (nav.redirectStatus !== 303 || path(page) !== '/survey/3' || nav.response.status() !== 200) throw new Error(via);
+    return [`button "${label}", progress "${progress}"`, via];
+  });
   await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 6 });
 }
 
