@@ -74,8 +74,10 @@ pub fn render(ctx: &Ctx, p: &Progress, bairros: &[BairroProgress], verified_only
                 }
             }
             @if verified_only { p class="hint" { (t.dash_counted_note) } }
-            h2 { (t.dash_per_day) }
-            div class="table-wrap" {
+            h2 id="por-dia" { (t.dash_per_day) }
+            // Scrolls sideways on a phone: focusable, so that keyboard users can scroll it
+            // (axe scrollable-region-focusable), and named by its heading.
+            div class="table-wrap" role="region" aria-labelledby="por-dia" tabindex="0" {
                 table {
                     thead { tr { th scope="col" { (t.dash_day) } th scope="col" class="num" { (t.dash_started) } th scope="col" class="num" { (t.dash_completed) } th scope="col" { span class="visually-hidden" { (t.dash_completed) } } } }
                     tbody {
@@ -91,8 +93,8 @@ pub fn render(ctx: &Ctx, p: &Progress, bairros: &[BairroProgress], verified_only
                 }
             }
             p class="hint" { (t.dash_times_note.replace("{zona}", ctx.zone.name())) }
-            h2 { (t.dash_per_bairro) }
-            div class="table-wrap" {
+            h2 id="por-bairro" { (t.dash_per_bairro) }
+            div class="table-wrap" role="region" aria-labelledby="por-bairro" tabindex="0" {
                 table {
                     thead { tr { th scope="col" { (t.field_bairro) } th scope="col" class="num" { (t.dash_started) } th scope="col" class="num" { (t.dash_completed) } th scope="col" class="num" { (t.dash_rate) } } }
                     tbody {

@@ -1,12 +1,23 @@
-// A respondent answers the whole questionnaire on a phone, in Debian's headless
-// Chromium: signs up, lands on page 1, types an age under 18 (refused, 422), follows the
-// error summary's link to the field, corrects it; answers page 2 with the keyboard only
-// (Tab to each question, Space to choose and tick, arrows within a radio group, Enter on
-// the button), ticking 4 factors where at most 3 are allowed (refused, 422), unticks one
-// by tapping; answers pages 3 and 4 by tapping labels and typing; reviews and sends the
-// answers; sees the thank-you page; comes back to /survey and finds the answers sent;
-// changes an answer of page 3 through "Alterar", saves again and sees the new value;
-// finally looks at a page in English (?lang=en).
+// A respondent answers the whole questionnaire (version 2, 7 pages) on a phone, in
+// Debian's headless Chromium: signs up, lands on page 1, types an age under 18 (refused,
+// 422), follows the error summary's link to the field, corrects it; answers the screener
+// (page 2) "Sim"; answers pages 3 and 4 with the keyboard only (Tab to each question,
+// Space to choose and tick, arrows within a radio group, Enter on the button), ticking 4
+// factors where at most 3 are allowed (refused, 422), unticks one by tapping; on page 5
+// gives amounts that contradict each other, sees the soft check `gasto_mensal_baixo`
+// once and confirms it; answers pages 6 and 7 (Critério Brasil) by tapping labels and
+// typing; reviews and sends the answers; sees the thank-you page; comes back to /survey
+// and finds the answers sent; changes an answer of page 5 through "Alterar", saves again
+// and sees the new value; looks at a page in English (?lang=en).
+// Two more respondents, each in a fresh browser context at 360 px:
+//  - a non-shopper ("Não compro em supermercado"): page 4 (distance, factors) and the
+//    trip and spend questions of page 5 never appear, the progress total is 6, the review
+//    lists only the questions asked;
+//  - a screened-out respondent (screener "Não"): lands on /survey/screened with the
+//    polite message, can go back to page 2, change the answer and carry on.
+// The progress counts only the pages the respondent will see, as far as the server
+// knows: until the frequency (page 3) is answered, page 4 is not counted (its condition
+// reads an unanswered question, "unknown", so not shown): 6 pages, then 7 for a shopper.
 //
 // On every page: a full-page screenshot (qNN-name.png), no horizontal scrolling, touch
 // targets big enough, axe-core (WCAG 2.0/2.1 A and AA) clean, no console errors.
@@ -21,14 +32,17 @@ import {
   describeChain, fillRegister, newRespondent, run, confirmSignUp,
 } from './lib.mjs';
 
-const PAGES = 4;
+const PAGES = 7;
+// Progress total per page for a shopper (see the header): 6 until page 3 is saved.
+const SHOPPER_TOTAL = { 1: 6, 2: 6, 3: 6, 4: 7, 5: 7, 6: 7, 7: 7 };
 const FIRST_TITLE = 'Sobre você e seu domicílio';
 const TYPED_MARKET = 'Supermercado Bom Preço & Cia (Vila Industrial)';
 
 // What the review must show: question text -> answer text, filled in as the respondent
 // answers (from the page's own legends and labels, so wording changes in the
 // questionnaire file do not break the test).
-const expected = new Map();
+const shopperExpected = new Map();
+let expected = shopperExpected;
 
 const path = (page) => new URL(page.url()).pathname;
 
@@ -71,8 +85,8 @@ async function remember(page, key, answer) {
 }
 
 // A question page: where we are, the progress indicator, the buttons.
-async function expectSurveyPage(page, n, what) {
-  await step(`${what}: /survey/${n} shows "Etapa ${n} de ${PAGES}", its questions and buttons`, async () => {
+async function expectSurveyPage(page, n, what, { pos = n, total = SHOPPER_TOTAL[n], back = n - 1, last = n === PAGES } = {}) {
+  await step(`${what}: /survey/${n} shows "Etapa ${pos} de ${total}", its questions and buttons`, async () => {
     if (path(page) !== `/survey/${n}`) throw new Error(`at ${page.url()}`);
     const info = await page.evaluate(() => ({
       h1: (document.querySelector('h1') || {}).innerText,
@@ -85,12 +99,12 @@ async function expectSurveyPage(page, n, what) {
     const bad = [];
     if (n === 1 && info.h1 !== FIRST_TITLE) bad.push(`h1 "${info.h1}", expected "${FIRST_TITLE}"`);
     if (!info.h1) bad.push('no h1');
-    if (info.progressLabel !== `Etapa ${n} de ${PAGES}`) bad.push(`progress label "${info.progressLabel}"`);
-    if (!info.progress || info.progress[0] !== n || info.progress[1] !== PAGES) bad.push(`<progress> ${JSON.stringify(info.progress)}`);
+    if (info.progressLabel !== `Etapa ${pos} de ${total}`) bad.push(`progress label "${info.progressLabel}"`);
+    if (!info.progress || info.progress[0] !== pos || info.progress[1] !== total) bad.push(`<progress> ${JSON.stringify(info.progress)}`);
     if (!info.fieldsets) bad.push('no fieldset');
-    const wantButton = n === PAGES ? 'Salvar e revisar' : 'Salvar e continuar';
+    const wantButton = last ? 'Salvar e revisar' : 'Salvar e continuar';
     if (info.submit.length !== 1 || info.submit[0] !== wantButton) bad.push(`submit buttons ${JSON.stringify(info.submit)}, expected ["${wantButton}"]`);
-    if (n > 1 && !info.back.some(([, href]) => href === `/survey/${n - 1}`)) bad.push(`no link back to /survey/${n - 1}: ${JSON.stringify(info.back)}`);
+    if (n > 1 && !info.back.some(([, href]) => href === `/survey/${back}`)) bad.push(`no link back to /survey/${back}: ${JSON.stringify(info.back)}`);
     if (bad.length) throw new Error(bad.join('; '));
     return [`h1 "${info.h1}", ${info.fieldsets} questions, button "${info.submit[0]}"`];
   });
@@ -248,7 +262,7 @@ async function readReview(page) {
   });
 }
 
-async function checkReviewAnswers(page, what) {
+async function checkReviewAnswers(page, what, expected = shopperExpected, pages = Array.from({ length: PAGES }, (_, i) => i + 1)) {
   const shown = new Map(await readReview(page));
   const wrong = [];
   for (const [q, a] of expected) {
@@ -259,8 +273,8 @@ async function checkReviewAnswers(page, what) {
   const edits = await page.evaluate(() => [...document.querySelectorAll('main a')]
     .filter((a) => a.innerText.trim() === 'Alterar')
     .map((a) => [a.getAttribute('href'), a.getAttribute('aria-label')]));
-  const want = Array.from({ length: PAGES }, (_, i) => `/survey/${i + 1}`);
-  check(`${what}: an "Alterar" link for each of the ${PAGES} pages`,
+  const want = pages.map((i) => `/survey/${i}`);
+  check(`${what}: an "Alterar" link for each of the ${pages.length} pages shown (${pages.join(', ')})`,
     JSON.stringify(edits.map(([h]) => h)) === JSON.stringify(want), edits.map(([h, l]) => `${h} (aria-label "${l}")`));
 }
 
@@ -268,9 +282,177 @@ async function textVisible(page, text) {
   return page.getByText(text, { exact: false }).first().isVisible().catch(() => false);
 }
 
+// Page 7, Critério Brasil: one tap per question (the first option of each, "1" for the
+// counts where there is one, so the answers look like a household).
+const CCEB = [
+  ['cceb_banheiros', '1'], ['cceb_empregados', '0'], ['cceb_automoveis', '1'], ['cceb_microcomputador', '1'],
+  ['cceb_lava_loucas', '0'], ['cceb_geladeira', '1'], ['cceb_freezer', '0'], ['cceb_lava_roupas', '1'],
+  ['cceb_dvd', '0'], ['cceb_micro_ondas', '1'], ['cceb_motocicleta', '0'], ['cceb_secadora', '0'],
+  ['cceb_instrucao_chefe', 'medio_completo'], ['cceb_agua_encanada', 'sim'], ['cceb_rua_pavimentada', 'sim'],
+];
+async function answerCriterioBrasil(page, what) {
+  await step(`${what}: tap one answer for each of the ${CCEB.length} Critério Brasil questions`, async () => {
+    const keys = await page.evaluate(() => [...new Set([...document.querySelectorAll('main form input[type=radio]')].map((i) => i.name))]);
+    if (JSON.stringify(keys) !== JSON.stringify(CCEB.map(([k]) => k))) throw new Error(`questions on the page: ${keys.join(', ')}`);
+    for (const [key, value] of CCEB) await remember(page, key, await tapChoice(page, key, value));
+  });
+}
+
+// Log out by forgetting the cookies: the next respondent starts afresh in this browser.
+async function freshRespondent(page, nome, sobrenome, what) {
+  await page.context().clearCookies();
+  const who = newRespondent(nome, sobrenome);
+  await step(`${what}: sign-up, then the mailed link, lead (303) to /survey/1`, async () => {
+    await page.goto(`${BASE_URL}/register`, { waitUntil: 'load' });
+    await fillRegister(page, who, who.password);
+    await tapAndWait(page, page.getByRole('button', { name: 'Criar conta', exact: true }));
+    const nav = await confirmSignUp(page, who);
+    if (nav.redirectStatus !== 303 || path(page) !== '/survey/1' || nav.response.status() !== 200) throw new Error(describeChain(nav));
+    return [describeChain(nav)];
+  });
+  return who;
+}
+
+async function answerPage1(page, what, age) {
+  await step(`${what}: page 1, age ${age}, 2 residents, "Até 2 salários mínimos"`, async () => {
+    await typeInto(page, 'idade', String(age));
+    await remember(page, 'idade', String(age));
+    await typeInto(page, 'moradores', '2');
+    await remember(page, 'moradores', '2');
+    await remember(page, 'renda_familiar', await tapChoice(page, 'renda_familiar', 'ate_2sm'));
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/2', `${what}, page 1`);
+}
+
+// ---------------------------------------------------------------- a non-shopper
+
+const SKIPPED = ['distancia_supermercado', 'fatores_escolha', 'valor_compra', 'gasto_mensal'];
+
+async function nonShopperJourney(page) {
+  const what = 'non-shopper';
+  expected = new Map();
+  const mine = expected;
+  await freshRespondent(page, 'Otávio', 'Nunes Prado', what);
+  await expectSurveyPage(page, 1, `${what}, page 1`, { pos: 1, total: 6 });
+  await answerPage1(page, what, 67);
+  await expectSurveyPage(page, 2, `${what}, page 2`, { pos: 2, total: 6 });
+  await step(`${what}, page 2: tap "Sim" and "Masculino"`, async () => {
+    await remember(page, 'responsavel_compras', await tapChoice(page, 'responsavel_compras', 'sim'));
+    await remember(page, 'sexo', await tapChoice(page, 'sexo', 'masculino'));
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/3', `${what}, page 2`);
+  await expectSurveyPage(page, 3, `${what}, page 3`, { pos: 3, total: 6 });
+  await step(`${what}, page 3: tap "Não compro em supermercado"`, async () => {
+    await remember(page, 'frequencia_supermercado', await tapChoice(page, 'frequencia_supermercado', 'nao_compro'));
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/5', `${what}, page 3 (page 4 skipped)`);
+  await expectSurveyPage(page, 5, `${what}, page 5`, { pos: 4, total: 6, back: 3 });
+  await step(`${what}, page 5: only the neighbourhood-shops question, not the trip and spend ones`, async () => {
+    const names = await page.evaluate(() => [...new Set([...document.querySelectorAll('main form input[name]')].map((i) => i.name))]
+      .filter((n) => n !== 'csrf_token' && !n.startsWith('_')));
+    const shown = SKIPPED.filter((k) => names.includes(k));
+    if (shown.length || !names.includes('gasto_bairro')) throw new Error(`fields: ${names.join(', ')}`);
+    if (await page.locator('main form fieldset').count() !== 1) throw new Error(`${await page.locator('main form fieldset').count()} questions`);
+    return [`fields: ${names.join(', ')}`];
+  });
+  await pageChecks(page, 'nonshopper-page5', `${what}, page 5`);
+  await step(`${what}, page 5: tap "De R$ 101 a R$ 500"`, async () => {
+    await remember(page, 'gasto_bairro', await tapChoice(page, 'gasto_bairro', '101a500'));
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/6', `${what}, page 5`);
+  await expectSurveyPage(page, 6, `${what}, page 6`, { pos: 5, total: 6 });
+  await step(`${what}, page 6: tap "Talvez", leave the optional text empty`, async () => {
+    await remember(page, 'interesse_novo', await tapChoice(page, 'interesse_novo', 'talvez'));
+    await remember(page, 'mercado_atual', 'Não respondida');
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/7', `${what}, page 6`);
+  await expectSurveyPage(page, 7, `${what}, page 7`, { pos: 6, total: 6 });
+  await answerCriterioBrasil(page, `${what}, page 7`);
+  await tapSubmit(page, 'Salvar e revisar', '/survey/review', `${what}, page 7`);
+  await checkReviewAnswers(page, `${what}, review`, mine, [1, 2, 3, 5, 6, 7]);
+  await step(`${what}, review: none of the skipped questions is listed`, async () => {
+    const dts = await page.evaluate(() => [...document.querySelectorAll('dl.answers dt')].map((d) => d.innerText.trim()));
+    const leaked = dts.filter((t) => /distância|escolha de supermercado|cada compra|por mês, em média/i.test(t));
+    if (leaked.length) throw new Error(`listed: ${leaked.join(' | ')}`);
+    return [`${dts.length} questions listed`];
+  });
+  await pageChecks(page, 'nonshopper-review', `${what}, review`);
+  await step(`${what}: /survey/4 (not asked) redirects (303) to /survey/5`, async () => {
+    const r = await page.goto(`${BASE_URL}/survey/4`, { waitUntil: 'load' });
+    const first = r.request().redirectedFrom();
+    const via = `${first ? `${(await first.response()).status()} /survey/4 -> ` : ''}${r.status()} ${path(page)}`;
+    if (!first || (await first.response()).status() !== 303 || path(page) !== '/survey/5') throw new Error(via);
+    return [via];
+  });
+  await step(`${what}: back to the review and send`, async () => {
+    await page.goto(`${BASE_URL}/survey/review`, { waitUntil: 'load' });
+  });
+  await tapSubmit(page, 'Enviar respostas', '/survey/thanks', `${what}, review`);
+}
+
+// ---------------------------------------------------------------- screened out
+
+const SCREENED_MESSAGE = 'Esta pesquisa é com quem faz ou divide as compras de supermercado da casa. Obrigado pelo seu tempo!';
+
+async function screenedJourney(page) {
+  const what = 'screened out';
+  expected = new Map();
+  await freshRespondent(page, 'Caio', 'Moreira Dias', what);
+  await answerPage1(page, what, 23);
+  await step(`${what}, page 2: tap "Não" (does not do the shopping), "Outro"`, async () => {
+    await tapChoice(page, 'responsavel_compras', 'nao');
+    await tapChoice(page, 'sexo', 'outro');
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/screened', `${what}, page 2`);
+  await step(`${what}: /survey/screened thanks politely with the screener's message`, async () => {
+    const info = await page.evaluate(() => ({
+      h1: (document.querySelector('h1') || {}).innerText,
+      lead: (document.querySelector('main p.lead') || {}).innerText,
+      links: [...document.querySelectorAll('main .actions a')].map((a) => [a.innerText.trim(), a.getAttribute('href')]),
+      forms: document.querySelectorAll('main form').length,
+    }));
+    const bad = [];
+    if (info.h1 !== 'Obrigado pela sua participação') bad.push(`h1 "${info.h1}"`);
+    if ((info.lead || '').trim() !== SCREENED_MESSAGE) bad.push(`lead "${info.lead}"`);
+    if (!info.links.some(([t, h]) => h === '/survey/2' && t === 'Respondi errado: alterar minha resposta')) bad.push(`links ${JSON.stringify(info.links)}`);
+    if (info.forms) bad.push(`${info.forms} forms`);
+    if (bad.length) throw new Error(bad.join('; '));
+    return [`h1 "${info.h1}", links ${JSON.stringify(info.links)}`];
+  });
+  await pageChecks(page, 'screened', `${what}, /survey/screened`);
+  await step(`${what}: /survey and /survey/3 lead (303) to /survey/screened`, async () => {
+    const out = [];
+    for (const p of ['/survey', '/survey/3']) {
+      const r = await page.goto(`${BASE_URL}${p}`, { waitUntil: 'load' });
+      out.push(`${p} -> ${r.status()} ${path(page)}`);
+      if (path(page) !== '/survey/screened' || !r.request().redirectedFrom()) throw new Error(out.join('; '));
+    }
+    return out;
+  });
+  await step(`${what}: "Respondi errado: alterar minha resposta" opens /survey/2 with "Não" chosen`, async () => {
+    await tapAndWait(page, page.getByRole('link', { name: 'Respondi errado: alterar minha resposta' }));
+    if (path(page) !== '/survey/2') throw new Error(`at ${page.url()}`);
+    if (!(await page.isChecked('#responsavel_compras-nao'))) throw new Error('"Não" not chosen');
+  });
+  await pageChecks(page, 'screened-change', `${what}, page 2 again`);
+  // While screened out, page 2 is the last page shown, so the server labels its button
+  // "Salvar e revisar" and counts "Etapa 2 de 2"; saving "Sim" goes on to page 3.
+  await step(`${what}, page 2 again: tap "Sim" and save: 303 to /survey/3`, async () => {
+    await tapChoice(page, 'responsavel_compras', 'sim');
+    const button = page.locator('main form button[type=submit]');
+    const label = (await button.innerText()).trim();
+    const progress = (await page.locator('.progress-label').innerText()).trim();
+    const nav = await tapAndWait(page, button);
+    const via = describeChain(nav);
+    if (nav.redirectStatus !== 303 || path(page) !== '/survey/3' || nav.response.status() !== 200) throw new Error(via);
+    return [`button "${label}", progress "${progress}"`, via];
+  });
+  await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 6 });
+}
+
 // ---------------------------------------------------------------- the journey
 
-async function journey(page) {
+async function shopperJourney(page) {
   const who = newRespondent('Joana', 'Ferreira Lima');
 
   // 1. Sign up (the sign-up page itself is the respondent test's subject).
@@ -312,74 +494,139 @@ async function journey(page) {
   });
   await tapSubmit(page, 'Salvar e continuar', '/survey/2', 'page 1');
 
-  // 3. Page 2 with the keyboard only, ticking one factor too many.
+  // 3. Page 2: the screener, by tapping.
   await expectSurveyPage(page, 2, 'page 2');
-  await pageChecks(page, 'page2', 'page 2');
-  const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'];
-  await step('page 2 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, Enter on the button', async () => {
+  await pageChecks(page, 'page2', 'page 2 (screener)');
+  await step('page 2: tap "Sim" (does the shopping) and "Feminino"', async () => {
+    await remember(page, 'responsavel_compras', await tapChoice(page, 'responsavel_compras', 'sim'));
+    await remember(page, 'sexo', await tapChoice(page, 'sexo', 'feminino'));
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/3', 'page 2');
+
+  // 4. Page 3 with the keyboard only.
+  await expectSurveyPage(page, 3, 'page 3');
+  await pageChecks(page, 'page3', 'page 3');
+  await step('page 3 by keyboard: Tab into the frequency, Space and arrows to "2 vezes por mês", Enter on the button', async () => {
     await page.evaluate(() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); });
-    await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('frequencia_supermercado-'), 'the first question');
+    await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('frequencia_supermercado-'), 'the question');
     const firstRadio = (await focusInfo(page)).id;
     if (firstRadio !== 'frequencia_supermercado-nao_compro') throw new Error(`Tab into the group focused #${firstRadio}`);
     await press(page, 'Space', 'frequencia_supermercado-nao_compro');
     await press(page, 'ArrowDown', 'frequencia_supermercado-1x');
     await press(page, 'ArrowDown', 'frequencia_supermercado-2x');
-    await tabTo(page, (f) => f.id.startsWith('distancia_supermercado-'), 'the second question', 1);
-    await press(page, 'Space', 'distancia_supermercado-ate_5km');
+    await remember(page, 'frequencia_supermercado', (await page.locator('label[for="frequencia_supermercado-2x"]').innerText()).trim());
+    await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 12);
+    nav = await actAndWait(page, () => page.keyboard.press('Enter'));
+    if (nav.redirectStatus !== 303 || path(page) !== '/survey/4') throw new Error(describeChain(nav));
+    return [describeChain(nav)];
+  });
+
+  // 5. Page 4 with the keyboard only, ticking one factor too many.
+  await expectSurveyPage(page, 4, 'page 4');
+  await pageChecks(page, 'page4', 'page 4');
+  const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'];
+  await step('page 4 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, Enter on the button', async () => {
+    await page.evaluate(() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); });
+    await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('distancia_supermercado-'), 'the first question');
+    const firstRadio = (await focusInfo(page)).id;
+    if (firstRadio !== 'distancia_supermercado-ate_500m') throw new Error(`Tab into the group focused #${firstRadio}`);
+    await press(page, 'Space', 'distancia_supermercado-ate_500m');
+    await press(page, 'ArrowDown', 'distancia_supermercado-500m_1km');
+    await press(page, 'ArrowDown', 'distancia_supermercado-1a2km');
     for (const v of ticked) {
       await tabTo(page, (f) => f.id === `fatores_escolha-${v}`, `#fatores_escolha-${v}`, 1);
       await press(page, 'Space', `fatores_escolha-${v}`);
     }
     await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 12);
     nav = await actAndWait(page, () => page.keyboard.press('Enter'));
-    return [`checked: 2x, ate_5km, ${ticked.join(', ')}`];
+    return [`checked: 1a2km, ${ticked.join(', ')}`];
   });
-  check('page 2 by keyboard: focus visible at every Tab stop', keyboardInvisible.length === 0,
+  check('pages 3 and 4 by keyboard: focus visible at every Tab stop', keyboardInvisible.length === 0,
     [...keyboardInvisible.map((s) => `no visible focus: ${s}`), `stops: ${keyboardStops.join(' -> ')}`]);
-  await checkRefused(page, nav, 2,
-    [{ key: 'fatores_escolha', first: 'fatores_escolha-preco', message: 'Escolha no máximo 3.' }], 'page 2 refused');
-  await step('page 2 refused: the choices are kept (2x, ate_5km, 4 factors)', async () => {
+  await checkRefused(page, nav, 4,
+    [{ key: 'fatores_escolha', first: 'fatores_escolha-preco', message: 'Escolha no máximo 3.' }], 'page 4 refused');
+  await step('page 4 refused: the choices are kept (1a2km, 4 factors)', async () => {
     const kept = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
-    const want = ['frequencia_supermercado-2x', 'distancia_supermercado-ate_5km', ...ticked.map((v) => `fatores_escolha-${v}`)];
+    const want = ['distancia_supermercado-1a2km', ...ticked.map((v) => `fatores_escolha-${v}`)];
     if (JSON.stringify(kept) !== JSON.stringify(want)) throw new Error(`checked: ${kept.join(', ')}`);
   });
-  await pageChecks(page, 'page2-error', 'page 2 refused');
-  await checkSummaryLinkFocus(page, 'fatores_escolha-preco', 'keyboard Enter', 'page 2 refused');
-  await step('page 2: untick "qualidade" by tapping its label', async () => {
+  await pageChecks(page, 'page4-error', 'page 4 refused');
+  await checkSummaryLinkFocus(page, 'fatores_escolha-preco', 'keyboard Enter', 'page 4 refused');
+  await step('page 4: untick "qualidade" by tapping its label', async () => {
     await tapChoice(page, 'fatores_escolha', 'qualidade', false);
     const labels = [];
     for (const v of ticked.slice(0, 3)) labels.push((await page.locator(`label[for="fatores_escolha-${v}"]`).innerText()).trim());
     await remember(page, 'fatores_escolha', labels.join('; '));
-    await remember(page, 'frequencia_supermercado', (await page.locator('label[for="frequencia_supermercado-2x"]').innerText()).trim());
-    await remember(page, 'distancia_supermercado', (await page.locator('label[for="distancia_supermercado-ate_5km"]').innerText()).trim());
+    await remember(page, 'distancia_supermercado', (await page.locator('label[for="distancia_supermercado-1a2km"]').innerText()).trim());
   });
-  await tapSubmit(page, 'Salvar e continuar', '/survey/3', 'page 2');
+  await tapSubmit(page, 'Salvar e continuar', '/survey/5', 'page 4');
 
-  // 4. Page 3 by tapping labels.
-  await expectSurveyPage(page, 3, 'page 3');
-  await pageChecks(page, 'page3', 'page 3');
-  await step('page 3: tap one answer per question', async () => {
-    for (const [key, value] of [['valor_compra', '101a500'], ['gasto_mensal', '601a1000'], ['gasto_bairro', 'ate_100']]) {
+  // 6. Page 5 by tapping labels: 2 trips × at least R$ 501 > R$ 1.000 a month, so the
+  // soft check fires once; the respondent confirms.
+  await expectSurveyPage(page, 5, 'page 5');
+  await pageChecks(page, 'page5', 'page 5');
+  await step('page 5: tap "De R$ 501 a R$ 1.000" per trip, "De R$ 601 a R$ 1.000" a month, "De R$ 0 a R$ 100" locally', async () => {
+    for (const [key, value] of [['valor_compra', '501a1000'], ['gasto_mensal', '601a1000'], ['gasto_bairro', 'ate_100']]) {
       await remember(page, key, await tapChoice(page, key, value));
     }
   });
-  await tapSubmit(page, 'Salvar e continuar', '/survey/4', 'page 3');
+  await step('page 5: "Salvar e continuar" shows the page again (200) with the soft check, not a refusal', async () => {
+    nav = await tapAndWait(page, page.getByRole('button', { name: 'Salvar e continuar', exact: true }));
+    const via = describeChain(nav);
+    if (nav.response.status() !== 200 || path(page) !== '/survey/5') throw new Error(via);
+    return [via];
+  });
+  await step('page 5 soft check: "Confira, por favor", the message, an unticked confirmation, no error summary', async () => {
+    const info = await page.evaluate(() => {
+      const box = document.getElementById('checagem');
+      const c = document.getElementById('confirmar-gasto_mensal_baixo');
+      return {
+        role: box && box.getAttribute('role'),
+        h2: box && box.querySelector('h2') ? box.querySelector('h2').innerText.trim() : null,
+        text: box ? box.innerText : '',
+        confirm: c ? { checked: c.checked, label: (document.querySelector('label[for="confirmar-gasto_mensal_baixo"]') || {}).innerText } : null,
+        errors: document.querySelectorAll('.error-summary, p.field-error').length,
+        checked: [...document.querySelectorAll('main form input:checked')].map((i) => i.id),
+      };
+    });
+    const bad = [];
+    if (info.role !== 'alert') bad.push(`#checagem role=${info.role}`);
+    if (info.h2 !== 'Confira, por favor') bad.push(`h2 "${info.h2}"`);
+    if (!/passam do gasto mensal informado/.test(info.text)) bad.push(`message: "${info.text}"`);
+    if (!info.confirm || info.confirm.checked || (info.confirm.label || '').trim() !== 'As respostas estão corretas') bad.push(`confirmation ${JSON.stringify(info.confirm)}`);
+    if (info.errors) bad.push(`${info.errors} error elements`);
+    const want = ['valor_compra-501a1000', 'gasto_mensal-601a1000', 'gasto_bairro-ate_100'];
+    if (JSON.stringify(info.checked.filter((id) => !id.startsWith('confirmar-'))) !== JSON.stringify(want)) bad.push(`checked: ${info.checked.join(', ')}`);
+    if (bad.length) throw new Error(bad.join('; '));
+  });
+  await pageChecks(page, 'page5-check', 'page 5 soft check');
+  await step('page 5 soft check: tap "As respostas estão corretas"', async () => {
+    await page.locator('label[for="confirmar-gasto_mensal_baixo"]').tap();
+    if (!(await page.isChecked('#confirmar-gasto_mensal_baixo'))) throw new Error('not ticked');
+  });
+  await tapSubmit(page, 'Salvar e continuar', '/survey/6', 'page 5 confirmed');
 
-  // 5. Page 4: a tap and some typing.
-  await expectSurveyPage(page, 4, 'page 4');
-  await step('page 4: the text question is marked "(opcional)"', async () => {
+  // 7. Page 6: a tap and some typing.
+  await expectSurveyPage(page, 6, 'page 6');
+  await step('page 6: the text question is marked "(opcional)"', async () => {
     const legend = await page.locator('fieldset:has(#mercado_atual) legend').innerText();
     if (!/\(opcional\)/.test(legend)) throw new Error(`legend "${legend}"`);
   });
-  await pageChecks(page, 'page4', 'page 4');
-  await step('page 4: tap "Provavelmente sim", type the market\'s name', async () => {
+  await pageChecks(page, 'page6', 'page 6');
+  await step('page 6: tap "Provavelmente sim", type the market\'s name', async () => {
     await remember(page, 'interesse_novo', await tapChoice(page, 'interesse_novo', 'provavelmente_sim'));
     await typeInto(page, 'mercado_atual', TYPED_MARKET);
     await remember(page, 'mercado_atual', TYPED_MARKET);
   });
-  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 4');
+  await tapSubmit(page, 'Salvar e continuar', '/survey/7', 'page 6');
 
-  // 6. Review and send.
+  // 8. Page 7: Critério Brasil, one tap per question.
+  await expectSurveyPage(page, 7, 'page 7');
+  await pageChecks(page, 'page7', 'page 7 (Critério Brasil)');
+  await answerCriterioBrasil(page, 'page 7');
+  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 7');
+
+  // 9. Review and send.
   await step('review: "Revise suas respostas" with the "Enviar respostas" button', async () => {
     const h1 = (await page.locator('h1').innerText()).trim();
     if (h1 !== 'Revise suas respostas') throw new Error(`h1 "${h1}"`);
@@ -413,29 +660,31 @@ async function journey(page) {
   await checkReviewAnswers(page, 'answers');
   await pageChecks(page, 'answers', 'answers sent');
 
-  // 8. Change an answer of page 3.
-  await step('answers: "Alterar" (etapa 3) opens /survey/3 with the answers given', async () => {
-    await tapAndWait(page, page.getByRole('link', { name: 'Alterar etapa 3' }));
-    if (path(page) !== '/survey/3') throw new Error(`at ${page.url()}`);
+  // 10. Change an answer of page 5 (the soft check no longer applies).
+  await step('answers: "Alterar" (etapa 5) opens /survey/5 with the answers given', async () => {
+    await tapAndWait(page, page.getByRole('link', { name: 'Alterar etapa 5' }));
+    if (path(page) !== '/survey/5') throw new Error(`at ${page.url()}`);
     const checked = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
-    const want = ['valor_compra-101a500', 'gasto_mensal-601a1000', 'gasto_bairro-ate_100'];
+    const want = ['valor_compra-501a1000', 'gasto_mensal-601a1000', 'gasto_bairro-ate_100'];
     if (JSON.stringify(checked) !== JSON.stringify(want)) throw new Error(`checked: ${checked.join(', ')}`);
+    if (await page.locator('#checagem').count()) throw new Error('the confirmed soft check is shown again');
   });
-  await expectSurveyPage(page, 3, 'page 3 again');
-  await pageChecks(page, 'page3-edit', 'page 3 again');
+  await expectSurveyPage(page, 5, 'page 5 again');
+  await pageChecks(page, 'page5-edit', 'page 5 again');
   let newValue;
-  await step('page 3 again: tap "De R$ 501 a R$ 1.000" for the amount per trip', async () => {
-    newValue = await tapChoice(page, 'valor_compra', '501a1000');
+  await step('page 5 again: tap "De R$ 101 a R$ 500" for the amount per trip', async () => {
+    newValue = await tapChoice(page, 'valor_compra', '101a500');
     await remember(page, 'valor_compra', newValue);
     return [`new answer "${newValue}"`];
   });
-  await tapSubmit(page, 'Salvar e continuar', '/survey/4', 'page 3 again');
-  await step('page 4 again: the typed text is still there', async () => {
+  await tapSubmit(page, 'Salvar e continuar', '/survey/6', 'page 5 again');
+  await step('page 6 again: the typed text is still there', async () => {
     const v = await page.inputValue('#mercado_atual');
     if (v !== TYPED_MARKET) throw new Error(`#mercado_atual holds "${v}"`);
   });
-  await pageChecks(page, 'page4-edit', 'page 4 again');
-  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 4 again');
+  await pageChecks(page, 'page6-edit', 'page 6 again');
+  await tapSubmit(page, 'Salvar e continuar', '/survey/7', 'page 6 again');
+  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 7 again');
   await step('review after the change: the new amount, and "Salvar alterações" to send again', async () => {
     if (!(await page.getByRole('button', { name: 'Salvar alterações', exact: true }).isVisible())) throw new Error('no "Salvar alterações" button');
   });
@@ -449,13 +698,13 @@ async function journey(page) {
     const h1 = (await page.locator('h1').innerText()).trim();
     if (h1 !== 'Suas respostas') throw new Error(`h1 "${h1}"`);
     if (!(await textVisible(page, 'Enviadas em'))) throw new Error('"Enviadas em" not shown');
-    if (await textVisible(page, 'De R$ 101 a R$ 500')) throw new Error('the old answer "De R$ 101 a R$ 500" is still shown');
+    if (await textVisible(page, 'De R$ 501 a R$ 1.000')) throw new Error('the old answer "De R$ 501 a R$ 1.000" is still shown');
     return [describeChain(nav)];
   });
   await checkReviewAnswers(page, 'answers after the change');
   await pageChecks(page, 'answers-edit', 'answers after the change');
 
-  // 9. English.
+  // 11. English.
   await step('?lang=en: page 1 in English, with the answers given', async () => {
     const r = await page.goto(`${BASE_URL}/survey/1?lang=en`, { waitUntil: 'load' });
     if (!r || r.status() !== 200) throw new Error(`GET /survey/1?lang=en answered ${r && r.status()}`);
@@ -486,4 +735,10 @@ async function journey(page) {
   await pageChecks(page, 'answers-en', 'answers in English');
 }
 
-await run({ title: 'questionnaire', prefix: 'q', timeoutMs: 240_000, journey });
+async function journey(page) {
+  await shopperJourney(page);
+  await nonShopperJourney(page);
+  await screenedJourney(page);
+}
+
+await run({ title: 'questionnaire', prefix: 'q', timeoutMs: 290_000, journey });

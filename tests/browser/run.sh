@@ -7,7 +7,8 @@
 # directory (its own SQLite file, in-memory sessions, no config), runs against it
 #   respondent.mjs     sign-up (refused, then accepted), my account, log-out, log-in
 #   questionnaire.mjs  the whole questionnaire: refused pages, keyboard, review, submit,
-#                      answers shown afterwards, a change, English
+#                      answers shown afterwards, a change, English (questionnaire v2: the
+#                      screener, the soft check); a non-shopper and a screened-out respondent
 #   report.mjs         the standalone `pesquisa report` file (no network requests) and
 #                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)
 #                      synthetic responses
@@ -17,6 +18,8 @@
 #                      on loopback): a new person signs up, an existing one is linked
 #   two_factor.mjs     staff two-step verification: enrolment (QR code, key, recovery
 #                      codes) and a log-in with the code, as an admin
+#   staff.mjs          staff landings (admin -> /admin, analyst -> /admin/results) and the
+#                      admin dashboard /admin at 360 and 1280 px, with their own accounts
 # (each with its own fresh browser profile and account), and stops the server.
 # Mail is real: a loopback SMTP server (tests/smtp/sink.py, Debian's python3-aiosmtpd,
 # installed if missing) receives what the server's mail worker sends, one JSON file per
@@ -196,6 +199,13 @@ printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email 
 admin_email="chefe@exemplo.com.br"
 admin_password="duas etapas para a equipe"
 printf '%s\n' "$admin_password" | pq admin create-user --role admin --email "$admin_email" >/dev/null
+# staff.mjs's own accounts (two_factor.mjs and report.mjs enrol theirs first).
+staff_admin_email="painel@exemplo.com.br"
+staff_admin_password="painel da pesquisa para a equipe"
+printf '%s\n' "$staff_admin_password" | pq admin create-user --role admin --email "$staff_admin_email" >/dev/null
+staff_analyst_email="analista2@exemplo.com.br"
+staff_analyst_password="resultados por bairro 2026"
+printf '%s\n' "$staff_analyst_password" | pq admin create-user --role analyst --email "$staff_analyst_email" >/dev/null
 pq report --households 12000 --output "$workdir/relatorio.html"
 (
   cd "$workdir"
@@ -227,7 +237,7 @@ done
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
 # BROWSER_SCRIPTS="report.mjs two_factor.mjs" runs only those.
-read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs two_factor.mjs}"
+read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs two_factor.mjs staff.mjs}"
 total_passed=0
 total_failed=0
 worst=0
@@ -241,7 +251,10 @@ for script in "${scripts[@]}"; do
   set +e
   (cd "$here" && BASE_URL="$base_url" MAIL_DIR="$MAIL_DIR" OIDC_ISSUER="$oidc_issuer" CHROMIUM="$chromium" \
     REPORT_FILE="$workdir/relatorio.html" ANALYST_EMAIL="$analyst_email" ANALYST_PASSWORD="$analyst_password" \
-    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" timeout 300 node "$script") 2>&1 |
+    ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
+    STAFF_ADMIN_EMAIL="$staff_admin_email" STAFF_ADMIN_PASSWORD="$staff_admin_password" \
+    STAFF_ANALYST_EMAIL="$staff_analyst_email" STAFF_ANALYST_PASSWORD="$staff_analyst_password" \
+    timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then
         printf '%s\n' "$line" >"$summary_file"
