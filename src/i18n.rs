@@ -392,6 +392,8 @@ pub struct Texts {
     pub report_no_filters: &'static str,
     pub report_respondents: &'static str,
     pub report_completes: &'static str,
+    pub report_screened_out: &'static str,
+    pub report_base_note: &'static str,
     pub report_no_data: &'static str,
     pub report_questions: &'static str,
     pub report_answered: &'static str,
@@ -736,6 +738,9 @@ pub static PT: Texts = Texts {
     report_no_filters: "nenhum (todas as respostas)",
     report_respondents: "Respondentes",
     report_completes: "Questionários completos",
+    report_screened_out: "Encerrados pela triagem (fora do público da pesquisa; não entram nos resultados)",
+    report_base_note: "Cada porcentagem tem como base quem recebeu e respondeu a pergunta: quem não \
+                       a viu (por uma condição do questionário ou pela triagem) não entra na base.",
     report_no_data: "Ainda não há respostas.",
     report_questions: "Respostas por pergunta",
     report_answered: "responderam",
@@ -1079,6 +1084,10 @@ pub static EN: Texts = Texts {
     report_no_filters: "none (all responses)",
     report_respondents: "Respondents",
     report_completes: "Completed questionnaires",
+    report_screened_out: "Ended by the screener (outside the study's population; left out of the results)",
+    report_base_note: "Each percentage is based on those who were asked the question and answered \
+                       it: people who did not see it (because of a condition or the screener) are \
+                       not in the base.",
     report_no_data: "There are no responses yet.",
     report_questions: "Answers by question",
     report_answered: "answered",

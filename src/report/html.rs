@@ -52,6 +52,12 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
             dt { (t.report_filters) } dd { (filters(r, lang)) }
             dt { (t.report_respondents) } dd { (int(r.respondents, lang)) }
             dt { (t.report_completes) } dd { (int(r.completes, lang)) }
+            @if r.screened_out > 0 {
+                dt { (t.report_screened_out) } dd { (int(r.screened_out, lang)) }
+            }
+        }
+        @if r.screened_out > 0 || r.questions.iter().any(|q| q.answered < r.respondents) {
+            p class="report-note" { (t.report_base_note) }
         }
         @if r.respondents == 0 {
             p { (t.report_no_data) }
@@ -451,6 +457,9 @@ fn summary(r: &Report, lang: Lang) -> Markup {
             dl class="report-kpis" {
                 div { dt { (t.report_respondents) } dd { (int(r.respondents, lang)) } }
                 div { dt { (t.report_completes) } dd { (int(r.completes, lang)) } }
+                @if r.screened_out > 0 {
+                    div { dt { (t.report_screened_out) } dd { (int(r.screened_out, lang)) } }
+                }
                 @if let Some(p) = r.intent_top2_pct {
                     div { dt { (t.report_intent_top2) } dd { (with_ci(pct(p, lang), interval(r.intent_top2_ci95, |x| pct(x, lang)))) } }
                 }

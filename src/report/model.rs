@@ -183,6 +183,9 @@ pub struct Report {
     pub min_cell: usize,
     pub respondents: u64,
     pub completes: u64,
+    /// Responses ended by a screen-out rule: counted among the respondents, left out of
+    /// every share, table and estimate.
+    pub screened_out: u64,
     pub questions: Vec<QuestionReport>,
     pub crosstabs: Vec<Crosstab>,
     pub bairros: Vec<BairroRow>,
@@ -247,6 +250,7 @@ pub(crate) struct Accumulator<'d> {
     bairros: BTreeMap<String, BairroTally>,
     respondents: u64,
     completes: u64,
+    screened_out: u64,
     market: Vec<Respondent>,
     competitor: Option<(&'d Question, MentionCounter)>,
 }
@@ -310,6 +314,7 @@ impl<'d> Accumulator<'d> {
             bairros: BTreeMap::new(),
             respondents: 0,
             completes: 0,
+            screened_out: 0,
             market: Vec::new(),
             competitor: def
                 .question(COMPETITOR_KEY)
@@ -322,6 +327,11 @@ impl<'d> Accumulator<'d> {
         let answers = r.answers();
         let complete = r.submitted_at.is_some();
         self.respondents += 1;
+        if r.screened_out.is_some() {
+            // Outside the study's population: its answers describe no one it measures.
+            self.screened_out += 1;
+            return;
+        }
         self.completes += u64::from(complete);
         for (q, answered, tally) in &mut self.tallies {
             let Some(value) = answers.get(&q.key) else {
@@ -462,6 +472,7 @@ impl<'d> Accumulator<'d> {
             min_cell,
             respondents: self.respondents,
             completes: self.completes,
+            screened_out: self.screened_out,
             questions,
             crosstabs,
             bairros,
@@ -642,6 +653,47 @@ mod tests {
         assert_eq!(h.bins.len(), 4);
         assert_eq!(h.median, 2.5);
         assert!(histogram(&BTreeMap::new()).is_none());
+    }
+
+    #[test]
+    fn screened_out_responses_are_counted_apart_and_left_out_of_every_share() {
+        let def = crate::survey::default_definition().expect("definition");
+        let response = |id: i64, screened: Option<&str>, idade: i64| {
+            let t = chrono::NaiveDateTime::default();
+            crate::db::responses::Response {
+                id,
+                user_id: None,
+                definition_id: def.id().to_string(),
+                definition_version: def.version() as i32,
+                answers: format!(r#"{{"idade":{{"integer":{idade}}}}}"#),
+                bairro: "CENTRO".into(),
+                current_page: 2,
+                revision: 1,
+                created_at: t,
+                updated_at: t,
+                submitted_at: None,
+                screened_out: screened.map(str::to_string),
+                confirmed_checks: String::new(),
+            }
+        };
+        let mut acc = Accumulator::new(&def);
+        acc.add(&response(1, None, 30));
+        acc.add(&response(2, Some("nao_compra"), 70));
+        let r = acc
+            .finish(&ReportParams::default(), 1621, chrono::Utc::now())
+            .expect("report");
+        assert_eq!((r.respondents, r.screened_out, r.completes), (2, 1, 0));
+        let idade = r
+            .questions
+            .iter()
+            .find(|q| q.key == "idade")
+            .expect("idade");
+        assert_eq!(idade.answered, 1, "the screened-out age is not in the base");
+        assert_eq!(
+            r.bairros.iter().map(|b| b.respondents).sum::<u64>(),
+            0,
+            "below min cell"
+        );
     }
 
     #[test]

@@ -95,7 +95,16 @@ pub fn render(r: &Report, lang: Lang) -> String {
     );
     let _ = writeln!(o, "{}: {}", t.report_generated, r.generated_at);
     let _ = writeln!(o, "{}: {}", t.report_respondents, int(r.respondents, lang));
-    let _ = writeln!(o, "{}: {}\n", t.report_completes, int(r.completes, lang));
+    let _ = writeln!(o, "{}: {}", t.report_completes, int(r.completes, lang));
+    if r.screened_out > 0 {
+        let _ = writeln!(
+            o,
+            "{}: {}",
+            t.report_screened_out,
+            int(r.screened_out, lang)
+        );
+    }
+    let _ = writeln!(o, "{}\n", t.report_base_note);
     if r.respondents == 0 {
         let _ = writeln!(o, "{}", t.report_no_data);
         return o;

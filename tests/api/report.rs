@@ -119,6 +119,13 @@ async fn report_numbers_match_independent_computations_on_both_backends() {
         let r = build(&app, &params).await;
 
         assert_eq!(r.respondents, 400, "{backend:?}");
+        // Screened-out responses are counted apart and describe nobody in the shares.
+        let screened = stored.iter().filter(|h| h.screened_out.is_some()).count() as u64;
+        assert_eq!(r.screened_out, screened);
+        let stored: Vec<_> = stored
+            .into_iter()
+            .filter(|h| h.screened_out.is_none())
+            .collect();
         let completes = stored.iter().filter(|h| h.submitted_at.is_some()).count() as u64;
         assert_eq!(r.completes, completes);
 
@@ -219,7 +226,7 @@ async fn report_numbers_match_independent_computations_on_both_backends() {
         );
         assert_eq!(r.bairros.len() + r.bairros_suppressed, per_bairro.len());
         let shown: u64 = r.bairros.iter().map(|b| b.respondents).sum();
-        let hidden = 400 - shown;
+        let hidden = stored.len() as u64 - shown;
         assert!(hidden == 0 || hidden >= 5, "{hidden}");
         assert_eq!(
             r.bairros_suppressed_respondents,
@@ -341,7 +348,13 @@ async fn report_summary_numbers_and_competitor_mentions() {
     .iter()
     .enumerate()
     {
-        let mut h = g.household(&mut rng);
+        // A household the screener kept (a screened one is left out of the mentions).
+        let mut h = loop {
+            let h = g.household(&mut rng);
+            if h.screened_out.is_none() {
+                break h;
+            }
+        };
         h.answers
             .insert("mercado_atual", AnswerValue::Text((*text).into()));
         h.created_at += chrono::Duration::seconds(i as i64);
@@ -349,6 +362,7 @@ async fn report_summary_numbers_and_competitor_mentions() {
     }
     insert(app.db(), &def, extra.clone()).await.expect("insert");
     stored.extend(extra);
+    stored.retain(|h| h.screened_out.is_none());
 
     let params = ReportParams {
         households: Some(Households::Total(12_000)),
