@@ -12,6 +12,8 @@
 # 303, and how many messages the SMTP server received.
 #
 # usage: bench/signup-mail.sh BIN [N=200] [P=4]
+#   BEFORE_MAIL=1 bench/signup-mail.sh OLD_BIN: a binary from before issue 17 (no [mail]
+#   section, which its configuration would refuse): only the no-smtp mode, no mail keys.
 #   A release build for numbers to compare with bench/RESULTS.md; a debug build shows the
 #   ratio only. Needs MariaDB (root without password on 127.0.0.1) and Redis, as
 #   bench/run.sh; uses the database pesquisa_bench_mail and its own Redis key prefix,
@@ -87,6 +89,11 @@ run_mode() { # mode
 }
 
 echo "$("$bin" --version); $n sign-ups from $par clients per mode"
+if [ "${BEFORE_MAIL:-0}" = 1 ]; then
+  unset PESQUISA_MAIL__FROM PESQUISA_MAIL__DIR
+  run_mode no-smtp
+  exit 0
+fi
 run_mode no-smtp
 run_mode smtp
 echo "SMTP server received $(find "$work/box" -name '*.json' 2>/dev/null | wc -l) messages; .eml files: $(find "$work/eml" -name '*.eml' 2>/dev/null | wc -l)"
