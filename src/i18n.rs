@@ -738,8 +738,9 @@ pub static PT: Texts = Texts {
     report_no_filters: "nenhum (todas as respostas)",
     report_respondents: "Respondentes",
     report_completes: "Questionários completos",
-    report_screened_out: "Encerrados pela triagem (fora do público da pesquisa; não entram nos resultados)",
-    report_base_note: "Cada porcentagem tem como base quem recebeu e respondeu a pergunta: quem não \
+    report_screened_out: "Encerrados pela triagem",
+    report_base_note: "Quem foi encerrado pela triagem está fora do público da pesquisa e não entra \
+                       nos resultados. Cada porcentagem tem como base quem recebeu e respondeu a pergunta: quem não \
                        a viu (por uma condição do questionário ou pela triagem) não entra na base.",
     report_no_data: "Ainda não há respostas.",
     report_questions: "Respostas por pergunta",
@@ -1084,8 +1085,9 @@ pub static EN: Texts = Texts {
     report_no_filters: "none (all responses)",
     report_respondents: "Respondents",
     report_completes: "Completed questionnaires",
-    report_screened_out: "Ended by the screener (outside the study's population; left out of the results)",
-    report_base_note: "Each percentage is based on those who were asked the question and answered \
+    report_screened_out: "Ended by the screener",
+    report_base_note: "People ended by the screener are outside the study's population and left \
+                       out of the results. Each percentage is based on those who were asked the question and answered \
                        it: people who did not see it (because of a condition or the screener) are \
                        not in the base.",
     report_no_data: "There are no responses yet.",
