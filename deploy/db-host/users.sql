@@ -105,7 +105,7 @@ BEGIN NOT ATOMIC
       EXECUTE IMMEDIATE CONCAT('GRANT ',
         ELT(i + 1,
           'SELECT (version)',
-          'SELECT (id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at)',
+          'SELECT (id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at, screened_out, confirmed_checks)',
           'SELECT (id, nome, sobrenome, email, telefone)',
           'INSERT',
           'SELECT (id, email_verified_at)'),

@@ -165,7 +165,7 @@ refused_all() {
   local u=$1 pw=$2 q; shift 2
   for q in "$@"; do refused "$u" "$pw" "$q" || { echo "not refused for $u: $q" >&2; return 1; }; done
 }
-RESPONSE_COLS="id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at"
+RESPONSE_COLS="id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at, screened_out, confirmed_checks"
 PERSON_COLS="id, nome, sobrenome, email, telefone"
 grants_of() {  # every table-, column- and schema-level privilege of the two analysts
   root_sql -e "
@@ -178,7 +178,7 @@ grants_of() {  # every table-, column- and schema-level privilege of the two ana
     UNION ALL SELECT CONCAT(GRANTEE, ' ', PRIVILEGE_TYPE, ' ', TABLE_SCHEMA, '.*') FROM information_schema.SCHEMA_PRIVILEGES
       WHERE GRANTEE LIKE '%analyst%'" | LC_ALL=C sort
 }
-R="answers,bairro,created_at,current_page,definition_id,definition_version,id,revision,submitted_at,updated_at,user_id"
+R="answers,bairro,confirmed_checks,created_at,current_page,definition_id,definition_version,id,revision,screened_out,submitted_at,updated_at,user_id"
 check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 "'pesquisa_analyst'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
 'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)

@@ -8,7 +8,7 @@
 -- for the same respondent at the same time.
 -- MODE
 --   get     GET /survey/1 as the first respondent only; good = 200.
---   submit  per respondent POST /survey/1, /2, /3, /4, then /survey/submit, over and over,
+--   submit  per respondent POST /survey/1 to /7, then /survey/submit, over and over,
 --           round robin over the respondents; good = 303 not to /login.
 --   mixed   GET /survey/N and POST /survey/N alternately, N = 1..4, round robin;
 --           good = 200, or 303 not to /login.
@@ -25,12 +25,15 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- The questionnaire's seven pages (version 2), as failover_test.sh's probe posts them.
 local pages = {
   "idade=34&moradores=3&renda_familiar=2a4sm",
-  "frequencia_supermercado=4x_ou_mais&distancia_supermercado=ate_5km"
-    .. "&fatores_escolha=preco&fatores_escolha=proximidade",
+  "responsavel_compras=sim&sexo=feminino",
+  "frequencia_supermercado=4x_ou_mais",
+  "distancia_supermercado=ate_500m&fatores_escolha=preco&fatores_escolha=proximidade",
   "valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100",
   "interesse_novo=provavelmente_sim",
+  "cceb_banheiros=1&cceb_empregados=0&cceb_automoveis=1&cceb_microcomputador=1&cceb_lava_loucas=0&cceb_geladeira=1&cceb_freezer=0&cceb_lava_roupas=1&cceb_dvd=0&cceb_micro_ondas=1&cceb_motocicleta=0&cceb_secadora=0&cceb_instrucao_chefe=medio_completo&cceb_agua_encanada=sim&cceb_rua_pavimentada=sim",
 }
 
 function init(args)
@@ -72,14 +75,14 @@ function request()
   if mode == "get" then
     return wrk.format("GET", "/survey/1", headers(r, false))
   elseif mode == "submit" then
-    local step = round % 5
-    if step < 4 then
+    local step = round % (#pages + 1)
+    if step < #pages then
       return wrk.format("POST", "/survey/" .. (step + 1), headers(r, true),
         pages[step + 1] .. "&csrf_token=" .. r.csrf)
     end
     return wrk.format("POST", "/survey/submit", headers(r, true), "csrf_token=" .. r.csrf)
   else
-    local page = (math.floor(round / 2) % 4) + 1
+    local page = (math.floor(round / 2) % #pages) + 1
     if round % 2 == 0 then
       return wrk.format("GET", "/survey/" .. page, headers(r, false))
     end

@@ -340,9 +340,12 @@ probe() {
            -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: pesquisa_sid=$1")
   local csrf=$2 out="" b
   for b in "1 idade=34&moradores=3&renda_familiar=2a4sm" \
-           "2 frequencia_supermercado=4x_ou_mais&distancia_supermercado=ate_5km&fatores_escolha=preco&fatores_escolha=proximidade" \
-           "3 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
-           "4 interesse_novo=provavelmente_sim"; do
+           "2 responsavel_compras=sim&sexo=feminino" \
+           "3 frequencia_supermercado=4x_ou_mais" \
+           "4 distancia_supermercado=ate_500m&fatores_escolha=preco&fatores_escolha=proximidade" \
+           "5 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
+           "6 interesse_novo=provavelmente_sim" \
+           "7 cceb_banheiros=1&cceb_empregados=0&cceb_automoveis=1&cceb_microcomputador=1&cceb_lava_loucas=0&cceb_geladeira=1&cceb_freezer=0&cceb_lava_roupas=1&cceb_dvd=0&cceb_micro_ondas=1&cceb_motocicleta=0&cceb_secadora=0&cceb_instrucao_chefe=medio_completo&cceb_agua_encanada=sim&cceb_rua_pavimentada=sim"; do
     out+="$("${c[@]}" -d "${b#* }&csrf_token=$csrf" "$BASE/survey/${b%% *}" || true)|"
   done
   out+="$("${c[@]}" -d "csrf_token=$csrf" "$BASE/survey/submit" || true)"
@@ -351,8 +354,8 @@ probe() {
 signup 1001 >"$T/prober"
 read -r probe_sid probe_csrf _ <"$T/prober" || true
 probe_out=$(probe "$probe_sid" "${probe_csrf:-none}")
-check "scenario 2: the load's form bodies are accepted: 4 saves and the submission ($probe_out)" \
-  test "$probe_out" = "303 /survey/2|303 /survey/3|303 /survey/4|303 /survey/review|303 /survey/thanks"
+check "scenario 2: the load's form bodies are accepted: 7 saves and the submission ($probe_out)" \
+  test "$probe_out" = "303 /survey/2|303 /survey/3|303 /survey/4|303 /survey/5|303 /survey/6|303 /survey/7|303 /survey/review|303 /survey/thanks"
 
 log "scenario 2: wrk -c$CONNS 10 s of saves and submissions; kill -9 app2 after 4 s"
 mark=$(log_mark)

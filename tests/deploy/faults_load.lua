@@ -7,8 +7,8 @@
 -- flight at a time, so each response belongs to the request sent just before it.
 -- FILE has one respondent per line: "INDEX SESSION_COOKIE CSRF_TOKEN"; each thread takes
 -- its own share (round robin by line), so no two requests for a respondent overlap.
--- Each respondent in turn: POST /survey/4 with mercado_atual = "fr<INDEX>s<SEQ>" (SEQ =
--- SEQBASE + a counter: every save distinct), then GET /survey/4, which must show
+-- Each respondent in turn: POST /survey/6 with mercado_atual = "fr<INDEX>s<SEQ>" (SEQ =
+-- SEQBASE + a counter: every save distinct), then GET /survey/6, which must show
 -- the respondent's own marker with a SEQ no older than their last acknowledged save
 -- (303) and no other respondent's marker.
 --
@@ -87,12 +87,12 @@ function request()
     sent[r.idx] = seq
     pending = { r = r, post = true, seq = seq }
     h["Content-Type"] = "application/x-www-form-urlencoded"
-    return wrk.format("POST", "/survey/4", h,
+    return wrk.format("POST", "/survey/6", h,
       "interesse_novo=provavelmente_sim&mercado_atual=fr" .. r.idx .. "s" .. seq
         .. "&csrf_token=" .. r.csrf)
   end
   pending = { r = r, post = false }
-  return wrk.format("GET", "/survey/4", h)
+  return wrk.format("GET", "/survey/6", h)
 end
 
 -- The outcome of one response to `p` (the request it answers).

@@ -17,7 +17,7 @@
 # kills: each instance must recover on its own.
 #
 # Load (faults_load.lua, one wrk per instance, each with its own respondents): every
-# respondent saves page 4 with a marker "fr<INDEX>s<SEQ>" that is new on every save and
+# respondent saves page 6 with a marker "fr<INDEX>s<SEQ>" that is new on every save and
 # reads the page back. Per scenario the script prints requests, failures by outcome and
 # the recovery times, then checks:
 #   - every failure is a 503 with Retry-After: no 500, no other status, no hang past
@@ -204,7 +204,7 @@ for a in app1 app2; do
 done
 pass "two instances ready on 127.0.0.1:${PORT[app1]} and :${PORT[app2]}, as pesquisa_app over TLS"
 
-# ---- Respondents: signed up, pages 1-3 answered, page 4 saved with marker fr<N>s0 ----
+# ---- Respondents: signed up, pages 1-5 answered, page 6 saved with marker fr<N>s0 ----
 # signup N: on app1 (odd N) or app2 (even N); prints "N COOKIE CSRF" or "FAIL N: why".
 signup() {
   local n=$1 port jar="$T/jars/$1" page csrf out sid
@@ -231,12 +231,14 @@ signup() {
   sid=$(awk '$6 == "pesquisa_sid" { v = $7 } END { print v }' "$jar")
   local b got=""
   for b in "1 idade=$((18 + n % 100))&moradores=3&renda_familiar=2a4sm" \
-           "2 frequencia_supermercado=4x_ou_mais&distancia_supermercado=ate_5km&fatores_escolha=preco" \
-           "3 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
-           "4 interesse_novo=provavelmente_sim&mercado_atual=fr${n}s0"; do
+           "2 responsavel_compras=sim&sexo=feminino" \
+           "3 frequencia_supermercado=4x_ou_mais" \
+           "4 distancia_supermercado=ate_500m&fatores_escolha=preco" \
+           "5 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
+           "6 interesse_novo=provavelmente_sim&mercado_atual=fr${n}s0"; do
     got+="$("${c[@]}" -o /dev/null -w '%{http_code}' -d "${b#* }&csrf_token=$csrf" "$base/survey/${b%% *}" || true) "
   done
-  [ "$got" = "303 303 303 303 " ] || { echo "FAIL $n: saves answered $got"; return 0; }
+  [ "$got" = "303 303 303 303 303 303 " ] || { echo "FAIL $n: saves answered $got"; return 0; }
   echo "$n $sid $csrf"
 }
 export -f signup
@@ -247,7 +249,7 @@ seq 1 "$RESPONDENTS" | xargs -P 4 -I{} bash -c 'declare -A PORT=([app1]=$PORT_ap
 grep -v '^FAIL' "$T/signups" | awk '$1 % 2 == 1' >"$T/resp.app1" || true
 grep -v '^FAIL' "$T/signups" | awk '$1 % 2 == 0' >"$T/resp.app2" || true
 nresp=$(( $(wc -l <"$T/resp.app1") + $(wc -l <"$T/resp.app2") ))
-check "$nresp of $RESPONDENTS respondents signed up and saved pages 1-4 in $(( $(date +%s) - t0 ))s$(grep -m1 '^FAIL' "$T/signups" | sed 's/^/ (first failure: /;s/$/)/')" \
+check "$nresp of $RESPONDENTS respondents signed up and saved pages 1-6 in $(( $(date +%s) - t0 ))s$(grep -m1 '^FAIL' "$T/signups" | sed 's/^/ (first failure: /;s/$/)/')" \
   test "$nresp" = "$RESPONDENTS"
 [ "$nresp" -gt 0 ] || { finish; exit 1; }
 
