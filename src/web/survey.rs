@@ -19,6 +19,7 @@ use crate::views::survey::{self as view, Review, SurveyPage, Values};
 use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
+use crate::web::state::AppState;
 
 /// Form fields that are not answers.
 const NOT_ANSWERS: [&str; 4] = [
@@ -164,10 +165,7 @@ pub async fn show_page(
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers = responses::for_user(&app.db, user)
-        .await?
-        .map(|r| r.answers())
-        .unwrap_or_default();
+    let answers = stored_answers(&app, user).await?;
     let flow = Flow::new(&app.survey, &answers);
     if !flow.page_shown(index) {
         see_other(res, &elsewhere(&flow, index));
@@ -235,10 +233,7 @@ pub async fn save_page(
     let user = user_id(depot)?;
     let lang = super::lang_of(depot);
     let fields = form_pairs(req).await;
-    let stored = responses::for_user(&app.db, user)
-        .await?
-        .map(|r| r.answers())
-        .unwrap_or_default();
+    let stored = stored_answers(&app, user).await?;
     let before = Flow::new(&app.survey, &stored);
     // A page this respondent is not shown (hidden, or after a screen-out) stores nothing.
     if !before.page_shown(index) {
@@ -398,10 +393,7 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers: Answers = responses::for_user(&app.db, user)
-        .await?
-        .map(|r| r.answers())
-        .unwrap_or_default();
+    let answers: Answers = stored_answers(&app, user).await?;
     let flow = Flow::new(&app.survey, &answers);
     if flow.screened_out().is_some() {
         see_other(res, "/survey/screened");
@@ -418,16 +410,22 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
     Ok(())
 }
 
+/// The respondent's stored answers (none yet: empty), from which every page decides
+/// what to show.
+async fn stored_answers(app: &AppState, user: i64) -> Result<Answers, AppError> {
+    Ok(responses::for_user(&app.db, user)
+        .await?
+        .map(|r| r.answers())
+        .unwrap_or_default())
+}
+
 /// `GET /survey/screened`: the polite end for a respondent a screen-out rule excluded,
 /// with the rule's message. Anyone else goes back to the questionnaire.
 #[handler]
 pub async fn screened(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers = responses::for_user(&app.db, user)
-        .await?
-        .map(|r| r.answers())
-        .unwrap_or_default();
+    let answers = stored_answers(&app, user).await?;
     let flow = Flow::new(&app.survey, &answers);
     let Some(rule) = flow.screened_out() else {
         see_other(res, "/survey");

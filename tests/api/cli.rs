@@ -788,7 +788,7 @@ fn out_of_file_descriptors_serve_neither_floods_the_log_nor_stops_serving() {
 /// Stop a `serve` child with SIGTERM and return what it logged.
 fn stop_and_read_logs(mut guard: Reaper) -> String {
     let mut child = guard.0.take().expect("child");
-    sigterm(child.id());
+    signal(child.id(), "TERM");
     child.wait().expect("wait");
     let mut logs = String::new();
     child
@@ -798,14 +798,6 @@ fn stop_and_read_logs(mut guard: Reaper) -> String {
         .read_to_string(&mut logs)
         .expect("logs");
     logs
-}
-
-fn sigterm(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 #[test]

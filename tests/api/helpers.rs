@@ -462,6 +462,31 @@ impl TestApp {
 
     /// Create a staff account directly and log it in with the password only.
     pub async fn staff_unenrolled(&self, email: &str, role: pesquisa::accounts::Role) -> Browser {
+        self.create_staff(email, role).await;
+        // Staff accept the current documents like everyone else.
+        let user = pesquisa::db::users::find_by_email(&self.state.db, email)
+            .await
+            .expect("find")
+            .expect("exists");
+        let docs: Vec<i64> = pesquisa::db::consents::current(&self.state.db)
+            .await
+            .expect("docs")
+            .into_iter()
+            .filter(|d| d.required)
+            .map(|d| d.id)
+            .collect();
+        pesquisa::db::consents::accept(&self.state.db, user.id, &docs)
+            .await
+            .expect("accept");
+        let mut b = Browser::from_ip("198.51.100.20");
+        let page = self.login(&mut b, email, GOOD_PASSWORD).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        b
+    }
+
+    /// Create a staff account with [`GOOD_PASSWORD`] as `pesquisa admin create-user`
+    /// does: no consent on record, not logged in.
+    pub async fn create_staff(&self, email: &str, role: pesquisa::accounts::Role) {
         let hash = self
             .state
             .hasher
@@ -487,25 +512,6 @@ impl TestApp {
         )
         .await
         .expect("staff user");
-        // Staff accept the current documents like everyone else.
-        let user = pesquisa::db::users::find_by_email(&self.state.db, email)
-            .await
-            .expect("find")
-            .expect("exists");
-        let docs: Vec<i64> = pesquisa::db::consents::current(&self.state.db)
-            .await
-            .expect("docs")
-            .into_iter()
-            .filter(|d| d.required)
-            .map(|d| d.id)
-            .collect();
-        pesquisa::db::consents::accept(&self.state.db, user.id, &docs)
-            .await
-            .expect("accept");
-        let mut b = Browser::from_ip("198.51.100.20");
-        let page = self.login(&mut b, email, GOOD_PASSWORD).await;
-        assert_eq!(page.status, 303, "{}", page.body);
-        b
     }
 
     /// Enrol the logged-in staff member in two-step verification through the pages: the

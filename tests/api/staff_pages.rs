@@ -146,31 +146,7 @@ async fn first_time_staff_are_asked_to_accept_not_told_documents_changed() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn_with(backend, |s| s.accounts.staff_require_2fa = false).await;
         // Made the way `pesquisa admin create-user` makes it: no consent on record.
-        let hash = app
-            .state
-            .hasher
-            .hash(&pesquisa::accounts::password::Password::any(GOOD_PASSWORD))
-            .await
-            .expect("hash");
-        let now = pesquisa::db::users::now();
-        pesquisa::db::users::create(
-            app.db(),
-            &pesquisa::db::users::NewUser {
-                email: "chefe@exemplo.com.br",
-                password_hash: &hash,
-                role: Role::Admin.as_str(),
-                nome: "Equipe",
-                sobrenome: "Pesquisa",
-                telefone: None,
-                bairro: "",
-                adult_declared_at: None,
-                created_at: now,
-                updated_at: now,
-            },
-            &[],
-        )
-        .await
-        .expect("create");
+        app.create_staff("chefe@exemplo.com.br", Role::Admin).await;
         let mut b = Browser::default();
         let page = app
             .login(&mut b, "chefe@exemplo.com.br", GOOD_PASSWORD)
