@@ -1,7 +1,14 @@
 //! Every piece of user-facing text, Brazilian Portuguese first and English second.
 //!
 //! One struct of `&'static str` fields with one constant per language: a missing
-//! translation is a compile error, and handlers never hold literal UI strings.
+//! translation is a compile error, and handlers never hold literal UI strings. Areas
+//! added later keep their own struct in a submodule, reached through a method on
+//! [`Lang`].
+
+pub mod respondent;
+pub mod results;
+pub mod staff;
+pub mod study_files;
 
 /// A one-time notice shown on the page after an action; kept between the two requests
 /// by its [`key`](Notice::key).

@@ -1,0 +1,1 @@
+//! Texts of the respondent's pages added after the first version, Brazilian Portuguese first and English second.

@@ -1,0 +1,1 @@
+//! Texts of the analysts' results page, Brazilian Portuguese first and English second.

@@ -1,0 +1,1 @@
+//! Texts of the analysts' labelled files and census import, Brazilian Portuguese first and English second.
