@@ -374,6 +374,9 @@ pub struct Texts {
     pub field_delete_confirm_email: &'static str,
     pub err_email_mismatch: &'static str,
     pub account_no_password: &'static str,
+    pub account_recent_sign_in: &'static str,
+    pub account_sign_in_again: &'static str,
+    pub err_sign_in_again: &'static str,
     pub field_password_new_optional: &'static str,
     pub survey_income_note: &'static str,
     pub survey_start: &'static str,
@@ -720,6 +723,9 @@ pub static PT: Texts = Texts {
     field_delete_confirm_email: "Digite seu e-mail para confirmar",
     err_email_mismatch: "Não é o e-mail desta conta.",
     account_no_password: "Sua conta não tem senha: você entra pelo link ou código enviado ao seu e-mail. Se quiser, crie uma senha abaixo.",
+    account_recent_sign_in: "Por segurança, numa conta sem senha a troca de e-mail e a criação da senha só valem até 15 minutos depois de entrar.",
+    account_sign_in_again: "Sair e entrar de novo",
+    err_sign_in_again: "Faz mais de 15 minutos que você entrou. Por segurança, saia e entre de novo (com o código enviado ao seu e-mail) e repita a alteração.",
     field_password_new_optional: "Senha atual (deixe em branco se a conta não tem senha)",
     survey_income_note: "Valores em reais pelo salário mínimo de {year}: {value}.",
     survey_start: "Responder o questionário",
@@ -1067,6 +1073,9 @@ pub static EN: Texts = Texts {
     field_delete_confirm_email: "Type your e-mail to confirm",
     err_email_mismatch: "This is not this account's e-mail.",
     account_no_password: "Your account has no password: you sign in with the link or code sent to your e-mail. You may create a password below.",
+    account_recent_sign_in: "For safety, an account without a password may change its e-mail or create its password only within 15 minutes of signing in.",
+    account_sign_in_again: "Log out and sign in again",
+    err_sign_in_again: "You signed in more than 15 minutes ago. For safety, log out, sign in again (with the code sent to your e-mail) and repeat the change.",
     field_password_new_optional: "Current password (leave empty if the account has none)",
     survey_income_note: "Amounts in reais by the {year} minimum wage: {value}.",
     survey_start: "Answer the questionnaire",
@@ -1337,6 +1346,9 @@ pub struct TwoFactorTexts {
     pub recovery_title: &'static str,
     pub recovery_lead: &'static str,
     pub continue_: &'static str,
+    pub regen_title: &'static str,
+    pub regen_lead: &'static str,
+    pub regen_submit: &'static str,
 }
 
 impl Lang {
@@ -1375,6 +1387,9 @@ pub static PT_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
     recovery_title: "Guarde seus códigos de recuperação",
     recovery_lead: "A verificação em duas etapas está ativa. Se perder o aparelho, cada código abaixo entra uma única vez no lugar do código do aplicativo. Eles não serão mostrados de novo: guarde-os em lugar seguro.",
     continue_: "Continuar",
+    regen_title: "Novos códigos de recuperação",
+    regen_lead: "Se os códigos estão acabando ou podem ter sido vistos por outra pessoa, gere novos. Os antigos deixam de valer na hora. Para confirmar, digite o código de 6 dígitos que o aplicativo mostra agora:",
+    regen_submit: "Gerar novos códigos",
 };
 
 pub static EN_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
@@ -1403,6 +1418,9 @@ pub static EN_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
     recovery_title: "Save your recovery codes",
     recovery_lead: "Two-step verification is on. If you lose the device, each code below works once in place of the app's code. They will not be shown again: keep them somewhere safe.",
     continue_: "Continue",
+    regen_title: "New recovery codes",
+    regen_lead: "If the codes are running out or someone else may have seen them, make new ones. The old ones stop working at once. To confirm, type the 6-digit code the app shows now:",
+    regen_submit: "Make new codes",
 };
 
 #[cfg(test)]

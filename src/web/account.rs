@@ -130,6 +130,26 @@ pub(super) async fn refuse_email_change(
     Ok(())
 }
 
+/// An account without a password proves its owner only at sign-in (a code, a link or
+/// the identity provider), so a change that would let someone keep the account (a new
+/// address, a first password) needs a recent sign-in: a session left open on a shared
+/// phone is not enough.
+const RECENT_SIGN_IN_SECS: i64 = 15 * 60;
+
+/// Whether `user` may change its address or set a password from this session without
+/// typing a password.
+pub(super) fn proven_recently(depot: &Depot, user: &User) -> bool {
+    user.has_password() || session::signed_in_within(depot, RECENT_SIGN_IN_SECS)
+}
+
+/// `POST /account/sign-in-again`: end this session and go to the log-in page, which
+/// comes back to the account page.
+#[handler]
+pub async fn sign_in_again(depot: &mut Depot, res: &mut Response) {
+    session::log_out(depot);
+    see_other(res, "/login?next=%2Faccount");
+}
+
 /// `GET /account`
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
@@ -217,11 +237,17 @@ pub async fn password(
         &field(req, "password_confirm").await,
     );
     let mut errors = Errors::default();
-    // An account without a password sets its first one from the logged-in session, as its
-    // sign-in already proved the address.
-    let valid = !user.has_password() || password_checks(req, &app, &user, &current).await?;
-    if !valid {
+    // An account without a password sets its first one from a recent sign-in, which
+    // proved the address.
+    let valid = if user.has_password() {
+        password_checks(req, &app, &user, &current).await?
+    } else {
+        proven_recently(depot, &user)
+    };
+    if !valid && user.has_password() {
         errors.add("current_password", message(lang, FieldError::PasswordWrong));
+    } else if !valid {
+        errors.add("password", lang.t().err_sign_in_again);
     }
     match &new {
         Err(FieldError::PasswordMismatch) => errors.add(
