@@ -15,9 +15,10 @@
 //    lists only the questions asked;
 //  - a screened-out respondent (screener "Não"): lands on /survey/screened with the
 //    polite message, can go back to page 2, change the answer and carry on.
-// The progress counts only the pages the respondent will see, as far as the server
-// knows: until the frequency (page 3) is answered, page 4 is not counted (its condition
-// reads an unanswered question, "unknown", so not shown): 6 pages, then 7 for a shopper.
+// The progress counts the pages the respondent will see and, ahead of the current page,
+// those still undecided: until the frequency (page 3) is answered, page 4 (its condition
+// reads that unanswered question) is counted, so a shopper sees 7 throughout and a
+// non-shopper 7, then 6 once the answer rules page 4 out. The total never grows.
 //
 // On every page: a full-page screenshot (qNN-name.png), no horizontal scrolling, touch
 // targets big enough, axe-core (WCAG 2.0/2.1 A and AA) clean, no console errors.
@@ -33,8 +34,8 @@ import {
 } from './lib.mjs';
 
 const PAGES = 7;
-// Progress total per page for a shopper (see the header): 6 until page 3 is saved.
-const SHOPPER_TOTAL = { 1: 6, 2: 6, 3: 6, 4: 7, 5: 7, 6: 7, 7: 7 };
+// Progress total per page for a shopper (see the header): 7 throughout.
+const SHOPPER_TOTAL = { 1: 7, 2: 7, 3: 7, 4: 7, 5: 7, 6: 7, 7: 7 };
 const FIRST_TITLE = 'Sobre você e seu domicílio';
 const TYPED_MARKET = 'Supermercado Bom Preço & Cia (Vila Industrial)';
 
@@ -333,15 +334,15 @@ async function nonShopperJourney(page) {
   expected = new Map();
   const mine = expected;
   await freshRespondent(page, 'Otávio', 'Nunes Prado', what);
-  await expectSurveyPage(page, 1, `${what}, page 1`, { pos: 1, total: 6 });
+  await expectSurveyPage(page, 1, `${what}, page 1`, { pos: 1, total: 7 });
   await answerPage1(page, what, 67);
-  await expectSurveyPage(page, 2, `${what}, page 2`, { pos: 2, total: 6 });
+  await expectSurveyPage(page, 2, `${what}, page 2`, { pos: 2, total: 7 });
   await step(`${what}, page 2: tap "Sim" and "Masculino"`, async () => {
     await remember(page, 'responsavel_compras', await tapChoice(page, 'responsavel_compras', 'sim'));
     await remember(page, 'sexo', await tapChoice(page, 'sexo', 'masculino'));
   });
   await tapSubmit(page, 'Salvar e continuar', '/survey/3', `${what}, page 2`);
-  await expectSurveyPage(page, 3, `${what}, page 3`, { pos: 3, total: 6 });
+  await expectSurveyPage(page, 3, `${what}, page 3`, { pos: 3, total: 7 });
   await step(`${what}, page 3: tap "Não compro em supermercado"`, async () => {
     await remember(page, 'frequencia_supermercado', await tapChoice(page, 'frequencia_supermercado', 'nao_compro'));
   });
@@ -447,7 +448,7 @@ async function screenedJourney(page) {
     if (nav.redirectStatus !== 303 || path(page) !== '/survey/3' || nav.response.status() !== 200) throw new Error(via);
     return [`button "${label}", progress "${progress}"`, via];
   });
-  await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 6 });
+  await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 7 });
 }
 
 // ---------------------------------------------------------------- the journey
