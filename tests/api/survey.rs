@@ -304,8 +304,8 @@ async fn save_and_resume_on_another_device_then_review_submit_and_edit() {
         let page = phone.get(&app.service, "/survey").await;
         assert_eq!(page.location(), "/survey/1");
         let page = phone.get(&app.service, "/survey/1").await;
-        // Page 4 waits on the frequency answer: not counted until it is known.
-        assert!(page.body.contains("Etapa 1 de 6"));
+        // Page 4 waits on the frequency answer: counted ahead until it is known.
+        assert!(page.body.contains("Etapa 1 de 7"), "{}", page.body);
         assert!(page.body.contains("<fieldset"), "one fieldset per question");
         assert!(
             page.body.contains("R$\u{a0}3.242"),
