@@ -148,6 +148,7 @@ fn pages() -> Router {
                 .push(Router::with_path("email").post(email_change::request))
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
+                .push(Router::with_path("data/html").get(account::data_page))
                 .push(Router::with_path("delete").post(account::delete))
                 .push(
                     Router::with_path("2fa")
