@@ -305,7 +305,7 @@ async fn meus_dados_shows_ones_own_data_in_words_and_local_time() {
                 &mut other,
                 &app,
                 "/survey/1",
-                &[("idade", "77"), ("moradores", "9"), ("renda_familiar", "ate_1sm")]
+                &[("idade", "77"), ("moradores", "9"), ("renda_familiar", "ate_2sm")]
             )
             .await
             .0,
