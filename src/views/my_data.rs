@@ -40,7 +40,8 @@ pub fn render(ctx: &Ctx, d: &MyData<'_>) -> Markup {
     let r = ctx.lang.respondent();
     let en = ctx.lang.is_english();
     let u = d.user;
-    let when = |at: Option<&NaiveDateTime>| at.map_or_else(|| r.data_none.to_owned(), |a| ctx.when(a));
+    let when =
+        |at: Option<&NaiveDateTime>| at.map_or_else(|| r.data_none.to_owned(), |a| ctx.when(a));
     page(
         ctx,
         r.data_title,

@@ -219,7 +219,10 @@ mod tests {
                 }
             }
         }
-        assert!(seen >= 4, "the shipped definitions have multiple-choice questions");
+        assert!(
+            seen >= 4,
+            "the shipped definitions have multiple-choice questions"
+        );
     }
 
     #[test]

@@ -53,7 +53,12 @@ async fn user_id(app: &TestApp, email: &str) -> i64 {
         .id
 }
 
-async fn save(b: &mut Browser, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+async fn save(
+    b: &mut Browser,
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
     let token = b.get(&app.service, "/survey/1").await.csrf();
     let mut all = vec![("csrf_token", token.as_str())];
     all.extend_from_slice(fields);
@@ -93,7 +98,11 @@ async fn the_error_summary_names_each_question_or_field_and_links_to_it() {
         let mut b = app.signup("resumo@exemplo.com.br").await;
         let mut other = Browser::default();
         let page = app
-            .login(&mut other, "resumo@exemplo.com.br", "senha errada de verdade")
+            .login(
+                &mut other,
+                "resumo@exemplo.com.br",
+                "senha errada de verdade",
+            )
             .await;
         assert_eq!(page.status, 422, "{backend:?}: {}", page.body);
         assert_summary_links_resolve(&page.body, "log-in");
@@ -142,13 +151,17 @@ async fn the_error_summary_names_each_question_or_field_and_links_to_it() {
             .find(|(id, _)| id == "moradores")
             .expect("moradores in the summary");
         assert!(
-            moradores.1.starts_with("Quantas pessoas moram no seu domicílio…: "),
+            moradores
+                .1
+                .starts_with("Quantas pessoas moram no seu domicílio…: "),
             "{}",
             moradores.1
         );
         assert!(
-            entries.iter().any(|(id, t)| id.starts_with("renda_familiar-")
-                && t.starts_with("Qual é a renda mensal total do seu…: ")),
+            entries
+                .iter()
+                .any(|(id, t)| id.starts_with("renda_familiar-")
+                    && t.starts_with("Qual é a renda mensal total do seu…: ")),
             "{entries:?}"
         );
         // A multiple-choice question links to its first box.
@@ -167,8 +180,10 @@ async fn the_error_summary_names_each_question_or_field_and_links_to_it() {
         assert_eq!(page.status, 422, "{backend:?}");
         assert_summary_links_resolve(&page.body, "page 4");
         assert!(
-            summary_entries(&page.body).iter().any(|(id, t)| id == "fatores_escolha-preco"
-                && t.starts_with("O que mais pesa na sua escolha de…: ")),
+            summary_entries(&page.body)
+                .iter()
+                .any(|(id, t)| id == "fatores_escolha-preco"
+                    && t.starts_with("O que mais pesa na sua escolha de…: ")),
             "{:?}",
             summary_entries(&page.body)
         );
@@ -199,7 +214,11 @@ async fn alterar_from_the_review_returns_there_and_cannot_redirect_elsewhere() {
             ("gasto_bairro", "ate_100"),
         ];
         let (status, to) = save(&mut b, &app, "/survey/5?voltar=revisao", &changed).await;
-        assert_eq!((status, to.as_str()), (303, "/survey/review"), "{backend:?}");
+        assert_eq!(
+            (status, to.as_str()),
+            (303, "/survey/review"),
+            "{backend:?}"
+        );
         // Any other value is no return target: the page goes on as usual.
         for evil in [
             "https://evil.example",
@@ -212,7 +231,11 @@ async fn alterar_from_the_review_returns_there_and_cannot_redirect_elsewhere() {
                 url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
             );
             let (status, to) = save(&mut b, &app, &path, &changed).await;
-            assert_eq!((status, to.as_str()), (303, "/survey/6"), "{backend:?} {evil}");
+            assert_eq!(
+                (status, to.as_str()),
+                (303, "/survey/6"),
+                "{backend:?} {evil}"
+            );
         }
     }
 }
@@ -242,13 +265,23 @@ async fn a_change_from_the_review_that_asks_new_questions_goes_to_them_first() {
             &[("frequencia_supermercado", "1x")],
         )
         .await;
-        assert_eq!((status, to.as_str()), (303, "/survey/4?voltar=revisao"), "{backend:?}");
+        assert_eq!(
+            (status, to.as_str()),
+            (303, "/survey/4?voltar=revisao"),
+            "{backend:?}"
+        );
         let (_, to) = save(&mut b, &app, &to, &page_answers(4)).await;
-        assert_eq!(to, "/survey/5?voltar=revisao", "{backend:?}: page 5 asks more now");
+        assert_eq!(
+            to, "/survey/5?voltar=revisao",
+            "{backend:?}: page 5 asks more now"
+        );
         let (_, to) = save(&mut b, &app, &to, &page_answers(5)).await;
         assert_eq!(to, "/survey/review", "{backend:?}");
         let review = b.get(&app.service, "/survey/review").await;
-        assert!(review.body.contains("action=\"/survey/submit\""), "complete again");
+        assert!(
+            review.body.contains("action=\"/survey/submit\""),
+            "complete again"
+        );
     }
 }
 
@@ -263,7 +296,11 @@ async fn a_multiple_choice_question_has_one_hint() {
         }
         let page = b.get(&app.service, "/survey/4").await;
         assert_eq!(page.status, 200);
-        assert_eq!(page.body.matches("Marque até 3 opções.").count(), 1, "{backend:?}");
+        assert_eq!(
+            page.body.matches("Marque até 3 opções.").count(),
+            1,
+            "{backend:?}"
+        );
         assert_eq!(page.body.matches(" opções.").count(), 1, "{}", page.body);
     }
 }
@@ -274,20 +311,33 @@ async fn the_home_page_leads_to_the_answers_once_submitted() {
         let app = TestApp::spawn(backend).await;
         let mut b = app.signup("inicio@exemplo.com.br").await;
         let home = b.get(&app.service, "/").await;
-        assert!(home.body.contains("Responder o questionário"), "{backend:?}");
-        assert_eq!(save(&mut b, &app, "/survey/1", &page_answers(1)).await.0, 303);
+        assert!(
+            home.body.contains("Responder o questionário"),
+            "{backend:?}"
+        );
+        assert_eq!(
+            save(&mut b, &app, "/survey/1", &page_answers(1)).await.0,
+            303
+        );
         let home = b.get(&app.service, "/").await;
-        assert!(home.body.contains("Continuar o questionário"), "{backend:?}");
+        assert!(
+            home.body.contains("Continuar o questionário"),
+            "{backend:?}"
+        );
         for n in 2..=PAGES {
             let path = format!("/survey/{n}");
             assert_eq!(save(&mut b, &app, &path, &page_answers(n)).await.0, 303);
         }
         submit(&mut b, &app).await;
         let home = b.get(&app.service, "/").await;
-        assert!(!home.body.contains("Continuar o questionário"), "{backend:?}");
         assert!(
-            home.body
-                .contains("<a class=\"button\" href=\"/survey/review\">Ver ou alterar minhas respostas</a>"),
+            !home.body.contains("Continuar o questionário"),
+            "{backend:?}"
+        );
+        assert!(
+            home.body.contains(
+                "<a class=\"button\" href=\"/survey/review\">Ver ou alterar minhas respostas</a>"
+            ),
             "{}",
             home.body
         );
@@ -305,21 +355,31 @@ async fn meus_dados_shows_ones_own_data_in_words_and_local_time() {
                 &mut other,
                 &app,
                 "/survey/1",
-                &[("idade", "77"), ("moradores", "9"), ("renda_familiar", "ate_2sm")]
+                &[
+                    ("idade", "77"),
+                    ("moradores", "9"),
+                    ("renda_familiar", "ate_2sm")
+                ]
             )
             .await
             .0,
             303
         );
 
-        let anonymous = Browser::default().get(&app.service, "/account/data/html").await;
+        let anonymous = Browser::default()
+            .get(&app.service, "/account/data/html")
+            .await;
         assert_eq!(anonymous.status, 303, "{backend:?}");
         assert!(anonymous.location().starts_with("/login?next="));
 
         let mut b = app.signup("meus.dados@exemplo.com.br").await;
         let empty = b.get(&app.service, "/account/data/html").await;
         assert_eq!(empty.status, 200, "{backend:?}");
-        assert!(empty.body.contains("Você ainda não respondeu ao questionário."));
+        assert!(
+            empty
+                .body
+                .contains("Você ainda não respondeu ao questionário.")
+        );
         for n in 1..=PAGES {
             let path = format!("/survey/{n}");
             assert_eq!(save(&mut b, &app, &path, &page_answers(n)).await.0, 303);
@@ -330,7 +390,9 @@ async fn meus_dados_shows_ones_own_data_in_words_and_local_time() {
         let page = b.get(&app.service, "/account/data/html").await;
         assert_eq!(page.status, 200, "{backend:?}");
         assert_eq!(
-            page.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            page.headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
             Some("no-store")
         );
         let body = &page.body;
@@ -348,9 +410,18 @@ async fn meus_dados_shows_ones_own_data_in_words_and_local_time() {
             "Aceito em",
             "Enviado em",
         ] {
-            assert!(body.contains(want), "{backend:?}: \"{want}\" missing:\n{body}");
+            assert!(
+                body.contains(want),
+                "{backend:?}: \"{want}\" missing:\n{body}"
+            );
         }
-        for code in ["2a4sm", "4x_ou_mais", "proximidade<", "outra.pessoa", ">77<"] {
+        for code in [
+            "2a4sm",
+            "4x_ou_mais",
+            "proximidade<",
+            "outra.pessoa",
+            ">77<",
+        ] {
             assert!(!body.contains(code), "{backend:?}: \"{code}\" shown");
         }
         // Times in the study's time zone, as the rest of the site writes them.
@@ -375,11 +446,17 @@ async fn every_page_states_the_questionnaires_one_time_estimate() {
         let mut b = app.signup("tempo@exemplo.com.br").await;
         let pages = [
             ("/", visitor.get(&app.service, "/").await.body),
-            ("/register", visitor.get(&app.service, "/register").await.body),
+            (
+                "/register",
+                visitor.get(&app.service, "/register").await.body,
+            ),
             ("/survey/1", b.get(&app.service, "/survey/1").await.body),
         ];
         for (path, body) in &pages {
-            assert!(body.contains(&phrase), "{backend:?} {path}: no \"{phrase}\"");
+            assert!(
+                body.contains(&phrase),
+                "{backend:?} {path}: no \"{phrase}\""
+            );
             // No other number of minutes anywhere on the page.
             for (i, _) in body.match_indices(" minutos") {
                 let before: String = body[..i]
@@ -452,7 +529,8 @@ async fn an_expired_session_is_a_warning_and_a_log_out_a_success() {
         assert!(notice.contains("Atenção:") && notice.contains("Sua sessão expirou"));
         assert!(!login.body.contains("notice ok"), "{backend:?}");
 
-        app.login(&mut b, "aviso@exemplo.com.br", GOOD_PASSWORD).await;
+        app.login(&mut b, "aviso@exemplo.com.br", GOOD_PASSWORD)
+            .await;
         let token = b.get(&app.service, "/account").await.csrf();
         let out = b
             .post(&app.service, "/logout", &[("csrf_token", &token)])

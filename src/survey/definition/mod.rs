@@ -539,7 +539,8 @@ mod tests {
         assert_eq!(one.minutes(), 1);
         let ten: String = (0..10).map(|i| integer(&format!("q{i}"), "")).collect();
         assert_eq!(Definition::parse(&doc(&ten)).expect("ten").minutes(), 4);
-        let stated = doc(&integer("a", "")).replacen("version = 1\n", "version = 1\nminutes = 12\n", 1);
+        let stated =
+            doc(&integer("a", "")).replacen("version = 1\n", "version = 1\nminutes = 12\n", 1);
         assert_eq!(Definition::parse(&stated).expect("stated").minutes(), 12);
         for bad in ["0", "-3", "121"] {
             let text = doc(&integer("a", "")).replacen(
