@@ -32,6 +32,17 @@ pub enum Notice {
     MailRetried,
 }
 
+/// What a notice tells, so the page styles it (and names it in words) accordingly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Something the person asked for was done.
+    Success,
+    /// Something to know, neither good nor bad.
+    Info,
+    /// Something went wrong or needs the person's attention.
+    Warning,
+}
+
 impl Notice {
     pub const ALL: [Notice; 16] = [
         Notice::LoggedOut,
@@ -77,6 +88,26 @@ impl Notice {
     /// The notice stored under `key`; `None` for anything else.
     pub fn from_key(key: &str) -> Option<Notice> {
         Notice::ALL.into_iter().find(|n| n.key() == key)
+    }
+
+    /// Whether it reports a success, informs, or warns.
+    pub fn kind(self) -> NoticeKind {
+        match self {
+            Notice::LoggedOut
+            | Notice::AccountSaved
+            | Notice::PasswordChanged
+            | Notice::ConsentsSaved
+            | Notice::AccountDeleted
+            | Notice::UserDeleted
+            | Notice::Published
+            | Notice::EmailVerified
+            | Notice::EmailChanged
+            | Notice::PasswordResetLogIn
+            | Notice::AccountCreated
+            | Notice::MailRetried => NoticeKind::Success,
+            Notice::VerificationSent | Notice::EmailChangeSent => NoticeKind::Info,
+            Notice::SessionExpired | Notice::ResendLimited => NoticeKind::Warning,
+        }
     }
 
     /// What it says in `lang`.
@@ -519,7 +550,7 @@ pub static PT: Texts = Texts {
     home_title: "Pesquisa sobre compras de supermercado no seu bairro",
     home_lead: "Queremos saber como os moradores da região fazem suas compras, para avaliar \
                 se um novo supermercado faz sentido aqui.",
-    home_why: "O questionário leva cerca de 5 minutos. Você pode parar e continuar depois.",
+    home_why: "Você pode parar e continuar depois.",
     home_privacy: "Suas respostas são tratadas conforme a LGPD e só aparecem em resultados \
                    agregados.",
     home_who: "Quem realiza esta pesquisa e responde pelos seus dados: {controlador}. Dúvidas e \
@@ -601,7 +632,7 @@ pub static PT: Texts = Texts {
     account_consents_submit: "Salvar escolhas",
     account_consents_saved: "Escolhas salvas.",
     account_data: "Seus dados (LGPD)",
-    account_data_lead: "Baixe tudo o que guardamos sobre você, em formato JSON.",
+    account_data_lead: "Veja tudo o que guardamos sobre você numa página para ler ou imprimir, ou baixe em formato JSON.",
     account_data_download: "Baixar meus dados",
     account_delete: "Excluir conta",
     account_delete_lead: "Isto apaga seus dados pessoais e suas respostas. Não pode ser desfeito.",
@@ -730,7 +761,7 @@ pub static PT: Texts = Texts {
     survey_income_note: "Valores em reais pelo salário mínimo de {year}: {value}.",
     survey_start: "Responder o questionário",
     survey_continue: "Continuar o questionário",
-    survey_choose_up_to: "Escolha de {min} a {max} opções.",
+    survey_choose_up_to: "Marque de {min} a {max} opções.",
     survey_number_range: "Um número de {min} a {max}.",
     survey_max_chars: "Até {n} caracteres.",
     err_answer_required: "Responda esta pergunta.",
@@ -869,7 +900,7 @@ pub static EN: Texts = Texts {
     home_title: "A survey about grocery shopping in your neighbourhood",
     home_lead: "We want to learn how residents of the area shop, to judge whether a new \
                 supermarket makes sense here.",
-    home_why: "The questionnaire takes about 5 minutes. You can stop and continue later.",
+    home_why: "You can stop and continue later.",
     home_privacy: "Your answers are handled under Brazil's LGPD and only appear in aggregate \
                    results.",
     home_who: "This survey is run by {controlador}, who is responsible for your data. Questions \
@@ -951,7 +982,7 @@ pub static EN: Texts = Texts {
     account_consents_submit: "Save choices",
     account_consents_saved: "Choices saved.",
     account_data: "Your data (LGPD)",
-    account_data_lead: "Download everything we keep about you, as JSON.",
+    account_data_lead: "See everything we keep about you on a page to read or print, or download it as JSON.",
     account_data_download: "Download my data",
     account_delete: "Delete account",
     account_delete_lead: "This erases your personal data and your answers. It cannot be undone.",
@@ -1080,7 +1111,7 @@ pub static EN: Texts = Texts {
     survey_income_note: "Amounts in reais by the {year} minimum wage: {value}.",
     survey_start: "Answer the questionnaire",
     survey_continue: "Continue the questionnaire",
-    survey_choose_up_to: "Choose {min} to {max} options.",
+    survey_choose_up_to: "Tick {min} to {max} options.",
     survey_number_range: "A number from {min} to {max}.",
     survey_max_chars: "Up to {n} characters.",
     err_answer_required: "Answer this question.",

@@ -149,6 +149,7 @@ fn pages() -> Router {
                 .push(Router::with_path("sign-in-again").post(account::sign_in_again))
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
+                .push(Router::with_path("data/html").get(account::data_page))
                 .push(Router::with_path("delete").post(account::delete))
                 .push(
                     Router::with_path("2fa")

@@ -135,7 +135,10 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
             section aria-labelledby="dados" {
                 h2 id="dados" { (t.account_data) }
                 p { (t.account_data_lead) }
-                p { a class="button secondary" href="/account/data" download="meus-dados.json" { (t.account_data_download) } }
+                div class="actions" {
+                    a class="button secondary" href="/account/data/html" { (ctx.lang.respondent().data_view) }
+                    a class="button secondary" href="/account/data" download="meus-dados.json" { (t.account_data_download) }
+                }
             }
 
             section aria-labelledby="excluir" {

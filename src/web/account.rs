@@ -18,6 +18,7 @@ use crate::db::users::{self, ProfileChange, User};
 use crate::db::{DbError, audit, consents};
 use crate::views::account::{AccountPage, ProfileValues, Section};
 use crate::views::forms::{Errors, message};
+use crate::views::my_data;
 use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
@@ -162,7 +163,7 @@ pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
         Errors::default(),
     )
     .await?;
-    res.add_header(header::CACHE_CONTROL, "no-store", true).ok();
+    res.add_header("cache-control", "no-store", true).ok();
     res.render(views::Html(page));
     Ok(())
 }
@@ -375,6 +376,52 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
         HeaderValue::from_static("attachment; filename=\"meus-dados.json\""),
     );
     res.render(Json(body));
+    Ok(())
+}
+
+/// `GET /account/data/html`: the same data as [`data`] on a page to read or print, the
+/// answers in words. Only the session's own account: the route takes no id.
+#[handler]
+pub async fn data_page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (_, user) = current_account(depot).await?;
+    let app = state(depot).clone();
+    let history = consents::of_user(&app.db, user.id).await?;
+    let row = crate::db::responses::for_user(&app.db, user.id).await?;
+    let answers = row
+        .as_ref()
+        .map(crate::db::responses::Response::answers)
+        .unwrap_or_default();
+    let flow = crate::survey::flow::Flow::new(&app.survey, &answers);
+    let shown_pages = flow.shown_pages();
+    let hidden: Vec<&str> = app
+        .survey
+        .questions()
+        .filter(|q| !flow.shows(q))
+        .map(|q| q.key.as_str())
+        .collect();
+    let questionnaire = row.as_ref().map(|r| my_data::Questionnaire {
+        answers: &answers,
+        created_at: &r.created_at,
+        updated_at: &r.updated_at,
+        submitted_at: r.submitted_at.as_ref(),
+        screened_out: r.screened_out.is_some(),
+        shown_pages: &shown_pages,
+        hidden: &hidden,
+    });
+    let c = super::page_ctx(depot);
+    let page = my_data::render(
+        &c,
+        &my_data::MyData {
+            user: &user,
+            history: &history,
+            def: &app.survey,
+            salario_minimo: app.settings.survey.salario_minimo,
+            questionnaire,
+            now: users::now(),
+        },
+    );
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(views::Html(page));
     Ok(())
 }
 
