@@ -200,11 +200,9 @@ fn export_columns<'d>(def: &'d Definition, opts: &ExportOptions) -> Vec<Column<'
 /// quotes, so the labelled formats write a line break in free text as a space.
 fn one_line(cell: Cell<'_>) -> Cell<'_> {
     match cell {
-        Cell::Text(t) if t.contains(['\r', '\n']) => Cell::Text(
-            t.replace("\r\n", " ")
-                .replace(['\r', '\n'], " ")
-                .into(),
-        ),
+        Cell::Text(t) if t.contains(['\r', '\n']) => {
+            Cell::Text(t.replace("\r\n", " ").replace(['\r', '\n'], " ").into())
+        }
         other => other,
     }
 }

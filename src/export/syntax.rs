@@ -146,7 +146,10 @@ fn spss(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
         let _ = writeln!(out, "    {name} {format}");
     }
     out.push_str("  .\n");
-    let dates: Vec<&Variable> = vars.iter().filter(|v| v.kind == VarType::DateTime).collect();
+    let dates: Vec<&Variable> = vars
+        .iter()
+        .filter(|v| v.kind == VarType::DateTime)
+        .collect();
     for v in &dates {
         let raw = raw_name(&v.name);
         let _ = writeln!(
@@ -181,11 +184,11 @@ fn spss(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
         out.push_str("VALUE LABELS");
         for v in &coded {
             let _ = write!(out, "\n  /{}", v.name);
-            for (code, label) in v
-                .values
-                .iter()
-                .chain(v.missing.iter().filter(|m| !v.values.iter().any(|x| x.0 == m.0)))
-            {
+            for (code, label) in v.values.iter().chain(
+                v.missing
+                    .iter()
+                    .filter(|m| !v.values.iter().any(|x| x.0 == m.0)),
+            ) {
                 let _ = write!(out, "\n    {code} {}", spss_str(label, 120));
             }
         }
@@ -233,7 +236,10 @@ fn spss(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
         let _ = writeln!(
             out,
             "* {}.\nWEIGHT BY {}.",
-            texts.weight_note.replace("{weight}", &v.name).trim_end_matches('.'),
+            texts
+                .weight_note
+                .replace("{weight}", &v.name)
+                .trim_end_matches('.'),
             v.name
         );
     }
@@ -318,7 +324,12 @@ fn stata(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
     }
     for v in vars {
         if !v.label.is_empty() {
-            let _ = writeln!(out, "label variable {} {}", v.name, stata_var_label(&v.label));
+            let _ = writeln!(
+                out,
+                "label variable {} {}",
+                v.name,
+                stata_var_label(&v.label)
+            );
         }
         if !is_number(v) {
             // Stata strings have no missing codes: the code becomes an empty string.

@@ -96,8 +96,20 @@ type Known = (
     Option<&'static str>,
 );
 const KNOWN: [Known; 6] = [
-    (34, Some("mae"), None, Some(&["preco"]), Some("Ótimo\nserviço")),
-    (65, Some("davo"), Some("sim"), Some(&["preco", "entrega"]), None),
+    (
+        34,
+        Some("mae"),
+        None,
+        Some(&["preco"]),
+        Some("Ótimo\nserviço"),
+    ),
+    (
+        65,
+        Some("davo"),
+        Some("sim"),
+        Some(&["preco", "entrega"]),
+        None,
+    ),
     (
         70,
         Some("davo"),
@@ -115,8 +127,8 @@ const KNOWN: [Known; 6] = [
 const DAVO: &str = "D'Avó \"querida\" (R$ `x')";
 
 async fn insert_known(db: &DbPool) -> Result<(), DbError> {
-    let t = NaiveDateTime::parse_from_str("2026-11-27 21:05:00", "%Y-%m-%d %H:%M:%S")
-        .expect("time");
+    let t =
+        NaiveDateTime::parse_from_str("2026-11-27 21:05:00", "%Y-%m-%d %H:%M:%S").expect("time");
     for (idade, quem, aposentado, fatores, comentario) in KNOWN {
         let mut a = Answers::new();
         a.insert("idade", AnswerValue::Integer(idade));
@@ -237,7 +249,10 @@ async fn pspp_reads_the_spss_pair_with_labels_missing_codes_and_counts() {
             .arg(&checked)
             .current_dir(&dir));
         eprintln!("{backend:?}: pspp took {:?}", started.elapsed());
-        assert!(!out.contains("error:") && !out.contains("warning:"), "{out}");
+        assert!(
+            !out.contains("error:") && !out.contains("warning:"),
+            "{out}"
+        );
         let rows = pspp_rows(&out);
         let has = |cells: &[&str]| {
             rows.iter().any(|r| {
@@ -319,14 +334,19 @@ async fn pspp_reads_the_spss_pair_with_labels_missing_codes_and_counts() {
         // Ages are numbers: their mean is the known one.
         let mean = (34 + 65 + 70 + 45 + 80 + 50) as f64 / 6.0;
         assert!(
-            rows.iter()
-                .any(|r| r.iter().next().is_some_and(|c| c.starts_with("Quantos anos"))
-                    && r.iter().any(|c| c == &format!("{mean:.2}"))),
+            rows.iter().any(|r| r
+                .iter()
+                .next()
+                .is_some_and(|c| c.starts_with("Quantos anos"))
+                && r.iter().any(|c| c == &format!("{mean:.2}"))),
             "mean {mean:.2} in\n{out}"
         );
         // Times are times, the comment kept its accents.
         assert!(has(&["2026-11-27 21:05:00", "Ótimo serviço"]), "{out}");
-        assert!(has(&["2026-11-27 21:05:00", "D'Avó disse \"sim\", e pronto"]));
+        assert!(has(&[
+            "2026-11-27 21:05:00",
+            "D'Avó disse \"sim\", e pronto"
+        ]));
         std::fs::remove_dir_all(&dir).ok();
     }
 }
@@ -340,7 +360,10 @@ fn frequencies(rows: &[Vec<String>], title: &str) -> Vec<(String, u32, bool)> {
         .skip(2)
         .take_while(|r| r.len() == 6 && r[0] != "Total")
         .map(|r| {
-            let count = r[2].parse().unwrap_or_else(|_| panic!("count in {r:?}"));
+            // Weighted counts are printed with decimals ("3.000000").
+            let count: f64 = r[2].parse().unwrap_or_else(|_| panic!("count in {r:?}"));
+            assert_eq!(count.fract(), 0.0, "{r:?}");
+            let count = count as u32;
             (r[1].clone(), count, r[4].is_empty())
         })
         .collect()
@@ -452,7 +475,8 @@ async fn the_stata_do_file_labels_every_variable_and_maps_missing_codes() {
     let lines: Vec<&str> = text.lines().collect();
     let has = |want: &str| lines.contains(&want);
     assert!(
-        lines.iter().any(|l| l.starts_with("import delimited using `\"respostas.csv\"', encoding(\"utf-8\")")
+        lines.iter().any(|l| l
+            .starts_with("import delimited using `\"respostas.csv\"', encoding(\"utf-8\")")
             && l.contains("bindquote(strict)")),
         "{text}"
     );
@@ -460,7 +484,9 @@ async fn the_stata_do_file_labels_every_variable_and_maps_missing_codes() {
     let header = header.lines().next().expect("header");
     for name in header.split(',') {
         assert!(
-            lines.iter().any(|l| l.starts_with(&format!("label variable {name} `\""))),
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("label variable {name} `\""))),
             "{name} has a label: {text}"
         );
     }
@@ -487,7 +513,10 @@ fn pesquisa(dir: &Path, db_url: &str) -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PESQUISA_DATABASE__URL", db_url)
-        .env("PESQUISA_SESSION__SECRET", "labelled-export-secret-labelled-01")
+        .env(
+            "PESQUISA_SESSION__SECRET",
+            "labelled-export-secret-labelled-01",
+        )
         .env("PESQUISA_LOGGING__LEVEL", "warn")
         .current_dir(dir)
         .stdin(Stdio::null());
@@ -516,9 +545,20 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
 
     for (args, flag) in [
         (vec!["export", "--format", "spss"], "--output"),
-        (vec!["export", "--format", "r", "-o", "nao/existe/r"], "--output"),
         (
-            vec!["export", "--format", "stata", "-o", "s", "--csv-profile", "excel-br"],
+            vec!["export", "--format", "r", "-o", "nao/existe/r"],
+            "--output",
+        ),
+        (
+            vec![
+                "export",
+                "--format",
+                "stata",
+                "-o",
+                "s",
+                "--csv-profile",
+                "excel-br",
+            ],
             "--csv-profile",
         ),
     ] {
@@ -527,12 +567,22 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(flag), "{args:?}: {err}");
-        assert_eq!(std::fs::read_dir(&dir).expect("ls").count(), before, "{args:?}");
+        assert_eq!(
+            std::fs::read_dir(&dir).expect("ls").count(),
+            before,
+            "{args:?}"
+        );
     }
 
     let plain = ok(&["export", "--format", "csv"]).stdout;
     let out = ok(&[
-        "export", "--format", "spss", "-o", "respostas.sps", "--manifest", "m.json",
+        "export",
+        "--format",
+        "spss",
+        "-o",
+        "respostas.sps",
+        "--manifest",
+        "m.json",
     ]);
     assert!(out.stdout.is_empty());
     let manifest: serde_json::Value =
@@ -571,21 +621,90 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
     let out = run(Command::new("pspp")
         .args(["-O", "format=csv", "-o", "-", "check.sps"])
         .current_dir(&dir));
-    eprintln!("pspp on 400 generated responses took {:?}", started.elapsed());
-    assert!(!out.contains("error:") && !out.contains("warning:"), "{out}");
-    let mut got = frequencies(&pspp_rows(&out), "Qual é a renda mensal total do seu domicílio?");
+    eprintln!(
+        "pspp on 400 generated responses took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !out.contains("error:") && !out.contains("warning:"),
+        "{out}"
+    );
+    let mut got = frequencies(
+        &pspp_rows(&out),
+        "Qual é a renda mensal total do seu domicílio?",
+    );
     got.sort();
     let mut expected: Vec<(String, u32, bool)> = want
         .into_iter()
         .map(|(label, count)| {
             let missing = label == "."
                 || label == "Não perguntada"
-                || renda.options().iter().any(|o| o.excluded && o.label.pt == label);
+                || renda
+                    .options()
+                    .iter()
+                    .any(|o| o.excluded && o.label.pt == label);
             (label, count, missing)
         })
         .collect();
     expected.sort();
     assert_eq!(got, expected, "{out}");
-    assert!(expected.iter().any(|(_, _, missing)| *missing), "{expected:?}");
+    assert!(
+        expected.iter().any(|(_, _, missing)| *missing),
+        "{expected:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A weight column (the codebook's type `weight`, or `peso`) is declared: PSPP counts
+/// with it; Stata and R get `svyset … [pweight=peso]` and the `survey` design hint.
+#[test]
+fn a_weight_column_is_declared_in_each_script() {
+    use pesquisa::export::columns::{VarType, Variable};
+    use pesquisa::export::syntax::{Package, script};
+    let vars = [
+        Variable {
+            name: "grupo".into(),
+            label: "Grupo".into(),
+            kind: VarType::Integer,
+            values: vec![(1, "Aá".into()), (2, "B".into())],
+            missing: vec![],
+            weight: false,
+        },
+        Variable {
+            name: "peso".into(),
+            label: "Peso amostral".into(),
+            kind: VarType::Decimal,
+            values: vec![],
+            missing: vec![],
+            weight: true,
+        },
+    ];
+    let dir = fresh_dir("pesquisa-weight-");
+    std::fs::write(dir.join("w.csv"), "grupo,peso\r\n1,2.5\r\n2,1\r\n1,0.5\r\n").expect("csv");
+    let sps = script(Package::Spss, &vars, "w.csv") + "FREQUENCIES grupo.\n";
+    assert!(sps.contains("\nWEIGHT BY peso.\n"), "{sps}");
+    std::fs::write(dir.join("w.sps"), sps).expect("sps");
+    let out = run(Command::new("pspp")
+        .args(["-O", "format=csv", "-o", "-", "w.sps"])
+        .current_dir(&dir));
+    let mut got = frequencies(&pspp_rows(&out), "Grupo");
+    got.sort();
+    assert_eq!(
+        got,
+        vec![("Aá".to_string(), 3, false), ("B".to_string(), 1, false)],
+        "weighted counts: {out}"
+    );
+    let stata = script(Package::Stata, &vars, "w.csv");
+    assert!(
+        stata.lines().any(|l| l == "svyset _n [pweight=peso]"),
+        "{stata}"
+    );
+    assert!(!stata.contains("pweight=grupo"), "{stata}");
+    let r = script(Package::R, &vars, "w.csv");
+    assert!(
+        r.lines()
+            .any(|l| l == "# desenho <- svydesign(ids = ~1, weights = ~peso, data = respostas)"),
+        "{r}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
