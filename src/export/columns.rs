@@ -1061,6 +1061,86 @@ mod tests {
     }
 
     #[test]
+    fn codes_number_the_options_and_keep_earlier_versions_values() {
+        let def = crate::survey::default_definition().expect("definition");
+        let cols = with_codes(&def, plan(&def, false));
+        let col = cols
+            .iter()
+            .find(|c| c.name == "distancia_supermercado")
+            .expect("column");
+        let var = col.variable();
+        assert_eq!(var.kind, VarType::Integer);
+        assert!(col.is_numeric());
+        let q = def.question("distancia_supermercado").expect("question");
+        let n = q.options().len();
+        for (i, o) in q.options().iter().enumerate() {
+            assert_eq!(var.values[i], (i as i64 + 1, o.label.pt.clone()));
+        }
+        // Version 1's distance bands follow, labelled with their version.
+        assert_eq!(
+            var.values[n],
+            (
+                n as i64 + 1,
+                "De 0 a 5 km (versão 1 do questionário)".to_string()
+            )
+        );
+        assert_eq!(var.values.len(), n + 5);
+        assert_eq!(var.missing, vec![(NOT_ASKED, "Não perguntada".to_string())]);
+        // "Prefiro não informar" keeps its code and is declared missing.
+        let renda = cols
+            .iter()
+            .find(|c| c.name == "renda_familiar")
+            .expect("renda")
+            .variable();
+        assert_eq!(
+            renda.missing,
+            vec![
+                (NOT_ASKED, "Não perguntada".to_string()),
+                (6, "Prefiro não informar".to_string())
+            ]
+        );
+        // A row of version 1 with an old value gets that value's code; a current value
+        // its position; a value no version had is empty.
+        let slots = AnswerSlots::new(&def);
+        let t = NaiveDateTime::default();
+        let cell = |version: i32, value: &str| {
+            let response = Response {
+                id: 1,
+                user_id: None,
+                definition_id: def.id().into(),
+                definition_version: version,
+                answers: format!(r#"{{"distancia_supermercado":{{"single":"{value}"}}}}"#),
+                bairro: "CENTRO".into(),
+                current_page: 0,
+                revision: 1,
+                created_at: t,
+                updated_at: t,
+                submitted_at: None,
+                screened_out: None,
+                confirmed_checks: String::new(),
+            };
+            let row = Row {
+                response: &response,
+                answers: slots.parse(&response.answers),
+                pseudonym: "p".into(),
+                asked: None,
+                person: None,
+            };
+            col.cell(&row).into_owned()
+        };
+        assert_eq!(cell(1, "6a10km"), Cell::Int(n as i64 + 2));
+        assert_eq!(cell(2, "1a2km"), Cell::Int(3));
+        assert_eq!(cell(2, "nunca_existiu"), Cell::Empty);
+        // Without codes the value itself, as the CSV export writes it.
+        let plain = plan(&def, false);
+        let plain = plain
+            .iter()
+            .find(|c| c.name == "distancia_supermercado")
+            .expect("column");
+        assert!(!plain.is_numeric());
+    }
+
+    #[test]
     fn cells_come_from_the_slots() {
         let def = crate::survey::default_definition().expect("definition");
         let slots = AnswerSlots::new(&def);

@@ -489,9 +489,47 @@ mod tests {
     }
 
     #[test]
+    fn more_than_three_missing_codes_fit_spss() {
+        let v = Variable {
+            name: "q".into(),
+            label: "Q".into(),
+            kind: VarType::Integer,
+            values: (1..=5).map(|c| (c, format!("o{c}"))).collect(),
+            missing: [-2, 3, 4, 5]
+                .iter()
+                .map(|&c| (c, format!("m{c}")))
+                .collect(),
+            weight: false,
+        };
+        let sps = script(Package::Spss, std::slice::from_ref(&v), "d.csv");
+        assert!(
+            sps.contains("\nRECODE q (5=SYSMIS).\nMISSING VALUES q (-2, 3, 4).\n"),
+            "{sps}"
+        );
+        let stata = script(Package::Stata, std::slice::from_ref(&v), "d.csv");
+        assert!(
+            stata.contains("mvdecode q, mv(-2=.a \\ 3=.b \\ 4=.c \\ 5=.d)"),
+            "{stata}"
+        );
+        assert!(
+            !stata.contains("weight"),
+            "no weight declared without one: {stata}"
+        );
+        let r = script(Package::R, std::slice::from_ref(&v), "d.csv");
+        assert!(
+            r.contains("[respostas[[\"q\"]] %in% c(-2, 3, 4, 5)] <- NA"),
+            "{r}"
+        );
+        assert!(
+            r.contains("levels = c(1, 2), labels = c(\"o1\", \"o2\")"),
+            "{r}"
+        );
+    }
+
+    #[test]
     fn quotes_and_accents_are_safe_in_each_language() {
         assert_eq!(spss_str("D'Avó\nx", 255), "'D''Avó x'");
-        assert_eq!(spss_str("ação", 2), "''", "never cut inside a character");
+        assert_eq!(spss_str("ação", 2), "'a'", "never cut inside a character");
         assert_eq!(
             stata_str("R$ 1 \"D'Avó\"' `x'"),
             "`\"R\\$ 1 \"D'Avó\" ' \\`x'\"'"

@@ -583,8 +583,20 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         "respostas.sps",
         "--manifest",
         "m.json",
+        "--codebook",
+        "book.csv",
     ]);
     assert!(out.stdout.is_empty());
+    // The codebook gives the codes the data holds.
+    let book = std::fs::read_to_string(dir.join("book.csv")).expect("book");
+    assert!(
+        book.contains("1=Até 2 salários mínimos | 2=De 2 a 4 salários mínimos"),
+        "{book}"
+    );
+    let help = ok(&["export", "--help"]).stdout;
+    let help = String::from_utf8_lossy(&help);
+    assert!(help.contains("Missing codes: -2 = not asked"), "{help}");
+    assert!(help.contains("BASE.csv"), "{help}");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("m.json")).expect("m")).expect("json");
     assert_eq!(manifest["output"], "respostas.csv");
@@ -705,6 +717,35 @@ fn a_weight_column_is_declared_in_each_script() {
         r.lines()
             .any(|l| l == "# desenho <- svydesign(ids = ~1, weights = ~peso, data = respostas)"),
         "{r}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// When the second file cannot be put in place (here a folder holds its name), the first
+/// is removed again and no temporary file stays: never half a pair.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_half_pair_when_the_second_rename_fails() {
+    let app = TestApp::spawn(ALL_BACKENDS[1]).await;
+    insert_known(app.db()).await.expect("insert");
+    let dir = fresh_dir("pesquisa-half-");
+    std::fs::create_dir(dir.join("respostas.R")).expect("a folder in the way");
+    let files = LabelledFiles::create(&dir.join("respostas"), Format::R).expect("files");
+    let opts = ExportOptions {
+        format: Format::R,
+        ..ExportOptions::default()
+    };
+    let err = export::export_labelled(app.db(), &definition(), SECRET, &opts, files)
+        .await
+        .expect_err("the script cannot replace a folder");
+    assert!(err.to_string().contains("respostas.R"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["respostas.R".to_string()],
+        "only the folder is left"
     );
     std::fs::remove_dir_all(&dir).ok();
 }
