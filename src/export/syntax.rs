@@ -124,6 +124,9 @@ fn spss_str(s: &str, max: usize) -> String {
 }
 
 fn spss(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
+    // GET DATA names the columns itself (the CSV's header line is skipped).
+    let vars = short_names(vars, 64);
+    let vars = vars.as_slice();
     // The byte-order mark and the comment tell SPSS and PSPP the syntax is UTF-8; the
     // data's encoding is declared on GET DATA.
     let mut out = String::from("\u{feff}* Encoding: UTF-8.\n");
@@ -281,12 +284,31 @@ fn stata_missing(i: usize) -> String {
     format!(".{}", letter as char)
 }
 
+/// `vars` with names of at most `max` bytes (Stata 32, SPSS 64): a longer column name
+/// (a long question key with its option or `__ponto_medio`) is cut and given its column
+/// number to stay unique.
+fn short_names(vars: &[Variable], max: usize) -> Vec<Variable> {
+    (1..)
+        .zip(vars)
+        .map(|(i, v)| {
+            let mut v = v.clone();
+            if v.name.len() > max {
+                let suffix = format!("_{i}");
+                v.name = format!("{}{suffix}", cut_bytes(&v.name, max - suffix.len()));
+            }
+            v
+        })
+        .collect()
+}
+
 fn stata(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
     let mut out = String::new();
     for line in header(csv, texts) {
         let _ = writeln!(out, "* {}", one_line(&line));
     }
     out.push_str("version 14\n");
+    let vars = short_names(vars, 32);
+    let vars = vars.as_slice();
     let cols = |want: fn(&Variable) -> bool| -> String {
         (1..)
             .zip(vars)
@@ -299,8 +321,8 @@ fn stata(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
     let numbers = cols(is_number);
     let _ = write!(
         out,
-        "import delimited using {}, encoding(\"utf-8\") varnames(1) delimiters(\",\") \
-         bindquote(strict) case(preserve)",
+        "import delimited using {}, encoding(\"utf-8\") varnames(nonames) rowrange(2) \
+         delimiters(\",\") bindquote(strict)",
         stata_str(csv)
     );
     if !strings.is_empty() {
@@ -310,6 +332,11 @@ fn stata(vars: &[Variable], csv: &str, texts: &LabelledFilesTexts) -> String {
         let _ = write!(out, " numericcols({numbers})");
     }
     out.push_str(" clear\n");
+    // Columns are read as v1, v2, … and named here: Stata would mangle a name longer
+    // than 32 characters, and the names below must be the ones the file uses.
+    for (i, v) in (1..).zip(vars) {
+        let _ = writeln!(out, "rename v{i} {}", v.name);
+    }
     for v in vars.iter().filter(|v| v.kind == VarType::DateTime) {
         let raw = raw_name(&v.name);
         let _ = writeln!(
@@ -523,6 +550,39 @@ mod tests {
         assert!(
             r.contains("levels = c(1, 2), labels = c(\"o1\", \"o2\")"),
             "{r}"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_for_stata_and_spss() {
+        let var = |name: &str| Variable {
+            name: name.into(),
+            label: String::new(),
+            kind: VarType::Decimal,
+            values: vec![],
+            missing: vec![],
+            weight: false,
+        };
+        let vars = [
+            var("idade"),
+            var("frequencia_supermercado__ponto_medio"),
+            var("frequencia_supermercado__ponto_medio_2"),
+        ];
+        let names: Vec<String> = short_names(&vars, 32).into_iter().map(|v| v.name).collect();
+        assert_eq!(names[0], "idade");
+        assert_eq!(names[1], "frequencia_supermercado__ponto_2");
+        assert_eq!(names[2], "frequencia_supermercado__ponto_3");
+        assert!(names.iter().all(|n| n.len() <= 32));
+        let stata = script(Package::Stata, &vars, "d.csv");
+        assert!(
+            stata.contains("\nrename v2 frequencia_supermercado__ponto_2\n"),
+            "{stata}"
+        );
+        let long = var(&"x".repeat(70));
+        let sps = script(Package::Spss, &[var("idade"), long], "d.csv");
+        assert!(
+            sps.contains(&format!("\n    {}_2 F20.6\n", "x".repeat(62))),
+            "{sps}"
         );
     }
 

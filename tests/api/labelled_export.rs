@@ -482,7 +482,8 @@ async fn the_stata_do_file_labels_every_variable_and_maps_missing_codes() {
     );
     let header = std::fs::read_to_string(dir.join("respostas.csv")).expect("csv");
     let header = header.lines().next().expect("header");
-    for name in header.split(',') {
+    for (i, name) in (1..).zip(header.split(',')) {
+        assert!(has(&format!("rename v{i} {name}")), "{name}: {text}");
         assert!(
             lines
                 .iter()
