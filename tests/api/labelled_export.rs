@@ -665,6 +665,33 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         expected.iter().any(|(_, _, missing)| *missing),
         "{expected:?}"
     );
+
+    // R reads the whole shipped questionnaire's pair too (`-o r.csv` names it r.csv +
+    // r.R): the same valid counts, every missing code NA.
+    ok(&["export", "--format", "r", "-o", "r.csv"]);
+    let out = run(Command::new("Rscript")
+        .args([
+            "-e",
+            "source('r.R', encoding = 'UTF-8', chdir = TRUE); \
+             t <- table(respostas$renda_familiar, useNA = 'always'); \
+             cat(paste0(ifelse(is.na(names(t)), 'NA', names(t)), '=', as.integer(t)), sep = '\\n')",
+        ])
+        .current_dir(&dir));
+    let mut na = 0;
+    for (label, count, missing) in &expected {
+        if *missing {
+            na += count;
+        } else {
+            assert!(
+                out.lines().any(|l| l == format!("{label}={count}")),
+                "{label}: {out}"
+            );
+        }
+    }
+    assert!(
+        out.lines().any(|l| l == format!("NA={na}")),
+        "NA={na}: {out}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
