@@ -12,6 +12,7 @@ mod faults;
 mod hardening;
 mod health;
 mod helpers;
+mod labelled_export;
 mod mail;
 mod oidc;
 mod pool;
