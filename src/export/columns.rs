@@ -509,16 +509,56 @@ impl Column<'_> {
         }
     }
 
+    /// The codes of a coded column and what each means (Portuguese): a choice's options,
+    /// a flag's 1 and 0, a band's midpoint, an income or Critério Brasil class. Empty for
+    /// free values. The CSV codebook writes them as `code=label | …`, the workbook's
+    /// `dicionario` sheet one per row.
+    pub fn codes(&self) -> Vec<(String, String)> {
+        match self.source {
+            Source::Answer(q, _) => q
+                .options()
+                .iter()
+                .map(|o| (o.value.clone(), o.label.pt.clone()))
+                .collect(),
+            Source::MultiFlag(..) => vec![
+                ("1".into(), "marcada".into()),
+                ("0".into(), "não marcada".into()),
+            ],
+            Source::Midpoint(q, _) => q
+                .options()
+                .iter()
+                .map(|o| {
+                    let m = option_midpoint(o).map_or_else(|| "(vazio)".into(), |m| m.to_string());
+                    (o.value.clone(), m)
+                })
+                .collect(),
+            Source::IncomeClass(q, _) => q
+                .options()
+                .iter()
+                .map(|o| {
+                    let c = option_income_class(o).map_or("(vazio)", IncomeClass::as_str);
+                    (o.value.clone(), c.to_string())
+                })
+                .collect(),
+            Source::Cceb(ref c, true) => c
+                .table
+                .classes()
+                .iter()
+                .map(|k| (k.class.to_string(), format!("{}–{} pontos", k.min, k.max)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The codebook line: (type, question text in Portuguese, options, notes).
     pub fn describe(&self) -> [String; 4] {
         let s = |x: &str| x.to_string();
-        let options = |q: &Question| {
-            q.options()
-                .iter()
-                .map(|o| format!("{}={}", o.value, o.label.pt))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        };
+        let codes = self
+            .codes()
+            .iter()
+            .map(|(code, label)| format!("{code}={label}"))
+            .collect::<Vec<_>>()
+            .join(" | ");
         let personal = "dado pessoal; só com --include-personal-data";
         match self.source {
             Source::ResponseId => [
@@ -580,14 +620,14 @@ impl Column<'_> {
                     .filter(|n| !n.is_empty())
                     .collect::<Vec<_>>()
                     .join("; ");
-                [s(q.kind.name()), q.text.pt.clone(), options(q), notes]
+                [s(q.kind.name()), q.text.pt.clone(), codes, notes]
             }
             Source::MultiFlag(q, _, option) => {
                 let o = &q.options()[option];
                 [
                     s("flag"),
                     format!("{} — {}", q.text.pt, o.label.pt),
-                    s("1=marcada | 0=não marcada"),
+                    codes,
                     format!(
                         "opção `{}` da pergunta múltipla `{}`; {}",
                         o.value,
@@ -597,20 +637,11 @@ impl Column<'_> {
                 ]
             }
             Source::Midpoint(q, _) => {
-                let values = q
-                    .options()
-                    .iter()
-                    .map(|o| match option_midpoint(o) {
-                        Some(m) => format!("{}={m}", o.value),
-                        None => format!("{}=(vazio)", o.value),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" | ");
                 let unit = q.unit.map_or("sem unidade", Unit::as_str);
                 [
                     s("number"),
                     format!("Ponto médio da faixa: {}", q.text.pt),
-                    values,
+                    codes,
                     format!(
                         "unidade: {unit}; faixa fechada = (inferior + superior) / 2; faixa aberta \
                          (sem limite superior) = {OPEN_TOP_FACTOR} × limite inferior; \
@@ -619,19 +650,10 @@ impl Column<'_> {
                 ]
             }
             Source::IncomeClass(q, _) => {
-                let values = q
-                    .options()
-                    .iter()
-                    .map(|o| {
-                        let c = option_income_class(o).map_or("(vazio)", IncomeClass::as_str);
-                        format!("{}={c}", o.value)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" | ");
                 [
                     s("category"),
                     format!("Classe social por renda familiar (de `{}`)", q.key),
-                    values,
+                    codes,
                     s(
                         "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
                        2 a 4, C mais de 4 a 10, B mais de 10 a 20, A mais de 20; faixa fechada: \
@@ -642,13 +664,6 @@ impl Column<'_> {
             }
             Source::Cceb(ref c, class) => {
                 let items = c.table.keys().collect::<Vec<_>>().join(", ");
-                let ranges = c
-                    .table
-                    .classes()
-                    .iter()
-                    .map(|k| format!("{}={}–{} pontos", k.class, k.min, k.max))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
                 let source = format!(
                     "Critério de Classificação Econômica Brasil: {}; itens: {items}; vazio = \
                      algum item não respondido ou não perguntado",
@@ -658,7 +673,7 @@ impl Column<'_> {
                     [
                         s("category"),
                         s("Classe econômica pelo Critério Brasil (ABEP)"),
-                        ranges,
+                        codes,
                         source,
                     ]
                 } else {

@@ -16,6 +16,7 @@ mod mail;
 mod oidc;
 mod pool;
 mod report;
+mod results_page;
 mod smtp;
 mod staff_pages;
 mod storage;

@@ -12,8 +12,8 @@ use super::{CsvProfile, Format};
 use crate::survey::format::write_timestamp;
 pub use delimited::{CsvSink, csv_writer, defuse};
 pub use files::{AtomicFile, HashingWriter, write_file};
-use workbook::xlsx_err;
-pub use workbook::{XLSX_MAX_ROWS, Xlsx};
+pub use workbook::{CODEBOOK_SHEET, DATA_SHEET, XLSX_MAX_ROWS, Xlsx};
+use crate::locale::Zone;
 
 /// Encodes rows in the chosen format.
 pub enum Sink<W: Write> {
@@ -23,11 +23,12 @@ pub enum Sink<W: Write> {
 }
 
 impl<W: Write> Sink<W> {
-    pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
+    /// `zone` is the zone of the workbook's dates (CSV and JSON Lines write UTC).
+    pub fn new(format: Format, profile: CsvProfile, zone: Zone, out: W) -> io::Result<Self> {
         Ok(match format {
             Format::Csv => Sink::Csv(Box::new(CsvSink::new(profile, out)?)),
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
-            Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
+            Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new(zone)?), out),
         })
     }
 
@@ -41,11 +42,7 @@ impl<W: Write> Sink<W> {
                     .collect();
                 Ok(())
             }
-            Sink::Xlsx(x, _) => {
-                x.write_row(cols.iter().map(|c| Cell::Text(c.name.as_str().into())))?;
-                x.sheet()?.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-                Ok(())
-            }
+            Sink::Xlsx(x, _) => x.header(cols),
         }
     }
 
@@ -90,8 +87,7 @@ impl<W: Write> Sink<W> {
                 Ok(w)
             }
             Sink::Xlsx(mut x, mut w) => {
-                let bytes = x.book.save_to_buffer().map_err(xlsx_err)?;
-                w.write_all(&bytes)?;
+                x.finish(&mut w)?;
                 w.flush()?;
                 Ok(w)
             }
@@ -132,7 +128,7 @@ mod tests {
 
     /// The CSV bytes of rows of cells.
     fn csv_rows(profile: CsvProfile, rows: &[Vec<Cell<'_>>]) -> String {
-        let mut sink = Sink::new(Format::Csv, profile, Vec::new()).expect("sink");
+        let mut sink = Sink::new(Format::Csv, profile, Zone::default(), Vec::new()).expect("sink");
         for row in rows {
             sink.row(row.iter().cloned()).expect("row");
         }
