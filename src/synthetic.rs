@@ -190,13 +190,12 @@ impl<'a> Generator<'a> {
         };
         let spend_per_trip = if shopper { monthly_spend / trips } else { 0.0 };
         let local_spend = 0.18 * (monthly_spend + 300.0) * (0.5 * normal(rng)).exp();
-        let distance_km =
-            0.9 * (0.6 * normal(rng) + 1.2 * bairro_shift(bairro, 2)).exp();
+        let distance_km = 0.9 * (0.6 * normal(rng) + 1.2 * bairro_shift(bairro, 2)).exp();
         // Interest in a new store: higher where the nearest one is far, and by bairro.
-        let intent = (3.1 + 1.6 * bairro_shift(bairro, 3) + 0.4 * distance_km.ln()
-            + 0.9 * normal(rng))
-        .round()
-        .clamp(1.0, 5.0);
+        let intent =
+            (3.1 + 1.6 * bairro_shift(bairro, 3) + 0.4 * distance_km.ln() + 0.9 * normal(rng))
+                .round()
+                .clamp(1.0, 5.0);
         Profile {
             affluence,
             size,
@@ -289,7 +288,9 @@ impl<'a> Generator<'a> {
         if let (Some(x), QuestionKind::Single { options }) = (value, &q.kind) {
             let excluded: Vec<&Choice> = options.iter().filter(|o| o.excluded).collect();
             if !excluded.is_empty() && rng.random_bool(EXCLUDED_SHARE) {
-                return excluded.choose(rng).map(|o| AnswerValue::Single(o.value.clone()));
+                return excluded
+                    .choose(rng)
+                    .map(|o| AnswerValue::Single(o.value.clone()));
             }
             if let Some(o) = band_of(options, x) {
                 return Some(AnswerValue::Single(o.value.clone()));
@@ -551,7 +552,11 @@ mod tests {
                 assert_eq!(check_stored(q, &h.answers), None, "{k}: {:?}", h.answers);
             }
             // No soft check fires: trips × spend per trip fits the monthly spend.
-            assert!(flow.all_fired_checks(&h.answers).is_empty(), "{:?}", h.answers);
+            assert!(
+                flow.all_fired_checks(&h.answers).is_empty(),
+                "{:?}",
+                h.answers
+            );
             assert_eq!(flow.screened_out().map(|r| r.key.clone()), h.screened_out);
             if h.screened_out.is_some() {
                 screened += 1;
@@ -565,10 +570,16 @@ mod tests {
             }
             if h.submitted_at.is_some() {
                 complete += 1;
-                assert!(flow.validate_complete(&h.answers).is_ok(), "{:?}", h.answers);
+                assert!(
+                    flow.validate_complete(&h.answers).is_ok(),
+                    "{:?}",
+                    h.answers
+                );
                 // The Critério Brasil block is answered in full, so it scores.
                 assert!(
-                    crate::survey::CcebTable::embedded().score(&h.answers).is_some(),
+                    crate::survey::CcebTable::embedded()
+                        .score(&h.answers)
+                        .is_some(),
                     "{:?}",
                     h.answers
                 );
@@ -579,7 +590,10 @@ mod tests {
         let share = |k: usize| k as f64 / n;
         assert!((0.70..=0.90).contains(&share(complete)), "{complete}");
         assert!((0.02..=0.10).contains(&share(screened)), "{screened}");
-        assert!((0.02..=0.09).contains(&share(non_shoppers)), "{non_shoppers}");
+        assert!(
+            (0.02..=0.09).contains(&share(non_shoppers)),
+            "{non_shoppers}"
+        );
         let (_, _, again) = sample(50, 7);
         assert_eq!(again[..], households[..50]);
         let (_, _, other) = sample(50, 8);
@@ -589,8 +603,10 @@ mod tests {
     #[test]
     fn households_are_believable_and_correlated() {
         let (def, bairros, households) = sample(20_000, 11);
-        let answered: Vec<&Household> =
-            households.iter().filter(|h| h.screened_out.is_none()).collect();
+        let answered: Vec<&Household> = households
+            .iter()
+            .filter(|h| h.screened_out.is_none())
+            .collect();
         let size = |h: &Household| match h.answers.get("moradores") {
             Some(AnswerValue::Integer(n)) => Some(*n as f64),
             _ => None,
@@ -602,7 +618,8 @@ mod tests {
         let ones = sizes.iter().filter(|&&s| s == 1.0).count() as f64 / sizes.len() as f64;
         assert!((0.14..=0.24).contains(&ones), "one-person share {ones}");
 
-        let pairs = |x: &dyn Fn(&Household) -> Option<f64>, y: &dyn Fn(&Household) -> Option<f64>| {
+        let pairs = |x: &dyn Fn(&Household) -> Option<f64>,
+                     y: &dyn Fn(&Household) -> Option<f64>| {
             answered
                 .iter()
                 .filter_map(|h| Some((x(h)?, y(h)?)))
@@ -634,7 +651,10 @@ mod tests {
         assert!((0.2..=0.7).contains(&often), "4+ a month {often}");
         let mean_spend = pairs(&spend, &spend).iter().map(|p| p.0).sum::<f64>()
             / pairs(&spend, &spend).len() as f64;
-        assert!((500.0..=1500.0).contains(&mean_spend), "mean spend {mean_spend}");
+        assert!(
+            (500.0..=1500.0).contains(&mean_spend),
+            "mean spend {mean_spend}"
+        );
 
         // Purchase intent differs by bairro: top-two share of the largest bairros.
         let mut by_bairro: BTreeMap<&str, (u32, u32)> = BTreeMap::new();

@@ -649,19 +649,17 @@ impl Column<'_> {
                     ),
                 ]
             }
-            Source::IncomeClass(q, _) => {
-                [
-                    s("category"),
-                    format!("Classe social por renda familiar (de `{}`)", q.key),
-                    codes,
-                    s(
-                        "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
+            Source::IncomeClass(q, _) => [
+                s("category"),
+                format!("Classe social por renda familiar (de `{}`)", q.key),
+                codes,
+                s(
+                    "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
                        2 a 4, C mais de 4 a 10, B mais de 10 a 20, A mais de 20; faixa fechada: \
                        classe do ponto médio; faixa aberta: menor classe possível; vazio = prefiro \
                        não informar ou não respondida",
-                    ),
-                ]
-            }
+                ),
+            ],
             Source::Cceb(ref c, class) => {
                 let items = c.table.keys().collect::<Vec<_>>().join(", ");
                 let source = format!(

@@ -135,7 +135,8 @@ pub async fn export<W: Write>(
         opts.csv_profile,
         opts.zone,
         HashingWriter::new(out),
-    ).map_err(io)?;
+    )
+    .map_err(io)?;
     sink.header(&cols).map_err(io)?;
     let mut rows = 0u64;
     let nobody = Person::default();

@@ -158,7 +158,9 @@ fn parse_per_bairro(text: &str, bairros: &[String]) -> Result<Option<Households>
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let name = line.rsplit_once([';', '\t', ',']).map_or("", |(n, _)| n.trim());
+        let name = line
+            .rsplit_once([';', '\t', ','])
+            .map_or("", |(n, _)| n.trim());
         let count = line.rsplit_once([';', '\t', ',']).map_or("", |(_, c)| c);
         if !bairros.iter().any(|b| b == name) {
             return Err(QueryError::HouseholdsUnknownBairro(i + 1));
@@ -248,7 +250,10 @@ pub fn to_query_string(raw: &RawQuery) -> String {
         (field::TO, raw.to.trim()),
         (field::BAIRRO, raw.bairro.trim()),
         (field::HOUSEHOLDS, raw.households.trim()),
-        (field::HOUSEHOLDS_PER_BAIRRO, raw.households_per_bairro.trim()),
+        (
+            field::HOUSEHOLDS_PER_BAIRRO,
+            raw.households_per_bairro.trim(),
+        ),
     ] {
         if !value.is_empty() {
             q.append_pair(name, value);
@@ -340,10 +345,16 @@ mod tests {
             vec![(field::TO, QueryError::Range)]
         );
         for (text, want) in [
-            ("VILA INDUSTRIAL;100\nMOOCA;5", QueryError::HouseholdsUnknownBairro(2)),
+            (
+                "VILA INDUSTRIAL;100\nMOOCA;5",
+                QueryError::HouseholdsUnknownBairro(2),
+            ),
             ("VILA INDUSTRIAL;muitos", QueryError::HouseholdsLine(1)),
             ("VILA INDUSTRIAL;0", QueryError::HouseholdsLine(1)),
-            ("VILA INDUSTRIAL;1\nVILA INDUSTRIAL;2", QueryError::HouseholdsTwice(2)),
+            (
+                "VILA INDUSTRIAL;1\nVILA INDUSTRIAL;2",
+                QueryError::HouseholdsTwice(2),
+            ),
             ("# só comentário", QueryError::HouseholdsEmpty),
         ] {
             let q = RawQuery {
@@ -368,9 +379,8 @@ mod tests {
             households_per_bairro: "VILA INDUSTRIAL; 1.200\nJARDIM SÃO JOSÉ;300".into(),
             ..raw()
         };
-        let Some(Households::PerBairro(map)) = parse(&per, &bairros(), zone)
-            .expect("valid")
-            .households
+        let Some(Households::PerBairro(map)) =
+            parse(&per, &bairros(), zone).expect("valid").households
         else {
             panic!("per bairro")
         };

@@ -75,7 +75,13 @@ fn filter_form(ctx: &Ctx, f: &FilterForm<'_>, errors: &Errors) -> Markup {
     let t = ctx.lang.results();
     let zone_hint = t.date_hint.replace("{zone}", ctx.zone.name());
     let err = |name: &str| errors.get(name);
-    let invalid = |name: &str| if err(name).is_some() { "field invalid" } else { "field" };
+    let invalid = |name: &str| {
+        if err(name).is_some() {
+            "field invalid"
+        } else {
+            "field"
+        }
+    };
     let described = |name: &str, hint: Option<&str>| {
         let mut ids: Vec<String> = hint.map(|h| vec![h.to_string()]).unwrap_or_default();
         if err(name).is_some() {

@@ -65,7 +65,10 @@ fn raw_query(req: &Request) -> RawQuery {
 }
 
 /// The request's choice of filters, parsed.
-type Choice = (RawQuery, Result<ResultsQuery, Vec<(&'static str, QueryError)>>);
+type Choice = (
+    RawQuery,
+    Result<ResultsQuery, Vec<(&'static str, QueryError)>>,
+);
 
 fn choice(req: &Request, app: &AppState) -> Choice {
     let raw = raw_query(req);
@@ -121,7 +124,11 @@ async fn render_page(
 
 /// `GET /admin/results?de=&ate=&bairro=&completos=&domicilios=&domicilios_bairro=`
 #[handler]
-pub async fn page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn page(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let choice = choice(req, state(depot));
     render_page(choice, depot, res).await
 }
@@ -154,7 +161,11 @@ fn download_headers(
 /// `GET /admin/results/relatorio.html?…`: the report as `pesquisa report --format html`
 /// writes it, for the page's filters (audited as `export.html`).
 #[handler]
-pub async fn html(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn html(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
     let (raw, parsed) = choice(req, &app);
     let q = match parsed {
@@ -187,7 +198,11 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
 
 /// `GET /admin/results/respostas.xlsx?…` (audited as `export.xlsx`).
 #[handler]
-pub async fn xlsx(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+pub async fn xlsx(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
     responses(req, depot, res, Format::Xlsx, CsvProfile::Rfc4180).await
 }
 
@@ -240,7 +255,12 @@ async fn responses(
     tokio::spawn(async move {
         match finished.await {
             Ok(Ended::Complete(s)) => {
-                tracing::info!(format = kind, rows = s.rows, bytes = s.bytes, "download sent")
+                tracing::info!(
+                    format = kind,
+                    rows = s.rows,
+                    bytes = s.bytes,
+                    "download sent"
+                )
             }
             Ok(Ended::Cancelled) => {
                 tracing::info!(format = kind, "download stopped: the client went away")

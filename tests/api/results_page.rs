@@ -116,26 +116,41 @@ async fn filters_and_households_apply_to_every_figure_on_both_backends() {
             base(&page),
             format!("n = 90 respostas, das quais {completes_all} completas")
         );
-        assert!(page.body.contains(&expected(&app, Filters::default(), None).await));
+        assert!(
+            page.body
+                .contains(&expected(&app, Filters::default(), None).await)
+        );
 
         // A bairro: every figure below is the report of that bairro alone.
         let page = analyst
             .get(&app.service, &format!("/admin/results?bairro={}", enc(&a)))
             .await;
         assert_eq!(page.status, 200);
-        assert!(base(&page).starts_with("n = 60 respostas"), "{}", base(&page));
+        assert!(
+            base(&page).starts_with("n = 60 respostas"),
+            "{}",
+            base(&page)
+        );
         assert!(page.body.contains(&format!("Bairro: {a}")));
         let only_a = Filters {
             bairro: Some(a.clone()),
             ..Filters::default()
         };
         assert!(
-            page.body.contains(&expected(&app, only_a.clone(), None).await),
+            page.body
+                .contains(&expected(&app, only_a.clone(), None).await),
             "{backend:?}: the page's figures are not the filtered report"
         );
-        assert!(!page.body.contains(&expected(&app, Filters::default(), None).await));
+        assert!(
+            !page
+                .body
+                .contains(&expected(&app, Filters::default(), None).await)
+        );
         // The option is kept selected, the downloads repeat the filter.
-        assert!(page.body.contains(&format!("<option value=\"{a}\" selected>")));
+        assert!(
+            page.body
+                .contains(&format!("<option value=\"{a}\" selected>"))
+        );
         assert!(page.body.contains(&format!(
             "href=\"/admin/results/respostas.xlsx?bairro={}\"",
             enc(&a)
@@ -145,11 +160,22 @@ async fn filters_and_households_apply_to_every_figure_on_both_backends() {
         let page = analyst
             .get(&app.service, "/admin/results?de=2026-11-10&ate=2026-11-30")
             .await;
-        assert!(base(&page).starts_with("n = 30 respostas"), "{}", base(&page));
+        assert!(
+            base(&page).starts_with("n = 30 respostas"),
+            "{}",
+            base(&page)
+        );
         let page = analyst
-            .get(&app.service, "/admin/results?de=01%2F11%2F2026&ate=2026-11-09")
+            .get(
+                &app.service,
+                "/admin/results?de=01%2F11%2F2026&ate=2026-11-09",
+            )
             .await;
-        assert!(base(&page).starts_with("n = 60 respostas"), "{}", base(&page));
+        assert!(
+            base(&page).starts_with("n = 60 respostas"),
+            "{}",
+            base(&page)
+        );
         assert!(page.body.contains("De 01/11/2026 · Até 09/11/2026"));
 
         // Completes only, with the second bairro.
@@ -164,7 +190,9 @@ async fn filters_and_households_apply_to_every_figure_on_both_backends() {
             .filter(|h| h.bairro == b && h.submitted_at.is_some())
             .count();
         assert!(
-            base(&page).starts_with(&format!("n = {completes_b} respostas, das quais {completes_b}")),
+            base(&page).starts_with(&format!(
+                "n = {completes_b} respostas, das quais {completes_b}"
+            )),
             "{}",
             base(&page)
         );
@@ -208,10 +236,22 @@ async fn a_wrong_filter_is_shown_by_its_field_over_the_unfiltered_report() {
         let unfiltered = expected(&app, Filters::default(), None).await;
         for (query, field, message) in [
             ("de=ontem", "de", "Informe uma data válida"),
-            ("de=2026-12-01&ate=2026-11-01", "ate", "A data final é anterior"),
+            (
+                "de=2026-12-01&ate=2026-11-01",
+                "ate",
+                "A data final é anterior",
+            ),
             ("bairro=MOOCA", "bairro", "Escolha um bairro da lista."),
-            ("domicilios=-3", "domicilios", "Informe um número inteiro de domicílios"),
-            ("domicilios=1e9", "domicilios", "Informe um número inteiro de domicílios"),
+            (
+                "domicilios=-3",
+                "domicilios",
+                "Informe um número inteiro de domicílios",
+            ),
+            (
+                "domicilios=1e9",
+                "domicilios",
+                "Informe um número inteiro de domicílios",
+            ),
             (
                 "domicilios_bairro=MOOCA%3B10",
                 "domicilios_bairro",
@@ -347,7 +387,10 @@ async fn downloads_follow_the_filters_are_audited_and_pseudonymous_on_both_backe
             ..Filters::default()
         };
         // CSV, both profiles: byte for byte the export of the same filters.
-        for (perfil, profile) in [("rfc4180", CsvProfile::Rfc4180), ("excel-br", CsvProfile::ExcelBr)] {
+        for (perfil, profile) in [
+            ("rfc4180", CsvProfile::Rfc4180),
+            ("excel-br", CsvProfile::ExcelBr),
+        ] {
             let csv = analyst
                 .get(
                     &app.service,
@@ -366,7 +409,10 @@ async fn downloads_follow_the_filters_are_audited_and_pseudonymous_on_both_backe
         }
         // The ids are the pseudonyms, never the database ids.
         let rfc = analyst
-            .get(&app.service, &format!("/admin/results/respostas.csv?{query}"))
+            .get(
+                &app.service,
+                &format!("/admin/results/respostas.csv?{query}"),
+            )
             .await;
         let pseudonyms: Vec<String> = ids
             .iter()
@@ -374,38 +420,68 @@ async fn downloads_follow_the_filters_are_audited_and_pseudonymous_on_both_backe
             .collect();
         for line in rfc.body.lines().skip(1) {
             let id = line.split(',').next().unwrap_or("");
-            assert!(pseudonyms.iter().any(|p| p == id), "{id} is not a pseudonym");
+            assert!(
+                pseudonyms.iter().any(|p| p == id),
+                "{id} is not a pseudonym"
+            );
         }
 
         // XLSX: the same rows, read back.
         let xlsx = analyst
-            .get(&app.service, &format!("/admin/results/respostas.xlsx?{query}"))
+            .get(
+                &app.service,
+                &format!("/admin/results/respostas.xlsx?{query}"),
+            )
             .await;
         assert_eq!(xlsx.status, 200);
         assert_eq!(
             xlsx.headers["content-type"],
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         );
-        let bytes = pesquisa_body_bytes(&app, &mut analyst, &format!("/admin/results/respostas.xlsx?{query}")).await;
+        let bytes = pesquisa_body_bytes(
+            &app,
+            &mut analyst,
+            &format!("/admin/results/respostas.xlsx?{query}"),
+        )
+        .await;
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("xlsx");
-        assert_eq!(calamine::Reader::sheet_names(&book), ["respostas", "dicionario"]);
+        assert_eq!(
+            calamine::Reader::sheet_names(&book),
+            ["respostas", "dicionario"]
+        );
         let sheet = calamine::Reader::worksheet_range(&mut book, "respostas").expect("sheet");
         let (summary, _) = exported(&app, &filters, Format::Csv, CsvProfile::Rfc4180).await;
         assert_eq!(sheet.height() as u64, summary.rows + 1);
-        let header: Vec<String> = sheet.rows().next().expect("header").iter().map(|c| c.to_string()).collect();
+        let header: Vec<String> = sheet
+            .rows()
+            .next()
+            .expect("header")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         let bairro_col = header.iter().position(|h| h == "bairro").expect("bairro");
-        let submitted_col = header.iter().position(|h| h == "submitted_at").expect("submitted");
+        let submitted_col = header
+            .iter()
+            .position(|h| h == "submitted_at")
+            .expect("submitted");
         assert!(!header.iter().any(|h| h == "email" || h == "nome"));
         for row in sheet.rows().skip(1) {
             assert_eq!(row[bairro_col].to_string(), a);
             assert!(pseudonyms.contains(&row[0].to_string()));
-            assert!(matches!(row[submitted_col], calamine::Data::DateTime(_)), "{:?}", row[submitted_col]);
+            assert!(
+                matches!(row[submitted_col], calamine::Data::DateTime(_)),
+                "{:?}",
+                row[submitted_col]
+            );
         }
 
         // The report file: as `pesquisa report --format html` writes it, same filters.
         let html = analyst
-            .get(&app.service, &format!("/admin/results/relatorio.html?{query}&domicilios=5000"))
+            .get(
+                &app.service,
+                &format!("/admin/results/relatorio.html?{query}&domicilios=5000"),
+            )
             .await;
         assert_eq!(html.status, 200);
         assert_eq!(html.headers["content-type"], "text/html; charset=utf-8");
@@ -421,9 +497,11 @@ async fn downloads_follow_the_filters_are_audited_and_pseudonymous_on_both_backe
         }
         let mut filters_no_verified = filters.clone();
         filters_no_verified.verified_only = false;
-        assert!(html.body.contains(
-            &expected(&app, filters_no_verified, Some(Households::Total(5000))).await
-        ));
+        assert!(
+            html.body.contains(
+                &expected(&app, filters_no_verified, Some(Households::Total(5000))).await
+            )
+        );
 
         // Every download audited, naming its format and filters, no personal data.
         let log = audit::recent(app.db(), 50).await.expect("audit");
@@ -439,10 +517,7 @@ async fn downloads_follow_the_filters_are_audited_and_pseudonymous_on_both_backe
         assert!(csv.contains(&format!("rfc4180; {want}")), "{csv:?}");
         assert!(csv.contains(&format!("excel-br; {want}")), "{csv:?}");
         assert_eq!(details("export.xlsx"), vec![format!("xlsx; {want}"); 2]);
-        assert_eq!(
-            details("export.html"),
-            [format!("{want} domicilios=5000")]
-        );
+        assert_eq!(details("export.html"), [format!("{want} domicilios=5000")]);
         let actor = pesquisa::db::users::find_by_email(app.db(), "analista@exemplo.com.br")
             .await
             .expect("find")
@@ -490,7 +565,11 @@ async fn respondents_get_none_of_it_and_analysts_and_admins_all() {
     }
     let mut respondent = app.signup(&format!("{}@exemplo.com.br", unique("r"))).await;
     for path in paths {
-        assert_eq!(respondent.get(&app.service, path).await.status, 403, "{path}");
+        assert_eq!(
+            respondent.get(&app.service, path).await.status,
+            403,
+            "{path}"
+        );
     }
     let mut analyst = app.staff("analista@exemplo.com.br", Role::Analyst).await;
     let mut admin = app.staff("admin@exemplo.com.br", Role::Admin).await;
@@ -501,7 +580,9 @@ async fn respondents_get_none_of_it_and_analysts_and_admins_all() {
     }
     let log = audit::recent(app.db(), 50).await.expect("audit");
     assert_eq!(
-        log.iter().filter(|e| e.action.starts_with("export.")).count(),
+        log.iter()
+            .filter(|e| e.action.starts_with("export."))
+            .count(),
         8,
         "two of each download, none for the refused ones"
     );

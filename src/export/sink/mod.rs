@@ -9,11 +9,11 @@ use std::io::{self, Write};
 
 use super::columns::{Cell, Column};
 use super::{CsvProfile, Format};
+use crate::locale::Zone;
 use crate::survey::format::write_timestamp;
 pub use delimited::{CsvSink, csv_writer, defuse};
 pub use files::{AtomicFile, HashingWriter, write_file};
 pub use workbook::{CODEBOOK_SHEET, DATA_SHEET, XLSX_MAX_ROWS, Xlsx};
-use crate::locale::Zone;
 
 /// Encodes rows in the chosen format.
 pub enum Sink<W: Write> {

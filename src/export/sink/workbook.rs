@@ -153,12 +153,19 @@ fn codebook(sheet: &mut Worksheet, cols: &[Column<'_>], note: &str) -> io::Resul
         let [kind, question, _, notes] = c.describe();
         // The CSV codebook's "UTC, ISO 8601" is not what this workbook holds.
         let notes = notes.replace("UTC, ISO 8601", note);
-        for (col, text) in [(0, c.name.as_str()), (1, &kind), (2, &question), (5, &notes)] {
+        for (col, text) in [
+            (0, c.name.as_str()),
+            (1, &kind),
+            (2, &question),
+            (5, &notes),
+        ] {
             sheet.write_string(row, col, text).map_err(xlsx_err)?;
         }
         row += 1;
         for (code, label) in c.codes() {
-            sheet.write_string(row, 0, c.name.as_str()).map_err(xlsx_err)?;
+            sheet
+                .write_string(row, 0, c.name.as_str())
+                .map_err(xlsx_err)?;
             sheet.write_string(row, 3, code).map_err(xlsx_err)?;
             sheet.write_string(row, 4, label).map_err(xlsx_err)?;
             row += 1;
@@ -268,22 +275,34 @@ mod tests {
             .rows()
             .map(|r| r.iter().map(|c| c.to_string()).collect())
             .collect();
-        assert_eq!(rows[0], ["coluna", "tipo", "pergunta", "código", "rótulo", "notas"]);
+        assert_eq!(
+            rows[0],
+            ["coluna", "tipo", "pergunta", "código", "rótulo", "notas"]
+        );
         for c in &cols {
-            assert!(rows.iter().any(|r| r[0] == c.name && !r[1].is_empty()), "{}", c.name);
+            assert!(
+                rows.iter().any(|r| r[0] == c.name && !r[1].is_empty()),
+                "{}",
+                c.name
+            );
         }
         let renda = def.question("renda_familiar").expect("renda");
         for o in renda.options() {
             assert!(
-                rows.iter().any(|r| r[0] == "renda_familiar"
-                    && r[3] == o.value
-                    && r[4] == o.label.pt),
+                rows.iter()
+                    .any(|r| r[0] == "renda_familiar" && r[3] == o.value && r[4] == o.label.pt),
                 "{}",
                 o.value
             );
         }
-        assert!(rows.iter().any(|r| r[0] == "classe_renda" && r[3] == "2a4sm" && r[4] == "D"));
-        assert!(rows.iter().any(|r| r[0] == "fatores_escolha__preco" && r[3] == "1"));
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == "classe_renda" && r[3] == "2a4sm" && r[4] == "D")
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == "fatores_escolha__preco" && r[3] == "1")
+        );
         let submitted = rows.iter().find(|r| r[0] == "submitted_at").expect("row");
         assert!(submitted[5].contains("America/Manaus"), "{submitted:?}");
     }
