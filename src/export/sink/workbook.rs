@@ -251,7 +251,7 @@ mod tests {
         let at_col = |name: &str| cols.iter().position(|c| c.name == name).expect(name);
         // 02:30 UTC is 22:30 of the day before in Manaus (UTC−4): Excel serial 46356.9375.
         match &data[(1, at_col("submitted_at"))] {
-            Data::DateTime(d) => assert!((d.as_f64() - 46_356.9375).abs() < 1e-9, "{d:?}"),
+            Data::DateTime(d) => assert!((d.as_f64() - 46_356.937_5).abs() < 1e-9, "{d:?}"),
             other => panic!("not a date: {other:?}"),
         }
         assert_eq!(data[(1, at_col("moradores"))], Data::Float(3.0));
