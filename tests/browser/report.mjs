@@ -36,7 +36,10 @@ async function chartAndSummaryChecks(page, label) {
         || !/\d/.test(li.querySelector('.bar-value')?.textContent || '')).length,
       hists: document.querySelectorAll('.report-hist .hist-y').length,
       histTitled: [...document.querySelectorAll('.report-hist')].filter((h) => h.querySelector('.hist-xtitle') && h.querySelector('.hist-y')).length,
-      firstH2: document.querySelector('h2')?.textContent || '',
+      // The report's first heading (on /admin/results the filter form, the filters in
+      // force and the downloads come before the report).
+      firstH2: [...document.querySelectorAll('h2')]
+        .find((h) => !h.closest('.report-filters, .report-in-force, .report-downloads-box'))?.textContent || '',
       summary: document.querySelector('.report-summary')?.innerText || '',
     };
   });
