@@ -167,7 +167,9 @@ fn pages() -> Router {
                 .hoop(guards::require_analyst)
                 .hoop(two_factor::guard)
                 .get(results::page)
-                .push(Router::with_path("respostas.csv").get(results::csv)),
+                .push(Router::with_path("respostas.csv").get(results::csv))
+                .push(Router::with_path("respostas.xlsx").get(results::xlsx))
+                .push(Router::with_path("relatorio.html").get(results::html)),
         )
         .push(
             Router::with_path("admin")

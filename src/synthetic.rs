@@ -1,13 +1,18 @@
-//! Synthetic responses for load tests, benchmarks and report demos: plausible
+//! Synthetic responses for load tests, benchmarks and report demos: believable
 //! households generated from the questionnaire definition itself, so a changed
 //! definition still gives valid answers.
 //!
-//! Each household draws one latent "affluence" in 0..1; every single-choice question
-//! whose options carry numeric bands (income, spend, trips, intent…) picks an option
-//! near that position, with noise. That gives the correlations the report looks for
-//! (income class against spend and frequency) without modelling each question by
-//! name. Everything comes from one seeded generator: the same seed and definition give
-//! the same data set.
+//! Each household is drawn first as a [`Profile`]: its bairro, its size (IBGE Censo
+//! 2022: 2.79 persons per household), an affluence that shifts with the bairro, an
+//! income growing with affluence and size, a monthly supermarket spend growing with size
+//! and income, trips per month, the spend per trip that follows from them, the distance
+//! to the nearest supermarket, and a purchase intent that differs between bairros. The
+//! answers are then read off the profile by the questions' roles (the band holding the
+//! value), the Critério Brasil items from the affluence, and the other questions drawn
+//! plainly. Questions are answered page by page through the questionnaire's own flow, so
+//! a hidden question is never answered, a screen-out ends the walk, and the soft checks
+//! hold by construction (spend per trip × trips = monthly spend). Everything comes from
+//! one seeded generator: the same seed and definition give the same data set.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -15,11 +20,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 use crate::db::schema::responses;
 use crate::db::{DbError, DbPool};
 use crate::survey::flow::{Flow, settle};
-use crate::survey::{AnswerValue, Answers, Definition, QuestionKind};
+use crate::survey::{AnswerValue, Answers, Choice, Definition, Question, QuestionKind, Role};
 
 /// Share of generated households that submitted; the others stopped part-way.
 const COMPLETE_SHARE: f64 = 0.85;
@@ -30,6 +36,12 @@ const EXCLUDED_SHARE: f64 = 0.04;
 const REDRAW_SCREENED_SHARE: f64 = 0.9;
 /// Share of optional questions left blank.
 const BLANK_OPTIONAL_SHARE: f64 = 0.5;
+/// Share of households that do not shop at supermarkets (a one-person household twice
+/// as often).
+const NON_SHOPPER_SHARE: f64 = 0.04;
+/// Persons per household 1 to 7 (7: seven or eight), shaped on the Censo 2022
+/// distribution; the mean is about 2.8.
+const SIZE_WEIGHTS: [f64; 7] = [0.19, 0.28, 0.24, 0.18, 0.07, 0.025, 0.015];
 /// Names typed in free-text questions (the way people type them).
 const TEXTS: [&str; 8] = [
     "Carrefour",
@@ -56,6 +68,45 @@ pub struct Household {
     pub screened_out: Option<String>,
 }
 
+/// What a household is, before it answers: the values its answers are read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Affluence in standard deviations (bairro shift included).
+    pub affluence: f64,
+    pub size: i64,
+    pub age: i64,
+    /// Household income in minimum wages.
+    pub income_sm: f64,
+    pub shopper: bool,
+    /// Supermarket trips per month (0 for a non-shopper).
+    pub trips: f64,
+    /// Monthly supermarket spend in reais.
+    pub monthly_spend: f64,
+    /// Spend per trip in reais (monthly spend / trips).
+    pub spend_per_trip: f64,
+    /// Monthly spend in neighbourhood shops in reais.
+    pub local_spend: f64,
+    pub distance_km: f64,
+    /// Purchase intent on the 1–5 scale.
+    pub intent: f64,
+}
+
+/// A number in [-0.5, 0.5) fixed by a bairro's name and a salt: the bairro's shift of
+/// affluence, distance or intent, the same whatever the order of the list.
+fn bairro_shift(name: &str, salt: u64) -> f64 {
+    // FNV-1a: stable across runs and platforms, unlike the standard hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
 /// Draws households for `def` living in `bairros`, answered in the `days` before `end`.
 pub struct Generator<'a> {
     def: &'a Definition,
@@ -65,6 +116,7 @@ pub struct Generator<'a> {
     bairro_cdf: Vec<f64>,
     end: NaiveDateTime,
     days: i64,
+    cceb: std::sync::Arc<crate::survey::CcebTable>,
 }
 
 impl<'a> Generator<'a> {
@@ -90,6 +142,7 @@ impl<'a> Generator<'a> {
             bairro_cdf,
             end,
             days: days.max(1),
+            cceb: crate::survey::CcebTable::embedded(),
         }
     }
 
@@ -102,9 +155,66 @@ impl<'a> Generator<'a> {
             .unwrap_or_default()
     }
 
+    /// The household behind the answers, living in `bairro`.
+    pub fn profile(bairro: &str, rng: &mut ChaCha8Rng) -> Profile {
+        let u: f64 = rng.random();
+        let mut acc = 0.0;
+        let mut size = SIZE_WEIGHTS.len() as i64;
+        for (i, w) in SIZE_WEIGHTS.iter().enumerate() {
+            acc += w;
+            if u < acc {
+                size = i as i64 + 1;
+                break;
+            }
+        }
+        if size == 7 && rng.random_bool(0.3) {
+            size = 8;
+        }
+        let affluence = normal(rng) + 1.2 * bairro_shift(bairro, 1);
+        // Median about 3 minimum wages for three persons; more earners in larger homes.
+        let income_sm = 1.9 * (0.8 * affluence).exp() * (size as f64).powf(0.45);
+        let age = (45.0 + 15.0 * normal(rng)).round().clamp(18.0, 90.0) as i64;
+        let non_shopper = NON_SHOPPER_SHARE * if size == 1 { 2.0 } else { 1.0 };
+        let shopper = !rng.random_bool(non_shopper);
+        let trips = if shopper {
+            (3.0 * (0.45 * normal(rng)).exp() * (size as f64 / 2.8).powf(0.2))
+                .round()
+                .max(1.0)
+        } else {
+            0.0
+        };
+        let monthly_spend = if shopper {
+            300.0 * (size as f64).powf(0.55) * income_sm.powf(0.35) * (0.3 * normal(rng)).exp()
+        } else {
+            0.0
+        };
+        let spend_per_trip = if shopper { monthly_spend / trips } else { 0.0 };
+        let local_spend = 0.18 * (monthly_spend + 300.0) * (0.5 * normal(rng)).exp();
+        let distance_km = 0.9 * (0.6 * normal(rng) + 1.2 * bairro_shift(bairro, 2)).exp();
+        // Interest in a new store: higher where the nearest one is far, and by bairro.
+        let intent =
+            (3.1 + 1.6 * bairro_shift(bairro, 3) + 0.4 * distance_km.ln() + 0.9 * normal(rng))
+                .round()
+                .clamp(1.0, 5.0);
+        Profile {
+            affluence,
+            size,
+            age,
+            income_sm,
+            shopper,
+            trips,
+            monthly_spend,
+            spend_per_trip,
+            local_spend,
+            distance_km,
+            intent,
+        }
+    }
+
     /// One household.
     pub fn household(&self, rng: &mut ChaCha8Rng) -> Household {
-        let affluence: f64 = rng.random();
+        let bairro = self.bairro(rng);
+        let profile = Self::profile(&bairro, rng);
         let complete = rng.random_bool(COMPLETE_SHARE);
         let pages = self.def.pages().len();
         let answered_pages = if complete || pages < 2 {
@@ -121,7 +231,7 @@ impl<'a> Generator<'a> {
             for attempt in 0.. {
                 let mut trial = answers.clone();
                 for q in &shown {
-                    if let Some(v) = answer(&q.kind, q.required, affluence, rng) {
+                    if let Some(v) = self.answer(q, &profile, rng) {
                         trial.insert(q.key.clone(), v);
                     }
                 }
@@ -145,7 +255,7 @@ impl<'a> Generator<'a> {
         let updated_at = created_at + TimeDelta::seconds(rng.random_range(30..900));
         Household {
             answers,
-            bairro: self.bairro(rng),
+            bairro,
             current_page: answered_pages,
             created_at,
             updated_at,
@@ -153,44 +263,135 @@ impl<'a> Generator<'a> {
             screened_out,
         }
     }
+
+    /// The answer of `profile` to `q`, or `None` for a blank optional one.
+    fn answer(&self, q: &Question, p: &Profile, rng: &mut ChaCha8Rng) -> Option<AnswerValue> {
+        if !q.required && rng.random_bool(BLANK_OPTIONAL_SHARE) {
+            return None;
+        }
+        let value = match (q.role, &q.kind) {
+            (Some(Role::Age), QuestionKind::Integer { min, max }) => {
+                return Some(AnswerValue::Integer(p.age.clamp(*min, (*max).max(*min))));
+            }
+            (Some(Role::HouseholdSize), QuestionKind::Integer { min, max }) => {
+                return Some(AnswerValue::Integer(p.size.clamp(*min, (*max).max(*min))));
+            }
+            (Some(Role::HouseholdIncome), _) => Some(p.income_sm),
+            (Some(Role::TripsPerMonth), _) => Some(p.trips),
+            (Some(Role::SpendPerTrip), _) => Some(p.spend_per_trip),
+            (Some(Role::MonthlySpend), _) => Some(p.monthly_spend),
+            (Some(Role::LocalShopsSpend), _) => Some(p.local_spend),
+            (Some(Role::Distance), _) => Some(p.distance_km),
+            (Some(Role::PurchaseIntent), _) => Some(p.intent),
+            _ => None,
+        };
+        if let (Some(x), QuestionKind::Single { options }) = (value, &q.kind) {
+            let excluded: Vec<&Choice> = options.iter().filter(|o| o.excluded).collect();
+            if !excluded.is_empty() && rng.random_bool(EXCLUDED_SHARE) {
+                return excluded
+                    .choose(rng)
+                    .map(|o| AnswerValue::Single(o.value.clone()));
+            }
+            if let Some(o) = band_of(options, x) {
+                return Some(AnswerValue::Single(o.value.clone()));
+            }
+        }
+        if let QuestionKind::Single { options } = &q.kind
+            && self.cceb.item(&q.key).is_some()
+            && let Some(o) = cceb_answer(&q.key, options, p.affluence, rng)
+        {
+            return Some(AnswerValue::Single(o.value.clone()));
+        }
+        plain_answer(&q.kind, rng)
+    }
 }
 
-/// An answer to one question, or `None` for a blank optional one.
-fn answer(
-    kind: &QuestionKind,
-    required: bool,
-    affluence: f64,
+/// The option whose band holds `x` (bounds inclusive, options in their order), among
+/// those with bounds and not excluded from analysis.
+fn band_of(options: &[Choice], x: f64) -> Option<&Choice> {
+    let banded: Vec<&Choice> = options
+        .iter()
+        .filter(|o| !o.excluded && (o.lower.is_some() || o.upper.is_some()))
+        .collect();
+    banded
+        .iter()
+        .find(|o| o.upper.is_none_or(|u| x <= u))
+        .or(banded.last())
+        .copied()
+}
+
+/// Expected count of a Critério Brasil item for a household of this affluence (about
+/// the ABEP averages of a middle-class district at 0).
+fn cceb_mean(key: &str, z: f64) -> Option<f64> {
+    Some(match key {
+        "cceb_banheiros" => 1.3 + 0.5 * z,
+        "cceb_empregados" => 0.04 * (1.5 * z).exp(),
+        "cceb_automoveis" => 0.7 + 0.5 * z,
+        "cceb_microcomputador" => 0.8 + 0.5 * z,
+        "cceb_lava_loucas" => 0.1 * (1.2 * z).exp(),
+        "cceb_geladeira" => 1.0 + 0.1 * z,
+        "cceb_freezer" => 0.3 + 0.2 * z,
+        "cceb_lava_roupas" => 0.8 + 0.2 * z,
+        "cceb_dvd" => 0.3 + 0.1 * z,
+        "cceb_micro_ondas" => 0.6 + 0.3 * z,
+        "cceb_motocicleta" => 0.25,
+        "cceb_secadora" => 0.1 * (1.2 * z).exp(),
+        _ => return None,
+    })
+}
+
+/// A Critério Brasil item answered from the household's affluence: counts of goods,
+/// the head's schooling, piped water and a paved street.
+fn cceb_answer<'o>(
+    key: &str,
+    options: &'o [Choice],
+    z: f64,
     rng: &mut ChaCha8Rng,
-) -> Option<AnswerValue> {
-    if !required && rng.random_bool(BLANK_OPTIONAL_SHARE) {
-        return None;
+) -> Option<&'o Choice> {
+    let by_value = |v: &str| options.iter().find(|o| o.value == v);
+    if let Some(mean) = cceb_mean(key, z) {
+        let n = (mean + 0.5 * normal(rng)).round().clamp(0.0, 4.0) as u8;
+        return by_value(&n.to_string());
     }
+    match key {
+        "cceb_instrucao_chefe" => {
+            let last = options.len().checked_sub(1)? as f64;
+            let i = (1.8 + 1.0 * z + 0.8 * normal(rng)).round().clamp(0.0, last) as usize;
+            options.get(i)
+        }
+        "cceb_agua_encanada" => by_value(if rng.random_bool(0.98) { "sim" } else { "nao" }),
+        "cceb_rua_pavimentada" => {
+            let p = (0.88 + 0.05 * z).clamp(0.0, 1.0);
+            by_value(if rng.random_bool(p) { "sim" } else { "nao" })
+        }
+        _ => None,
+    }
+}
+
+/// An answer to a question the profile says nothing about: plain draws within its
+/// limits (sex weighted as the population is when the options name it).
+fn plain_answer(kind: &QuestionKind, rng: &mut ChaCha8Rng) -> Option<AnswerValue> {
     Some(match kind {
         QuestionKind::Integer { min, max } => {
-            // Small numbers are the common ones (household size, age skew).
+            // Small numbers are the common ones.
             let span = (max - min).min(60) as f64;
             let x: f64 = rng.random::<f64>() * rng.random::<f64>();
             AnswerValue::Integer(min + (x * span).round() as i64)
         }
         QuestionKind::Single { options } => {
             let excluded: Vec<_> = options.iter().filter(|o| o.excluded).collect();
-            let banded: Vec<_> = options.iter().filter(|o| !o.excluded).collect();
-            if !excluded.is_empty() && rng.random_bool(EXCLUDED_SHARE) {
+            let kept: Vec<_> = options.iter().filter(|o| !o.excluded).collect();
+            if !excluded.is_empty() && rng.random_bool(EXCLUDED_SHARE / 2.0) {
                 let o = excluded.choose(rng)?;
                 return Some(AnswerValue::Single(o.value.clone()));
             }
-            let ordered = banded
-                .iter()
-                .any(|o| o.lower.is_some() || o.upper.is_some());
-            let o = if ordered {
-                // Near the household's position, noise of about one option either way.
-                let n = banded.len() as f64;
-                let noisy = affluence * n + (rng.random::<f64>() - 0.5) * 2.5;
-                let i = noisy.floor().clamp(0.0, n - 1.0) as usize;
-                banded.get(i).copied()
-            } else {
-                banded.choose(rng).copied()
-            }?;
+            let weight = |o: &&Choice| match o.value.as_str() {
+                "feminino" => 54.0,
+                "masculino" => 45.0,
+                _ if kept.iter().any(|k| k.value == "feminino") => 1.0,
+                _ => 10.0,
+            };
+            let o = kept.choose_weighted(rng, weight).ok()?;
             AnswerValue::Single(o.value.clone())
         }
         QuestionKind::Multi { options, min, max } => {
@@ -282,9 +483,12 @@ pub async fn insert(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use rand::SeedableRng;
 
     use super::*;
+    use crate::survey::answers::check_stored;
     use crate::survey::default_definition;
 
     fn at() -> NaiveDateTime {
@@ -293,31 +497,76 @@ mod tests {
             .naive_utc()
     }
 
-    #[test]
-    fn complete_households_pass_validation_and_seed_repeats() {
+    fn single<'h>(h: &'h Household, key: &str) -> Option<&'h str> {
+        match h.answers.get(key) {
+            Some(AnswerValue::Single(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The midpoint of the band answered to `key` (open top: 1.5 × its lower bound).
+    fn midpoint(def: &Definition, h: &Household, key: &str) -> Option<f64> {
+        let o = def.question(key)?.option(single(h, key)?)?;
+        match (o.lower, o.upper) {
+            (_, _) if o.excluded => None,
+            (Some(l), Some(u)) => Some((l + u) / 2.0),
+            (Some(l), None) => Some(l * 1.5),
+            _ => None,
+        }
+    }
+
+    fn pearson(pairs: &[(f64, f64)]) -> f64 {
+        let n = pairs.len() as f64;
+        let (mx, my) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / n,
+            pairs.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let cov: f64 = pairs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+        let vx: f64 = pairs.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+        let vy: f64 = pairs.iter().map(|(_, y)| (y - my).powi(2)).sum();
+        cov / (vx * vy).sqrt()
+    }
+
+    fn sample(n: usize, seed: u64) -> (Definition, Vec<String>, Vec<Household>) {
         let def = default_definition().expect("definition");
-        let bairros = vec!["Vila Industrial".to_string(), "Jardim Uirá".to_string()];
-        let g = Generator::new(&def, &bairros, at(), 30);
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let bairros = crate::accounts::fields::Bairros::embedded().all().to_vec();
+        let households = {
+            let g = Generator::new(&def, &bairros, at(), 30);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..n).map(|_| g.household(&mut rng)).collect()
+        };
+        (def, bairros, households)
+    }
+
+    #[test]
+    fn every_household_obeys_the_questionnaire_and_the_seed_repeats() {
+        let (def, bairros, households) = sample(3000, 7);
         let (mut complete, mut screened, mut non_shoppers) = (0, 0, 0);
-        for _ in 0..500 {
-            let h = g.household(&mut rng);
+        for h in &households {
             assert!(bairros.contains(&h.bairro));
             let flow = Flow::new(&def, &h.answers);
-            // Nothing answered that the flow does not ask.
+            // Nothing answered that the flow does not ask, and every answer valid.
             for (k, _) in h.answers.iter() {
                 assert!(flow.is_shown(k), "{k} answered but hidden: {:?}", h.answers);
+                let q = def.question(k).expect("known question");
+                assert_eq!(check_stored(q, &h.answers), None, "{k}: {:?}", h.answers);
             }
+            // No soft check fires: trips × spend per trip fits the monthly spend.
+            assert!(
+                flow.all_fired_checks(&h.answers).is_empty(),
+                "{:?}",
+                h.answers
+            );
             assert_eq!(flow.screened_out().map(|r| r.key.clone()), h.screened_out);
             if h.screened_out.is_some() {
                 screened += 1;
                 assert!(h.submitted_at.is_none());
             }
-            if h.answers.get("frequencia_supermercado")
-                == Some(&AnswerValue::Single("nao_compro".into()))
-            {
+            if single(h, "frequencia_supermercado") == Some("nao_compro") {
                 non_shoppers += 1;
                 assert_eq!(h.answers.get("valor_compra"), None);
+                assert_eq!(h.answers.get("gasto_mensal"), None);
+                assert_eq!(h.answers.get("distancia_supermercado"), None);
             }
             if h.submitted_at.is_some() {
                 complete += 1;
@@ -326,15 +575,105 @@ mod tests {
                     "{:?}",
                     h.answers
                 );
+                // The Critério Brasil block is answered in full, so it scores.
+                assert!(
+                    crate::survey::CcebTable::embedded()
+                        .score(&h.answers)
+                        .is_some(),
+                    "{:?}",
+                    h.answers
+                );
             }
             assert!(h.updated_at > h.created_at && h.created_at <= at());
         }
-        assert!((330..=460).contains(&complete), "{complete}");
-        assert!((5..=60).contains(&screened), "{screened}");
-        assert!(non_shoppers > 0);
-        let again = Generator::new(&def, &bairros, at(), 30);
-        let a = again.household(&mut ChaCha8Rng::seed_from_u64(7));
-        let b = g.household(&mut ChaCha8Rng::seed_from_u64(7));
-        assert_eq!(a, b);
+        let n = households.len() as f64;
+        let share = |k: usize| k as f64 / n;
+        assert!((0.70..=0.90).contains(&share(complete)), "{complete}");
+        assert!((0.02..=0.10).contains(&share(screened)), "{screened}");
+        assert!(
+            (0.02..=0.09).contains(&share(non_shoppers)),
+            "{non_shoppers}"
+        );
+        let (_, _, again) = sample(50, 7);
+        assert_eq!(again[..], households[..50]);
+        let (_, _, other) = sample(50, 8);
+        assert_ne!(other[..], households[..50]);
+    }
+
+    #[test]
+    fn households_are_believable_and_correlated() {
+        let (def, bairros, households) = sample(20_000, 11);
+        let answered: Vec<&Household> = households
+            .iter()
+            .filter(|h| h.screened_out.is_none())
+            .collect();
+        let size = |h: &Household| match h.answers.get("moradores") {
+            Some(AnswerValue::Integer(n)) => Some(*n as f64),
+            _ => None,
+        };
+        let sizes: Vec<f64> = answered.iter().filter_map(|h| size(h)).collect();
+        let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
+        // IBGE Censo 2022: 2.79 persons per household.
+        assert!((2.65..=2.95).contains(&mean), "mean household size {mean}");
+        let ones = sizes.iter().filter(|&&s| s == 1.0).count() as f64 / sizes.len() as f64;
+        assert!((0.14..=0.24).contains(&ones), "one-person share {ones}");
+
+        let pairs = |x: &dyn Fn(&Household) -> Option<f64>,
+                     y: &dyn Fn(&Household) -> Option<f64>| {
+            answered
+                .iter()
+                .filter_map(|h| Some((x(h)?, y(h)?)))
+                .collect::<Vec<_>>()
+        };
+        let income = |h: &Household| midpoint(&def, h, "renda_familiar");
+        let spend = |h: &Household| midpoint(&def, h, "gasto_mensal");
+        let per_trip = |h: &Household| midpoint(&def, h, "valor_compra");
+        let trips = |h: &Household| midpoint(&def, h, "frequencia_supermercado");
+        let r_size_spend = pearson(&pairs(&size, &spend));
+        let r_income_spend = pearson(&pairs(&income, &spend));
+        let r_size_income = pearson(&pairs(&size, &income));
+        let r_spend_trip = pearson(&pairs(&spend, &per_trip));
+        assert!(r_size_spend > 0.15, "size × spend {r_size_spend}");
+        assert!(r_income_spend > 0.15, "income × spend {r_income_spend}");
+        assert!(r_size_income > 0.05, "size × income {r_size_income}");
+        assert!(r_spend_trip > 0.2, "monthly × per trip {r_spend_trip}");
+        // Critério Brasil points rise with income.
+        let table = crate::survey::CcebTable::embedded();
+        let points = |h: &Household| table.score(&h.answers).map(|s| f64::from(s.points));
+        let r_points = pearson(&pairs(&income, &points));
+        assert!(r_points > 0.2, "income × CCEB points {r_points}");
+
+        // Trips per month: most shop two to four times; a minority once.
+        let t: Vec<f64> = answered.iter().filter_map(|h| trips(h)).collect();
+        let once = t.iter().filter(|&&x| x == 1.0).count() as f64 / t.len() as f64;
+        let often = t.iter().filter(|&&x| x >= 4.0).count() as f64 / t.len() as f64;
+        assert!((0.03..=0.25).contains(&once), "once a month {once}");
+        assert!((0.2..=0.7).contains(&often), "4+ a month {often}");
+        let mean_spend = pairs(&spend, &spend).iter().map(|p| p.0).sum::<f64>()
+            / pairs(&spend, &spend).len() as f64;
+        assert!(
+            (500.0..=1500.0).contains(&mean_spend),
+            "mean spend {mean_spend}"
+        );
+
+        // Purchase intent differs by bairro: top-two share of the largest bairros.
+        let mut by_bairro: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+        for h in &answered {
+            if let Some(v) = single(h, "interesse_novo") {
+                let e = by_bairro.entry(h.bairro.as_str()).or_default();
+                e.0 += 1;
+                e.1 += u32::from(v == "certamente_sim" || v == "provavelmente_sim");
+            }
+        }
+        let shares: Vec<f64> = by_bairro
+            .values()
+            .filter(|(n, _)| *n >= 300)
+            .map(|(n, k)| f64::from(*k) / f64::from(*n))
+            .collect();
+        assert!(shares.len() >= 3, "{} large bairros", shares.len());
+        let spread = shares.iter().cloned().fold(f64::MIN, f64::max)
+            - shares.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(spread > 0.10, "intent spread between bairros {spread}");
+        assert!(bairros.len() > 3);
     }
 }

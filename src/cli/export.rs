@@ -207,6 +207,7 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         include_personal_data: opts.include_personal_data,
         batch_size: export::BATCH_SIZE,
         cceb: settings.survey.load_cceb_table()?,
+        zone: settings.survey.zone(),
     };
     let mut written = opts.output.clone();
     let mut syntax = None;

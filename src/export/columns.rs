@@ -691,16 +691,56 @@ impl Column<'_> {
         }
     }
 
+    /// The codes of a coded column and what each means (Portuguese): a choice's options,
+    /// a flag's 1 and 0, a band's midpoint, an income or Critério Brasil class. Empty for
+    /// free values. The CSV codebook writes them as `code=label | …`, the workbook's
+    /// `dicionario` sheet one per row.
+    pub fn codes(&self) -> Vec<(String, String)> {
+        match self.source {
+            Source::Answer(q, _) => q
+                .options()
+                .iter()
+                .map(|o| (o.value.clone(), o.label.pt.clone()))
+                .collect(),
+            Source::MultiFlag(..) => vec![
+                ("1".into(), "marcada".into()),
+                ("0".into(), "não marcada".into()),
+            ],
+            Source::Midpoint(q, _) => q
+                .options()
+                .iter()
+                .map(|o| {
+                    let m = option_midpoint(o).map_or_else(|| "(vazio)".into(), |m| m.to_string());
+                    (o.value.clone(), m)
+                })
+                .collect(),
+            Source::IncomeClass(q, _) => q
+                .options()
+                .iter()
+                .map(|o| {
+                    let c = option_income_class(o).map_or("(vazio)", IncomeClass::as_str);
+                    (o.value.clone(), c.to_string())
+                })
+                .collect(),
+            Source::Cceb(ref c, true) => c
+                .table
+                .classes()
+                .iter()
+                .map(|k| (k.class.to_string(), format!("{}–{} pontos", k.min, k.max)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The codebook line: (type, question text in Portuguese, options, notes).
     pub fn describe(&self) -> [String; 4] {
         let s = |x: &str| x.to_string();
-        let options = |q: &Question| {
-            q.options()
-                .iter()
-                .map(|o| format!("{}={}", o.value, o.label.pt))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        };
+        let codes = self
+            .codes()
+            .iter()
+            .map(|(code, label)| format!("{code}={label}"))
+            .collect::<Vec<_>>()
+            .join(" | ");
         let personal = "dado pessoal; só com --include-personal-data";
         match self.source {
             Source::ResponseId => [
@@ -769,7 +809,7 @@ impl Column<'_> {
                         .map(|(code, o)| format!("{code}={}", o.label))
                         .collect::<Vec<_>>()
                         .join(" | "),
-                    None => options(q),
+                    None => codes,
                 };
                 [s(q.kind.name()), q.text.pt.clone(), options, notes]
             }
@@ -778,7 +818,7 @@ impl Column<'_> {
                 [
                     s("flag"),
                     format!("{} — {}", q.text.pt, o.label.pt),
-                    s("1=marcada | 0=não marcada"),
+                    codes,
                     format!(
                         "opção `{}` da pergunta múltipla `{}`; {}",
                         o.value,
@@ -788,20 +828,11 @@ impl Column<'_> {
                 ]
             }
             Source::Midpoint(q, _) => {
-                let values = q
-                    .options()
-                    .iter()
-                    .map(|o| match option_midpoint(o) {
-                        Some(m) => format!("{}={m}", o.value),
-                        None => format!("{}=(vazio)", o.value),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" | ");
                 let unit = q.unit.map_or("sem unidade", Unit::as_str);
                 [
                     s("number"),
                     format!("Ponto médio da faixa: {}", q.text.pt),
-                    values,
+                    codes,
                     format!(
                         "unidade: {unit}; faixa fechada = (inferior + superior) / 2; faixa aberta \
                          (sem limite superior) = {OPEN_TOP_FACTOR} × limite inferior; \
@@ -809,37 +840,19 @@ impl Column<'_> {
                     ),
                 ]
             }
-            Source::IncomeClass(q, _) => {
-                let values = q
-                    .options()
-                    .iter()
-                    .map(|o| {
-                        let c = option_income_class(o).map_or("(vazio)", IncomeClass::as_str);
-                        format!("{}={c}", o.value)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                [
-                    s("category"),
-                    format!("Classe social por renda familiar (de `{}`)", q.key),
-                    values,
-                    s(
-                        "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
+            Source::IncomeClass(q, _) => [
+                s("category"),
+                format!("Classe social por renda familiar (de `{}`)", q.key),
+                codes,
+                s(
+                    "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
                        2 a 4, C mais de 4 a 10, B mais de 10 a 20, A mais de 20; faixa fechada: \
                        classe do ponto médio; faixa aberta: menor classe possível; vazio = prefiro \
                        não informar ou não respondida",
-                    ),
-                ]
-            }
+                ),
+            ],
             Source::Cceb(ref c, class) => {
                 let items = c.table.keys().collect::<Vec<_>>().join(", ");
-                let ranges = c
-                    .table
-                    .classes()
-                    .iter()
-                    .map(|k| format!("{}={}–{} pontos", k.class, k.min, k.max))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
                 let source = format!(
                     "Critério de Classificação Econômica Brasil: {}; itens: {items}; vazio = \
                      algum item não respondido ou não perguntado",
@@ -849,7 +862,7 @@ impl Column<'_> {
                     [
                         s("category"),
                         s("Classe econômica pelo Critério Brasil (ABEP)"),
-                        ranges,
+                        codes,
                         source,
                     ]
                 } else {

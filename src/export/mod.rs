@@ -85,6 +85,8 @@ pub struct ExportOptions {
     /// The Critério Brasil table of the `cceb_pontos` and `classe_cceb` columns
     /// (`survey.cceb_table`; the embedded CCEB 2015 by default).
     pub cceb: std::sync::Arc<crate::survey::CcebTable>,
+    /// Zone of the workbook's dates (`survey.timezone`); CSV and JSON Lines write UTC.
+    pub zone: crate::locale::Zone,
 }
 
 impl Default for ExportOptions {
@@ -96,6 +98,7 @@ impl Default for ExportOptions {
             include_personal_data: false,
             batch_size: BATCH_SIZE,
             cceb: crate::survey::CcebTable::embedded(),
+            zone: crate::locale::Zone::default(),
         }
     }
 }
@@ -144,7 +147,13 @@ pub async fn export<W: Write>(
     let cols = export_columns(def, opts);
     let labelled = opts.format.is_labelled();
     let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
-    let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
+    let mut sink = Sink::new(
+        opts.format,
+        opts.csv_profile,
+        opts.zone,
+        HashingWriter::new(out),
+    )
+    .map_err(io)?;
     sink.header(&cols).map_err(io)?;
     let mut rows = 0u64;
     let nobody = Person::default();

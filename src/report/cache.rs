@@ -1,7 +1,9 @@
-//! The last report computed for `/admin/results`, kept per instance for [`REPORT_TTL`]:
-//! the report reads every response, so concurrent visitors wait for one computation
-//! instead of starting one each.
+//! The reports last computed for `/admin/results`, one per choice of filters, kept per
+//! instance for [`REPORT_TTL`]: a report reads every response, so concurrent visitors
+//! wait for one computation instead of starting one each, and one lock means an
+//! instance computes one report at a time however many analysts filter at once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,29 +12,44 @@ use super::Report;
 /// How long a computed report is shown before it is computed again.
 pub const REPORT_TTL: Duration = Duration::from_secs(60);
 
-/// The cached report and when it was computed.
+/// Most reports kept: each is a few hundred kilobytes at most (aggregates only).
+pub const MAX_KEPT: usize = 16;
+
+/// The cached reports by key (the filters' text) and when each was computed.
 #[derive(Default)]
-pub struct ReportCache(tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>);
+pub struct ReportCache(tokio::sync::Mutex<HashMap<String, (Instant, Arc<Report>)>>);
 
 impl ReportCache {
-    /// The cached report while it is fresh, otherwise the one `build` computes (kept).
-    pub async fn get_or_build<E, F>(&self, build: F) -> Result<Arc<Report>, E>
+    /// The cached report of `key` while it is fresh, otherwise the one `build` computes
+    /// (kept; the stalest entries make room beyond [`MAX_KEPT`]).
+    pub async fn get_or_build<E, F>(&self, key: &str, build: F) -> Result<Arc<Report>, E>
     where
         F: AsyncFnOnce() -> Result<Report, E>,
     {
-        let mut slot = self.0.lock().await;
-        if let Some((at, r)) = slot.as_ref()
+        let mut slots = self.0.lock().await;
+        if let Some((at, r)) = slots.get(key)
             && at.elapsed() < REPORT_TTL
         {
             return Ok(r.clone());
         }
         let fresh = Arc::new(build().await?);
-        *slot = Some((Instant::now(), fresh.clone()));
+        slots.retain(|_, (at, _)| at.elapsed() < REPORT_TTL);
+        while slots.len() >= MAX_KEPT {
+            let Some(oldest) = slots
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            slots.remove(&oldest);
+        }
+        slots.insert(key.to_string(), (Instant::now(), fresh.clone()));
         Ok(fresh)
     }
 
-    /// Forget the cached report: the next visit computes it again.
+    /// Forget every cached report: the next visit computes it again.
     pub async fn expire(&self) {
-        *self.0.lock().await = None;
+        self.0.lock().await.clear();
     }
 }

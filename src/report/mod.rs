@@ -16,6 +16,7 @@ pub mod assumptions;
 pub mod cache;
 pub mod html;
 mod model;
+pub mod query;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -139,8 +140,36 @@ pub fn read_households_file(path: &Path) -> anyhow::Result<Households> {
     parse_households(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// What is wrong with a households list, and on which line (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HouseholdsError {
+    /// A line without `;`, tab or comma.
+    NoSeparator(usize),
+    EmptyName(usize),
+    /// The count is not a whole number (as written).
+    NotANumber(usize, String),
+    /// The bairro appeared on an earlier line.
+    Twice(usize, String),
+    /// Only comments and blank lines.
+    Empty,
+}
+
+impl std::fmt::Display for HouseholdsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HouseholdsError::NoSeparator(n) => write!(f, "line {n}: expected `bairro;households`"),
+            HouseholdsError::EmptyName(n) => write!(f, "line {n}: the bairro name is empty"),
+            HouseholdsError::NotANumber(n, count) => {
+                write!(f, "line {n}: `{count}` is not a whole number of households")
+            }
+            HouseholdsError::Twice(n, name) => write!(f, "line {n}: bairro `{name}` appears twice"),
+            HouseholdsError::Empty => f.write_str("no `bairro;households` lines"),
+        }
+    }
+}
+
 /// See [`read_households_file`].
-pub fn parse_households(text: &str) -> Result<Households, String> {
+pub fn parse_households(text: &str) -> Result<Households, HouseholdsError> {
     let mut map = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim().trim_start_matches('\u{feff}');
@@ -150,21 +179,21 @@ pub fn parse_households(text: &str) -> Result<Households, String> {
         let n = i + 1;
         let (name, count) = line
             .rsplit_once([';', '\t', ','])
-            .ok_or_else(|| format!("line {n}: expected `bairro;households`"))?;
+            .ok_or(HouseholdsError::NoSeparator(n))?;
         let name = name.trim();
         let count = count.trim().replace(['.', '_', ' '], "");
         if name.is_empty() {
-            return Err(format!("line {n}: the bairro name is empty"));
+            return Err(HouseholdsError::EmptyName(n));
         }
         let households: u64 = count
             .parse()
-            .map_err(|_| format!("line {n}: `{count}` is not a whole number of households"))?;
+            .map_err(|_| HouseholdsError::NotANumber(n, count.clone()))?;
         if map.insert(name.to_string(), households).is_some() {
-            return Err(format!("line {n}: bairro `{name}` appears twice"));
+            return Err(HouseholdsError::Twice(n, name.to_string()));
         }
     }
     if map.is_empty() {
-        return Err("no `bairro;households` lines".into());
+        return Err(HouseholdsError::Empty);
     }
     Ok(Households::PerBairro(map))
 }
@@ -183,11 +212,11 @@ mod tests {
         assert_eq!(map.get("Vila Industrial"), Some(&1200));
         assert_eq!(map.get("Jardim Uirá"), Some(&300));
         assert_eq!(
-            parse_households("A;1\nA;2").unwrap_err(),
+            parse_households("A;1\nA;2").unwrap_err().to_string(),
             "line 2: bairro `A` appears twice"
         );
         assert_eq!(
-            parse_households("x;muitas").unwrap_err(),
+            parse_households("x;muitas").unwrap_err().to_string(),
             "line 1: `muitas` is not a whole number of households"
         );
         assert!(parse_households("# nada\n").is_err());

@@ -1,9 +1,12 @@
 //! `/admin/results`: the analysts' dashboard (analyst and admin roles). The page shows
-//! the report of [`crate::report`], built by the same code as `pesquisa report`, and
-//! links to the CSV export, streamed from the database with pseudonymous ids.
+//! the report of [`crate::report`], built by the same code as `pesquisa report`, for
+//! the filters and households chosen in its GET form ([`crate::report::query`]), and
+//! links to downloads with the same filters: the report as one HTML file, the responses
+//! as XLSX and as CSV in both profiles, streamed from the database with pseudonymous ids
+//! and each audited (`export.html`, `export.xlsx`, `export.csv`) naming its filters.
 //!
-//! The report reads every response, so it is computed at most once a minute per instance
-//! and shared ([`crate::report::cache`]).
+//! A report reads every response, so each choice of filters is computed at most once a
+//! minute per instance and shared ([`crate::report::cache`]).
 
 use std::sync::Arc;
 
@@ -14,21 +17,27 @@ use super::{page_ctx, state};
 use crate::db::audit;
 use crate::export::download::{self, Ended};
 use crate::export::{CsvProfile, ExportOptions, Format};
+use crate::report::query::{self, QueryError, RawQuery, ResultsQuery, field};
 use crate::report::{self, Report};
 use crate::views;
 use crate::web::error::AppError;
 use crate::web::session;
 use crate::web::state::AppState;
 
-/// Bytes sent to the client per chunk of the CSV download.
+/// Bytes sent to the client per chunk of a streamed download.
 const CHUNK: usize = 64 * 1024;
 
-async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
+/// The report for `q` (the configured households unless the analyst gave some).
+async fn report_for(app: &AppState, q: &ResultsQuery) -> Result<Arc<Report>, AppError> {
     app.report_cache
-        .get_or_build(async || {
+        .get_or_build(&q.describe(), async || {
             let mut params = report::params_from_settings(&app.settings.report)?;
+            params.filters = q.filters.clone();
             params.filters.verified_only = app.settings.require_verified_email();
             params.zone = app.settings.survey.zone();
+            if q.households.is_some() {
+                params.households = q.households.clone();
+            }
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -42,21 +51,141 @@ async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
         .await
 }
 
-/// `GET /admin/results`
-#[handler]
-pub async fn page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    let report = current_report(&app).await?;
-    let c = page_ctx(depot);
+/// The form's fields as typed.
+fn raw_query(req: &Request) -> RawQuery {
+    let text = |name: &str| req.query::<String>(name).unwrap_or_default();
+    RawQuery {
+        from: text(field::FROM),
+        to: text(field::TO),
+        bairro: text(field::BAIRRO),
+        complete_only: req.query::<String>(field::COMPLETE_ONLY).is_some(),
+        households: text(field::HOUSEHOLDS),
+        households_per_bairro: text(field::HOUSEHOLDS_PER_BAIRRO),
+    }
+}
+
+/// The request's choice of filters, parsed.
+type Choice = (
+    RawQuery,
+    Result<ResultsQuery, Vec<(&'static str, QueryError)>>,
+);
+
+fn choice(req: &Request, app: &AppState) -> Choice {
+    let raw = raw_query(req);
+    let parsed = query::parse(&raw, app.bairros.all(), app.settings.survey.zone());
+    (raw, parsed)
+}
+
+fn no_store(res: &mut Response) -> Result<(), AppError> {
     res.headers_mut().insert(
         CACHE_CONTROL,
         "no-store".parse().map_err(anyhow::Error::from)?,
     );
-    res.render(views::Html(views::results::page(&c, &report)));
     Ok(())
 }
 
-/// `GET /admin/results/respostas.csv?perfil=rfc4180|excel-br` (audited).
+/// The page for a choice: the filtered report, or, when a field is wrong, the errors
+/// by their fields over the unfiltered report (422; nothing is downloaded).
+async fn render_page(
+    choice: Choice,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let (raw, parsed) = choice;
+    let (report, applied, errors) = match parsed {
+        Ok(q) => (report_for(&app, &q).await?, Some(q), Vec::new()),
+        Err(errors) => (
+            report_for(&app, &ResultsQuery::default()).await?,
+            None,
+            errors,
+        ),
+    };
+    let query = if applied.is_some() {
+        query::to_query_string(&raw)
+    } else {
+        String::new()
+    };
+    let c = page_ctx(depot);
+    let form = views::results::FilterForm {
+        raw: &raw,
+        applied: applied.as_ref(),
+        errors: &errors,
+        bairros: app.bairros.all(),
+        query: &query,
+    };
+    no_store(res)?;
+    if !errors.is_empty() {
+        res.status_code(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    res.render(views::Html(views::results::page(&c, &report, &form)));
+    Ok(())
+}
+
+/// `GET /admin/results?de=&ate=&bairro=&completos=&domicilios=&domicilios_bairro=`
+#[handler]
+pub async fn page(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let choice = choice(req, state(depot));
+    render_page(choice, depot, res).await
+}
+
+/// `Content-Disposition` of a download named `respostas-20261130-2105-{suffix}`.
+fn attachment(stem: &str, suffix: &str) -> String {
+    format!(
+        "attachment; filename=\"{stem}-{}{suffix}\"",
+        chrono::Utc::now().format("%Y%m%d-%H%M")
+    )
+}
+
+fn download_headers(
+    res: &mut Response,
+    content_type: &str,
+    disposition: &str,
+) -> Result<(), AppError> {
+    let headers = res.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        content_type.parse().map_err(anyhow::Error::from)?,
+    );
+    headers.insert(
+        CONTENT_DISPOSITION,
+        disposition.parse().map_err(anyhow::Error::from)?,
+    );
+    no_store(res)
+}
+
+/// `GET /admin/results/relatorio.html?…`: the report as `pesquisa report --format html`
+/// writes it, for the page's filters (audited as `export.html`).
+#[handler]
+pub async fn html(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let (raw, parsed) = choice(req, &app);
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return render_page((raw, Err(e)), depot, res).await,
+    };
+    let report = report_for(&app, &q).await?;
+    let lang = super::lang_of(depot);
+    let actor = session::user(depot).map(|u| u.id);
+    audit::record(&app.db, actor, "export.html", None, &q.describe()).await?;
+    download_headers(
+        res,
+        "text/html; charset=utf-8",
+        &attachment("relatorio", ".html"),
+    )?;
+    res.body(report::html::document(&report, lang));
+    Ok(())
+}
+
+/// `GET /admin/results/respostas.csv?perfil=rfc4180|excel-br&…` (audited as `export.csv`).
 #[handler]
 pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let profile = match req.query::<String>("perfil").as_deref() {
@@ -64,63 +193,89 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
         Some("excel-br") => CsvProfile::ExcelBr,
         Some(_) => return Err(AppError::BadRequest),
     };
+    responses(req, depot, res, Format::Csv, profile).await
+}
+
+/// `GET /admin/results/respostas.xlsx?…` (audited as `export.xlsx`).
+#[handler]
+pub async fn xlsx(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    responses(req, depot, res, Format::Xlsx, CsvProfile::Rfc4180).await
+}
+
+/// The responses matching the page's filters, streamed as `format` with pseudonymous
+/// ids (never personal data), after the audit entry naming the format and filters.
+async fn responses(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    format: Format,
+    profile: CsvProfile,
+) -> Result<(), AppError> {
     let app = state(depot).clone();
-    let actor = session::user(depot).map(|u| u.id);
-    let secret = app.session_key.to_vec();
+    let (raw, parsed) = choice(req, &app);
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return render_page((raw, Err(e)), depot, res).await,
+    };
+    let mut filters = q.filters.clone();
+    filters.verified_only = app.settings.require_verified_email();
     let opts = ExportOptions {
-        format: Format::Csv,
+        format,
         csv_profile: profile,
-        filters: crate::export::Filters {
-            verified_only: app.settings.require_verified_email(),
-            ..Default::default()
-        },
+        filters,
         // The configured Critério Brasil table (checked at start-up), as `pesquisa export`.
         cceb: app
             .settings
             .survey
             .load_cceb_table()
             .map_err(anyhow::Error::from)?,
+        zone: app.settings.survey.zone(),
         ..ExportOptions::default()
     };
-    let profile_name = match profile {
-        CsvProfile::Rfc4180 => "rfc4180",
-        CsvProfile::ExcelBr => "excel-br",
+    let (kind, action, content_type) = match (format, profile) {
+        (Format::Xlsx, _) => (
+            "xlsx",
+            "export.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (_, CsvProfile::Rfc4180) => ("rfc4180", "export.csv", "text/csv; charset=utf-8"),
+        (_, CsvProfile::ExcelBr) => ("excel-br", "export.csv", "text/csv; charset=utf-8"),
     };
-    audit::record(&app.db, actor, "export.csv", None, profile_name).await?;
+    let actor = session::user(depot).map(|u| u.id);
+    let detail = format!("{kind}; {}", q.describe());
+    audit::record(&app.db, actor, action, None, &detail).await?;
 
+    let secret = app.session_key.to_vec();
     let (body, finished) =
         download::stream(app.db.clone(), app.survey.clone(), secret, opts, CHUNK);
     tokio::spawn(async move {
         match finished.await {
             Ok(Ended::Complete(s)) => {
-                tracing::info!(rows = s.rows, bytes = s.bytes, "csv download sent")
+                tracing::info!(
+                    format = kind,
+                    rows = s.rows,
+                    bytes = s.bytes,
+                    "download sent"
+                )
             }
-            Ok(Ended::Cancelled) => tracing::info!("csv download stopped: the client went away"),
+            Ok(Ended::Cancelled) => {
+                tracing::info!(format = kind, "download stopped: the client went away")
+            }
             Ok(Ended::Failed(e)) => {
-                tracing::error!(error = %format!("{e:#}"), "csv download failed")
+                tracing::error!(format = kind, error = %format!("{e:#}"), "download failed")
             }
-            Err(e) => tracing::error!(error = %e, "csv download task failed"),
+            Err(e) => tracing::error!(format = kind, error = %e, "download task failed"),
         }
     });
-    let name = format!(
-        "attachment; filename=\"respostas-{}-{profile_name}.csv\"",
-        chrono::Utc::now().format("%Y%m%d-%H%M")
-    );
-    let headers = res.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        "text/csv; charset=utf-8"
-            .parse()
-            .map_err(anyhow::Error::from)?,
-    );
-    headers.insert(
-        CONTENT_DISPOSITION,
-        name.parse().map_err(anyhow::Error::from)?,
-    );
-    headers.insert(
-        CACHE_CONTROL,
-        "no-store".parse().map_err(anyhow::Error::from)?,
-    );
+    let disposition = match format {
+        Format::Xlsx => attachment("respostas", ".xlsx"),
+        _ => attachment("respostas", &format!("-{kind}.csv")),
+    };
+    download_headers(res, content_type, &disposition)?;
     res.stream(body);
     Ok(())
 }

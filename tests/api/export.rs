@@ -299,7 +299,8 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
         }
 
         // XLSX, opened and read back: numbers as numbers, text as typed (a string cell
-        // is never a formula), empty cells empty.
+        // is never a formula), empty cells empty, times as Excel dates of the study's
+        // zone (São Paulo, UTC−3, by default).
         let (_, xlsx) = export::export(
             app.db(),
             &definition(),
@@ -317,6 +318,13 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
             calamine::Data::Float(f) => format!("n:{f}"),
             calamine::Data::Int(i) => format!("n:{i}"),
             calamine::Data::Empty => String::new(),
+            // An Excel date: days since 1899-12-30 (25569 is 1970-01-01), shown as the
+            // wall-clock time it holds.
+            calamine::Data::DateTime(d) => {
+                let secs = ((d.as_f64() - 25_569.0) * 86_400.0).round() as i64;
+                let t = chrono::DateTime::from_timestamp(secs, 0).expect("time");
+                format!("d:{}", t.format("%Y-%m-%d %H:%M:%S"))
+            }
             other => format!("?{other:?}"),
         };
         let got: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(cell).collect()).collect();
@@ -328,8 +336,8 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
             row(&[
                 &s1,
                 "n:3",
-                "s:2026-11-27T21:05:00Z",
-                "s:2026-11-27T21:05:00Z",
+                "d:2026-11-27 18:05:00",
+                "d:2026-11-27 18:05:00",
                 "s:JARDIM SÃO JOSÉ",
                 "n:34",
                 "s:ate_2sm",
@@ -345,7 +353,7 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
                 &s2,
                 "n:3",
                 "",
-                "s:2026-11-28T10:00:00Z",
+                "d:2026-11-28 07:00:00",
                 "s:VILA INDUSTRIAL",
                 "n:51",
                 "s:acima_20sm",
@@ -360,8 +368,8 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
             row(&[
                 &s3,
                 "n:3",
-                "s:2026-12-01T12:30:45Z",
-                "s:2026-12-01T12:30:45Z",
+                "d:2026-12-01 09:30:45",
+                "d:2026-12-01 09:30:45",
                 "s:JARDIM SÃO JOSÉ",
                 "n:72",
                 "s:nao_informar",

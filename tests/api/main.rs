@@ -18,6 +18,7 @@ mod oidc;
 mod pool;
 mod report;
 mod respondent_pages;
+mod results_page;
 mod smtp;
 mod staff_pages;
 mod storage;

@@ -4,8 +4,10 @@
 //     makes NO network request at all — every request the page makes is recorded, and
 //     the only one allowed is the file itself;
 //  2. the /admin/results dashboard (BASE_URL), logged in as the analyst ANALYST_EMAIL /
-//     ANALYST_PASSWORD: same sections, the CSV download links, and the usual page checks
-//     (width, touch targets, axe-core, console).
+//     ANALYST_PASSWORD: same sections, the download links, and the usual page checks
+//     (width, touch targets, axe-core, console);
+//  3. its filter form at 360 px and 1280 px (r05, r06): filters in force and base n,
+//     downloads with the filters, a wrong field shown by the field (r07).
 // run.sh creates the data (pesquisa dev generate-responses), the report file and the
 // analyst account before starting the server. Either part is skipped with a note when
 // its variables are not set, so a report of any size can be checked by hand:
@@ -17,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { check, step, pageChecks, screenshot, tapAndWait, run, BASE_URL, enrolSecondFactor, SCREENSHOT_DIR } from './lib.mjs';
+import { check, checkAxe, step, pageChecks, screenshot, tapAndWait, run, BASE_URL, enrolSecondFactor, SCREENSHOT_DIR } from './lib.mjs';
 
 
 // A4 portrait less the print stylesheet's 12 mm margins, in CSS px (96 px per inch).
@@ -34,7 +36,10 @@ async function chartAndSummaryChecks(page, label) {
         || !/\d/.test(li.querySelector('.bar-value')?.textContent || '')).length,
       hists: document.querySelectorAll('.report-hist .hist-y').length,
       histTitled: [...document.querySelectorAll('.report-hist')].filter((h) => h.querySelector('.hist-xtitle') && h.querySelector('.hist-y')).length,
-      firstH2: document.querySelector('h2')?.textContent || '',
+      // The report's first heading (on /admin/results the filter form, the filters in
+      // force and the downloads come before the report).
+      firstH2: [...document.querySelectorAll('h2')]
+        .find((h) => !h.closest('.report-filters, .report-in-force, .report-downloads-box'))?.textContent || '',
       summary: document.querySelector('.report-summary')?.innerText || '',
     };
   });
@@ -161,7 +166,8 @@ async function dashboard(page) {
   }));
   check('/admin/results: the report sections', facts.sections.includes('Estimativa do mercado')
     && facts.sections.includes('Resultados por bairro'), [facts.sections.join(' | ')]);
-  check('/admin/results: both CSV downloads linked', facts.downloads.length === 2, facts.downloads);
+  check('/admin/results: four downloads linked (HTML, XLSX, both CSV profiles)', facts.downloads.length === 4
+    && facts.downloads.filter((h) => h.startsWith('/admin/results/respostas.csv')).length === 2, facts.downloads);
   await chartAndSummaryChecks(page, '/admin/results');
   await pageChecks(page, 'resultados', '/admin/results');
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -174,14 +180,103 @@ async function dashboard(page) {
     const r = await fetch(href);
     const text = await r.text();
     return { status: r.status, type: r.headers.get('content-type'), lines: text.split('\r\n').length - 1 };
-  }, facts.downloads[0]);
+  }, facts.downloads.find((h) => h.startsWith('/admin/results/respostas.csv')));
   check(`CSV download: 200 text/csv with ${csv.lines} lines`, csv.status === 200 && /^text\/csv/.test(csv.type) && csv.lines > 1,
     [`status ${csv.status}, content-type ${csv.type}`]);
+}
+
+// The filter form at 360 px and 1280 px: a bairro, completes only, a start date and the
+// households; the page says which filters are in force and the base n, every download
+// carries them, and a wrong field is shown by the field (422) over the unfiltered page.
+async function filters(page) {
+  if (!ANALYST_EMAIL) return;
+  await page.setViewportSize({ width: 360, height: 740 });
+  await step('open /admin/results at 360 px', async () => {
+    await page.goto(`${BASE_URL}/admin/results`, { waitUntil: 'load' });
+  });
+  const before = await page.locator('.report-in-force').innerText();
+  const bairro = await page.evaluate(() => [...document.querySelectorAll('#bairro option')]
+    .map((o) => o.value).find((v) => v !== ''));
+  await step('filter: bairro, completes only, from a date, households', async () => {
+    await page.selectOption('#bairro', bairro);
+    await page.check('#completos');
+    const from = new Date(Date.now() - 20 * 86400_000).toISOString().slice(0, 10);
+    await page.fill('#de', from);
+    await page.fill('#domicilios', '12000');
+    await tapAndWait(page, page.locator('form.report-filters button[type=submit]'));
+  });
+  const url = new URL(page.url());
+  check('filters: the choice is in the address (a GET form, shareable)', url.pathname === '/admin/results'
+    && url.searchParams.get('bairro') === bairro && url.searchParams.get('completos') === '1'
+    && url.searchParams.get('domicilios') === '12000', [page.url()]);
+  const f = await page.evaluate(() => ({
+    inForce: document.querySelector('.report-in-force')?.innerText || '',
+    downloads: [...document.querySelectorAll('.report-downloads a')].map((a) => a.getAttribute('href')),
+    summary: document.querySelector('.report-summary')?.innerText || '',
+    selected: document.querySelector('#bairro')?.value,
+    checked: document.querySelector('#completos')?.checked,
+  }));
+  const base = (t) => Number((t.match(/n = ([\d.]+) respostas/) || [])[1]?.replace(/\./g, '') || NaN);
+  check(`filters in force named, base n ${base(f.inForce)} < ${base(before)} unfiltered`,
+    f.inForce.includes(`Bairro: ${bairro}`) && f.inForce.includes('Só questionários completos')
+    && f.inForce.includes('domicílios: 12.000') && base(f.inForce) > 0 && base(f.inForce) < base(before),
+    [f.inForce.replace(/\n/g, ' | ')]);
+  check('filters: the form keeps the choice', f.selected === bairro && f.checked === true);
+  check('filters: the market in reais appears once households are given', /R\$\s[\d.]+,\d\d \(IC 95%: R\$/.test(f.summary),
+    [f.summary.slice(0, 300)]);
+  check('filters: every download carries them', f.downloads.length === 4
+    && f.downloads.every((h) => h.includes(`bairro=${encodeURIComponent(bairro).replace(/%20/g, '+')}`) && h.includes('completos=1')),
+    f.downloads);
+  await pageChecks(page, 'resultados-filtros-celular', '/admin/results with filters (360 px)');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(page, 'resultados-filtros-desktop');
+  const layout = await page.evaluate(() => {
+    const tops = ['#de', '#ate', '#bairro'].map((s) => Math.round(document.querySelector(s).getBoundingClientRect().top));
+    return {
+      main: document.querySelector('main').getBoundingClientRect().width,
+      tops,
+      scroll: document.documentElement.scrollWidth,
+    };
+  });
+  check(`filters at 1280 px: full width (main ${Math.round(layout.main)} px), fields side by side`,
+    layout.main >= 1100 && layout.tops[0] === layout.tops[1] && layout.tops[1] === layout.tops[2]
+    && layout.scroll <= 1280, [`tops ${layout.tops.join(', ')}, scrollWidth ${layout.scroll}`]);
+  await checkAxe(page, '/admin/results with filters (1280 px)');
+  const got = await page.evaluate(async (links) => Promise.all(links.map(async (href) => {
+    const r = await fetch(href);
+    const body = await r.arrayBuffer();
+    return { href, status: r.status, type: r.headers.get('content-type'), bytes: body.byteLength };
+  })), f.downloads);
+  for (const d of got) {
+    check(`download ${d.href.split('?')[0]}: ${d.status} ${d.type}, ${d.bytes} bytes`, d.status === 200 && d.bytes > 100
+      && /text\/html|spreadsheetml|text\/csv/.test(d.type || ''));
+  }
+
+  await page.setViewportSize({ width: 360, height: 740 });
+  await step('a wrong households value', async () => {
+    await page.fill('#domicilios', 'muitos');
+    await tapAndWait(page, page.locator('form.report-filters button[type=submit]'));
+  });
+  const bad = await page.evaluate(() => ({
+    error: document.querySelector('#domicilios-erro')?.textContent || '',
+    invalid: document.querySelector('#domicilios')?.getAttribute('aria-invalid'),
+    describedBy: document.querySelector('#domicilios')?.getAttribute('aria-describedby') || '',
+    summary: document.querySelector('.error-summary a[href="#domicilios"]')?.textContent || '',
+    inForce: document.querySelector('.report-in-force')?.innerText || '',
+    kept: document.querySelector('#domicilios')?.value,
+  }));
+  check('wrong households: the message is by the field, tied to it, and in the summary',
+    /número inteiro de domicílios/.test(bad.error) && bad.invalid === 'true' && bad.describedBy.includes('domicilios-erro')
+    && bad.summary === bad.error && bad.kept === 'muitos', [JSON.stringify(bad)]);
+  check('wrong households: the page shows every response, unfiltered', /nenhum: todas as respostas/.test(bad.inForce)
+    && base(bad.inForce) === base(before), [bad.inForce.replace(/\n/g, ' | ')]);
+  await pageChecks(page, 'resultados-filtro-errado', '/admin/results with a wrong filter (360 px)');
 }
 
 async function journey(page) {
   await reportFile(page);
   await dashboard(page);
+  await filters(page);
 }
 
 await run({ title: 'analysts: report file and results dashboard', prefix: 'r', timeoutMs: 180_000, journey });

@@ -9,11 +9,11 @@ use std::io::{self, Write};
 
 use super::columns::{Cell, Column};
 use super::{CsvProfile, Format};
+use crate::locale::Zone;
 use crate::survey::format::write_timestamp;
 pub use delimited::{CsvSink, csv_writer, defuse};
 pub use files::{AtomicFile, HashingWriter, write_file};
-use workbook::xlsx_err;
-pub use workbook::{XLSX_MAX_ROWS, Xlsx};
+pub use workbook::{CODEBOOK_SHEET, DATA_SHEET, XLSX_MAX_ROWS, Xlsx};
 
 /// Encodes rows in the chosen format.
 pub enum Sink<W: Write> {
@@ -23,7 +23,8 @@ pub enum Sink<W: Write> {
 }
 
 impl<W: Write> Sink<W> {
-    pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
+    /// `zone` is the zone of the workbook's dates (CSV and JSON Lines write UTC).
+    pub fn new(format: Format, profile: CsvProfile, zone: Zone, out: W) -> io::Result<Self> {
         Ok(match format {
             Format::Csv => Sink::Csv(Box::new(CsvSink::new(profile, out)?)),
             // The statistics packages' scripts read RFC 4180.
@@ -31,7 +32,7 @@ impl<W: Write> Sink<W> {
                 Sink::Csv(Box::new(CsvSink::new(CsvProfile::Rfc4180, out)?))
             }
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
-            Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
+            Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new(zone)?), out),
         })
     }
 
@@ -45,11 +46,7 @@ impl<W: Write> Sink<W> {
                     .collect();
                 Ok(())
             }
-            Sink::Xlsx(x, _) => {
-                x.write_row(cols.iter().map(|c| Cell::Text(c.name.as_str().into())))?;
-                x.sheet()?.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-                Ok(())
-            }
+            Sink::Xlsx(x, _) => x.header(cols),
         }
     }
 
@@ -94,8 +91,7 @@ impl<W: Write> Sink<W> {
                 Ok(w)
             }
             Sink::Xlsx(mut x, mut w) => {
-                let bytes = x.book.save_to_buffer().map_err(xlsx_err)?;
-                w.write_all(&bytes)?;
+                x.finish(&mut w)?;
                 w.flush()?;
                 Ok(w)
             }
@@ -136,7 +132,7 @@ mod tests {
 
     /// The CSV bytes of rows of cells.
     fn csv_rows(profile: CsvProfile, rows: &[Vec<Cell<'_>>]) -> String {
-        let mut sink = Sink::new(Format::Csv, profile, Vec::new()).expect("sink");
+        let mut sink = Sink::new(Format::Csv, profile, Zone::default(), Vec::new()).expect("sink");
         for row in rows {
             sink.row(row.iter().cloned()).expect("row");
         }
