@@ -173,7 +173,12 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         include_personal_data: opts.include_personal_data,
         batch_size: export::BATCH_SIZE,
         cceb: settings.survey.load_cceb_table()?,
+        weighting: settings.weighting.plan()?,
+        weights: None,
     };
+    // Computed once, for the `peso` column and the codebook's words about it.
+    let mut export_opts = export_opts;
+    export_opts.weights = Some(export::weights(&pool, &def, &export_opts).await?);
     let summary = match &opts.output {
         Some(path) => {
             until_stopped(export::export_to_file(

@@ -16,10 +16,13 @@ pub mod sink;
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::census::weighting::WeightPlan;
 pub use crate::db::batches::{BATCH_SIZE, Batch, Batches, Filters};
+use crate::db::census::{self, CensusWeights};
 use crate::db::{DbPool, audit};
 use crate::survey::Definition;
 
@@ -69,6 +72,10 @@ pub struct ExportOptions {
     /// The Critério Brasil table of the `cceb_pontos` and `classe_cceb` columns
     /// (`survey.cceb_table`; the embedded CCEB 2015 by default).
     pub cceb: std::sync::Arc<crate::survey::CcebTable>,
+    /// How the `peso` column is computed (`[weighting]`).
+    pub weighting: WeightPlan,
+    /// The weights, once computed ([`weights`]); `None`: [`export`] computes them.
+    pub weights: Option<Arc<CensusWeights>>,
 }
 
 impl Default for ExportOptions {
@@ -80,7 +87,26 @@ impl Default for ExportOptions {
             include_personal_data: false,
             batch_size: BATCH_SIZE,
             cceb: crate::survey::CcebTable::embedded(),
+            weighting: WeightPlan::default(),
+            weights: None,
         }
+    }
+}
+
+/// The raking weights of the `peso` column for the responses `opts` selects: computed
+/// before the rows are written, since each weight depends on the whole sample. Read in
+/// a snapshot of its own: a response saved between it and the export's snapshot has no
+/// weight (the codebook says when a row has none).
+pub async fn weights(
+    pool: &DbPool,
+    def: &Definition,
+    opts: &ExportOptions,
+) -> anyhow::Result<Arc<CensusWeights>> {
+    match &opts.weights {
+        Some(w) => Ok(Arc::clone(w)),
+        None => Ok(Arc::new(
+            census::weights(pool, def, &opts.filters, &opts.weighting).await?,
+        )),
     }
 }
 
@@ -105,6 +131,7 @@ pub async fn export<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> anyhow::Result<(Summary, W)> {
+    let weights = weights(pool, def, opts).await?;
     let mut batches = Batches::open(
         pool,
         &opts.filters,
@@ -125,7 +152,7 @@ pub async fn export<W: Write>(
                 )
             })?;
     }
-    let cols = columns::plan_with(def, opts.include_personal_data, &opts.cceb);
+    let cols = columns::plan_weighted(def, opts.include_personal_data, &opts.cceb, &weights);
     let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
     let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
     sink.header(&cols).map_err(io)?;
@@ -180,11 +207,16 @@ pub async fn export_to_file(
 }
 
 /// The codebook as CSV (same profile as the data): one line per column with its name,
-/// type, question text (pt), options as `value=label | …` and notes.
+/// type, question text (pt), options as `value=label | …` and notes. The `peso` line
+/// describes `opts.weights` (set it to the export's weights, [`weights`]).
 pub fn codebook(def: &Definition, opts: &ExportOptions) -> anyhow::Result<Vec<u8>> {
     let mut w = sink::csv_writer(opts.csv_profile, Vec::new())?;
     w.write_record(["column", "type", "question_pt", "options", "notes"])?;
-    for col in columns::plan_with(def, opts.include_personal_data, &opts.cceb) {
+    let weights = opts
+        .weights
+        .clone()
+        .unwrap_or_else(|| Arc::new(CensusWeights::NoCensus));
+    for col in columns::plan_weighted(def, opts.include_personal_data, &opts.cceb, &weights) {
         let [kind, question, options, notes] = col.describe();
         w.write_record([col.name.as_str(), &kind, &question, &options, &notes])?;
     }

@@ -29,6 +29,7 @@ async fn current_report(app: &AppState) -> Result<Arc<Report>, AppError> {
             let mut params = report::params_from_settings(&app.settings.report)?;
             params.filters.verified_only = app.settings.require_verified_email();
             params.zone = app.settings.survey.zone();
+            params.weighting = app.settings.weighting.plan().map_err(anyhow::Error::from)?;
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -80,6 +81,8 @@ pub async fn csv(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Re
             .survey
             .load_cceb_table()
             .map_err(anyhow::Error::from)?,
+        // The `peso` column, raked to the stored census margins as `pesquisa export` does.
+        weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
         ..ExportOptions::default()
     };
     let profile_name = match profile {
