@@ -205,7 +205,7 @@ pub enum CensusWeights {
     /// response id; other responses have none.
     Raked {
         stored: Stored,
-        weighting: Weighting,
+        weighting: Box<Weighting>,
         by_id: HashMap<i64, f64>,
     },
 }
@@ -275,7 +275,7 @@ pub async fn weights(
                 .collect();
             Ok(CensusWeights::Raked {
                 stored,
-                weighting,
+                weighting: Box::new(weighting),
                 by_id,
             })
         }

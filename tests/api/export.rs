@@ -818,7 +818,7 @@ fn export_binary_exit_codes_stdout_and_manifest() {
     );
     let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
     assert!(text.starts_with(
-        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;triagem;checagens_confirmadas;idade;"
+        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;triagem;checagens_confirmadas;peso;idade;"
     ));
     assert_eq!(text.lines().count(), 1, "header only");
     let manifest: serde_json::Value =
