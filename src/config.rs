@@ -742,6 +742,10 @@ pub struct WeightingSettings {
     pub tolerance: f64,
     /// Sweeps over the margins before raking is declared not to converge.
     pub max_iterations: u32,
+    /// The census margins the responses are raked to, in order: `bairro` (households per
+    /// bairro), `sexo`, `faixa_etaria` (adults 18+ by sex, by age band) or `sexo_faixa`
+    /// (adults by sex × age band together).
+    pub margins: Vec<String>,
 }
 
 impl Default for WeightingSettings {
@@ -753,6 +757,9 @@ impl Default for WeightingSettings {
             trim_upper,
             tolerance: o.tolerance,
             max_iterations: o.max_iterations,
+            margins: ["bairro", "sexo", "faixa_etaria"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -784,6 +791,20 @@ impl WeightingSettings {
             trim: Some((self.trim_lower, self.trim_upper)),
             ..crate::stats::RakeOptions::default()
         })
+    }
+
+    /// The margins and raking options, checked.
+    pub fn plan(&self) -> Result<crate::census::weighting::WeightPlan, ConfigError> {
+        Ok(crate::census::weighting::WeightPlan {
+            margins: self.margin_kinds()?,
+            options: self.rake_options()?,
+        })
+    }
+
+    /// `weighting.margins` checked: the error names the key.
+    pub fn margin_kinds(&self) -> Result<Vec<crate::census::weighting::MarginKind>, ConfigError> {
+        crate::census::weighting::MarginKind::parse_list(&self.margins)
+            .map_err(|e| invalid("weighting.margins", e))
     }
 }
 
@@ -1104,7 +1125,7 @@ impl Settings {
         }
         self.survey.load_definition()?;
         self.survey.load_cceb_table()?;
-        self.weighting.rake_options()?;
+        self.weighting.plan()?;
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
@@ -1440,6 +1461,21 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(err.contains("weighting.trim_lower"), "{err}");
+        assert_eq!(
+            s.weighting.margin_kinds().expect("default margins").len(),
+            3
+        );
+        let err = load("[weighting]\nmargins = [\"bairro\", \"renda\"]\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("weighting.margins") && err.contains("renda"),
+            "{err}"
+        );
+        let err = load("[weighting]\nmargins = [\"sexo_faixa\", \"sexo\"]\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("weighting.margins"), "{err}");
     }
 
     #[test]

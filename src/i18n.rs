@@ -5,6 +5,7 @@
 //! added later keep their own struct in a submodule, reached through a method on
 //! [`Lang`].
 
+pub mod census;
 pub mod respondent;
 pub mod results;
 pub mod staff;

@@ -14,8 +14,11 @@
 //! IBGE suppresses for confidentiality is written `X`: such a setor is left out and
 //! reported, never counted as 0 silently.
 //!
-//! Pure parsing and summing: no I/O here, so every rule is unit-tested; the caller reads
-//! the files (a `pesquisa census import` storing the margins is still to come).
+//! Pure parsing and summing: no I/O here, so every rule is unit-tested; the caller
+//! (`pesquisa census import`) reads the files and stores the margins. [`weighting`] turns
+//! stored margins and the responses into raking margins.
+
+pub mod weighting;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -427,6 +430,104 @@ pub fn margins(
     })
 }
 
+/// The illustrative files shipped in the binary (invented numbers in IBGE's layout), for
+/// the zero-config demo `pesquisa census import --illustrative`: (file name, bytes).
+pub const ILLUSTRATIVE_BASICO: (&str, &[u8]) = (
+    "basico_ilustrativo.csv",
+    include_bytes!("../../assets/census/basico_ilustrativo.csv"),
+);
+pub const ILLUSTRATIVE_DEMOGRAFIA: (&str, &[u8]) = (
+    "demografia_ilustrativo.csv",
+    include_bytes!("../../assets/census/demografia_ilustrativo.csv"),
+);
+pub const ILLUSTRATIVE_MAPA: (&str, &[u8]) = (
+    "mapa_setor_bairro_ilustrativo.csv",
+    include_bytes!("../../assets/census/mapa_setor_bairro_ilustrativo.csv"),
+);
+
+/// One input file of an import: its name (for messages) and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// The line of `text` that maps `code` (1-based), for an error about a mapped setor.
+fn mapping_line(text: &str, code: &SetorCode) -> usize {
+    text.lines()
+        .position(|l| {
+            l.split(';')
+                .any(|f| SetorCode::parse(f).as_ref() == Some(code))
+        })
+        .map_or(1, |i| i.saturating_add(1))
+}
+
+/// Everything `pesquisa census import` checks before it stores anything: each file
+/// parsed ([`parse_basico`], [`parse_sexo_idade`], [`parse_mapping`]), the margins summed
+/// ([`margins`]), and two rules of the study: every mapped setor must be in both census
+/// files (else the mapping or the files are of another area, and the margins would be
+/// short without a word), and every mapped bairro must be one the survey offers
+/// (`bairros`, `accounts.bairros_file`), else its margins could never meet a response.
+/// Setores of the files that the mapping does not name are allowed (files cut to a whole
+/// municipality hold more than the study area) and listed in [`Margins::unmapped`].
+pub fn import(
+    basico: Input<'_>,
+    demografia: Input<'_>,
+    mapa: Input<'_>,
+    bairros: &[String],
+) -> Result<Margins, CensusError> {
+    let b = parse_basico(basico.name, &decode(basico.bytes))?;
+    let d = parse_sexo_idade(demografia.name, &decode(demografia.bytes))?;
+    let mapa_text = decode(mapa.bytes);
+    let m = parse_mapping(mapa.name, &mapa_text)?;
+    if m.is_empty() {
+        return Err(CensusError {
+            file: mapa.name.into(),
+            line: 1,
+            reason: "no `setor;bairro` lines".into(),
+        });
+    }
+    for (code, bairro) in &m {
+        if !bairros.iter().any(|b| b == bairro) {
+            return Err(CensusError {
+                file: mapa.name.into(),
+                line: mapping_line(&mapa_text, code),
+                reason: format!(
+                    "bairro `{bairro}` (setor {}) is not in the survey's list of bairros \
+                     (accounts.bairros_file); write it exactly as the list does",
+                    code.as_str()
+                ),
+            });
+        }
+    }
+    let out = margins(&b, &d, &m, demografia.name)?;
+    if let Some(code) = out.missing.first() {
+        let which = if b.setores.contains_key(code) {
+            demografia.name
+        } else {
+            basico.name
+        };
+        return Err(CensusError {
+            file: mapa.name.into(),
+            line: mapping_line(&mapa_text, code),
+            reason: format!(
+                "setor {} is mapped but absent from {which}: the mapping and the census \
+                 files must be of the same area ({} mapped setores missing in all)",
+                code.as_str(),
+                out.missing.len()
+            ),
+        });
+    }
+    if out.bairros.is_empty() {
+        return Err(CensusError {
+            file: mapa.name.into(),
+            line: 1,
+            reason: "every mapped setor is suppressed (X) in the census files: no margins".into(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,8 +547,8 @@ mod tests {
         let m = parse_mapping("mapa", MAPA).expect("mapa");
         let margins = margins(&b, &s, &m, "demografia").expect("margins");
         assert_eq!(margins.bairros.len(), 2);
-        // Hand sums over the illustrative files: Centro = setores …0001 + …0002.
-        let centro = &margins.bairros["Centro"];
+        // Hand sums over the illustrative files: JARDIM SÃO JOSÉ = setores …0001 + …0002.
+        let centro = &margins.bairros["JARDIM SÃO JOSÉ"];
         assert_eq!(centro.households, 310 + 280);
         let adult = |sex: &str, band: &str| {
             centro

@@ -208,7 +208,12 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         batch_size: export::BATCH_SIZE,
         cceb: settings.survey.load_cceb_table()?,
         zone: settings.survey.zone(),
+        weighting: settings.weighting.plan()?,
+        weights: None,
     };
+    // Computed once, for the `peso` column and the codebook's words about it.
+    let mut export_opts = export_opts;
+    export_opts.weights = Some(export::weights(&pool, &def, &export_opts).await?);
     let mut written = opts.output.clone();
     let mut syntax = None;
     let summary = match (labelled, &opts.output) {

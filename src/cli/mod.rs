@@ -5,6 +5,7 @@
 
 mod admin;
 mod backup;
+mod census;
 mod check_config;
 mod dev;
 mod export;
@@ -50,6 +51,8 @@ pub enum Command {
     Export(export::Opts),
     /// Aggregate results and the market-size estimate (HTML, JSON or text); read-only.
     Report(report::Opts),
+    /// Census margins (IBGE Censo 2022) for the weights: import, show.
+    Census(census::Opts),
     /// Development and benchmark tools (synthetic data); not for production databases.
     Dev(dev::Opts),
 }
@@ -76,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(opts) => runtime()?.block_on(backup::run(settings, opts)),
         Command::Export(opts) => runtime()?.block_on(export::run(settings, opts)),
         Command::Report(opts) => runtime()?.block_on(report::run(settings, opts)),
+        Command::Census(opts) => runtime()?.block_on(census::run(settings, opts)),
         Command::Dev(opts) => runtime()?.block_on(dev::run(settings, opts)),
     }
 }

@@ -41,11 +41,12 @@ pub struct Opts {
     #[command(flatten)]
     pub filters: FilterArgs,
     /// Households in the study area, for the monthly market in reais
-    /// (default: report.households in the configuration).
+    /// (default: report.households in the configuration, else the households per bairro
+    /// of the stored census margins).
     #[arg(long, value_name = "N", conflicts_with = "households_file")]
     pub households: Option<u64>,
     /// Households per bairro: one `bairro;households` per line
-    /// (default: report.households_file).
+    /// (default: report.households_file, else the stored census margins).
     #[arg(long, value_name = "FILE")]
     pub households_file: Option<PathBuf>,
     /// Value in reais assumed for the open top spend band (default 1.5 × its lower bound).
@@ -65,14 +66,18 @@ fn params(settings: &Settings, opts: &Opts) -> anyhow::Result<ReportParams> {
     p.filters = opts.filters.to_filters();
     p.filters.verified_only = settings.require_verified_email();
     p.zone = settings.survey.zone();
+    p.weighting = settings.weighting.plan()?;
+    // Given households win over the stored census margins (see report::build).
     if let Some(n) = opts.households {
         p.households = Some(Households::Total(n));
+        p.households_source = report::HouseholdsSource::Analyst;
     }
     if let Some(path) = &opts.households_file {
         p.households = Some(
             report::read_households_file(path)
                 .map_err(|e| anyhow::anyhow!("--households-file: {e:#}"))?,
         );
+        p.households_source = report::file_source(path);
     }
     if let Some(v) = opts.open_top_spend {
         if !(v.is_finite() && v >= 0.0) {

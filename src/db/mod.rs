@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backup;
 pub mod batches;
+pub mod census;
 pub mod consents;
 pub mod email_tokens;
 pub mod identities;

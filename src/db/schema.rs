@@ -166,3 +166,35 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    census_import (id) {
+        id -> BigInt,
+        imported_at -> Timestamp,
+        basico_file -> Varchar,
+        demografia_file -> Varchar,
+        mapping_file -> Varchar,
+        illustrative -> Bool,
+        setores -> Integer,
+        unmapped -> Integer,
+        suppressed -> Integer,
+    }
+}
+
+diesel::table! {
+    census_households (id) {
+        id -> BigInt,
+        bairro -> Varchar,
+        households -> BigInt,
+    }
+}
+
+diesel::table! {
+    census_adults (id) {
+        id -> BigInt,
+        bairro -> Varchar,
+        sexo -> Varchar,
+        faixa -> Varchar,
+        persons -> Double,
+    }
+}

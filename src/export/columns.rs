@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
+use crate::db::census::CensusWeights;
 use crate::db::responses::Response;
 use crate::stats::income_class::IncomeClass;
 use crate::survey::derived::option_income_class;
@@ -262,6 +263,8 @@ enum Source<'d> {
     IncomeClass(&'d Question, usize),
     /// Critério Brasil points (`false`) or class (`true`).
     Cceb(Arc<CcebColumns>, bool),
+    /// The raking weight of the response (`peso`).
+    Weight(Arc<CensusWeights>),
 }
 
 /// Where the Critério Brasil columns read their items: for each item of the table, the
@@ -444,6 +447,16 @@ pub fn plan_with<'d>(
     personal: bool,
     cceb: &Arc<CcebTable>,
 ) -> Vec<Column<'d>> {
+    plan_weighted(def, personal, cceb, &Arc::new(CensusWeights::NoCensus))
+}
+
+/// [`plan_with`] with the weights of the `peso` column, which follows the fixed columns.
+pub fn plan_weighted<'d>(
+    def: &'d Definition,
+    personal: bool,
+    cceb: &Arc<CcebTable>,
+    weights: &Arc<CensusWeights>,
+) -> Vec<Column<'d>> {
     let col = |name: &str, source| Column {
         name: name.to_string(),
         source,
@@ -464,6 +477,7 @@ pub fn plan_with<'d>(
     if def.checks().next().is_some() {
         cols.push(col("checagens_confirmadas", Source::ConfirmedChecks));
     }
+    cols.push(col("peso", Source::Weight(Arc::clone(weights))));
     if personal {
         cols.push(col("nome", Source::Nome));
         cols.push(col("sobrenome", Source::Sobrenome));
@@ -528,6 +542,48 @@ fn chosen<'q>(q: &'q Question, slot: usize, answers: &RowAnswers<'_>) -> Option<
     }
 }
 
+/// The codebook line of `peso`: what the weights are calibrated to, or why there are none.
+fn weight_description(w: &CensusWeights) -> [String; 4] {
+    let question = "Peso de calibração (raking) aos dados do Censo 2022".to_string();
+    let notes = match w {
+        CensusWeights::NoCensus => "nenhum dado do censo importado (pesquisa census import): \
+             peso = 1 em todas as linhas, ou seja, sem ponderação; não há margens para calibrar"
+            .to_string(),
+        CensusWeights::Failed { stored, reason } => format!(
+            "censo importado em {} UTC, mas a calibração falhou ({reason}): coluna vazia",
+            crate::survey::format::timestamp(stored.info.imported_at)
+        ),
+        CensusWeights::Raked {
+            stored, weighting, ..
+        } => {
+            let margins = weighting
+                .margins
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let illustrative = if stored.info.illustrative {
+                "MARGENS ILUSTRATIVAS (números inventados, não são do censo); "
+            } else {
+                ""
+            };
+            format!(
+                "{illustrative}censo importado em {} UTC ({}, {}, {}); margens: {margins} \
+                 (bairro: domicílios ocupados; sexo e faixa etária: pessoas de 18 anos ou \
+                 mais); média 1 entre as respostas ponderadas; sexo outro, prefiro não \
+                 informar ou sem resposta, e idade sem resposta, ficam numa categoria \
+                 própria com a participação que têm na amostra; vazio = resposta não \
+                 ponderada (incompleta, triada ou de bairro fora das margens do censo)",
+                crate::survey::format::timestamp(stored.info.imported_at),
+                stored.info.basico_file,
+                stored.info.demografia_file,
+                stored.info.mapping_file,
+            )
+        }
+    };
+    ["number".to_string(), question, String::new(), notes]
+}
+
 /// The codebook's words for [`NOT_ASKED`], with the question's condition if it has one.
 fn not_asked_note(q: &Question) -> String {
     let base = format!(
@@ -563,7 +619,8 @@ impl Column<'_> {
             Source::DefinitionVersion
             | Source::MultiFlag(..)
             | Source::Midpoint(..)
-            | Source::Cceb(_, false) => true,
+            | Source::Cceb(_, false)
+            | Source::Weight(_) => true,
             Source::Answer(q, _) => {
                 self.codes.is_some() || matches!(q.kind, QuestionKind::Integer { .. })
             }
@@ -612,6 +669,14 @@ impl Column<'_> {
             Source::IncomeClass(q, slot) => chosen(q, slot, &row.answers)
                 .and_then(option_income_class)
                 .map_or(Cell::Empty, |c| Cell::Text(Cow::Borrowed(c.as_str()))),
+            Source::Weight(ref w) => match &**w {
+                // No census: every response counts once, and the codebook says so.
+                CensusWeights::NoCensus => Cell::Num(1.0),
+                CensusWeights::Failed { .. } => Cell::Empty,
+                CensusWeights::Raked { by_id, .. } => {
+                    by_id.get(&r.id).map_or(Cell::Empty, |w| Cell::Num(*w))
+                }
+            },
             Source::Cceb(ref c, class) => match c.points(&row.answers) {
                 None => Cell::Empty,
                 Some(points) if !class => Cell::Int(i64::from(points)),
@@ -851,6 +916,7 @@ impl Column<'_> {
                        não informar ou não respondida",
                 ),
             ],
+            Source::Weight(ref w) => weight_description(w),
             Source::Cceb(ref c, class) => {
                 let items = c.table.keys().collect::<Vec<_>>().join(", ");
                 let source = format!(

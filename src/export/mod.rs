@@ -17,10 +17,13 @@ pub mod syntax;
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use crate::census::weighting::WeightPlan;
 pub use crate::db::batches::{BATCH_SIZE, Batch, Batches, Filters};
+use crate::db::census::{self, CensusWeights};
 use crate::db::{DbPool, audit};
 use crate::survey::Definition;
 
@@ -87,6 +90,10 @@ pub struct ExportOptions {
     pub cceb: std::sync::Arc<crate::survey::CcebTable>,
     /// Zone of the workbook's dates (`survey.timezone`); CSV and JSON Lines write UTC.
     pub zone: crate::locale::Zone,
+    /// How the `peso` column is computed (`[weighting]`).
+    pub weighting: WeightPlan,
+    /// The weights, once computed ([`weights`]); `None`: [`export`] computes them.
+    pub weights: Option<Arc<CensusWeights>>,
 }
 
 impl Default for ExportOptions {
@@ -99,7 +106,26 @@ impl Default for ExportOptions {
             batch_size: BATCH_SIZE,
             cceb: crate::survey::CcebTable::embedded(),
             zone: crate::locale::Zone::default(),
+            weighting: WeightPlan::default(),
+            weights: None,
         }
+    }
+}
+
+/// The raking weights of the `peso` column for the responses `opts` selects: computed
+/// before the rows are written, since each weight depends on the whole sample. Read in
+/// a snapshot of its own: a response saved between it and the export's snapshot has no
+/// weight (the codebook says when a row has none).
+pub async fn weights(
+    pool: &DbPool,
+    def: &Definition,
+    opts: &ExportOptions,
+) -> anyhow::Result<Arc<CensusWeights>> {
+    match &opts.weights {
+        Some(w) => Ok(Arc::clone(w)),
+        None => Ok(Arc::new(
+            census::weights(pool, def, &opts.filters, &opts.weighting).await?,
+        )),
     }
 }
 
@@ -124,6 +150,7 @@ pub async fn export<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> anyhow::Result<(Summary, W)> {
+    let weights = weights(pool, def, opts).await?;
     let mut batches = Batches::open(
         pool,
         &opts.filters,
@@ -144,7 +171,7 @@ pub async fn export<W: Write>(
                 )
             })?;
     }
-    let cols = export_columns(def, opts);
+    let cols = export_columns(def, opts, &weights);
     let labelled = opts.format.is_labelled();
     let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
     let mut sink = Sink::new(
@@ -196,8 +223,12 @@ pub async fn export<W: Write>(
 }
 
 /// The columns of an export: single-choice answers coded for the labelled formats.
-fn export_columns<'d>(def: &'d Definition, opts: &ExportOptions) -> Vec<Column<'d>> {
-    let cols = columns::plan_with(def, opts.include_personal_data, &opts.cceb);
+fn export_columns<'d>(
+    def: &'d Definition,
+    opts: &ExportOptions,
+    weights: &Arc<CensusWeights>,
+) -> Vec<Column<'d>> {
+    let cols = columns::plan_weighted(def, opts.include_personal_data, &opts.cceb, weights);
     if opts.format.is_labelled() {
         columns::with_codes(def, cols)
     } else {
@@ -263,7 +294,13 @@ pub async fn export_labelled(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let vars: Vec<columns::Variable> = export_columns(def, opts)
+    // Computed once: the script declares the `peso` column the data then carries.
+    let computed = weights(pool, def, opts).await?;
+    let opts = &ExportOptions {
+        weights: Some(Arc::clone(&computed)),
+        ..opts.clone()
+    };
+    let vars: Vec<columns::Variable> = export_columns(def, opts, &computed)
         .iter()
         .map(Column::variable)
         .collect();
@@ -297,11 +334,16 @@ pub async fn export_to_file(
 }
 
 /// The codebook as CSV (same profile as the data): one line per column with its name,
-/// type, question text (pt), options as `value=label | …` and notes.
+/// type, question text (pt), options as `value=label | …` and notes. The `peso` line
+/// describes `opts.weights` (set it to the export's weights, [`weights`]).
 pub fn codebook(def: &Definition, opts: &ExportOptions) -> anyhow::Result<Vec<u8>> {
     let mut w = sink::csv_writer(opts.csv_profile, Vec::new())?;
     w.write_record(["column", "type", "question_pt", "options", "notes"])?;
-    for col in export_columns(def, opts) {
+    let weights = opts
+        .weights
+        .clone()
+        .unwrap_or_else(|| Arc::new(CensusWeights::NoCensus));
+    for col in export_columns(def, opts, &weights) {
         let [kind, question, options, notes] = col.describe();
         w.write_record([col.name.as_str(), &kind, &question, &options, &notes])?;
     }

@@ -23,8 +23,14 @@ impl Assumptions {
     }
 }
 
-/// The assumption list of an estimate, in both languages.
+/// The assumption list of an estimate, in both languages, with the households given by
+/// the analyst.
 pub fn of(e: &MarketEstimate) -> Assumptions {
+    of_sourced(e, "número do analista", "analyst's figure")
+}
+
+/// [`of`] with the source of the households named (`(pt, en)`), e.g. the census import.
+pub fn of_sourced(e: &MarketEstimate, source_pt: &str, source_en: &str) -> Assumptions {
     let (p, coverage, capture) = (&e.basis.params, &e.coverage, &e.capture);
     let (min, overall_reported) = (e.basis.min, e.basis.overall_reported);
     let mut a = Assumptions {
@@ -124,11 +130,11 @@ pub fn of(e: &MarketEstimate) -> Assumptions {
         ),
         Households::Total(h) => a.add(
             format!(
-                "Domicílios: {h} na área estudada (número do analista); mercado mensal = gasto \
+                "Domicílios: {h} na área estudada (fonte: {source_pt}); mercado mensal = gasto \
                  médio geral × {h}."
             ),
             format!(
-                "Households: {h} in the study area (analyst's figure); monthly market = overall \
+                "Households: {h} in the study area (source: {source_en}); monthly market = overall \
                  mean spend × {h}."
             ),
         ),
@@ -137,13 +143,13 @@ pub fn of(e: &MarketEstimate) -> Assumptions {
             let n = map.len();
             a.add(
                 format!(
-                    "Domicílios por bairro ({n} bairros, {total} domicílios ao todo, números do \
-                     analista); mercado mensal = soma, nesses bairros, do gasto médio do bairro \
+                    "Domicílios por bairro ({n} bairros, {total} domicílios ao todo, fonte: \
+                     {source_pt}); mercado mensal = soma, nesses bairros, do gasto médio do bairro \
                      × os seus domicílios."
                 ),
                 format!(
-                    "Households per bairro ({n} bairros, {total} households in all, analyst's \
-                     figures); monthly market = sum over these bairros of the bairro's mean \
+                    "Households per bairro ({n} bairros, {total} households in all, source: \
+                     {source_en}); monthly market = sum over these bairros of the bairro's mean \
                      spend × its households."
                 ),
             );

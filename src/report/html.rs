@@ -9,7 +9,9 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::HouseholdsSource;
 use super::model::{Competitors, Crosstab, Histogram, QuestionReport, Report, Share};
+use super::weighted::WeightingStatus;
 use crate::i18n::{Lang, Texts};
 use crate::locale;
 use crate::stats::market::{CaptureSource, GroupResult, GroupSpend, ScenarioEstimate};
@@ -64,6 +66,7 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
         } @else {
             (summary(r, lang))
             (market(r, lang))
+            (weighting(r, lang))
             @if let Some(c) = &r.competitors { (competitors(c, lang)) }
             section aria-labelledby="r-questions" {
                 h2 id="r-questions" { (t.report_questions) }
@@ -141,7 +144,14 @@ fn question(q: &QuestionReport, lang: Lang) -> Markup {
     html! {
         article class="report-question" id=(format!("q-{}", q.key)) {
             h3 { (q.text.get(lang)) }
-            p class="report-meta" { code { (q.key) } " · " (int(q.answered, lang)) " " (t.report_answered) }
+            p class="report-meta" {
+                code { (q.key) } " · " (int(q.answered, lang)) " " (t.report_answered)
+                @if let Some(w) = &q.weighted {
+                    @let c = lang.census();
+                    " · " (int(w.n, lang)) " " (c.weighted_base) ", " (c.n_eff) " " (num(w.n_eff, 1, lang))
+                    ", " (c.deff) " " (num(w.deff, 2, lang))
+                }
+            }
             @if !q.shares.is_empty() {
                 @if q.kind == "multi" { p class="report-note" { (t.report_multi_note) } }
                 (share_chart(&q.shares, lang))
@@ -155,6 +165,9 @@ fn question(q: &QuestionReport, lang: Lang) -> Markup {
 
 fn share_table(shares: &[Share], lang: Lang) -> Markup {
     let t = lang.t();
+    let c = lang.census();
+    // Weighted beside unweighted, when the report is weighted.
+    let weighted = shares.iter().any(|s| s.weighted_pct.is_some());
     html! {
         table class="report-table" {
             thead { tr {
@@ -162,12 +175,20 @@ fn share_table(shares: &[Share], lang: Lang) -> Markup {
                 th scope="col" class="n" { (t.report_count) }
                 th scope="col" class="n" { (t.report_percent) }
                 th scope="col" class="n" { (t.report_ci) }
+                @if weighted {
+                    th scope="col" class="n" { (c.weighted_pct) }
+                    th scope="col" class="n wrap" { (c.weighted_ci) }
+                }
             } }
             tbody { @for s in shares { tr {
                 th scope="row" { (s.label.get(lang)) }
                 td class="n" { (int(s.count, lang)) }
                 td class="n" { (s.pct.map_or("–".into(), |p| pct(p, lang))) }
                 td class="n ci" { (interval(s.ci95, |x| pct(x, lang))) }
+                @if weighted {
+                    td class="n" { (s.weighted_pct.map_or("–".into(), |p| pct(p, lang))) }
+                    td class="n ci" { (interval(s.weighted_ci95, |x| pct(x, lang))) }
+                }
             } } }
         }
     }
@@ -221,6 +242,7 @@ fn histogram(h: &Histogram, question: &str, lang: Lang) -> Markup {
         p class="report-meta" {
             (t.report_mean) " " (num(h.mean, 1, lang)) " · " (t.report_median) " " (num(h.median, 1, lang))
             " · " (h.min) "–" (h.max)
+            @if let Some(m) = h.weighted_mean { " · " (lang.census().weighted_mean) " " (num(m, 1, lang)) }
         }
         figure class="report-hist" {
             figcaption class="report-meta" { (question) }
@@ -393,6 +415,10 @@ fn market(r: &Report, lang: Lang) -> Markup {
     html! {
         section aria-labelledby="r-market" class="report-market" {
             h2 id="r-market" { (t.report_market) }
+            p class="report-meta" { (lang.census().households_source) ": " (households_source(r, lang)) }
+            @if matches!(r.households_source, HouseholdsSource::Census { illustrative: true, .. }) {
+                p class="report-note" { strong { (lang.census().illustrative) } }
+            }
             @if let Some(why) = &m.unavailable {
                 p { (t.report_unavailable) ": " (why) }
             }
@@ -441,6 +467,150 @@ fn market(r: &Report, lang: Lang) -> Markup {
             }
         }
     }
+}
+
+/// Where the market's households come from, in words.
+pub(crate) fn households_source(r: &Report, lang: Lang) -> String {
+    let c = lang.census();
+    match &r.households_source {
+        HouseholdsSource::None => c.source_none.to_string(),
+        HouseholdsSource::Analyst => c.source_analyst.to_string(),
+        HouseholdsSource::File { name } => format!("{} {name}", c.source_file),
+        HouseholdsSource::Census { imported_at, .. } => c
+            .source_census
+            .replace("{at}", &r.zone.datetime(*imported_at, lang.is_english())),
+    }
+}
+
+/// The weighting section: status, the weights' effect, each margin's target against
+/// achieved, the weighted intent and market beside the unweighted ones, the assumptions.
+fn weighting(r: &Report, lang: Lang) -> Markup {
+    let c = lang.census();
+    let t = lang.t();
+    let w = &r.weighting;
+    html! {
+        section aria-labelledby="r-weighting" class="report-weighting" {
+            h2 id="r-weighting" { (c.weighting) }
+            @match w.status {
+                WeightingStatus::NoCensus => p class="report-note" { (c.no_census) },
+                WeightingStatus::Failed => p class="report-note" { (c.failed) " " (w.failure.as_deref().unwrap_or("")) },
+                WeightingStatus::Weighted => {
+                    @if w.census.as_ref().is_some_and(|i| i.illustrative) {
+                        p class="report-note" { strong { (c.illustrative) } }
+                    }
+                    p class="report-note" { (c.weighted_note) }
+                    @if let Some(s) = &w.summary {
+                        dl class="report-facts" {
+                            dt { (c.weighted_base) } dd { (int(s.n as u64, lang)) }
+                            dt { (c.n_eff) } dd { (num(s.n_eff, 1, lang)) }
+                            dt { (c.deff) } dd { (num(s.deff, 2, lang)) }
+                            @if let Some((lo, hi)) = w.weight_range {
+                                dt { (c.weights_range) } dd { (num(lo, 2, lang)) " – " (num(hi, 2, lang)) }
+                            }
+                        }
+                    }
+                    @if let Some(i) = &w.intent_top2 {
+                        h3 { (c.intent_top2) }
+                        (scroll(c.intent_top2, html! { table class="report-table" {
+                            thead { tr {
+                                th scope="col" { (c.unweighted) " (%)" }
+                                th scope="col" class="n" { (c.weighted) " (%)" }
+                                th scope="col" class="n wrap" { (c.weighted_ci) }
+                                th scope="col" class="n" { (c.n_eff) }
+                                th scope="col" class="n" { (c.deff) }
+                            } }
+                            tbody { tr {
+                                td class="n" { (pct(i.unweighted_pct, lang)) }
+                                td class="n" { (pct(i.weighted_pct, lang)) }
+                                td class="n ci" { (interval(Some(i.ci95), |x| pct(x, lang))) }
+                                td class="n" { (num(i.n_eff, 1, lang)) }
+                                td class="n" { (num(i.deff, 2, lang)) }
+                            } }
+                        } }))
+                    }
+                    @if let Some(m) = &w.market {
+                        h3 { (c.market_title) }
+                        (scroll(c.market_title, html! { table class="report-table" {
+                            thead { tr {
+                                th scope="col" { (c.measure) }
+                                th scope="col" class="n" { (c.unweighted) }
+                                th scope="col" class="n" { (c.weighted) }
+                                th scope="col" class="n wrap" { (t.report_ci) }
+                            } }
+                            tbody {
+                                tr {
+                                    th scope="row" { (c.spend_mean) }
+                                    td class="n" { (money(m.spend.unweighted, lang)) }
+                                    td class="n" { (money(m.spend.weighted, lang)) }
+                                    td class="n ci" { (interval(Some(m.spend.ci95), |x| money(x, lang))) }
+                                }
+                                @if let Some(mm) = m.market_monthly {
+                                    tr {
+                                        th scope="row" { (c.market) }
+                                        td class="n" { (unweighted_market(r).map_or("–".into(), |x| money(x, lang))) }
+                                        td class="n" { (money(mm, lang)) }
+                                        td class="n ci" { (interval(m.market_ci95, |x| money(x, lang))) }
+                                    }
+                                }
+                                @if let Some(p) = m.potential_monthly {
+                                    tr {
+                                        th scope="row" { (c.potential) }
+                                        td class="n" { (unweighted_potential(r).map_or("–".into(), |x| money(x, lang))) }
+                                        td class="n" { (money(p, lang)) }
+                                        td class="n ci" { (interval(m.potential_ci95, |x| money(x, lang))) }
+                                    }
+                                }
+                            }
+                        } }))
+                        p class="report-meta" {
+                            "n " (int(m.spend.n, lang)) " · " (c.n_eff) " " (num(m.spend.n_eff, 1, lang))
+                            " · " (c.deff) " " (num(m.spend.deff, 2, lang))
+                        }
+                    }
+                    @if !w.margins.is_empty() {
+                        h3 { (c.margins_title) }
+                        (scroll(c.margins_title, html! { table class="report-table" {
+                            thead { tr {
+                                th scope="col" { (c.margin) }
+                                th scope="col" { (c.category) }
+                                th scope="col" class="n" { (c.responses) }
+                                th scope="col" class="n wrap" { (c.sample_pct) }
+                                th scope="col" class="n wrap" { (c.target_pct) }
+                                th scope="col" class="n wrap" { (c.achieved_pct) }
+                            } }
+                            tbody { @for m in &w.margins { tr {
+                                td { (m.margin) }
+                                th scope="row" { (m.category) }
+                                td class="n" { (int(m.responses, lang)) }
+                                td class="n" { (pct(m.unweighted_pct, lang)) }
+                                td class="n" { (pct(m.target_pct, lang)) }
+                                td class="n" { (pct(m.achieved_pct, lang)) }
+                            } } }
+                        } }))
+                    }
+                }
+            }
+            h3 { (c.assumptions) }
+            ul class="report-assumptions" { @for a in (if lang.is_english() { &w.assumptions } else { &w.premissas }) { li { (a) } } }
+        }
+    }
+}
+
+/// The unweighted Mid-scenario market and potential, for the weighted table.
+fn unweighted_market(r: &Report) -> Option<f64> {
+    r.market
+        .estimate
+        .as_ref()?
+        .scenario(Scenario::Mid)?
+        .market_monthly
+}
+
+fn unweighted_potential(r: &Report) -> Option<f64> {
+    r.market
+        .estimate
+        .as_ref()?
+        .scenario(Scenario::Mid)?
+        .potential_monthly
 }
 
 /// The first section: who answered, intent, market and potential with their

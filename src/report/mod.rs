@@ -18,15 +18,20 @@ pub mod html;
 mod model;
 pub mod query;
 pub mod text;
+pub mod weighted;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
 
+use serde::Serialize;
+
+use crate::census::weighting::WeightPlan;
 use crate::config::ReportSettings;
 use crate::db::DbPool;
 use crate::db::batches::{self, Filters};
+use crate::db::census::{self as census_store, CensusWeights};
 use crate::stats::{Households, MarketParams};
 use crate::survey::Definition;
 
@@ -38,12 +43,41 @@ pub use model::{
 /// Seed of the bootstrap when the analyst gives none: reports are reproducible.
 pub const DEFAULT_SEED: u64 = 20_261_127;
 
+/// Where the households of the market estimate come from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HouseholdsSource {
+    /// None given and no census stored.
+    #[default]
+    None,
+    /// A total given by the analyst (`--households`, `report.households`).
+    Analyst,
+    /// A `bairro;households` file (`--households-file`, `report.households_file`).
+    File { name: String },
+    /// The stored census margins (`pesquisa census import`).
+    Census {
+        /// UTC (serialized ISO 8601).
+        #[serde(serialize_with = "iso_time")]
+        imported_at: chrono::NaiveDateTime,
+        illustrative: bool,
+    },
+}
+
+fn iso_time<S: serde::Serializer>(t: &chrono::NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::survey::format::timestamp(*t))
+}
+
 /// What the analyst chose for the report.
 #[derive(Debug, Clone, Default)]
 pub struct ReportParams {
     pub filters: Filters,
-    /// Households in the area; without them the market in reais is not computed.
+    /// Households in the area; without them (and without stored census margins) the
+    /// market in reais is not computed.
     pub households: Option<Households>,
+    /// Where `households` came from; [`build`] fills in the census when it uses it.
+    pub households_source: HouseholdsSource,
+    /// How the responses are weighted to the stored census margins (`[weighting]`).
+    pub weighting: WeightPlan,
     /// Value of the open top spend band in reais; default 1.5 × its lower bound.
     pub open_top_spend: Option<f64>,
     /// Capture share in 0..=1; default derived from purchase intent.
@@ -71,19 +105,36 @@ impl ReportParams {
     }
 }
 
-/// The configured defaults (`[report]`), households file read and checked.
-pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> {
-    let households = match (&s.households_file, s.households) {
-        (Some(path), _) => Some(
-            read_households_file(path)
-                .map_err(|e| anyhow::anyhow!("report.households_file: {e:#}"))?,
+/// The name a households file is shown by.
+pub fn file_source(path: &Path) -> HouseholdsSource {
+    HouseholdsSource::File {
+        name: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
         ),
-        (None, Some(n)) => Some(Households::Total(n)),
-        (None, None) => None,
+    }
+}
+
+/// The configured defaults (`[report]`), households file read and checked. The
+/// weighting plan is the default one: callers with settings set [`ReportParams::weighting`]
+/// from `[weighting]`.
+pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> {
+    let (households, households_source) = match (&s.households_file, s.households) {
+        (Some(path), _) => (
+            Some(
+                read_households_file(path)
+                    .map_err(|e| anyhow::anyhow!("report.households_file: {e:#}"))?,
+            ),
+            file_source(path),
+        ),
+        (None, Some(n)) => (Some(Households::Total(n)), HouseholdsSource::Analyst),
+        (None, None) => (None, HouseholdsSource::None),
     };
     Ok(ReportParams {
         filters: Filters::default(),
         households,
+        households_source,
+        weighting: WeightPlan::default(),
         open_top_spend: s.open_top_spend,
         capture_share: s.capture_share,
         seed: s.seed,
@@ -116,20 +167,40 @@ pub fn check_open_top_spend(def: &Definition, value: f64) -> Result<(), String> 
     }
 }
 
-/// Reads the responses matching `params.filters` and computes the report.
+/// Reads the responses matching `params.filters` and computes the report. With census
+/// margins stored, the responses are first raked to them (one more read of the
+/// responses, [`census_store::weights`]) and, unless the analyst gave households, the
+/// market uses the census's households per bairro.
 pub async fn build(
     pool: &DbPool,
     def: &Definition,
     params: &ReportParams,
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
+    let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
+    let mut params = params.clone();
+    if params.households.is_none()
+        && let Some(stored) = weights.stored()
+    {
+        params.households = Some(Households::PerBairro(stored.households()));
+        params.households_source = HouseholdsSource::Census {
+            imported_at: stored.info.imported_at,
+            illustrative: stored.info.illustrative,
+        };
+    }
+    let by_id = match &weights {
+        CensusWeights::Raked { by_id, .. } => Some(by_id),
+        _ => None,
+    };
     let mut acc = model::Accumulator::new(def);
     let mut batches =
         batches::Batches::open(pool, &params.filters, batches::BATCH_SIZE, false).await?;
     while let Some(batch) = batches.next().await? {
-        batch.rows.iter().for_each(|r| acc.add(r));
+        for r in &batch.rows {
+            acc.add_weighted(r, by_id.and_then(|m| m.get(&r.id).copied()));
+        }
     }
-    acc.finish(params, salario_minimo, chrono::Utc::now())
+    acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())
 }
 
 /// Households per bairro from a file: one `bairro;households` (or tab or comma

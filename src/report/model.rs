@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::ReportParams;
+use super::weighted::{self, MarketUnit, WeightedBase, WeightedTally, WeightingReport};
+use super::{HouseholdsSource, ReportParams};
 use crate::db::batches::Filters;
+use crate::db::census::CensusWeights;
 use crate::db::responses::Response;
 use crate::i18n::Lang;
 use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
@@ -65,6 +67,10 @@ pub struct Share {
     pub pct: Option<f64>,
     /// 95% Wilson interval of `pct`, in percent.
     pub ci95: Option<(f64, f64)>,
+    /// Weighted percentage of the weighted respondents who answered, and its 95% Wilson
+    /// interval on the effective n; `None` when the report is not weighted.
+    pub weighted_pct: Option<f64>,
+    pub weighted_ci95: Option<(f64, f64)>,
 }
 
 /// One bar of an integer histogram: values `from..=to`.
@@ -83,6 +89,8 @@ pub struct Histogram {
     pub median: f64,
     pub min: i64,
     pub max: i64,
+    /// Mean over the weighted respondents, weighted; `None` when not weighted.
+    pub weighted_mean: Option<f64>,
 }
 
 /// One question's results.
@@ -99,6 +107,8 @@ pub struct QuestionReport {
     pub shares: Vec<Share>,
     /// For integer questions with answers.
     pub histogram: Option<Histogram>,
+    /// The weights' effect on this question's base; `None` when not weighted.
+    pub weighted: Option<WeightedBase>,
 }
 
 /// Income class (rows) against one question's options (columns).
@@ -140,8 +150,34 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn new(figures: MarketEstimate) -> Estimate {
-        let super::assumptions::Assumptions { pt, en } = super::assumptions::of(&figures);
+    fn new(figures: MarketEstimate, source: &HouseholdsSource) -> Estimate {
+        let (source_pt, source_en) = match source {
+            HouseholdsSource::Census {
+                imported_at,
+                illustrative,
+            } => {
+                let (pt, en) = if *illustrative {
+                    (
+                        " — ILUSTRATIVO, números inventados",
+                        " — ILLUSTRATIVE, invented numbers",
+                    )
+                } else {
+                    ("", "")
+                };
+                let at = crate::survey::format::timestamp(*imported_at);
+                (
+                    format!("Censo 2022, V0007 por bairro, importado em {at}{pt}"),
+                    format!("Censo 2022, V0007 per bairro, imported {at}{en}"),
+                )
+            }
+            HouseholdsSource::File { name } => (
+                format!("arquivo {name} do analista"),
+                format!("the analyst's file {name}"),
+            ),
+            _ => ("número do analista".into(), "analyst's figure".into()),
+        };
+        let super::assumptions::Assumptions { pt, en } =
+            super::assumptions::of_sourced(&figures, &source_pt, &source_en);
         Estimate {
             figures,
             assumptions: en,
@@ -200,6 +236,10 @@ pub struct Report {
     pub intent_top2_ci95: Option<(f64, f64)>,
     /// Top mentions of the free-text competitor question, when the questionnaire has it.
     pub competitors: Option<Competitors>,
+    /// Where the households of the market come from.
+    pub households_source: HouseholdsSource,
+    /// The weighted figures and the weighting behind them.
+    pub weighting: WeightingReport,
     /// Zone of the times shown (not serialized: `generated_at` is UTC).
     #[serde(skip)]
     pub zone: crate::locale::Zone,
@@ -253,6 +293,10 @@ pub(crate) struct Accumulator<'d> {
     screened_out: u64,
     market: Vec<Respondent>,
     competitor: Option<(&'d Question, MentionCounter)>,
+    /// Per question (as `tallies`): weighted respondents who answered, weighted tally.
+    weighted: Vec<(u64, WeightedTally)>,
+    /// Per weighted respondent: weight, spend band, intent score.
+    weighted_market: Vec<(f64, Option<Band>, Option<u8>)>,
 }
 
 fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
@@ -290,6 +334,10 @@ impl<'d> Accumulator<'d> {
                 (q, 0, t)
             })
             .collect();
+        let weighted = def
+            .questions()
+            .map(|q| (0, WeightedTally::new(q.options().len())))
+            .collect();
         let single = |role| {
             def.by_role(role)
                 .filter(|q| matches!(q.kind, QuestionKind::Single { .. }))
@@ -320,10 +368,18 @@ impl<'d> Accumulator<'d> {
                 .question(COMPETITOR_KEY)
                 .filter(|q| matches!(q.kind, QuestionKind::Text { .. }))
                 .map(|q| (q, MentionCounter::new())),
+            weighted,
+            weighted_market: Vec::new(),
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn add(&mut self, r: &Response) {
+        self.add_weighted(r, None);
+    }
+
+    /// [`Self::add`] with the response's weight (`None`: not weighted).
+    pub(crate) fn add_weighted(&mut self, r: &Response, weight: Option<f64>) {
         let answers = r.answers();
         let complete = r.submitted_at.is_some();
         self.respondents += 1;
@@ -333,15 +389,22 @@ impl<'d> Accumulator<'d> {
             return;
         }
         self.completes += u64::from(complete);
-        for (q, answered, tally) in &mut self.tallies {
+        for ((q, answered, tally), (wn, wt)) in self.tallies.iter_mut().zip(&mut self.weighted) {
             let Some(value) = answers.get(&q.key) else {
                 continue;
             };
-            match (tally, value) {
+            let w = weight.unwrap_or(0.0);
+            let counted = match (tally, value) {
                 (Tally::Options(counts), AnswerValue::Single(v)) => {
-                    if let Some(i) = q.options().iter().position(|o| o.value == *v) {
-                        counts[i] += 1;
-                        *answered += 1;
+                    match q.options().iter().position(|o| o.value == *v) {
+                        Some(i) => {
+                            counts[i] += 1;
+                            if let Some(x) = wt.options.get_mut(i) {
+                                *x += w;
+                            }
+                            true
+                        }
+                        None => false,
                     }
                 }
                 (Tally::Options(counts), AnswerValue::Multi(vs)) => {
@@ -349,18 +412,27 @@ impl<'d> Accumulator<'d> {
                     for (i, o) in q.options().iter().enumerate() {
                         if vs.contains(&o.value) {
                             counts[i] += 1;
+                            if let Some(x) = wt.options.get_mut(i) {
+                                *x += w;
+                            }
                             any = true;
                         }
                     }
-                    *answered += u64::from(any);
+                    any
                 }
                 (Tally::Values(map), AnswerValue::Integer(n)) => {
                     *map.entry(*n).or_default() += 1;
-                    *answered += 1;
+                    wt.wy += w * *n as f64;
+                    true
                 }
-                (Tally::Text, AnswerValue::Text(t)) if !t.trim().is_empty() => *answered += 1,
+                (Tally::Text, AnswerValue::Text(t)) => !t.trim().is_empty(),
                 // An answer stored under another definition version with another type.
-                _ => {}
+                _ => false,
+            };
+            *answered += u64::from(counted);
+            if counted && weight.is_some() {
+                *wn += 1;
+                wt.answered(w);
             }
         }
         if let Some((q, counter)) = &mut self.competitor
@@ -397,6 +469,9 @@ impl<'d> Accumulator<'d> {
             .and_then(|q| chosen(q, &answers))
             .filter(|(_, o)| !o.excluded)
             .map(|(_, o)| Band::new(o.lower, o.upper));
+        if let Some(w) = weight {
+            self.weighted_market.push((w, spend, intent));
+        }
         self.market.push(Respondent {
             spend,
             income_class: class,
@@ -405,14 +480,32 @@ impl<'d> Accumulator<'d> {
         });
     }
 
+    #[cfg(test)]
     pub(crate) fn finish(
         self,
         params: &ReportParams,
         salario_minimo: u32,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Report> {
+        self.finish_weighted(params, &CensusWeights::NoCensus, salario_minimo, at)
+    }
+
+    /// [`Self::finish`] with the weights the responses were added with.
+    pub(crate) fn finish_weighted(
+        self,
+        params: &ReportParams,
+        weights: &CensusWeights,
+        salario_minimo: u32,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Report> {
         let min_cell = DEFAULT_MIN_CELL;
-        let questions = self.tallies.iter().map(question_report).collect();
+        let is_weighted = matches!(weights, CensusWeights::Raked { .. });
+        let questions = self
+            .tallies
+            .iter()
+            .zip(&self.weighted)
+            .map(|(t, w)| question_report(t, is_weighted.then_some(w)))
+            .collect();
         let crosstabs = self
             .crossed
             .iter()
@@ -457,6 +550,7 @@ impl<'d> Accumulator<'d> {
             (n + t.intent_answered, k + t.intent_top2)
         });
         let (intent_top2_pct, intent_top2_ci95) = share(intent_top2, intent_answered);
+        let weighting = self.weighting_report(params, weights, &market, intent_top2_pct);
         let competitors = self.competitor.map(|(q, counter)| Competitors {
             key: q.key.clone(),
             text: Label::of(&q.text),
@@ -483,9 +577,59 @@ impl<'d> Accumulator<'d> {
             intent_top2_pct,
             intent_top2_ci95,
             competitors,
+            households_source: params.households_source.clone(),
+            weighting,
             zone: params.zone,
             generated_utc: at.naive_utc(),
         })
+    }
+
+    fn weighting_report(
+        &self,
+        params: &ReportParams,
+        weights: &CensusWeights,
+        market: &MarketSection,
+        unweighted_top2: Option<f64>,
+    ) -> WeightingReport {
+        let open_top = market.open_top_spend.unwrap_or(0.0);
+        let intent_weights = crate::stats::IntentWeights::default();
+        let units: Vec<MarketUnit> = self
+            .weighted_market
+            .iter()
+            .map(|(w, band, intent)| MarketUnit {
+                w: *w,
+                spend: band
+                    .as_ref()
+                    .and_then(|b| crate::stats::midpoint(b, open_top)),
+                intent_weight: intent.and_then(|i| intent_weights.weight(i)),
+                intent_top2: intent.map(|i| i >= 4),
+            })
+            .collect();
+        let mid = market
+            .estimate
+            .as_ref()
+            .and_then(|e| e.scenario(crate::stats::Scenario::Mid));
+        let unweighted_spend = mid.and_then(|s| match s.overall.result {
+            crate::stats::market::GroupResult::Reported { n, mean, .. } => Some((mean, n as u64)),
+            crate::stats::market::GroupResult::Suppressed => None,
+        });
+        let households = params.households.as_ref().map(|h| match h {
+            crate::stats::Households::Total(n) => *n,
+            crate::stats::Households::PerBairro(m) => m.values().sum(),
+        });
+        let mp = params.market_params(open_top);
+        weighted::build(
+            weights,
+            &weighted::Inputs {
+                units: &units,
+                unweighted_spend,
+                unweighted_top2,
+                households,
+                capture_given: params.capture_share,
+                resamples: mp.resamples,
+                seed: mp.seed,
+            },
+        )
     }
 
     fn market_section(&self, params: &ReportParams) -> MarketSection {
@@ -509,7 +653,7 @@ impl<'d> Accumulator<'d> {
             Ok(estimate) => MarketSection {
                 households_given: params.households.is_some(),
                 open_top_spend: Some(open_top),
-                estimate: Some(Estimate::new(estimate)),
+                estimate: Some(Estimate::new(estimate, &params.households_source)),
                 unavailable: None,
             },
             Err(e) => unavailable(&e.to_string()),
@@ -535,27 +679,38 @@ fn share(k: u64, n: u64) -> (Option<f64>, Option<(f64, f64)>) {
     (pct, ci)
 }
 
-fn question_report((q, answered, tally): &(&Question, u64, Tally)) -> QuestionReport {
+fn question_report(
+    (q, answered, tally): &(&Question, u64, Tally),
+    weighted: Option<&(u64, WeightedTally)>,
+) -> QuestionReport {
     let shares = match tally {
         Tally::Options(counts) => q
             .options()
             .iter()
             .zip(counts)
-            .map(|(o, &count)| {
+            .enumerate()
+            .map(|(i, (o, &count))| {
                 let (pct, ci95) = share(count, *answered);
+                let (weighted_pct, weighted_ci95) =
+                    weighted.map_or((None, None), |(_, w)| w.share(i));
                 Share {
                     value: o.value.clone(),
                     label: Label::of(&o.label),
                     count,
                     pct,
                     ci95,
+                    weighted_pct,
+                    weighted_ci95,
                 }
             })
             .collect(),
         _ => Vec::new(),
     };
     let histogram = match tally {
-        Tally::Values(map) => histogram(map),
+        Tally::Values(map) => histogram(map).map(|mut h| {
+            h.weighted_mean = weighted.and_then(|(_, w)| (w.w > 0.0).then(|| w.wy / w.w));
+            h
+        }),
         _ => None,
     };
     QuestionReport {
@@ -565,6 +720,7 @@ fn question_report((q, answered, tally): &(&Question, u64, Tally)) -> QuestionRe
         answered: *answered,
         shares,
         histogram,
+        weighted: weighted.and_then(|(n, w)| WeightedBase::of(w, *n)),
     }
 }
 
@@ -612,6 +768,7 @@ fn histogram(values: &BTreeMap<i64, u64>) -> Option<Histogram> {
         median: median(values, n),
         min,
         max,
+        weighted_mean: None,
     })
 }
 

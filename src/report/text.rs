@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::html::{int, interval, money, num, scenario_name};
 use super::model::{Report, Share};
+use super::weighted::WeightingStatus;
 use crate::i18n::Lang;
 use crate::stats::Scenario;
 use crate::stats::market::GroupResult;
@@ -41,27 +42,135 @@ fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
 
 fn shares(out: &mut String, s: &[Share], lang: Lang) {
     let t = lang.t();
+    let c = lang.census();
+    let weighted = s.iter().any(|s| s.weighted_pct.is_some());
     let rows: Vec<Vec<String>> = s
         .iter()
         .map(|s| {
-            vec![
+            let mut row = vec![
                 s.label.get(lang).to_string(),
                 int(s.count, lang),
                 s.pct.map_or("–".into(), |p| num(p, 1, lang)),
                 interval(s.ci95, |x| num(x, 1, lang)),
-            ]
+            ];
+            if weighted {
+                row.push(s.weighted_pct.map_or("–".into(), |p| num(p, 1, lang)));
+                row.push(interval(s.weighted_ci95, |x| num(x, 1, lang)));
+            }
+            row
         })
         .collect();
-    table(
-        out,
-        &[
-            t.report_option,
-            t.report_count,
-            t.report_percent,
-            t.report_ci,
-        ],
-        &rows,
-    );
+    let mut head = vec![
+        t.report_option,
+        t.report_count,
+        t.report_percent,
+        t.report_ci,
+    ];
+    if weighted {
+        head.extend([c.weighted_pct, c.weighted_ci]);
+    }
+    table(out, &head, &rows);
+}
+
+/// The weighting section: status, effect of the weights, margins, weighted market.
+fn weighting(o: &mut String, r: &Report, lang: Lang) {
+    let c = lang.census();
+    let w = &r.weighting;
+    let _ = writeln!(o, "\n== {} ==", c.weighting);
+    match w.status {
+        WeightingStatus::NoCensus => {
+            let _ = writeln!(o, "{}", c.no_census);
+        }
+        WeightingStatus::Failed => {
+            let _ = writeln!(o, "{} {}", c.failed, w.failure.as_deref().unwrap_or(""));
+        }
+        WeightingStatus::Weighted => {
+            if w.census.as_ref().is_some_and(|i| i.illustrative) {
+                let _ = writeln!(o, "{}", c.illustrative);
+            }
+            let _ = writeln!(o, "{}", c.weighted_note);
+            if let Some(s) = &w.summary {
+                let _ = writeln!(
+                    o,
+                    "{}: {} · {}: {} · {}: {}",
+                    c.weighted_base,
+                    int(s.n as u64, lang),
+                    c.n_eff,
+                    num(s.n_eff, 1, lang),
+                    c.deff,
+                    num(s.deff, 2, lang)
+                );
+            }
+            if let Some(i) = &w.intent_top2 {
+                let _ = writeln!(
+                    o,
+                    "{}: {} {} %, {} {} % ({})",
+                    c.intent_top2,
+                    c.unweighted,
+                    num(i.unweighted_pct, 1, lang),
+                    c.weighted,
+                    num(i.weighted_pct, 1, lang),
+                    interval(Some(i.ci95), |x| num(x, 1, lang))
+                );
+            }
+            if let Some(m) = &w.market {
+                let _ = writeln!(o, "{}", c.market_title);
+                let mut rows = vec![vec![
+                    c.spend_mean.to_string(),
+                    money(m.spend.unweighted, lang),
+                    money(m.spend.weighted, lang),
+                    interval(Some(m.spend.ci95), |x| money(x, lang)),
+                ]];
+                if let Some(mm) = m.market_monthly {
+                    rows.push(vec![
+                        c.market.to_string(),
+                        String::new(),
+                        money(mm, lang),
+                        interval(m.market_ci95, |x| money(x, lang)),
+                    ]);
+                }
+                table(
+                    o,
+                    &[c.measure, c.unweighted, c.weighted, lang.t().report_ci],
+                    &rows,
+                );
+            }
+            let rows: Vec<Vec<String>> = w
+                .margins
+                .iter()
+                .map(|m| {
+                    vec![
+                        format!("{} / {}", m.margin, m.category),
+                        int(m.responses, lang),
+                        num(m.unweighted_pct, 1, lang),
+                        num(m.target_pct, 1, lang),
+                        num(m.achieved_pct, 1, lang),
+                    ]
+                })
+                .collect();
+            let _ = writeln!(o, "{}", c.margins_title);
+            table(
+                o,
+                &[
+                    c.margin,
+                    c.responses,
+                    c.sample_pct,
+                    c.target_pct,
+                    c.achieved_pct,
+                ],
+                &rows,
+            );
+        }
+    }
+    let _ = writeln!(o, "{}:", c.assumptions);
+    let list = if lang.is_english() {
+        &w.assumptions
+    } else {
+        &w.premissas
+    };
+    for a in list {
+        let _ = writeln!(o, "  - {a}");
+    }
 }
 
 fn group(label: &str, g: &GroupResult, lang: Lang) -> Vec<String> {
@@ -110,6 +219,12 @@ pub fn render(r: &Report, lang: Lang) -> String {
         return o;
     }
     let _ = writeln!(o, "== {} ==", t.report_market);
+    let _ = writeln!(
+        o,
+        "{}: {}",
+        lang.census().households_source,
+        super::html::households_source(r, lang)
+    );
     if let Some(why) = &r.market.unavailable {
         let _ = writeln!(o, "{}: {why}", t.report_unavailable);
     }
@@ -188,6 +303,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
             let _ = writeln!(o, "  - {a}");
         }
     }
+    weighting(&mut o, r, lang);
     let _ = writeln!(o, "\n== {} ==", t.report_questions);
     for q in &r.questions {
         let _ = writeln!(

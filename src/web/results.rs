@@ -38,6 +38,7 @@ async fn report_for(app: &AppState, q: &ResultsQuery) -> Result<Arc<Report>, App
             if q.households.is_some() {
                 params.households = q.households.clone();
             }
+            params.weighting = app.settings.weighting.plan().map_err(anyhow::Error::from)?;
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -234,6 +235,8 @@ async fn responses(
             .load_cceb_table()
             .map_err(anyhow::Error::from)?,
         zone: app.settings.survey.zone(),
+        // The `peso` column, raked to the stored census margins as `pesquisa export` does.
+        weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
         ..ExportOptions::default()
     };
     let (kind, action, content_type) = match (format, profile) {

@@ -4,6 +4,7 @@
 mod accounts;
 mod anonymous;
 mod backup;
+mod census;
 mod cli;
 mod disk;
 mod email_access;

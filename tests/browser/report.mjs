@@ -53,6 +53,24 @@ async function chartAndSummaryChecks(page, label) {
     && /autosseleção/.test(f.summary), [f.summary.slice(0, 400).replace(/\n/g, ' | ')]);
 }
 
+// The census weighting (run.sh imports the illustrative margins): weighted shares beside
+// the unweighted ones, the margins' target against achieved, the assumptions, and the
+// illustrative warning.
+async function weightingChecks(page, label) {
+  const w = await page.evaluate(() => ({
+    section: document.querySelector('.report-weighting')?.innerText || '',
+    weightedCols: [...document.querySelectorAll('.report-question thead')].filter((h) => /% ponderado/.test(h.textContent)).length,
+    questions: document.querySelectorAll('.report-question').length,
+    market: document.querySelector('.report-market')?.innerText || '',
+  }));
+  check(`${label}: weighting section with the census target against achieved`, /Ponderação pelo censo/.test(w.section)
+    && /Alvo \(%\)/.test(w.section) && /Obtido \(%\)/.test(w.section) && /efeito do delineamento/.test(w.section)
+    && /ILUSTRATIVO/.test(w.section) && /prefiro não informar/.test(w.section), [w.section.slice(0, 400).replace(/\n/g, ' | ')]);
+  check(`${label}: weighted % beside the unweighted one in ${w.weightedCols} question tables`, w.weightedCols >= 5);
+  check(`${label}: the households source is named`, /Fonte dos domicílios: (Censo 2022 \(importado em|número do analista)/.test(w.market),
+    [w.market.slice(0, 200)]);
+}
+
 // At 1280 px no table is cut: each fits the box it sits in.
 async function tablesFit(page, label) {
   const cut = await page.evaluate(() => [...document.querySelectorAll('table')]
@@ -116,6 +134,7 @@ async function reportFile(page) {
       .every((s) => facts.sections.includes(s)), [`h1: ${facts.h1}`, `h2: ${facts.sections.join(' | ')}`]);
   check('report file: the market estimate shows reais with cents', /R\$\s[\d.]+,\d\d/.test(facts.market), [facts.market.slice(0, 200)]);
   await chartAndSummaryChecks(page, 'report file');
+  await weightingChecks(page, 'report file');
   check('report file (households given): market and potential with intervals in the summary',
     (await page.locator('.report-summary').innerText()).match(/R\$\s[\d.]+,\d\d \(IC 95%: R\$/g)?.length === 2);
   check('report file: no script', facts.scripts === 0);
@@ -169,6 +188,9 @@ async function dashboard(page) {
   check('/admin/results: four downloads linked (HTML, XLSX, both CSV profiles)', facts.downloads.length === 4
     && facts.downloads.filter((h) => h.startsWith('/admin/results/respostas.csv')).length === 2, facts.downloads);
   await chartAndSummaryChecks(page, '/admin/results');
+  await weightingChecks(page, '/admin/results');
+  check('/admin/results: households from the stored census', /Censo 2022 \(importado em/.test(
+    await page.locator('.report-market').innerText()));
   await pageChecks(page, 'resultados', '/admin/results');
   await page.setViewportSize({ width: 1280, height: 900 });
   await screenshot(page, 'resultados-desktop');

@@ -194,6 +194,9 @@ grep -q '^READY' "$smtp_log" || { log "the SMTP server did not start"; exit 1; }
 log "SMTP server pid $smtp_pid on 127.0.0.1:$smtp_port (messages in $MAIL_DIR)"
 pq() { (cd "$workdir" && env "${unset_args[@]}" NO_COLOR=1 "$bin" --config "$workdir/pesquisa.toml" "$@"); }
 pq migrate --create >/dev/null
+# The illustrative census margins (the zero-config demo): the report and /admin/results
+# are then weighted, and report.mjs checks the weighting section.
+pq census import --illustrative >/dev/null
 pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
 printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email "$analyst_email" >/dev/null
 admin_email="chefe@exemplo.com.br"

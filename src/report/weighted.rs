@@ -1,0 +1,496 @@
+//! The weighted side of the report: the responses raked to the stored census margins
+//! ([`crate::db::census::weights`]) give every share and mean a weighted value beside the
+//! unweighted one, with Kish's effective n and design effect, Wilson intervals on the
+//! effective n, a weighted bootstrap of the monthly spend and market, the target and
+//! achieved share of each margin category, and the assumptions written out.
+//!
+//! Weighted figures are over the weighted respondents only (complete, not screened out,
+//! in a census bairro); unweighted ones keep the report's usual base. Without stored
+//! margins nothing is weighted and the report says so.
+
+use serde::Serialize;
+
+use crate::census::weighting::{NOT_INFORMED, Weighting};
+use crate::db::census::{CensusWeights, ImportInfo};
+use crate::stats::weighted::wilson_on;
+use crate::stats::{Statistic, WeightSummary, weight_summary, weighted_bootstrap_ci};
+
+/// Confidence of the weighted intervals.
+const CONFIDENCE: f64 = 0.95;
+
+/// Weighted tallies of one question, beside its counts.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WeightedTally {
+    /// Σw and Σw² over the weighted respondents who answered.
+    pub w: f64,
+    pub w2: f64,
+    /// Σw per option (single and multi).
+    pub options: Vec<f64>,
+    /// Σw·y (integer questions).
+    pub wy: f64,
+}
+
+impl WeightedTally {
+    pub(crate) fn new(options: usize) -> WeightedTally {
+        WeightedTally {
+            options: vec![0.0; options],
+            ..WeightedTally::default()
+        }
+    }
+
+    pub(crate) fn answered(&mut self, w: f64) {
+        self.w += w;
+        self.w2 += w * w;
+    }
+
+    /// Effective n of those who answered (Kish).
+    pub(crate) fn n_eff(&self) -> Option<f64> {
+        (self.w2 > 0.0).then(|| self.w * self.w / self.w2)
+    }
+
+    /// Weighted share of option `i` in percent, with the Wilson interval on n_eff.
+    pub(crate) fn share(&self, i: usize) -> (Option<f64>, Option<(f64, f64)>) {
+        let (Some(n_eff), Some(wi)) = (self.n_eff(), self.options.get(i)) else {
+            return (None, None);
+        };
+        let p = (wi / self.w).clamp(0.0, 1.0);
+        let ci = wilson_on(p, n_eff, CONFIDENCE).map(|(lo, hi)| (lo * 100.0, hi * 100.0));
+        (Some(p * 100.0), ci)
+    }
+}
+
+/// The effect of the weights on one question's base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedBase {
+    /// Weighted respondents who answered.
+    pub n: u64,
+    pub n_eff: f64,
+    /// Design effect of weighting, n / n_eff.
+    pub deff: f64,
+}
+
+impl WeightedBase {
+    pub(crate) fn of(t: &WeightedTally, n: u64) -> Option<WeightedBase> {
+        let n_eff = t.n_eff()?;
+        (n > 0).then(|| WeightedBase {
+            n,
+            n_eff,
+            deff: n as f64 / n_eff,
+        })
+    }
+}
+
+/// One category of a margin: the census share it was raked to and the weighted share
+/// reached, in percent of the weighted respondents, and the unweighted share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarginRow {
+    pub margin: String,
+    pub category: String,
+    pub responses: u64,
+    pub unweighted_pct: f64,
+    pub target_pct: f64,
+    pub achieved_pct: f64,
+}
+
+/// A weighted mean beside the unweighted one, with a weighted bootstrap interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedMean {
+    pub unweighted: f64,
+    pub weighted: f64,
+    pub ci95: (f64, f64),
+    pub n: u64,
+    pub n_eff: f64,
+    pub deff: f64,
+}
+
+/// The market estimate with weights (Mid scenario).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedMarket {
+    /// Monthly supermarket spend per household, in reais.
+    pub spend: WeightedMean,
+    /// Households the market multiplies by (`None`: not given).
+    pub households: Option<u64>,
+    pub market_monthly: Option<f64>,
+    pub market_ci95: Option<(f64, f64)>,
+    /// Capture share used, 0..=1: the analyst's, or the weighted mean intent weight.
+    pub capture_share: Option<f64>,
+    pub potential_monthly: Option<f64>,
+    pub potential_ci95: Option<(f64, f64)>,
+}
+
+/// A weighted share with its interval on the effective n, beside the unweighted share.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedShareRow {
+    pub unweighted_pct: f64,
+    pub weighted_pct: f64,
+    pub ci95: (f64, f64),
+    pub n_eff: f64,
+    pub deff: f64,
+}
+
+/// Whether and how the report is weighted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightingStatus {
+    /// No census margins stored: everything is unweighted.
+    NoCensus,
+    /// Margins stored, raking failed: everything is unweighted, the reason is given.
+    Failed,
+    Weighted,
+}
+
+/// The report's weighting section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightingReport {
+    pub status: WeightingStatus,
+    pub census: Option<ImportInfo>,
+    pub failure: Option<String>,
+    pub margins_used: Vec<String>,
+    /// All weighted respondents: n, effective n, design effect.
+    pub summary: Option<WeightSummary>,
+    /// Complete, not screened-out respondents outside the census bairros (not weighted).
+    pub outside: u64,
+    pub sex_not_informed: u64,
+    pub age_not_informed: u64,
+    /// Census categories with no respondent, left out of their margin: (margin,
+    /// category, census share in percent).
+    pub left_out: Vec<(String, String, f64)>,
+    /// Weights clamped by trimming, and the range of the weights (× mean).
+    pub trimmed: u64,
+    pub weight_range: Option<(f64, f64)>,
+    pub margins: Vec<MarginRow>,
+    /// Top-two purchase intent, weighted.
+    pub intent_top2: Option<WeightedShareRow>,
+    pub market: Option<WeightedMarket>,
+    /// The assumptions of the weighting, in English and Portuguese (same order).
+    pub assumptions: Vec<String>,
+    pub premissas: Vec<String>,
+}
+
+/// One weighted respondent's market inputs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MarketUnit {
+    pub w: f64,
+    /// Mid-scenario monthly spend, if usable.
+    pub spend: Option<f64>,
+    /// Intent weight of the answer (0..=1), if answered.
+    pub intent_weight: Option<f64>,
+    /// Top-two intent (4 or 5), if answered.
+    pub intent_top2: Option<bool>,
+}
+
+/// What [`build`] needs beside the weights.
+pub(crate) struct Inputs<'a> {
+    pub units: &'a [MarketUnit],
+    /// Unweighted Mid-scenario mean spend (all respondents with a usable answer).
+    pub unweighted_spend: Option<(f64, u64)>,
+    /// Unweighted top-two intent, percent.
+    pub unweighted_top2: Option<f64>,
+    pub households: Option<u64>,
+    pub capture_given: Option<f64>,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+fn pct_of(part: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        part / total * 100.0
+    } else {
+        0.0
+    }
+}
+
+fn margin_rows(w: &Weighting) -> Vec<MarginRow> {
+    let n = w.weighted as f64;
+    w.raked
+        .margins
+        .iter()
+        .flat_map(|m| {
+            let target_total: f64 = m.categories.iter().map(|c| c.target).sum();
+            let achieved_total: f64 = m.categories.iter().map(|c| c.achieved).sum();
+            m.categories.iter().map(move |c| MarginRow {
+                margin: m.margin.clone(),
+                category: c.category.clone(),
+                responses: c.responses,
+                unweighted_pct: pct_of(c.responses as f64, n),
+                target_pct: pct_of(c.target, target_total),
+                achieved_pct: pct_of(c.achieved, achieved_total),
+            })
+        })
+        .collect()
+}
+
+fn market(inputs: &Inputs<'_>) -> Option<WeightedMarket> {
+    let (values, weights): (Vec<f64>, Vec<f64>) = inputs
+        .units
+        .iter()
+        .filter_map(|u| u.spend.map(|s| (s, u.w)))
+        .unzip();
+    let (unweighted, _) = inputs.unweighted_spend?;
+    let boot = weighted_bootstrap_ci(
+        &values,
+        &weights,
+        Statistic::Mean,
+        inputs.resamples,
+        CONFIDENCE,
+        inputs.seed,
+    )?;
+    let spend = WeightedMean {
+        unweighted,
+        weighted: boot.estimate,
+        ci95: boot.ci,
+        n: values.len() as u64,
+        n_eff: boot.weights.n_eff,
+        deff: boot.weights.deff,
+    };
+    let capture_share = inputs.capture_given.or_else(|| {
+        let (v, w): (Vec<f64>, Vec<f64>) = inputs
+            .units
+            .iter()
+            .filter_map(|u| u.intent_weight.map(|i| (i, u.w)))
+            .unzip();
+        crate::stats::weighted_mean(&v, &w)
+    });
+    let h = inputs.households.map(|h| h as f64);
+    let market_monthly = h.map(|h| spend.weighted * h);
+    let market_ci95 = h.map(|h| (spend.ci95.0 * h, spend.ci95.1 * h));
+    Some(WeightedMarket {
+        households: inputs.households,
+        market_monthly,
+        market_ci95,
+        capture_share,
+        potential_monthly: market_monthly.zip(capture_share).map(|(m, c)| m * c),
+        potential_ci95: market_ci95
+            .zip(capture_share)
+            .map(|((lo, hi), c)| (lo * c, hi * c)),
+        spend,
+    })
+}
+
+fn intent(inputs: &Inputs<'_>) -> Option<WeightedShareRow> {
+    let (flags, weights): (Vec<bool>, Vec<f64>) = inputs
+        .units
+        .iter()
+        .filter_map(|u| u.intent_top2.map(|f| (f, u.w)))
+        .unzip();
+    let s = crate::stats::weighted_share(&flags, &weights, CONFIDENCE)?;
+    Some(WeightedShareRow {
+        unweighted_pct: inputs.unweighted_top2?,
+        weighted_pct: s.share * 100.0,
+        ci95: (s.ci.0 * 100.0, s.ci.1 * 100.0),
+        n_eff: s.weights.n_eff,
+        deff: s.weights.deff,
+    })
+}
+
+/// The weighting section from the weights and the weighted respondents' inputs.
+pub(crate) fn build(weights: &CensusWeights, inputs: &Inputs<'_>) -> WeightingReport {
+    let mut r = WeightingReport {
+        status: WeightingStatus::NoCensus,
+        census: weights.stored().map(|s| s.info.clone()),
+        failure: None,
+        margins_used: Vec::new(),
+        summary: None,
+        outside: 0,
+        sex_not_informed: 0,
+        age_not_informed: 0,
+        left_out: Vec::new(),
+        trimmed: 0,
+        weight_range: None,
+        margins: Vec::new(),
+        intent_top2: None,
+        market: None,
+        assumptions: Vec::new(),
+        premissas: Vec::new(),
+    };
+    match weights {
+        CensusWeights::NoCensus => {}
+        CensusWeights::Failed { reason, .. } => {
+            r.status = WeightingStatus::Failed;
+            r.failure = Some(reason.clone());
+        }
+        CensusWeights::Raked { weighting: w, .. } => {
+            r.status = WeightingStatus::Weighted;
+            r.margins_used = w.margins.iter().map(|m| m.name().to_string()).collect();
+            let all: Vec<f64> = w.weights.iter().flatten().copied().collect();
+            r.summary = weight_summary(&all);
+            r.outside = w.outside as u64;
+            r.sex_not_informed = w.sex_not_informed as u64;
+            r.age_not_informed = w.age_not_informed as u64;
+            r.left_out = w
+                .left_out
+                .iter()
+                .map(|l| (l.margin.clone(), l.category.clone(), l.census_share * 100.0))
+                .collect();
+            r.trimmed = w.raked.trimmed;
+            r.weight_range = Some(w.raked.weight_range);
+            r.margins = margin_rows(w);
+            r.intent_top2 = intent(inputs);
+            r.market = market(inputs);
+        }
+    }
+    let (pt, en) = assumptions(&r, inputs);
+    r.premissas = pt;
+    r.assumptions = en;
+    r
+}
+
+/// The weighting's assumptions, Portuguese and English.
+fn assumptions(r: &WeightingReport, inputs: &Inputs<'_>) -> (Vec<String>, Vec<String>) {
+    let mut pt = Vec::new();
+    let mut en = Vec::new();
+    match r.status {
+        WeightingStatus::NoCensus => {
+            pt.push(
+                "Nenhum dado do censo importado: todos os resultados são não ponderados (cada \
+                 resposta conta uma vez). Importe as margens com pesquisa census import."
+                    .to_string(),
+            );
+            en.push(
+                "No census data imported: every figure is unweighted (each response counts \
+                 once). Import the margins with pesquisa census import."
+                    .to_string(),
+            );
+            return (pt, en);
+        }
+        WeightingStatus::Failed => {
+            let why = r.failure.clone().unwrap_or_default();
+            pt.push(format!(
+                "A calibração às margens do censo falhou ({why}); os resultados são não \
+                 ponderados."
+            ));
+            en.push(format!(
+                "Raking to the census margins failed ({why}); the figures are unweighted."
+            ));
+            return (pt, en);
+        }
+        WeightingStatus::Weighted => {}
+    }
+    if let Some(c) = &r.census {
+        let at = crate::survey::format::timestamp(c.imported_at);
+        if c.illustrative {
+            pt.push(
+                "MARGENS ILUSTRATIVAS: números inventados que acompanham o programa, não dados \
+                 do censo; os pesos e os números ponderados servem só de demonstração."
+                    .to_string(),
+            );
+            en.push(
+                "ILLUSTRATIVE MARGINS: invented numbers shipped with the program, not census \
+                 data; the weights and weighted figures are a demonstration only."
+                    .to_string(),
+            );
+        }
+        pt.push(format!(
+            "Pesos por raking (ajuste proporcional iterativo) às margens do Censo 2022 \
+             importadas em {at} UTC ({}, {}, {}): {}.",
+            c.basico_file,
+            c.demografia_file,
+            c.mapping_file,
+            r.margins_used.join(", ")
+        ));
+        en.push(format!(
+            "Weights by raking (iterative proportional fitting) to the Censo 2022 margins \
+             imported {at} UTC ({}, {}, {}): {}.",
+            c.basico_file,
+            c.demografia_file,
+            c.mapping_file,
+            r.margins_used.join(", ")
+        ));
+    }
+    pt.push(
+        "Bairro: participação dos domicílios particulares permanentes ocupados (V0007); sexo \
+         e faixa etária: participação das pessoas de 18 anos ou mais, somadas nos bairros com \
+         respondentes; 18–19 anos = 2/5 do grupo de 15–19 do IBGE."
+            .to_string(),
+    );
+    en.push(
+        "Bairro: share of occupied permanent private households (V0007); sex and age band: \
+         share of persons aged 18 or over, summed over the bairros with respondents; ages \
+         18–19 = 2/5 of IBGE's 15–19 group."
+            .to_string(),
+    );
+    pt.push(format!(
+        "Sexo \"outro\", \"prefiro não informar\" ou sem resposta ({} respondentes) e idade \
+         sem resposta ({}) ficam na categoria \"{NOT_INFORMED}\", com a participação que têm \
+         na amostra: o censo só distingue mulheres e homens, e nada é imputado.",
+        r.sex_not_informed, r.age_not_informed
+    ));
+    en.push(format!(
+        "Sex \"other\", \"prefer not to say\" or unanswered ({} respondents) and unanswered \
+         age ({}) are kept in the category \"{NOT_INFORMED}\" at their share of the sample: \
+         the census only tells women from men, and nothing is imputed.",
+        r.sex_not_informed, r.age_not_informed
+    ));
+    pt.push(format!(
+        "Ponderadas só as respostas completas e não triadas de bairros com margens do \
+         censo; {} respostas completas de outros bairros ficam sem peso e fora dos números \
+         ponderados. Os números não ponderados mantêm a base de sempre.",
+        r.outside
+    ));
+    en.push(format!(
+        "Only complete, not screened-out responses from bairros with census margins are \
+         weighted; {} complete responses from other bairros have no weight and are left out \
+         of the weighted figures. Unweighted figures keep their usual base.",
+        r.outside
+    ));
+    for (margin, category, share) in &r.left_out {
+        pt.push(format!(
+            "Categoria sem respondentes, fora da margem {margin}: {category} ({share:.1}% \
+             no censo); as demais dividem a sua participação."
+        ));
+        en.push(format!(
+            "Category with no respondent, left out of the margin {margin}: {category} \
+             ({share:.1}% in the census); the others share its target."
+        ));
+    }
+    if let Some((lo, hi)) = r.weight_range {
+        pt.push(format!(
+            "Pesos aparados aos limites configurados (weighting.trim_lower/trim_upper, × \
+             média) e calibrados de novo; {} pesos aparados na última rodada; pesos finais de {lo:.2} \
+             a {hi:.2} vezes a média.",
+            r.trimmed
+        ));
+        en.push(format!(
+            "Weights trimmed to the configured bounds (weighting.trim_lower/trim_upper, \
+             × mean) and raked again; {} weights clamped in the last round; final weights \
+             {lo:.2} to {hi:.2} × mean.",
+            r.trimmed
+        ));
+    }
+    pt.push(
+        "Intervalos ponderados: Wilson sobre o n efetivo de Kish, n_ef = (Σw)²/Σw², e efeito \
+         de delineamento = n/n_ef; gasto médio por bootstrap ponderado (os pesos não são \
+         recalculados em cada reamostragem, o que subestima um pouco a incerteza)."
+            .to_string(),
+    );
+    en.push(
+        "Weighted intervals: Wilson on Kish's effective n, n_eff = (Σw)²/Σw², and design \
+         effect = n/n_eff; mean spend by a weighted bootstrap (the weights are not raked \
+         again in each resample, which slightly understates the uncertainty)."
+            .to_string(),
+    );
+    pt.push(format!(
+        "Mercado ponderado: gasto médio ponderado (cenário Médio) × total de domicílios; a \
+         participação da loja é {} e é tomada como fixa no intervalo do potencial; B = {}, \
+         semente {}.",
+        if inputs.capture_given.is_some() {
+            "a do analista"
+        } else {
+            "a média ponderada dos pesos de intenção"
+        },
+        inputs.resamples,
+        inputs.seed
+    ));
+    en.push(format!(
+        "Weighted market: weighted mean spend (Mid scenario) × total households; the capture \
+         share is {} and is taken as fixed in the potential's interval; B = {}, seed {}.",
+        if inputs.capture_given.is_some() {
+            "the analyst's"
+        } else {
+            "the weighted mean intent weight"
+        },
+        inputs.resamples,
+        inputs.seed
+    ));
+    (pt, en)
+}
