@@ -17,6 +17,7 @@ mod oidc;
 mod pool;
 mod report;
 mod smtp;
+mod staff_admin;
 mod staff_pages;
 mod storage;
 mod survey;
