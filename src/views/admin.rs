@@ -417,9 +417,9 @@ pub fn documents(ctx: &Ctx, d: &DocumentsPage<'_>, v: &PublishValues, errors: &E
                     h2 id="previa" { (s.doc_preview_title) }
                     p class="notice" { (s.doc_preview_lead) }
                     h3 { (s.doc_preview_pt) }
-                    div lang="pt-BR" { (super::auth::document(&Ctx { lang: Lang::Pt, ..ctx.clone() }, preview, d.who, true)) }
+                    div lang="pt-BR" { (forms::document(&Ctx { lang: Lang::Pt, ..ctx.clone() }, preview, d.who, true)) }
                     h3 { (s.doc_preview_en) }
-                    div lang="en" { (super::auth::document(&Ctx { lang: Lang::En, ..ctx.clone() }, preview, d.who, true)) }
+                    div lang="en" { (forms::document(&Ctx { lang: Lang::En, ..ctx.clone() }, preview, d.who, true)) }
                 }
             }
             @if let Some(base) = d.base {
