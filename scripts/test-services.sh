@@ -2,6 +2,7 @@
 # Make sure what the test suite needs is installed and running on this machine:
 # MariaDB and Redis (installed from Debian's packages if missing, started if stopped),
 # Debian's python3-aiosmtpd (the SMTP server the mail tests send to, tests/smtp/sink.py),
+# Debian's pspp and r-base-core (they read the labelled exports for SPSS and R),
 # the MariaDB test user `pesquisa_test`, allowed to create databases `pesquisa_t_*`, and
 # the npm packages of the test OpenID provider (tests/oidc).
 # Idempotent; needs root (as on CI and the development VMs).
@@ -20,6 +21,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# PSPP and R read the labelled exports in tests/api/labelled_export.rs (about 44 MB, 20 s
+# to install from the Debian mirror; without recommends: no GUI, no R dev toolchain).
+stats=()
+command -v pspp >/dev/null 2>&1 || stats+=(pspp)
+command -v Rscript >/dev/null 2>&1 || stats+=(r-base-core)
+if [ ${#stats[@]} -gt 0 ]; then
+  log "installing ${stats[*]}"
+  [ ${#missing[@]} -gt 0 ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${stats[@]}" >/dev/null
 fi
 
 if ! mariadb-admin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1 \

@@ -32,6 +32,17 @@ pub enum Notice {
     MailRetried,
 }
 
+/// What a notice tells, so the page styles it (and names it in words) accordingly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Something the person asked for was done.
+    Success,
+    /// Something to know, neither good nor bad.
+    Info,
+    /// Something went wrong or needs the person's attention.
+    Warning,
+}
+
 impl Notice {
     pub const ALL: [Notice; 16] = [
         Notice::LoggedOut,
@@ -77,6 +88,26 @@ impl Notice {
     /// The notice stored under `key`; `None` for anything else.
     pub fn from_key(key: &str) -> Option<Notice> {
         Notice::ALL.into_iter().find(|n| n.key() == key)
+    }
+
+    /// Whether it reports a success, informs, or warns.
+    pub fn kind(self) -> NoticeKind {
+        match self {
+            Notice::LoggedOut
+            | Notice::AccountSaved
+            | Notice::PasswordChanged
+            | Notice::ConsentsSaved
+            | Notice::AccountDeleted
+            | Notice::UserDeleted
+            | Notice::Published
+            | Notice::EmailVerified
+            | Notice::EmailChanged
+            | Notice::PasswordResetLogIn
+            | Notice::AccountCreated
+            | Notice::MailRetried => NoticeKind::Success,
+            Notice::VerificationSent | Notice::EmailChangeSent => NoticeKind::Info,
+            Notice::SessionExpired | Notice::ResendLimited => NoticeKind::Warning,
+        }
     }
 
     /// What it says in `lang`.
@@ -374,6 +405,9 @@ pub struct Texts {
     pub field_delete_confirm_email: &'static str,
     pub err_email_mismatch: &'static str,
     pub account_no_password: &'static str,
+    pub account_recent_sign_in: &'static str,
+    pub account_sign_in_again: &'static str,
+    pub err_sign_in_again: &'static str,
     pub field_password_new_optional: &'static str,
     pub survey_income_note: &'static str,
     pub survey_start: &'static str,
@@ -516,7 +550,7 @@ pub static PT: Texts = Texts {
     home_title: "Pesquisa sobre compras de supermercado no seu bairro",
     home_lead: "Queremos saber como os moradores da região fazem suas compras, para avaliar \
                 se um novo supermercado faz sentido aqui.",
-    home_why: "O questionário leva cerca de 5 minutos. Você pode parar e continuar depois.",
+    home_why: "Você pode parar e continuar depois.",
     home_privacy: "Suas respostas são tratadas conforme a LGPD e só aparecem em resultados \
                    agregados.",
     home_who: "Quem realiza esta pesquisa e responde pelos seus dados: {controlador}. Dúvidas e \
@@ -598,7 +632,7 @@ pub static PT: Texts = Texts {
     account_consents_submit: "Salvar escolhas",
     account_consents_saved: "Escolhas salvas.",
     account_data: "Seus dados (LGPD)",
-    account_data_lead: "Baixe tudo o que guardamos sobre você, em formato JSON.",
+    account_data_lead: "Veja tudo o que guardamos sobre você numa página para ler ou imprimir, ou baixe em formato JSON.",
     account_data_download: "Baixar meus dados",
     account_delete: "Excluir conta",
     account_delete_lead: "Isto apaga seus dados pessoais e suas respostas. Não pode ser desfeito.",
@@ -720,11 +754,14 @@ pub static PT: Texts = Texts {
     field_delete_confirm_email: "Digite seu e-mail para confirmar",
     err_email_mismatch: "Não é o e-mail desta conta.",
     account_no_password: "Sua conta não tem senha: você entra pelo link ou código enviado ao seu e-mail. Se quiser, crie uma senha abaixo.",
+    account_recent_sign_in: "Por segurança, numa conta sem senha a troca de e-mail e a criação da senha só valem até 15 minutos depois de entrar.",
+    account_sign_in_again: "Sair e entrar de novo",
+    err_sign_in_again: "Faz mais de 15 minutos que você entrou. Por segurança, saia e entre de novo (com o código enviado ao seu e-mail) e repita a alteração.",
     field_password_new_optional: "Senha atual (deixe em branco se a conta não tem senha)",
     survey_income_note: "Valores em reais pelo salário mínimo de {year}: {value}.",
     survey_start: "Responder o questionário",
     survey_continue: "Continuar o questionário",
-    survey_choose_up_to: "Escolha de {min} a {max} opções.",
+    survey_choose_up_to: "Marque de {min} a {max} opções.",
     survey_number_range: "Um número de {min} a {max}.",
     survey_max_chars: "Até {n} caracteres.",
     err_answer_required: "Responda esta pergunta.",
@@ -863,7 +900,7 @@ pub static EN: Texts = Texts {
     home_title: "A survey about grocery shopping in your neighbourhood",
     home_lead: "We want to learn how residents of the area shop, to judge whether a new \
                 supermarket makes sense here.",
-    home_why: "The questionnaire takes about 5 minutes. You can stop and continue later.",
+    home_why: "You can stop and continue later.",
     home_privacy: "Your answers are handled under Brazil's LGPD and only appear in aggregate \
                    results.",
     home_who: "This survey is run by {controlador}, who is responsible for your data. Questions \
@@ -945,7 +982,7 @@ pub static EN: Texts = Texts {
     account_consents_submit: "Save choices",
     account_consents_saved: "Choices saved.",
     account_data: "Your data (LGPD)",
-    account_data_lead: "Download everything we keep about you, as JSON.",
+    account_data_lead: "See everything we keep about you on a page to read or print, or download it as JSON.",
     account_data_download: "Download my data",
     account_delete: "Delete account",
     account_delete_lead: "This erases your personal data and your answers. It cannot be undone.",
@@ -1067,11 +1104,14 @@ pub static EN: Texts = Texts {
     field_delete_confirm_email: "Type your e-mail to confirm",
     err_email_mismatch: "This is not this account's e-mail.",
     account_no_password: "Your account has no password: you sign in with the link or code sent to your e-mail. You may create a password below.",
+    account_recent_sign_in: "For safety, an account without a password may change its e-mail or create its password only within 15 minutes of signing in.",
+    account_sign_in_again: "Log out and sign in again",
+    err_sign_in_again: "You signed in more than 15 minutes ago. For safety, log out, sign in again (with the code sent to your e-mail) and repeat the change.",
     field_password_new_optional: "Current password (leave empty if the account has none)",
     survey_income_note: "Amounts in reais by the {year} minimum wage: {value}.",
     survey_start: "Answer the questionnaire",
     survey_continue: "Continue the questionnaire",
-    survey_choose_up_to: "Choose {min} to {max} options.",
+    survey_choose_up_to: "Tick {min} to {max} options.",
     survey_number_range: "A number from {min} to {max}.",
     survey_max_chars: "Up to {n} characters.",
     err_answer_required: "Answer this question.",
@@ -1337,6 +1377,9 @@ pub struct TwoFactorTexts {
     pub recovery_title: &'static str,
     pub recovery_lead: &'static str,
     pub continue_: &'static str,
+    pub regen_title: &'static str,
+    pub regen_lead: &'static str,
+    pub regen_submit: &'static str,
 }
 
 impl Lang {
@@ -1375,6 +1418,9 @@ pub static PT_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
     recovery_title: "Guarde seus códigos de recuperação",
     recovery_lead: "A verificação em duas etapas está ativa. Se perder o aparelho, cada código abaixo entra uma única vez no lugar do código do aplicativo. Eles não serão mostrados de novo: guarde-os em lugar seguro.",
     continue_: "Continuar",
+    regen_title: "Novos códigos de recuperação",
+    regen_lead: "Se os códigos estão acabando ou podem ter sido vistos por outra pessoa, gere novos. Os antigos deixam de valer na hora. Para confirmar, digite o código de 6 dígitos que o aplicativo mostra agora:",
+    regen_submit: "Gerar novos códigos",
 };
 
 pub static EN_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
@@ -1403,6 +1449,9 @@ pub static EN_TWO_FACTOR: TwoFactorTexts = TwoFactorTexts {
     recovery_title: "Save your recovery codes",
     recovery_lead: "Two-step verification is on. If you lose the device, each code below works once in place of the app's code. They will not be shown again: keep them somewhere safe.",
     continue_: "Continue",
+    regen_title: "New recovery codes",
+    regen_lead: "If the codes are running out or someone else may have seen them, make new ones. The old ones stop working at once. To confirm, type the 6-digit code the app shows now:",
+    regen_submit: "Make new codes",
 };
 
 #[cfg(test)]

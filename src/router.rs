@@ -146,14 +146,17 @@ fn pages() -> Router {
                 .push(Router::with_path("profile").post(account::profile))
                 .push(Router::with_path("password").post(account::password))
                 .push(Router::with_path("email").post(email_change::request))
+                .push(Router::with_path("sign-in-again").post(account::sign_in_again))
                 .push(Router::with_path("consents").post(account::optional_consents))
                 .push(Router::with_path("data").get(account::data))
+                .push(Router::with_path("data/html").get(account::data_page))
                 .push(Router::with_path("delete").post(account::delete))
                 .push(
                     Router::with_path("2fa")
                         .hoop(guards::require_analyst)
                         .get(two_factor::enrol_form)
-                        .post(two_factor::enrol),
+                        .post(two_factor::enrol)
+                        .push(Router::with_path("recovery").post(two_factor::regenerate)),
                 ),
         )
         // Before "admin": analysts may see the results but nothing else of the admin area.

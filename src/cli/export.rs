@@ -11,12 +11,28 @@ use crate::config::{DatabaseKind, Settings};
 use crate::db::{DbPool, migrations};
 use crate::export::{self, CsvProfile, ExportOptions, Filters, Format, Manifest};
 
+/// The end of `pesquisa export --help`: the labelled files.
+pub const AFTER_HELP: &str = "\
+Labelled files for statistics packages (--format spss|stata|r; docs/labelled-exports.md):
+  --output BASE writes BASE.csv (RFC 4180, UTF-8; single-choice answers as codes 1, 2, ...
+  in questionnaire order) and beside it BASE.sps (SPSS/PSPP), BASE.do (Stata) or BASE.R
+  (R), which reads that CSV with variable labels, value labels, types and the weight
+  column. A BASE ending in .csv or in the script's extension loses it first. Both files
+  appear together once complete, or neither does.
+  Missing codes: -2 = not asked (a condition, a screen-out, or a questionnaire version
+  without the question); options such as \"Prefiro não informar\" keep their code and are
+  declared missing (Stata: -2 is .a, the others .b, .c, ...; R: NA); an empty cell is
+  not answered.
+  Open them: pspp BASE.sps (SPSS: File > Open > Syntax, Run All), Stata: cd to the
+  folder, do BASE.do; R: source(\"BASE.R\", encoding = \"UTF-8\", chdir = TRUE).";
+
 #[derive(Debug, clap::Args)]
 pub struct Opts {
-    /// Output format.
+    /// Output format (spss, stata, r: a data CSV plus a labelled syntax file; see below).
     #[arg(long, value_enum)]
     pub format: Format,
-    /// Write to FILE (complete or not at all) instead of standard output.
+    /// Write to FILE (complete or not at all) instead of standard output; with spss, stata
+    /// or r, the base name of the pair (BASE.csv and BASE.sps, .do or .R).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// CSV dialect: rfc4180 (UTF-8, comma, CRLF) or excel-br (BOM, semicolon, decimal comma).
@@ -160,6 +176,24 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
             "--output: required with --format xlsx (a workbook is not written to a terminal)"
         );
     }
+    // The pair's temporary files exist before the database is opened: an --output that
+    // cannot be written fails first, naming the flag.
+    let labelled = match (opts.format.is_labelled(), &opts.output) {
+        (false, _) => None,
+        (true, None) => anyhow::bail!(
+            "--output: required with --format {0} (the base name of the data CSV and the \
+             syntax file, e.g. --output respostas writes respostas.csv and its script)",
+            opts.format.as_str()
+        ),
+        (true, Some(_)) if opts.csv_profile != CsvProfile::Rfc4180 => anyhow::bail!(
+            "--csv-profile: --format {} always writes rfc4180, the dialect its script reads",
+            opts.format.as_str()
+        ),
+        (true, Some(base)) => Some(
+            export::LabelledFiles::create(base, opts.format)
+                .map_err(|e| anyhow::anyhow!("--output: {e}"))?,
+        ),
+    };
     let def = settings.survey.load_definition()?;
     let secret = secret(&settings)?;
     // The rows are read on one connection held for the whole export (its snapshot); the
@@ -174,8 +208,22 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         batch_size: export::BATCH_SIZE,
         cceb: settings.survey.load_cceb_table()?,
     };
-    let summary = match &opts.output {
-        Some(path) => {
+    let mut written = opts.output.clone();
+    let mut syntax = None;
+    let summary = match (labelled, &opts.output) {
+        (Some(files), _) => {
+            written = Some(files.paths.data.clone());
+            syntax = Some(files.paths.syntax.display().to_string());
+            until_stopped(export::export_labelled(
+                &pool,
+                &def,
+                &secret,
+                &export_opts,
+                files,
+            ))
+            .await?
+        }
+        (None, Some(path)) => {
             until_stopped(export::export_to_file(
                 &pool,
                 &def,
@@ -185,7 +233,7 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
             ))
             .await?
         }
-        None => {
+        (None, None) => {
             let stdout = std::io::stdout().lock();
             let (summary, _) = export::export(
                 &pool,
@@ -201,13 +249,14 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
     if let Some(path) = &opts.codebook {
         export::sink::write_file(path, &export::codebook(&def, &export_opts)?)?;
     }
-    let manifest = Manifest::new(
+    let mut manifest = Manifest::new(
         &summary,
         &def,
         &export_opts,
-        opts.output.as_deref(),
+        written.as_deref(),
         chrono::Utc::now(),
     );
+    manifest.syntax = syntax;
     write_manifest(&manifest, opts.manifest.as_deref())
 }
 

@@ -44,7 +44,9 @@ pub enum Command {
     Admin(admin::Opts),
     /// Online, consistent copy of the embedded SQLite database (MariaDB: mariadb-dump).
     Backup(backup::Opts),
-    /// Export the responses (CSV, JSON Lines or XLSX, with a codebook) for analysis; read-only.
+    /// Export the responses (CSV, JSON Lines, XLSX, or labelled files for SPSS/PSPP,
+    /// Stata and R, with a codebook) for analysis; read-only.
+    #[command(after_long_help = export::AFTER_HELP)]
     Export(export::Opts),
     /// Aggregate results and the market-size estimate (HTML, JSON or text); read-only.
     Report(report::Opts),

@@ -164,6 +164,46 @@ pub async fn use_recovery_code(
     })
 }
 
+/// Replace every recovery code of an enabled enrolment with these hashes, in one
+/// transaction (the old codes stop working at once). False when the factor is off.
+pub async fn replace_recovery_codes(
+    pool: &DbPool,
+    user_id: i64,
+    recovery_hashes: &[String],
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    with_conn!(pool, |conn| {
+        conn.transaction(async |conn| {
+            let enabled: i64 = staff_totp::table
+                .filter(staff_totp::user_id.eq(user_id))
+                .filter(staff_totp::enabled_at.is_not_null())
+                .count()
+                .get_result(conn)
+                .await?;
+            if enabled != 1 {
+                return Ok(false);
+            }
+            diesel::delete(
+                staff_recovery_codes::table.filter(staff_recovery_codes::user_id.eq(user_id)),
+            )
+            .execute(conn)
+            .await?;
+            for hash in recovery_hashes {
+                diesel::insert_into(staff_recovery_codes::table)
+                    .values((
+                        staff_recovery_codes::user_id.eq(user_id),
+                        staff_recovery_codes::code_hash.eq(hash.as_str()),
+                        staff_recovery_codes::created_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(true)
+        })
+        .await
+    })
+}
+
 /// How many recovery codes the account has left.
 pub async fn recovery_codes_left(pool: &DbPool, user_id: i64) -> Result<i64, DbError> {
     read_conn!(pool, |conn| {

@@ -319,6 +319,114 @@ impl CcebColumns {
 pub struct Column<'d> {
     pub name: String,
     source: Source<'d>,
+    /// Set by [`with_codes`] on single-choice answers: the cell is the option's code,
+    /// not its value (the labelled files for statistics packages).
+    codes: Option<Arc<CodeList>>,
+}
+
+/// The numeric codes of a single-choice question in the labelled files: the current
+/// options in questionnaire order are 1, 2, …; values only earlier versions offered
+/// follow, so that no stored answer loses its code.
+#[derive(Debug)]
+pub struct CodeList {
+    options: Vec<CodedOption>,
+}
+
+/// One coded option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodedOption {
+    pub value: String,
+    /// The Portuguese label (an earlier version's option says which version).
+    pub label: String,
+    /// "Prefiro não informar" and the like: declared missing.
+    pub excluded: bool,
+}
+
+impl CodeList {
+    fn new(q: &Question, previous: &[Definition]) -> CodeList {
+        let mut options: Vec<CodedOption> = q
+            .options()
+            .iter()
+            .map(|o| CodedOption {
+                value: o.value.clone(),
+                label: o.label.pt.clone(),
+                excluded: o.excluded,
+            })
+            .collect();
+        for old in previous {
+            let Some(old_q) = old.question(&q.key) else {
+                continue;
+            };
+            for o in old_q.options() {
+                if options.iter().all(|c| c.value != o.value) {
+                    options.push(CodedOption {
+                        value: o.value.clone(),
+                        label: crate::i18n::Lang::Pt
+                            .labelled_files()
+                            .earlier_version
+                            .replace("{label}", &o.label.pt)
+                            .replace("{version}", &old.version().to_string()),
+                        excluded: o.excluded,
+                    });
+                }
+            }
+        }
+        CodeList { options }
+    }
+
+    /// The code of a value no current option has (an earlier version's).
+    fn code_of(&self, value: &str) -> Option<i64> {
+        let at = self.options.iter().position(|o| o.value == value)?;
+        i64::try_from(at + 1).ok()
+    }
+
+    /// (code, option) in code order.
+    pub fn coded(&self) -> impl Iterator<Item = (i64, &CodedOption)> {
+        (1..).zip(&self.options)
+    }
+}
+
+/// The columns of `cols` with single-choice answers written as numeric codes
+/// ([`CodeList`]) instead of option values.
+pub fn with_codes<'d>(def: &Definition, cols: Vec<Column<'d>>) -> Vec<Column<'d>> {
+    let previous = crate::survey::definition::previous_versions(def);
+    cols.into_iter()
+        .map(|mut c| {
+            if let Source::Answer(q, _) = c.source
+                && matches!(q.kind, QuestionKind::Single { .. })
+            {
+                c.codes = Some(Arc::new(CodeList::new(q, &previous)));
+            }
+            c
+        })
+        .collect()
+}
+
+/// How a statistics package should read a column ([`Column::variable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarType {
+    Integer,
+    Decimal,
+    /// Text of at most this many bytes (UTF-8).
+    Text(usize),
+    /// A UTC time written `2026-11-27T21:05:00Z`.
+    DateTime,
+}
+
+/// A column as the labelled files declare it: from the codebook line and the codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    /// The codebook's question text.
+    pub label: String,
+    pub kind: VarType,
+    /// Value labels of the valid codes (coded answers, 0/1 flags).
+    pub values: Vec<(i64, String)>,
+    /// Codes that mean a missing value, with what they mean: [`NOT_ASKED`] and the
+    /// excluded options ("prefiro não informar"). Empty cells are missing everywhere.
+    pub missing: Vec<(i64, String)>,
+    /// A survey weight (the codebook's type `weight`, or the column `peso`).
+    pub weight: bool,
 }
 
 /// The columns for `def`: fixed columns, personal data when asked, then one or more
@@ -339,6 +447,7 @@ pub fn plan_with<'d>(
     let col = |name: &str, source| Column {
         name: name.to_string(),
         source,
+        codes: None,
     };
     let mut cols = vec![
         col("response_id", Source::ResponseId),
@@ -371,6 +480,7 @@ pub fn plan_with<'d>(
                     cols.push(Column {
                         name: format!("{}__{}", q.key, o.value),
                         source: Source::MultiFlag(q, slot, i),
+                        codes: None,
                     });
                 }
             }
@@ -380,6 +490,7 @@ pub fn plan_with<'d>(
             cols.push(Column {
                 name: format!("{}__ponto_medio", q.key),
                 source: Source::Midpoint(q, slot),
+                codes: None,
             });
         }
         if income.is_some_and(|i| std::ptr::eq(i, q)) {
@@ -453,7 +564,9 @@ impl Column<'_> {
             | Source::MultiFlag(..)
             | Source::Midpoint(..)
             | Source::Cceb(_, false) => true,
-            Source::Answer(q, _) => matches!(q.kind, QuestionKind::Integer { .. }),
+            Source::Answer(q, _) => {
+                self.codes.is_some() || matches!(q.kind, QuestionKind::Integer { .. })
+            }
             _ => false,
         }
     }
@@ -477,6 +590,7 @@ impl Column<'_> {
             Source::Answer(_, slot) | Source::MultiFlag(_, slot, _) if !row.was_asked(slot) => {
                 Cell::Int(NOT_ASKED)
             }
+            Source::Answer(_, slot) if self.codes.is_some() => self.code(slot, row),
             Source::ScreenedOut => r.screened_out.as_deref().map_or(Cell::Empty, text),
             Source::ConfirmedChecks => text(&r.confirmed_checks),
             Source::Answer(q, slot) => match (&q.kind, row.answers.get(slot)) {
@@ -506,6 +620,74 @@ impl Column<'_> {
                     .class_of(points)
                     .map_or(Cell::Empty, |name| Cell::Text(Cow::Owned(name.to_string()))),
             },
+        }
+    }
+
+    /// The code of a coded single-choice answer; empty when unanswered.
+    fn code<'r>(&self, slot: usize, row: &'r Row<'_>) -> Cell<'r> {
+        let Some(codes) = &self.codes else {
+            return Cell::Empty;
+        };
+        match row.answers.get(slot) {
+            Some(Some(Resolved::Single(_, Some(at)))) => {
+                i64::try_from(*at + 1).map_or(Cell::Empty, Cell::Int)
+            }
+            Some(Some(Resolved::Single(v, None))) => {
+                codes.code_of(&v.0).map_or(Cell::Empty, Cell::Int)
+            }
+            _ => Cell::Empty,
+        }
+    }
+
+    /// How the labelled files declare this column: label, type, value labels, missing
+    /// codes and weight, read from the codebook line and the codes.
+    pub fn variable(&self) -> Variable {
+        let [kind, label, _, _] = self.describe();
+        let texts = crate::i18n::Lang::Pt.labelled_files();
+        let weight = kind == "weight" || self.name == "peso";
+        let mut values = Vec::new();
+        let mut missing = Vec::new();
+        match self.source {
+            Source::Answer(..) => {
+                missing.push((NOT_ASKED, texts.not_asked.to_string()));
+                for (code, o) in self.codes.iter().flat_map(|c| c.coded()) {
+                    values.push((code, o.label.clone()));
+                    if o.excluded {
+                        missing.push((code, o.label.clone()));
+                    }
+                }
+            }
+            Source::MultiFlag(..) => {
+                values.push((0, texts.unchecked.to_string()));
+                values.push((1, texts.checked.to_string()));
+                missing.push((NOT_ASKED, texts.not_asked.to_string()));
+            }
+            _ => {}
+        }
+        let kind = match (kind.as_str(), &self.source) {
+            _ if weight => VarType::Decimal,
+            ("datetime", _) => VarType::DateTime,
+            ("integer" | "flag", _) => VarType::Integer,
+            ("single", _) if self.codes.is_some() => VarType::Integer,
+            ("number", _) => VarType::Decimal,
+            (_, Source::ResponseId) => VarType::Text(16),
+            (_, Source::Answer(q, _)) => match q.kind {
+                // Four bytes per character at most in UTF-8; 32767 is SPSS's widest string.
+                QuestionKind::Text { max_length } => {
+                    VarType::Text(max_length.saturating_mul(4).clamp(1, 32767))
+                }
+                _ => VarType::Text(255),
+            },
+            (_, Source::ConfirmedChecks) => VarType::Text(1024),
+            _ => VarType::Text(255),
+        };
+        Variable {
+            name: self.name.clone(),
+            label,
+            kind,
+            values,
+            missing,
+            weight,
         }
     }
 
@@ -580,7 +762,16 @@ impl Column<'_> {
                     .filter(|n| !n.is_empty())
                     .collect::<Vec<_>>()
                     .join("; ");
-                [s(q.kind.name()), q.text.pt.clone(), options(q), notes]
+                // Coded (labelled formats): the codes the data holds.
+                let options = match &self.codes {
+                    Some(codes) => codes
+                        .coded()
+                        .map(|(code, o)| format!("{code}={}", o.label))
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    None => options(q),
+                };
+                [s(q.kind.name()), q.text.pt.clone(), options, notes]
             }
             Source::MultiFlag(q, _, option) => {
                 let o = &q.options()[option];
@@ -867,6 +1058,86 @@ mod tests {
             .keys()
             .all(|k| default.question(k).is_some());
         assert_eq!(has_cceb, asks_all);
+    }
+
+    #[test]
+    fn codes_number_the_options_and_keep_earlier_versions_values() {
+        let def = crate::survey::default_definition().expect("definition");
+        let cols = with_codes(&def, plan(&def, false));
+        let col = cols
+            .iter()
+            .find(|c| c.name == "distancia_supermercado")
+            .expect("column");
+        let var = col.variable();
+        assert_eq!(var.kind, VarType::Integer);
+        assert!(col.is_numeric());
+        let q = def.question("distancia_supermercado").expect("question");
+        let n = q.options().len();
+        for (i, o) in q.options().iter().enumerate() {
+            assert_eq!(var.values[i], (i as i64 + 1, o.label.pt.clone()));
+        }
+        // Version 1's distance bands follow, labelled with their version.
+        assert_eq!(
+            var.values[n],
+            (
+                n as i64 + 1,
+                "De 0 a 5 km (versão 1 do questionário)".to_string()
+            )
+        );
+        assert_eq!(var.values.len(), n + 5);
+        assert_eq!(var.missing, vec![(NOT_ASKED, "Não perguntada".to_string())]);
+        // "Prefiro não informar" keeps its code and is declared missing.
+        let renda = cols
+            .iter()
+            .find(|c| c.name == "renda_familiar")
+            .expect("renda")
+            .variable();
+        assert_eq!(
+            renda.missing,
+            vec![
+                (NOT_ASKED, "Não perguntada".to_string()),
+                (6, "Prefiro não informar".to_string())
+            ]
+        );
+        // A row of version 1 with an old value gets that value's code; a current value
+        // its position; a value no version had is empty.
+        let slots = AnswerSlots::new(&def);
+        let t = NaiveDateTime::default();
+        let cell = |version: i32, value: &str| {
+            let response = Response {
+                id: 1,
+                user_id: None,
+                definition_id: def.id().into(),
+                definition_version: version,
+                answers: format!(r#"{{"distancia_supermercado":{{"single":"{value}"}}}}"#),
+                bairro: "CENTRO".into(),
+                current_page: 0,
+                revision: 1,
+                created_at: t,
+                updated_at: t,
+                submitted_at: None,
+                screened_out: None,
+                confirmed_checks: String::new(),
+            };
+            let row = Row {
+                response: &response,
+                answers: slots.parse(&response.answers),
+                pseudonym: "p".into(),
+                asked: None,
+                person: None,
+            };
+            col.cell(&row).into_owned()
+        };
+        assert_eq!(cell(1, "6a10km"), Cell::Int(n as i64 + 2));
+        assert_eq!(cell(2, "1a2km"), Cell::Int(3));
+        assert_eq!(cell(2, "nunca_existiu"), Cell::Empty);
+        // Without codes the value itself, as the CSV export writes it.
+        let plain = plan(&def, false);
+        let plain = plain
+            .iter()
+            .find(|c| c.name == "distancia_supermercado")
+            .expect("column");
+        assert!(!plain.is_numeric());
     }
 
     #[test]

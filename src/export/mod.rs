@@ -13,6 +13,7 @@ pub mod columns;
 pub mod download;
 pub mod pseudonym;
 pub mod sink;
+pub mod syntax;
 
 use std::io::Write;
 use std::path::Path;
@@ -35,6 +36,12 @@ pub enum Format {
     Jsonl,
     /// Excel workbook, one sheet `respostas`; needs `--output`.
     Xlsx,
+    /// CSV with coded answers + SPSS/PSPP syntax (`.sps`); needs `--output`.
+    Spss,
+    /// CSV with coded answers + Stata do-file (`.do`); needs `--output`.
+    Stata,
+    /// CSV with coded answers + R script (`.R`); needs `--output`.
+    R,
 }
 
 impl Format {
@@ -43,7 +50,16 @@ impl Format {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
             Format::Xlsx => "xlsx",
+            Format::Spss => "spss",
+            Format::Stata => "stata",
+            Format::R => "r",
         }
+    }
+
+    /// Whether this is a labelled export for a statistics package: an RFC 4180 CSV
+    /// with single-choice answers as numeric codes, plus a syntax file ([`syntax`]).
+    pub fn is_labelled(self) -> bool {
+        syntax::Package::of(self).is_some()
     }
 }
 
@@ -125,7 +141,8 @@ pub async fn export<W: Write>(
                 )
             })?;
     }
-    let cols = columns::plan_with(def, opts.include_personal_data, &opts.cceb);
+    let cols = export_columns(def, opts);
+    let labelled = opts.format.is_labelled();
     let io = |e: std::io::Error| anyhow::anyhow!("cannot write the export: {e}");
     let mut sink = Sink::new(opts.format, opts.csv_profile, HashingWriter::new(out)).map_err(io)?;
     sink.header(&cols).map_err(io)?;
@@ -148,7 +165,12 @@ pub async fn export<W: Write>(
                         .unwrap_or(&nobody)
                 }),
             };
-            sink.row(cols.iter().map(|c| c.cell(&row))).map_err(io)?;
+            if labelled {
+                sink.row(cols.iter().map(|c| one_line(c.cell(&row))))
+                    .map_err(io)?;
+            } else {
+                sink.row(cols.iter().map(|c| c.cell(&row))).map_err(io)?;
+            }
             rows += 1;
         }
     }
@@ -162,6 +184,92 @@ pub async fn export<W: Write>(
         },
         out,
     ))
+}
+
+/// The columns of an export: single-choice answers coded for the labelled formats.
+fn export_columns<'d>(def: &'d Definition, opts: &ExportOptions) -> Vec<Column<'d>> {
+    let cols = columns::plan_with(def, opts.include_personal_data, &opts.cceb);
+    if opts.format.is_labelled() {
+        columns::with_codes(def, cols)
+    } else {
+        cols
+    }
+}
+
+/// A text cell on one line: PSPP's `GET DATA` reads one case per line, even inside
+/// quotes, so the labelled formats write a line break in free text as a space.
+fn one_line(cell: Cell<'_>) -> Cell<'_> {
+    match cell {
+        Cell::Text(t) if t.contains(['\r', '\n']) => {
+            Cell::Text(t.replace("\r\n", " ").replace(['\r', '\n'], " ").into())
+        }
+        other => other,
+    }
+}
+
+/// The two files of a labelled export, created (as hidden temporary files) before any
+/// row is read, so that an unwritable `--output` fails first.
+pub struct LabelledFiles {
+    pub paths: syntax::PairPaths,
+    package: syntax::Package,
+    data: sink::AtomicFile,
+    script: sink::AtomicFile,
+}
+
+impl LabelledFiles {
+    /// The temporary files of the pair for `--output BASE` ([`syntax::pair_paths`]).
+    pub fn create(output: &Path, format: Format) -> anyhow::Result<LabelledFiles> {
+        let package = syntax::Package::of(format)
+            .ok_or_else(|| anyhow::anyhow!("{} is not a labelled format", format.as_str()))?;
+        let paths = syntax::pair_paths(output, package)?;
+        let data = sink::AtomicFile::create(&paths.data)?;
+        let script = sink::AtomicFile::create(&paths.syntax)?;
+        Ok(LabelledFiles {
+            paths,
+            package,
+            data,
+            script,
+        })
+    }
+}
+
+/// A labelled export: the data CSV and the syntax file that reads it, both renamed into
+/// place only once both are complete (if the second rename fails, the first file is
+/// removed again, so no half pair is left).
+pub async fn export_labelled(
+    pool: &DbPool,
+    def: &Definition,
+    secret: &[u8],
+    opts: &ExportOptions,
+    files: LabelledFiles,
+) -> anyhow::Result<Summary> {
+    let LabelledFiles {
+        paths,
+        package,
+        data,
+        mut script,
+    } = files;
+    let csv_name = paths
+        .data
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let vars: Vec<columns::Variable> = export_columns(def, opts)
+        .iter()
+        .map(Column::variable)
+        .collect();
+    script
+        .write_all(syntax::script(package, &vars, &csv_name).as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", paths.syntax.display()))?;
+    let (summary, mut data) = export(pool, def, secret, opts, data).await?;
+    data.sync()?;
+    script.sync()?;
+    data.commit()?;
+    if let Err(e) = script.commit() {
+        let _ = std::fs::remove_file(&paths.data);
+        return Err(e);
+    }
+    Ok(summary)
 }
 
 /// [`export`] into the file `path`, which appears only once complete (temporary file
@@ -184,7 +292,7 @@ pub async fn export_to_file(
 pub fn codebook(def: &Definition, opts: &ExportOptions) -> anyhow::Result<Vec<u8>> {
     let mut w = sink::csv_writer(opts.csv_profile, Vec::new())?;
     w.write_record(["column", "type", "question_pt", "options", "notes"])?;
-    for col in columns::plan_with(def, opts.include_personal_data, &opts.cceb) {
+    for col in export_columns(def, opts) {
         let [kind, question, options, notes] = col.describe();
         w.write_record([col.name.as_str(), &kind, &question, &options, &notes])?;
     }
@@ -205,6 +313,9 @@ pub struct Manifest {
     pub filters: Filters,
     pub personal_data: bool,
     pub output: Option<String>,
+    /// The syntax file of a labelled export (`output` is then its data CSV).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syntax: Option<String>,
     /// UTC ISO 8601.
     pub exported_at: String,
 }
@@ -222,12 +333,14 @@ impl Manifest {
             bytes: summary.bytes,
             sha256: summary.sha256.clone(),
             format: opts.format,
-            csv_profile: (opts.format == Format::Csv).then_some(opts.csv_profile),
+            csv_profile: (opts.format == Format::Csv || opts.format.is_labelled())
+                .then_some(opts.csv_profile),
             definition_id: def.id().to_string(),
             definition_version: def.version(),
             filters: opts.filters.clone(),
             personal_data: opts.include_personal_data,
             output: output.map(|p| p.display().to_string()),
+            syntax: None,
             exported_at: crate::survey::format::timestamp(at.naive_utc()),
         }
     }

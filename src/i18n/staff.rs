@@ -88,6 +88,7 @@ pub struct StaffTexts {
     pub act_account_password_changed: &'static str,
     pub act_account_deleted_by_self: &'static str,
     pub act_account_2fa_enrolled: &'static str,
+    pub act_account_2fa_recovery_regenerated: &'static str,
     pub act_account_email_change_requested: &'static str,
     pub act_account_email_changed: &'static str,
     pub act_admin_users_listed: &'static str,
@@ -118,6 +119,7 @@ impl StaffTexts {
             "account.password_changed" => self.act_account_password_changed,
             "account.deleted_by_self" => self.act_account_deleted_by_self,
             "account.2fa_enrolled" => self.act_account_2fa_enrolled,
+            "account.2fa_recovery_regenerated" => self.act_account_2fa_recovery_regenerated,
             "account.email_change_requested" => self.act_account_email_change_requested,
             "account.email_changed" => self.act_account_email_changed,
             "admin.users_listed" => self.act_admin_users_listed,
@@ -138,7 +140,7 @@ impl StaffTexts {
 }
 
 /// Every action code with a name, in the order the action filter lists them.
-pub const ACTIONS: [&str; 23] = [
+pub const ACTIONS: [&str; 24] = [
     "auth.login",
     "auth.2fa_recovery_used",
     "auth.oidc_claimed_unverified",
@@ -148,6 +150,7 @@ pub const ACTIONS: [&str; 23] = [
     "account.password_changed",
     "account.deleted_by_self",
     "account.2fa_enrolled",
+    "account.2fa_recovery_regenerated",
     "account.email_change_requested",
     "account.email_changed",
     "admin.users_listed",
@@ -265,6 +268,7 @@ pub static PT_STAFF: StaffTexts = StaffTexts {
     act_account_password_changed: "Senha alterada",
     act_account_deleted_by_self: "Conta excluída pela própria pessoa",
     act_account_2fa_enrolled: "Verificação em duas etapas ativada",
+    act_account_2fa_recovery_regenerated: "Novos códigos de recuperação gerados",
     act_account_email_change_requested: "Troca de e-mail pedida",
     act_account_email_changed: "E-mail trocado",
     act_admin_users_listed: "Lista de contas consultada",
@@ -372,6 +376,7 @@ pub static EN_STAFF: StaffTexts = StaffTexts {
     act_account_password_changed: "Password changed",
     act_account_deleted_by_self: "Account deleted by its owner",
     act_account_2fa_enrolled: "Two-step verification turned on",
+    act_account_2fa_recovery_regenerated: "New recovery codes generated",
     act_account_email_change_requested: "E-mail change requested",
     act_account_email_changed: "E-mail changed",
     act_admin_users_listed: "Account list viewed",

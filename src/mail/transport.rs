@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart, header};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -20,6 +21,12 @@ use crate::db::outbox::Claimed;
 /// How long one SMTP exchange may take (connect, TLS, each command). The worker's claim
 /// lease is longer, so no other instance takes a message while it is being sent.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an SMTP connection stays open after the last message. The worker sends one
+/// message at a time, so one pooled connection carries a burst of messages (a batch of
+/// sign-ups) without a new TCP and TLS handshake each; the server's own idle limit is
+/// at least 5 minutes (RFC 5321 4.5.3.2.7), so 30 s never meets it.
+const SMTP_IDLE: Duration = Duration::from_secs(30);
 
 /// Why a message was not handed over.
 #[derive(Debug)]
@@ -176,7 +183,10 @@ fn smtp_transport(
         .port(mail.port)
         .tls(tls)
         .timeout(Some(SMTP_TIMEOUT))
-        .hello_name(hello);
+        .hello_name(hello)
+        // lettre checks a pooled connection with NOOP before reusing it, so one the
+        // server closed meanwhile is replaced rather than failing the send.
+        .pool_config(PoolConfig::new().max_size(1).idle_timeout(SMTP_IDLE));
     if let Some(user) = &mail.username {
         let password = mail
             .password

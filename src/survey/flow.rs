@@ -9,7 +9,7 @@
 //! walk is enough: removing hidden answers ([`settle`]) cannot change what is visible.
 
 use super::answers::{AnswerError, AnswerValue, Answers, check_stored};
-use super::definition::{Check, Definition, Question, ScreenOut};
+use super::definition::{Check, Condition, Definition, Question, ScreenOut};
 use super::logic::Expr;
 
 /// What one respondent sees, given their answers.
@@ -20,8 +20,25 @@ pub struct Flow<'d> {
     questions: Vec<Vec<bool>>,
     /// Per page: shown (visible, with a visible question, not after a screen-out).
     pages: Vec<bool>,
+    /// Per page: not shown yet only because a condition reads a question still
+    /// unanswered; the progress counts it ahead of the respondent until it is decided.
+    undecided: Vec<bool>,
     /// The rule that ended the questionnaire and the page it ended on.
     screened: Option<(&'d ScreenOut, usize)>,
+}
+
+/// `expr` over the answers of the questions in `visible`: `None` when it reads one
+/// that is unanswered.
+fn eval(def: &Definition, expr: &Expr, answers: &Answers, visible: &[&str]) -> Option<bool> {
+    let find = |k: &str| def.question(k);
+    let answer = |k: &str| -> Option<&AnswerValue> {
+        if visible.contains(&k) {
+            answers.get(k)
+        } else {
+            None
+        }
+    };
+    expr.eval(&find, &answer)
 }
 
 /// Whether `expr` holds over the answers of the questions in `visible`.
@@ -43,8 +60,15 @@ impl<'d> Flow<'d> {
         let mut visible: Vec<&str> = Vec::new();
         let mut questions = Vec::with_capacity(def.pages().len());
         let mut pages = Vec::with_capacity(def.pages().len());
+        let mut undecided = Vec::with_capacity(def.pages().len());
         let mut screened = None;
         for (i, page) in def.pages().iter().enumerate() {
+            let unknown = |c: &Option<Condition>| {
+                c.as_ref()
+                    .is_some_and(|c| eval(def, &c.expr, answers, &visible).is_none())
+            };
+            let page_unknown = screened.is_none()
+                && (unknown(&page.show_if) || page.questions.iter().any(|q| unknown(&q.show_if)));
             let page_on = screened.is_none()
                 && page
                     .show_if
@@ -81,6 +105,7 @@ impl<'d> Flow<'d> {
                     }
                 }
             }
+            undecided.push(!page_shown && page_unknown);
             questions.push(shown);
             pages.push(page_shown);
         }
@@ -88,6 +113,7 @@ impl<'d> Flow<'d> {
             def,
             questions,
             pages,
+            undecided,
             screened,
         }
     }
@@ -146,12 +172,18 @@ impl<'d> Flow<'d> {
         (0..i).rev().find(|&j| self.pages[j])
     }
 
-    /// (1-based position of page `i` among the pages shown, number of pages shown): the
-    /// progress indicator counts only pages this respondent will see.
+    /// (1-based position of page `i` among the pages shown, number of pages): the
+    /// progress indicator counts the pages this respondent will see, and, after `i`, those
+    /// still undecided (their condition reads an unanswered question), so the total only
+    /// ever shrinks as answers rule pages out, never grows under the respondent.
     pub fn progress(&self, i: usize) -> (usize, usize) {
-        let shown = self.shown_pages();
-        let n = shown.iter().filter(|&&j| j <= i).count().max(1);
-        (n, shown.len().max(1))
+        let counted = |j: usize| self.pages[j] || (j > i && self.undecided[j]);
+        let n = (0..=i.min(self.pages.len().saturating_sub(1)))
+            .filter(|&j| self.pages[j])
+            .count()
+            .max(1);
+        let total = (0..self.pages.len()).filter(|&j| counted(j)).count();
+        (n, total.max(1))
     }
 
     /// The screen-out rule that ended the questionnaire, if any.
@@ -353,6 +385,27 @@ show_if = "gasto >= 1000"
         let a = answers(&[("compra", yes()), ("freq", int(4))]);
         assert_eq!(Flow::new(&def, &a).shown_pages(), [0, 1, 2]);
         assert_eq!(Flow::new(&def, &a).progress(2), (3, 3));
+    }
+
+    #[test]
+    fn progress_counts_undecided_pages_ahead_so_the_total_never_grows() {
+        let def = def();
+        // Nothing answered: page 2 reads `freq`, unanswered, so it may still come.
+        let none = Flow::new(&def, &Answers::default());
+        assert_eq!(none.shown_pages(), [0, 2]);
+        assert_eq!(none.progress(0), (1, 3));
+        // Answered so that page 2 is ruled out: the total drops to 2.
+        let a = answers(&[("compra", yes()), ("freq", int(0))]);
+        assert_eq!(Flow::new(&def, &a).progress(0), (1, 2));
+        // Answered so that it is shown: still 3.
+        let a = answers(&[("compra", yes()), ("freq", int(2))]);
+        assert_eq!(Flow::new(&def, &a).progress(0), (1, 3));
+        // Left unanswered behind the respondent: not counted once passed.
+        let a = answers(&[("compra", yes())]);
+        assert_eq!(Flow::new(&def, &a).progress(2), (2, 2));
+        // Screened out: nothing after the screen-out is counted.
+        let a = answers(&[("compra", AnswerValue::Single("nao".into()))]);
+        assert_eq!(Flow::new(&def, &a).progress(0), (1, 1));
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
                 h2 id="email" { (t.account_email_title) }
                 p { (t.account_email_current) ": " strong { (p.user.email) } }
                 p { (t.account_email_lead) }
+                @if !has_password { (sign_in_again(ctx)) }
                 form method="post" action="/account/email" novalidate {
                     (forms::csrf(ctx.csrf()))
                     (forms::input(ctx.lang, &Input { name: "new_email", label: t.field_email_new, kind: "email", value: &p.new_email, autocomplete: "email", hint: None, required: true, max_chars: Some(254) }, errs(Section::Email)))
@@ -134,7 +135,10 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
             section aria-labelledby="dados" {
                 h2 id="dados" { (t.account_data) }
                 p { (t.account_data_lead) }
-                p { a class="button secondary" href="/account/data" download="meus-dados.json" { (t.account_data_download) } }
+                div class="actions" {
+                    a class="button secondary" href="/account/data/html" { (ctx.lang.respondent().data_view) }
+                    a class="button secondary" href="/account/data" download="meus-dados.json" { (t.account_data_download) }
+                }
             }
 
             section aria-labelledby="excluir" {
@@ -152,4 +156,17 @@ pub fn render(ctx: &Ctx, p: &AccountPage<'_>) -> Markup {
             }
         },
     )
+}
+
+/// For an account without a password: why a change may need a new sign-in, and the
+/// button that starts one.
+fn sign_in_again(ctx: &Ctx) -> Markup {
+    let t = ctx.lang.t();
+    html! {
+        p { (t.account_recent_sign_in) }
+        form method="post" action="/account/sign-in-again" {
+            (forms::csrf(ctx.csrf()))
+            button type="submit" class="secondary" { (t.account_sign_in_again) }
+        }
+    }
 }

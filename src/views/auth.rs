@@ -22,15 +22,22 @@ pub struct RegisterValues {
     pub optional: Vec<String>,
 }
 
+/// Who runs the study and how long its questionnaire takes, as the sign-up page says.
+pub struct Study<'a> {
+    pub who: &'a AccountsSettings,
+    pub minutes: u32,
+}
+
 pub fn register(
     ctx: &Ctx,
     providers: &[(String, String)],
     documents: &[Document],
     bairros: &[String],
-    who: &AccountsSettings,
+    study: &Study<'_>,
     v: &RegisterValues,
     errors: &Errors,
 ) -> Markup {
+    let who = study.who;
     let t = ctx.lang.t();
     let en = ctx.lang.is_english();
     page(
@@ -39,7 +46,7 @@ pub fn register(
         html! {
             h1 { (t.register_title) }
             (forms::error_summary(ctx.lang, errors))
-            p { (t.register_lead) }
+            p { (t.register_lead) " " span id="duracao" { (ctx.lang.respondent().duration_of(study.minutes)) } }
             @for d in documents.iter().filter(|d| d.required) {
                 (document(ctx, d, who, false))
             }

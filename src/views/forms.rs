@@ -11,29 +11,101 @@ use crate::i18n::Lang;
 
 /// Errors of one form submission, in the order the fields appear.
 #[derive(Debug, Default, Clone)]
-pub struct Errors(Vec<(String, String)>);
+pub struct Errors {
+    /// (field id, message).
+    entries: Vec<(String, String)>,
+    /// (field id, what the summary calls the field) where the view names it itself.
+    labels: Vec<(String, String)>,
+}
 
 impl Errors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        if !self.0.iter().any(|(f, _)| f == field) {
-            self.0.push((field.to_string(), message.into()));
+        if !self.entries.iter().any(|(f, _)| f == field) {
+            self.entries.push((field.to_string(), message.into()));
+        }
+    }
+
+    /// [`Errors::add`], naming the field for the error summary (a question's text).
+    pub fn add_labelled(&mut self, field: &str, label: &str, message: impl Into<String>) {
+        self.add(field, message);
+        if !self.labels.iter().any(|(f, _)| f == field) {
+            self.labels.push((field.to_string(), label.to_string()));
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
+        self.entries
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
-        self.0.iter()
+        self.entries.iter()
     }
+
+    /// What the summary calls `field`: the name given with it, else the form's label.
+    fn label(&self, lang: Lang, field: &str) -> Option<String> {
+        self.labels
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, l)| l.clone())
+            .or_else(|| field_label(lang, field).map(str::to_owned))
+    }
+}
+
+/// The label of a field of the account forms (sign-up, log-in, "Minha conta", the
+/// e-mail code and consent pages), by its name, for the error summary. One table, since
+/// the forms share their field names; checkboxes get a short name (their labels are
+/// whole sentences).
+pub fn field_label(lang: Lang, field: &str) -> Option<&'static str> {
+    let t = lang.t();
+    let r = lang.respondent();
+    Some(match field {
+        "nome" => t.field_nome,
+        "sobrenome" => t.field_sobrenome,
+        "email" => t.field_email,
+        "telefone" => t.field_telefone,
+        "bairro" => t.field_bairro,
+        "password" => t.field_password,
+        "password_confirm" => t.field_password_confirm,
+        "current_password" | "email_password" | "delete_password" => t.field_password_current,
+        "new_email" => t.field_email_new,
+        "delete_email" => t.field_delete_confirm_email,
+        "code" => t.field_code,
+        "adult" => r.summary_adult,
+        "accept_terms" => r.summary_accept_terms,
+        "accept" => r.summary_accept,
+        _ => return None,
+    })
+}
+
+/// The message after a field's name: "…: responda esta pergunta" (an initial capital
+/// stays when the next letter is one too, as in an acronym).
+fn lower_first(msg: &str) -> String {
+    let mut chars = msg.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            a.to_lowercase().chain(msg.chars().skip(1)).collect()
+        }
+        _ => msg.to_owned(),
+    }
+}
+
+/// A long field name cut at a word for the summary ("Quantas pessoas moram no seu…"):
+/// the link names the field; the field itself shows it whole.
+fn short_label(label: &str) -> String {
+    const MAX: usize = 40;
+    if label.chars().count() <= MAX {
+        return label.trim_end_matches([':', '?', '.']).to_owned();
+    }
+    let cut: String = label.chars().take(MAX).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", cut.trim_end_matches([',', ';', ':']))
 }
 
 /// The words for a field error.
@@ -159,7 +231,13 @@ pub fn error_summary(lang: Lang, errors: &Errors) -> Markup {
                 h2 { (lang.t().form_errors_title) }
                 ul {
                     @for (field, msg) in errors.iter() {
-                        li { a href={ "#" (field) } { (msg) } }
+                        li { a href={ "#" (field) } {
+                            @if let Some(label) = errors.label(lang, field) {
+                                (short_label(&label)) ": " (lower_first(msg))
+                            } @else {
+                                (msg)
+                            }
+                        } }
                     }
                 }
             }

@@ -5,6 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Ctx;
 use crate::assets;
+use crate::i18n::{Notice, NoticeKind};
 use crate::views::forms;
 
 /// Wrap `body` in the site layout.
@@ -60,8 +61,8 @@ pub fn page_with_css(ctx: &Ctx, title: &str, extra_css: Option<&str>, body: Mark
                     }
                 }
                 main id="conteudo" tabindex="-1" {
-                    @if let Some(notice) = &ctx.notice {
-                        p class="notice ok" role="status" { (notice) }
+                    @if let Some(notice) = ctx.notice {
+                        (notice_box(ctx, notice))
                     }
                     @if ctx.unverified && ctx.csrf.is_some() {
                         (unverified_banner(ctx))
@@ -72,6 +73,24 @@ pub fn page_with_css(ctx: &Ctx, title: &str, extra_css: Option<&str>, body: Mark
                     div class="bar" { (t.footer) }
                 }
             }
+        }
+    }
+}
+
+/// A one-time notice, styled by its kind and named by it in words and an icon, so the
+/// kind is not told by colour alone (a session that expired is no success).
+fn notice_box(ctx: &Ctx, notice: Notice) -> Markup {
+    let r = ctx.lang.respondent();
+    let (class, icon, word) = match notice.kind() {
+        NoticeKind::Success => ("notice ok", "✓", r.notice_success),
+        NoticeKind::Info => ("notice info", "i", r.notice_info),
+        NoticeKind::Warning => ("notice warning", "!", r.notice_warning),
+    };
+    html! {
+        p class=(class) role="status" {
+            span class="notice-icon" aria-hidden="true" { (icon) }
+            strong class="notice-kind" { (word) } " "
+            (notice.text(ctx.lang))
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod home;
 pub mod layout;
 pub mod mail;
+pub mod my_data;
 pub mod oidc;
 pub mod prepared;
 pub mod results;
@@ -40,8 +41,8 @@ pub struct Ctx {
     pub user: Option<AuthUser>,
     /// The session's CSRF token, when the page has a form (or a log-out button).
     pub csrf: Option<String>,
-    /// A one-time notice to show at the top.
-    pub notice: Option<String>,
+    /// A one-time notice to show at the top (styled by its kind).
+    pub notice: Option<crate::i18n::Notice>,
     /// A logged-in respondent whose e-mail is not verified yet (the layout reminds them).
     pub unverified: bool,
     /// Zone the page shows times in (`survey.timezone`).

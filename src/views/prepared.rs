@@ -82,6 +82,12 @@ fn make(q: &Question, lang: Lang, (sm, sm_year): (u32, u16)) -> QuestionHtml {
                 .replace("{min}", &min.to_string())
                 .replace("{max}", &max.to_string()),
         ),
+        // The range is said here only; a definition's `help` does not repeat it.
+        QuestionKind::Multi { min, max, .. } if *min <= 1 => Some(
+            lang.respondent()
+                .choose_at_most
+                .replace("{max}", &max.to_string()),
+        ),
         QuestionKind::Multi { min, max, .. } => Some(
             t.survey_choose_up_to
                 .replace("{min}", &min.to_string())
@@ -192,6 +198,31 @@ mod tests {
         {
             assert_eq!(texts.question(&def, q, Lang::Pt).hint, None);
         }
+    }
+
+    #[test]
+    fn a_multiple_choice_hint_states_its_range_once() {
+        let (def, texts) = prepared();
+        let mut defs = crate::survey::definition::previous_versions(&def);
+        defs.push((*def).clone());
+        let mut seen = 0;
+        for d in &defs {
+            for q in d.questions() {
+                let QuestionKind::Multi { max, .. } = q.kind else {
+                    continue;
+                };
+                for (lang, word) in [(Lang::Pt, "opç"), (Lang::En, "option")] {
+                    let hint = texts.question(d, q, lang).hint.clone().unwrap_or_default();
+                    assert_eq!(hint.matches(word).count(), 1, "{}: {hint}", q.key);
+                    assert!(hint.contains(&max.to_string()), "{}: {hint}", q.key);
+                    seen += 1;
+                }
+            }
+        }
+        assert!(
+            seen >= 4,
+            "the shipped definitions have multiple-choice questions"
+        );
     }
 
     #[test]

@@ -20,6 +20,16 @@ use crate::survey::{
 pub const CHECK_SHOWN: &str = "checagem_mostrada";
 /// Form field of the confirmation checkbox of a check.
 pub const CHECK_CONFIRMED: &str = "checagem_confirmada";
+/// Query parameter of a page opened from the review ("Alterar"): saving it returns
+/// there. Its one accepted value is [`RETURN_REVIEW`]; the target is always the review's
+/// own path, never taken from the request.
+pub const RETURN_PARAM: &str = "voltar";
+pub const RETURN_REVIEW: &str = "revisao";
+
+/// The address of page `index` (0-based) opened from the review.
+pub fn page_from_review(index: usize) -> String {
+    format!("/survey/{}?{RETURN_PARAM}={RETURN_REVIEW}", index + 1)
+}
 
 /// What the inputs show: the raw strings per question key.
 pub type Values = BTreeMap<String, Vec<String>>;
@@ -99,6 +109,8 @@ pub struct SurveyPage<'a> {
     pub last: bool,
     /// Soft checks that fired on saving this page, shown once with a confirmation.
     pub checks: &'a [&'a Check],
+    /// Opened from the review: saving returns there.
+    pub from_review: bool,
 }
 
 pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
@@ -123,9 +135,15 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
     let mut summary = Errors::default();
     for q in &questions {
         if let Some(m) = p.errors.get(&q.key) {
-            summary.add(&first_input_id(q), m);
+            summary.add_labelled(&first_input_id(q), q.text.get(en), m);
         }
     }
+    let r = ctx.lang.respondent();
+    let action = if p.from_review {
+        page_from_review(p.index)
+    } else {
+        format!("/survey/{}", p.index + 1)
+    };
     page(
         ctx,
         &format!("{} · {}", pg.title.get(en), step),
@@ -133,10 +151,15 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
             p class="progress-label" id="progresso" { (step) }
             progress max=(total) value=(position) aria-labelledby="progresso" { (step) }
             h1 { (pg.title.get(en)) }
+            @if p.index == 0 && !p.from_review {
+                p { (p.def.intro().get(en)) }
+                p class="muted" id="duracao" { (r.duration_of(p.def.minutes())) }
+            }
+            @if p.from_review { p class="notice info" role="status" { (r.editing_from_review) } }
             @if p.draft_restored { p class="notice" role="status" { (t.survey_draft_restored) } }
             @if p.unknown_fields { p class="notice error" role="alert" { (t.err_unknown_fields) } }
             (forms::error_summary(ctx.lang, &summary))
-            form method="post" action={ "/survey/" (p.index + 1) } novalidate {
+            form method="post" action=(action) novalidate {
                 (forms::csrf(ctx.csrf()))
                 @if !p.checks.is_empty() {
                     div class="notice" role="alert" id="checagem" {
@@ -156,9 +179,14 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
                     (question(ctx.lang, q, &p.texts.question(p.def, q, ctx.lang), p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key)))
                 }
                 div class="actions" {
-                    button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
-                    @if let Some(b) = p.back {
-                        a class="button secondary" href={ "/survey/" (b + 1) } { (t.survey_back) }
+                    @if p.from_review {
+                        button type="submit" { (r.save_back_to_review) }
+                        a class="button secondary" href="/survey/review" { (r.back_to_review) }
+                    } @else {
+                        button type="submit" { @if last { (t.survey_to_review) } @else { (t.survey_next) } }
+                        @if let Some(b) = p.back {
+                            a class="button secondary" href={ "/survey/" (b + 1) } { (t.survey_back) }
+                        }
                     }
                 }
             }
@@ -236,8 +264,8 @@ fn question(
     }
 }
 
-/// A stored answer in words.
-fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -> String {
+/// A stored answer in words (option labels, not codes).
+pub fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -> String {
     let en = lang.is_english();
     let label = |value: &str| {
         q.option(value)
@@ -293,7 +321,7 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
                 div class="error-summary" role="alert" {
                     h2 { (t.survey_incomplete) }
                     ul { @for i in r.incomplete {
-                        @if let Some(pg) = r.def.page(*i) { li { a href={ "/survey/" (i + 1) } { (pg.title.get(en)) } } }
+                        @if let Some(pg) = r.def.page(*i) { li { a href=(page_from_review(*i)) { (pg.title.get(en)) } } }
                     } }
                 }
             }
@@ -307,7 +335,7 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
                         }
                     }
                     @if r.editable {
-                        p { a href={ "/survey/" (i + 1) } aria-label=(t.survey_edit_step.replace("{n}", &(i + 1).to_string())) { (t.survey_edit) } }
+                        p { a href=(page_from_review(i)) aria-label=(t.survey_edit_step.replace("{n}", &(i + 1).to_string())) { (t.survey_edit) } }
                     }
                 }
             }

@@ -131,15 +131,24 @@ pub fn recovery_codes(ctx: &Ctx, codes: &[String], continue_to: &str) -> Markup 
 }
 
 /// An account with two-step verification on.
-pub fn enabled(ctx: &Ctx, codes_left: i64) -> Markup {
+pub fn enabled(ctx: &Ctx, codes_left: i64, errors: &Errors) -> Markup {
     let tf = ctx.lang.two_factor();
     page(
         ctx,
         tf.enrol_title,
         html! {
             h1 { (tf.enrol_title) }
+            (forms::error_summary(ctx.lang, errors))
             p { (tf.enabled) }
             p { (tf.codes_left) " " (codes_left) }
+            section aria-labelledby="regen-title" {
+                h2 id="regen-title" { (tf.regen_title) }
+                form method="post" action="/account/2fa/recovery" novalidate {
+                    (forms::csrf(ctx.csrf()))
+                    (code_input(ctx, tf.regen_lead, errors))
+                    div class="actions" { button type="submit" { (tf.regen_submit) } }
+                }
+            }
             p { (tf.reset_hint) }
         },
     )

@@ -18,6 +18,7 @@ use crate::db::users::{self, ProfileChange, User};
 use crate::db::{DbError, audit, consents};
 use crate::views::account::{AccountPage, ProfileValues, Section};
 use crate::views::forms::{Errors, message};
+use crate::views::my_data;
 use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
@@ -130,6 +131,26 @@ pub(super) async fn refuse_email_change(
     Ok(())
 }
 
+/// An account without a password proves its owner only at sign-in (a code, a link or
+/// the identity provider), so a change that would let someone keep the account (a new
+/// address, a first password) needs a recent sign-in: a session left open on a shared
+/// phone is not enough.
+const RECENT_SIGN_IN_SECS: i64 = 15 * 60;
+
+/// Whether `user` may change its address or set a password from this session without
+/// typing a password.
+pub(super) fn proven_recently(depot: &Depot, user: &User) -> bool {
+    user.has_password() || session::signed_in_within(depot, RECENT_SIGN_IN_SECS)
+}
+
+/// `POST /account/sign-in-again`: end this session and go to the log-in page, which
+/// comes back to the account page.
+#[handler]
+pub async fn sign_in_again(depot: &mut Depot, res: &mut Response) {
+    session::log_out(depot);
+    see_other(res, "/login?next=%2Faccount");
+}
+
 /// `GET /account`
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
@@ -142,7 +163,7 @@ pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
         Errors::default(),
     )
     .await?;
-    res.add_header(header::CACHE_CONTROL, "no-store", true).ok();
+    res.add_header("cache-control", "no-store", true).ok();
     res.render(views::Html(page));
     Ok(())
 }
@@ -217,11 +238,17 @@ pub async fn password(
         &field(req, "password_confirm").await,
     );
     let mut errors = Errors::default();
-    // An account without a password sets its first one from the logged-in session, as its
-    // sign-in already proved the address.
-    let valid = !user.has_password() || password_checks(req, &app, &user, &current).await?;
-    if !valid {
+    // An account without a password sets its first one from a recent sign-in, which
+    // proved the address.
+    let valid = if user.has_password() {
+        password_checks(req, &app, &user, &current).await?
+    } else {
+        proven_recently(depot, &user)
+    };
+    if !valid && user.has_password() {
         errors.add("current_password", message(lang, FieldError::PasswordWrong));
+    } else if !valid {
+        errors.add("password", lang.t().err_sign_in_again);
     }
     match &new {
         Err(FieldError::PasswordMismatch) => errors.add(
@@ -349,6 +376,52 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
         HeaderValue::from_static("attachment; filename=\"meus-dados.json\""),
     );
     res.render(Json(body));
+    Ok(())
+}
+
+/// `GET /account/data/html`: the same data as [`data`] on a page to read or print, the
+/// answers in words. Only the session's own account: the route takes no id.
+#[handler]
+pub async fn data_page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
+    let (_, user) = current_account(depot).await?;
+    let app = state(depot).clone();
+    let history = consents::of_user(&app.db, user.id).await?;
+    let row = crate::db::responses::for_user(&app.db, user.id).await?;
+    let answers = row
+        .as_ref()
+        .map(crate::db::responses::Response::answers)
+        .unwrap_or_default();
+    let flow = crate::survey::flow::Flow::new(&app.survey, &answers);
+    let shown_pages = flow.shown_pages();
+    let hidden: Vec<&str> = app
+        .survey
+        .questions()
+        .filter(|q| !flow.shows(q))
+        .map(|q| q.key.as_str())
+        .collect();
+    let questionnaire = row.as_ref().map(|r| my_data::Questionnaire {
+        answers: &answers,
+        created_at: &r.created_at,
+        updated_at: &r.updated_at,
+        submitted_at: r.submitted_at.as_ref(),
+        screened_out: r.screened_out.is_some(),
+        shown_pages: &shown_pages,
+        hidden: &hidden,
+    });
+    let c = super::page_ctx(depot);
+    let page = my_data::render(
+        &c,
+        &my_data::MyData {
+            user: &user,
+            history: &history,
+            def: &app.survey,
+            salario_minimo: app.settings.survey.salario_minimo,
+            questionnaire,
+            now: users::now(),
+        },
+    );
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(views::Html(page));
     Ok(())
 }
 

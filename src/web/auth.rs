@@ -32,7 +32,10 @@ async fn render_register(
         &app.oidc.buttons(),
         &documents,
         app.bairros.all(),
-        &app.settings.accounts,
+        &views::auth::Study {
+            who: &app.settings.accounts,
+            minutes: app.survey.minutes(),
+        },
         values,
         errors,
     ))

@@ -1,13 +1,15 @@
 //! Changing the account's e-mail (LGPD rectification): the new address gets a link and the
 //! change happens only when it is followed; the old address is told afterwards. Asking
-//! takes the password (when the account has one), so a borrowed session cannot move the
-//! account to another mailbox.
+//! takes the password, or for an account without one a sign-in of the last 15 minutes,
+//! so a borrowed session cannot move the account to another mailbox.
 
 use std::time::Duration;
 
 use salvo::prelude::*;
 
-use super::account::{current_account, notify, password_checks, refuse_email_change};
+use super::account::{
+    current_account, notify, password_checks, proven_recently, refuse_email_change,
+};
 use super::token_pages;
 use super::{field, form_ctx, limits, see_other, state};
 use crate::accounts::email_token::{self, Purpose};
@@ -45,6 +47,8 @@ pub async fn request(
         if !password_checks(req, &app, &user, &given).await? {
             errors.add("email_password", message(lang, FieldError::PasswordWrong));
         }
+    } else if !proven_recently(depot, &user) {
+        errors.add("new_email", lang.t().err_sign_in_again);
     }
     let Ok(new) = new else {
         return refuse_email_change(depot, res, &user, typed, errors).await;

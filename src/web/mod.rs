@@ -76,7 +76,7 @@ fn page_ctx_with(depot: &mut Depot, form: bool) -> Ctx {
     let lang = lang_of(depot);
     let user = session::user(depot);
     let csrf = (form || user.is_some()).then(|| session::csrf_token(depot));
-    let notice = session::take_flash(depot).map(|n| n.text(lang).to_string());
+    let notice = session::take_flash(depot);
     let unverified = user.is_some() && session::data(depot).is_some_and(|d| d.email_unverified);
     Ctx {
         lang,

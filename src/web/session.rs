@@ -293,6 +293,11 @@ pub fn log_in(depot: &mut Depot, user_id: i64, role: Role, needs_consent: bool) 
     cur.cookie_changed = true;
 }
 
+/// The session began (at log-in or sign-up) less than `secs` seconds ago.
+pub fn signed_in_within(depot: &Depot, secs: i64) -> bool {
+    data(depot).is_some_and(|d| Utc::now().timestamp() - d.created < secs)
+}
+
 /// End the session: its data is deleted and the cookie removed.
 pub fn log_out(depot: &mut Depot) {
     let cur = current_mut(depot);

@@ -90,10 +90,29 @@ pub async fn start(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
     Ok(())
 }
 
-/// What a page shows besides the values: the flow it sits in and the checks that fired.
+/// What a page shows besides the values: the flow it sits in, the checks that fired, and
+/// whether it was opened from the review.
 struct Shown<'a> {
     flow: &'a Flow<'a>,
     checks: &'a [&'a Check],
+    from_review: bool,
+}
+
+/// Whether the page was opened from the review (`?voltar=revisao`). Only that exact
+/// value counts, and it is a flag: where it returns to is fixed here, so the parameter
+/// cannot send anyone elsewhere.
+fn from_review(req: &Request) -> bool {
+    req.query::<String>(view::RETURN_PARAM).as_deref() == Some(view::RETURN_REVIEW)
+}
+
+/// Where saving a page opened from the review leads: back to the review, unless the change
+/// left a shown page unanswered (a question it made visible), which comes first so the
+/// review can be submitted; that page returns to the review too.
+fn back_to_review(flow: &Flow<'_>, answers: &Answers) -> String {
+    match flow.first_incomplete_page(answers) {
+        Some(i) => view::page_from_review(i),
+        None => "/survey/review".to_owned(),
+    }
 }
 
 fn render_page(
@@ -133,6 +152,7 @@ fn render_page(
             back: shown.flow.previous_before(index),
             last: shown.flow.next_after(index).is_none(),
             checks: shown.checks,
+            from_review: shown.from_review,
         },
     )
 }
@@ -212,6 +232,7 @@ pub async fn show_page(
         &Shown {
             flow: &flow,
             checks: &[],
+            from_review: from_review(req),
         },
     )));
     Ok(())
@@ -229,6 +250,7 @@ pub async fn save_page(
     if is_closed(depot) {
         return Err(AppError::Forbidden);
     }
+    let returning = from_review(req);
     let app = state(depot).clone();
     let user = user_id(depot)?;
     let lang = super::lang_of(depot);
@@ -258,6 +280,7 @@ pub async fn save_page(
             let shown = Shown {
                 flow: &before,
                 checks: &[],
+                from_review: returning,
             };
             let page = render_page(depot, index, &values, &errors, unknown, false, &shown);
             refusals::unprocessable(res, page);
@@ -311,6 +334,7 @@ pub async fn save_page(
                 let shown = Shown {
                     flow: &after,
                     checks: &fired,
+                    from_review: returning,
                 };
                 let page = render_page(
                     depot,
@@ -325,7 +349,11 @@ pub async fn save_page(
                 res.render(views::Html(page));
                 return Ok(());
             }
-            see_other(res, &elsewhere(&after, index));
+            if returning {
+                see_other(res, &back_to_review(&after, &saved.answers));
+            } else {
+                see_other(res, &elsewhere(&after, index));
+            }
             Ok(())
         }
     }

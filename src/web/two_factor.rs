@@ -1,5 +1,5 @@
 //! Two-step verification for staff: `/login/2fa` (the code after the password),
-//! `/account/2fa` (enrolment), and the guard that keeps staff pages from staff without
+//! `/account/2fa` (enrolment, and new recovery codes for the enrolled), and the guard that keeps staff pages from staff without
 //! the second factor when `accounts.staff_require_2fa` is on.
 
 use salvo::prelude::*;
@@ -12,6 +12,7 @@ use crate::db::{audit, staff_totp, users};
 use crate::views;
 use crate::views::forms::Errors;
 use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 fn unix_now() -> u64 {
     chrono::Utc::now().timestamp().max(0) as u64
@@ -174,7 +175,12 @@ async fn enrol_page(
     if existing.as_ref().is_some_and(|e| e.enabled()) {
         let left = staff_totp::recovery_codes_left(&app.db, me.id).await?;
         let c = form_ctx(depot);
-        res.render(views::Html(views::two_factor::enabled(&c, left)));
+        let page = views::two_factor::enabled(&c, left, errors);
+        if errors.is_empty() {
+            res.render(views::Html(page));
+        } else {
+            refusals::unprocessable(res, page);
+        }
         return Ok(());
     }
     let enrolment = match existing {
@@ -251,12 +257,7 @@ pub async fn enrol(
             return enrol_page(depot, res, &errors).await;
         }
     };
-    let codes = totp::new_recovery_codes();
-    let hashes: Vec<String> = codes
-        .iter()
-        .filter_map(|c| totp::normalize_recovery(c))
-        .map(|c| totp::hash_recovery(&app.session_key, me.id, &c))
-        .collect();
+    let (codes, hashes) = fresh_recovery_codes(&app, me.id);
     if !staff_totp::enable(&app.db, me.id, step, &hashes, users::now()).await? {
         see_other(res, "/account/2fa");
         return Ok(());
@@ -271,6 +272,94 @@ pub async fn enrol(
     )
     .await?;
     session::update(depot, |d| d.second_factor = true);
+    let c = form_ctx(depot);
+    res.render(views::Html(views::two_factor::recovery_codes(
+        &c,
+        &codes,
+        staff_home(me.role),
+    )));
+    Ok(())
+}
+
+/// New recovery codes and their hashes for `user_id`.
+fn fresh_recovery_codes(app: &AppState, user_id: i64) -> (Vec<String>, Vec<String>) {
+    let codes = totp::new_recovery_codes();
+    let hashes = codes
+        .iter()
+        .filter_map(|c| totp::normalize_recovery(c))
+        .map(|c| totp::hash_recovery(&app.session_key, user_id, &c))
+        .collect();
+    (codes, hashes)
+}
+
+/// `POST /account/2fa/recovery` (staff with the factor on): a current authenticator code
+/// (not a recovery code: whoever holds only those must not mint more) replaces every
+/// recovery code; the new ones are shown once. Wrong codes count like log-in codes.
+#[handler]
+pub async fn regenerate(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let Some(me) = session::user(depot) else {
+        return Err(AppError::Forbidden);
+    };
+    let Some(enrolment) = staff_totp::find(&app.db, me.id)
+        .await?
+        .filter(|e| e.enabled())
+    else {
+        see_other(res, "/account/2fa");
+        return Ok(());
+    };
+    let Some(account) = users::find(&app.db, me.id).await? else {
+        return Err(AppError::Forbidden);
+    };
+    let typed = field(req, "code").await;
+    let tf = lang.two_factor();
+    let refused = |message: &'static str| {
+        let mut errors = Errors::default();
+        errors.add("code", message);
+        errors
+    };
+    let Some(code) = totp::normalize_code(&typed) else {
+        let message = if typed.trim().is_empty() {
+            tf.err_empty
+        } else {
+            tf.err_shape
+        };
+        return enrol_page(depot, res, &refused(message)).await;
+    };
+    let key = app.session_key.clone();
+    let right =
+        limits::checked_second_factor(req, &app, me.id, account.lockout_epoch, async || {
+            let Some(secret) = totp::unseal(&key, me.id, &enrolment.secret) else {
+                return Ok(false);
+            };
+            match totp::matching_step(&secret, &code, unix_now(), enrolment.last_step) {
+                Some(step) => Ok(staff_totp::use_step(&app.db, me.id, step).await?),
+                None => Ok(false),
+            }
+        })
+        .await?;
+    if !right {
+        return enrol_page(depot, res, &refused(tf.err_wrong)).await;
+    }
+    let (codes, hashes) = fresh_recovery_codes(&app, me.id);
+    if !staff_totp::replace_recovery_codes(&app.db, me.id, &hashes, users::now()).await? {
+        see_other(res, "/account/2fa");
+        return Ok(());
+    }
+    tracing::info!(user_id = me.id, "recovery codes replaced");
+    audit::record(
+        &app.db,
+        Some(me.id),
+        "account.2fa_recovery_regenerated",
+        Some(me.id),
+        "",
+    )
+    .await?;
     let c = form_ctx(depot);
     res.render(views::Html(views::two_factor::recovery_codes(
         &c,

@@ -419,6 +419,25 @@ impl TestApp {
 
     /// Follow the newest verification link mailed to `email` (its confirm button), as
     /// the person does from the mail; returns the answer to the confirm POST.
+    /// Move the start of `b`'s session `secs` seconds into the past, as if it had signed
+    /// in that long ago (the store keeps the session as JSON with a `created` time).
+    pub async fn age_session(&self, b: &Browser, secs: i64) {
+        let key = pesquisa::web::store_keys::session(b.session_cookie().expect("a session"));
+        let text = self.state.kv.get(&key).await.expect("kv").expect("stored");
+        let mut data: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let created = data["created"].as_i64().expect("created");
+        data["created"] = (created - secs).into();
+        self.state
+            .kv
+            .set(
+                &key,
+                &data.to_string(),
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("kv set");
+    }
+
     pub async fn follow_verification(&self, b: &mut Browser, email: &str) -> Page {
         let to = pesquisa::accounts::fields::Email::parse(email)
             .map(|e| e.as_str().to_string())

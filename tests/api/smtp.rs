@@ -24,6 +24,8 @@ pub struct Received {
     pub html: Option<String>,
     pub tls: bool,
     pub authenticated: bool,
+    /// The client's source port: one per SMTP connection.
+    pub client_port: u16,
 }
 
 impl Received {

@@ -275,6 +275,18 @@ async fn respondents_are_never_asked_and_cannot_enrol() {
         let app = TestApp::spawn(backend).await;
         let mut b = app.signup("ana@exemplo.com.br").await;
         assert_eq!(b.get(&app.service, "/account/2fa").await.status, 403);
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/2fa/recovery",
+                &[("code", "123456")],
+            )
+            .await;
+        assert_eq!(
+            page.status, 403,
+            "{backend:?}: no recovery codes for respondents"
+        );
         log_out(&app, &mut b).await;
         let page = app.login(&mut b, "ana@exemplo.com.br", GOOD_PASSWORD).await;
         assert_eq!(page.status, 303);
@@ -351,5 +363,109 @@ async fn a_staff_session_that_passed_no_code_is_logged_out_once_the_account_has_
         let page = laptop.get(&app.service, "/account").await;
         assert_eq!(page.status, 303, "{backend:?}: the session was ended");
         assert_eq!(phone.get(&app.service, "/admin/users").await.status, 200);
+    }
+}
+
+/// The key shown on the enrolment page.
+fn enrolment_key(page: &Page) -> Vec<u8> {
+    let key = page
+        .body
+        .split("data-key=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("key");
+    totp::from_base32(key).expect("base32")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_replace_their_recovery_codes_with_a_current_code_and_the_old_ones_stop_working() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let mut b = app.staff_unenrolled(STAFF, Role::Admin).await;
+        let id = user_id(&app, STAFF).await;
+        let secret = enrolment_key(&b.get(&app.service, "/account/2fa").await);
+        let now = totp_step();
+        let page = b
+            .submit(
+                &app.service,
+                "/account/2fa",
+                "/account/2fa",
+                &[("code", &totp::code_at(&secret, now))],
+            )
+            .await;
+        let old = recovery_codes(&page);
+        assert_eq!(old.len(), 10, "{backend:?}");
+        let status = b.get(&app.service, "/account/2fa").await;
+        assert!(
+            status.body.contains("action=\"/account/2fa/recovery\""),
+            "{}",
+            status.body
+        );
+
+        // A wrong code, a recovery code, an empty one: refused by the field, nothing
+        // replaced.
+        for (typed, words) in [
+            (totp::code_at(&secret, now + 9), "Código incorreto"),
+            (old[0].clone(), "6 dígitos"),
+            (String::new(), "Digite o código"),
+        ] {
+            let page = b
+                .submit(
+                    &app.service,
+                    "/account/2fa",
+                    "/account/2fa/recovery",
+                    &[("code", &typed)],
+                )
+                .await;
+            assert_eq!(page.status, 422, "{backend:?} {typed:?}: {}", page.body);
+            assert!(page.body.contains(words), "{typed:?}: {}", page.body);
+        }
+        assert_eq!(
+            staff_totp::recovery_codes_left(app.db(), id)
+                .await
+                .expect("q"),
+            10
+        );
+        // Without the form's CSRF token: refused.
+        let page = b
+            .post(&app.service, "/account/2fa/recovery", &[("code", "123456")])
+            .await;
+        assert_eq!(page.status, 403, "{backend:?}");
+
+        // The current code: ten new codes, shown once; the old ones are void.
+        let page = b
+            .submit(
+                &app.service,
+                "/account/2fa",
+                "/account/2fa/recovery",
+                &[("code", &totp::code_at(&secret, now + 1))],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.body);
+        let new = recovery_codes(&page);
+        assert_eq!(new.len(), 10);
+        assert!(new.iter().all(|c| !old.contains(c)));
+        assert!(
+            audit_actions(&app)
+                .await
+                .contains(&"account.2fa_recovery_regenerated".into())
+        );
+        // The same code cannot be replayed for another set.
+        let page = b
+            .submit(
+                &app.service,
+                "/account/2fa",
+                "/account/2fa/recovery",
+                &[("code", &totp::code_at(&secret, now + 1))],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}: a replayed code");
+
+        log_out(&app, &mut b).await;
+        password_step(&app, &mut b).await;
+        let page = type_code(&app, &mut b, &old[1]).await;
+        assert_eq!(page.status, 422, "{backend:?}: an old recovery code");
+        let page = type_code(&app, &mut b, &new[0]).await;
+        assert_eq!(page.status, 303, "{backend:?}: a new one works");
     }
 }

@@ -557,3 +557,69 @@ async fn a_verification_whose_session_cannot_be_stored_sends_the_person_to_log_i
     let login = b.get(&app.service, "/login").await;
     assert!(login.body.contains("E-mail confirmado"), "{}", login.body);
 }
+
+/// An account without a password proves its owner only at sign-in: sixteen minutes
+/// later, its session can no longer move it to another address or give it a password,
+/// and the page offers to sign in again (and come back).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_less_account_needs_a_recent_sign_in_to_change_its_address_or_password() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let email = "antiga@exemplo.com.br";
+        let fields: Vec<(&'static str, String)> = signup_fields(email)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("password"))
+            .collect();
+        let (mut b, page) = sign_up(&app, "203.0.113.70", &fields).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        app.follow_verification(&mut b, email).await;
+        let page = b.get(&app.service, "/account").await;
+        assert!(page.body.contains("15 minutos"), "{}", page.body);
+        assert!(page.body.contains("action=\"/account/sign-in-again\""));
+
+        app.age_session(&b, 16 * 60).await;
+        let before = app.mail_to("nova@exemplo.com.br").await.len();
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/email",
+                &[("new_email", "nova@exemplo.com.br")],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}: {}", page.body);
+        assert!(page.body.contains("id=\"new_email-erro\""), "{}", page.body);
+        assert!(page.body.contains("entre de novo"), "{}", page.body);
+        assert_eq!(
+            app.mail_to("nova@exemplo.com.br").await.len(),
+            before,
+            "no link sent"
+        );
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/password",
+                &[
+                    ("password", GOOD_PASSWORD),
+                    ("password_confirm", GOOD_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}: {}", page.body);
+        assert!(page.body.contains("id=\"password-erro\""), "{}", page.body);
+        assert!(!user(&app, email).await.has_password(), "no password set");
+
+        // Signing in again starts from the log-in page and comes back to the account.
+        let page = b
+            .submit(&app.service, "/account", "/account/sign-in-again", &[])
+            .await;
+        assert_eq!(page.status, 303, "{backend:?}");
+        assert_eq!(page.location(), "/login?next=%2Faccount");
+        assert_eq!(
+            b.get(&app.service, "/account").await.status,
+            303,
+            "logged out"
+        );
+    }
+}

@@ -7,7 +7,8 @@
 // gives amounts that contradict each other, sees the soft check `gasto_mensal_baixo`
 // once and confirms it; answers pages 6 and 7 (Critério Brasil) by tapping labels and
 // typing; reviews and sends the answers; sees the thank-you page; comes back to /survey
-// and finds the answers sent; changes an answer of page 5 through "Alterar", saves again
+// and finds the answers sent, and the home page's "Ver ou alterar minhas respostas";
+// changes an answer of page 5 through "Alterar", which saves straight back to the review,
 // and sees the new value; looks at a page in English (?lang=en).
 // Two more respondents, each in a fresh browser context at 360 px:
 //  - a non-shopper ("Não compro em supermercado"): page 4 (distance, factors) and the
@@ -15,12 +16,15 @@
 //    lists only the questions asked;
 //  - a screened-out respondent (screener "Não"): lands on /survey/screened with the
 //    polite message, can go back to page 2, change the answer and carry on.
-// The progress counts only the pages the respondent will see, as far as the server
-// knows: until the frequency (page 3) is answered, page 4 is not counted (its condition
-// reads an unanswered question, "unknown", so not shown): 6 pages, then 7 for a shopper.
+// The progress counts the pages the respondent will see and, ahead of the current page,
+// those still undecided: until the frequency (page 3) is answered, page 4 (its condition
+// reads that unanswered question) is counted, so a shopper sees 7 throughout and a
+// non-shopper 7, then 6 once the answer rules page 4 out. The total never grows.
 //
 // On every page: a full-page screenshot (qNN-name.png), no horizontal scrolling, touch
-// targets big enough, axe-core (WCAG 2.0/2.1 A and AA) clean, no console errors.
+// targets big enough (every link and button 44 x 44 px, targets.mjs), axe-core (WCAG
+// 2.0/2.1 A and AA) clean, no console errors; pages 1 and 5 and the review also at
+// 1280 px wide. Error summary links name the question ("Quantas pessoas…: …").
 //
 // Environment: BASE_URL, CHROMIUM, SCREENSHOT_DIR (see lib.mjs).
 //
@@ -28,13 +32,20 @@
 // alone on a line; exits 1 when any check failed, 2 on a crash or time-out.
 
 import {
-  BASE_URL, check, step, pageChecks, focusInfo, focusVisible, focusName, actAndWait, tapAndWait,
+  BASE_URL, check, step, pageChecks as basePageChecks, focusInfo, focusVisible, focusName, actAndWait, tapAndWait,
   describeChain, fillRegister, newRespondent, run, confirmSignUp,
 } from './lib.mjs';
+import { checkTargetBoxes, checkDesktop } from './targets.mjs';
+
+// Every page also gets the 44 x 44 px box of every link and button (targets.mjs).
+async function pageChecks(page, name, label) {
+  await basePageChecks(page, name, label);
+  await checkTargetBoxes(page, label);
+}
 
 const PAGES = 7;
-// Progress total per page for a shopper (see the header): 6 until page 3 is saved.
-const SHOPPER_TOTAL = { 1: 6, 2: 6, 3: 6, 4: 7, 5: 7, 6: 7, 7: 7 };
+// Progress total per page for a shopper (see the header): 7 throughout.
+const SHOPPER_TOTAL = { 1: 7, 2: 7, 3: 7, 4: 7, 5: 7, 6: 7, 7: 7 };
 const FIRST_TITLE = 'Sobre você e seu domicílio';
 const TYPED_MARKET = 'Supermercado Bom Preço & Cia (Vila Industrial)';
 
@@ -85,7 +96,7 @@ async function remember(page, key, answer) {
 }
 
 // A question page: where we are, the progress indicator, the buttons.
-async function expectSurveyPage(page, n, what, { pos = n, total = SHOPPER_TOTAL[n], back = n - 1, last = n === PAGES } = {}) {
+async function expectSurveyPage(page, n, what, { pos = n, total = SHOPPER_TOTAL[n], back = n - 1, last = n === PAGES, fromReview = false } = {}) {
   await step(`${what}: /survey/${n} shows "Etapa ${pos} de ${total}", its questions and buttons`, async () => {
     if (path(page) !== `/survey/${n}`) throw new Error(`at ${page.url()}`);
     const info = await page.evaluate(() => ({
@@ -102,9 +113,11 @@ async function expectSurveyPage(page, n, what, { pos = n, total = SHOPPER_TOTAL[
     if (info.progressLabel !== `Etapa ${pos} de ${total}`) bad.push(`progress label "${info.progressLabel}"`);
     if (!info.progress || info.progress[0] !== pos || info.progress[1] !== total) bad.push(`<progress> ${JSON.stringify(info.progress)}`);
     if (!info.fieldsets) bad.push('no fieldset');
-    const wantButton = last ? 'Salvar e revisar' : 'Salvar e continuar';
+    // Opened from the review ("Alterar"), the page saves back to the review.
+    const wantButton = fromReview ? 'Salvar e voltar à revisão' : last ? 'Salvar e revisar' : 'Salvar e continuar';
+    const backHref = fromReview ? '/survey/review' : `/survey/${back}`;
     if (info.submit.length !== 1 || info.submit[0] !== wantButton) bad.push(`submit buttons ${JSON.stringify(info.submit)}, expected ["${wantButton}"]`);
-    if (n > 1 && !info.back.some(([, href]) => href === `/survey/${back}`)) bad.push(`no link back to /survey/${back}: ${JSON.stringify(info.back)}`);
+    if ((n > 1 || fromReview) && !info.back.some(([, href]) => href === backHref)) bad.push(`no link back to ${backHref}: ${JSON.stringify(info.back)}`);
     if (bad.length) throw new Error(bad.join('; '));
     return [`h1 "${info.h1}", ${info.fieldsets} questions, button "${info.submit[0]}"`];
   });
@@ -159,8 +172,18 @@ async function checkRefused(page, nav, n, wrong, what) {
   check(`${what}: every error summary link points to a form field on the page`, broken.length === 0,
     broken.map((l) => `link ${l.href} "${l.text}" points to ${l.target || 'no element (no such id on the page)'}`));
   for (const w of wrong) {
-    check(`${what}: the summary links "${w.message}" to #${w.first}, the first input of "${w.key}"`,
-      info.links.some((l) => l.href === `#${w.first}` && l.text === w.message), linkLines);
+    // "Quantas pessoas moram no seu domicílio…: digite um número …": the question's text
+    // (cut at a word when long), then the message.
+    const question = await questionText(page, w.key);
+    const lower = w.message.charAt(0).toLowerCase() + w.message.slice(1);
+    const names = (l) => {
+      const [label, ...rest] = l.text.split(': ');
+      const stem = label.replace(/…$/, '');
+      return rest.join(': ') === lower && stem.length >= 10 && !!question
+        && (label.endsWith('…') ? question.startsWith(stem) : question.replace(/[?:.]$/, '') === stem);
+    };
+    check(`${what}: the summary links "${w.message}" to #${w.first}, the first input of "${w.key}", naming the question`,
+      info.links.some((l) => l.href === `#${w.first}` && names(l)), [...linkLines, `question: "${question}"`]);
     const errId = `${w.key}-erro`;
     const own = await page.evaluate(({ key, errId }) => {
       const p = document.getElementById(errId);
@@ -273,7 +296,7 @@ async function checkReviewAnswers(page, what, expected = shopperExpected, pages 
   const edits = await page.evaluate(() => [...document.querySelectorAll('main a')]
     .filter((a) => a.innerText.trim() === 'Alterar')
     .map((a) => [a.getAttribute('href'), a.getAttribute('aria-label')]));
-  const want = pages.map((i) => `/survey/${i}`);
+  const want = pages.map((i) => `/survey/${i}?voltar=revisao`);
   check(`${what}: an "Alterar" link for each of the ${pages.length} pages shown (${pages.join(', ')})`,
     JSON.stringify(edits.map(([h]) => h)) === JSON.stringify(want), edits.map(([h, l]) => `${h} (aria-label "${l}")`));
 }
@@ -333,15 +356,15 @@ async function nonShopperJourney(page) {
   expected = new Map();
   const mine = expected;
   await freshRespondent(page, 'Otávio', 'Nunes Prado', what);
-  await expectSurveyPage(page, 1, `${what}, page 1`, { pos: 1, total: 6 });
+  await expectSurveyPage(page, 1, `${what}, page 1`, { pos: 1, total: 7 });
   await answerPage1(page, what, 67);
-  await expectSurveyPage(page, 2, `${what}, page 2`, { pos: 2, total: 6 });
+  await expectSurveyPage(page, 2, `${what}, page 2`, { pos: 2, total: 7 });
   await step(`${what}, page 2: tap "Sim" and "Masculino"`, async () => {
     await remember(page, 'responsavel_compras', await tapChoice(page, 'responsavel_compras', 'sim'));
     await remember(page, 'sexo', await tapChoice(page, 'sexo', 'masculino'));
   });
   await tapSubmit(page, 'Salvar e continuar', '/survey/3', `${what}, page 2`);
-  await expectSurveyPage(page, 3, `${what}, page 3`, { pos: 3, total: 6 });
+  await expectSurveyPage(page, 3, `${what}, page 3`, { pos: 3, total: 7 });
   await step(`${what}, page 3: tap "Não compro em supermercado"`, async () => {
     await remember(page, 'frequencia_supermercado', await tapChoice(page, 'frequencia_supermercado', 'nao_compro'));
   });
@@ -447,7 +470,7 @@ async function screenedJourney(page) {
     if (nav.redirectStatus !== 303 || path(page) !== '/survey/3' || nav.response.status() !== 200) throw new Error(via);
     return [`button "${label}", progress "${progress}"`, via];
   });
-  await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 6 });
+  await expectSurveyPage(page, 3, `${what}, page 3 after the change`, { pos: 3, total: 7 });
 }
 
 // ---------------------------------------------------------------- the journey
@@ -468,6 +491,7 @@ async function shopperJourney(page) {
   // 2. Page 1, first with an age under 18.
   await expectSurveyPage(page, 1, 'page 1');
   await pageChecks(page, 'page1', 'page 1');
+  await checkDesktop(page, 'page1', 'page 1');
   let nav;
   await step('page 1: type age 15 and 3 residents, tap "De 2 a 4 salários mínimos"', async () => {
     await typeInto(page, 'idade', '15');
@@ -635,6 +659,7 @@ async function shopperJourney(page) {
   });
   await checkReviewAnswers(page, 'review');
   await pageChecks(page, 'review', 'review');
+  await checkDesktop(page, 'review', 'review');
   await tapSubmit(page, 'Enviar respostas', '/survey/thanks', 'review');
   await step('thanks: "Obrigado por participar!"', async () => {
     const h1 = (await page.locator('h1').innerText()).trim();
@@ -659,6 +684,14 @@ async function shopperJourney(page) {
   });
   await checkReviewAnswers(page, 'answers');
   await pageChecks(page, 'answers', 'answers sent');
+  await step('home after sending: "Ver ou alterar minhas respostas" (not "Continuar") leads to the answers', async () => {
+    await page.goto(`${BASE_URL}/`, { waitUntil: 'load' });
+    const texts = await page.evaluate(() => [...document.querySelectorAll('main .actions a')].map((a) => a.innerText.trim()));
+    if (texts.includes('Continuar o questionário')) throw new Error(`buttons: ${texts.join(', ')}`);
+    const nav = await tapAndWait(page, page.getByRole('link', { name: 'Ver ou alterar minhas respostas', exact: true }));
+    if (path(page) !== '/survey/review' || nav.response.status() !== 200) throw new Error(describeChain(nav));
+    return [`buttons: ${texts.join(', ')}; ${describeChain(nav)}`];
+  });
 
   // 10. Change an answer of page 5 (the soft check no longer applies).
   await step('answers: "Alterar" (etapa 5) opens /survey/5 with the answers given', async () => {
@@ -669,22 +702,17 @@ async function shopperJourney(page) {
     if (JSON.stringify(checked) !== JSON.stringify(want)) throw new Error(`checked: ${checked.join(', ')}`);
     if (await page.locator('#checagem').count()) throw new Error('the confirmed soft check is shown again');
   });
-  await expectSurveyPage(page, 5, 'page 5 again');
+  await expectSurveyPage(page, 5, 'page 5 again', { fromReview: true });
   await pageChecks(page, 'page5-edit', 'page 5 again');
+  await checkDesktop(page, 'page5-edit', 'page 5 again');
   let newValue;
   await step('page 5 again: tap "De R$ 101 a R$ 500" for the amount per trip', async () => {
     newValue = await tapChoice(page, 'valor_compra', '101a500');
     await remember(page, 'valor_compra', newValue);
     return [`new answer "${newValue}"`];
   });
-  await tapSubmit(page, 'Salvar e continuar', '/survey/6', 'page 5 again');
-  await step('page 6 again: the typed text is still there', async () => {
-    const v = await page.inputValue('#mercado_atual');
-    if (v !== TYPED_MARKET) throw new Error(`#mercado_atual holds "${v}"`);
-  });
-  await pageChecks(page, 'page6-edit', 'page 6 again');
-  await tapSubmit(page, 'Salvar e continuar', '/survey/7', 'page 6 again');
-  await tapSubmit(page, 'Salvar e revisar', '/survey/review', 'page 7 again');
+  // Saving a page opened from the review goes straight back to it (issue 20).
+  await tapSubmit(page, 'Salvar e voltar à revisão', '/survey/review', 'page 5 again');
   await step('review after the change: the new amount, and "Salvar alterações" to send again', async () => {
     if (!(await page.getByRole('button', { name: 'Salvar alterações', exact: true }).isVisible())) throw new Error('no "Salvar alterações" button');
   });

@@ -1,8 +1,12 @@
 // A respondent on a phone, in Debian's headless Chromium: opens the home page, signs up
 // (first with a too-short password, to see the refused form, then correctly), lands on
-// "Minha conta", logs out, logs back in. On every page: a full-page screenshot, no
-// horizontal scrolling, touch targets big enough, axe-core (WCAG 2.0/2.1 A and AA) clean,
-// no console errors. On /login: the keyboard path (skip link first, e-mail field
+// "Minha conta", opens "Meus dados" (the readable, printable page of its data), logs out,
+// logs back in and finds the home page's "Responder o questionário". On the home page:
+// one time estimate and who runs the study with a contact link; on the refused sign-up:
+// an error summary naming each field. On every page: a full-page screenshot, no
+// horizontal scrolling, touch targets big enough (every link and button 44 x 44 px,
+// targets.mjs), axe-core (WCAG 2.0/2.1 A and AA) clean, no console errors, and the same
+// at 1280 px wide (NN-name-1280.png). On /login: the keyboard path (skip link first, e-mail field
 // reachable, focus always visible).
 //
 // Environment: BASE_URL, CHROMIUM, SCREENSHOT_DIR (see lib.mjs). Screenshots:
@@ -12,9 +16,18 @@
 // alone on a line; exits 1 when any check failed, 2 on a crash or time-out.
 
 import {
-  MIN_TARGET, check, step, pageChecks, clearConsoleErrors, focusInfo, focusVisible, focusName,
+  MIN_TARGET, check, step, pageChecks as basePageChecks, clearConsoleErrors, focusInfo, focusVisible, focusName,
   tapAndWait, fillRegister, newRespondent, run, BASE_URL, confirmSignUp, describeChain,
 } from './lib.mjs';
+import { checkTargetBoxes, checkDesktop } from './targets.mjs';
+
+// Every respondent page: lib.mjs's checks at 360 px, every link and button 44 x 44 px,
+// and the same page at 1280 px (screenshot, width, targets, axe).
+async function pageChecks(page, name, label) {
+  await basePageChecks(page, name, label);
+  await checkTargetBoxes(page, label);
+  await checkDesktop(page, name, label);
+}
 
 // ---------------------------------------------------------------- keyboard (on /login)
 
@@ -99,6 +112,20 @@ async function journey(page) {
     return [`<html lang="${lang}">`];
   });
   await pageChecks(page, 'home', 'home');
+  await step('home: one time estimate, and who runs the study with a contact link', async () => {
+    const info = await page.evaluate(() => ({
+      text: document.querySelector('main').innerText,
+      who: (document.querySelector('#quem-realiza') || {}).innerText || '',
+      mailto: [...document.querySelectorAll('#quem-realiza a[href^="mailto:"]')].map((a) => a.getAttribute('href')),
+    }));
+    const minutes = [...info.text.matchAll(/(\d+) minutos/g)].map((m) => m[1]);
+    const bad = [];
+    if (minutes.length !== 1) bad.push(`estimates on the page: ${JSON.stringify(minutes)}`);
+    if (!/Quem realiza esta pesquisa/.test(info.who)) bad.push(`who: "${info.who}"`);
+    if (info.mailto.length !== 1) bad.push(`contact links: ${JSON.stringify(info.mailto)}`);
+    if (bad.length) throw new Error(bad.join('; '));
+    return [`"cerca de ${minutes[0]} minutos"; ${info.who}`];
+  });
 
   // 2. Register, reached by tapping the home page's call to action
   await step('tapping "Participar da pesquisa" opens /register', async () => {
@@ -115,6 +142,17 @@ async function journey(page) {
     if (!(await page.locator('.error-summary').isVisible())) throw new Error('no visible .error-summary');
     const summary = (await page.locator('.error-summary').innerText()).replace(/\s+/g, ' ');
     return [`summary: ${summary}`];
+  });
+  await step('the error summary names the field of each error and links to it', async () => {
+    const links = await page.evaluate(() => [...document.querySelectorAll('.error-summary a')].map((a) => ({
+      text: a.innerText.trim(),
+      href: a.getAttribute('href'),
+      target: !!document.getElementById((a.getAttribute('href') || '').slice(1)),
+    })));
+    const bad = links.filter((l) => !l.target || !/^[^:]{3,}: \S/.test(l.text));
+    if (!links.some((l) => l.href === '#password' && l.text.startsWith('Senha: '))) bad.push({ missing: '#password "Senha: …"' });
+    if (!links.length || bad.length) throw new Error(JSON.stringify(bad.length ? bad : links));
+    return links.map((l) => `${l.href} "${l.text}"`);
   });
   await step('the password field shows its error next to it, tied by aria-describedby', async () => {
     const err = page.locator('.field:has(#password) p.field-error');
@@ -169,12 +207,42 @@ async function journey(page) {
   await step(`/account shows "Minha conta", "Olá, ${who.nome}." and the e-mail`, async () => toAccount(page, who));
   await pageChecks(page, 'account', 'account');
 
+  // "Meus dados": the readable page, printable without the site's frame.
+  await step('"Ver meus dados" opens /account/data/html with the account\'s data and consents', async () => {
+    await tapAndWait(page, page.getByRole('link', { name: 'Ver meus dados (para ler ou imprimir)' }));
+    if (new URL(page.url()).pathname !== '/account/data/html') throw new Error(`landed on ${page.url()}`);
+    const text = await page.locator('main').innerText();
+    const bad = ['Meus dados', who.email, who.nome, 'Consentimentos', 'Aceito em', 'UTC'].filter((t) => !text.includes(t));
+    if (bad.length) throw new Error(`missing: ${bad.join(', ')}`);
+  });
+  await pageChecks(page, 'my-data', 'my data');
+  await step('my data, printed: no header, menu or footer, the data still there', async () => {
+    await page.emulateMedia({ media: 'print' });
+    const shown = await page.evaluate(() => ({
+      header: getComputedStyle(document.querySelector('.site-header')).display,
+      footer: getComputedStyle(document.querySelector('.site-footer')).display,
+      h1: document.querySelector('h1').getBoundingClientRect().height > 0,
+    }));
+    await page.emulateMedia({ media: 'screen' });
+    if (shown.header !== 'none' || shown.footer !== 'none' || !shown.h1) throw new Error(JSON.stringify(shown));
+  });
+  await step('my data: "Voltar para Minha conta" returns to /account', async () => {
+    await tapAndWait(page, page.getByRole('link', { name: 'Voltar para Minha conta' }));
+    if (new URL(page.url()).pathname !== '/account') throw new Error(`landed on ${page.url()}`);
+  });
+
   // 5. Log out with the header's "Sair"
   await step('"Sair" logs out to the home page with "Você saiu da sua conta."', async () => {
     await tapAndWait(page, page.getByRole('button', { name: 'Sair' }));
     if (new URL(page.url()).pathname !== '/') throw new Error(`landed on ${page.url()}`);
     const notice = page.getByText('Você saiu da sua conta.');
     if (!(await notice.isVisible())) throw new Error('no logout notice');
+    // A success, said in words and an icon, not by colour alone.
+    const kind = await page.evaluate(() => {
+      const n = document.querySelector('main .notice[role=status]');
+      return n && { cls: n.className, word: (n.querySelector('.notice-kind') || {}).innerText, icon: !!n.querySelector('.notice-icon') };
+    });
+    if (!kind || kind.cls !== 'notice ok' || kind.word !== 'Pronto:' || !kind.icon) throw new Error(`notice ${JSON.stringify(kind)}`);
     if (await page.getByRole('button', { name: 'Sair' }).count()) throw new Error('"Sair" still in the header');
   });
   await pageChecks(page, 'home-logged-out', 'home after logout');
@@ -199,6 +267,12 @@ async function journey(page) {
   });
   await step('after log-in, "Minha conta" greets the respondent again', async () => toAccount(page, who));
   await pageChecks(page, 'account-after-login', 'account after login');
+  await step('home, logged in before answering: "Responder o questionário"', async () => {
+    await tapAndWait(page, page.locator('a.brand'));
+    const buttons = await page.evaluate(() => [...document.querySelectorAll('main .actions a')].map((a) => [a.innerText.trim(), a.getAttribute('href')]));
+    if (JSON.stringify(buttons[0]) !== JSON.stringify(['Responder o questionário', '/survey'])) throw new Error(JSON.stringify(buttons));
+  });
+  await pageChecks(page, 'home-logged-in', 'home logged in');
 }
 
 // ---------------------------------------------------------------- main

@@ -6,7 +6,8 @@ Every message it accepts is written to DIR as two files, complete or not at all:
   NNNNNN-<random>.json  what tests look at: envelope sender and recipients, decoded
                         headers (subject, from, to, reply-to, message-id, date, ...),
                         the text/plain and text/html parts, and whether the session
-                        was encrypted and authenticated
+                        was encrypted and authenticated, and the client's port
+                        (one per connection)
 Options:
   --listen HOST:PORT      where to listen (required)
   --dir DIR               where messages go (required; created)
@@ -69,6 +70,9 @@ class Sink:
             "html": part("html"),
             "tls": server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
+            # The client's source port names its TCP connection: tests check that a
+            # burst of messages shares one.
+            "client_port": session.peer[1],
         }
         with lock:
             n = next(counter)

@@ -78,15 +78,26 @@ impl AtomicFile {
         })
     }
 
+    /// Flush and sync to disk, still under the temporary name (a pair of files is
+    /// synced before either is renamed).
+    pub fn sync(&mut self) -> anyhow::Result<()> {
+        let target = &self.target;
+        let fail = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", target.display());
+        if let Some(buf) = &mut self.file {
+            buf.flush().map_err(fail)?;
+            buf.get_ref().sync_all().map_err(fail)?;
+        }
+        Ok(())
+    }
+
     /// Flush, sync and rename into place.
     pub fn commit(mut self) -> anyhow::Result<()> {
+        self.sync()?;
         let target = self.target.clone();
         let fail = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", target.display());
-        if let Some(buf) = self.file.take() {
-            let file = buf.into_inner().map_err(|e| fail(e.into_error()))?;
-            file.sync_all().map_err(fail)?;
-        }
+        // Taken only now: until the rename succeeds, dropping removes the temporary file.
         std::fs::rename(&self.temp, &self.target).map_err(fail)?;
+        self.file.take();
         Ok(())
     }
 }

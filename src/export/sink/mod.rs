@@ -26,6 +26,10 @@ impl<W: Write> Sink<W> {
     pub fn new(format: Format, profile: CsvProfile, out: W) -> io::Result<Self> {
         Ok(match format {
             Format::Csv => Sink::Csv(Box::new(CsvSink::new(profile, out)?)),
+            // The statistics packages' scripts read RFC 4180.
+            Format::Spss | Format::Stata | Format::R => {
+                Sink::Csv(Box::new(CsvSink::new(CsvProfile::Rfc4180, out)?))
+            }
             Format::Jsonl => Sink::Jsonl(out, Vec::new()),
             Format::Xlsx => Sink::Xlsx(Box::new(Xlsx::new()?), out),
         })

@@ -31,6 +31,8 @@ pub const MAX_KEY_LEN: usize = 40;
 
 /// Longest allowed questionnaire id.
 pub const MAX_ID_LEN: usize = 64;
+/// Longest time estimate a questionnaire may state (`minutes`).
+pub const MAX_MINUTES: u32 = 120;
 
 /// A piece of text in both languages of the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,6 +360,8 @@ pub struct Definition {
     version: u32,
     title: Text,
     intro: Text,
+    /// About how long answering takes: the one number every page states.
+    minutes: u32,
     pages: Vec<Page>,
 }
 
@@ -450,6 +454,12 @@ impl Definition {
         &self.intro
     }
 
+    /// About how many minutes answering takes: `minutes` in the file, else estimated
+    /// from the number of questions. Every page that states a duration uses this.
+    pub fn minutes(&self) -> u32 {
+        self.minutes
+    }
+
     /// The pages, in order (never empty).
     pub fn pages(&self) -> &[Page] {
         &self.pages
@@ -518,6 +528,30 @@ mod tests {
         format!(
             "{HEAD}\n[[pages]]\nkey = \"p1\"\ntitle = {{ pt = \"Página\", en = \"Page\" }}\n\n{questions}"
         )
+    }
+
+    #[test]
+    fn minutes_is_stated_or_estimated_from_the_questions() {
+        let shipped = default_definition().expect("shipped");
+        assert_eq!(shipped.minutes(), 5, "assets/questionnaire.toml says 5");
+        // Not stated: 20 seconds a question, rounded up, at least one minute.
+        let one = Definition::parse(&doc(&integer("a", ""))).expect("one question");
+        assert_eq!(one.minutes(), 1);
+        let ten: String = (0..10).map(|i| integer(&format!("q{i}"), "")).collect();
+        assert_eq!(Definition::parse(&doc(&ten)).expect("ten").minutes(), 4);
+        let stated =
+            doc(&integer("a", "")).replacen("version = 1\n", "version = 1\nminutes = 12\n", 1);
+        assert_eq!(Definition::parse(&stated).expect("stated").minutes(), 12);
+        for bad in ["0", "-3", "121"] {
+            let text = doc(&integer("a", "")).replacen(
+                "version = 1\n",
+                &format!("version = 1\nminutes = {bad}\n"),
+                1,
+            );
+            let err = Definition::parse(&text).expect_err(bad);
+            assert_eq!(err.line(), 3, "{err}");
+            assert!(err.reason().contains("minutes"), "{err}");
+        }
     }
 
     /// A valid integer question with the given key and extra lines.

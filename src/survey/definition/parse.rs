@@ -42,6 +42,9 @@ struct RawDefinition {
     version: Spanned<i64>,
     title: RawText,
     intro: RawText,
+    /// How long answering takes, in minutes; estimated from the questions when absent.
+    #[serde(default)]
+    minutes: Option<Spanned<i64>>,
     #[serde(default)]
     pages: Option<Spanned<Vec<RawPage>>>,
 }
@@ -158,6 +161,15 @@ fn valid_key(key: &str, style: KeyStyle) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// About how long answering takes when the file does not say: 20 seconds a question,
+/// rounded up to whole minutes (pages with logic may skip some, so it errs long).
+fn estimated_minutes(pages: &[Page]) -> u32 {
+    let questions: usize = pages.iter().map(|p| p.questions.len()).sum();
+    u32::try_from(questions.saturating_mul(20).div_ceil(60))
+        .unwrap_or(MAX_MINUTES)
+        .clamp(1, MAX_MINUTES)
+}
+
 /// The questionnaire id may also contain `-`, since it often carries a date.
 fn valid_id(id: &str) -> bool {
     id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -257,6 +269,24 @@ impl<'a> Builder<'a> {
             })?;
         let title = self.text(raw.title)?;
         let intro = self.text(raw.intro)?;
+        let minutes = match raw.minutes {
+            None => None,
+            Some(m) => {
+                let span = m.span();
+                let n = m.into_inner();
+                Some(
+                    u32::try_from(n)
+                        .ok()
+                        .filter(|n| (1..=MAX_MINUTES).contains(n))
+                        .ok_or_else(|| {
+                            self.err(
+                                &span,
+                                format!("minutes must be from 1 to {MAX_MINUTES}, got {n}"),
+                            )
+                        })?,
+                )
+            }
+        };
 
         let Some(raw_pages) = raw.pages else {
             return Err(DefinitionError::new(
@@ -283,11 +313,13 @@ impl<'a> Builder<'a> {
         }
         let pages = std::mem::take(&mut self.done);
 
+        let minutes = minutes.unwrap_or_else(|| estimated_minutes(&pages));
         Ok(Definition {
             id,
             version,
             title,
             intro,
+            minutes,
             pages,
         })
     }
