@@ -109,6 +109,15 @@ impl Zone {
     }
 }
 
+/// A calendar date as people type it: `2026-12-31` (what a date field sends) or
+/// `31/12/2026`; `None` for anything else.
+pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .ok()
+}
+
 /// Writes `n` with `sep` between groups of three digits.
 fn group(n: u64, sep: char) -> String {
     let digits = n.to_string();
@@ -185,6 +194,16 @@ mod tests {
         assert_eq!(percent(25.44, 1, true), "25.4%");
         assert_eq!(reais(3750.0, false), "R$\u{a0}3.750,00");
         assert_eq!(reais(1_234_567.891, true), "R$\u{a0}1,234,567.89");
+    }
+
+    #[test]
+    fn dates_in_both_ways_people_type_them() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+        assert_eq!(parse_date("2026-12-31"), d);
+        assert_eq!(parse_date(" 31/12/2026 "), d);
+        assert_eq!(parse_date("31/13/2026"), None);
+        assert_eq!(parse_date("ontem"), None);
+        assert_eq!(parse_date(""), None);
     }
 
     #[test]

@@ -180,13 +180,18 @@ fn pages() -> Router {
                 .get(admin::index)
                 .push(Router::with_path("users").get(admin::list_users))
                 .push(Router::with_path("users/{id:num}").get(admin::show_user))
-                .push(Router::with_path("users/{id:num}/delete").post(admin::delete_user))
+                .push(
+                    Router::with_path("users/{id:num}/delete")
+                        .get(admin::delete_form)
+                        .post(admin::delete_user),
+                )
                 .push(
                     Router::with_path("documents")
                         .get(admin::documents)
                         .post(admin::publish),
                 )
                 .push(Router::with_path("audit").get(admin::audit_log))
+                .push(Router::with_path("audit/auditoria.csv").get(admin::audit_csv))
                 .push(Router::with_path("mail").get(admin::mail_status))
                 .push(Router::with_path("mail/{id:num}/retry").post(admin::retry_mail)),
         )

@@ -1,6 +1,7 @@
 //! Accounts as domain values, with no web and no SQL: parsing of the sign-up fields,
 //! the password policy, password hashing, roles and the logged-in user.
 
+pub mod documents;
 pub mod email_token;
 pub mod fields;
 pub mod hasher;

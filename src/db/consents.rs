@@ -99,6 +99,37 @@ pub async fn current(pool: &DbPool) -> Result<Vec<Document>, DbError> {
     Ok(list)
 }
 
+/// A document's name: the titles of its first version, which a new version's title must
+/// contain (see [`crate::accounts::documents::check_title`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentName {
+    pub kind: String,
+    pub title_pt: String,
+    pub title_en: String,
+}
+
+/// The name of every kind, by kind.
+pub async fn names(pool: &DbPool) -> Result<Vec<DocumentName>, DbError> {
+    let all: Vec<(String, String, String)> = read_conn!(pool, |conn| {
+        Ok::<_, DbError>(
+            docs::table
+                .order((docs::kind.asc(), docs::version.asc()))
+                .select((docs::kind, docs::title_pt, docs::title_en))
+                .load(conn)
+                .await?,
+        )
+    })?;
+    let mut first: BTreeMap<String, DocumentName> = BTreeMap::new();
+    for (kind, title_pt, title_en) in all {
+        first.entry(kind.clone()).or_insert(DocumentName {
+            kind,
+            title_pt,
+            title_en,
+        });
+    }
+    Ok(first.into_values().collect())
+}
+
 /// Publish a new version of `text.kind` (version = newest + 1) and return it.
 pub async fn publish(
     pool: &DbPool,

@@ -365,9 +365,38 @@ pub async fn delete(
     action: &str,
     answers: crate::config::OnDelete,
 ) -> Result<bool, DbError> {
+    delete_noting(pool, id, actor_id, action, "", answers).await
+}
+
+/// [`delete`], with `detail` (an admin's reason) in the audit entry. Mail to the
+/// account's address not sent yet is cancelled too: it would reach a person who no
+/// longer has an account (a notice queued after the deletion is not affected).
+pub async fn delete_noting(
+    pool: &DbPool,
+    id: i64,
+    actor_id: Option<i64>,
+    action: &str,
+    detail: &str,
+    answers: crate::config::OnDelete,
+) -> Result<bool, DbError> {
     use super::schema::{audit_log, responses};
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
+            let email: Option<String> = users::table
+                .find(id)
+                .select(users::email)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(email) = &email {
+                diesel::delete(
+                    outbox::table
+                        .filter(outbox::recipient.eq(email))
+                        .filter(outbox::sent_at.is_null()),
+                )
+                .execute(conn)
+                .await?;
+            }
             // Consents first: SQLite only cascades with foreign_keys on, which the pool sets,
             // but explicit is clearer and costs nothing.
             diesel::delete(consents::table.filter(consents::user_id.eq(id)))
@@ -393,7 +422,7 @@ pub async fn delete(
                         audit_log::actor_id.eq(actor_id),
                         audit_log::action.eq(action),
                         audit_log::subject_id.eq(Some(id)),
-                        audit_log::detail.eq(""),
+                        audit_log::detail.eq(detail),
                     ))
                     .execute(conn)
                     .await?;
@@ -405,7 +434,7 @@ pub async fn delete(
 }
 
 /// Escape `%`, `_` and `\` so user input matches literally inside LIKE.
-fn like_pattern(q: &str) -> String {
+pub(super) fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.chars() {

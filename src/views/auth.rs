@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 
 use super::Ctx;
-use super::forms::{self, Errors, Input};
+use super::forms::{self, Errors, Input, document};
 use super::layout::page;
 use crate::config::AccountsSettings;
 use crate::db::consents::Document;
@@ -20,17 +20,6 @@ pub struct RegisterValues {
     pub adult: bool,
     /// Kinds of the optional consents ticked.
     pub optional: Vec<String>,
-}
-
-pub(super) fn document(ctx: &Ctx, d: &Document, who: &AccountsSettings, open: bool) -> Markup {
-    let en = ctx.lang.is_english();
-    let t = ctx.lang.t();
-    html! {
-        details class="document" open[open] {
-            summary { strong { (d.title(en)) } " — " (t.version) " " (d.version) }
-            div class="document-body" { (forms::paragraphs(d.body(en), who)) }
-        }
-    }
 }
 
 /// Who runs the study and how long its questionnaire takes, as the sign-up page says.

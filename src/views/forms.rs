@@ -3,8 +3,10 @@
 
 use maud::{Markup, html};
 
+use super::Ctx;
 use crate::accounts::fields::FieldError;
 use crate::config::AccountsSettings;
+use crate::db::consents::Document;
 use crate::i18n::Lang;
 
 /// Errors of one form submission, in the order the fields appear.
@@ -252,6 +254,19 @@ pub fn paragraphs(text: &str, who: &AccountsSettings) -> Markup {
                 (p.replace("{controlador}", &who.controller)
                     .replace("{contato}", &who.privacy_contact))
             }
+        }
+    }
+}
+
+/// A document as respondents read it before accepting (sign-up, consent, and the admin's
+/// preview of a new version): its title and version, then its paragraphs.
+pub fn document(ctx: &Ctx, d: &Document, who: &AccountsSettings, open: bool) -> Markup {
+    let en = ctx.lang.is_english();
+    let t = ctx.lang.t();
+    html! {
+        details class="document" open[open] {
+            summary { strong { (d.title(en)) } " — " (t.version) " " (d.version) }
+            div class="document-body" { (paragraphs(d.body(en), who)) }
         }
     }
 }

@@ -4,8 +4,8 @@
 use maud::{Markup, html};
 
 use super::Ctx;
-use super::auth::{RegisterValues, document};
-use super::forms::{self, Errors, Input};
+use super::auth::RegisterValues;
+use super::forms::{self, Errors, Input, document};
 use super::layout::page;
 use crate::config::AccountsSettings;
 use crate::db::consents::Document;

@@ -321,6 +321,18 @@ pub async fn end_all_for_user(kv: &Kv, user_id: i64, keep: Option<&str>) -> Resu
     Ok(())
 }
 
+/// How many sessions of the account are open now (the index may still name some that
+/// expired; those are not counted).
+pub async fn count_for_user(kv: &Kv, user_id: i64) -> Result<usize, KvError> {
+    let mut open = 0;
+    for key in kv.set_members(&user_index_key(user_id)).await? {
+        if kv.exists(&key).await? {
+            open += 1;
+        }
+    }
+    Ok(open)
+}
+
 /// The request's own session cookie value, for [`end_all_for_user`]'s `keep`.
 pub fn own_id(depot: &Depot) -> Option<String> {
     current(depot).and_then(|c| c.id.clone())

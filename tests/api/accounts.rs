@@ -1226,7 +1226,15 @@ async fn admin_routes_check_the_role_on_every_route() {
         );
         let token = page.csrf();
         let page = admin
-            .post(&app.service, &delete, &[("csrf_token", &token)])
+            .post(
+                &app.service,
+                &delete,
+                &[
+                    ("csrf_token", &token),
+                    ("confirm", "1"),
+                    ("reason", "Conta de teste, pedido registrado."),
+                ],
+            )
             .await;
         assert_eq!(page.status, 303);
         assert!(

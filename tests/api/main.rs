@@ -21,6 +21,7 @@ mod report;
 mod respondent_pages;
 mod results_page;
 mod smtp;
+mod staff_admin;
 mod staff_pages;
 mod storage;
 mod survey;
