@@ -29,7 +29,7 @@ fn role_name(lang: Lang, role: Role) -> &'static str {
 pub(super) fn nav(ctx: &Ctx) -> Markup {
     let t = ctx.lang.t();
     html! {
-        nav class="actions" aria-label=(t.admin_title) {
+        nav class="actions admin-nav" aria-label=(t.admin_title) {
             a href="/admin" { (t.dash_title) }
             a href="/admin/users" { (t.admin_users) }
             a href="/admin/documents" { (t.admin_documents) }
@@ -382,7 +382,7 @@ pub fn documents(ctx: &Ctx, d: &DocumentsPage<'_>, v: &PublishValues, errors: &E
             (forms::error_summary(ctx.lang, errors))
             div class="table-wrap" role="region" aria-label=(s.documents_table) tabindex="0" {
                 table {
-                    thead { tr { th scope="col" { (t.admin_kind) } th scope="col" { (t.version) } th scope="col" { (t.required_mark) } th scope="col" { (t.published) } } }
+                    thead { tr { th scope="col" { (t.admin_kind) } th scope="col" { (t.version) } th scope="col" { (s.required_column) } th scope="col" { (t.published) } } }
                     tbody {
                         @for doc in d.current {
                             tr {
