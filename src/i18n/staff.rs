@@ -99,6 +99,8 @@ pub struct StaffTexts {
     pub act_admin_mail_retried: &'static str,
     pub act_admin_audit_exported: &'static str,
     pub act_export_csv: &'static str,
+    pub act_export_xlsx: &'static str,
+    pub act_export_html: &'static str,
     pub act_export_personal_data: &'static str,
     pub act_cli_user_created: &'static str,
     pub act_cli_2fa_reset: &'static str,
@@ -130,6 +132,8 @@ impl StaffTexts {
             "admin.mail_retried" => self.act_admin_mail_retried,
             "admin.audit_exported" => self.act_admin_audit_exported,
             "export.csv" => self.act_export_csv,
+            "export.xlsx" => self.act_export_xlsx,
+            "export.html" => self.act_export_html,
             "export.personal_data" => self.act_export_personal_data,
             "cli.user_created" => self.act_cli_user_created,
             "cli.2fa_reset" => self.act_cli_2fa_reset,
@@ -141,7 +145,7 @@ impl StaffTexts {
 }
 
 /// Every action code with a name, in the order the action filter lists them.
-pub const ACTIONS: [&str; 24] = [
+pub const ACTIONS: [&str; 26] = [
     "auth.login",
     "auth.2fa_recovery_used",
     "auth.oidc_claimed_unverified",
@@ -161,6 +165,8 @@ pub const ACTIONS: [&str; 24] = [
     "admin.mail_retried",
     "admin.audit_exported",
     "export.csv",
+    "export.xlsx",
+    "export.html",
     "export.personal_data",
     "cli.user_created",
     "cli.2fa_reset",
@@ -280,6 +286,8 @@ pub static PT_STAFF: StaffTexts = StaffTexts {
     act_admin_mail_retried: "E-mail reenviado",
     act_admin_audit_exported: "Registro de auditoria baixado",
     act_export_csv: "Respostas baixadas (CSV)",
+    act_export_xlsx: "Respostas baixadas (XLSX)",
+    act_export_html: "Relatório baixado (HTML)",
     act_export_personal_data: "Exportação com dados pessoais",
     act_cli_user_created: "Conta criada pela linha de comando",
     act_cli_2fa_reset: "Verificação em duas etapas desativada",
@@ -389,6 +397,8 @@ pub static EN_STAFF: StaffTexts = StaffTexts {
     act_admin_mail_retried: "E-mail sent again",
     act_admin_audit_exported: "Audit log downloaded",
     act_export_csv: "Responses downloaded (CSV)",
+    act_export_xlsx: "Responses downloaded (XLSX)",
+    act_export_html: "Report downloaded (HTML)",
     act_export_personal_data: "Export with personal data",
     act_cli_user_created: "Account created on the command line",
     act_cli_2fa_reset: "Two-step verification turned off",

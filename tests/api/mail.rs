@@ -442,8 +442,9 @@ async fn admins_see_failed_sends_masked_and_can_put_them_back_in_the_queue() {
         // could both fail while python starts).
         sink.up();
         tokio::time::sleep(Duration::from_millis(500)).await;
+        // (The sign-ups above queue their own verification mails: only `to` counts.)
         assert!(
-            sink.messages().is_empty(),
+            sink.messages().iter().all(|m| m.rcpt_tos != [to]),
             "a given-up message is not retried alone"
         );
         let done = admin
