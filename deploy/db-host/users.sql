@@ -93,13 +93,16 @@ BEGIN NOT ATOMIC
 
   -- The analysts: per table and per column, exactly what the commands' queries name
   -- (src/db/batches.rs, src/db/responses.rs Response, src/db/migrations.rs,
-  -- src/db/audit.rs record). Table 1-2 for both analysts, 3-4 for the personal-data one;
-  -- 5 (whether an address is verified, for accounts.require_verified_email) for both.
+  -- src/db/audit.rs record, src/db/census.rs). Table 1-2 for both analysts, 3-4 for the
+  -- personal-data one; 5 (whether an address is verified, for
+  -- accounts.require_verified_email) for both; 6-8, the census margins the report and the
+  -- `peso` column read (no personal data), for both.
   SET v_analyst = CONCAT('''pesquisa_analyst''@''', v_hosts, '''');
   SET v_analyst_pd = CONCAT('''pesquisa_analyst_pd''@''', v_hosts, '''');
   SET i = 0;
-  WHILE i < 5 DO
-    SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log', 'users');
+  WHILE i < 8 DO
+    SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log', 'users',
+      'census_import', 'census_households', 'census_adults');
     IF EXISTS (SELECT 1 FROM information_schema.TABLES
                WHERE TABLE_SCHEMA = v_schema AND TABLE_NAME = v_table) THEN
       EXECUTE IMMEDIATE CONCAT('GRANT ',
@@ -108,10 +111,11 @@ BEGIN NOT ATOMIC
           'SELECT (id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at, screened_out, confirmed_checks)',
           'SELECT (id, nome, sobrenome, email, telefone)',
           'INSERT',
-          'SELECT (id, email_verified_at)'),
+          'SELECT (id, email_verified_at)',
+          'SELECT', 'SELECT', 'SELECT'),
         ' ON `', v_schema, '`.`', v_table, '` TO ',
-        IF(i < 2 OR i = 4, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
-    ELSEIF i < 4 THEN
+        IF(i < 2 OR i >= 4, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
+    ELSEIF i <> 4 THEN
       SET v_missing = CONCAT_WS(', ', v_missing, v_table);
     END IF;
     SET i = i + 1;

@@ -80,7 +80,7 @@ check "users.sql applies" apply_users
 check "users.sql applies a second time (idempotent)" apply_users
 # Before the first migrate: no table for the analysts' grants, and users.sql says so.
 check "users.sql on a schema without tables: a note says to run it again after pesquisa migrate" \
-  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
+  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log, census_import, census_households, census_adults .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
 
 # as USER PASSWORD SQL: a TCP connection with TLS, the server certificate verified.
 as() {
@@ -181,10 +181,16 @@ grants_of() {  # every table-, column- and schema-level privilege of the two ana
 R="answers,bairro,confirmed_checks,created_at,current_page,definition_id,definition_version,id,revision,screened_out,submitted_at,updated_at,user_id"
 check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 "'pesquisa_analyst'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
+'pesquisa_analyst'@'127.0.0.1' SELECT census_adults
+'pesquisa_analyst'@'127.0.0.1' SELECT census_households
+'pesquisa_analyst'@'127.0.0.1' SELECT census_import
 'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)
 'pesquisa_analyst'@'127.0.0.1' SELECT users (email_verified_at,id)
 'pesquisa_analyst_pd'@'127.0.0.1' INSERT audit_log
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_adults
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_households
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_import
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT responses ($R)
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,email_verified_at,id,nome,sobrenome,telefone)" grants_of
 
