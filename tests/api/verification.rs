@@ -622,3 +622,28 @@ async fn a_password_less_account_needs_a_recent_sign_in_to_change_its_address_or
         );
     }
 }
+
+/// Staff accounts, made by an administrator, are not reminded to confirm their address:
+/// the reminder is about a respondent's answers counting.
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_made_by_an_administrator_see_no_confirm_your_email_banner() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn_with(backend, |s| {
+            s.accounts.require_verified_email = Some(true);
+            s.accounts.staff_require_2fa = false;
+        })
+        .await;
+        let mut b = app
+            .staff_unenrolled("analista.nova@exemplo.com.br", Role::Analyst)
+            .await;
+        let page = b.get(&app.service, "/admin/results").await;
+        assert_eq!(page.status, 200, "{backend:?}: {}", page.body);
+        assert!(!page.body.contains("Confirme seu e-mail:"), "{}", page.body);
+        // A respondent who has not confirmed still is.
+        let pending = "ainda.pendente@exemplo.com.br";
+        let (mut p, _) = sign_up(&app, "203.0.113.80", &signup_fields(pending)).await;
+        app.login(&mut p, pending, GOOD_PASSWORD).await;
+        let page = p.get(&app.service, "/account").await;
+        assert!(page.body.contains("Confirme seu e-mail:"), "{}", page.body);
+    }
+}
