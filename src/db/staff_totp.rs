@@ -87,20 +87,58 @@ pub async fn enable(
     recovery_hashes: &[String],
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
+    store_recovery_codes(pool, user_id, Some(step), recovery_hashes, now).await
+}
+
+/// Replace every recovery code of an enabled enrolment with these hashes, in one
+/// transaction (the old codes stop working at once). False when the factor is off.
+pub async fn replace_recovery_codes(
+    pool: &DbPool,
+    user_id: i64,
+    recovery_hashes: &[String],
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    store_recovery_codes(pool, user_id, None, recovery_hashes, now).await
+}
+
+/// The recovery codes become these hashes, in one transaction with the enrolment's
+/// state: with `first_step`, only if this confirms a begun enrolment (which it turns
+/// on); without, only if the factor is already on.
+async fn store_recovery_codes(
+    pool: &DbPool,
+    user_id: i64,
+    first_step: Option<i64>,
+    recovery_hashes: &[String],
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
-            let won = diesel::update(
-                staff_totp::table
-                    .filter(staff_totp::user_id.eq(user_id))
-                    .filter(staff_totp::enabled_at.is_null()),
-            )
-            .set((
-                staff_totp::enabled_at.eq(Some(now)),
-                staff_totp::last_step.eq(step),
-            ))
-            .execute(conn)
-            .await?;
-            if won != 1 {
+            let allowed = match first_step {
+                Some(step) => {
+                    diesel::update(
+                        staff_totp::table
+                            .filter(staff_totp::user_id.eq(user_id))
+                            .filter(staff_totp::enabled_at.is_null()),
+                    )
+                    .set((
+                        staff_totp::enabled_at.eq(Some(now)),
+                        staff_totp::last_step.eq(step),
+                    ))
+                    .execute(conn)
+                    .await?
+                        == 1
+                }
+                None => {
+                    staff_totp::table
+                        .filter(staff_totp::user_id.eq(user_id))
+                        .filter(staff_totp::enabled_at.is_not_null())
+                        .count()
+                        .get_result::<i64>(conn)
+                        .await?
+                        == 1
+                }
+            };
+            if !allowed {
                 return Ok(false);
             }
             diesel::delete(
@@ -161,46 +199,6 @@ pub async fn use_recovery_code(
         .execute(conn)
         .await?;
         Ok(won == 1)
-    })
-}
-
-/// Replace every recovery code of an enabled enrolment with these hashes, in one
-/// transaction (the old codes stop working at once). False when the factor is off.
-pub async fn replace_recovery_codes(
-    pool: &DbPool,
-    user_id: i64,
-    recovery_hashes: &[String],
-    now: NaiveDateTime,
-) -> Result<bool, DbError> {
-    with_conn!(pool, |conn| {
-        conn.transaction(async |conn| {
-            let enabled: i64 = staff_totp::table
-                .filter(staff_totp::user_id.eq(user_id))
-                .filter(staff_totp::enabled_at.is_not_null())
-                .count()
-                .get_result(conn)
-                .await?;
-            if enabled != 1 {
-                return Ok(false);
-            }
-            diesel::delete(
-                staff_recovery_codes::table.filter(staff_recovery_codes::user_id.eq(user_id)),
-            )
-            .execute(conn)
-            .await?;
-            for hash in recovery_hashes {
-                diesel::insert_into(staff_recovery_codes::table)
-                    .values((
-                        staff_recovery_codes::user_id.eq(user_id),
-                        staff_recovery_codes::code_hash.eq(hash.as_str()),
-                        staff_recovery_codes::created_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(true)
-        })
-        .await
     })
 }
 

@@ -949,6 +949,26 @@ mod tests {
     use super::*;
     use crate::survey::{AnswerValue, Answers};
 
+    /// A draft response of `def` in version `version` with these stored answers.
+    fn response(def: &Definition, version: i32, answers: String) -> Response {
+        let t = NaiveDateTime::default();
+        Response {
+            id: 1,
+            user_id: None,
+            definition_id: def.id().into(),
+            definition_version: version,
+            answers,
+            bairro: "CENTRO".into(),
+            current_page: 0,
+            revision: 1,
+            created_at: t,
+            updated_at: t,
+            submitted_at: None,
+            screened_out: None,
+            confirmed_checks: String::new(),
+        }
+    }
+
     #[test]
     fn borrowed_answers_read_what_answers_store() {
         let def = crate::survey::default_definition().expect("definition");
@@ -1181,23 +1201,12 @@ mod tests {
         // A row of version 1 with an old value gets that value's code; a current value
         // its position; a value no version had is empty.
         let slots = AnswerSlots::new(&def);
-        let t = NaiveDateTime::default();
         let cell = |version: i32, value: &str| {
-            let response = Response {
-                id: 1,
-                user_id: None,
-                definition_id: def.id().into(),
-                definition_version: version,
-                answers: format!(r#"{{"distancia_supermercado":{{"single":"{value}"}}}}"#),
-                bairro: "CENTRO".into(),
-                current_page: 0,
-                revision: 1,
-                created_at: t,
-                updated_at: t,
-                submitted_at: None,
-                screened_out: None,
-                confirmed_checks: String::new(),
-            };
+            let response = response(
+                &def,
+                version,
+                format!(r#"{{"distancia_supermercado":{{"single":"{value}"}}}}"#),
+            );
             let row = Row {
                 response: &response,
                 answers: slots.parse(&response.answers),
@@ -1224,22 +1233,11 @@ mod tests {
         let def = crate::survey::default_definition().expect("definition");
         let slots = AnswerSlots::new(&def);
         let cols = plan(&def, false);
-        let t = NaiveDateTime::default();
-        let response = Response {
-            id: 1,
-            user_id: None,
-            definition_id: def.id().into(),
-            definition_version: 1,
-            answers: r#"{"renda_familiar":{"single":"acima_20sm"},"fatores_escolha":{"multi":["preco"]},"idade":{"single":"x"}}"#.into(),
-            bairro: "CENTRO".into(),
-            current_page: 0,
-            revision: 1,
-            created_at: t,
-            updated_at: t,
-            submitted_at: None,
-            screened_out: None,
-            confirmed_checks: String::new(),
-        };
+        let response = response(
+            &def,
+            1,
+            r#"{"renda_familiar":{"single":"acima_20sm"},"fatores_escolha":{"multi":["preco"]},"idade":{"single":"x"}}"#.into(),
+        );
         let row = Row {
             response: &response,
             answers: slots.parse(&response.answers),

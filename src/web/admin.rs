@@ -355,11 +355,7 @@ pub async fn documents(
         }
     };
     let page = documents_page(depot, &v, &errors, false).await?;
-    if errors.is_empty() {
-        res.render(views::Html(page));
-    } else {
-        refusals::unprocessable(res, page);
-    }
+    refusals::form_page(res, page, &errors);
     Ok(())
 }
 
@@ -578,11 +574,7 @@ pub async fn audit_log(
         },
         &errors,
     );
-    if errors.is_empty() {
-        res.render(views::Html(html));
-    } else {
-        refusals::unprocessable(res, html);
-    }
+    refusals::form_page(res, html, &errors);
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use salvo::prelude::*;
 
 use super::page_ctx;
 use crate::views;
+use crate::views::forms::Errors;
 use crate::web::state::AppState;
 use crate::web::{hoops, session};
 
@@ -54,4 +55,13 @@ pub fn csrf_failed(depot: &mut Depot, res: &mut Response) {
 pub fn unprocessable(res: &mut Response, page: maud::Markup) {
     res.status_code(StatusCode::UNPROCESSABLE_ENTITY);
     res.render(views::Html(page));
+}
+
+/// A form page: 200 when `errors` is empty, else 422 (the errors are on the page).
+pub fn form_page(res: &mut Response, page: maud::Markup, errors: &Errors) {
+    if errors.is_empty() {
+        res.render(views::Html(page));
+    } else {
+        unprocessable(res, page);
+    }
 }

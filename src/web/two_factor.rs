@@ -108,17 +108,7 @@ pub async fn login(
     let by_code = totp::normalize_code(&typed).is_some();
     let right = limits::checked_second_factor(req, &app, user.id, user.lockout_epoch, async || {
         if by_code {
-            let Some(secret) = totp::unseal(&key, user.id, &enrolment.secret) else {
-                tracing::warn!(
-                    user_id = user.id,
-                    "TOTP secret unreadable (server secret changed?)"
-                );
-                return Ok(false);
-            };
-            match totp::matching_step(&secret, &typed, unix_now(), enrolment.last_step) {
-                Some(step) => Ok(staff_totp::use_step(&app.db, user.id, step).await?),
-                None => Ok(false),
-            }
+            spend_code(&app, user.id, &enrolment, &typed).await
         } else {
             let canonical = totp::normalize_recovery(&typed).unwrap_or_default();
             let hash = totp::hash_recovery(&key, user.id, &canonical);
@@ -144,6 +134,24 @@ pub async fn login(
         .await?;
     }
     session_start::complete(depot, res, &app, &user, pending.next, &pending.how, true).await
+}
+
+/// Whether `code` is the authenticator's code of a time step not used before; spends
+/// the step, so the same code never counts twice.
+async fn spend_code(
+    app: &AppState,
+    user_id: i64,
+    enrolment: &staff_totp::Enrolment,
+    code: &str,
+) -> Result<bool, AppError> {
+    let Some(secret) = totp::unseal(&app.session_key, user_id, &enrolment.secret) else {
+        tracing::warn!(user_id, "TOTP secret unreadable (server secret changed?)");
+        return Ok(false);
+    };
+    match totp::matching_step(&secret, code, unix_now(), enrolment.last_step) {
+        Some(step) => Ok(staff_totp::use_step(&app.db, user_id, step).await?),
+        None => Ok(false),
+    }
 }
 
 /// Where staff go after enrolling.
@@ -175,12 +183,7 @@ async fn enrol_page(
     if existing.as_ref().is_some_and(|e| e.enabled()) {
         let left = staff_totp::recovery_codes_left(&app.db, me.id).await?;
         let c = form_ctx(depot);
-        let page = views::two_factor::enabled(&c, left, errors);
-        if errors.is_empty() {
-            res.render(views::Html(page));
-        } else {
-            refusals::unprocessable(res, page);
-        }
+        refusals::form_page(res, views::two_factor::enabled(&c, left, errors), errors);
         return Ok(());
     }
     let enrolment = match existing {
@@ -208,11 +211,7 @@ async fn enrol_page(
     let required = app.settings.accounts.staff_require_2fa;
     let c = form_ctx(depot);
     let page = views::two_factor::enrol(&c, &uri, &totp::base32(&secret), required, errors);
-    if errors.is_empty() {
-        res.render(views::Html(page));
-    } else {
-        refusals::unprocessable(res, page);
-    }
+    refusals::form_page(res, page, errors);
     Ok(())
 }
 
@@ -331,16 +330,9 @@ pub async fn regenerate(
         };
         return enrol_page(depot, res, &refused(message)).await;
     };
-    let key = app.session_key.clone();
     let right =
         limits::checked_second_factor(req, &app, me.id, account.lockout_epoch, async || {
-            let Some(secret) = totp::unseal(&key, me.id, &enrolment.secret) else {
-                return Ok(false);
-            };
-            match totp::matching_step(&secret, &code, unix_now(), enrolment.last_step) {
-                Some(step) => Ok(staff_totp::use_step(&app.db, me.id, step).await?),
-                None => Ok(false),
-            }
+            spend_code(&app, me.id, &enrolment, &code).await
         })
         .await?;
     if !right {
