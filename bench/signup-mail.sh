@@ -8,10 +8,15 @@
 #            Debian's python3-aiosmtpd), the worker running and sending
 # Each sign-up queues its verification mail in the same transaction; in smtp mode the
 # worker sends them over SMTP beside the sign-ups.
+#   smtp-down [mail] pointed at a closed port (an SMTP outage): the worker fails and backs
+#            off, so the run measures the request path (outbox row in the sign-up's
+#            transaction) with almost no worker CPU beside it
 # Prints each mode's sign-ups/s, p50, p99 and max of the POST, the statuses other than
-# 303, and how many messages the SMTP server received.
+# 303, the CPU seconds the server (and the SMTP sink) spent per sign-up, and how many
+# messages the SMTP server received.
 #
 # usage: bench/signup-mail.sh BIN [N=200] [P=4]
+#   MODES="no-smtp smtp smtp-down" (the default) picks and orders the modes.
 #   BEFORE_MAIL=1 bench/signup-mail.sh OLD_BIN: a binary from before issue 17 (no [mail]
 #   section, which its configuration would refuse): only the no-smtp mode, no mail keys.
 #   A release build for numbers to compare with bench/RESULTS.md; a debug build shows the
@@ -66,11 +71,21 @@ summary() { # file seconds
       NR, NR/secs, v[int(NR*0.5)+1], v[int(NR*0.99)+1], v[NR], bad+0}'
 }
 
+cpu_ticks() { # pid -> user + system clock ticks so far
+  awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+per_signup() { # ticks-before ticks-after -> ms per counted sign-up
+  echo "($2 - $1) * 1000 / $(getconf CLK_TCK) / $n" | bc -l | xargs printf '%.1f'
+}
+
 run_mode() { # mode
   mariadb -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
   if [ "$1" = smtp ]; then
     export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$smtp_port PESQUISA_MAIL__SECURITY=none
+  elif [ "$1" = smtp-down ]; then
+    # Nothing listens there: every send is refused at once.
+    export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$((smtp_port + 1)) PESQUISA_MAIL__SECURITY=none
   else
     unset PESQUISA_MAIL__HOST PESQUISA_MAIL__PORT PESQUISA_MAIL__SECURITY
   fi
@@ -79,12 +94,14 @@ run_mode() { # mode
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
   # Warm-up: a few sign-ups not counted.
   seq 1 8 | xargs -P"$par" -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
-  local start end
-  start=$(date +%s.%N)
+  local start end cpu0 sink0
+  start=$(date +%s.%N); cpu0=$(cpu_ticks "$pid"); sink0=$(cpu_ticks "$smtp_pid")
   seq 1 "$n" | xargs -P"$par" -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
   end=$(date +%s.%N)
-  printf '%-8s %s\n' "$1:" "$(summary "$work/$1.txt" "$(echo "$end - $start" | bc)")"
-  sleep 2 # let the worker finish what was queued
+  sleep 2 # let the worker finish what was queued (its CPU counts too)
+  printf '%-10s %s, CPU/sign-up: server %s ms, SMTP sink %s ms\n' "$1:" \
+    "$(summary "$work/$1.txt" "$(echo "$end - $start" | bc)")" \
+    "$(per_signup "$cpu0" "$(cpu_ticks "$pid")")" "$(per_signup "$sink0" "$(cpu_ticks "$smtp_pid")")"
   stop_server
 }
 
@@ -94,6 +111,5 @@ if [ "${BEFORE_MAIL:-0}" = 1 ]; then
   run_mode no-smtp
   exit 0
 fi
-run_mode no-smtp
-run_mode smtp
+for mode in ${MODES:-no-smtp smtp smtp-down}; do run_mode "$mode"; done
 echo "SMTP server received $(find "$work/box" -name '*.json' 2>/dev/null | wc -l) messages; .eml files: $(find "$work/eml" -name '*.eml' 2>/dev/null | wc -l)"
