@@ -94,6 +94,15 @@ impl AppState {
         Ok(())
     }
 
+    /// Rewrite the duplicate fingerprints of account `user_id` (after sign-up or a
+    /// profile change). A failure is logged, not shown: the start-up backfill writes any
+    /// that are missing.
+    pub async fn refresh_fingerprints(&self, user_id: i64) {
+        if let Err(e) = crate::db::fingerprints::refresh(&self.db, &self.session_key, user_id).await {
+            tracing::warn!(user_id, error = %e, "duplicate fingerprints not written");
+        }
+    }
+
     /// Tell the mail worker a message was queued, so it sends now rather than at its next
     /// poll. A poke with no worker waiting is kept for its next look.
     pub fn mail_queued(&self) {

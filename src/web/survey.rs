@@ -10,7 +10,7 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 
 use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
-use crate::db::responses;
+use crate::db::{paradata, responses};
 use crate::survey::answers::validate_shown_page;
 use crate::survey::flow::Flow;
 use crate::survey::{Answers, Check, Definition, QuestionKind};
@@ -191,6 +191,7 @@ pub async fn show_page(
         see_other(res, &elsewhere(&flow, index));
         return Ok(());
     }
+    stamp(paradata::viewed(&app.db, user, index).await);
     let mut values = view::values_of(&answers);
     let mut restored = false;
     if let Some(token) = req
@@ -316,6 +317,7 @@ pub async fn save_page(
                 &confirm,
             )
             .await?;
+            stamp(paradata::saved(&app.db, user, index).await);
             let after = Flow::new(&app.survey, &saved.answers);
             if saved.screened_out.is_some() {
                 see_other(res, "/survey/screened");
@@ -356,6 +358,14 @@ pub async fn save_page(
             }
             Ok(())
         }
+    }
+}
+
+/// Paradata is a by-product: a failed stamp is logged and the page goes on, rather
+/// than a respondent losing a page to it.
+fn stamp(result: Result<(), crate::db::DbError>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "paradata not stamped");
     }
 }
 
