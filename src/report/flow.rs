@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use maud::{Markup, html};
 
-use super::html::int;
 use crate::i18n::Lang;
 use crate::i18n::quality::QualityTexts;
 use crate::quality::{Flag, SampleFlow};
@@ -21,8 +20,10 @@ pub fn flag_name(t: &QualityTexts, f: Flag) -> &'static str {
     }
 }
 
+/// A count with thousands separators (as the report's `html::int`, which renders this
+/// section and so cannot be imported from here).
 fn n(v: i64, lang: Lang) -> String {
-    int(u64::try_from(v).unwrap_or(0), lang)
+    crate::locale::int(u64::try_from(v).unwrap_or(0), lang.is_english())
 }
 
 /// The rows of the flow: (indented, label, count).
