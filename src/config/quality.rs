@@ -47,10 +47,16 @@ impl QualitySettings {
             ));
         }
         if self.speeder_min_responses == 0 {
-            return Err(invalid("quality.speeder_min_responses", "must be at least 1"));
+            return Err(invalid(
+                "quality.speeder_min_responses",
+                "must be at least 1",
+            ));
         }
         if self.straightline_min_items < 2 {
-            return Err(invalid("quality.straightline_min_items", "must be at least 2"));
+            return Err(invalid(
+                "quality.straightline_min_items",
+                "must be at least 2",
+            ));
         }
         Ok(crate::quality::Params {
             speeder_fraction: self.speeder_fraction,

@@ -31,7 +31,13 @@ impl Assessment {
     }
 }
 
-type ResponseRow = (i64, Option<i64>, Option<NaiveDateTime>, Option<String>, String);
+type ResponseRow = (
+    i64,
+    Option<i64>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    String,
+);
 
 /// Read the inputs and apply the rules with `params`. `exclude_flagged` only changes
 /// the flow's `used` count.

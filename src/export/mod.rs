@@ -142,9 +142,8 @@ pub async fn weights(
 pub async fn with_quality(pool: &DbPool, opts: &ExportOptions) -> anyhow::Result<ExportOptions> {
     let mut opts = opts.clone();
     if opts.quality.is_none() {
-        let a =
-            crate::db::quality::exclude_flagged(pool, &opts.quality_params, &mut opts.filters)
-                .await?;
+        let a = crate::db::quality::exclude_flagged(pool, &opts.quality_params, &mut opts.filters)
+            .await?;
         opts.quality = Some(Arc::new(a.flags));
     }
     Ok(opts)

@@ -30,7 +30,12 @@ mod tests {
     #[test]
     fn all_but_the_earliest_of_a_group() {
         let t = |s| NaiveDateTime::default() + TimeDelta::seconds(s);
-        let rows = [("a", t(30), 1), ("a", t(10), 2), ("b", t(5), 3), ("a", t(10), 4)];
+        let rows = [
+            ("a", t(30), 1),
+            ("a", t(10), 2),
+            ("b", t(5), 3),
+            ("a", t(10), 4),
+        ];
         let mut later = later_ones(&rows);
         later.sort_unstable();
         assert_eq!(later, vec![1, 4]);

@@ -101,7 +101,9 @@ pub fn flag_all(params: &Params, candidates: &[Candidate]) -> HashMap<i64, FlagS
                 .insert(Flag::Inconsistente);
         }
         if c.straight_lined {
-            out.entry(c.response_id).or_default().insert(Flag::LinhaReta);
+            out.entry(c.response_id)
+                .or_default()
+                .insert(Flag::LinhaReta);
         }
     }
     let keyed = |key: fn(&Candidate) -> Option<&str>| {
@@ -115,7 +117,9 @@ pub fn flag_all(params: &Params, candidates: &[Candidate]) -> HashMap<i64, FlagS
         dups.extend(duplicates::later_ones(&keyed(|c| c.phone_fp.as_deref())));
     }
     if params.duplicate_name_bairro {
-        dups.extend(duplicates::later_ones(&keyed(|c| c.name_bairro_fp.as_deref())));
+        dups.extend(duplicates::later_ones(&keyed(|c| {
+            c.name_bairro_fp.as_deref()
+        })));
     }
     for id in dups {
         out.entry(id).or_default().insert(Flag::Duplicado);

@@ -32,7 +32,11 @@ fn rows(f: &SampleFlow, lang: Lang) -> Vec<(bool, String, String)> {
     let mut out = vec![
         (false, t.signed_up.to_string(), n(f.signed_up, lang)),
         (false, t.started.to_string(), n(f.started, lang)),
-        (false, t.screened_out.to_string(), n(f.screened_total(), lang)),
+        (
+            false,
+            t.screened_out.to_string(),
+            n(f.screened_total(), lang),
+        ),
     ];
     for (rule, count) in &f.screened_out {
         out.push((true, t.by_rule.replace("{rule}", rule), n(*count, lang)));

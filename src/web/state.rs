@@ -98,7 +98,8 @@ impl AppState {
     /// profile change). A failure is logged, not shown: the start-up backfill writes any
     /// that are missing.
     pub async fn refresh_fingerprints(&self, user_id: i64) {
-        if let Err(e) = crate::db::fingerprints::refresh(&self.db, &self.session_key, user_id).await {
+        if let Err(e) = crate::db::fingerprints::refresh(&self.db, &self.session_key, user_id).await
+        {
             tracing::warn!(user_id, error = %e, "duplicate fingerprints not written");
         }
     }

@@ -161,10 +161,21 @@ async fn paradata_is_stamped_by_views_and_saves_once_per_page() {
         assert!(a.flags.is_empty(), "{:?}", a.flags);
 
         // Deleting the account deletes its paradata and fingerprints with it.
-        users::delete(app.db(), id, None, "test", pesquisa::config::OnDelete::Anonymize)
-            .await
-            .expect("delete");
-        assert!(paradata::for_user(app.db(), id).await.expect("q").is_empty());
+        users::delete(
+            app.db(),
+            id,
+            None,
+            "test",
+            pesquisa::config::OnDelete::Anonymize,
+        )
+        .await
+        .expect("delete");
+        assert!(
+            paradata::for_user(app.db(), id)
+                .await
+                .expect("q")
+                .is_empty()
+        );
         let left: Result<i64, DbError> = async {
             with_conn!(app.db(), |conn| Ok(respondent_fingerprints::table
                 .count()
@@ -180,8 +191,22 @@ async fn paradata_is_stamped_by_views_and_saves_once_per_page() {
 async fn fingerprints_are_written_at_sign_up_and_backfilled() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
-        signup_as(&app, "um@exemplo.com.br", "José", "da Silva", "(12) 99876-5432").await;
-        signup_as(&app, "dois@exemplo.com.br", "JOSE", "DA  SILVA", "+55 12 99876-5432").await;
+        signup_as(
+            &app,
+            "um@exemplo.com.br",
+            "José",
+            "da Silva",
+            "(12) 99876-5432",
+        )
+        .await;
+        signup_as(
+            &app,
+            "dois@exemplo.com.br",
+            "JOSE",
+            "DA  SILVA",
+            "+55 12 99876-5432",
+        )
+        .await;
         let read = || async {
             let r: Result<Vec<(i64, Option<String>, String)>, DbError> = async {
                 with_conn!(app.db(), |conn| Ok(respondent_fingerprints::table
@@ -202,13 +227,20 @@ async fn fingerprints_are_written_at_sign_up_and_backfilled() {
         // Same person written two ways: same fingerprints, and no phone or name in them.
         assert_eq!(written[0].1, written[1].1);
         assert_eq!(written[0].2, written[1].2);
-        assert!(written[0].1.as_deref().is_some_and(|p| p.len() == 64 && !p.contains("99876")));
+        assert!(
+            written[0]
+                .1
+                .as_deref()
+                .is_some_and(|p| p.len() == 64 && !p.contains("99876"))
+        );
 
         // Accounts without any (made before the table existed) get them from the backfill.
         let r: Result<usize, DbError> = async {
-            with_conn!(app.db(), |conn| Ok(diesel::delete(respondent_fingerprints::table)
-                .execute(conn)
-                .await?))
+            with_conn!(app.db(), |conn| Ok(diesel::delete(
+                respondent_fingerprints::table
+            )
+            .execute(conn)
+            .await?))
         }
         .await;
         assert_eq!(r.expect("delete"), 2);
@@ -289,7 +321,9 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         let ids = six_respondents(&app).await;
         let params = app.state.settings.quality.params().expect("params");
 
-        let a = quality::assess(app.db(), &params, false).await.expect("assess");
+        let a = quality::assess(app.db(), &params, false)
+            .await
+            .expect("assess");
         let flags: Vec<String> = ids.iter().map(|id| a.of(*id).codes()).collect();
         assert_eq!(
             flags,
@@ -306,7 +340,9 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
             duplicate_phone: false,
             ..params
         };
-        let a2 = quality::assess(app.db(), &no_phone, false).await.expect("assess");
+        let a2 = quality::assess(app.db(), &no_phone, false)
+            .await
+            .expect("assess");
         assert!(a2.of(ids[2]).is_empty() && a2.of(ids[3]).contains(Flag::Duplicado));
 
         // CSV: `qualidade` and one 0/1 column per flag, by pseudonymous id.
@@ -341,10 +377,15 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         assert!(rows.iter().all(|r| r[q].is_empty()));
 
         // The codebook describes the columns.
-        let book = String::from_utf8(export::codebook(&app.state.survey, &ExportOptions::default()).expect("codebook"))
-            .expect("utf-8");
+        let book = String::from_utf8(
+            export::codebook(&app.state.survey, &ExportOptions::default()).expect("codebook"),
+        )
+        .expect("utf-8");
         assert!(book.contains("qualidade,text,Qualidade"), "{book}");
-        assert!(book.contains("duplicado=duplicado: mesmo telefone"), "{book}");
+        assert!(
+            book.contains("duplicado=duplicado: mesmo telefone"),
+            "{book}"
+        );
 
         // XLSX: the same columns.
         let opts = ExportOptions {
@@ -358,15 +399,28 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("opens");
         let sheet = calamine::Reader::worksheet_range(&mut book, "respostas").expect("sheet");
-        let head: Vec<String> = sheet.rows().next().expect("header").iter().map(|c| c.to_string()).collect();
-        let qx = head.iter().position(|h| h == "qualidade").expect("qualidade");
+        let head: Vec<String> = sheet
+            .rows()
+            .next()
+            .expect("header")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let qx = head
+            .iter()
+            .position(|h| h == "qualidade")
+            .expect("qualidade");
         let mut codes: Vec<String> = sheet.rows().skip(1).map(|r| r[qx].to_string()).collect();
         codes.sort();
-        assert_eq!(codes, ["", "", "duplicado", "duplicado", "inconsistente", "rapido"]);
+        assert_eq!(
+            codes,
+            ["", "", "duplicado", "duplicado", "inconsistente", "rapido"]
+        );
 
         // Labelled (SPSS): the flag columns are numeric with value labels.
         let dir = tempfile::tempdir().expect("dir");
-        let files = LabelledFiles::create(&dir.path().join("respostas"), Format::Spss).expect("files");
+        let files =
+            LabelledFiles::create(&dir.path().join("respostas"), Format::Spss).expect("files");
         let opts = ExportOptions {
             format: Format::Spss,
             quality_params: params,
@@ -391,7 +445,10 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
             .expect("report");
         assert_eq!(r.completes, 6);
         let f = r.sample_flow.clone().expect("flow");
-        assert_eq!((f.signed_up, f.started, f.completed, f.flagged, f.used), (6, 6, 6, 4, 6));
+        assert_eq!(
+            (f.signed_up, f.started, f.completed, f.flagged, f.used),
+            (6, 6, 6, 4, 6)
+        );
         assert_eq!(f.screened_total(), 0);
         let by_flag: Vec<i64> = f.by_flag.iter().map(|(_, n)| *n).collect();
         assert_eq!(by_flag, [1, 0, 1, 2]);
@@ -420,9 +477,17 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         assert_eq!(page.status, 200);
         assert!(page.body.contains("Fluxo da amostra"), "{}", page.body);
         assert!(page.body.contains("Com alerta de qualidade"));
-        let page = admin.get(&app.service, "/admin/results?sem_alertas=1").await;
+        let page = admin
+            .get(&app.service, "/admin/results?sem_alertas=1")
+            .await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("name=\"sem_alertas\" value=\"1\" aria-describedby=\"sem-alertas-dica\" checked"), "{}", page.body);
+        assert!(
+            page.body.contains(
+                "name=\"sem_alertas\" value=\"1\" aria-describedby=\"sem-alertas-dica\" checked"
+            ),
+            "{}",
+            page.body
+        );
         // The download carries the filter: the clean responses only.
         let csv = admin
             .get(&app.service, "/admin/results/respostas.csv?sem_alertas=1")
