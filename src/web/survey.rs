@@ -307,17 +307,22 @@ pub async fn save_page(
                 .filter(|k| already_shown.contains(k))
                 .collect();
             let total = app.survey.pages().len();
-            let saved = responses::save_page(
-                &app.db,
-                user,
-                &app.survey,
-                index,
-                answers,
-                (index + 1).min(total),
-                &confirm,
-            )
-            .await?;
-            stamp(paradata::saved(&app.db, user, index).await);
+            // The stamp runs beside the save, on a connection of its own: a save waits
+            // for the slower of the two writes, not for both in turn.
+            let (saved, stamped) = tokio::join!(
+                responses::save_page(
+                    &app.db,
+                    user,
+                    &app.survey,
+                    index,
+                    answers,
+                    (index + 1).min(total),
+                    &confirm,
+                ),
+                paradata::saved(&app.db, user, index)
+            );
+            let saved = saved?;
+            stamp(stamped);
             let after = Flow::new(&app.survey, &saved.answers);
             if saved.screened_out.is_some() {
                 see_other(res, "/survey/screened");
