@@ -65,12 +65,14 @@ pub fn section(f: &SampleFlow, lang: Lang) -> Markup {
     html! {
         section aria-labelledby="r-flow" class="report-flow" {
             h2 id="r-flow" { (t.flow_title) }
-            table {
+            // Both stylesheets align it: `report-table` and `n` in the report's, `num` in
+            // the site's (the dashboard shows it too).
+            table class="report-table" {
                 tbody {
                     @for (sub, label, count) in rows(f, lang) {
                         tr class=[sub.then_some("sub")] {
                             th scope="row" { @if sub { "– " } (label) }
-                            td class="n" { (count) }
+                            td class="n num" { (count) }
                         }
                     }
                 }
