@@ -133,3 +133,27 @@ pub async fn exclude_flagged(
     };
     Ok(a)
 }
+
+/// How long the dashboard shows an assessment before reading the inputs again (they are
+/// a few seconds' read at 200,000 responses; bench/findings.md).
+pub const ASSESSMENT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The last assessment with the configured parameters, kept per instance for
+/// [`ASSESSMENT_TTL`]: concurrent dashboard views wait for one read instead of each
+/// starting one.
+#[derive(Default)]
+pub struct AssessmentCache(tokio::sync::Mutex<Option<(std::time::Instant, Arc<Assessment>)>>);
+
+impl AssessmentCache {
+    pub async fn get(&self, pool: &DbPool, params: &Params) -> Result<Arc<Assessment>, DbError> {
+        let mut slot = self.0.lock().await;
+        if let Some((at, a)) = slot.as_ref()
+            && at.elapsed() < ASSESSMENT_TTL
+        {
+            return Ok(a.clone());
+        }
+        let fresh = Arc::new(assess(pool, params, false).await?);
+        *slot = Some((std::time::Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+}

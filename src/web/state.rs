@@ -29,6 +29,8 @@ pub struct AppState {
     pub session_key: Arc<[u8]>,
     /// The last `/admin/results` report.
     pub report_cache: Arc<crate::report::cache::ReportCache>,
+    /// The last data-quality assessment, for the dashboard's sample flow.
+    pub quality_cache: Arc<crate::db::quality::AssessmentCache>,
     /// What `server.metrics_listen` serves.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured OpenID Connect providers, with their cached discovery documents.
@@ -77,6 +79,7 @@ impl AppState {
             survey,
             draining: Arc::default(),
             report_cache: Arc::default(),
+            quality_cache: Arc::default(),
             metrics: Arc::default(),
             mail_wake: Arc::default(),
         })
