@@ -21,6 +21,8 @@ pub use crate::accounts::hasher::PasswordSettings;
 
 pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
+pub mod quality;
+pub use quality::QualitySettings;
 
 /// Where the configuration file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pesquisa/pesquisa.toml";
@@ -99,6 +101,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub oidc: OidcSettings,
     pub weighting: WeightingSettings,
+    pub quality: QualitySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -930,6 +933,7 @@ impl Settings {
             ));
         }
         self.mail.validate()?;
+        self.quality.params()?;
         if self.accounts.controller.trim().is_empty() {
             return Err(invalid(
                 "accounts.controller",

@@ -10,7 +10,7 @@
 //! 4  export, report, synthetic, mail
 //! 3  db, kv, pool, telemetry, oidc
 //! 2  config
-//! 1  survey, stats, accounts, census
+//! 1  survey, stats, accounts, census, quality
 //! 0  crypto, i18n, assets, locale
 //! ```
 
@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("stats", 1),
     ("accounts", 1),
     ("census", 1),
+    ("quality", 1),
     ("config", 2),
     ("db", 3),
     ("kv", 3),

@@ -31,11 +31,15 @@
 --                        SELECT on the columns they read and nothing else: every column of
 --                        responses (answers, bairro, dates; user_id only as a number) and
 --                        `version` of __diesel_schema_migrations (both commands refuse to
---                        run while migrations are pending). Nothing on users, consents,
---                        consent_documents or audit_log.
+--                        run while migrations are pending); users (id, email_verified_at,
+--                        role: whether a response counts, and the sign-ups of the sample
+--                        flow); the census margins; page_visits (paradata) and
+--                        respondent_fingerprints (keyed hashes, not phones or names) for
+--                        the data-quality flags. Nothing else on users, nothing on
+--                        consents, consent_documents or audit_log.
 --   pesquisa_analyst_pd  `pesquisa export --include-personal-data` only: the analyst's
 --                        rights, plus SELECT on users (id, nome, sobrenome, email,
---                        telefone; not password_hash, role, bairro or the dates) and INSERT
+--                        telefone; not password_hash, bairro or the dates) and INSERT
 --                        on audit_log (the `export.personal_data` entry the export writes
 --                        before any row; no SELECT, UPDATE or DELETE there)
 -- All four: the schema only (nothing on *.*), TLS required, from the VPN only.
@@ -95,14 +99,16 @@ BEGIN NOT ATOMIC
   -- (src/db/batches.rs, src/db/responses.rs Response, src/db/migrations.rs,
   -- src/db/audit.rs record, src/db/census.rs). Table 1-2 for both analysts, 3-4 for the
   -- personal-data one; 5 (whether an address is verified, for
-  -- accounts.require_verified_email) for both; 6-8, the census margins the report and the
-  -- `peso` column read (no personal data), for both.
+  -- accounts.require_verified_email, and the role that counts sign-ups in the sample flow)
+  -- for both; 6-8, the census margins the report and the `peso` column read (no personal
+  -- data), for both; 9-10, the paradata and the keyed duplicate fingerprints the
+  -- data-quality flags read (src/db/quality.rs; no personal data), for both.
   SET v_analyst = CONCAT('''pesquisa_analyst''@''', v_hosts, '''');
   SET v_analyst_pd = CONCAT('''pesquisa_analyst_pd''@''', v_hosts, '''');
   SET i = 0;
-  WHILE i < 8 DO
+  WHILE i < 10 DO
     SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log', 'users',
-      'census_import', 'census_households', 'census_adults');
+      'census_import', 'census_households', 'census_adults', 'page_visits', 'respondent_fingerprints');
     IF EXISTS (SELECT 1 FROM information_schema.TABLES
                WHERE TABLE_SCHEMA = v_schema AND TABLE_NAME = v_table) THEN
       EXECUTE IMMEDIATE CONCAT('GRANT ',
@@ -111,8 +117,8 @@ BEGIN NOT ATOMIC
           'SELECT (id, user_id, definition_id, definition_version, answers, bairro, current_page, revision, created_at, updated_at, submitted_at, screened_out, confirmed_checks)',
           'SELECT (id, nome, sobrenome, email, telefone)',
           'INSERT',
-          'SELECT (id, email_verified_at)',
-          'SELECT', 'SELECT', 'SELECT'),
+          'SELECT (id, email_verified_at, role)',
+          'SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT'),
         ' ON `', v_schema, '`.`', v_table, '` TO ',
         IF(i < 2 OR i >= 4, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
     ELSEIF i <> 4 THEN

@@ -66,6 +66,10 @@ pub struct FilterArgs {
     /// Only submitted responses (no drafts).
     #[arg(long)]
     pub complete_only: bool,
+    /// Leave out completed responses with a data-quality flag (rapido, linha_reta,
+    /// inconsistente, duplicado; docs/quality.md).
+    #[arg(long)]
+    pub exclude_flagged: bool,
 }
 
 impl FilterArgs {
@@ -77,6 +81,8 @@ impl FilterArgs {
             complete_only: self.complete_only,
             // From the configuration, not a flag (see `run`).
             verified_only: false,
+            exclude_flagged: self.exclude_flagged,
+            ..Filters::default()
         }
     }
 }
@@ -210,9 +216,12 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         zone: settings.survey.zone(),
         weighting: settings.weighting.plan()?,
         weights: None,
+        quality_params: settings.quality.params()?,
+        quality: None,
     };
-    // Computed once, for the `peso` column and the codebook's words about it.
-    let mut export_opts = export_opts;
+    // Computed once: the flags (and the responses they exclude), then the `peso` column
+    // and the codebook's words about it.
+    let mut export_opts = export::with_quality(&pool, &export_opts).await?;
     export_opts.weights = Some(export::weights(&pool, &def, &export_opts).await?);
     let mut written = opts.output.clone();
     let mut syntax = None;

@@ -43,6 +43,31 @@ pub struct Filters {
     /// require_verified_email`); responses kept without a person (an anonymized deletion)
     /// still count.
     pub verified_only: bool,
+    /// Leave out completed responses carrying a data-quality flag (`--exclude-flagged`).
+    /// The ids are in `excluded`, filled in by [`crate::db::quality::exclude_flagged`].
+    pub exclude_flagged: bool,
+    #[serde(skip)]
+    pub excluded: Excluded,
+}
+
+/// Response ids a read leaves out: the flagged ones when `exclude_flagged` is set. Flags
+/// are computed in Rust (a median, fingerprint groups), not in SQL, so the rows are
+/// dropped as each batch arrives rather than by the query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excluded(pub Option<std::sync::Arc<std::collections::HashSet<i64>>>);
+
+impl Excluded {
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.as_ref().is_some_and(|s| s.contains(&id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |s| s.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn opt_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -269,6 +294,10 @@ impl Reader {
                         };
                         after = last.id;
                         let short = (rows.len() as i64) < self.size;
+                        let mut rows = rows;
+                        if !self.filters.excluded.is_empty() {
+                            rows.retain(|r| !self.filters.excluded.contains(r.id));
+                        }
                         let people = match self.personal {
                             true => {
                                 let ids: Vec<i64> = rows.iter().filter_map(|r| r.user_id).collect();

@@ -198,3 +198,29 @@ diesel::table! {
         persons -> Double,
     }
 }
+
+diesel::table! {
+    page_visits (user_id, page) {
+        user_id -> BigInt,
+        page -> Integer,
+        first_viewed_at -> Timestamp,
+        first_saved_at -> Nullable<Timestamp>,
+        last_saved_at -> Nullable<Timestamp>,
+        saves -> Integer,
+    }
+}
+
+diesel::table! {
+    respondent_fingerprints (user_id) {
+        user_id -> BigInt,
+        phone -> Nullable<Varchar>,
+        name_bairro -> Varchar,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(respondent_fingerprints, users);
+diesel::allow_tables_to_appear_in_same_query!(respondent_fingerprints, responses);
+diesel::allow_tables_to_appear_in_same_query!(page_visits, users);
+diesel::allow_tables_to_appear_in_same_query!(page_visits, responses);
+diesel::allow_tables_to_appear_in_same_query!(page_visits, respondent_fingerprints);

@@ -402,6 +402,19 @@ pub async fn delete_noting(
             diesel::delete(consents::table.filter(consents::user_id.eq(id)))
                 .execute(conn)
                 .await?;
+            // Paradata and duplicate fingerprints are about the person: they go with the
+            // account (an anonymised response keeps its answers, not its timings).
+            {
+                use super::schema::{page_visits, respondent_fingerprints};
+                diesel::delete(page_visits::table.filter(page_visits::user_id.eq(id)))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(
+                    respondent_fingerprints::table.filter(respondent_fingerprints::user_id.eq(id)),
+                )
+                .execute(conn)
+                .await?;
+            }
             let own_response = responses::table.filter(responses::user_id.eq(Some(id)));
             match answers {
                 crate::config::OnDelete::Delete => {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::census::CensusWeights;
 use crate::db::responses::Response;
+use crate::quality::{Flag, FlagSet};
 use crate::stats::income_class::IncomeClass;
 use crate::survey::derived::option_income_class;
 use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Unit};
@@ -265,7 +266,12 @@ enum Source<'d> {
     Cceb(Arc<CcebColumns>, bool),
     /// The raking weight of the response (`peso`).
     Weight(Arc<CensusWeights>),
+    /// The data-quality flags' codes joined by `;` (`qualidade`), or one flag as 0/1.
+    Quality(Arc<QualityFlags>, Option<Flag>),
 }
+
+/// The data-quality flags of the exported responses, by response id (flagged ones only).
+pub type QualityFlags = HashMap<i64, FlagSet>;
 
 /// Where the Critério Brasil columns read their items: for each item of the table, the
 /// question's slot and the points of each of its options by position (so a row is scored
@@ -457,6 +463,18 @@ pub fn plan_weighted<'d>(
     cceb: &Arc<CcebTable>,
     weights: &Arc<CensusWeights>,
 ) -> Vec<Column<'d>> {
+    plan_full(def, personal, cceb, weights, &Arc::default())
+}
+
+/// [`plan_weighted`] with the data-quality flags of the `qualidade` columns, which
+/// follow `peso`: the codes joined by `;`, then one 0/1 column per flag.
+pub fn plan_full<'d>(
+    def: &'d Definition,
+    personal: bool,
+    cceb: &Arc<CcebTable>,
+    weights: &Arc<CensusWeights>,
+    quality: &Arc<QualityFlags>,
+) -> Vec<Column<'d>> {
     let col = |name: &str, source| Column {
         name: name.to_string(),
         source,
@@ -478,6 +496,13 @@ pub fn plan_weighted<'d>(
         cols.push(col("checagens_confirmadas", Source::ConfirmedChecks));
     }
     cols.push(col("peso", Source::Weight(Arc::clone(weights))));
+    cols.push(col("qualidade", Source::Quality(Arc::clone(quality), None)));
+    for f in Flag::ALL {
+        cols.push(col(
+            &format!("qualidade__{}", f.code()),
+            Source::Quality(Arc::clone(quality), Some(f)),
+        ));
+    }
     if personal {
         cols.push(col("nome", Source::Nome));
         cols.push(col("sobrenome", Source::Sobrenome));
@@ -516,6 +541,19 @@ pub fn plan_weighted<'d>(
         }
     }
     cols
+}
+
+/// What a data-quality flag means, for the codebook and the labelled files.
+fn quality_label(f: Flag) -> &'static str {
+    match f {
+        Flag::Rapido => "rápido: concluída em menos que a fração configurada da mediana de duração",
+        Flag::LinhaReta => "linha reta: mesma resposta em todos os itens de uma grade",
+        Flag::Inconsistente => "inconsistente: confirmou uma checagem de consistência",
+        Flag::Duplicado => {
+            "duplicado: mesmo telefone, ou mesmo nome, sobrenome e bairro, que uma resposta \
+             concluída antes"
+        }
+    }
 }
 
 /// The household-income question, when its bounds are in minimum wages.
@@ -620,7 +658,8 @@ impl Column<'_> {
             | Source::MultiFlag(..)
             | Source::Midpoint(..)
             | Source::Cceb(_, false)
-            | Source::Weight(_) => true,
+            | Source::Weight(_)
+            | Source::Quality(_, Some(_)) => true,
             Source::Answer(q, _) => {
                 self.codes.is_some() || matches!(q.kind, QuestionKind::Integer { .. })
             }
@@ -677,6 +716,13 @@ impl Column<'_> {
                     by_id.get(&r.id).map_or(Cell::Empty, |w| Cell::Num(*w))
                 }
             },
+            Source::Quality(ref q, None) => match q.get(&r.id) {
+                Some(f) if !f.is_empty() => Cell::Text(Cow::Owned(f.codes())),
+                _ => Cell::Empty,
+            },
+            Source::Quality(ref q, Some(flag)) => {
+                Cell::Int(i64::from(q.get(&r.id).is_some_and(|f| f.contains(flag))))
+            }
             Source::Cceb(ref c, class) => match c.points(&row.answers) {
                 None => Cell::Empty,
                 Some(points) if !class => Cell::Int(i64::from(points)),
@@ -727,6 +773,10 @@ impl Column<'_> {
                 values.push((1, texts.checked.to_string()));
                 missing.push((NOT_ASKED, texts.not_asked.to_string()));
             }
+            Source::Quality(_, Some(_)) => {
+                values.push((0, "não".to_string()));
+                values.push((1, "sim".to_string()));
+            }
             _ => {}
         }
         let kind = match (kind.as_str(), &self.source) {
@@ -771,6 +821,13 @@ impl Column<'_> {
                 ("1".into(), "marcada".into()),
                 ("0".into(), "não marcada".into()),
             ],
+            Source::Quality(_, Some(_)) => {
+                vec![("1".into(), "sim".into()), ("0".into(), "não".into())]
+            }
+            Source::Quality(_, None) => Flag::ALL
+                .iter()
+                .map(|f| (f.code().to_string(), quality_label(*f).to_string()))
+                .collect(),
             Source::Midpoint(q, _) => q
                 .options()
                 .iter()
@@ -917,6 +974,21 @@ impl Column<'_> {
                 ),
             ],
             Source::Weight(ref w) => weight_description(w),
+            Source::Quality(_, None) => [
+                s("text"),
+                s("Qualidade: alertas de qualidade dos dados"),
+                codes,
+                s(
+                    "códigos separados por ponto e vírgula; vazio = nenhum alerta (ou resposta \
+                     não concluída); parâmetros em [quality]; ver docs/quality.md",
+                ),
+            ],
+            Source::Quality(_, Some(f)) => [
+                s("flag"),
+                format!("Qualidade: {}", quality_label(f)),
+                codes,
+                format!("1 quando `qualidade` contém `{}`", f.code()),
+            ],
             Source::Cceb(ref c, class) => {
                 let items = c.table.keys().collect::<Vec<_>>().join(", ");
                 let source = format!(

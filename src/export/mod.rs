@@ -94,6 +94,11 @@ pub struct ExportOptions {
     pub weighting: WeightPlan,
     /// The weights, once computed ([`weights`]); `None`: [`export`] computes them.
     pub weights: Option<Arc<CensusWeights>>,
+    /// Parameters of the data-quality flags (`[quality]`).
+    pub quality_params: crate::quality::Params,
+    /// The flags of the `qualidade` columns, once computed ([`with_quality`]); `None`:
+    /// [`export`] computes them.
+    pub quality: Option<Arc<columns::QualityFlags>>,
 }
 
 impl Default for ExportOptions {
@@ -108,6 +113,8 @@ impl Default for ExportOptions {
             zone: crate::locale::Zone::default(),
             weighting: WeightPlan::default(),
             weights: None,
+            quality_params: crate::quality::Params::default(),
+            quality: None,
         }
     }
 }
@@ -127,6 +134,19 @@ pub async fn weights(
             census::weights(pool, def, &opts.filters, &opts.weighting).await?,
         )),
     }
+}
+
+/// `opts` with the data-quality flags computed (when not yet) and, with
+/// `filters.exclude_flagged`, the flagged responses left out of every read (the weights'
+/// too). Flags are judged over all responses, whatever the other filters.
+pub async fn with_quality(pool: &DbPool, opts: &ExportOptions) -> anyhow::Result<ExportOptions> {
+    let mut opts = opts.clone();
+    if opts.quality.is_none() {
+        let a = crate::db::quality::exclude_flagged(pool, &opts.quality_params, &mut opts.filters)
+            .await?;
+        opts.quality = Some(Arc::new(a.flags));
+    }
+    Ok(opts)
 }
 
 /// What was written.
@@ -150,6 +170,7 @@ pub async fn export<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> anyhow::Result<(Summary, W)> {
+    let opts = &with_quality(pool, opts).await?;
     let weights = weights(pool, def, opts).await?;
     let mut batches = Batches::open(
         pool,
@@ -228,7 +249,14 @@ fn export_columns<'d>(
     opts: &ExportOptions,
     weights: &Arc<CensusWeights>,
 ) -> Vec<Column<'d>> {
-    let cols = columns::plan_weighted(def, opts.include_personal_data, &opts.cceb, weights);
+    let quality = opts.quality.clone().unwrap_or_default();
+    let cols = columns::plan_full(
+        def,
+        opts.include_personal_data,
+        &opts.cceb,
+        weights,
+        &quality,
+    );
     if opts.format.is_labelled() {
         columns::with_codes(def, cols)
     } else {
@@ -295,6 +323,7 @@ pub async fn export_labelled(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // Computed once: the script declares the `peso` column the data then carries.
+    let opts = &with_quality(pool, opts).await?;
     let computed = weights(pool, def, opts).await?;
     let opts = &ExportOptions {
         weights: Some(Arc::clone(&computed)),

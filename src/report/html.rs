@@ -61,6 +61,7 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
         @if r.screened_out > 0 || r.questions.iter().any(|q| q.answered < r.respondents) {
             p class="report-note" { (t.report_base_note) }
         }
+        @if let Some(f) = &r.sample_flow { (super::flow::section(f, lang)) }
         @if r.respondents == 0 {
             p { (t.report_no_data) }
         } @else {

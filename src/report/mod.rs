@@ -14,6 +14,7 @@
 
 pub mod assumptions;
 pub mod cache;
+pub mod flow;
 pub mod html;
 mod model;
 pub mod query;
@@ -88,6 +89,9 @@ pub struct ReportParams {
     pub resamples: Option<usize>,
     /// Zone of the times shown in the report.
     pub zone: crate::locale::Zone,
+    /// Parameters of the data-quality flags (`[quality]`); `filters.exclude_flagged`
+    /// leaves the flagged responses out.
+    pub quality: crate::quality::Params,
 }
 
 impl ReportParams {
@@ -140,6 +144,7 @@ pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> 
         seed: s.seed,
         resamples: None,
         zone: crate::locale::Zone::default(),
+        quality: crate::quality::Params::default(),
     })
 }
 
@@ -177,8 +182,12 @@ pub async fn build(
     params: &ReportParams,
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
-    let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
     let mut params = params.clone();
+    // Flags are judged over every response; with `exclude_flagged` the weights and the
+    // tables leave the flagged ones out.
+    let assessment =
+        crate::db::quality::exclude_flagged(pool, &params.quality, &mut params.filters).await?;
+    let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
     if params.households.is_none()
         && let Some(stored) = weights.stored()
     {
@@ -193,14 +202,39 @@ pub async fn build(
         _ => None,
     };
     let mut acc = model::Accumulator::new(def);
-    let mut batches =
-        batches::Batches::open(pool, &params.filters, batches::BATCH_SIZE, false).await?;
+    // Read with the flagged responses too, so the sample flow counts them under the
+    // report's other filters; the tables skip them when they are excluded.
+    let mut all = params.filters.clone();
+    all.excluded = batches::Excluded::default();
+    let mut flow_rows = Vec::new();
+    let mut screened = std::collections::HashMap::new();
+    let mut batches = batches::Batches::open(pool, &all, batches::BATCH_SIZE, false).await?;
     while let Some(batch) = batches.next().await? {
         for r in &batch.rows {
+            if let Some(rule) = &r.screened_out {
+                screened.insert(r.id, rule.clone());
+            }
+            flow_rows.push(crate::quality::Candidate {
+                response_id: r.id,
+                submitted_at: r.submitted_at,
+                screened_out: r.screened_out.is_some(),
+                ..Default::default()
+            });
+            if params.filters.excluded.contains(r.id) {
+                continue;
+            }
             acc.add_weighted(r, by_id.and_then(|m| m.get(&r.id).copied()));
         }
     }
-    acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())
+    let mut report = acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())?;
+    report.sample_flow = Some(crate::quality::SampleFlow::new(
+        assessment.flow.signed_up,
+        &flow_rows,
+        &assessment.flags,
+        &screened,
+        params.filters.exclude_flagged,
+    ));
+    Ok(report)
 }
 
 /// Households per bairro from a file: one `bairro;households` (or tab or comma

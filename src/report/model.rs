@@ -240,6 +240,8 @@ pub struct Report {
     pub households_source: HouseholdsSource,
     /// The weighted figures and the weighting behind them.
     pub weighting: WeightingReport,
+    /// From sign-up to the responses used, under the report's filters (sign-ups: all).
+    pub sample_flow: Option<crate::quality::SampleFlow>,
     /// Zone of the times shown (not serialized: `generated_at` is UTC).
     #[serde(skip)]
     pub zone: crate::locale::Zone,
@@ -579,6 +581,7 @@ impl<'d> Accumulator<'d> {
             competitors,
             households_source: params.households_source.clone(),
             weighting,
+            sample_flow: None,
             zone: params.zone,
             generated_utc: at.naive_utc(),
         })

@@ -21,6 +21,8 @@ pub struct RawQuery {
     pub to: String,
     pub bairro: String,
     pub complete_only: bool,
+    /// Leave out responses with a data-quality flag.
+    pub exclude_flagged: bool,
     pub households: String,
     pub households_per_bairro: String,
 }
@@ -31,6 +33,7 @@ pub mod field {
     pub const TO: &str = "ate";
     pub const BAIRRO: &str = "bairro";
     pub const COMPLETE_ONLY: &str = "completos";
+    pub const EXCLUDE_FLAGGED: &str = "sem_alertas";
     pub const HOUSEHOLDS: &str = "domicilios";
     pub const HOUSEHOLDS_PER_BAIRRO: &str = "domicilios_bairro";
 }
@@ -88,6 +91,9 @@ impl ResultsQuery {
         }
         if self.filters.complete_only {
             parts.push("completos".into());
+        }
+        if self.filters.exclude_flagged {
+            parts.push("sem_alertas".into());
         }
         match &self.households {
             Some(Households::Total(n)) => parts.push(format!("domicilios={n}")),
@@ -236,6 +242,8 @@ pub fn parse(
             bairro,
             complete_only: raw.complete_only,
             verified_only: false,
+            exclude_flagged: raw.exclude_flagged,
+            ..Filters::default()
         },
         households,
     })
@@ -261,6 +269,9 @@ pub fn to_query_string(raw: &RawQuery) -> String {
     }
     if raw.complete_only {
         q.append_pair(field::COMPLETE_ONLY, "1");
+    }
+    if raw.exclude_flagged {
+        q.append_pair(field::EXCLUDE_FLAGGED, "1");
     }
     q.finish()
 }

@@ -214,6 +214,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
         );
     }
     let _ = writeln!(o, "{}\n", t.report_base_note);
+    if let Some(f) = &r.sample_flow {
+        super::flow::text(f, lang, &mut o);
+    }
     if r.respondents == 0 {
         let _ = writeln!(o, "{}", t.report_no_data);
         return o;

@@ -149,6 +149,13 @@ fn filter_form(ctx: &Ctx, f: &FilterForm<'_>, errors: &Errors) -> Markup {
                             checked[f.raw.complete_only];
                         label for=(field::COMPLETE_ONLY) { (t.complete_only) }
                     }
+                    div class="choice" {
+                        input type="checkbox" id=(field::EXCLUDE_FLAGGED) name=(field::EXCLUDE_FLAGGED) value="1"
+                            aria-describedby="sem-alertas-dica"
+                            checked[f.raw.exclude_flagged];
+                        label for=(field::EXCLUDE_FLAGGED) { (ctx.lang.quality().exclude_flagged) }
+                        p class="hint" id="sem-alertas-dica" { (ctx.lang.quality().exclude_flagged_hint) }
+                    }
                 }
             }
             div class="actions" {
@@ -185,6 +192,9 @@ fn in_force(ctx: &Ctx, r: &Report, f: &FilterForm<'_>) -> Markup {
         }
         if q.filters.complete_only {
             parts.push(t.complete_only.to_string());
+        }
+        if q.filters.exclude_flagged {
+            parts.push(lang.quality().exclude_flagged.to_string());
         }
         match &q.households {
             Some(Households::Total(n)) => parts.push(

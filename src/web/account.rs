@@ -217,6 +217,7 @@ pub async fn profile(
         },
     )
     .await?;
+    app.refresh_fingerprints(user.id).await;
     session::flash(depot, Notice::AccountSaved);
     see_other(res, "/account");
     Ok(())

@@ -50,11 +50,14 @@ pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
         crate::db::progress::snapshot(&app.db, today, DASHBOARD_DAYS, |at| zone.local(at).date())
             .await?;
     let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
+    let params = app.settings.quality.params().map_err(anyhow::Error::from)?;
+    let quality = app.quality_cache.get(&app.db, &params).await?;
     res.render(views::Html(views::dashboard::render(
         &page_ctx(depot),
         &progress,
         &bairros,
         app.settings.require_verified_email(),
+        &quality.flow,
     )));
     Ok(())
 }

@@ -174,6 +174,7 @@ pub async fn register(
         Ok(id) => {
             app.mail_queued();
             tracing::info!(user_id = id, "account created");
+            app.refresh_fingerprints(id).await;
             // Counted, not checked: the first mail always goes; resends share the hour.
             let _ = super::verify::may_send_verification(&app, id).await?;
         }

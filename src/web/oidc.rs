@@ -428,6 +428,7 @@ pub async fn complete(
         Ok(id) => {
             app.kv.delete(&key).await?;
             tracing::info!(user_id = id, provider = %who.provider, "account created");
+            app.refresh_fingerprints(id).await;
             audit::record(
                 &app.db,
                 Some(id),

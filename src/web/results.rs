@@ -39,6 +39,7 @@ async fn report_for(app: &AppState, q: &ResultsQuery) -> Result<Arc<Report>, App
                 params.households = q.households.clone();
             }
             params.weighting = app.settings.weighting.plan().map_err(anyhow::Error::from)?;
+            params.quality = app.settings.quality.params().map_err(anyhow::Error::from)?;
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -60,6 +61,7 @@ fn raw_query(req: &Request) -> RawQuery {
         to: text(field::TO),
         bairro: text(field::BAIRRO),
         complete_only: req.query::<String>(field::COMPLETE_ONLY).is_some(),
+        exclude_flagged: req.query::<String>(field::EXCLUDE_FLAGGED).is_some(),
         households: text(field::HOUSEHOLDS),
         households_per_bairro: text(field::HOUSEHOLDS_PER_BAIRRO),
     }
@@ -237,6 +239,7 @@ async fn responses(
         zone: app.settings.survey.zone(),
         // The `peso` column, raked to the stored census margins as `pesquisa export` does.
         weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
+        quality_params: app.settings.quality.params().map_err(anyhow::Error::from)?,
         ..ExportOptions::default()
     };
     let (kind, action, content_type) = match (format, profile) {

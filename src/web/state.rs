@@ -29,6 +29,8 @@ pub struct AppState {
     pub session_key: Arc<[u8]>,
     /// The last `/admin/results` report.
     pub report_cache: Arc<crate::report::cache::ReportCache>,
+    /// The last data-quality assessment, for the dashboard's sample flow.
+    pub quality_cache: Arc<crate::db::quality::AssessmentCache>,
     /// What `server.metrics_listen` serves.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The configured OpenID Connect providers, with their cached discovery documents.
@@ -77,6 +79,7 @@ impl AppState {
             survey,
             draining: Arc::default(),
             report_cache: Arc::default(),
+            quality_cache: Arc::default(),
             metrics: Arc::default(),
             mail_wake: Arc::default(),
         })
@@ -92,6 +95,16 @@ impl AppState {
         crate::db::outbox::enqueue(&self.db, msg).await?;
         self.mail_queued();
         Ok(())
+    }
+
+    /// Rewrite the duplicate fingerprints of account `user_id` (after sign-up or a
+    /// profile change). A failure is logged, not shown: the start-up backfill writes any
+    /// that are missing.
+    pub async fn refresh_fingerprints(&self, user_id: i64) {
+        if let Err(e) = crate::db::fingerprints::refresh(&self.db, &self.session_key, user_id).await
+        {
+            tracing::warn!(user_id, error = %e, "duplicate fingerprints not written");
+        }
     }
 
     /// Tell the mail worker a message was queued, so it sends now rather than at its next

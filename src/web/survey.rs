@@ -10,7 +10,7 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 
 use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
-use crate::db::responses;
+use crate::db::{paradata, responses};
 use crate::survey::answers::validate_shown_page;
 use crate::survey::flow::Flow;
 use crate::survey::{Answers, Check, Definition, QuestionKind};
@@ -191,6 +191,7 @@ pub async fn show_page(
         see_other(res, &elsewhere(&flow, index));
         return Ok(());
     }
+    stamp(paradata::viewed(&app.db, user, index).await);
     let mut values = view::values_of(&answers);
     let mut restored = false;
     if let Some(token) = req
@@ -306,16 +307,22 @@ pub async fn save_page(
                 .filter(|k| already_shown.contains(k))
                 .collect();
             let total = app.survey.pages().len();
-            let saved = responses::save_page(
-                &app.db,
-                user,
-                &app.survey,
-                index,
-                answers,
-                (index + 1).min(total),
-                &confirm,
-            )
-            .await?;
+            // The stamp runs beside the save, on a connection of its own: a save waits
+            // for the slower of the two writes, not for both in turn.
+            let (saved, stamped) = tokio::join!(
+                responses::save_page(
+                    &app.db,
+                    user,
+                    &app.survey,
+                    index,
+                    answers,
+                    (index + 1).min(total),
+                    &confirm,
+                ),
+                paradata::saved(&app.db, user, index)
+            );
+            let saved = saved?;
+            stamp(stamped);
             let after = Flow::new(&app.survey, &saved.answers);
             if saved.screened_out.is_some() {
                 see_other(res, "/survey/screened");
@@ -356,6 +363,14 @@ pub async fn save_page(
             }
             Ok(())
         }
+    }
+}
+
+/// Paradata is a by-product: a failed stamp is logged and the page goes on, rather
+/// than a respondent losing a page to it.
+fn stamp(result: Result<(), crate::db::DbError>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "paradata not stamped");
     }
 }
 

@@ -253,7 +253,7 @@ fn opts(format: Format, csv_profile: CsvProfile) -> ExportOptions {
     }
 }
 
-const HEADER: &str = "response_id,definition_version,submitted_at,updated_at,bairro,peso,idade,renda,\
+const HEADER: &str = "response_id,definition_version,submitted_at,updated_at,bairro,peso,qualidade,qualidade__rapido,qualidade__linha_reta,qualidade__inconsistente,qualidade__duplicado,idade,renda,\
 renda__ponto_medio,classe_renda,fatores__preco,fatores__entrega,valor,valor__ponto_medio,mercado";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -265,9 +265,9 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
 
         let expected_csv = format!(
             "{HEADER}\r\n\
-             {p1},3,2026-11-27T21:05:00Z,2026-11-27T21:05:00Z,JARDIM SÃO JOSÉ,1,34,ate_2sm,1,E,1,0,101a500,300.5,\"'=HYPERLINK(\"\"http://x\"\")\"\r\n\
-             {p2},3,,2026-11-28T10:00:00Z,VILA INDUSTRIAL,1,51,acima_20sm,30,A,,,acima_2000,3000,\r\n\
-             {p3},3,2026-12-01T12:30:45Z,2026-12-01T12:30:45Z,JARDIM SÃO JOSÉ,1,72,nao_informar,,,1,1,,,\"Mercado \"\"Bom Preço\"\", centro\"\r\n"
+             {p1},3,2026-11-27T21:05:00Z,2026-11-27T21:05:00Z,JARDIM SÃO JOSÉ,1,,0,0,0,0,34,ate_2sm,1,E,1,0,101a500,300.5,\"'=HYPERLINK(\"\"http://x\"\")\"\r\n\
+             {p2},3,,2026-11-28T10:00:00Z,VILA INDUSTRIAL,1,,0,0,0,0,51,acima_20sm,30,A,,,acima_2000,3000,\r\n\
+             {p3},3,2026-12-01T12:30:45Z,2026-12-01T12:30:45Z,JARDIM SÃO JOSÉ,1,,0,0,0,0,72,nao_informar,,,1,1,,,\"Mercado \"\"Bom Preço\"\", centro\"\r\n"
         );
         let csv = run(&app, &opts(Format::Csv, CsvProfile::Rfc4180)).await;
         assert_eq!(csv, expected_csv, "{backend:?}");
@@ -279,18 +279,18 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
 
         let expected_br = format!(
             "\u{feff}{}\r\n\
-             {p1};3;2026-11-27T21:05:00Z;2026-11-27T21:05:00Z;JARDIM SÃO JOSÉ;1;34;ate_2sm;1;E;1;0;101a500;300,5;\"'=HYPERLINK(\"\"http://x\"\")\"\r\n\
-             {p2};3;;2026-11-28T10:00:00Z;VILA INDUSTRIAL;1;51;acima_20sm;30;A;;;acima_2000;3000;\r\n\
-             {p3};3;2026-12-01T12:30:45Z;2026-12-01T12:30:45Z;JARDIM SÃO JOSÉ;1;72;nao_informar;;;1;1;;;\"Mercado \"\"Bom Preço\"\", centro\"\r\n",
+             {p1};3;2026-11-27T21:05:00Z;2026-11-27T21:05:00Z;JARDIM SÃO JOSÉ;1;;0;0;0;0;34;ate_2sm;1;E;1;0;101a500;300,5;\"'=HYPERLINK(\"\"http://x\"\")\"\r\n\
+             {p2};3;;2026-11-28T10:00:00Z;VILA INDUSTRIAL;1;;0;0;0;0;51;acima_20sm;30;A;;;acima_2000;3000;\r\n\
+             {p3};3;2026-12-01T12:30:45Z;2026-12-01T12:30:45Z;JARDIM SÃO JOSÉ;1;;0;0;0;0;72;nao_informar;;;1;1;;;\"Mercado \"\"Bom Preço\"\", centro\"\r\n",
             HEADER.replace(',', ";")
         );
         let br = run(&app, &opts(Format::Csv, CsvProfile::ExcelBr)).await;
         assert_eq!(br, expected_br, "{backend:?}");
 
         let expected_jsonl = format!(
-            "{{\"response_id\":\"{p1}\",\"definition_version\":3,\"submitted_at\":\"2026-11-27T21:05:00Z\",\"updated_at\":\"2026-11-27T21:05:00Z\",\"bairro\":\"JARDIM SÃO JOSÉ\",\"peso\":1,\"idade\":34,\"renda\":\"ate_2sm\",\"renda__ponto_medio\":1,\"classe_renda\":\"E\",\"fatores__preco\":1,\"fatores__entrega\":0,\"valor\":\"101a500\",\"valor__ponto_medio\":300.5,\"mercado\":\"=HYPERLINK(\\\"http://x\\\")\"}}\n\
-             {{\"response_id\":\"{p2}\",\"definition_version\":3,\"submitted_at\":null,\"updated_at\":\"2026-11-28T10:00:00Z\",\"bairro\":\"VILA INDUSTRIAL\",\"peso\":1,\"idade\":51,\"renda\":\"acima_20sm\",\"renda__ponto_medio\":30,\"classe_renda\":\"A\",\"fatores__preco\":null,\"fatores__entrega\":null,\"valor\":\"acima_2000\",\"valor__ponto_medio\":3000,\"mercado\":null}}\n\
-             {{\"response_id\":\"{p3}\",\"definition_version\":3,\"submitted_at\":\"2026-12-01T12:30:45Z\",\"updated_at\":\"2026-12-01T12:30:45Z\",\"bairro\":\"JARDIM SÃO JOSÉ\",\"peso\":1,\"idade\":72,\"renda\":\"nao_informar\",\"renda__ponto_medio\":null,\"classe_renda\":null,\"fatores__preco\":1,\"fatores__entrega\":1,\"valor\":null,\"valor__ponto_medio\":null,\"mercado\":\"Mercado \\\"Bom Preço\\\", centro\"}}\n"
+            "{{\"response_id\":\"{p1}\",\"definition_version\":3,\"submitted_at\":\"2026-11-27T21:05:00Z\",\"updated_at\":\"2026-11-27T21:05:00Z\",\"bairro\":\"JARDIM SÃO JOSÉ\",\"peso\":1,\"qualidade\":null,\"qualidade__rapido\":0,\"qualidade__linha_reta\":0,\"qualidade__inconsistente\":0,\"qualidade__duplicado\":0,\"idade\":34,\"renda\":\"ate_2sm\",\"renda__ponto_medio\":1,\"classe_renda\":\"E\",\"fatores__preco\":1,\"fatores__entrega\":0,\"valor\":\"101a500\",\"valor__ponto_medio\":300.5,\"mercado\":\"=HYPERLINK(\\\"http://x\\\")\"}}\n\
+             {{\"response_id\":\"{p2}\",\"definition_version\":3,\"submitted_at\":null,\"updated_at\":\"2026-11-28T10:00:00Z\",\"bairro\":\"VILA INDUSTRIAL\",\"peso\":1,\"qualidade\":null,\"qualidade__rapido\":0,\"qualidade__linha_reta\":0,\"qualidade__inconsistente\":0,\"qualidade__duplicado\":0,\"idade\":51,\"renda\":\"acima_20sm\",\"renda__ponto_medio\":30,\"classe_renda\":\"A\",\"fatores__preco\":null,\"fatores__entrega\":null,\"valor\":\"acima_2000\",\"valor__ponto_medio\":3000,\"mercado\":null}}\n\
+             {{\"response_id\":\"{p3}\",\"definition_version\":3,\"submitted_at\":\"2026-12-01T12:30:45Z\",\"updated_at\":\"2026-12-01T12:30:45Z\",\"bairro\":\"JARDIM SÃO JOSÉ\",\"peso\":1,\"qualidade\":null,\"qualidade__rapido\":0,\"qualidade__linha_reta\":0,\"qualidade__inconsistente\":0,\"qualidade__duplicado\":0,\"idade\":72,\"renda\":\"nao_informar\",\"renda__ponto_medio\":null,\"classe_renda\":null,\"fatores__preco\":1,\"fatores__entrega\":1,\"valor\":null,\"valor__ponto_medio\":null,\"mercado\":\"Mercado \\\"Bom Preço\\\", centro\"}}\n"
         );
         let jsonl = run(&app, &opts(Format::Jsonl, CsvProfile::Rfc4180)).await;
         assert_eq!(jsonl, expected_jsonl, "{backend:?}");
@@ -340,6 +340,11 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
                 "d:2026-11-27 18:05:00",
                 "s:JARDIM SÃO JOSÉ",
                 "n:1",
+                "",
+                "n:0",
+                "n:0",
+                "n:0",
+                "n:0",
                 "n:34",
                 "s:ate_2sm",
                 "n:1",
@@ -357,6 +362,11 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
                 "d:2026-11-28 07:00:00",
                 "s:VILA INDUSTRIAL",
                 "n:1",
+                "",
+                "n:0",
+                "n:0",
+                "n:0",
+                "n:0",
                 "n:51",
                 "s:acima_20sm",
                 "n:30",
@@ -374,6 +384,11 @@ async fn csv_and_jsonl_match_the_expected_text_on_both_backends() {
                 "d:2026-12-01 09:30:45",
                 "s:JARDIM SÃO JOSÉ",
                 "n:1",
+                "",
+                "n:0",
+                "n:0",
+                "n:0",
+                "n:0",
                 "n:72",
                 "s:nao_informar",
                 "",
@@ -449,14 +464,14 @@ async fn personal_data_is_audited_and_refused_when_the_audit_cannot_be_written()
         let lines: Vec<&str> = out.lines().collect();
         assert!(
             lines[0].starts_with(
-                "response_id,definition_version,submitted_at,updated_at,bairro,peso,nome,sobrenome,email,telefone,idade,"
+                "response_id,definition_version,submitted_at,updated_at,bairro,peso,qualidade,qualidade__rapido,qualidade__linha_reta,qualidade__inconsistente,qualidade__duplicado,nome,sobrenome,email,telefone,idade,"
             ),
             "{}",
             lines[0]
         );
         assert!(
             lines[1].starts_with(&format!(
-                "{p1},3,2026-11-27T21:05:00Z,2026-11-27T21:05:00Z,JARDIM SÃO JOSÉ,1,Ana,Souza,ana@exemplo.com.br,12998765432,34,"
+                "{p1},3,2026-11-27T21:05:00Z,2026-11-27T21:05:00Z,JARDIM SÃO JOSÉ,1,,0,0,0,0,Ana,Souza,ana@exemplo.com.br,12998765432,34,"
             )),
             "{}",
             lines[1]
@@ -464,7 +479,7 @@ async fn personal_data_is_audited_and_refused_when_the_audit_cannot_be_written()
         // The response detached from its account has no personal data to show.
         assert!(
             lines[2].starts_with(&format!(
-                "{p3},3,2026-12-01T12:30:45Z,2026-12-01T12:30:45Z,JARDIM SÃO JOSÉ,1,,,,,72,"
+                "{p3},3,2026-12-01T12:30:45Z,2026-12-01T12:30:45Z,JARDIM SÃO JOSÉ,1,,0,0,0,0,,,,,72,"
             )),
             "{}",
             lines[2]
@@ -826,7 +841,7 @@ fn export_binary_exit_codes_stdout_and_manifest() {
     );
     let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
     assert!(text.starts_with(
-        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;triagem;checagens_confirmadas;peso;idade;"
+        "\u{feff}response_id;definition_version;submitted_at;updated_at;bairro;triagem;checagens_confirmadas;peso;qualidade;qualidade__rapido;qualidade__linha_reta;qualidade__inconsistente;qualidade__duplicado;idade;"
     ));
     assert_eq!(text.lines().count(), 1, "header only");
     let manifest: serde_json::Value =

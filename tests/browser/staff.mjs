@@ -82,6 +82,14 @@ async function dashboardChecks(page) {
     if (!info.rows.length) throw new Error('no summary table');
     return info.rows.map(([k, v]) => `${k}: ${v}`);
   });
+  await step('/admin: the sample flow, sign-ups to responses used', async () => {
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#r-flow ~ table th[scope=row]')]
+      .map((th) => `${th.innerText.trim()}: ${th.nextElementSibling && th.nextElementSibling.innerText.trim()}`));
+    const heading = await page.evaluate(() => (document.getElementById('r-flow') || {}).innerText);
+    if (heading !== 'Fluxo da amostra') throw new Error(`heading "${heading}"`);
+    if (!rows.some((r) => r.startsWith('Usados nos resultados'))) throw new Error(rows.join('; '));
+    return rows;
+  });
   await pageChecks(page, 'dashboard-360', '/admin at 360 px');
   await page.setViewportSize({ width: 1280, height: 900 });
   await screenshot(page, 'dashboard-1280');

@@ -80,7 +80,7 @@ check "users.sql applies" apply_users
 check "users.sql applies a second time (idempotent)" apply_users
 # Before the first migrate: no table for the analysts' grants, and users.sql says so.
 check "users.sql on a schema without tables: a note says to run it again after pesquisa migrate" \
-  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log, census_import, census_households, census_adults .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
+  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log, census_import, census_households, census_adults, page_visits, respondent_fingerprints .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
 
 # as USER PASSWORD SQL: a TCP connection with TLS, the server certificate verified.
 as() {
@@ -184,15 +184,19 @@ check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 'pesquisa_analyst'@'127.0.0.1' SELECT census_adults
 'pesquisa_analyst'@'127.0.0.1' SELECT census_households
 'pesquisa_analyst'@'127.0.0.1' SELECT census_import
+'pesquisa_analyst'@'127.0.0.1' SELECT page_visits
+'pesquisa_analyst'@'127.0.0.1' SELECT respondent_fingerprints
 'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)
-'pesquisa_analyst'@'127.0.0.1' SELECT users (email_verified_at,id)
+'pesquisa_analyst'@'127.0.0.1' SELECT users (email_verified_at,id,role)
 'pesquisa_analyst_pd'@'127.0.0.1' INSERT audit_log
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT __diesel_schema_migrations (version)
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_adults
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_households
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_import
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT page_visits
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT respondent_fingerprints
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT responses ($R)
-'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,email_verified_at,id,nome,sobrenome,telefone)" grants_of
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,email_verified_at,id,nome,role,sobrenome,telefone)" grants_of
 
 check "analyst can SELECT responses (the columns of Response::as_select)" \
   eq $'1\tCentro' as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*), MAX(bairro) FROM (SELECT $RESPONSE_COLS FROM responses) r"
@@ -205,6 +209,8 @@ check "analyst cannot SELECT any personal users column (nome, sobrenome, telefon
   "SELECT telefone FROM users" "SELECT * FROM users"
 check "analyst can SELECT users' id and email_verified_at (accounts.require_verified_email)" \
   eq 1 as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM users WHERE id > 0 AND email_verified_at IS NULL"
+check "analyst can SELECT what the data-quality flags read (users.role, page_visits, respondent_fingerprints)" \
+  as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM users WHERE role = 'respondent'; SELECT user_id, page, first_viewed_at, first_saved_at, last_saved_at, saves FROM page_visits; SELECT user_id, phone, name_bairro FROM respondent_fingerprints"
 check "analyst cannot read audit_log" refused pesquisa_analyst "$ANA_PW" "SELECT * FROM audit_log"
 check "analyst cannot read consents or consent_documents" \
   refused_all pesquisa_analyst "$ANA_PW" "SELECT * FROM consents" "SELECT * FROM consent_documents"
@@ -226,8 +232,8 @@ check "personal-data analyst can INSERT into audit_log (the export's entry)" \
   "INSERT INTO audit_log (at, actor_id, action, subject_id, detail) VALUES (NOW(6), NULL, 'export.personal_data', NULL, 'csv 1 rows')"
 check "personal-data analyst cannot SELECT users.password_hash" \
   refused pesquisa_analyst_pd "$APD_PW" "SELECT password_hash FROM users"
-check "personal-data analyst cannot SELECT other users columns (SELECT *, role, bairro, last_login_at)" \
-  refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM users" "SELECT role FROM users" \
+check "personal-data analyst cannot SELECT other users columns (SELECT *, bairro, last_login_at)" \
+  refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM users" \
   "SELECT bairro FROM users" "SELECT last_login_at FROM users"
 check "personal-data analyst cannot read audit_log (INSERT only)" \
   refused_all pesquisa_analyst_pd "$APD_PW" "SELECT * FROM audit_log" "SELECT COUNT(*) FROM audit_log"

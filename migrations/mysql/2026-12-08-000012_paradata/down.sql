@@ -1,0 +1,2 @@
+DROP TABLE respondent_fingerprints;
+DROP TABLE page_visits;

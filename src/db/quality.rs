@@ -1,0 +1,159 @@
+//! The one loader of the data-quality rules ([`crate::quality`]): reads what they need of
+//! every response (no answers, no personal data: dates, screen-out, confirmed checks,
+//! paradata and fingerprints) and returns each response's flags and the sample flow.
+//! The analysts' database users may read all of it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::batches::{Excluded, Filters};
+use super::schema::{page_visits, respondent_fingerprints as fp, responses, users};
+use super::{DbError, DbPool};
+use crate::accounts::Role;
+use crate::quality::{Candidate, FlagSet, Params, SampleFlow, flag_all};
+use crate::read_conn;
+
+/// Every response's flags, and the flow from sign-up to the responses used.
+#[derive(Debug, Clone, Default)]
+pub struct Assessment {
+    /// Flagged completed responses only, by response id.
+    pub flags: HashMap<i64, FlagSet>,
+    pub flow: SampleFlow,
+}
+
+impl Assessment {
+    pub fn of(&self, response_id: i64) -> FlagSet {
+        self.flags.get(&response_id).copied().unwrap_or_default()
+    }
+}
+
+type ResponseRow = (
+    i64,
+    Option<i64>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    String,
+);
+
+/// Read the inputs and apply the rules with `params`. `exclude_flagged` only changes
+/// the flow's `used` count.
+pub async fn assess(
+    pool: &DbPool,
+    params: &Params,
+    exclude_flagged: bool,
+) -> Result<Assessment, DbError> {
+    let (signed_up, rows, starts, prints) = read_conn!(pool, |conn| {
+        let signed_up: i64 = users::table
+            .filter(users::role.eq(Role::Respondent.as_str()))
+            .count()
+            .get_result(conn)
+            .await?;
+        let rows: Vec<ResponseRow> = responses::table
+            .select((
+                responses::id,
+                responses::user_id,
+                responses::submitted_at,
+                responses::screened_out,
+                responses::confirmed_checks,
+            ))
+            .load(conn)
+            .await?;
+        let starts: Vec<(i64, Option<NaiveDateTime>)> = page_visits::table
+            .group_by(page_visits::user_id)
+            .select((
+                page_visits::user_id,
+                diesel::dsl::min(page_visits::first_viewed_at),
+            ))
+            .load(conn)
+            .await?;
+        let prints: Vec<(i64, Option<String>, String)> = fp::table
+            .select((fp::user_id, fp::phone, fp::name_bairro))
+            .load(conn)
+            .await?;
+        Ok::<_, DbError>((signed_up, rows, starts, prints))
+    })?;
+    let starts: HashMap<i64, NaiveDateTime> = starts
+        .into_iter()
+        .filter_map(|(u, t)| Some((u, t?)))
+        .collect();
+    let prints: HashMap<i64, (Option<String>, String)> = prints
+        .into_iter()
+        .map(|(u, phone, name)| (u, (phone, name)))
+        .collect();
+    let mut screened = HashMap::new();
+    let candidates: Vec<Candidate> = rows
+        .into_iter()
+        .map(|(id, user, submitted_at, screened_out, checks)| {
+            let print = user.and_then(|u| prints.get(&u));
+            if let Some(rule) = &screened_out {
+                screened.insert(id, rule.clone());
+            }
+            Candidate {
+                response_id: id,
+                submitted_at,
+                screened_out: screened_out.is_some(),
+                started_at: user.and_then(|u| starts.get(&u).copied()),
+                confirmed_check: checks.split(',').any(|k| !k.is_empty()),
+                phone_fp: print.and_then(|p| p.0.clone()),
+                name_bairro_fp: print.map(|p| p.1.clone()),
+                // Grid questions are not in this questionnaire model yet; see
+                // `quality::straightline::straight_lined`.
+                straight_lined: false,
+            }
+        })
+        .collect();
+    let flags = flag_all(params, &candidates);
+    let flow = SampleFlow::new(signed_up, &candidates, &flags, &screened, exclude_flagged);
+    Ok(Assessment { flags, flow })
+}
+
+/// When `filters.exclude_flagged` is set, fill `filters.excluded` with the flagged
+/// responses, so every read through [`super::batches::Batches`] (export, report, weights)
+/// leaves them out. Returns the assessment for the caller's counts.
+pub async fn exclude_flagged(
+    pool: &DbPool,
+    params: &Params,
+    filters: &mut Filters,
+) -> Result<Assessment, DbError> {
+    let a = assess(pool, params, filters.exclude_flagged).await?;
+    filters.excluded = if filters.exclude_flagged {
+        Excluded(Some(Arc::new(
+            a.flags
+                .iter()
+                .filter(|(_, f)| !f.is_empty())
+                .map(|(id, _)| *id)
+                .collect::<HashSet<i64>>(),
+        )))
+    } else {
+        Excluded::default()
+    };
+    Ok(a)
+}
+
+/// How long the dashboard shows an assessment before reading the inputs again (they are
+/// a few seconds' read at 200,000 responses; bench/findings.md).
+pub const ASSESSMENT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The last assessment with the configured parameters, kept per instance for
+/// [`ASSESSMENT_TTL`]: concurrent dashboard views wait for one read instead of each
+/// starting one.
+#[derive(Default)]
+pub struct AssessmentCache(tokio::sync::Mutex<Option<(std::time::Instant, Arc<Assessment>)>>);
+
+impl AssessmentCache {
+    pub async fn get(&self, pool: &DbPool, params: &Params) -> Result<Arc<Assessment>, DbError> {
+        let mut slot = self.0.lock().await;
+        if let Some((at, a)) = slot.as_ref()
+            && at.elapsed() < ASSESSMENT_TTL
+        {
+            return Ok(a.clone());
+        }
+        let fresh = Arc::new(assess(pool, params, false).await?);
+        *slot = Some((std::time::Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+}

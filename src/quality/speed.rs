@@ -1,0 +1,48 @@
+//! Speeders: responses completed in under a fraction of the median duration.
+
+/// The median of `values` (the mean of the two middle ones for an even count); `None`
+/// when empty.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 0 {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    })
+}
+
+/// The duration (seconds) under which a response is a speeder: `fraction` × the median
+/// of `durations`. `None` (nobody is a speeder) with fewer than `min_responses`
+/// durations: a median of a handful of responses would flag honest ones.
+pub fn threshold(durations: &[f64], fraction: f64, min_responses: usize) -> Option<f64> {
+    if durations.len() < min_responses.max(1) {
+        return None;
+    }
+    median(durations).map(|m| m * fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[5.0]), Some(5.0));
+        assert_eq!(median(&[9.0, 1.0, 5.0]), Some(5.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn threshold_is_a_fraction_of_the_median_once_there_are_enough() {
+        let d = [300.0, 600.0, 900.0];
+        assert_eq!(threshold(&d, 1.0 / 3.0, 3), Some(200.0));
+        assert_eq!(threshold(&d, 0.5, 4), None);
+        assert_eq!(threshold(&[], 0.5, 0), None);
+    }
+}
