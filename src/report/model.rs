@@ -109,6 +109,24 @@ pub struct QuestionReport {
     pub histogram: Option<Histogram>,
     /// The weights' effect on this question's base; `None` when not weighted.
     pub weighted: Option<WeightedBase>,
+    /// A scale's mean point over those who answered with a point (the missing options,
+    /// "não sei", left out of it, though they keep their share).
+    pub mean: Option<f64>,
+    /// A grid's items, each with its own base, shares and mean.
+    pub items: Vec<ItemReport>,
+}
+
+/// One item of a grid: the distribution of its points over those who answered it (the
+/// missing options included, with their share), and the mean point without them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemReport {
+    pub key: String,
+    pub label: Label,
+    /// Respondents who answered this item.
+    pub answered: u64,
+    pub shares: Vec<Share>,
+    /// Mean point over those who answered with a point; `None` when nobody did.
+    pub mean: Option<f64>,
 }
 
 /// Income class (rows) against one question's options (columns).
@@ -268,6 +286,8 @@ enum Tally {
     Values(BTreeMap<i64, u64>),
     /// Text: answered count only; free text is never shown in aggregates.
     Text,
+    /// Per grid item, per point (the missing options included), in definition order.
+    Grid(Vec<Vec<u64>>),
 }
 
 #[derive(Default)]
@@ -325,11 +345,16 @@ impl<'d> Accumulator<'d> {
             .questions()
             .map(|q| {
                 let t = match &q.kind {
-                    QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => {
+                    QuestionKind::Single { options }
+                    | QuestionKind::Multi { options, .. }
+                    | QuestionKind::Scale { points: options } => {
                         Tally::Options(vec![0; options.len()])
                     }
                     QuestionKind::Integer { .. } => Tally::Values(BTreeMap::new()),
                     QuestionKind::Text { .. } => Tally::Text,
+                    QuestionKind::Grid { items, points } => {
+                        Tally::Grid(vec![vec![0; points.len()]; items.len()])
+                    }
                 };
                 (q, 0, t)
             })
@@ -426,6 +451,19 @@ impl<'d> Accumulator<'d> {
                     true
                 }
                 (Tally::Text, AnswerValue::Text(t)) => !t.trim().is_empty(),
+                (Tally::Grid(counts), AnswerValue::Grid(map)) => {
+                    let mut any = false;
+                    for (item, row) in q.items().iter().zip(counts.iter_mut()) {
+                        if let Some(i) = map
+                            .get(&item.key)
+                            .and_then(|v| q.options().iter().position(|o| o.value == *v))
+                        {
+                            row[i] += 1;
+                            any = true;
+                        }
+                    }
+                    any
+                }
                 // An answer stored under another definition version with another type.
                 _ => false,
             };
@@ -713,6 +751,44 @@ fn question_report(
         }),
         _ => None,
     };
+    let mean = match (&q.kind, tally) {
+        (QuestionKind::Scale { .. }, Tally::Options(counts)) => mean_point(q.options(), counts),
+        _ => None,
+    };
+    let items = match tally {
+        Tally::Grid(counts) => q
+            .items()
+            .iter()
+            .zip(counts)
+            .map(|(item, row)| {
+                let answered: u64 = row.iter().sum();
+                ItemReport {
+                    key: item.key.clone(),
+                    label: Label::of(&item.label),
+                    answered,
+                    shares: q
+                        .options()
+                        .iter()
+                        .zip(row)
+                        .map(|(o, &count)| {
+                            let (pct, ci95) = share(count, answered);
+                            Share {
+                                value: o.value.clone(),
+                                label: Label::of(&o.label),
+                                count,
+                                pct,
+                                ci95,
+                                weighted_pct: None,
+                                weighted_ci95: None,
+                            }
+                        })
+                        .collect(),
+                    mean: mean_point(q.options(), row),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     QuestionReport {
         key: q.key.clone(),
         text: Label::of(&q.text),
@@ -721,7 +797,22 @@ fn question_report(
         shares,
         histogram,
         weighted: weighted.and_then(|(n, w)| WeightedBase::of(w, *n)),
+        mean,
+        items,
     }
+}
+
+/// The mean point of a scale's counts (per point, in definition order), the missing
+/// options left out; `None` when no one chose a point.
+fn mean_point(points: &[Choice], counts: &[u64]) -> Option<f64> {
+    let (mut n, mut sum) = (0u64, 0.0);
+    for (p, &c) in points.iter().zip(counts) {
+        if let (false, Some(x)) = (p.excluded, p.lower) {
+            n += c;
+            sum += x * c as f64;
+        }
+    }
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// Bins of a "nice" width (1, 2, 5, 10, 20, …) so there are at most [`MAX_BINS`],

@@ -17,6 +17,7 @@ mod labelled_export;
 mod mail;
 mod oidc;
 mod pool;
+mod question_types;
 mod report;
 mod respondent_pages;
 mod results_page;
