@@ -471,7 +471,10 @@ pub fn with_codes<'d>(def: &Definition, cols: Vec<Column<'d>>) -> Vec<Column<'d>
                     c.codes = Some(Arc::new(CodeList::new(q, &previous)));
                 }
                 Source::Answer(q, _) | Source::GridItem(q, ..)
-                    if matches!(q.kind, QuestionKind::Scale { .. } | QuestionKind::Grid { .. }) =>
+                    if matches!(
+                        q.kind,
+                        QuestionKind::Scale { .. } | QuestionKind::Grid { .. }
+                    ) =>
                 {
                     c.codes = Some(Arc::new(CodeList::scale(q)));
                 }
@@ -844,11 +847,9 @@ impl Column<'_> {
             return Cell::Empty;
         };
         match row.answers.get(slot) {
-            Some(Some(Resolved::Single(_, Some(at)))) => codes
-                .codes
-                .get(*at)
-                .copied()
-                .map_or(Cell::Empty, Cell::Int),
+            Some(Some(Resolved::Single(_, Some(at)))) => {
+                codes.codes.get(*at).copied().map_or(Cell::Empty, Cell::Int)
+            }
             Some(Some(Resolved::Single(v, None))) => {
                 codes.code_of(&v.0).map_or(Cell::Empty, Cell::Int)
             }

@@ -663,7 +663,10 @@ fn choice(
     values: Vec<(usize, String)>,
     negate: bool,
 ) -> Result<Expr, LogicError> {
-    if !matches!(q.kind, QuestionKind::Single { .. } | QuestionKind::Scale { .. }) {
+    if !matches!(
+        q.kind,
+        QuestionKind::Single { .. } | QuestionKind::Scale { .. }
+    ) {
         return Err(LogicError::new(
             at,
             format!(
@@ -962,11 +965,12 @@ fn satisfiable(expr: &Expr, read: &[Question]) -> bool {
         .map(|q| {
             let mut d: Vec<Option<AnswerValue>> = vec![None];
             match &q.kind {
-                QuestionKind::Single { options } | QuestionKind::Scale { points: options } => d.extend(
-                    options
-                        .iter()
-                        .map(|c| Some(AnswerValue::Single(c.value.clone()))),
-                ),
+                QuestionKind::Single { options } | QuestionKind::Scale { points: options } => d
+                    .extend(
+                        options
+                            .iter()
+                            .map(|c| Some(AnswerValue::Single(c.value.clone()))),
+                    ),
                 QuestionKind::Integer { min, max } => {
                     let mut ns = vec![*min, *max];
                     for c in &consts {

@@ -13,8 +13,7 @@ use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
 use crate::i18n::Lang;
 use crate::survey::{
-    AnswerError, AnswerValue, Answers, Check, Choice, Definition, Question, QuestionKind,
-    ScreenOut,
+    AnswerError, AnswerValue, Answers, Check, Choice, Definition, Question, QuestionKind, ScreenOut,
 };
 
 /// Form field naming the checks whose message was shown (hidden input).
@@ -450,12 +449,7 @@ pub fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -
 }
 
 /// [`answer_text`] followed by the "other" text, when the answer chose that option.
-pub fn answer_with_other(
-    lang: Lang,
-    q: &Question,
-    answers: &Answers,
-    sm: u32,
-) -> String {
+pub fn answer_with_other(lang: Lang, q: &Question, answers: &Answers, sm: u32) -> String {
     let main = answer_text(lang, q, answers.get(&q.key), sm);
     match q.other_key().and_then(|k| answers.get(&k)) {
         Some(AnswerValue::Text(t)) => format!("{main}: {t}"),

@@ -38,7 +38,12 @@ async fn stored(app: &TestApp, id: i64) -> Answers {
 }
 
 /// Posts page `n` with `fields` and the CSRF token of page 1 (always shown).
-async fn post_page(app: &TestApp, b: &mut Browser, n: usize, fields: &[(&str, &str)]) -> (u16, String) {
+async fn post_page(
+    app: &TestApp,
+    b: &mut Browser,
+    n: usize,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
     let token = b.get(&app.service, "/survey/1").await.csrf();
     let mut all = vec![("csrf_token", token.as_str())];
     all.extend_from_slice(fields);
@@ -89,7 +94,10 @@ async fn grid_answers_are_saved_shown_back_and_required_item_by_item() {
         let (status, body) = post_page(&app, &mut b, 4, &fields).await;
         assert_eq!(status, 422, "{backend:?}");
         for item in ["qualidade", "atendimento"] {
-            assert!(body.contains(&format!("id=\"{GRID}__{item}-erro\"")), "{item}: {body}");
+            assert!(
+                body.contains(&format!("id=\"{GRID}__{item}-erro\"")),
+                "{item}: {body}"
+            );
             assert!(
                 body.contains(&format!("href=\"#{GRID}__{item}-1\"")),
                 "{item}: the summary links to the item's first point"
@@ -98,11 +106,26 @@ async fn grid_answers_are_saved_shown_back_and_required_item_by_item() {
         assert!(!body.contains(&format!("id=\"{GRID}__preco-erro\"")));
         assert!(body.contains("Responda este item."));
         // The typed points come back checked.
-        assert!(body.contains(&format!("id=\"{GRID}__preco-5\" name=\"{GRID}__preco\" value=\"5\" checked")), "{body}");
-        assert_eq!(stored(&app, id).await, before, "{backend:?}: nothing stored");
+        assert!(
+            body.contains(&format!(
+                "id=\"{GRID}__preco-5\" name=\"{GRID}__preco\" value=\"5\" checked"
+            )),
+            "{body}"
+        );
+        assert_eq!(
+            stored(&app, id).await,
+            before,
+            "{backend:?}: nothing stored"
+        );
 
         // A point the scale does not have.
-        let (status, body) = post_page(&app, &mut b, 4, &page4_with(&[("importancia_fatores__preco", "9")])).await;
+        let (status, body) = post_page(
+            &app,
+            &mut b,
+            4,
+            &page4_with(&[("importancia_fatores__preco", "9")]),
+        )
+        .await;
         assert_eq!(status, 422);
         assert!(body.contains(&format!("id=\"{GRID}__preco-erro\"")));
         assert_eq!(stored(&app, id).await, before);
@@ -119,11 +142,18 @@ async fn grid_answers_are_saved_shown_back_and_required_item_by_item() {
 
         // Shown back: each item its own fieldset and legend, the stored point checked.
         let page = b.get(&app.service, "/survey/4").await;
-        assert_eq!(page.body.matches("<fieldset class=\"grid-item\"").count(), 5);
+        assert_eq!(
+            page.body.matches("<fieldset class=\"grid-item\"").count(),
+            5
+        );
         assert!(page.body.contains("<legend>Preço</legend>"));
         assert!(page.body.contains(&format!("id=\"{GRID}__atendimento-nao_sei\" name=\"{GRID}__atendimento\" value=\"nao_sei\" checked")));
         let review = b.get(&app.service, "/survey/review").await;
-        assert!(review.body.contains("Preço: 5 – Muito importante"), "{}", review.body);
+        assert!(
+            review.body.contains("Preço: 5 – Muito importante"),
+            "{}",
+            review.body
+        );
         assert!(review.body.contains("Atendimento: Não sei"));
     }
 }
@@ -147,14 +177,30 @@ async fn crafted_posts_cannot_pair_an_exclusive_option_keep_a_stray_text_or_answ
         let (status, body) = post_page(&app, &mut b, 4, &fields).await;
         assert_eq!(status, 422, "{backend:?}");
         assert!(body.contains("id=\"fatores_escolha-erro\""));
-        assert!(body.contains("“Nenhum destes em especial” não pode ser marcada junto com outras opções."), "{body}");
+        assert!(
+            body.contains(
+                "“Nenhum destes em especial” não pode ser marcada junto com outras opções."
+            ),
+            "{body}"
+        );
         assert_eq!(stored(&app, id).await, before);
 
         // "Outro" without its text: 422 by the text field.
-        let (status, body) = post_page(&app, &mut b, 4, &page4_with(&[("fatores_escolha", "outro")])).await;
+        let (status, body) = post_page(
+            &app,
+            &mut b,
+            4,
+            &page4_with(&[("fatores_escolha", "outro")]),
+        )
+        .await;
         assert_eq!(status, 422);
-        assert!(body.contains("id=\"fatores_escolha__outro-erro\""), "{body}");
-        assert!(body.contains("aria-describedby=\"fatores_escolha__outro-ajuda fatores_escolha__outro-erro\""));
+        assert!(
+            body.contains("id=\"fatores_escolha__outro-erro\""),
+            "{body}"
+        );
+        assert!(body.contains(
+            "aria-describedby=\"fatores_escolha__outro-ajuda fatores_escolha__outro-erro\""
+        ));
         assert_eq!(stored(&app, id).await, before);
 
         // With its text: stored beside the answer.
@@ -162,23 +208,48 @@ async fn crafted_posts_cannot_pair_an_exclusive_option_keep_a_stray_text_or_answ
             &app,
             &mut b,
             4,
-            &page4_with(&[("fatores_escolha", "outro"), ("fatores_escolha__outro", "feira livre")]),
+            &page4_with(&[
+                ("fatores_escolha", "outro"),
+                ("fatores_escolha__outro", "feira livre"),
+            ]),
         )
         .await;
         assert_eq!(status, 303);
         let a = stored(&app, id).await;
-        assert_eq!(a.get("fatores_escolha"), Some(&AnswerValue::Multi(vec!["outro".into()])));
-        assert_eq!(a.get("fatores_escolha__outro"), Some(&AnswerValue::Text("feira livre".into())));
+        assert_eq!(
+            a.get("fatores_escolha"),
+            Some(&AnswerValue::Multi(vec!["outro".into()]))
+        );
+        assert_eq!(
+            a.get("fatores_escolha__outro"),
+            Some(&AnswerValue::Text("feira livre".into()))
+        );
 
         // A text without its option (a crafted form, or "Outro" unticked): not kept.
-        let (status, _) = post_page(&app, &mut b, 4, &page4_with(&[("fatores_escolha__outro", "sacolão")])).await;
+        let (status, _) = post_page(
+            &app,
+            &mut b,
+            4,
+            &page4_with(&[("fatores_escolha__outro", "sacolão")]),
+        )
+        .await;
         assert_eq!(status, 303);
         let a = stored(&app, id).await;
-        assert_eq!(a.get("fatores_escolha__outro"), None, "{backend:?}: the text went with the option");
+        assert_eq!(
+            a.get("fatores_escolha__outro"),
+            None,
+            "{backend:?}: the text went with the option"
+        );
 
         // A non-shopper is not asked page 4: a crafted grid answer stores nothing, and
         // the earlier one was removed with the page.
-        post_page(&app, &mut b, 3, &[("frequencia_supermercado", "nao_compro")]).await;
+        post_page(
+            &app,
+            &mut b,
+            3,
+            &[("frequencia_supermercado", "nao_compro")],
+        )
+        .await;
         assert_eq!(stored(&app, id).await.get(GRID), None);
         let (status, _) = post_page(&app, &mut b, 4, &page_answers(4)).await;
         assert_eq!(status, 303);
@@ -208,16 +279,27 @@ async fn shuffled_options_keep_one_order_per_respondent_and_differ_between_respo
             let first = option_order(&b.get(&app.service, "/survey/4").await.body);
             assert_eq!(first.len(), 12, "{first:?}");
             // Anchors last, in their own order.
-            assert_eq!(first[10..], ["fatores_escolha-outro", "fatores_escolha-nenhum"]);
+            assert_eq!(
+                first[10..],
+                ["fatores_escolha-outro", "fatores_escolha-nenhum"]
+            );
             // Again, and on a refused save of the page: the same order.
-            assert_eq!(option_order(&b.get(&app.service, "/survey/4").await.body), first);
-            let (status, body) = post_page(&app, &mut b, 4, &[("distancia_supermercado", "1a2km")]).await;
+            assert_eq!(
+                option_order(&b.get(&app.service, "/survey/4").await.body),
+                first
+            );
+            let (status, body) =
+                post_page(&app, &mut b, 4, &[("distancia_supermercado", "1a2km")]).await;
             assert_eq!(status, 422);
             assert_eq!(option_order(&body), first);
             // Another device (a new session after logging in again): the same order.
             let mut other = Browser::default();
-            app.login(&mut other, &email, crate::helpers::GOOD_PASSWORD).await;
-            assert_eq!(option_order(&other.get(&app.service, "/survey/4").await.body), first);
+            app.login(&mut other, &email, crate::helpers::GOOD_PASSWORD)
+                .await;
+            assert_eq!(
+                option_order(&other.get(&app.service, "/survey/4").await.body),
+                first
+            );
             orders.push(first);
         }
         assert!(
@@ -291,16 +373,38 @@ fn definition() -> Definition {
 }
 
 /// (idade, satisfacao, lojas, outro text, grid preco, grid dist)
-type Known = (i64, Option<&'static str>, &'static [&'static str], Option<&'static str>, Option<&'static str>, Option<&'static str>);
+type Known = (
+    i64,
+    Option<&'static str>,
+    &'static [&'static str],
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
 const KNOWN: [Known; 4] = [
     (25, Some("3"), &["mercado"], None, None, None),
-    (40, Some("nao_sei"), &["outro"], Some("feira, livre"), Some("3"), Some("nao_sei")),
+    (
+        40,
+        Some("nao_sei"),
+        &["outro"],
+        Some("feira, livre"),
+        Some("3"),
+        Some("nao_sei"),
+    ),
     (50, None, &[], None, Some("1"), Some("2")),
-    (60, Some("1"), &["mercado", "outro"], Some("sacolão"), Some("3"), Some("3")),
+    (
+        60,
+        Some("1"),
+        &["mercado", "outro"],
+        Some("sacolão"),
+        Some("3"),
+        Some("3"),
+    ),
 ];
 
 async fn insert_known(db: &DbPool) -> Result<(), DbError> {
-    let t = NaiveDateTime::parse_from_str("2026-11-27 21:05:00", "%Y-%m-%d %H:%M:%S").expect("time");
+    let t =
+        NaiveDateTime::parse_from_str("2026-11-27 21:05:00", "%Y-%m-%d %H:%M:%S").expect("time");
     for (idade, satisfacao, lojas, outro, preco, dist) in KNOWN {
         let mut a = Answers::new();
         a.insert("idade", AnswerValue::Integer(idade));
@@ -308,7 +412,10 @@ async fn insert_known(db: &DbPool) -> Result<(), DbError> {
             a.insert("satisfacao", AnswerValue::Single(v.into()));
         }
         if !lojas.is_empty() {
-            a.insert("lojas", AnswerValue::Multi(lojas.iter().map(|s| s.to_string()).collect()));
+            a.insert(
+                "lojas",
+                AnswerValue::Multi(lojas.iter().map(|s| s.to_string()).collect()),
+            );
         }
         if let Some(v) = outro {
             a.insert("lojas__outro", AnswerValue::Text(v.into()));
@@ -357,13 +464,29 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
             .expect("export");
         let csv = String::from_utf8(out).expect("utf-8");
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
-        let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_string).collect();
-        let at = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let at = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("{name} in {header:?}"))
+        };
         for name in ["satisfacao", "lojas__outro", "peso__preco", "peso__dist"] {
             at(name);
         }
-        assert!(!header.iter().any(|h| h == "peso"), "a grid has only item columns");
-        assert!(at("lojas__outro") == at("lojas__outro").max(at("lojas__mercado")), "the text follows its question");
+        assert!(
+            !header.iter().any(|h| h == "peso"),
+            "a grid has only item columns"
+        );
+        assert!(
+            at("lojas__outro") == at("lojas__outro").max(at("lojas__mercado")),
+            "the text follows its question"
+        );
         let mut rows: Vec<Vec<String>> = reader
             .records()
             .map(|r| r.expect("row").iter().map(str::to_string).collect())
@@ -378,13 +501,32 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
         assert_eq!(cells(&rows[2]), ["", "", "1", "2"]);
         assert_eq!(cells(&rows[3]), ["1", "sacolão", "3", "3"]);
 
-        let book = String::from_utf8(export::codebook(&def, &opts).expect("codebook")).expect("utf-8");
-        assert!(book.contains("\r\npeso__preco,grid,Quanto pesa? — Preço,1=1 | 2=2 | 3=3 | nao_sei=Não sei,"), "{book}");
+        let book =
+            String::from_utf8(export::codebook(&def, &opts).expect("codebook")).expect("utf-8");
+        assert!(
+            book.contains(
+                "\r\npeso__preco,grid,Quanto pesa? — Preço,1=1 | 2=2 | 3=3 | nao_sei=Não sei,"
+            ),
+            "{book}"
+        );
         assert!(book.contains("item `preco` da grade `peso`; escala de 1 a 3; nao_sei = Não sei (resposta válida, fora da média"), "{book}");
         assert!(book.contains("-2 = não perguntada"), "{book}");
-        assert!(book.contains("\r\nlojas__outro,text,Onde compra? — Outro: qual,,"), "{book}");
-        assert!(book.contains("até 40 caracteres, pedido só quando a opção `outro` de `lojas` foi escolhida"), "{book}");
-        assert!(book.contains("\r\nsatisfacao,scale,Satisfação?,1=1 – Nada | 2=2 | 3=3 – Muito | nao_sei=Não sei,"), "{book}");
+        assert!(
+            book.contains("\r\nlojas__outro,text,Onde compra? — Outro: qual,,"),
+            "{book}"
+        );
+        assert!(
+            book.contains(
+                "até 40 caracteres, pedido só quando a opção `outro` de `lojas` foi escolhida"
+            ),
+            "{book}"
+        );
+        assert!(
+            book.contains(
+                "\r\nsatisfacao,scale,Satisfação?,1=1 – Nada | 2=2 | 3=3 – Muito | nao_sei=Não sei,"
+            ),
+            "{book}"
+        );
     }
 }
 
@@ -396,7 +538,11 @@ fn run(cmd: &mut Command) -> String {
         .output()
         .unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/test-services.sh installs it)"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{cmd:?}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -409,7 +555,10 @@ async fn pspp_reads_grid_items_scales_and_other_texts_with_labels_and_missing_co
         std::fs::create_dir_all(&dir).expect("dir");
         let files = LabelledFiles::create(&dir.join("respostas"), Format::Spss).expect("files");
         let paths = files.paths.clone();
-        let opts = ExportOptions { format: Format::Spss, ..ExportOptions::default() };
+        let opts = ExportOptions {
+            format: Format::Spss,
+            ..ExportOptions::default()
+        };
         let summary = export::export_labelled(app.db(), &definition(), SECRET, &opts, files)
             .await
             .expect("export");
@@ -422,8 +571,14 @@ async fn pspp_reads_grid_items_scales_and_other_texts_with_labels_and_missing_co
         script.push_str("DISPLAY DICTIONARY.\nFREQUENCIES peso__preco peso__dist satisfacao.\nDESCRIPTIVES peso__preco satisfacao.\nLIST idade lojas__outro.\n");
         let checked = dir.join("check.sps");
         std::fs::write(&checked, script).expect("write");
-        let out = run(Command::new("pspp").args(["-O", "format=csv", "-o", "-"]).arg(&checked).current_dir(&dir));
-        assert!(!out.contains("error:") && !out.contains("warning:"), "{out}");
+        let out = run(Command::new("pspp")
+            .args(["-O", "format=csv", "-o", "-"])
+            .arg(&checked)
+            .current_dir(&dir));
+        assert!(
+            !out.contains("error:") && !out.contains("warning:"),
+            "{out}"
+        );
         let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -433,19 +588,33 @@ async fn pspp_reads_grid_items_scales_and_other_texts_with_labels_and_missing_co
             .map(|r| r.iter().map(str::to_string).collect())
             .collect();
         let has = |cells: &[&str]| {
-            rows.iter().any(|r| r.len() >= cells.len() && r.iter().zip(cells).all(|(got, want)| got == want))
+            rows.iter().any(|r| {
+                r.len() >= cells.len() && r.iter().zip(cells).all(|(got, want)| got == want)
+            })
         };
         // Value labels of the grid's item and of the scale, missing codes declared.
-        assert!(has(&["", "99", "Não sei"]) || out.contains("99,Não sei"), "{out}");
+        assert!(
+            has(&["", "99", "Não sei"]) || out.contains("99,Não sei"),
+            "{out}"
+        );
         assert!(out.contains("Muito"), "{out}");
         // The means leave out "não sei" (99) and "not asked" (-2): peso__preco is 3, 1, 3.
         let mean_line = rows
             .iter()
-            .find(|r| r.first().is_some_and(|c| c.starts_with("Quanto pesa? — Preço") || c == "peso__preco"))
+            .find(|r| {
+                r.first()
+                    .is_some_and(|c| c.starts_with("Quanto pesa? — Preço") || c == "peso__preco")
+            })
             .unwrap_or_else(|| panic!("{out}"));
-        assert!(mean_line.iter().any(|c| c == "2.33" || c == "2,33"), "{mean_line:?}\n{out}");
+        assert!(
+            mean_line.iter().any(|c| c == "2.33" || c == "2,33"),
+            "{mean_line:?}\n{out}"
+        );
         // The other text is a string variable read as written.
-        assert!(out.contains("feira, livre") && out.contains("sacolão"), "{out}");
+        assert!(
+            out.contains("feira, livre") && out.contains("sacolão"),
+            "{out}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -977,7 +977,7 @@ mod tests {
         assert_refused(
             &src,
             "rating",
-            "unknown question type `rating` (expected integer, single, multi or text)",
+            "unknown question type `rating` (expected integer, single, multi, text, scale or grid)",
         );
     }
 
@@ -1155,14 +1155,18 @@ mod tests {
                 vec!["idade", "moradores", "renda_familiar"],
                 vec!["responsavel_compras", "sexo"],
                 vec!["frequencia_supermercado"],
-                vec!["distancia_supermercado", "fatores_escolha"],
+                vec![
+                    "distancia_supermercado",
+                    "fatores_escolha",
+                    "importancia_fatores"
+                ],
                 vec!["valor_compra", "gasto_mensal", "gasto_bairro"],
-                vec!["interesse_novo", "mercado_atual"],
+                vec!["interesse_novo", "satisfacao_atual", "mercado_atual"],
                 cceb,
             ]
         );
         assert_eq!(def.version(), 2);
-        assert_eq!(def.questions().count(), 28);
+        assert_eq!(def.questions().count(), 30);
         assert_eq!(def.page_of("fatores_escolha"), Some(3));
         assert_eq!(def.page_of("mercado_atual"), Some(5));
         assert_eq!(def.page_of("nada"), None);
@@ -1218,7 +1222,7 @@ mod tests {
             fatores.kind,
             QuestionKind::Multi { min: 1, max: 3, .. }
         ));
-        assert_eq!(fatores.options().len(), 10);
+        assert_eq!(fatores.options().len(), 12);
         assert!(fatores.option("formas_pagamento").is_some());
 
         let values = |key: &str| -> Vec<String> {
@@ -1660,7 +1664,9 @@ mod question_type_tests {
     fn choice_q(kind: &str, extra: &str, last: &str) -> String {
         let opts: String = ["a", "b", "c", "d", "e"]
             .iter()
-            .map(|v| format!("  {{ value = \"{v}\", label = {{ pt = \"{v}\", en = \"{v}\" }} }},\n"))
+            .map(|v| {
+                format!("  {{ value = \"{v}\", label = {{ pt = \"{v}\", en = \"{v}\" }} }},\n")
+            })
             .collect();
         format!(
             "[[pages.questions]]\nkey = \"q\"\ntype = \"{kind}\"\n{extra}\n\
@@ -1688,8 +1694,16 @@ mod question_type_tests {
             Ok(_) => panic!("accepted:\n{src}"),
             Err(e) => e,
         };
-        assert_eq!(err.line(), line_with(src, needle), "wrong line for {err}\n{src}");
-        assert!(err.reason().contains(reason), "`{}` lacks `{reason}`", err.reason());
+        assert_eq!(
+            err.line(),
+            line_with(src, needle),
+            "wrong line for {err}\n{src}"
+        );
+        assert!(
+            err.reason().contains(reason),
+            "`{}` lacks `{reason}`",
+            err.reason()
+        );
     }
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -1715,21 +1729,41 @@ mod question_type_tests {
         assert_eq!(outro.other_text, Some(DEFAULT_OTHER_LENGTH));
         assert!(q.option("nenhum").is_some_and(|c| c.anchor && c.exclusive));
         assert_eq!(q.other_key().as_deref(), Some("q__outro"));
-        assert_eq!(def.answer_owner("q__outro").map(|q| q.key.as_str()), Some("q"));
+        assert_eq!(
+            def.answer_owner("q__outro").map(|q| q.key.as_str()),
+            Some("q")
+        );
         assert!(def.answer_owner("q__nada").is_none());
     }
 
     #[test]
     fn refuses_option_features_where_they_mean_nothing() {
         let anchor = "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, anchor = true },\n";
-        assert_refused(&doc(&choice_q("single", "", anchor)), "anchor = true", "does not shuffle");
+        assert_refused(
+            &doc(&choice_q("single", "", anchor)),
+            "anchor = true",
+            "does not shuffle",
+        );
         let excl = "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, exclusive = true },\n";
-        assert_refused(&doc(&choice_q("single", "", excl)), "exclusive = true", "only means something in a multi");
+        assert_refused(
+            &doc(&choice_q("single", "", excl)),
+            "exclusive = true",
+            "only means something in a multi",
+        );
         let two = "  { value = \"y\", label = { pt = \"Y\", en = \"Y\" }, other_text = true },\n  \
                    { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_text = true },\n";
-        assert_refused(&doc(&choice_q("multi", "", two)), "value = \"z\"", "only one option may ask");
-        let len = "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_max_length = 5 },\n";
-        assert_refused(&doc(&choice_q("multi", "", len)), "other_max_length", "without `other_text");
+        assert_refused(
+            &doc(&choice_q("multi", "", two)),
+            "value = \"z\"",
+            "only one option may ask",
+        );
+        let len =
+            "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_max_length = 5 },\n";
+        assert_refused(
+            &doc(&choice_q("multi", "", len)),
+            "other_max_length",
+            "without `other_text",
+        );
         assert_refused(
             &doc(&"[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\nshuffle = true\ntext = { pt = \"a\", en = \"b\" }\n".to_string()),
             "shuffle",
@@ -1741,17 +1775,29 @@ mod question_type_tests {
     fn scale_and_grid_parse() {
         let scale = "[[pages.questions]]\nkey = \"s\"\ntype = \"scale\"\ntext = { pt = \"S?\", en = \"S?\" }\n\
             points = [{ value = 1 }, { value = 2 }, { value = 3 }]\n";
-        let def = Definition::parse(&doc(&format!("{scale}\n{GRID}"))).unwrap_or_else(|e| panic!("{e}"));
+        let def =
+            Definition::parse(&doc(&format!("{scale}\n{GRID}"))).unwrap_or_else(|e| panic!("{e}"));
         let s = def.question("s").expect("s");
         assert_eq!(s.kind.name(), "scale");
         let values: Vec<&str> = s.options().iter().map(|c| c.value.as_str()).collect();
         assert_eq!(values, ["1", "2", "3"]);
         let g = def.question("g").expect("g");
         assert_eq!(
-            g.options().iter().map(|c| (c.value.as_str(), c.label.pt.as_str(), c.excluded)).collect::<Vec<_>>(),
-            [("1", "1 – Nada", false), ("2", "2", false), ("3", "3 – Muito", false), ("nao_sei", "Não sei", true)]
+            g.options()
+                .iter()
+                .map(|c| (c.value.as_str(), c.label.pt.as_str(), c.excluded))
+                .collect::<Vec<_>>(),
+            [
+                ("1", "1 – Nada", false),
+                ("2", "2", false),
+                ("3", "3 – Muito", false),
+                ("nao_sei", "Não sei", true)
+            ]
         );
-        assert_eq!(g.items().iter().map(|i| i.key.as_str()).collect::<Vec<_>>(), ["preco", "dist"]);
+        assert_eq!(
+            g.items().iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+            ["preco", "dist"]
+        );
         assert_eq!(g.item_field("preco"), "g__preco");
         assert_eq!(g.options()[2].lower, Some(3.0));
     }
@@ -1764,7 +1810,11 @@ mod question_type_tests {
         );
         assert_refused(&doc(&no_items), "items = []", "has no items");
         let dup = GRID.replace("key = \"dist\"", "key = \"preco\"");
-        assert_refused(&doc(&dup), "{ key = \"preco\", label = { pt = \"Distância\"", "duplicate item key `preco`");
+        assert_refused(
+            &doc(&dup),
+            "{ key = \"preco\", label = { pt = \"Distância\"",
+            "duplicate item key `preco`",
+        );
         let order = GRID.replace("{ value = 2 }", "{ value = 0 }");
         assert_refused(&doc(&order), "{ value = 0 }", "out of order");
         let same = GRID.replace("{ value = 2 }", "{ value = 1 }");
@@ -1775,7 +1825,11 @@ mod question_type_tests {
             "missing = [",
             "options = [{ value = \"a\", label = { pt = \"a\", en = \"a\" } }]\nmissing = [",
         );
-        assert_refused(&doc(&with_options), "options = [", "`options` is not allowed on grid");
+        assert_refused(
+            &doc(&with_options),
+            "options = [",
+            "`options` is not allowed on grid",
+        );
         let bad_item = GRID.replace("key = \"dist\"", "key = \"di__st\"");
         assert_refused(&doc(&bad_item), "di__st", "without `__`");
         assert_refused(
@@ -1784,7 +1838,11 @@ mod question_type_tests {
             "without `__`",
         );
         let numeric_missing = GRID.replace("value = \"nao_sei\"", "value = \"9\"");
-        assert_refused(&doc(&numeric_missing), "value = \"9\"", "would look like a point");
+        assert_refused(
+            &doc(&numeric_missing),
+            "value = \"9\"",
+            "would look like a point",
+        );
         let far = GRID.replace("{ value = 2 }", "{ value = 2 },\n  { value = 99 }");
         assert_refused(&doc(&far), "value = 99", "outside -50..=50");
     }
@@ -1803,7 +1861,13 @@ mod question_type_tests {
     fn conditions_read_grid_items() {
         let def = Definition::parse(&grid_condition("g.preco >= 3 and answered(g.dist)"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let cond = &def.question("depois").expect("q").show_if.as_ref().expect("show_if").expr;
+        let cond = &def
+            .question("depois")
+            .expect("q")
+            .show_if
+            .as_ref()
+            .expect("show_if")
+            .expr;
         let find = |k: &str| def.question(k);
         let grid = |p: &str, d: Option<&str>| {
             let mut m = std::collections::BTreeMap::new();
@@ -1827,15 +1891,29 @@ mod question_type_tests {
     fn refuses_conditions_on_grid_items_of_the_wrong_type() {
         let src = grid_condition("g >= 3");
         assert_refused(&src, "show_if", "is a grid: name one of its items");
-        assert_refused(&grid_condition("g.nada >= 3"), "show_if", "not an item of grid `g`");
-        assert_refused(&grid_condition("g.preco == \"3\""), "show_if", "is a grid item");
+        assert_refused(
+            &grid_condition("g.nada >= 3"),
+            "show_if",
+            "not an item of grid `g`",
+        );
+        assert_refused(
+            &grid_condition("g.preco == \"3\""),
+            "show_if",
+            "is a grid item",
+        );
         assert_refused(&grid_condition("g.preco > 3"), "show_if", "never be true");
-        assert_refused(&grid_condition("g.preco > g.preco"), "show_if", "never be true");
+        assert_refused(
+            &grid_condition("g.preco > g.preco"),
+            "show_if",
+            "never be true",
+        );
         let src = format!(
             "{}\n[[pages]]\nkey = \"p2\"\ntitle = {{ pt = \"2\", en = \"2\" }}\n\n\
              [[pages.questions]]\nkey = \"depois\"\ntype = \"integer\"\nmin = 1\nmax = 3\n\
              text = {{ pt = \"a\", en = \"b\" }}\nshow_if = 'n.x > 1'\n",
-            doc("[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\ntext = { pt = \"a\", en = \"b\" }\n")
+            doc(
+                "[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\ntext = { pt = \"a\", en = \"b\" }\n"
+            )
         );
         assert_refused(&src, "show_if", "not a grid");
     }
@@ -1862,7 +1940,10 @@ mod question_type_tests {
         assert!(distinct.len() >= 10, "respondents differ: {distinct:?}");
         // Without `shuffle`, the definition's order for everyone.
         let plain = Definition::parse(&doc(&choice_q("multi", "", ""))).expect("plain");
-        assert_eq!(plain.question("q").expect("q").option_order(&key(7)), [0, 1, 2, 3, 4]);
+        assert_eq!(
+            plain.question("q").expect("q").option_order(&key(7)),
+            [0, 1, 2, 3, 4]
+        );
     }
 
     #[test]
@@ -1878,20 +1959,38 @@ mod question_type_tests {
             Ok(a) => panic!("accepted {pairs:?}: {a:?}"),
             Err(e) => e,
         };
-        assert_eq!(err(&[("q", "a"), ("q", "nenhum")]).get("q"), Some(AnswerError::Exclusive));
-        assert_eq!(err(&[("q", "outro")]).get("q__outro"), Some(AnswerError::Required));
-        assert_eq!(err(&[("q", "outro"), ("q__outro", "  ")]).get("q__outro"), Some(AnswerError::Required));
+        assert_eq!(
+            err(&[("q", "a"), ("q", "nenhum")]).get("q"),
+            Some(AnswerError::Exclusive)
+        );
+        assert_eq!(
+            err(&[("q", "outro")]).get("q__outro"),
+            Some(AnswerError::Required)
+        );
+        assert_eq!(
+            err(&[("q", "outro"), ("q__outro", "  ")]).get("q__outro"),
+            Some(AnswerError::Required)
+        );
         assert_eq!(
             err(&[("q", "outro"), ("q__outro", "feira livre")]).get("q__outro"),
             Some(AnswerError::TooLong { max: 5 })
         );
         let ok = validate_page(&def, 0, &form(&[("q", "nenhum")]), &[]).expect("alone");
-        assert_eq!(ok.get("q"), Some(&AnswerValue::Multi(vec!["nenhum".into()])));
-        let ok = validate_page(&def, 0, &form(&[("q", "outro"), ("q", "a"), ("q__outro", "feira")]), &[])
-            .expect("with text");
+        assert_eq!(
+            ok.get("q"),
+            Some(&AnswerValue::Multi(vec!["nenhum".into()]))
+        );
+        let ok = validate_page(
+            &def,
+            0,
+            &form(&[("q", "outro"), ("q", "a"), ("q__outro", "feira")]),
+            &[],
+        )
+        .expect("with text");
         assert_eq!(ok.get("q__outro"), Some(&AnswerValue::Text("feira".into())));
         // A text without its option is dropped: unticking "Outro" removes it.
-        let ok = validate_page(&def, 0, &form(&[("q", "a"), ("q__outro", "feira")]), &[]).expect("dropped");
+        let ok = validate_page(&def, 0, &form(&[("q", "a"), ("q__outro", "feira")]), &[])
+            .expect("dropped");
         assert!(ok.get("q__outro").is_none(), "{ok:?}");
         // merge_page replaces the text with the page; retain_known keeps it.
         let mut stored = Answers::new();
@@ -1915,11 +2014,21 @@ mod question_type_tests {
         let e = validate_page(&def, 0, &form(&[("g__preco", "7"), ("g__dist", "1")]), &[])
             .expect_err("not a point");
         assert_eq!(e.get("g__preco"), Some(AnswerError::UnknownOption));
-        let e = validate_page(&def, 0, &form(&[("g", "1"), ("g__preco", "1"), ("g__dist", "1")]), &[])
-            .expect_err("the grid's own key is no field");
+        let e = validate_page(
+            &def,
+            0,
+            &form(&[("g", "1"), ("g__preco", "1"), ("g__dist", "1")]),
+            &[],
+        )
+        .expect_err("the grid's own key is no field");
         assert_eq!(e.unknown, ["g"]);
-        let ok = validate_page(&def, 0, &form(&[("g__preco", "3"), ("g__dist", "nao_sei")]), &[])
-            .expect("valid");
+        let ok = validate_page(
+            &def,
+            0,
+            &form(&[("g__preco", "3"), ("g__dist", "nao_sei")]),
+            &[],
+        )
+        .expect("valid");
         let Some(AnswerValue::Grid(map)) = ok.get("g") else {
             panic!("{ok:?}")
         };
@@ -1944,14 +2053,26 @@ mod question_type_tests {
         let def = default_definition().unwrap_or_else(|e| panic!("{e}"));
         let f = def.question("fatores_escolha").expect("fatores");
         assert!(f.shuffle);
-        assert!(f.option("outro").is_some_and(|o| o.anchor && o.other_text == Some(60)));
+        assert!(
+            f.option("outro")
+                .is_some_and(|o| o.anchor && o.other_text == Some(60))
+        );
         assert!(f.option("nenhum").is_some_and(|o| o.anchor && o.exclusive));
         let g = def.question("importancia_fatores").expect("grid");
         assert_eq!(
             g.items().iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
-            ["preco", "distancia", "qualidade", "variedade", "atendimento"]
+            [
+                "preco",
+                "distancia",
+                "qualidade",
+                "variedade",
+                "atendimento"
+            ]
         );
-        assert_eq!(def.page_of("importancia_fatores"), def.page_of("fatores_escolha"));
+        assert_eq!(
+            def.page_of("importancia_fatores"),
+            def.page_of("fatores_escolha")
+        );
         let s = def.question("satisfacao_atual").expect("scale");
         assert!(matches!(s.kind, QuestionKind::Scale { .. }) && !s.required);
     }

@@ -710,7 +710,11 @@ impl<'a> Builder<'a> {
                 QuestionKind::Multi { options, min, max }
             }
             "scale" | "grid" => {
-                let what = if type_name == "scale" { "scale" } else { "grid" };
+                let what = if type_name == "scale" {
+                    "scale"
+                } else {
+                    "grid"
+                };
                 self.forbid(&raw.min, "min", what)?;
                 self.forbid(&raw.max, "max", what)?;
                 self.forbid(&raw.max_length, "max_length", what)?;
@@ -1112,10 +1116,7 @@ impl<'a> Builder<'a> {
         raw: Option<Spanned<Vec<RawItem>>>,
     ) -> Res<Vec<GridItem>> {
         let Some(raw) = raw else {
-            return Err(self.err(
-                question_span,
-                format!("grid `{question}` needs `items`"),
-            ));
+            return Err(self.err(question_span, format!("grid `{question}` needs `items`")));
         };
         let list_span = raw.span();
         let list = raw.into_inner();
