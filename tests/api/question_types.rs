@@ -17,6 +17,7 @@ use pesquisa::export::{self, ExportOptions, Format, LabelledFiles};
 use pesquisa::survey::{AnswerValue, Answers, Definition};
 
 use crate::helpers::{ALL_BACKENDS, Browser, TestApp, unique};
+use crate::labelled_export::{frequencies, value_labels};
 use crate::survey::page_answers;
 
 const GRID: &str = "importancia_fatores";
@@ -190,7 +191,7 @@ async fn crafted_posts_cannot_pair_an_exclusive_option_keep_a_stray_text_or_answ
             &app,
             &mut b,
             4,
-            &page4_with(&[("fatores_escolha", "outro")]),
+            &page4_with(&[("fatores_escolha", "outros")]),
         )
         .await;
         assert_eq!(status, 422);
@@ -209,7 +210,7 @@ async fn crafted_posts_cannot_pair_an_exclusive_option_keep_a_stray_text_or_answ
             &mut b,
             4,
             &page4_with(&[
-                ("fatores_escolha", "outro"),
+                ("fatores_escolha", "outros"),
                 ("fatores_escolha__outro", "feira livre"),
             ]),
         )
@@ -218,7 +219,7 @@ async fn crafted_posts_cannot_pair_an_exclusive_option_keep_a_stray_text_or_answ
         let a = stored(&app, id).await;
         assert_eq!(
             a.get("fatores_escolha"),
-            Some(&AnswerValue::Multi(vec!["outro".into()]))
+            Some(&AnswerValue::Multi(vec!["outros".into()]))
         );
         assert_eq!(
             a.get("fatores_escolha__outro"),
@@ -281,7 +282,7 @@ async fn shuffled_options_keep_one_order_per_respondent_and_differ_between_respo
             // Anchors last, in their own order.
             assert_eq!(
                 first[10..],
-                ["fatores_escolha-outro", "fatores_escolha-nenhum"]
+                ["fatores_escolha-outros", "fatores_escolha-nenhum"]
             );
             // Again, and on a refused save of the page: the same order.
             assert_eq!(
@@ -348,7 +349,7 @@ required = false
 text = { pt = "Onde compra?", en = "Where?" }
 options = [
   { value = "mercado", label = { pt = "Mercado", en = "Market" } },
-  { value = "outro", label = { pt = "Outro", en = "Other" }, other_text = true, other_max_length = 40 },
+  { value = "outros", label = { pt = "Outro", en = "Other" }, other_text = true, other_max_length = 40 },
 ]
 
 [[pages]]
@@ -357,7 +358,7 @@ title = { pt = "Mais", en = "More" }
 show_if = "idade >= 30"
 
 [[pages.questions]]
-key = "peso"
+key = "pesa"
 type = "grid"
 text = { pt = "Quanto pesa?", en = "How much?" }
 points = [{ value = 1 }, { value = 2 }, { value = 3 }]
@@ -386,7 +387,7 @@ const KNOWN: [Known; 4] = [
     (
         40,
         Some("nao_sei"),
-        &["outro"],
+        &["outros"],
         Some("feira, livre"),
         Some("3"),
         Some("nao_sei"),
@@ -395,7 +396,7 @@ const KNOWN: [Known; 4] = [
     (
         60,
         Some("1"),
-        &["mercado", "outro"],
+        &["mercado", "outros"],
         Some("sacolão"),
         Some("3"),
         Some("3"),
@@ -427,7 +428,7 @@ async fn insert_known(db: &DbPool) -> Result<(), DbError> {
             }
         }
         if !grid.is_empty() {
-            a.insert("peso", AnswerValue::Grid(grid));
+            a.insert("pesa", AnswerValue::Grid(grid));
         }
         let json = serde_json::to_string(&a).expect("json");
         pesquisa::with_conn!(db, |conn| {
@@ -476,11 +477,11 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
                 .position(|h| h == name)
                 .unwrap_or_else(|| panic!("{name} in {header:?}"))
         };
-        for name in ["satisfacao", "lojas__outro", "peso__preco", "peso__dist"] {
+        for name in ["satisfacao", "lojas__outro", "pesa__preco", "pesa__dist"] {
             at(name);
         }
         assert!(
-            !header.iter().any(|h| h == "peso"),
+            !header.iter().any(|h| h == "pesa"),
             "a grid has only item columns"
         );
         assert!(
@@ -493,7 +494,7 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
             .collect();
         rows.sort_by_key(|r| r[at("idade")].parse::<i64>().unwrap_or(0));
         let cells = |r: &Vec<String>| {
-            ["satisfacao", "lojas__outro", "peso__preco", "peso__dist"].map(|c| r[at(c)].clone())
+            ["satisfacao", "lojas__outro", "pesa__preco", "pesa__dist"].map(|c| r[at(c)].clone())
         };
         // Under 30: the grid was not asked (-2), which differs from unanswered (empty).
         assert_eq!(cells(&rows[0]), ["3", "", "-2", "-2"], "{backend:?}");
@@ -505,11 +506,11 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
             String::from_utf8(export::codebook(&def, &opts).expect("codebook")).expect("utf-8");
         assert!(
             book.contains(
-                "\r\npeso__preco,grid,Quanto pesa? — Preço,1=1 | 2=2 | 3=3 | nao_sei=Não sei,"
+                "\r\npesa__preco,grid,Quanto pesa? — Preço,1=1 | 2=2 | 3=3 | nao_sei=Não sei,"
             ),
             "{book}"
         );
-        assert!(book.contains("item `preco` da grade `peso`; escala de 1 a 3; nao_sei = Não sei (resposta válida, fora da média"), "{book}");
+        assert!(book.contains("item `preco` da grade `pesa`; escala de 1 a 3; nao_sei = Não sei (resposta válida, fora da média"), "{book}");
         assert!(book.contains("-2 = não perguntada"), "{book}");
         assert!(
             book.contains("\r\nlojas__outro,text,Onde compra? — Outro: qual,,"),
@@ -517,7 +518,7 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
         );
         assert!(
             book.contains(
-                "até 40 caracteres, pedido só quando a opção `outro` de `lojas` foi escolhida"
+                "até 40 caracteres, pedido só quando a opção `outros` de `lojas` foi escolhida"
             ),
             "{book}"
         );
@@ -567,8 +568,8 @@ async fn pspp_reads_grid_items_scales_and_other_texts_with_labels_and_missing_co
         let data = std::fs::read_to_string(&paths.data).expect("csv");
         assert!(data.contains(",99,"), "{data}");
         let mut script = std::fs::read_to_string(&paths.syntax).expect("sps");
-        assert!(script.contains("peso__preco"), "{script}");
-        script.push_str("DISPLAY DICTIONARY.\nFREQUENCIES peso__preco peso__dist satisfacao.\nDESCRIPTIVES peso__preco satisfacao.\nLIST idade lojas__outro.\n");
+        assert!(script.contains("pesa__preco"), "{script}");
+        script.push_str("DISPLAY DICTIONARY.\nFREQUENCIES pesa__preco pesa__dist satisfacao.\nDESCRIPTIVES pesa__preco satisfacao.\nLIST idade lojas__outro.\n");
         let checked = dir.join("check.sps");
         std::fs::write(&checked, script).expect("write");
         let out = run(Command::new("pspp")
@@ -592,27 +593,72 @@ async fn pspp_reads_grid_items_scales_and_other_texts_with_labels_and_missing_co
                 r.len() >= cells.len() && r.iter().zip(cells).all(|(got, want)| got == want)
             })
         };
-        // Value labels of the grid's item and of the scale, missing codes declared.
-        assert!(
-            has(&["", "99", "Não sei"]) || out.contains("99,Não sei"),
+        // Value labels: the points, "não sei" (99) and "not asked" (-2) declared missing.
+        let labels = value_labels(&rows);
+        for (variable, value, label) in [
+            ("Quanto pesa? — Preço", "1", "1"),
+            ("Quanto pesa? — Preço", "99[a]", "Não sei"),
+            ("Quanto pesa? — Preço", "-2[a]", "Não perguntada"),
+            ("Satisfação?", "3", "3 – Muito"),
+            ("Satisfação?", "99[a]", "Não sei"),
+        ] {
+            assert!(
+                labels.contains(&(variable.to_string(), value.to_string(), label.to_string())),
+                "{variable} {value} {label}: {labels:?}"
+            );
+        }
+        let table = |title: &str| {
+            let mut found = frequencies(&rows, title);
+            found.sort();
+            found
+        };
+        let want = |mut v: Vec<(&str, u32, bool)>| {
+            v.sort();
+            v.into_iter()
+                .map(|(l, n, m)| (l.to_string(), n, m))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            table("Quanto pesa? — Preço"),
+            want(vec![
+                ("3", 2, false),
+                ("1", 1, false),
+                ("Não perguntada", 1, true)
+            ]),
             "{out}"
         );
-        assert!(out.contains("Muito"), "{out}");
-        // The means leave out "não sei" (99) and "not asked" (-2): peso__preco is 3, 1, 3.
-        let mean_line = rows
-            .iter()
-            .find(|r| {
-                r.first()
-                    .is_some_and(|c| c.starts_with("Quanto pesa? — Preço") || c == "peso__preco")
-            })
-            .unwrap_or_else(|| panic!("{out}"));
-        assert!(
-            mean_line.iter().any(|c| c == "2.33" || c == "2,33"),
-            "{mean_line:?}\n{out}"
+        assert_eq!(
+            table("Quanto pesa? — Distância"),
+            want(vec![
+                ("2", 1, false),
+                ("3", 1, false),
+                ("Não sei", 1, true),
+                ("Não perguntada", 1, true)
+            ]),
+            "{out}"
         );
-        // The other text is a string variable read as written.
+        assert_eq!(
+            table("Satisfação?"),
+            want(vec![
+                ("1 – Nada", 1, false),
+                ("3 – Muito", 1, false),
+                ("Não sei", 1, true),
+                (".", 1, true)
+            ]),
+            "{out}"
+        );
+        // The mean leaves out "não sei" (99) and "not asked" (-2): pesa__preco is 3, 1, 3.
         assert!(
-            out.contains("feira, livre") && out.contains("sacolão"),
+            rows.iter().any(|r| r
+                .iter()
+                .next()
+                .is_some_and(|c| c.starts_with("Quanto pesa? — Preço"))
+                && r.iter().any(|c| c == "2.33")),
+            "mean 2.33 in\n{out}"
+        );
+        // The other text is a string variable, read as written.
+        assert!(
+            has(&["40", "feira, livre"]) && has(&["60", "sacolão"]),
             "{out}"
         );
         std::fs::remove_dir_all(&dir).ok();

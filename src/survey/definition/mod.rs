@@ -1718,13 +1718,13 @@ mod question_type_tests {
         let src = doc(&choice_q(
             "multi",
             "shuffle = true",
-            "  { value = \"outro\", label = { pt = \"Outro\", en = \"Other\" }, anchor = true, other_text = true },\n  \
+            "  { value = \"outros\", label = { pt = \"Outro\", en = \"Other\" }, anchor = true, other_text = true },\n  \
              { value = \"nenhum\", label = { pt = \"Nenhum\", en = \"None\" }, anchor = true, exclusive = true },\n",
         ));
         let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
         let q = def.question("q").expect("q");
         assert!(q.shuffle);
-        let outro = q.option("outro").expect("outro");
+        let outro = q.option("outros").expect("outros");
         assert!(outro.anchor && !outro.exclusive);
         assert_eq!(outro.other_text, Some(DEFAULT_OTHER_LENGTH));
         assert!(q.option("nenhum").is_some_and(|c| c.anchor && c.exclusive));
@@ -1757,6 +1757,15 @@ mod question_type_tests {
             "value = \"z\"",
             "only one option may ask",
         );
+        let clash =
+            "  { value = \"outro\", label = { pt = \"O\", en = \"O\" }, other_text = true },\n";
+        assert_refused(
+            &doc(&choice_q("multi", "", clash)),
+            "value = \"outro\"",
+            "column `q__outro` twice",
+        );
+        // In a single question there are no flag columns: `outro` is fine.
+        assert!(Definition::parse(&doc(&choice_q("single", "", clash))).is_ok());
         let len =
             "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_max_length = 5 },\n";
         assert_refused(
@@ -1951,7 +1960,7 @@ mod question_type_tests {
         let src = doc(&choice_q(
             "multi",
             "",
-            "  { value = \"outro\", label = { pt = \"Outro\", en = \"Other\" }, other_text = true, other_max_length = 5 },\n  \
+            "  { value = \"outros\", label = { pt = \"Outro\", en = \"Other\" }, other_text = true, other_max_length = 5 },\n  \
              { value = \"nenhum\", label = { pt = \"Nenhum\", en = \"None\" }, exclusive = true },\n",
         ));
         let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
@@ -1964,15 +1973,15 @@ mod question_type_tests {
             Some(AnswerError::Exclusive)
         );
         assert_eq!(
-            err(&[("q", "outro")]).get("q__outro"),
+            err(&[("q", "outros")]).get("q__outro"),
             Some(AnswerError::Required)
         );
         assert_eq!(
-            err(&[("q", "outro"), ("q__outro", "  ")]).get("q__outro"),
+            err(&[("q", "outros"), ("q__outro", "  ")]).get("q__outro"),
             Some(AnswerError::Required)
         );
         assert_eq!(
-            err(&[("q", "outro"), ("q__outro", "feira livre")]).get("q__outro"),
+            err(&[("q", "outros"), ("q__outro", "feira livre")]).get("q__outro"),
             Some(AnswerError::TooLong { max: 5 })
         );
         let ok = validate_page(&def, 0, &form(&[("q", "nenhum")]), &[]).expect("alone");
@@ -1983,7 +1992,7 @@ mod question_type_tests {
         let ok = validate_page(
             &def,
             0,
-            &form(&[("q", "outro"), ("q", "a"), ("q__outro", "feira")]),
+            &form(&[("q", "outros"), ("q", "a"), ("q__outro", "feira")]),
             &[],
         )
         .expect("with text");
@@ -1994,7 +2003,7 @@ mod question_type_tests {
         assert!(ok.get("q__outro").is_none(), "{ok:?}");
         // merge_page replaces the text with the page; retain_known keeps it.
         let mut stored = Answers::new();
-        stored.insert("q", AnswerValue::Multi(vec!["outro".into()]));
+        stored.insert("q", AnswerValue::Multi(vec!["outros".into()]));
         stored.insert("q__outro", AnswerValue::Text("velho".into()));
         stored.merge_page(&def, 0, ok);
         assert!(stored.get("q__outro").is_none());
@@ -2054,7 +2063,7 @@ mod question_type_tests {
         let f = def.question("fatores_escolha").expect("fatores");
         assert!(f.shuffle);
         assert!(
-            f.option("outro")
+            f.option("outros")
                 .is_some_and(|o| o.anchor && o.other_text == Some(60))
         );
         assert!(f.option("nenhum").is_some_and(|o| o.anchor && o.exclusive));

@@ -907,6 +907,21 @@ impl<'a> Builder<'a> {
                 other_text,
             });
         }
+        // A multi's options are 0/1 columns `{key}__{value}`, and the "other" text is
+        // `{key}__outro`: an option valued `outro` would make that column twice.
+        if multi && out.iter().any(|c| c.other_text.is_some()) {
+            if let Some(c) = out.iter().find(|c| c.value == "outro") {
+                let line = seen.get(&c.value).copied().unwrap_or(1);
+                return Err(DefinitionError::new(
+                    line,
+                    format!(
+                        "option value `outro` in multi question `{question}` would make the \
+                         column `{question}{OTHER_SUFFIX}` twice (its 0/1 flag and the \
+                         `other_text`); use another value, e.g. `outros`"
+                    ),
+                ));
+            }
+        }
         Ok(out)
     }
 
