@@ -638,6 +638,37 @@ mod tests {
     }
 
     #[test]
+    fn a_few_households_straight_line_the_grid_and_others_use_other_and_none() {
+        let (def, _, households) = sample(3000, 11);
+        let grids: Vec<Vec<i64>> = households
+            .iter()
+            .flat_map(|h| def.grid_values(&h.answers))
+            .filter(|(_, v)| v.len() >= 4)
+            .map(|(_, v)| v)
+            .collect();
+        let flat = grids
+            .iter()
+            .filter(|v| v.windows(2).all(|w| w[0] == w[1]))
+            .count();
+        let share = flat as f64 / grids.len() as f64;
+        assert!(grids.len() > 1000, "{}", grids.len());
+        assert!((0.02..0.08).contains(&share), "straight-liners: {share}");
+        // "Outro" comes with its text; "Nenhum destes" alone.
+        let mut others = 0;
+        for h in &households {
+            if let Some(AnswerValue::Multi(v)) = h.answers.get("fatores_escolha") {
+                if v.contains(&"nenhum".to_string()) {
+                    assert_eq!(v.len(), 1, "{v:?}");
+                }
+                let text = h.answers.get("fatores_escolha__outro").is_some();
+                assert_eq!(v.contains(&"outros".to_string()), text, "{:?}", h.answers);
+                others += usize::from(text);
+            }
+        }
+        assert!(others > 10, "{others}");
+    }
+
+    #[test]
     fn every_household_obeys_the_questionnaire_and_the_seed_repeats() {
         let (def, bairros, households) = sample(3000, 7);
         let (mut complete, mut screened, mut non_shoppers) = (0, 0, 0);
@@ -646,8 +677,13 @@ mod tests {
             let flow = Flow::new(&def, &h.answers);
             // Nothing answered that the flow does not ask, and every answer valid.
             for (k, _) in h.answers.iter() {
-                assert!(flow.is_shown(k), "{k} answered but hidden: {:?}", h.answers);
-                let q = def.question(k).expect("known question");
+                // An "other" text belongs to its question.
+                let q = def.answer_owner(k).expect("known question");
+                assert!(
+                    flow.is_shown(&q.key),
+                    "{k} answered but hidden: {:?}",
+                    h.answers
+                );
                 assert_eq!(check_stored(q, &h.answers), None, "{k}: {:?}", h.answers);
             }
             // No soft check fires: trips × spend per trip fits the monthly spend.

@@ -1195,7 +1195,9 @@ mod tests {
             .expect("json")
             .replace(r#"{"text":"x"}"#, r#"{"unknown":[1]}"#);
         let read = slots.parse(&json);
-        assert_eq!(read.len(), def.questions().count());
+        // A slot per question, then one per "other" text.
+        let others = def.questions().filter(|q| q.other_key().is_some()).count();
+        assert_eq!(read.len(), def.questions().count() + others);
         assert_eq!(read[at("idade")], Some(Resolved::Integer(34)));
         let renda = def.question("renda_familiar").expect("renda");
         let position = |q: &Question, v: &str| q.options().iter().position(|o| o.value == v);

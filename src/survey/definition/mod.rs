@@ -1173,7 +1173,8 @@ mod tests {
         assert!(def.question("nada").is_none());
         for q in def.questions() {
             assert!(!q.text.pt.is_empty() && !q.text.en.is_empty());
-            assert_eq!(q.required, q.key != "mercado_atual", "{}", q.key);
+            let optional = ["mercado_atual", "satisfacao_atual"];
+            assert_eq!(q.required, !optional.contains(&q.key.as_str()), "{}", q.key);
         }
     }
 
