@@ -120,10 +120,14 @@ pub fn first_input_id(q: &Question) -> String {
     }
 }
 
-/// The id of the first input of one of `q`'s fields.
-fn field_input_id(q: &Question, field: &str) -> String {
+/// The id of the first input of one of `q`'s fields, as this respondent sees them (the
+/// first option shown when they are shuffled, so the jump lands by the question's legend).
+fn field_input_id(q: &Question, field: &str, respondent: &[u8; 32]) -> String {
     if field == q.key {
-        return first_input_id(q);
+        return match q.option_order(respondent).first().and_then(|&i| q.options().get(i)) {
+            Some(o) if q.shuffle => format!("{}-{}", q.key, o.value),
+            _ => first_input_id(q),
+        };
     }
     match q.options().first() {
         Some(p) if q.items().iter().any(|i| q.item_field(&i.key) == field) => {
@@ -193,7 +197,7 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
                         || q.text.get(en).to_owned(),
                         |i| format!("{} – {}", q.text.get(en), i.label.get(en)),
                     );
-                summary.add_labelled(&field_input_id(q, &field), &label, m);
+                summary.add_labelled(&field_input_id(q, &field, p.respondent), &label, m);
             }
         }
     }

@@ -583,18 +583,7 @@ async function shopperJourney(page) {
     return info.items.map((it) => `${it.legend}: ${it.radios} points, right edge ${Math.round(it.right)} px`);
   });
   const grid = [['preco', '5'], ['distancia', '4'], ['qualidade', '5'], ['variedade', '3'], ['atendimento', 'nao_sei']];
-  await step('page 4: tap a point for each item of the grid', async () => {
-    const parts = [];
-    for (const [item, value] of grid) {
-      await tapChoice(page, `importancia_fatores__${item}`, value);
-      const legend = (await page.locator(`fieldset.grid-item:has(#importancia_fatores__${item}-${value}) legend`).innerText()).trim();
-      const label = (await page.locator(`label[for="importancia_fatores__${item}-${value}"]`).innerText()).trim();
-      parts.push(`${legend}: ${label}`);
-    }
-    const q = await page.evaluate(() => document.querySelector('fieldset:has(fieldset.grid-item) > legend').childNodes[0].textContent.trim());
-    expected.set(q, parts.join('; '));
-    return parts;
-  });
+  const POINTS = ['1', '2', '3', '4', '5', 'nao_sei'];
   await step('page 4: the factors are shown in this respondent\'s order, "Outro" (with its text field) and "Nenhum destes" last', async () => {
     const order = await page.evaluate(() => [...document.querySelectorAll('input[name=fatores_escolha]')].map((i) => i.value));
     const other = await page.evaluate(() => {
@@ -612,7 +601,7 @@ async function shopperJourney(page) {
   // Ticked in the order the page shows them (the options are shuffled per respondent).
   const shown = await page.evaluate(() => [...document.querySelectorAll('input[name=fatores_escolha]')].map((i) => i.value));
   const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'].sort((a, b) => shown.indexOf(a) - shown.indexOf(b));
-  await step('page 4 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, Enter on the button', async () => {
+  await step('page 4 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, each grid item rated, Enter on the button', async () => {
     await page.evaluate(() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); });
     await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('distancia_supermercado-'), 'the first question');
     const firstRadio = (await focusInfo(page)).id;
@@ -624,14 +613,29 @@ async function shopperJourney(page) {
       await tabTo(page, (f) => f.id === `fatores_escolha-${v}`, `#fatores_escolha-${v}`, 13);
       await press(page, 'Space', `fatores_escolha-${v}`);
     }
-    await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 30);
+    // The grid: Tab into each item's group (its first point), Space, then arrows down
+    // to the point wanted.
+    const parts = [];
+    for (const [item, value] of grid) {
+      const field = `importancia_fatores__${item}`;
+      await tabTo(page, (f) => f.id === `${field}-1`, `#${field}-1`, 14);
+      await press(page, 'Space', `${field}-1`);
+      for (let i = 1; i <= POINTS.indexOf(value); i += 1) await press(page, 'ArrowDown', `${field}-${POINTS[i]}`);
+      const legend = (await page.locator(`fieldset.grid-item:has(#${field}-${value}) legend`).innerText()).trim();
+      const label = (await page.locator(`label[for="${field}-${value}"]`).innerText()).trim();
+      parts.push(`${legend}: ${label}`);
+    }
+    const q = await page.evaluate(() => document.querySelector('fieldset:has(fieldset.grid-item) > legend').childNodes[0].textContent.trim());
+    expected.set(q, parts.join('; '));
+    await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 12);
     nav = await actAndWait(page, () => page.keyboard.press('Enter'));
-    return [`checked: 1a2km, ${ticked.join(', ')}`];
+    return [`checked: 1a2km, ${ticked.join(', ')}`, ...parts];
   });
   check('pages 3 and 4 by keyboard: focus visible at every Tab stop', keyboardInvisible.length === 0,
     [...keyboardInvisible.map((s) => `no visible focus: ${s}`), `stops: ${keyboardStops.join(' -> ')}`]);
+  // The summary links to the first option shown (the options are shuffled).
   await checkRefused(page, nav, 4,
-    [{ key: 'fatores_escolha', first: 'fatores_escolha-preco', message: 'Escolha no máximo 3.' }], 'page 4 refused');
+    [{ key: 'fatores_escolha', first: `fatores_escolha-${shown[0]}`, message: 'Escolha no máximo 3.' }], 'page 4 refused');
   await step('page 4 refused: the choices are kept (1a2km, 4 factors, the grid)', async () => {
     const kept = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
     const want = ['distancia_supermercado-1a2km', ...ticked.map((v) => `fatores_escolha-${v}`),
@@ -639,7 +643,7 @@ async function shopperJourney(page) {
     if (JSON.stringify(kept) !== JSON.stringify(want)) throw new Error(`checked: ${kept.join(', ')}`);
   });
   await pageChecks(page, 'page4-error', 'page 4 refused');
-  await checkSummaryLinkFocus(page, 'fatores_escolha-preco', 'keyboard Enter', 'page 4 refused');
+  await checkSummaryLinkFocus(page, `fatores_escolha-${shown[0]}`, 'keyboard Enter', 'page 4 refused');
   await step('page 4: untick "qualidade" by tapping its label', async () => {
     await tapChoice(page, 'fatores_escolha', 'qualidade', false);
     const labels = [];
