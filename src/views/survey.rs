@@ -124,7 +124,11 @@ pub fn first_input_id(q: &Question) -> String {
 /// first option shown when they are shuffled, so the jump lands by the question's legend).
 fn field_input_id(q: &Question, field: &str, respondent: &[u8; 32]) -> String {
     if field == q.key {
-        return match q.option_order(respondent).first().and_then(|&i| q.options().get(i)) {
+        return match q
+            .option_order(respondent)
+            .first()
+            .and_then(|&i| q.options().get(i))
+        {
             Some(o) if q.shuffle => format!("{}-{}", q.key, o.value),
             _ => first_input_id(q),
         };

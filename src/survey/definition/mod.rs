@@ -1775,7 +1775,9 @@ mod question_type_tests {
             "without `other_text",
         );
         assert_refused(
-            &doc(&"[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\nshuffle = true\ntext = { pt = \"a\", en = \"b\" }\n".to_string()),
+            &doc(
+                "[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\nshuffle = true\ntext = { pt = \"a\", en = \"b\" }\n",
+            ),
             "shuffle",
             "`shuffle` is not allowed on integer",
         );
