@@ -945,6 +945,66 @@ mod tests {
     }
 
     #[test]
+    fn grids_and_scales_give_per_item_shares_and_means_without_the_missing_option() {
+        let def = crate::survey::default_definition().expect("definition");
+        let response = |id: i64, answers: &str| {
+            let t = chrono::NaiveDateTime::default();
+            crate::db::responses::Response {
+                id,
+                user_id: None,
+                definition_id: def.id().to_string(),
+                definition_version: def.version() as i32,
+                answers: answers.to_string(),
+                bairro: "CENTRO".into(),
+                current_page: 2,
+                revision: 1,
+                created_at: t,
+                updated_at: t,
+                submitted_at: None,
+                screened_out: None,
+                confirmed_checks: String::new(),
+            }
+        };
+        let mut acc = Accumulator::new(&def);
+        acc.add(&response(
+            1,
+            r#"{"importancia_fatores":{"grid":{"preco":"5","distancia":"nao_sei"}},"satisfacao_atual":{"single":"4"}}"#,
+        ));
+        acc.add(&response(
+            2,
+            r#"{"importancia_fatores":{"grid":{"preco":"2","distancia":"3"}},"satisfacao_atual":{"single":"prefiro_nao_responder"}}"#,
+        ));
+        acc.add(&response(3, r#"{"satisfacao_atual":{"single":"2"}}"#));
+        let r = acc
+            .finish(&ReportParams::default(), 1621, chrono::Utc::now())
+            .expect("report");
+        let q = |k: &str| r.questions.iter().find(|q| q.key == k).expect(k);
+        let grid = q("importancia_fatores");
+        assert_eq!(grid.answered, 2);
+        let item = |k: &str| grid.items.iter().find(|i| i.key == k).expect(k);
+        // Base: those who answered the item; "não sei" keeps its share, not the mean.
+        assert_eq!(item("preco").answered, 2);
+        assert_eq!(item("preco").mean, Some(3.5));
+        let dist = item("distancia");
+        assert_eq!(dist.mean, Some(3.0));
+        let nao_sei = dist
+            .shares
+            .iter()
+            .find(|s| s.value == "nao_sei")
+            .expect("nao_sei");
+        assert_eq!((nao_sei.count, nao_sei.pct), (1, Some(50.0)));
+        assert_eq!(item("qualidade").answered, 0);
+        assert_eq!(item("qualidade").mean, None);
+        let scale = q("satisfacao_atual");
+        assert_eq!(scale.answered, 3);
+        assert_eq!(scale.mean, Some(3.0));
+        assert_eq!(scale.shares.len(), 6);
+        // Both renderers show them.
+        let text = super::super::text::render(&r, crate::i18n::Lang::Pt);
+        assert!(text.contains("Distância de casa (2 "), "{text}");
+    }
+
+    #[test]
     fn label_and_share() {
         assert_eq!(share(0, 0), (None, None));
         let (pct, ci) = share(8, 10);
