@@ -7,6 +7,7 @@
 
 pub mod census;
 pub mod quality;
+pub mod question_types;
 pub mod respondent;
 pub mod results;
 pub mod staff;

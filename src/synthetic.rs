@@ -34,6 +34,13 @@ const EXCLUDED_SHARE: f64 = 0.04;
 /// Share of households a screen-out rule would end that are drawn again: most people
 /// reached by the survey are in its target population.
 const REDRAW_SCREENED_SHARE: f64 = 0.9;
+/// Share of households that give every item of a grid the same point (straight-lining),
+/// so that a data-quality rule has something to find.
+const STRAIGHT_LINER_SHARE: f64 = 0.03;
+/// Share of "não sei"-style answers to a scale or a grid item that offers one.
+const DONT_KNOW_SHARE: f64 = 0.02;
+/// Share of households choosing an `exclusive` option ("Nenhum destes") where offered.
+const EXCLUSIVE_SHARE: f64 = 0.05;
 /// Share of optional questions left blank.
 const BLANK_OPTIONAL_SHARE: f64 = 0.5;
 /// Share of households that do not shop at supermarkets (a one-person household twice
@@ -226,12 +233,17 @@ impl<'a> Generator<'a> {
         // earlier answers show are answered, and a screen-out ends the walk.
         let mut answers = Answers::new();
         let mut screened_out = None;
+        let straight = rng.random_bool(STRAIGHT_LINER_SHARE);
         for i in 0..answered_pages {
             let shown = Flow::new(self.def, &answers).shown_questions(i);
             for attempt in 0.. {
                 let mut trial = answers.clone();
                 for q in &shown {
-                    if let Some(v) = self.answer(q, &profile, rng) {
+                    if let Some(v) = self.answer(q, &profile, straight, rng) {
+                        if let Some(key) = other_text_key(q, &v) {
+                            let t = OTHER_TEXTS.choose(rng).copied().unwrap_or("outro");
+                            trial.insert(key, AnswerValue::Text(t.to_owned()));
+                        }
                         trial.insert(q.key.clone(), v);
                     }
                 }
@@ -265,9 +277,18 @@ impl<'a> Generator<'a> {
     }
 
     /// The answer of `profile` to `q`, or `None` for a blank optional one.
-    fn answer(&self, q: &Question, p: &Profile, rng: &mut ChaCha8Rng) -> Option<AnswerValue> {
+    fn answer(
+        &self,
+        q: &Question,
+        p: &Profile,
+        straight: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<AnswerValue> {
         if !q.required && rng.random_bool(BLANK_OPTIONAL_SHARE) {
             return None;
+        }
+        if let QuestionKind::Grid { items, points } = &q.kind {
+            return grid_answer(items, points, straight, rng);
         }
         let value = match (q.role, &q.kind) {
             (Some(Role::Age), QuestionKind::Integer { min, max }) => {
@@ -304,6 +325,67 @@ impl<'a> Generator<'a> {
         }
         plain_answer(&q.kind, rng)
     }
+}
+
+/// Texts typed after "Outro:".
+const OTHER_TEXTS: [&str; 6] = [
+    "feira livre",
+    "sacolão",
+    "atacarejo",
+    "mercadinho da esquina",
+    "compra pela internet",
+    "hortifruti",
+];
+
+/// Where the "other" text of `v` goes, when `v` chose the option that asks for one.
+fn other_text_key(q: &Question, v: &AnswerValue) -> Option<String> {
+    let other = q.other_option()?;
+    let chosen = match v {
+        AnswerValue::Single(s) => *s == other.value,
+        AnswerValue::Multi(list) => list.contains(&other.value),
+        _ => false,
+    };
+    chosen.then(|| q.other_key()).flatten()
+}
+
+/// A point near `mean` on a scale's points (not the missing ones).
+fn point_near<'p>(points: &[&'p Choice], mean: f64, rng: &mut ChaCha8Rng) -> Option<&'p Choice> {
+    let last = points.len().checked_sub(1)? as f64;
+    let i = (mean + 0.9 * normal(rng)).round().clamp(0.0, last) as usize;
+    points.get(i).copied()
+}
+
+/// A grid answered item by item around the household's own level (some people rate
+/// everything higher), price and quality mattering most; a straight-liner gives every
+/// item the same point.
+fn grid_answer(
+    items: &[crate::survey::GridItem],
+    points: &[Choice],
+    straight: bool,
+    rng: &mut ChaCha8Rng,
+) -> Option<AnswerValue> {
+    let scale: Vec<&Choice> = points.iter().filter(|p| !p.excluded).collect();
+    let missing: Vec<&Choice> = points.iter().filter(|p| p.excluded).collect();
+    let top = scale.len().checked_sub(1)? as f64;
+    let level = 0.65 * top + 0.5 * normal(rng);
+    let same = point_near(&scale, level, rng)?;
+    let mut map = std::collections::BTreeMap::new();
+    for item in items {
+        let o = if straight {
+            same
+        } else if !missing.is_empty() && rng.random_bool(DONT_KNOW_SHARE) {
+            missing.choose(rng).copied()?
+        } else {
+            let lift = match item.key.as_str() {
+                "preco" | "qualidade" => 0.2 * top,
+                "atendimento" | "variedade" => -0.05 * top,
+                _ => 0.0,
+            };
+            point_near(&scale, level + lift, rng)?
+        };
+        map.insert(item.key.clone(), o.value.clone());
+    }
+    Some(AnswerValue::Grid(map))
 }
 
 /// The option whose band holds `x` (bounds inclusive, options in their order), among
@@ -395,8 +477,15 @@ fn plain_answer(kind: &QuestionKind, rng: &mut ChaCha8Rng) -> Option<AnswerValue
             AnswerValue::Single(o.value.clone())
         }
         QuestionKind::Multi { options, min, max } => {
+            let exclusive: Vec<&Choice> = options.iter().filter(|o| o.exclusive).collect();
+            if !exclusive.is_empty() && rng.random_bool(EXCLUSIVE_SHARE) {
+                let o = exclusive.choose(rng)?;
+                return Some(AnswerValue::Multi(vec![o.value.clone()]));
+            }
             let k = rng.random_range(*min.max(&1)..=*max.max(min).max(&1));
-            let mut idx: Vec<usize> = (0..options.len()).collect();
+            let mut idx: Vec<usize> = (0..options.len())
+                .filter(|&i| !options[i].exclusive)
+                .collect();
             idx.shuffle(rng);
             idx.truncate(k);
             idx.sort_unstable();
@@ -411,6 +500,16 @@ fn plain_answer(kind: &QuestionKind, rng: &mut ChaCha8Rng) -> Option<AnswerValue
             let t = TEXTS.choose(rng)?;
             AnswerValue::Text(t.chars().take(*max_length).collect())
         }
+        QuestionKind::Scale { points } => {
+            let missing: Vec<&Choice> = points.iter().filter(|p| p.excluded).collect();
+            if !missing.is_empty() && rng.random_bool(DONT_KNOW_SHARE) {
+                return Some(AnswerValue::Single(missing.choose(rng)?.value.clone()));
+            }
+            let scale: Vec<&Choice> = points.iter().filter(|p| !p.excluded).collect();
+            let top = scale.len().checked_sub(1)? as f64;
+            AnswerValue::Single(point_near(&scale, 0.6 * top, rng)?.value.clone())
+        }
+        QuestionKind::Grid { items, points } => return grid_answer(items, points, false, rng),
     })
 }
 
@@ -539,6 +638,37 @@ mod tests {
     }
 
     #[test]
+    fn a_few_households_straight_line_the_grid_and_others_use_other_and_none() {
+        let (def, _, households) = sample(3000, 11);
+        let grids: Vec<Vec<i64>> = households
+            .iter()
+            .flat_map(|h| def.grid_values(&h.answers))
+            .filter(|(_, v)| v.len() >= 4)
+            .map(|(_, v)| v)
+            .collect();
+        let flat = grids
+            .iter()
+            .filter(|v| v.windows(2).all(|w| w[0] == w[1]))
+            .count();
+        let share = flat as f64 / grids.len() as f64;
+        assert!(grids.len() > 1000, "{}", grids.len());
+        assert!((0.02..0.08).contains(&share), "straight-liners: {share}");
+        // "Outro" comes with its text; "Nenhum destes" alone.
+        let mut others = 0;
+        for h in &households {
+            if let Some(AnswerValue::Multi(v)) = h.answers.get("fatores_escolha") {
+                if v.contains(&"nenhum".to_string()) {
+                    assert_eq!(v.len(), 1, "{v:?}");
+                }
+                let text = h.answers.get("fatores_escolha__outro").is_some();
+                assert_eq!(v.contains(&"outros".to_string()), text, "{:?}", h.answers);
+                others += usize::from(text);
+            }
+        }
+        assert!(others > 10, "{others}");
+    }
+
+    #[test]
     fn every_household_obeys_the_questionnaire_and_the_seed_repeats() {
         let (def, bairros, households) = sample(3000, 7);
         let (mut complete, mut screened, mut non_shoppers) = (0, 0, 0);
@@ -547,8 +677,13 @@ mod tests {
             let flow = Flow::new(&def, &h.answers);
             // Nothing answered that the flow does not ask, and every answer valid.
             for (k, _) in h.answers.iter() {
-                assert!(flow.is_shown(k), "{k} answered but hidden: {:?}", h.answers);
-                let q = def.question(k).expect("known question");
+                // An "other" text belongs to its question.
+                let q = def.answer_owner(k).expect("known question");
+                assert!(
+                    flow.is_shown(&q.key),
+                    "{k} answered but hidden: {:?}",
+                    h.answers
+                );
                 assert_eq!(check_stored(q, &h.answers), None, "{k}: {:?}", h.answers);
             }
             // No soft check fires: trips × spend per trip fits the monthly spend.

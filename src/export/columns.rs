@@ -127,6 +127,7 @@ enum Stored<'a> {
     Single(#[serde(borrow)] JsonStr<'a>),
     Multi(#[serde(borrow)] Vec<JsonStr<'a>>),
     Text(#[serde(borrow)] JsonStr<'a>),
+    Grid(#[serde(borrow)] std::collections::BTreeMap<JsonStr<'a>, JsonStr<'a>>),
 }
 
 /// A stored answer matched to its question once per row, so that the row's cells are
@@ -141,6 +142,9 @@ pub enum Resolved<'a> {
     /// question does not offer (an older definition's) have no column and are left out.
     Multi(Vec<usize>),
     Text(JsonStr<'a>),
+    /// Per item of the grid, in the question's order: the stored point and the position
+    /// of the point among the question's options (none for a value it does not offer).
+    Grid(Vec<Option<(JsonStr<'a>, Option<usize>)>>),
 }
 
 impl<'a> Resolved<'a> {
@@ -156,6 +160,16 @@ impl<'a> Resolved<'a> {
                 Resolved::Multi(vs.iter().filter_map(|v| position(&v.0)).collect())
             }
             Stored::Text(t) => Resolved::Text(t),
+            Stored::Grid(mut map) => Resolved::Grid(
+                q.items()
+                    .iter()
+                    .map(|i| {
+                        let v = map.remove(i.key.as_str())?;
+                        let at = position(&v.0);
+                        Some((v, at))
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -164,20 +178,39 @@ impl<'a> Resolved<'a> {
 /// ([`AnswerSlots::parse`]).
 pub type RowAnswers<'a> = Vec<Option<Resolved<'a>>>;
 
-/// Where each question's answer goes in [`RowAnswers`]: its position in the definition.
+/// Where each question's answer goes in [`RowAnswers`]: its position in the definition;
+/// the "other" texts follow, in the order of their questions ([`other_texts`]).
 pub struct AnswerSlots<'d> {
+    /// Per slot, the question whose answer (or "other" text) it holds.
     questions: Vec<&'d Question>,
-    by_key: HashMap<&'d str, usize>,
+    by_key: HashMap<String, usize>,
+}
+
+/// The questions with an "other" text, with the slot of that text: after every
+/// question's own slot, in questionnaire order.
+fn other_texts(def: &Definition) -> Vec<(&Question, usize)> {
+    let first = def.questions().count();
+    def.questions()
+        .filter(|q| q.other_key().is_some())
+        .enumerate()
+        .map(|(i, q)| (q, first + i))
+        .collect()
 }
 
 impl<'d> AnswerSlots<'d> {
     pub fn new(def: &'d Definition) -> AnswerSlots<'d> {
-        let questions: Vec<&Question> = def.questions().collect();
-        let by_key = questions
+        let mut questions: Vec<&Question> = def.questions().collect();
+        let mut by_key: HashMap<String, usize> = questions
             .iter()
             .enumerate()
-            .map(|(i, q)| (q.key.as_str(), i))
+            .map(|(i, q)| (q.key.clone(), i))
             .collect();
+        for (q, slot) in other_texts(def) {
+            if let Some(key) = q.other_key() {
+                by_key.insert(key, slot);
+                questions.push(q);
+            }
+        }
         AnswerSlots { questions, by_key }
     }
 
@@ -260,6 +293,10 @@ enum Source<'d> {
     Answer(&'d Question, usize),
     /// A question, its slot, and the position of the option this column flags.
     MultiFlag(&'d Question, usize, usize),
+    /// A grid, its slot, and the position of the item of this column.
+    GridItem(&'d Question, usize, usize),
+    /// The "other" text of a question: the question, its slot, the text's slot.
+    OtherText(&'d Question, usize, usize),
     Midpoint(&'d Question, usize),
     IncomeClass(&'d Question, usize),
     /// Critério Brasil points (`false`) or class (`true`).
@@ -339,6 +376,14 @@ pub struct Column<'d> {
 #[derive(Debug)]
 pub struct CodeList {
     options: Vec<CodedOption>,
+    /// The code of each option, in the same order.
+    codes: Vec<i64>,
+}
+
+/// The code of a scale's `i`-th missing option ("não sei" = 99, the next 98, …): points
+/// lie within ±[`crate::survey::definition::MAX_POINT`], so these never collide.
+pub fn missing_code(i: usize) -> i64 {
+    99 - i64::try_from(i).unwrap_or(0)
 }
 
 /// One coded option.
@@ -380,18 +425,44 @@ impl CodeList {
                 }
             }
         }
-        CodeList { options }
+        let codes = (1..).take(options.len()).collect();
+        CodeList { options, codes }
     }
 
-    /// The code of a value no current option has (an earlier version's).
+    /// A scale's or grid's codes: each point is its own number, the missing options
+    /// 99, 98, … ([`missing_code`]).
+    fn scale(q: &Question) -> CodeList {
+        let mut missing = 0;
+        let (options, codes) = q
+            .options()
+            .iter()
+            .map(|o| {
+                let code = if o.excluded {
+                    missing += 1;
+                    missing_code(missing - 1)
+                } else {
+                    o.value.parse().unwrap_or(0)
+                };
+                let coded = CodedOption {
+                    value: o.value.clone(),
+                    label: o.label.pt.clone(),
+                    excluded: o.excluded,
+                };
+                (coded, code)
+            })
+            .unzip();
+        CodeList { options, codes }
+    }
+
+    /// The code of a stored value (for a single choice, also an earlier version's).
     fn code_of(&self, value: &str) -> Option<i64> {
         let at = self.options.iter().position(|o| o.value == value)?;
-        i64::try_from(at + 1).ok()
+        self.codes.get(at).copied()
     }
 
     /// (code, option) in code order.
     pub fn coded(&self) -> impl Iterator<Item = (i64, &CodedOption)> {
-        (1..).zip(&self.options)
+        self.codes.iter().copied().zip(&self.options)
     }
 }
 
@@ -401,10 +472,19 @@ pub fn with_codes<'d>(def: &Definition, cols: Vec<Column<'d>>) -> Vec<Column<'d>
     let previous = crate::survey::definition::previous_versions(def);
     cols.into_iter()
         .map(|mut c| {
-            if let Source::Answer(q, _) = c.source
-                && matches!(q.kind, QuestionKind::Single { .. })
-            {
-                c.codes = Some(Arc::new(CodeList::new(q, &previous)));
+            match c.source {
+                Source::Answer(q, _) if matches!(q.kind, QuestionKind::Single { .. }) => {
+                    c.codes = Some(Arc::new(CodeList::new(q, &previous)));
+                }
+                Source::Answer(q, _) | Source::GridItem(q, ..)
+                    if matches!(
+                        q.kind,
+                        QuestionKind::Scale { .. } | QuestionKind::Grid { .. }
+                    ) =>
+                {
+                    c.codes = Some(Arc::new(CodeList::scale(q)));
+                }
+                _ => {}
             }
             c
         })
@@ -511,6 +591,7 @@ pub fn plan_full<'d>(
     }
     let income = income_question(def);
     let cceb = CcebColumns::new(def, cceb).map(Arc::new);
+    let others = other_texts(def);
     // Slots are the questions' positions, as AnswerSlots numbers them.
     for (slot, q) in def.questions().enumerate() {
         match &q.kind {
@@ -523,7 +604,18 @@ pub fn plan_full<'d>(
                     });
                 }
             }
+            QuestionKind::Grid { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    cols.push(col(&q.item_field(&item.key), Source::GridItem(q, slot, i)));
+                }
+            }
             _ => cols.push(col(&q.key, Source::Answer(q, slot))),
+        }
+        if let (Some(key), Some((_, text_slot))) = (
+            q.other_key(),
+            others.iter().find(|(o, _)| std::ptr::eq(*o, q)),
+        ) {
+            cols.push(col(&key, Source::OtherText(q, slot, *text_slot)));
         }
         if has_midpoint(q) {
             cols.push(Column {
@@ -622,6 +714,44 @@ fn weight_description(w: &CensusWeights) -> [String; 4] {
     ["number".to_string(), question, String::new(), notes]
 }
 
+/// A coded column's `code=label | …`.
+fn coded_list(codes: &CodeList) -> String {
+    codes
+        .coded()
+        .map(|(code, o)| format!("{code}={}", o.label))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The codebook's words for a scale's points and its missing options: which values are
+/// points (for means) and which are declared missing, with the code each is written as.
+fn scale_note(q: &Question, coded: bool) -> String {
+    let points: Vec<&str> = q
+        .options()
+        .iter()
+        .filter(|o| !o.excluded)
+        .map(|o| o.value.as_str())
+        .collect();
+    let mut note = format!(
+        "escala de {} a {}",
+        points.first().unwrap_or(&""),
+        points.last().unwrap_or(&"")
+    );
+    for (i, o) in q.options().iter().filter(|o| o.excluded).enumerate() {
+        let code = if coded {
+            missing_code(i).to_string()
+        } else {
+            o.value.clone()
+        };
+        note.push_str(&format!(
+            "; {code} = {} (resposta válida, fora da média; declarada ausente nos arquivos \
+             rotulados)",
+            o.label.pt
+        ));
+    }
+    note
+}
+
 /// The codebook's words for [`NOT_ASKED`], with the question's condition if it has one.
 fn not_asked_note(q: &Question) -> String {
     let base = format!(
@@ -663,6 +793,7 @@ impl Column<'_> {
             Source::Answer(q, _) => {
                 self.codes.is_some() || matches!(q.kind, QuestionKind::Integer { .. })
             }
+            Source::GridItem(..) => self.codes.is_some(),
             _ => false,
         }
     }
@@ -683,15 +814,37 @@ impl Column<'_> {
                 .person
                 .and_then(|p| p.telefone.as_deref())
                 .map_or(Cell::Empty, text),
-            Source::Answer(_, slot) | Source::MultiFlag(_, slot, _) if !row.was_asked(slot) => {
+            Source::Answer(_, slot)
+            | Source::MultiFlag(_, slot, _)
+            | Source::GridItem(_, slot, _)
+            | Source::OtherText(_, slot, _)
+                if !row.was_asked(slot) =>
+            {
                 Cell::Int(NOT_ASKED)
             }
             Source::Answer(_, slot) if self.codes.is_some() => self.code(slot, row),
+            Source::GridItem(_, slot, item) => match row.answers.get(slot) {
+                Some(Some(Resolved::Grid(items))) => match (items.get(item), &self.codes) {
+                    (Some(Some((v, _))), Some(codes)) => {
+                        codes.code_of(&v.0).map_or(Cell::Empty, Cell::Int)
+                    }
+                    (Some(Some((v, _))), None) => text(&v.0),
+                    _ => Cell::Empty,
+                },
+                _ => Cell::Empty,
+            },
+            Source::OtherText(_, _, text_slot) => match row.answers.get(text_slot) {
+                Some(Some(Resolved::Text(t))) => text(&t.0),
+                _ => Cell::Empty,
+            },
             Source::ScreenedOut => r.screened_out.as_deref().map_or(Cell::Empty, text),
             Source::ConfirmedChecks => text(&r.confirmed_checks),
             Source::Answer(q, slot) => match (&q.kind, row.answers.get(slot)) {
                 (QuestionKind::Integer { .. }, Some(Some(Resolved::Integer(n)))) => Cell::Int(*n),
-                (QuestionKind::Single { .. }, Some(Some(Resolved::Single(v, _)))) => text(&v.0),
+                (
+                    QuestionKind::Single { .. } | QuestionKind::Scale { .. },
+                    Some(Some(Resolved::Single(v, _))),
+                ) => text(&v.0),
                 (QuestionKind::Text { .. }, Some(Some(Resolved::Text(t)))) => text(&t.0),
                 // Unanswered, or stored under an older definition with another type.
                 _ => Cell::Empty,
@@ -741,7 +894,7 @@ impl Column<'_> {
         };
         match row.answers.get(slot) {
             Some(Some(Resolved::Single(_, Some(at)))) => {
-                i64::try_from(*at + 1).map_or(Cell::Empty, Cell::Int)
+                codes.codes.get(*at).copied().map_or(Cell::Empty, Cell::Int)
             }
             Some(Some(Resolved::Single(v, None))) => {
                 codes.code_of(&v.0).map_or(Cell::Empty, Cell::Int)
@@ -759,7 +912,7 @@ impl Column<'_> {
         let mut values = Vec::new();
         let mut missing = Vec::new();
         match self.source {
-            Source::Answer(..) => {
+            Source::Answer(..) | Source::GridItem(..) => {
                 missing.push((NOT_ASKED, texts.not_asked.to_string()));
                 for (code, o) in self.codes.iter().flat_map(|c| c.coded()) {
                     values.push((code, o.label.clone()));
@@ -777,13 +930,21 @@ impl Column<'_> {
                 values.push((0, "não".to_string()));
                 values.push((1, "sim".to_string()));
             }
+            Source::OtherText(..) => missing.push((NOT_ASKED, texts.not_asked.to_string())),
             _ => {}
         }
         let kind = match (kind.as_str(), &self.source) {
             _ if weight => VarType::Decimal,
             ("datetime", _) => VarType::DateTime,
             ("integer" | "flag", _) => VarType::Integer,
-            ("single", _) if self.codes.is_some() => VarType::Integer,
+            ("single" | "scale" | "grid", _) if self.codes.is_some() => VarType::Integer,
+            (_, Source::OtherText(q, ..)) => VarType::Text(
+                q.other_option()
+                    .and_then(|o| o.other_text)
+                    .unwrap_or(crate::survey::definition::DEFAULT_OTHER_LENGTH)
+                    .saturating_mul(4)
+                    .clamp(1, 32767),
+            ),
             ("number", _) => VarType::Decimal,
             (_, Source::ResponseId) => VarType::Text(16),
             (_, Source::Answer(q, _)) => match q.kind {
@@ -812,7 +973,7 @@ impl Column<'_> {
     /// `dicionario` sheet one per row.
     pub fn codes(&self) -> Vec<(String, String)> {
         match self.source {
-            Source::Answer(q, _) => q
+            Source::Answer(q, _) | Source::GridItem(q, ..) => q
                 .options()
                 .iter()
                 .map(|o| (o.value.clone(), o.label.pt.clone()))
@@ -911,12 +1072,57 @@ impl Column<'_> {
             Source::Sobrenome => [s("text"), s("Sobrenome"), s(""), s(personal)],
             Source::Email => [s("text"), s("E-mail"), s(""), s(personal)],
             Source::Telefone => [s("text"), s("Telefone"), s(""), s(personal)],
+            Source::GridItem(q, _, item) => {
+                let it = &q.items()[item];
+                let options = match &self.codes {
+                    Some(codes) => coded_list(codes),
+                    None => codes,
+                };
+                [
+                    s("grid"),
+                    format!("{} — {}", q.text.pt, it.label.pt),
+                    options,
+                    [
+                        format!("item `{}` da grade `{}`", it.key, q.key),
+                        scale_note(q, self.codes.is_some()),
+                        not_asked_note(q),
+                    ]
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                ]
+            }
+            Source::OtherText(q, ..) => {
+                let (value, label, max) = q.other_option().map_or_else(
+                    || (String::new(), String::new(), 0),
+                    |o| {
+                        (
+                            o.value.clone(),
+                            o.label.pt.clone(),
+                            o.other_text.unwrap_or_default(),
+                        )
+                    },
+                );
+                [
+                    s("text"),
+                    format!("{} — {label}: qual", q.text.pt),
+                    s(""),
+                    format!(
+                        "texto livre, até {max} caracteres, pedido só quando a opção `{value}` de \
+                         `{}` foi escolhida; vazio = opção não escolhida; {NOT_ASKED} = pergunta \
+                         não perguntada",
+                        q.key
+                    ),
+                ]
+            }
             Source::Answer(q, _) => {
                 let notes = match &q.kind {
                     QuestionKind::Integer { min, max } => format!("de {min} a {max}"),
                     QuestionKind::Text { max_length } => {
                         format!("texto livre, até {max_length} caracteres")
                     }
+                    QuestionKind::Scale { .. } => scale_note(q, self.codes.is_some()),
                     _ => String::new(),
                 };
                 let notes = [notes, not_asked_note(q)]
@@ -926,11 +1132,7 @@ impl Column<'_> {
                     .join("; ");
                 // Coded (labelled formats): the codes the data holds.
                 let options = match &self.codes {
-                    Some(codes) => codes
-                        .coded()
-                        .map(|(code, o)| format!("{code}={}", o.label))
-                        .collect::<Vec<_>>()
-                        .join(" | "),
+                    Some(codes) => coded_list(codes),
                     None => codes,
                 };
                 [s(q.kind.name()), q.text.pt.clone(), options, notes]
@@ -1065,7 +1267,9 @@ mod tests {
             .expect("json")
             .replace(r#"{"text":"x"}"#, r#"{"unknown":[1]}"#);
         let read = slots.parse(&json);
-        assert_eq!(read.len(), def.questions().count());
+        // A slot per question, then one per "other" text.
+        let others = def.questions().filter(|q| q.other_key().is_some()).count();
+        assert_eq!(read.len(), def.questions().count() + others);
         assert_eq!(read[at("idade")], Some(Resolved::Integer(34)));
         let renda = def.question("renda_familiar").expect("renda");
         let position = |q: &Question, v: &str| q.options().iter().position(|o| o.value == v);

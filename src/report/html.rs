@@ -159,6 +159,15 @@ fn question(q: &QuestionReport, lang: Lang) -> Markup {
                 (scroll(q.text.get(lang), share_table(&q.shares, lang)))
             }
             @if let Some(h) = &q.histogram { (histogram(h, q.text.get(lang), lang)) }
+            @if let Some(m) = q.mean { p class="report-meta" { (t.report_mean) " " (num(m, 2, lang)) } }
+            @for item in &q.items {
+                h4 { (item.label.get(lang)) }
+                p class="report-meta" {
+                    (int(item.answered, lang)) " " (t.report_answered)
+                    @if let Some(m) = item.mean { " · " (t.report_mean) " " (num(m, 2, lang)) }
+                }
+                (scroll(item.label.get(lang), share_table(&item.shares, lang)))
+            }
             @if q.kind == "text" { p class="report-note" { (t.report_text_note) } }
         }
     }

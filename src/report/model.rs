@@ -109,6 +109,24 @@ pub struct QuestionReport {
     pub histogram: Option<Histogram>,
     /// The weights' effect on this question's base; `None` when not weighted.
     pub weighted: Option<WeightedBase>,
+    /// A scale's mean point over those who answered with a point (the missing options,
+    /// "não sei", left out of it, though they keep their share).
+    pub mean: Option<f64>,
+    /// A grid's items, each with its own base, shares and mean.
+    pub items: Vec<ItemReport>,
+}
+
+/// One item of a grid: the distribution of its points over those who answered it (the
+/// missing options included, with their share), and the mean point without them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemReport {
+    pub key: String,
+    pub label: Label,
+    /// Respondents who answered this item.
+    pub answered: u64,
+    pub shares: Vec<Share>,
+    /// Mean point over those who answered with a point; `None` when nobody did.
+    pub mean: Option<f64>,
 }
 
 /// Income class (rows) against one question's options (columns).
@@ -270,6 +288,8 @@ enum Tally {
     Values(BTreeMap<i64, u64>),
     /// Text: answered count only; free text is never shown in aggregates.
     Text,
+    /// Per grid item, per point (the missing options included), in definition order.
+    Grid(Vec<Vec<u64>>),
 }
 
 #[derive(Default)]
@@ -327,11 +347,16 @@ impl<'d> Accumulator<'d> {
             .questions()
             .map(|q| {
                 let t = match &q.kind {
-                    QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => {
+                    QuestionKind::Single { options }
+                    | QuestionKind::Multi { options, .. }
+                    | QuestionKind::Scale { points: options } => {
                         Tally::Options(vec![0; options.len()])
                     }
                     QuestionKind::Integer { .. } => Tally::Values(BTreeMap::new()),
                     QuestionKind::Text { .. } => Tally::Text,
+                    QuestionKind::Grid { items, points } => {
+                        Tally::Grid(vec![vec![0; points.len()]; items.len()])
+                    }
                 };
                 (q, 0, t)
             })
@@ -428,6 +453,19 @@ impl<'d> Accumulator<'d> {
                     true
                 }
                 (Tally::Text, AnswerValue::Text(t)) => !t.trim().is_empty(),
+                (Tally::Grid(counts), AnswerValue::Grid(map)) => {
+                    let mut any = false;
+                    for (item, row) in q.items().iter().zip(counts.iter_mut()) {
+                        if let Some(i) = map
+                            .get(&item.key)
+                            .and_then(|v| q.options().iter().position(|o| o.value == *v))
+                        {
+                            row[i] += 1;
+                            any = true;
+                        }
+                    }
+                    any
+                }
                 // An answer stored under another definition version with another type.
                 _ => false,
             };
@@ -716,6 +754,44 @@ fn question_report(
         }),
         _ => None,
     };
+    let mean = match (&q.kind, tally) {
+        (QuestionKind::Scale { .. }, Tally::Options(counts)) => mean_point(q.options(), counts),
+        _ => None,
+    };
+    let items = match tally {
+        Tally::Grid(counts) => q
+            .items()
+            .iter()
+            .zip(counts)
+            .map(|(item, row)| {
+                let answered: u64 = row.iter().sum();
+                ItemReport {
+                    key: item.key.clone(),
+                    label: Label::of(&item.label),
+                    answered,
+                    shares: q
+                        .options()
+                        .iter()
+                        .zip(row)
+                        .map(|(o, &count)| {
+                            let (pct, ci95) = share(count, answered);
+                            Share {
+                                value: o.value.clone(),
+                                label: Label::of(&o.label),
+                                count,
+                                pct,
+                                ci95,
+                                weighted_pct: None,
+                                weighted_ci95: None,
+                            }
+                        })
+                        .collect(),
+                    mean: mean_point(q.options(), row),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     QuestionReport {
         key: q.key.clone(),
         text: Label::of(&q.text),
@@ -724,7 +800,22 @@ fn question_report(
         shares,
         histogram,
         weighted: weighted.and_then(|(n, w)| WeightedBase::of(w, *n)),
+        mean,
+        items,
     }
+}
+
+/// The mean point of a scale's counts (per point, in definition order), the missing
+/// options left out; `None` when no one chose a point.
+fn mean_point(points: &[Choice], counts: &[u64]) -> Option<f64> {
+    let (mut n, mut sum) = (0u64, 0.0);
+    for (p, &c) in points.iter().zip(counts) {
+        if let (false, Some(x)) = (p.excluded, p.lower) {
+            n += c;
+            sum += x * c as f64;
+        }
+    }
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// Bins of a "nice" width (1, 2, 5, 10, 20, …) so there are at most [`MAX_BINS`],
@@ -854,6 +945,66 @@ mod tests {
             0,
             "below min cell"
         );
+    }
+
+    #[test]
+    fn grids_and_scales_give_per_item_shares_and_means_without_the_missing_option() {
+        let def = crate::survey::default_definition().expect("definition");
+        let response = |id: i64, answers: &str| {
+            let t = chrono::NaiveDateTime::default();
+            crate::db::responses::Response {
+                id,
+                user_id: None,
+                definition_id: def.id().to_string(),
+                definition_version: def.version() as i32,
+                answers: answers.to_string(),
+                bairro: "CENTRO".into(),
+                current_page: 2,
+                revision: 1,
+                created_at: t,
+                updated_at: t,
+                submitted_at: None,
+                screened_out: None,
+                confirmed_checks: String::new(),
+            }
+        };
+        let mut acc = Accumulator::new(&def);
+        acc.add(&response(
+            1,
+            r#"{"importancia_fatores":{"grid":{"preco":"5","distancia":"nao_sei"}},"satisfacao_atual":{"single":"4"}}"#,
+        ));
+        acc.add(&response(
+            2,
+            r#"{"importancia_fatores":{"grid":{"preco":"2","distancia":"3"}},"satisfacao_atual":{"single":"prefiro_nao_responder"}}"#,
+        ));
+        acc.add(&response(3, r#"{"satisfacao_atual":{"single":"2"}}"#));
+        let r = acc
+            .finish(&ReportParams::default(), 1621, chrono::Utc::now())
+            .expect("report");
+        let q = |k: &str| r.questions.iter().find(|q| q.key == k).expect(k);
+        let grid = q("importancia_fatores");
+        assert_eq!(grid.answered, 2);
+        let item = |k: &str| grid.items.iter().find(|i| i.key == k).expect(k);
+        // Base: those who answered the item; "não sei" keeps its share, not the mean.
+        assert_eq!(item("preco").answered, 2);
+        assert_eq!(item("preco").mean, Some(3.5));
+        let dist = item("distancia");
+        assert_eq!(dist.mean, Some(3.0));
+        let nao_sei = dist
+            .shares
+            .iter()
+            .find(|s| s.value == "nao_sei")
+            .expect("nao_sei");
+        assert_eq!((nao_sei.count, nao_sei.pct), (1, Some(50.0)));
+        assert_eq!(item("qualidade").answered, 0);
+        assert_eq!(item("qualidade").mean, None);
+        let scale = q("satisfacao_atual");
+        assert_eq!(scale.answered, 3);
+        assert_eq!(scale.mean, Some(3.0));
+        assert_eq!(scale.shares.len(), 6);
+        // Both renderers show them.
+        let text = super::super::text::render(&r, crate::i18n::Lang::Pt);
+        assert!(text.contains("Distância de casa (2 "), "{text}");
     }
 
     #[test]

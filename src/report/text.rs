@@ -320,6 +320,23 @@ pub fn render(r: &Report, lang: Lang) -> String {
         if !q.shares.is_empty() {
             shares(&mut o, &q.shares, lang);
         }
+        if let Some(m) = q.mean {
+            let _ = writeln!(o, "  {} {}", t.report_mean, num(m, 2, lang));
+        }
+        for item in &q.items {
+            let mean = item
+                .mean
+                .map(|m| format!(" · {} {}", t.report_mean, num(m, 2, lang)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {} ({} {}){mean}",
+                item.label.get(lang),
+                int(item.answered, lang),
+                t.report_answered
+            );
+            shares(&mut o, &item.shares, lang);
+        }
         if let Some(h) = &q.histogram {
             let _ = writeln!(
                 o,

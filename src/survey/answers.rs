@@ -14,14 +14,16 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::definition::{Definition, Question, QuestionKind};
+use super::definition::{DEFAULT_OTHER_LENGTH, Definition, GridItem, Question, QuestionKind};
 
 /// One stored answer.
 ///
 /// Serialized externally tagged, so that a single choice and a free text,
 /// both strings, stay distinguishable: `{"integer":34}`,
 /// `{"single":"2a4sm"}`, `{"multi":["preco","entrega"]}`,
-/// `{"text":"Extra"}`.
+/// `{"text":"Extra"}`, `{"grid":{"preco":"5","distancia":"3"}}`. A scale's point is a
+/// `single` (its value is the number). The text of an "other" option is a `text` stored
+/// under the question's [`Question::other_key`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerValue {
@@ -34,6 +36,8 @@ pub enum AnswerValue {
     Multi(Vec<String>),
     /// Answer to a `text` question, as typed.
     Text(String),
+    /// The point chosen for each answered item of a `grid` question, by item key.
+    Grid(BTreeMap<String, String>),
 }
 
 /// A respondent's answers, by question key. Serialized as a JSON object
@@ -97,9 +101,15 @@ impl Answers {
         };
         for q in &page.questions {
             self.0.remove(&q.key);
+            if let Some(other) = q.other_key() {
+                self.0.remove(&other);
+            }
         }
         for (key, value) in new.0 {
-            if page.questions.iter().any(|q| q.key == key) {
+            if def
+                .answer_owner(&key)
+                .is_some_and(|q| page.questions.iter().any(|p| p.key == q.key))
+            {
                 self.0.insert(key, value);
             }
         }
@@ -110,7 +120,7 @@ impl Answers {
     /// [`validate_complete`] ignores such answers, since the respondent has
     /// no page on which to fix them.
     pub fn retain_known(&mut self, def: &Definition) {
-        self.0.retain(|key, _| def.question(key).is_some());
+        self.0.retain(|key, _| def.answer_owner(key).is_some());
     }
 }
 
@@ -174,6 +184,9 @@ pub enum AnswerError {
     /// again. Only [`validate_complete`] and [`is_page_complete`] report it.
     #[error("answer of the wrong type")]
     WrongType,
+    /// An `exclusive` option ("Nenhum destes") chosen together with another one.
+    #[error("exclusive option with others")]
+    Exclusive,
 }
 
 impl AnswerError {
@@ -189,6 +202,7 @@ impl AnswerError {
             AnswerError::TooLong { .. } => "too_long",
             AnswerError::Duplicated => "duplicated",
             AnswerError::WrongType => "wrong_type",
+            AnswerError::Exclusive => "exclusive",
         }
     }
 }
@@ -197,8 +211,9 @@ impl AnswerError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 #[error("{} invalid answer(s), {} unknown field(s)", .errors.len(), .unknown.len())]
 pub struct PageErrors {
-    /// (question key, error), in the page's question order; at most one error
-    /// per question.
+    /// (field, error), in the page's question order: the field is the question key, a
+    /// grid item's field (`{key}__{item}`) or an "other" text's (`{key}__outro`); at
+    /// most one error per field.
     pub errors: Vec<(String, AnswerError)>,
     /// Names of submitted fields that are not questions of this page (unknown
     /// keys or questions of other pages), each once, in submission order.
@@ -253,11 +268,12 @@ pub fn validate_shown_page(
     // Group the values by field name, keeping their order.
     let mut submitted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut errors = PageErrors::default();
+    let owned: Vec<String> = questions.iter().flat_map(|q| form_fields(q)).collect();
     for (name, value) in fields {
         if ignore.contains(&name.as_str()) {
             continue;
         }
-        if questions.iter().any(|q| q.key == *name) {
+        if owned.iter().any(|f| f == name) {
             submitted.entry(name).or_default().push(value);
         } else if !errors.unknown.contains(name) {
             errors.unknown.push(name.clone());
@@ -266,13 +282,20 @@ pub fn validate_shown_page(
 
     let mut answers = Answers::new();
     for q in questions {
-        let values = submitted.get(q.key.as_str()).map_or(&[][..], Vec::as_slice);
-        let outcome = from_form(q, values).and_then(|v| match v {
+        if let QuestionKind::Grid { items, .. } = &q.kind {
+            grid_from_form(q, items, &submitted, &mut answers, &mut errors);
+            continue;
+        }
+        let outcome = from_form(q, sent(&submitted, &q.key)).and_then(|v| match v {
             Some(v) => check_value(q, &v),
             None => Ok(None),
         });
         match outcome {
             Ok(Some(value)) => {
+                if let Some(other) = q.other_key() {
+                    let text = sent(&submitted, &other);
+                    other_from_form(q, &value, &other, text, &mut answers, &mut errors);
+                }
                 answers.insert(q.key.clone(), value);
             }
             Ok(None) if q.required => errors.errors.push((q.key.clone(), AnswerError::Required)),
@@ -285,6 +308,97 @@ pub fn validate_shown_page(
         Ok(answers)
     } else {
         Err(errors)
+    }
+}
+
+/// The values submitted for `field`, in order.
+fn sent<'a>(submitted: &'a BTreeMap<&str, Vec<&'a str>>, field: &str) -> &'a [&'a str] {
+    submitted.get(field).map_or(&[][..], Vec::as_slice)
+}
+
+/// The form fields a question owns: its key, or a grid's item fields; and the field of
+/// its "other" text.
+pub fn form_fields(q: &Question) -> Vec<String> {
+    let mut out: Vec<String> = match &q.kind {
+        QuestionKind::Grid { items, .. } => items.iter().map(|i| q.item_field(&i.key)).collect(),
+        _ => vec![q.key.clone()],
+    };
+    out.extend(q.other_key());
+    out
+}
+
+/// A grid's items from their fields: each one point, required per item unless the
+/// question is optional. Errors go by the item's field.
+fn grid_from_form(
+    q: &Question,
+    items: &[GridItem],
+    submitted: &BTreeMap<&str, Vec<&str>>,
+    answers: &mut Answers,
+    errors: &mut PageErrors,
+) {
+    let mut map = BTreeMap::new();
+    let before = errors.errors.len();
+    for item in items {
+        let field = q.item_field(&item.key);
+        match one_value(sent(submitted, &field)) {
+            Ok(Some(v)) if !v.is_empty() => {
+                if q.option(v).is_some() {
+                    map.insert(item.key.clone(), v.to_owned());
+                } else {
+                    errors.errors.push((field, AnswerError::UnknownOption));
+                }
+            }
+            Ok(_) if q.required => errors.errors.push((field, AnswerError::Required)),
+            Ok(_) => {}
+            Err(e) => errors.errors.push((field, e)),
+        }
+    }
+    if errors.errors.len() == before && !map.is_empty() {
+        answers.insert(q.key.clone(), AnswerValue::Grid(map));
+    }
+}
+
+/// The "other" text of a valid answer: required (and at most its length) when the answer
+/// chose the option that asks for it; dropped when it did not, so unticking "Outro"
+/// removes the text.
+fn other_from_form(
+    q: &Question,
+    value: &AnswerValue,
+    field: &str,
+    sent: &[&str],
+    answers: &mut Answers,
+    errors: &mut PageErrors,
+) {
+    let Some(opt) = q.other_option() else {
+        return;
+    };
+    if !chose(value, &opt.value) {
+        return;
+    }
+    let max = opt.other_text.unwrap_or(DEFAULT_OTHER_LENGTH);
+    match one_value(sent) {
+        Ok(Some(t)) if !t.trim().is_empty() => {
+            if t.chars().count() > max {
+                errors
+                    .errors
+                    .push((field.to_owned(), AnswerError::TooLong { max }));
+            } else {
+                answers.insert(field.to_owned(), AnswerValue::Text(t.trim().to_owned()));
+            }
+        }
+        Ok(_) => errors
+            .errors
+            .push((field.to_owned(), AnswerError::Required)),
+        Err(e) => errors.errors.push((field.to_owned(), e)),
+    }
+}
+
+/// Whether an answer chose the option with this value.
+fn chose(value: &AnswerValue, option: &str) -> bool {
+    match value {
+        AnswerValue::Single(v) => v == option,
+        AnswerValue::Multi(vs) => vs.iter().any(|v| v == option),
+        _ => false,
     }
 }
 
@@ -324,14 +438,26 @@ pub fn first_incomplete_page(def: &Definition, answers: &Answers) -> Option<usiz
     (0..def.pages().len()).find(|&i| !is_page_complete(def, i, answers))
 }
 
-/// The problem with the stored answer to `q`, if any.
+/// The problem with the stored answer to `q`, if any: a grid with an item unanswered
+/// counts as unanswered, and a chosen "other" option needs its text.
 pub(crate) fn check_stored(q: &Question, answers: &Answers) -> Option<AnswerError> {
     let outcome = match answers.get(&q.key) {
         None => Ok(None),
         Some(v) => check_value(q, v),
     };
     match outcome {
-        Ok(Some(_)) => None,
+        Ok(Some(AnswerValue::Grid(map))) if q.required && map.len() < q.items().len() => {
+            Some(AnswerError::Required)
+        }
+        Ok(Some(v)) => {
+            let other = q.other_option().filter(|o| chose(&v, &o.value))?;
+            let key = q.other_key()?;
+            match answers.get(&key) {
+                Some(AnswerValue::Text(t)) if !t.trim().is_empty() => None,
+                _ if other.other_text.is_some() => Some(AnswerError::Required),
+                _ => None,
+            }
+        }
         Ok(None) if q.required => Some(AnswerError::Required),
         Ok(None) => None,
         Err(e) => Some(e),
@@ -351,10 +477,12 @@ fn from_form(q: &Question, values: &[&str]) -> Result<Option<AnswerValue>, Answe
             }
             _ => None,
         },
-        QuestionKind::Single { .. } => {
+        QuestionKind::Single { .. } | QuestionKind::Scale { .. } => {
             one_value(values)?.map(|v| AnswerValue::Single(v.to_owned()))
         }
         QuestionKind::Text { .. } => one_value(values)?.map(|v| AnswerValue::Text(v.to_owned())),
+        // Read item by item (`grid_from_form`).
+        QuestionKind::Grid { .. } => None,
     })
 }
 
@@ -396,7 +524,10 @@ fn check_value(q: &Question, value: &AnswerValue) -> Result<Option<AnswerValue>,
                 })
             }
         }
-        (QuestionKind::Single { options }, AnswerValue::Single(v)) => {
+        (
+            QuestionKind::Single { options } | QuestionKind::Scale { points: options },
+            AnswerValue::Single(v),
+        ) => {
             if v.is_empty() {
                 Ok(None)
             } else if options.iter().any(|o| o.value == *v) {
@@ -430,6 +561,13 @@ fn check_value(q: &Question, value: &AnswerValue) -> Result<Option<AnswerValue>,
             if ticked.len() > *max {
                 return Err(AnswerError::TooMany { max: *max });
             }
+            if ticked.len() > 1
+                && options
+                    .iter()
+                    .any(|o| o.exclusive && distinct.contains(o.value.as_str()))
+            {
+                return Err(AnswerError::Exclusive);
+            }
             let canonical = options
                 .iter()
                 .filter(|o| distinct.contains(o.value.as_str()))
@@ -446,7 +584,42 @@ fn check_value(q: &Question, value: &AnswerValue) -> Result<Option<AnswerValue>,
                 Ok(Some(AnswerValue::Text(s.clone())))
             }
         }
+        (QuestionKind::Grid { items, points }, AnswerValue::Grid(map)) => {
+            let known_item = |k: &str| items.iter().any(|i| i.key == k);
+            let known_point = |v: &str| points.iter().any(|p| p.value == v);
+            if map.iter().any(|(k, v)| !known_item(k) || !known_point(v)) {
+                return Err(AnswerError::UnknownOption);
+            }
+            Ok((!map.is_empty()).then(|| AnswerValue::Grid(map.clone())))
+        }
         _ => Err(AnswerError::WrongType),
+    }
+}
+
+impl Definition {
+    /// Each grid's item values for a response's answers, in item order, leaving out the
+    /// missing options ("não sei") and unanswered items: what a straight-lining check
+    /// reads. Grids left unanswered are left out.
+    pub fn grid_values(&self, answers: &Answers) -> Vec<(&str, Vec<i64>)> {
+        self.questions()
+            .filter_map(|q| {
+                let Some(AnswerValue::Grid(map)) = answers.get(&q.key) else {
+                    return None;
+                };
+                let values: Vec<i64> = q
+                    .items()
+                    .iter()
+                    .filter_map(|item| {
+                        let point = q.option(map.get(&item.key)?)?;
+                        if point.excluded {
+                            return None;
+                        }
+                        point.value.parse().ok()
+                    })
+                    .collect();
+                (!values.is_empty()).then_some((q.key.as_str(), values))
+            })
+            .collect()
     }
 }
 

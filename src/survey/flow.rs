@@ -264,7 +264,7 @@ pub fn settle<'d>(def: &'d Definition, answers: &mut Answers) -> Flow<'d> {
     let hidden: Vec<String> = answers
         .iter()
         .map(|(k, _)| k)
-        .filter(|k| def.question(k).is_some() && !flow.is_shown(k))
+        .filter(|k| def.answer_owner(k).is_some_and(|q| !flow.is_shown(&q.key)))
         .map(str::to_owned)
         .collect();
     for k in hidden {

@@ -13,14 +13,17 @@
 //!          | "(" expr ")"
 //! sum     := product (("+" | "-") product)*
 //! product := atom ("*" atom)*
-//! atom    := number | key | "lower" "(" key ")" | "upper" "(" key ")" | "(" sum ")"
+//! atom    := number | key | key "." item | "lower" "(" key ")" | "upper" "(" key ")"
+//!          | "(" sum ")"
 //! ```
 //!
 //! A `key` in a number is an integer question (its answer), or a single-choice question
 //! whose options all carry numeric `lower`/`upper` bounds (apart from `excluded` ones): the
 //! band's midpoint, its lower bound for an open top band; `lower(q)` and `upper(q)` pick a
-//! bound. Anything else (free text, multi, options without bounds) is refused when the
-//! definition is read, never at answer time.
+//! bound. A `scale` is its point (the number); a `grid` is read item by item,
+//! `importancia.preco`, each item its point. A missing option ("não sei") has no number.
+//! Anything else (free text, multi, a whole grid, options without bounds) is refused when
+//! the definition is read, never at answer time.
 //!
 //! Evaluation is three-valued: a comparison whose question is unanswered, answered with
 //! an `excluded` option or without the bound asked for is *unknown*; `not unknown` is
@@ -93,8 +96,10 @@ pub enum Num {
     Const(f64),
     /// The answer to an integer question.
     Integer(String),
-    /// A bound of the band chosen in a single-choice question.
+    /// A bound of the band chosen in a single-choice question, or a scale's point.
     Band(String, Bound),
+    /// The point given to an item of a grid: (question key, item key).
+    Item(String, String),
     /// `a + b`.
     Add(Box<Num>, Box<Num>),
     /// `a - b`.
@@ -224,7 +229,13 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, LogicError> {
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                 let mut j = i;
-                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                while j < bytes.len()
+                    && (bytes[j].is_ascii_alphanumeric()
+                        || bytes[j] == b'_'
+                        // `grid.item`: a dot followed by a letter joins the item.
+                        || (bytes[j] == b'.'
+                            && bytes.get(j + 1).is_some_and(u8::is_ascii_alphabetic)))
+                {
                     j += 1;
                 }
                 out.push((start, Tok::Ident(src[i..j].to_owned())));
@@ -319,7 +330,32 @@ impl Parser<'_> {
     }
 
     fn question(&mut self, at: usize, key: &str) -> Result<Question, LogicError> {
-        let q = (self.scope)(key).map_err(|reason| LogicError::new(at, reason))?;
+        let (base, item) = split_item(key);
+        let q = (self.scope)(base).map_err(|reason| LogicError::new(at, reason))?;
+        match (item, &q.kind) {
+            (Some(item), QuestionKind::Grid { items, .. }) => {
+                if !items.iter().any(|i| i.key == item) {
+                    let known: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+                    return Err(LogicError::new(
+                        at,
+                        format!(
+                            "`{item}` is not an item of grid `{base}` (items: {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            (Some(item), other) => {
+                return Err(LogicError::new(
+                    at,
+                    format!(
+                        "`{base}` is a {} question, not a grid: `.{item}` names a grid item",
+                        other.name()
+                    ),
+                ));
+            }
+            (None, _) => {}
+        }
         if !self.read.iter().any(|r| r.key == q.key) {
             self.read.push(q.clone());
         }
@@ -405,6 +441,14 @@ impl Parser<'_> {
             if choice_form {
                 self.next();
                 let q = self.question(at, &key)?;
+                if key.contains('.') {
+                    return Err(LogicError::new(
+                        at,
+                        format!(
+                            "`{key}` is a grid item: compare its point as a number, e.g. `{key} >= 4`"
+                        ),
+                    ));
+                }
                 let (op_at, op) = self.next();
                 let (values, negate) = if let Tok::Op(o) = op {
                     let (_, v) = self.next();
@@ -534,7 +578,7 @@ impl Parser<'_> {
                 let (kat, key) = self.key()?;
                 let q = self.question(kat, &key)?;
                 self.expect(Tok::RParen)?;
-                if !matches!(q.kind, QuestionKind::Single { .. }) {
+                if !matches!(q.kind, QuestionKind::Single { .. }) || key.contains('.') {
                     return Err(LogicError::new(
                         at,
                         format!("`{w}({key})` needs a single-choice question with numeric bands"),
@@ -550,12 +594,22 @@ impl Parser<'_> {
             }
             (at, Tok::Ident(key)) if !KEYWORDS.contains(&key.as_str()) => {
                 let q = self.question(at, &key)?;
+                if let (base, Some(item)) = split_item(&key) {
+                    return Ok(Num::Item(base.to_owned(), item.to_owned()));
+                }
                 match &q.kind {
                     QuestionKind::Integer { .. } => Ok(Num::Integer(key)),
-                    QuestionKind::Single { .. } => {
+                    QuestionKind::Single { .. } | QuestionKind::Scale { .. } => {
                         banded(&q, at)?;
                         Ok(Num::Band(key, Bound::Mid))
                     }
+                    QuestionKind::Grid { items, .. } => Err(LogicError::new(
+                        at,
+                        format!(
+                            "`{key}` is a grid: name one of its items, e.g. `{key}.{}`",
+                            items.first().map_or("item", |i| i.key.as_str())
+                        ),
+                    )),
                     other => Err(LogicError::new(
                         at,
                         format!(
@@ -573,6 +627,14 @@ impl Parser<'_> {
                 ),
             )),
         }
+    }
+}
+
+/// `grid.item` split at the dot; a plain key has no item.
+fn split_item(key: &str) -> (&str, Option<&str>) {
+    match key.split_once('.') {
+        Some((base, item)) => (base, Some(item)),
+        None => (key, None),
     }
 }
 
@@ -601,7 +663,10 @@ fn choice(
     values: Vec<(usize, String)>,
     negate: bool,
 ) -> Result<Expr, LogicError> {
-    if !matches!(q.kind, QuestionKind::Single { .. }) {
+    if !matches!(
+        q.kind,
+        QuestionKind::Single { .. } | QuestionKind::Scale { .. }
+    ) {
         return Err(LogicError::new(
             at,
             format!(
@@ -636,7 +701,7 @@ fn choice(
 impl Num {
     fn reads_integer(&self) -> bool {
         match self {
-            Num::Const(_) | Num::Band(..) => false,
+            Num::Const(_) | Num::Band(..) | Num::Item(..) => false,
             Num::Integer(_) => true,
             Num::Add(a, b) | Num::Sub(a, b) | Num::Mul(a, b) => {
                 a.reads_integer() || b.reads_integer()
@@ -647,7 +712,7 @@ impl Num {
     fn consts(&self, out: &mut Vec<f64>) {
         match self {
             Num::Const(c) => out.push(*c),
-            Num::Integer(_) | Num::Band(..) => {}
+            Num::Integer(_) | Num::Band(..) | Num::Item(..) => {}
             Num::Add(a, b) | Num::Sub(a, b) | Num::Mul(a, b) => {
                 a.consts(out);
                 b.consts(out);
@@ -685,6 +750,13 @@ impl Num {
                     },
                 }
             }
+            Num::Item(k, item) => {
+                let AnswerValue::Grid(map) = answer(k)? else {
+                    return None;
+                };
+                let c = def_question(k)?.option(map.get(item)?)?;
+                if c.excluded { None } else { c.lower }
+            }
             Num::Add(a, b) => Some(a.eval(def_question, answer)? + b.eval(def_question, answer)?),
             Num::Sub(a, b) => Some(a.eval(def_question, answer)? - b.eval(def_question, answer)?),
             Num::Mul(a, b) => Some(a.eval(def_question, answer)? * b.eval(def_question, answer)?),
@@ -713,7 +785,12 @@ impl Expr {
                 _ => None,
             },
             Expr::Not(a) => a.eval(def_question, answer).map(|b| !b),
-            Expr::Answered(k) => Some(answer(k).is_some()),
+            Expr::Answered(k) => Some(match split_item(k) {
+                (base, Some(item)) => {
+                    matches!(answer(base), Some(AnswerValue::Grid(m)) if m.contains_key(item))
+                }
+                (base, None) => answer(base).is_some(),
+            }),
             Expr::Choice {
                 question,
                 values,
@@ -760,7 +837,8 @@ impl Expr {
             }
             Expr::Not(a) => a.collect(out),
             Expr::Answered(k) | Expr::Choice { question: k, .. } => {
-                if !out.contains(&k.as_str()) {
+                let k = split_item(k).0;
+                if !out.contains(&k) {
                     out.push(k);
                 }
             }
@@ -791,7 +869,7 @@ impl Num {
     fn collect_num<'e>(&'e self, out: &mut Vec<&'e str>) {
         match self {
             Num::Const(_) => {}
-            Num::Integer(k) | Num::Band(k, _) => {
+            Num::Integer(k) | Num::Band(k, _) | Num::Item(k, _) => {
                 if !out.contains(&k.as_str()) {
                     out.push(k);
                 }
@@ -800,6 +878,73 @@ impl Num {
                 a.collect_num(out);
                 b.collect_num(out);
             }
+        }
+    }
+}
+
+/// Sample answers to a grid: every combination of points over the items `expr` reads
+/// (other items unanswered), which covers every case it can tell apart.
+fn grid_samples(expr: &Expr, key: &str, points: &[super::definition::Choice]) -> Vec<AnswerValue> {
+    let mut read = Vec::new();
+    expr.items_read(key, &mut read);
+    let mut out = vec![std::collections::BTreeMap::new()];
+    for item in read {
+        out = out
+            .into_iter()
+            .flat_map(|m| {
+                points.iter().map(move |p| {
+                    let mut m = m.clone();
+                    m.insert(item.to_owned(), p.value.clone());
+                    m
+                })
+            })
+            .take(MAX_COMBINATIONS + 1)
+            .collect();
+    }
+    out.into_iter().map(AnswerValue::Grid).collect()
+}
+
+impl Expr {
+    /// The items of grid `key` the expression reads, each once.
+    fn items_read<'e>(&'e self, key: &str, out: &mut Vec<&'e str>) {
+        let mut push = |k: &'e str, item: &'e str| {
+            if k == key && !out.contains(&item) {
+                out.push(item);
+            }
+        };
+        self.visit_items(&mut push);
+    }
+
+    fn visit_items<'e>(&'e self, push: &mut dyn FnMut(&'e str, &'e str)) {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.visit_items(push);
+                b.visit_items(push);
+            }
+            Expr::Not(a) => a.visit_items(push),
+            Expr::Answered(k) => {
+                if let (base, Some(item)) = split_item(k) {
+                    push(base, item);
+                }
+            }
+            Expr::Choice { .. } => {}
+            Expr::Compare(_, a, b) => {
+                a.visit_items(push);
+                b.visit_items(push);
+            }
+        }
+    }
+}
+
+impl Num {
+    fn visit_items<'e>(&'e self, push: &mut dyn FnMut(&'e str, &'e str)) {
+        match self {
+            Num::Item(k, item) => push(k, item),
+            Num::Add(a, b) | Num::Sub(a, b) | Num::Mul(a, b) => {
+                a.visit_items(push);
+                b.visit_items(push);
+            }
+            Num::Const(_) | Num::Integer(_) | Num::Band(..) => {}
         }
     }
 }
@@ -820,11 +965,12 @@ fn satisfiable(expr: &Expr, read: &[Question]) -> bool {
         .map(|q| {
             let mut d: Vec<Option<AnswerValue>> = vec![None];
             match &q.kind {
-                QuestionKind::Single { options } => d.extend(
-                    options
-                        .iter()
-                        .map(|c| Some(AnswerValue::Single(c.value.clone()))),
-                ),
+                QuestionKind::Single { options } | QuestionKind::Scale { points: options } => d
+                    .extend(
+                        options
+                            .iter()
+                            .map(|c| Some(AnswerValue::Single(c.value.clone()))),
+                    ),
                 QuestionKind::Integer { min, max } => {
                     let mut ns = vec![*min, *max];
                     for c in &consts {
@@ -842,6 +988,9 @@ fn satisfiable(expr: &Expr, read: &[Question]) -> bool {
                     )));
                 }
                 QuestionKind::Text { .. } => d.push(Some(AnswerValue::Text("x".into()))),
+                QuestionKind::Grid { points, .. } => {
+                    d.extend(grid_samples(expr, &q.key, points).into_iter().map(Some));
+                }
             }
             d
         })
@@ -898,6 +1047,9 @@ mod tests {
             lower,
             upper,
             excluded: false,
+            anchor: false,
+            exclusive: false,
+            other_text: None,
         }
     }
 
@@ -912,6 +1064,7 @@ mod tests {
             unit: None,
             show_if: None,
             screen_out: None,
+            shuffle: false,
         }
     }
 

@@ -19,7 +19,7 @@ pub use answers::{
 };
 pub use cceb::{CcebError, CcebScore, CcebTable};
 pub use definition::{
-    Check, Choice, Condition, Definition, DefinitionError, Page, Question, QuestionKind, Role,
-    ScreenOut, Text, Unit, default_definition,
+    Check, Choice, Condition, Definition, DefinitionError, GridItem, Page, Question, QuestionKind,
+    Role, ScreenOut, Text, Unit, default_definition,
 };
 pub use format::format_reais;

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 
 use super::Ctx;
 use super::layout::page;
-use super::survey::answer_text;
+use super::survey::answer_with_other;
 use crate::db::consents::ConsentRecord;
 use crate::db::users::User;
 use crate::survey::{Answers, Definition};
@@ -99,7 +99,7 @@ pub fn render(ctx: &Ctx, d: &MyData<'_>) -> Markup {
                             dl class="answers" {
                                 @for question in pg.questions.iter().filter(|x| !q.hidden.contains(&x.key.as_str())) {
                                     dt { (question.text.get(en)) }
-                                    dd { (answer_text(ctx.lang, question, q.answers.get(&question.key), d.salario_minimo)) }
+                                    dd { (answer_with_other(ctx.lang, question, q.answers, d.salario_minimo)) }
                                 }
                             }
                         }

@@ -28,6 +28,8 @@ pub struct QuestionHtml {
     pub labels: Vec<String>,
     /// The options' input ids (`<key>-<value>`), in order.
     pub ids: Vec<String>,
+    /// A grid's item labels, in order (each item's legend).
+    pub items: Vec<String>,
 }
 
 /// Every question's texts of one definition, in both languages.
@@ -96,7 +98,8 @@ fn make(q: &Question, lang: Lang, (sm, sm_year): (u32, u16)) -> QuestionHtml {
         QuestionKind::Text { max_length } => {
             Some(t.survey_max_chars.replace("{n}", &max_length.to_string()))
         }
-        QuestionKind::Single { .. } => None,
+        QuestionKind::Grid { .. } => Some(lang.question_types().grid_hint.to_owned()),
+        QuestionKind::Single { .. } | QuestionKind::Scale { .. } => None,
     };
     let hint = (q.help.is_some() || range.is_some()).then(|| {
         html! {
@@ -122,6 +125,11 @@ fn make(q: &Question, lang: Lang, (sm, sm_year): (u32, u16)) -> QuestionHtml {
             .options()
             .iter()
             .map(|o| format!("{}-{}", q.key, o.value))
+            .collect(),
+        items: q
+            .items()
+            .iter()
+            .map(|i| html! { (i.label.get(en)) }.into_string())
             .collect(),
     }
 }

@@ -13,7 +13,7 @@ use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
 use crate::i18n::Lang;
 use crate::survey::{
-    AnswerError, AnswerValue, Answers, Check, Definition, Question, QuestionKind, ScreenOut,
+    AnswerError, AnswerValue, Answers, Check, Choice, Definition, Question, QuestionKind, ScreenOut,
 };
 
 /// Form field naming the checks whose message was shown (hidden input).
@@ -34,17 +34,20 @@ pub fn page_from_review(index: usize) -> String {
 /// What the inputs show: the raw strings per question key.
 pub type Values = BTreeMap<String, Vec<String>>;
 
-/// Values from stored answers.
+/// Values from stored answers, by form field (a grid's by item field).
 pub fn values_of(answers: &Answers) -> Values {
     answers
         .iter()
-        .map(|(k, v)| {
-            let raw = match v {
-                AnswerValue::Integer(n) => vec![n.to_string()],
-                AnswerValue::Single(s) | AnswerValue::Text(s) => vec![s.clone()],
-                AnswerValue::Multi(list) => list.clone(),
-            };
-            (k.to_string(), raw)
+        .flat_map(|(k, v)| match v {
+            AnswerValue::Integer(n) => vec![(k.to_string(), vec![n.to_string()])],
+            AnswerValue::Single(s) | AnswerValue::Text(s) => {
+                vec![(k.to_string(), vec![s.clone()])]
+            }
+            AnswerValue::Multi(list) => vec![(k.to_string(), list.clone())],
+            AnswerValue::Grid(map) => map
+                .iter()
+                .map(|(item, point)| (format!("{k}__{item}"), vec![point.clone()]))
+                .collect(),
         })
         .collect()
 }
@@ -74,16 +77,67 @@ pub fn answer_message(lang: Lang, e: AnswerError) -> String {
         AnswerError::TooLong { max } => t.err_answer_too_long.replace("{n}", &max.to_string()),
         AnswerError::Duplicated => t.err_duplicated.into(),
         AnswerError::WrongType => t.err_wrong_type.into(),
+        AnswerError::Exclusive => lang.question_types().err_exclusive.replace("{option}", ""),
+    }
+}
+
+/// The words for an error on `field` of `q` (its key, a grid item's field or its "other"
+/// text's): an unanswered item or missing text says so, an exclusive option is named.
+pub fn field_message(lang: Lang, q: &Question, field: &str, e: AnswerError) -> String {
+    let qt = lang.question_types();
+    let en = lang.is_english();
+    match e {
+        AnswerError::Required if q.other_key().as_deref() == Some(field) => {
+            qt.err_other_required.into()
+        }
+        AnswerError::Required if field != q.key => qt.err_item_required.into(),
+        AnswerError::Exclusive => {
+            let names: Vec<&str> = q
+                .options()
+                .iter()
+                .filter(|o| o.exclusive)
+                .map(|o| o.label.get(en))
+                .collect();
+            qt.err_exclusive.replace("{option}", &names.join("”, “"))
+        }
+        _ => answer_message(lang, e),
     }
 }
 
 /// The id of the first input of a question: where the error summary links to.
 pub fn first_input_id(q: &Question) -> String {
     match &q.kind {
-        QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => options
+        QuestionKind::Single { options }
+        | QuestionKind::Multi { options, .. }
+        | QuestionKind::Scale { points: options } => options
             .first()
             .map_or_else(|| q.key.clone(), |o| format!("{}-{}", q.key, o.value)),
+        QuestionKind::Grid { items, points } => match (items.first(), points.first()) {
+            (Some(i), Some(p)) => format!("{}-{}", q.item_field(&i.key), p.value),
+            _ => q.key.clone(),
+        },
         _ => q.key.clone(),
+    }
+}
+
+/// The id of the first input of one of `q`'s fields, as this respondent sees them (the
+/// first option shown when they are shuffled, so the jump lands by the question's legend).
+fn field_input_id(q: &Question, field: &str, respondent: &[u8; 32]) -> String {
+    if field == q.key {
+        return match q
+            .option_order(respondent)
+            .first()
+            .and_then(|&i| q.options().get(i))
+        {
+            Some(o) if q.shuffle => format!("{}-{}", q.key, o.value),
+            _ => first_input_id(q),
+        };
+    }
+    match q.options().first() {
+        Some(p) if q.items().iter().any(|i| q.item_field(&i.key) == field) => {
+            format!("{field}-{}", p.value)
+        }
+        _ => field.to_owned(),
     }
 }
 
@@ -111,6 +165,9 @@ pub struct SurveyPage<'a> {
     pub checks: &'a [&'a Check],
     /// Opened from the review: saving returns there.
     pub from_review: bool,
+    /// This respondent's key for the order of shuffled options
+    /// ([`Question::option_order`]).
+    pub respondent: &'a [u8; 32],
 }
 
 pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
@@ -134,8 +191,18 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
     // links each wrong question once, to its first input.
     let mut summary = Errors::default();
     for q in &questions {
-        if let Some(m) = p.errors.get(&q.key) {
-            summary.add_labelled(&first_input_id(q), q.text.get(en), m);
+        for field in crate::survey::answers::form_fields(q) {
+            if let Some(m) = p.errors.get(&field) {
+                let label = q
+                    .items()
+                    .iter()
+                    .find(|i| q.item_field(&i.key) == field)
+                    .map_or_else(
+                        || q.text.get(en).to_owned(),
+                        |i| format!("{} – {}", q.text.get(en), i.label.get(en)),
+                    );
+                summary.add_labelled(&field_input_id(q, &field, p.respondent), &label, m);
+            }
         }
     }
     let r = ctx.lang.respondent();
@@ -176,7 +243,7 @@ pub fn question_page(ctx: &Ctx, p: &SurveyPage<'_>) -> Markup {
                     }
                 }
                 @for q in &questions {
-                    (question(ctx.lang, q, &p.texts.question(p.def, q, ctx.lang), p.values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]), p.errors.get(&q.key)))
+                    (question(ctx.lang, q, &p.texts.question(p.def, q, ctx.lang), p.values, p.errors, &q.option_order(p.respondent)))
                 }
                 div class="actions" {
                     @if p.from_review {
@@ -199,10 +266,13 @@ fn question(
     lang: Lang,
     q: &Question,
     texts: &QuestionHtml,
-    values: &[String],
-    error: Option<&str>,
+    all_values: &Values,
+    errors: &Errors,
+    order: &[usize],
 ) -> Markup {
     let t = lang.t();
+    let values = all_values.get(&q.key).map(Vec::as_slice).unwrap_or(&[]);
+    let error = errors.get(&q.key);
     let help_id = format!("{}-ajuda", q.key);
     let err_id = format!("{}-erro", q.key);
     let mut described = Vec::new();
@@ -214,7 +284,15 @@ fn question(
     }
     let described = (!described.is_empty()).then(|| described.join(" "));
     let value = values.first().map(String::as_str).unwrap_or("");
-    let invalid = error.is_some();
+    let invalid = error.is_some()
+        || crate::survey::answers::form_fields(q)
+            .iter()
+            .any(|f| errors.get(f).is_some());
+    // Options in this respondent's order; ids and labels follow their option.
+    let options: Vec<(&Choice, &String, &String)> = order
+        .iter()
+        .filter_map(|&i| Some((q.options().get(i)?, texts.ids.get(i)?, texts.labels.get(i)?)))
+        .collect();
     html! {
         div class={ "field question" @if invalid { " invalid" } } {
             fieldset aria-describedby=[described.clone()] {
@@ -240,26 +318,110 @@ fn question(
                             aria-invalid=[invalid.then_some("true")]
                             aria-describedby=[described.clone()];
                     }
-                    QuestionKind::Single { options } => {
-                        @for ((o, id), label) in options.iter().zip(&texts.ids).zip(&texts.labels) {
+                    QuestionKind::Single { .. } => {
+                        @for (o, id, label) in &options {
                             div class="choice" {
                                 input type="radio" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)] required[q.required];
                                 label for=(id) { (PreEscaped(label)) }
                             }
+                            @if o.other_text.is_some() { (other_field(lang, q, o, all_values, errors)) }
                         }
                     }
-                    QuestionKind::Multi { options, .. } => {
-                        @for ((o, id), label) in options.iter().zip(&texts.ids).zip(&texts.labels) {
+                    QuestionKind::Multi { .. } => {
+                        @for (o, id, label) in &options {
                             div class="choice" {
                                 input type="checkbox" id=(id) name=(q.key) value=(o.value)
                                     checked[values.contains(&o.value)];
                                 label for=(id) { (PreEscaped(label)) }
                             }
+                            @if o.other_text.is_some() { (other_field(lang, q, o, all_values, errors)) }
+                        }
+                    }
+                    QuestionKind::Scale { .. } => {
+                        div class="scale" {
+                            @for (o, id, label) in &options {
+                                div class={ "choice" @if o.excluded { " scale-missing" } } {
+                                    input type="radio" id=(id) name=(q.key) value=(o.value)
+                                        checked[values.contains(&o.value)] required[q.required];
+                                    label for=(id) { (PreEscaped(label)) }
+                                }
+                            }
+                        }
+                    }
+                    QuestionKind::Grid { items, .. } => {
+                        @for (item, item_label) in items.iter().zip(&texts.items) {
+                            (grid_item(q, &item.key, item_label, &options, all_values, errors))
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// One item of a grid: its own fieldset and legend, the scale's points as radios (named
+/// `{key}__{item}`), its own error.
+fn grid_item(
+    q: &Question,
+    item: &str,
+    item_label: &str,
+    points: &[(&Choice, &String, &String)],
+    values: &Values,
+    errors: &Errors,
+) -> Markup {
+    let field = q.item_field(item);
+    let chosen = values.get(&field).map(Vec::as_slice).unwrap_or(&[]);
+    let error = errors.get(&field);
+    let err_id = format!("{field}-erro");
+    html! {
+        fieldset class={ "grid-item" @if error.is_some() { " invalid" } }
+            aria-describedby=[error.is_some().then_some(err_id.clone())] {
+            legend { (PreEscaped(item_label)) }
+            @if let Some(m) = error { p class="field-error" id=(err_id) { (m) } }
+            div class="scale" {
+                @for (o, _, label) in points {
+                    @let id = format!("{field}-{}", o.value);
+                    div class={ "choice" @if o.excluded { " scale-missing" } } {
+                        input type="radio" id=(id) name=(field) value=(o.value)
+                            checked[chosen.contains(&o.value)] required[q.required];
+                        label for=(id) { (PreEscaped(label)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The text field of an "Outro" option: always in the page (it works without scripts),
+/// said to be required only when the option is chosen.
+fn other_field(lang: Lang, q: &Question, o: &Choice, values: &Values, errors: &Errors) -> Markup {
+    let Some(field) = q.other_key() else {
+        return html! {};
+    };
+    let qt = lang.question_types();
+    let name = o.label.get(lang.is_english());
+    let value = values
+        .get(&field)
+        .and_then(|v| v.first())
+        .map(String::as_str)
+        .unwrap_or("");
+    let error = errors.get(&field);
+    let hint_id = format!("{field}-ajuda");
+    let err_id = format!("{field}-erro");
+    let described = match error {
+        Some(_) => format!("{hint_id} {err_id}"),
+        None => hint_id.clone(),
+    };
+    html! {
+        div class={ "other-text" @if error.is_some() { " invalid" } } {
+            label for=(field) { (qt.other_label.replace("{option}", name)) }
+            p class="hint" id=(hint_id) { (qt.other_hint.replace("{option}", name)) }
+            @if let Some(m) = error { p class="field-error" id=(err_id) { (m) } }
+            input type="text" id=(field) name=(field) value=(value)
+                maxlength=(o.other_text.unwrap_or(crate::survey::definition::DEFAULT_OTHER_LENGTH))
+                aria-invalid=[error.is_some().then_some("true")]
+                aria-describedby=(described);
         }
     }
 }
@@ -279,6 +441,27 @@ pub fn answer_text(lang: Lang, q: &Question, v: Option<&AnswerValue>, sm: u32) -
         Some(AnswerValue::Multi(list)) => {
             list.iter().map(|s| label(s)).collect::<Vec<_>>().join("; ")
         }
+        Some(AnswerValue::Grid(map)) => q
+            .items()
+            .iter()
+            .map(|i| {
+                let point = map.get(&i.key).map_or_else(
+                    || lang.question_types().item_not_answered.to_string(),
+                    |p| label(p),
+                );
+                format!("{}: {point}", i.label.get(en))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// [`answer_text`] followed by the "other" text, when the answer chose that option.
+pub fn answer_with_other(lang: Lang, q: &Question, answers: &Answers, sm: u32) -> String {
+    let main = answer_text(lang, q, answers.get(&q.key), sm);
+    match q.other_key().and_then(|k| answers.get(&k)) {
+        Some(AnswerValue::Text(t)) => format!("{main}: {t}"),
+        _ => main,
     }
 }
 
@@ -331,7 +514,7 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
                     dl class="answers" {
                         @for q in pg.questions.iter().filter(|q| !r.hidden.contains(&q.key.as_str())) {
                             dt { (q.text.get(en)) }
-                            dd { (answer_text(ctx.lang, q, r.answers.get(&q.key), r.salario_minimo)) }
+                            dd { (answer_with_other(ctx.lang, q, r.answers, r.salario_minimo)) }
                         }
                     }
                     @if r.editable {

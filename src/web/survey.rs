@@ -96,6 +96,15 @@ struct Shown<'a> {
     flow: &'a Flow<'a>,
     checks: &'a [&'a Check],
     from_review: bool,
+    /// The respondent's key for the order of shuffled options ([`respondent_key`]).
+    respondent: [u8; 32],
+}
+
+/// A keyed hash of the account id: the seed of the order in which this respondent sees
+/// shuffled options, the same on every visit and device, unguessable for another
+/// account, and without storing anything.
+fn respondent_key(app: &AppState, user: i64) -> [u8; 32] {
+    crate::crypto::hmac_sha256(&app.session_key, &[b"ordem-opcoes:", &user.to_be_bytes()])
 }
 
 /// Whether the page was opened from the review (`?voltar=revisao`). Only that exact
@@ -153,6 +162,7 @@ fn render_page(
             last: shown.flow.next_after(index).is_none(),
             checks: shown.checks,
             from_review: shown.from_review,
+            respondent: &shown.respondent,
         },
     )
 }
@@ -205,17 +215,22 @@ pub async fn show_page(
                 serde_json::from_str::<(String, Vec<(String, String)>)>(&text)
                 && path == format!("/survey/{}", index + 1)
             {
-                let page_keys: Vec<&str> = app
+                let page_keys: Vec<String> = app
                     .survey
                     .page(index)
-                    .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
+                    .map(|p| {
+                        p.questions
+                            .iter()
+                            .flat_map(crate::survey::answers::form_fields)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 for k in &page_keys {
-                    values.remove(*k);
+                    values.remove(k);
                 }
                 let typed: Vec<(String, String)> = fields
                     .into_iter()
-                    .filter(|(k, _)| page_keys.contains(&k.as_str()))
+                    .filter(|(k, _)| page_keys.contains(k))
                     .collect();
                 values.extend(view::values_from_fields(&typed));
                 restored = true;
@@ -234,6 +249,7 @@ pub async fn show_page(
             flow: &flow,
             checks: &[],
             from_review: from_review(req),
+            respondent: respondent_key(&app, user),
         },
     )));
     Ok(())
@@ -271,8 +287,10 @@ pub async fn save_page(
             let mut errors = Errors::default();
             if let Some(pg) = app.survey.page(index) {
                 for q in &pg.questions {
-                    if let Some(e) = page_errors.get(&q.key) {
-                        errors.add(&q.key, view::answer_message(lang, e));
+                    for field in crate::survey::answers::form_fields(q) {
+                        if let Some(e) = page_errors.get(&field) {
+                            errors.add(&field, view::field_message(lang, q, &field, e));
+                        }
                     }
                 }
             }
@@ -282,6 +300,7 @@ pub async fn save_page(
                 flow: &before,
                 checks: &[],
                 from_review: returning,
+                respondent: respondent_key(&app, user),
             };
             let page = render_page(depot, index, &values, &errors, unknown, false, &shown);
             refusals::unprocessable(res, page);
@@ -342,6 +361,7 @@ pub async fn save_page(
                     flow: &after,
                     checks: &fired,
                     from_review: returning,
+                    respondent: respondent_key(&app, user),
                 };
                 let page = render_page(
                     depot,
@@ -555,18 +575,29 @@ fn rescued_fields(
     };
     let mut kept = Vec::new();
     for q in &page.questions {
-        let (values, chars) = match &q.kind {
-            QuestionKind::Text { max_length } => (1, *max_length),
-            QuestionKind::Multi { options, .. } => (options.len(), RESCUED_VALUE_CHARS),
-            QuestionKind::Integer { .. } | QuestionKind::Single { .. } => (1, RESCUED_VALUE_CHARS),
-        };
-        kept.extend(
-            fields
-                .iter()
-                .filter(|(k, v)| *k == q.key && v.chars().count() <= chars)
-                .take(values)
-                .cloned(),
-        );
+        for field in crate::survey::answers::form_fields(q) {
+            let (values, chars) = match &q.kind {
+                _ if Some(&field) == q.other_key().as_ref() => (
+                    1,
+                    q.other_option()
+                        .and_then(|o| o.other_text)
+                        .unwrap_or(RESCUED_VALUE_CHARS),
+                ),
+                QuestionKind::Text { max_length } => (1, *max_length),
+                QuestionKind::Multi { options, .. } => (options.len(), RESCUED_VALUE_CHARS),
+                QuestionKind::Integer { .. }
+                | QuestionKind::Single { .. }
+                | QuestionKind::Scale { .. }
+                | QuestionKind::Grid { .. } => (1, RESCUED_VALUE_CHARS),
+            };
+            kept.extend(
+                fields
+                    .iter()
+                    .filter(|(k, v)| *k == field && v.chars().count() <= chars)
+                    .take(values)
+                    .cloned(),
+            );
+        }
     }
     kept
 }

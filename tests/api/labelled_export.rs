@@ -353,7 +353,7 @@ async fn pspp_reads_the_spss_pair_with_labels_missing_codes_and_counts() {
 
 /// A FREQUENCIES table of PSPP's CSV output: (label, count, missing), a missing row
 /// having no valid percent.
-fn frequencies(rows: &[Vec<String>], title: &str) -> Vec<(String, u32, bool)> {
+pub(crate) fn frequencies(rows: &[Vec<String>], title: &str) -> Vec<(String, u32, bool)> {
     let heading = format!("Table: {title}");
     rows.iter()
         .skip_while(|r| r.iter().next() != Some(&heading))
@@ -378,7 +378,7 @@ fn position(rows: &[Vec<String>], name: &str) -> String {
 }
 
 /// The "Value Labels" table: (variable label, value with `[a]` when missing, label).
-fn value_labels(rows: &[Vec<String>]) -> Vec<(String, String, String)> {
+pub(crate) fn value_labels(rows: &[Vec<String>]) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     let mut inside = false;
     let mut variable = String::new();

@@ -18,6 +18,7 @@ mod mail;
 mod oidc;
 mod pool;
 mod quality;
+mod question_types;
 mod report;
 mod respondent_pages;
 mod results_page;

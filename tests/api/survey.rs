@@ -47,6 +47,11 @@ pub fn page_answers(page: usize) -> Vec<(&'static str, &'static str)> {
             ("distancia_supermercado", "1a2km"),
             ("fatores_escolha", "preco"),
             ("fatores_escolha", "proximidade"),
+            ("importancia_fatores__preco", "5"),
+            ("importancia_fatores__distancia", "4"),
+            ("importancia_fatores__qualidade", "5"),
+            ("importancia_fatores__variedade", "3"),
+            ("importancia_fatores__atendimento", "nao_sei"),
         ],
         5 => vec![
             ("valor_compra", "101a500"),

@@ -10,6 +10,11 @@
 // and finds the answers sent, and the home page's "Ver ou alterar minhas respostas";
 // changes an answer of page 5 through "Alterar", which saves straight back to the review,
 // and sees the new value; looks at a page in English (?lang=en).
+// Page 4 also holds the grid `importancia_fatores` (five items on a 1-5 scale with "Não
+// sei"): at 360 px each item is a fieldset with its own legend and points, nothing wider
+// than the screen; it is answered by tapping, and the factors' options (shuffled per
+// respondent, "Outro" and "Nenhum destes" anchored last) are ticked in the order shown.
+// Page 6's optional scale is answered by a tap (the shopper) or left empty.
 // Two more respondents, each in a fresh browser context at 360 px:
 //  - a non-shopper ("Não compro em supermercado"): page 4 (distance, factors) and the
 //    trip and spend questions of page 5 never appear, the progress total is 6, the review
@@ -386,6 +391,7 @@ async function nonShopperJourney(page) {
   await expectSurveyPage(page, 6, `${what}, page 6`, { pos: 5, total: 6 });
   await step(`${what}, page 6: tap "Talvez", leave the optional text empty`, async () => {
     await remember(page, 'interesse_novo', await tapChoice(page, 'interesse_novo', 'talvez'));
+    await remember(page, 'satisfacao_atual', 'Não respondida');
     await remember(page, 'mercado_atual', 'Não respondida');
   });
   await tapSubmit(page, 'Salvar e continuar', '/survey/7', `${what}, page 6`);
@@ -548,8 +554,54 @@ async function shopperJourney(page) {
   // 5. Page 4 with the keyboard only, ticking one factor too many.
   await expectSurveyPage(page, 4, 'page 4');
   await pageChecks(page, 'page4', 'page 4');
-  const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'];
-  await step('page 4 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, Enter on the button', async () => {
+  await step('page 4 at 360 px: the grid is one fieldset per item, each with a legend and its 6 points, none wider than the screen', async () => {
+    const info = await page.evaluate(() => {
+      const items = [...document.querySelectorAll('fieldset.grid-item')];
+      return {
+        width: document.documentElement.clientWidth,
+        scroll: document.documentElement.scrollWidth,
+        items: items.map((f) => ({
+          legend: f.querySelector('legend') ? f.querySelector('legend').innerText.trim() : null,
+          radios: f.querySelectorAll('input[type=radio]').length,
+          names: [...new Set([...f.querySelectorAll('input[type=radio]')].map((i) => i.name))],
+          labelled: [...f.querySelectorAll('input[type=radio]')].every((i) => !!document.querySelector(`label[for="${i.id}"]`)),
+          right: Math.max(...[...f.querySelectorAll('*')].map((e) => e.getBoundingClientRect().right)),
+          outer: !!f.parentElement.closest('fieldset'),
+        })),
+        tables: document.querySelectorAll('main table').length,
+      };
+    });
+    const bad = [];
+    if (info.width > 360) bad.push(`viewport ${info.width} px`);
+    if (info.scroll > info.width) bad.push(`scrolls sideways: ${info.scroll} > ${info.width}`);
+    if (info.items.length !== 5) bad.push(`${info.items.length} item fieldsets`);
+    if (info.tables) bad.push('a table on the phone');
+    for (const it of info.items) {
+      if (!it.legend || it.radios !== 6 || it.names.length !== 1 || !it.labelled || !it.outer || it.right > info.width) bad.push(JSON.stringify(it));
+    }
+    if (bad.length) throw new Error(bad.join('; '));
+    return info.items.map((it) => `${it.legend}: ${it.radios} points, right edge ${Math.round(it.right)} px`);
+  });
+  const grid = [['preco', '5'], ['distancia', '4'], ['qualidade', '5'], ['variedade', '3'], ['atendimento', 'nao_sei']];
+  const POINTS = ['1', '2', '3', '4', '5', 'nao_sei'];
+  await step('page 4: the factors are shown in this respondent\'s order, "Outro" (with its text field) and "Nenhum destes" last', async () => {
+    const order = await page.evaluate(() => [...document.querySelectorAll('input[name=fatores_escolha]')].map((i) => i.value));
+    const other = await page.evaluate(() => {
+      const input = document.getElementById('fatores_escolha__outro');
+      const label = input && document.querySelector('label[for="fatores_escolha__outro"]');
+      const hint = document.getElementById('fatores_escolha__outro-ajuda');
+      return { label: label && label.innerText.trim(), hint: hint && hint.innerText.trim(), described: input && input.getAttribute('aria-describedby') };
+    });
+    const bad = [];
+    if (order.length !== 12 || order[10] !== 'outros' || order[11] !== 'nenhum') bad.push(`order ${order.join(', ')}`);
+    if (other.label !== 'Outro: qual?' || other.hint !== 'Obrigatório se escolher “Outro”.' || other.described !== 'fatores_escolha__outro-ajuda') bad.push(JSON.stringify(other));
+    if (bad.length) throw new Error(bad.join('; '));
+    return [`order: ${order.join(', ')}`];
+  });
+  // Ticked in the order the page shows them (the options are shuffled per respondent).
+  const shown = await page.evaluate(() => [...document.querySelectorAll('input[name=fatores_escolha]')].map((i) => i.value));
+  const ticked = ['preco', 'proximidade', 'variedade', 'qualidade'].sort((a, b) => shown.indexOf(a) - shown.indexOf(b));
+  await step('page 4 by keyboard: Tab to each question, Space/arrows to choose, 4 factors ticked, each grid item rated, Enter on the button', async () => {
     await page.evaluate(() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); });
     await tabTo(page, (f) => f.type === 'radio' && f.id.startsWith('distancia_supermercado-'), 'the first question');
     const firstRadio = (await focusInfo(page)).id;
@@ -558,28 +610,46 @@ async function shopperJourney(page) {
     await press(page, 'ArrowDown', 'distancia_supermercado-500m_1km');
     await press(page, 'ArrowDown', 'distancia_supermercado-1a2km');
     for (const v of ticked) {
-      await tabTo(page, (f) => f.id === `fatores_escolha-${v}`, `#fatores_escolha-${v}`, 1);
+      await tabTo(page, (f) => f.id === `fatores_escolha-${v}`, `#fatores_escolha-${v}`, 13);
       await press(page, 'Space', `fatores_escolha-${v}`);
     }
+    // The grid: Tab into each item's group (its first point), Space, then arrows down
+    // to the point wanted.
+    const parts = [];
+    for (const [item, value] of grid) {
+      const field = `importancia_fatores__${item}`;
+      await tabTo(page, (f) => f.id === `${field}-1`, `#${field}-1`, 14);
+      await press(page, 'Space', `${field}-1`);
+      for (let i = 1; i <= POINTS.indexOf(value); i += 1) await press(page, 'ArrowDown', `${field}-${POINTS[i]}`);
+      const legend = (await page.locator(`fieldset.grid-item:has(#${field}-${value}) legend`).innerText()).trim();
+      const label = (await page.locator(`label[for="${field}-${value}"]`).innerText()).trim();
+      parts.push(`${legend}: ${label}`);
+    }
+    const q = await page.evaluate(() => document.querySelector('fieldset:has(fieldset.grid-item) > legend').childNodes[0].textContent.trim());
+    expected.set(q, parts.join('; '));
     await tabTo(page, (f) => f.tag === 'button' && f.text === 'Salvar e continuar', 'the "Salvar e continuar" button', 12);
     nav = await actAndWait(page, () => page.keyboard.press('Enter'));
-    return [`checked: 1a2km, ${ticked.join(', ')}`];
+    return [`checked: 1a2km, ${ticked.join(', ')}`, ...parts];
   });
   check('pages 3 and 4 by keyboard: focus visible at every Tab stop', keyboardInvisible.length === 0,
     [...keyboardInvisible.map((s) => `no visible focus: ${s}`), `stops: ${keyboardStops.join(' -> ')}`]);
+  // The summary links to the first option shown (the options are shuffled).
   await checkRefused(page, nav, 4,
-    [{ key: 'fatores_escolha', first: 'fatores_escolha-preco', message: 'Escolha no máximo 3.' }], 'page 4 refused');
-  await step('page 4 refused: the choices are kept (1a2km, 4 factors)', async () => {
+    [{ key: 'fatores_escolha', first: `fatores_escolha-${shown[0]}`, message: 'Escolha no máximo 3.' }], 'page 4 refused');
+  await step('page 4 refused: the choices are kept (1a2km, 4 factors, the grid)', async () => {
     const kept = await page.evaluate(() => [...document.querySelectorAll('main form input:checked')].map((i) => i.id));
-    const want = ['distancia_supermercado-1a2km', ...ticked.map((v) => `fatores_escolha-${v}`)];
+    const want = ['distancia_supermercado-1a2km', ...ticked.map((v) => `fatores_escolha-${v}`),
+      ...grid.map(([item, value]) => `importancia_fatores__${item}-${value}`)];
     if (JSON.stringify(kept) !== JSON.stringify(want)) throw new Error(`checked: ${kept.join(', ')}`);
   });
   await pageChecks(page, 'page4-error', 'page 4 refused');
-  await checkSummaryLinkFocus(page, 'fatores_escolha-preco', 'keyboard Enter', 'page 4 refused');
+  await checkSummaryLinkFocus(page, `fatores_escolha-${shown[0]}`, 'keyboard Enter', 'page 4 refused');
   await step('page 4: untick "qualidade" by tapping its label', async () => {
     await tapChoice(page, 'fatores_escolha', 'qualidade', false);
     const labels = [];
-    for (const v of ticked.slice(0, 3)) labels.push((await page.locator(`label[for="fatores_escolha-${v}"]`).innerText()).trim());
+    // The review lists them in the questionnaire's order, not the order shown.
+    const kept = ['preco', 'proximidade', 'variedade', 'qualidade'].filter((v) => ticked.includes(v) && v !== 'qualidade');
+    for (const v of kept) labels.push((await page.locator(`label[for="fatores_escolha-${v}"]`).innerText()).trim());
     await remember(page, 'fatores_escolha', labels.join('; '));
     await remember(page, 'distancia_supermercado', (await page.locator('label[for="distancia_supermercado-1a2km"]').innerText()).trim());
   });
@@ -639,6 +709,7 @@ async function shopperJourney(page) {
   await pageChecks(page, 'page6', 'page 6');
   await step('page 6: tap "Provavelmente sim", type the market\'s name', async () => {
     await remember(page, 'interesse_novo', await tapChoice(page, 'interesse_novo', 'provavelmente_sim'));
+    await remember(page, 'satisfacao_atual', await tapChoice(page, 'satisfacao_atual', '4'));
     await typeInto(page, 'mercado_atual', TYPED_MARKET);
     await remember(page, 'mercado_atual', TYPED_MARKET);
   });

@@ -233,7 +233,7 @@ signup() {
   for b in "1 idade=$((18 + n % 100))&moradores=3&renda_familiar=2a4sm" \
            "2 responsavel_compras=sim&sexo=feminino" \
            "3 frequencia_supermercado=4x_ou_mais" \
-           "4 distancia_supermercado=ate_500m&fatores_escolha=preco" \
+           "4 distancia_supermercado=ate_500m&fatores_escolha=preco&importancia_fatores__preco=5&importancia_fatores__distancia=4&importancia_fatores__qualidade=5&importancia_fatores__variedade=3&importancia_fatores__atendimento=4" \
            "5 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
            "6 interesse_novo=provavelmente_sim&mercado_atual=fr${n}s0"; do
     got+="$("${c[@]}" -o /dev/null -w '%{http_code}' -d "${b#* }&csrf_token=$csrf" "$base/survey/${b%% *}" || true) "

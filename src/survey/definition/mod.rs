@@ -29,6 +29,10 @@ mod parse;
 /// database export column names, so they are kept short.
 pub const MAX_KEY_LEN: usize = 40;
 
+/// Largest magnitude of a scale point: the exports code missing options ("não sei") 99,
+/// 98, …, which must never be a point.
+pub const MAX_POINT: i64 = 50;
+
 /// Longest allowed questionnaire id.
 pub const MAX_ID_LEN: usize = 64;
 /// Longest time estimate a questionnaire may state (`minutes`).
@@ -164,6 +168,28 @@ pub struct Choice {
     pub upper: Option<f64>,
     /// A valid answer that numeric analysis must skip ("prefiro não informar").
     pub excluded: bool,
+    /// Keeps its place when the question's options are shuffled ("Outro", "Nenhum").
+    pub anchor: bool,
+    /// In a multi: cannot be chosen together with another option ("Nenhum destes").
+    pub exclusive: bool,
+    /// Choosing it asks for a short text of at most this many characters ("Outro:
+    /// qual?"), stored under [`Question::other_key`].
+    pub other_text: Option<usize>,
+}
+
+/// Default longest "other" text, in characters, when the option does not say.
+pub const DEFAULT_OTHER_LENGTH: usize = 100;
+
+/// Suffix of the answer key, form field and export column of an "other" text.
+pub const OTHER_SUFFIX: &str = "__outro";
+
+/// One item of a `grid` question, answered on the grid's scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridItem {
+    /// Stable key: the form field and export column are `{question}__{item}`.
+    pub key: String,
+    /// What the respondent sees (the item's legend).
+    pub label: Text,
 }
 
 /// The type of a question and its limits.
@@ -196,16 +222,31 @@ pub enum QuestionKind {
         /// Longest accepted answer, in characters (not bytes).
         max_length: usize,
     },
+    /// A labelled rating scale (Likert type): one point, stored as the point's value.
+    Scale {
+        /// The points in ascending order (value = the number, `lower` = `upper` = the
+        /// number), then the missing options ("não sei"), marked `excluded`.
+        points: Vec<Choice>,
+    },
+    /// Several items rated on one scale.
+    Grid {
+        /// The items, in display order (never empty).
+        items: Vec<GridItem>,
+        /// The scale, as for [`QuestionKind::Scale`].
+        points: Vec<Choice>,
+    },
 }
 
 impl QuestionKind {
-    /// The TOML name of the type: `integer`, `single`, `multi` or `text`.
+    /// The TOML name of the type: `integer`, `single`, `multi`, `text`, `scale` or `grid`.
     pub fn name(&self) -> &'static str {
         match self {
             QuestionKind::Integer { .. } => "integer",
             QuestionKind::Single { .. } => "single",
             QuestionKind::Multi { .. } => "multi",
             QuestionKind::Text { .. } => "text",
+            QuestionKind::Scale { .. } => "scale",
+            QuestionKind::Grid { .. } => "grid",
         }
     }
 }
@@ -232,6 +273,8 @@ pub struct Question {
     /// Ends the questionnaire when this holds after the question's page is saved; the
     /// rule's key is the question's key.
     pub screen_out: Option<ScreenOut>,
+    /// Options shown in an order of their own to each respondent (anchors stay put).
+    pub shuffle: bool,
 }
 
 /// A compiled expression with its source text (see [`crate::survey::logic`]).
@@ -270,12 +313,64 @@ pub struct Check {
 }
 
 impl Question {
-    /// The options of a `single` or `multi` question; empty for other types.
+    /// The options of a `single` or `multi` question, the points of a `scale` or
+    /// `grid` (with their missing options); empty for other types.
     pub fn options(&self) -> &[Choice] {
         match &self.kind {
             QuestionKind::Single { options } | QuestionKind::Multi { options, .. } => options,
+            QuestionKind::Scale { points } | QuestionKind::Grid { points, .. } => points,
             QuestionKind::Integer { .. } | QuestionKind::Text { .. } => &[],
         }
+    }
+
+    /// The items of a `grid`; empty for other types.
+    pub fn items(&self) -> &[GridItem] {
+        match &self.kind {
+            QuestionKind::Grid { items, .. } => items,
+            _ => &[],
+        }
+    }
+
+    /// The form field and export column of a grid item: `{key}__{item}`.
+    pub fn item_field(&self, item: &str) -> String {
+        format!("{}__{item}", self.key)
+    }
+
+    /// The option that asks for an "other" text, if any (at most one per question).
+    pub fn other_option(&self) -> Option<&Choice> {
+        self.options().iter().find(|c| c.other_text.is_some())
+    }
+
+    /// The answer key, form field and export column of the "other" text, when the
+    /// question has an option asking for one.
+    pub fn other_key(&self) -> Option<String> {
+        self.other_option()
+            .map(|_| format!("{}{OTHER_SUFFIX}", self.key))
+    }
+
+    /// The order in which this respondent sees the options, as positions in
+    /// [`Question::options`]: the definition's order unless `shuffle`, else the
+    /// options that are not anchors shuffled among their own places by a generator
+    /// seeded from `respondent` (a keyed hash of the account, made by the web layer)
+    /// and the question's key, so one respondent sees the same order on every visit
+    /// and device and another respondent sees another.
+    pub fn option_order(&self, respondent: &[u8; 32]) -> Vec<usize> {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let n = self.options().len();
+        let mut order: Vec<usize> = (0..n).collect();
+        if !self.shuffle {
+            return order;
+        }
+        let seed = crate::crypto::hmac_sha256(respondent, &[b"ordem:", self.key.as_bytes()]);
+        let mut rng = rand_chacha::ChaCha8Rng::from_seed(seed);
+        let free: Vec<usize> = (0..n).filter(|&i| !self.options()[i].anchor).collect();
+        let mut moved = free.clone();
+        moved.shuffle(&mut rng);
+        for (place, option) in free.into_iter().zip(moved) {
+            order[place] = option;
+        }
+        order
     }
 
     /// The option with this value, if any.
@@ -485,6 +580,15 @@ impl Definition {
         self.pages
             .iter()
             .position(|p| p.questions.iter().any(|q| q.key == key))
+    }
+
+    /// The question whose answer is stored under `key`: the question with that key, or
+    /// the one whose "other" text it is.
+    pub fn answer_owner(&self, key: &str) -> Option<&Question> {
+        self.question(key).or_else(|| {
+            let base = key.strip_suffix(OTHER_SUFFIX)?;
+            self.question(base).filter(|q| q.other_option().is_some())
+        })
     }
 
     /// The question playing this role, if any.
@@ -873,7 +977,7 @@ mod tests {
         assert_refused(
             &src,
             "rating",
-            "unknown question type `rating` (expected integer, single, multi or text)",
+            "unknown question type `rating` (expected integer, single, multi, text, scale or grid)",
         );
     }
 
@@ -1051,21 +1155,26 @@ mod tests {
                 vec!["idade", "moradores", "renda_familiar"],
                 vec!["responsavel_compras", "sexo"],
                 vec!["frequencia_supermercado"],
-                vec!["distancia_supermercado", "fatores_escolha"],
+                vec![
+                    "distancia_supermercado",
+                    "fatores_escolha",
+                    "importancia_fatores"
+                ],
                 vec!["valor_compra", "gasto_mensal", "gasto_bairro"],
-                vec!["interesse_novo", "mercado_atual"],
+                vec!["interesse_novo", "satisfacao_atual", "mercado_atual"],
                 cceb,
             ]
         );
         assert_eq!(def.version(), 2);
-        assert_eq!(def.questions().count(), 28);
+        assert_eq!(def.questions().count(), 30);
         assert_eq!(def.page_of("fatores_escolha"), Some(3));
         assert_eq!(def.page_of("mercado_atual"), Some(5));
         assert_eq!(def.page_of("nada"), None);
         assert!(def.question("nada").is_none());
         for q in def.questions() {
             assert!(!q.text.pt.is_empty() && !q.text.en.is_empty());
-            assert_eq!(q.required, q.key != "mercado_atual", "{}", q.key);
+            let optional = ["mercado_atual", "satisfacao_atual"];
+            assert_eq!(q.required, !optional.contains(&q.key.as_str()), "{}", q.key);
         }
     }
 
@@ -1114,7 +1223,7 @@ mod tests {
             fatores.kind,
             QuestionKind::Multi { min: 1, max: 3, .. }
         ));
-        assert_eq!(fatores.options().len(), 10);
+        assert_eq!(fatores.options().len(), 12);
         assert!(fatores.option("formas_pagamento").is_some());
 
         let values = |key: &str| -> Vec<String> {
@@ -1530,5 +1639,453 @@ mod tests {
             &format!("{}{}", check("c1"), check("c1").replace("key", "key ")),
         );
         assert_refused(&src, "key  = \"c1\"", "duplicate check key");
+    }
+}
+
+/// Option features (shuffle, anchors, exclusive, "other" texts) and the `scale` and
+/// `grid` types: parsing, start-up refusals, the per-respondent order and conditions on
+/// grid items.
+#[cfg(test)]
+mod question_type_tests {
+    use super::*;
+    use crate::survey::answers::{AnswerError, AnswerValue, Answers, validate_page};
+
+    const HEAD: &str = "id = \"teste\"\nversion = 1\n\
+        title = { pt = \"Título\", en = \"Title\" }\n\
+        intro = { pt = \"Introdução\", en = \"Intro\" }\n";
+
+    fn doc(questions: &str) -> String {
+        format!(
+            "{HEAD}\n[[pages]]\nkey = \"p1\"\ntitle = {{ pt = \"P\", en = \"P\" }}\n\n{questions}"
+        )
+    }
+
+    /// A multi (or single) `q` with options a..e, `extra` question lines and `last`
+    /// appended to the option list.
+    fn choice_q(kind: &str, extra: &str, last: &str) -> String {
+        let opts: String = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|v| {
+                format!("  {{ value = \"{v}\", label = {{ pt = \"{v}\", en = \"{v}\" }} }},\n")
+            })
+            .collect();
+        format!(
+            "[[pages.questions]]\nkey = \"q\"\ntype = \"{kind}\"\n{extra}\n\
+             text = {{ pt = \"Q?\", en = \"Q?\" }}\noptions = [\n{opts}{last}]\n"
+        )
+    }
+
+    const GRID: &str = "[[pages.questions]]\nkey = \"g\"\ntype = \"grid\"\n\
+        text = { pt = \"G?\", en = \"G?\" }\n\
+        points = [\n  { value = 1, label = { pt = \"Nada\", en = \"None\" } },\n  { value = 2 },\n  \
+        { value = 3, label = { pt = \"Muito\", en = \"Much\" } },\n]\n\
+        missing = [{ value = \"nao_sei\", label = { pt = \"Não sei\", en = \"Don't know\" } }]\n\
+        items = [\n  { key = \"preco\", label = { pt = \"Preço\", en = \"Price\" } },\n  \
+        { key = \"dist\", label = { pt = \"Distância\", en = \"Distance\" } },\n]\n";
+
+    fn line_with(src: &str, needle: &str) -> usize {
+        src.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("`{needle}` not in test document"))
+    }
+
+    fn assert_refused(src: &str, needle: &str, reason: &str) {
+        let err = match Definition::parse(src) {
+            Ok(_) => panic!("accepted:\n{src}"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            err.line(),
+            line_with(src, needle),
+            "wrong line for {err}\n{src}"
+        );
+        assert!(
+            err.reason().contains(reason),
+            "`{}` lacks `{reason}`",
+            err.reason()
+        );
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn option_features_parse() {
+        let src = doc(&choice_q(
+            "multi",
+            "shuffle = true",
+            "  { value = \"outros\", label = { pt = \"Outro\", en = \"Other\" }, anchor = true, other_text = true },\n  \
+             { value = \"nenhum\", label = { pt = \"Nenhum\", en = \"None\" }, anchor = true, exclusive = true },\n",
+        ));
+        let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        let q = def.question("q").expect("q");
+        assert!(q.shuffle);
+        let outro = q.option("outros").expect("outros");
+        assert!(outro.anchor && !outro.exclusive);
+        assert_eq!(outro.other_text, Some(DEFAULT_OTHER_LENGTH));
+        assert!(q.option("nenhum").is_some_and(|c| c.anchor && c.exclusive));
+        assert_eq!(q.other_key().as_deref(), Some("q__outro"));
+        assert_eq!(
+            def.answer_owner("q__outro").map(|q| q.key.as_str()),
+            Some("q")
+        );
+        assert!(def.answer_owner("q__nada").is_none());
+    }
+
+    #[test]
+    fn refuses_option_features_where_they_mean_nothing() {
+        let anchor = "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, anchor = true },\n";
+        assert_refused(
+            &doc(&choice_q("single", "", anchor)),
+            "anchor = true",
+            "does not shuffle",
+        );
+        let excl = "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, exclusive = true },\n";
+        assert_refused(
+            &doc(&choice_q("single", "", excl)),
+            "exclusive = true",
+            "only means something in a multi",
+        );
+        let two = "  { value = \"y\", label = { pt = \"Y\", en = \"Y\" }, other_text = true },\n  \
+                   { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_text = true },\n";
+        assert_refused(
+            &doc(&choice_q("multi", "", two)),
+            "value = \"z\"",
+            "only one option may ask",
+        );
+        let clash =
+            "  { value = \"outro\", label = { pt = \"O\", en = \"O\" }, other_text = true },\n";
+        assert_refused(
+            &doc(&choice_q("multi", "", clash)),
+            "value = \"outro\"",
+            "column `q__outro` twice",
+        );
+        // In a single question there are no flag columns: `outro` is fine.
+        assert!(Definition::parse(&doc(&choice_q("single", "", clash))).is_ok());
+        let len =
+            "  { value = \"z\", label = { pt = \"Z\", en = \"Z\" }, other_max_length = 5 },\n";
+        assert_refused(
+            &doc(&choice_q("multi", "", len)),
+            "other_max_length",
+            "without `other_text",
+        );
+        assert_refused(
+            &doc(
+                "[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\nshuffle = true\ntext = { pt = \"a\", en = \"b\" }\n",
+            ),
+            "shuffle",
+            "`shuffle` is not allowed on integer",
+        );
+    }
+
+    #[test]
+    fn scale_and_grid_parse() {
+        let scale = "[[pages.questions]]\nkey = \"s\"\ntype = \"scale\"\ntext = { pt = \"S?\", en = \"S?\" }\n\
+            points = [{ value = 1 }, { value = 2 }, { value = 3 }]\n";
+        let def =
+            Definition::parse(&doc(&format!("{scale}\n{GRID}"))).unwrap_or_else(|e| panic!("{e}"));
+        let s = def.question("s").expect("s");
+        assert_eq!(s.kind.name(), "scale");
+        let values: Vec<&str> = s.options().iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(values, ["1", "2", "3"]);
+        let g = def.question("g").expect("g");
+        assert_eq!(
+            g.options()
+                .iter()
+                .map(|c| (c.value.as_str(), c.label.pt.as_str(), c.excluded))
+                .collect::<Vec<_>>(),
+            [
+                ("1", "1 – Nada", false),
+                ("2", "2", false),
+                ("3", "3 – Muito", false),
+                ("nao_sei", "Não sei", true)
+            ]
+        );
+        assert_eq!(
+            g.items().iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+            ["preco", "dist"]
+        );
+        assert_eq!(g.item_field("preco"), "g__preco");
+        assert_eq!(g.options()[2].lower, Some(3.0));
+    }
+
+    #[test]
+    fn refuses_broken_scales_and_grids() {
+        let no_items = GRID.replace(
+            "items = [\n  { key = \"preco\", label = { pt = \"Preço\", en = \"Price\" } },\n  { key = \"dist\", label = { pt = \"Distância\", en = \"Distance\" } },\n]\n",
+            "items = []\n",
+        );
+        assert_refused(&doc(&no_items), "items = []", "has no items");
+        let dup = GRID.replace("key = \"dist\"", "key = \"preco\"");
+        assert_refused(
+            &doc(&dup),
+            "{ key = \"preco\", label = { pt = \"Distância\"",
+            "duplicate item key `preco`",
+        );
+        let order = GRID.replace("{ value = 2 }", "{ value = 0 }");
+        assert_refused(&doc(&order), "{ value = 0 }", "out of order");
+        let same = GRID.replace("{ value = 2 }", "{ value = 1 }");
+        assert_refused(&doc(&same), "  { value = 1 },", "out of order");
+        let missing_items = GRID.replace("items = [", "xitems = [");
+        assert!(Definition::parse(&doc(&missing_items)).is_err());
+        let with_options = GRID.replace(
+            "missing = [",
+            "options = [{ value = \"a\", label = { pt = \"a\", en = \"a\" } }]\nmissing = [",
+        );
+        assert_refused(
+            &doc(&with_options),
+            "options = [",
+            "`options` is not allowed on grid",
+        );
+        let bad_item = GRID.replace("key = \"dist\"", "key = \"di__st\"");
+        assert_refused(&doc(&bad_item), "di__st", "without `__`");
+        assert_refused(
+            &doc(&GRID.replace("key = \"g\"", "key = \"g__x\"")),
+            "g__x",
+            "without `__`",
+        );
+        let numeric_missing = GRID.replace("value = \"nao_sei\"", "value = \"9\"");
+        assert_refused(
+            &doc(&numeric_missing),
+            "value = \"9\"",
+            "would look like a point",
+        );
+        let far = GRID.replace("{ value = 2 }", "{ value = 2 },\n  { value = 99 }");
+        assert_refused(&doc(&far), "value = 99", "outside -50..=50");
+    }
+
+    /// `GRID` on page 1 and an integer question on page 2 with `show_if`.
+    fn grid_condition(cond: &str) -> String {
+        format!(
+            "{}\n[[pages]]\nkey = \"p2\"\ntitle = {{ pt = \"2\", en = \"2\" }}\n\n\
+             [[pages.questions]]\nkey = \"depois\"\ntype = \"integer\"\nmin = 1\nmax = 3\n\
+             text = {{ pt = \"a\", en = \"b\" }}\nshow_if = '{cond}'\n",
+            doc(GRID)
+        )
+    }
+
+    #[test]
+    fn conditions_read_grid_items() {
+        let def = Definition::parse(&grid_condition("g.preco >= 3 and answered(g.dist)"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cond = &def
+            .question("depois")
+            .expect("q")
+            .show_if
+            .as_ref()
+            .expect("show_if")
+            .expr;
+        let find = |k: &str| def.question(k);
+        let grid = |p: &str, d: Option<&str>| {
+            let mut m = std::collections::BTreeMap::new();
+            m.insert("preco".to_string(), p.to_string());
+            if let Some(d) = d {
+                m.insert("dist".to_string(), d.to_string());
+            }
+            AnswerValue::Grid(m)
+        };
+        let holds = |v: &AnswerValue| cond.eval(&find, &|k: &str| (k == "g").then_some(v));
+        assert_eq!(holds(&grid("3", Some("1"))), Some(true));
+        assert_eq!(holds(&grid("2", Some("1"))), Some(false));
+        assert_eq!(holds(&grid("3", None)), Some(false));
+        // "Não sei" has no number: unknown, never true.
+        assert_eq!(holds(&grid("nao_sei", Some("1"))), None);
+        // Two items of one grid compared: satisfiable.
+        assert!(Definition::parse(&grid_condition("g.preco > g.dist")).is_ok());
+    }
+
+    #[test]
+    fn refuses_conditions_on_grid_items_of_the_wrong_type() {
+        let src = grid_condition("g >= 3");
+        assert_refused(&src, "show_if", "is a grid: name one of its items");
+        assert_refused(
+            &grid_condition("g.nada >= 3"),
+            "show_if",
+            "not an item of grid `g`",
+        );
+        assert_refused(
+            &grid_condition("g.preco == \"3\""),
+            "show_if",
+            "is a grid item",
+        );
+        assert_refused(&grid_condition("g.preco > 3"), "show_if", "never be true");
+        assert_refused(
+            &grid_condition("g.preco > g.preco"),
+            "show_if",
+            "never be true",
+        );
+        let src = format!(
+            "{}\n[[pages]]\nkey = \"p2\"\ntitle = {{ pt = \"2\", en = \"2\" }}\n\n\
+             [[pages.questions]]\nkey = \"depois\"\ntype = \"integer\"\nmin = 1\nmax = 3\n\
+             text = {{ pt = \"a\", en = \"b\" }}\nshow_if = 'n.x > 1'\n",
+            doc(
+                "[[pages.questions]]\nkey = \"n\"\ntype = \"integer\"\nmin = 1\nmax = 3\ntext = { pt = \"a\", en = \"b\" }\n"
+            )
+        );
+        assert_refused(&src, "show_if", "not a grid");
+    }
+
+    #[test]
+    fn shuffled_order_is_stable_per_respondent_and_keeps_anchors() {
+        let src = doc(&choice_q(
+            "multi",
+            "shuffle = true",
+            "  { value = \"outro\", label = { pt = \"Outro\", en = \"Other\" }, anchor = true },\n",
+        ));
+        let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        let q = def.question("q").expect("q");
+        let key = |n: u8| [n; 32];
+        let orders: Vec<Vec<usize>> = (0..20).map(|n| q.option_order(&key(n))).collect();
+        for (n, order) in orders.iter().enumerate() {
+            assert_eq!(*order, q.option_order(&key(n as u8)), "stable");
+            assert_eq!(order[5], 5, "the anchor keeps its place");
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..6).collect::<Vec<_>>(), "a permutation");
+        }
+        let distinct: std::collections::BTreeSet<&Vec<usize>> = orders.iter().collect();
+        assert!(distinct.len() >= 10, "respondents differ: {distinct:?}");
+        // Without `shuffle`, the definition's order for everyone.
+        let plain = Definition::parse(&doc(&choice_q("multi", "", ""))).expect("plain");
+        assert_eq!(
+            plain.question("q").expect("q").option_order(&key(7)),
+            [0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn exclusive_and_other_text_are_checked_on_the_server() {
+        let src = doc(&choice_q(
+            "multi",
+            "",
+            "  { value = \"outros\", label = { pt = \"Outro\", en = \"Other\" }, other_text = true, other_max_length = 5 },\n  \
+             { value = \"nenhum\", label = { pt = \"Nenhum\", en = \"None\" }, exclusive = true },\n",
+        ));
+        let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        let err = |pairs: &[(&str, &str)]| match validate_page(&def, 0, &form(pairs), &[]) {
+            Ok(a) => panic!("accepted {pairs:?}: {a:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            err(&[("q", "a"), ("q", "nenhum")]).get("q"),
+            Some(AnswerError::Exclusive)
+        );
+        assert_eq!(
+            err(&[("q", "outros")]).get("q__outro"),
+            Some(AnswerError::Required)
+        );
+        assert_eq!(
+            err(&[("q", "outros"), ("q__outro", "  ")]).get("q__outro"),
+            Some(AnswerError::Required)
+        );
+        assert_eq!(
+            err(&[("q", "outros"), ("q__outro", "feira livre")]).get("q__outro"),
+            Some(AnswerError::TooLong { max: 5 })
+        );
+        let ok = validate_page(&def, 0, &form(&[("q", "nenhum")]), &[]).expect("alone");
+        assert_eq!(
+            ok.get("q"),
+            Some(&AnswerValue::Multi(vec!["nenhum".into()]))
+        );
+        let ok = validate_page(
+            &def,
+            0,
+            &form(&[("q", "outros"), ("q", "a"), ("q__outro", "feira")]),
+            &[],
+        )
+        .expect("with text");
+        assert_eq!(ok.get("q__outro"), Some(&AnswerValue::Text("feira".into())));
+        // A text without its option is dropped: unticking "Outro" removes it.
+        let ok = validate_page(&def, 0, &form(&[("q", "a"), ("q__outro", "feira")]), &[])
+            .expect("dropped");
+        assert!(ok.get("q__outro").is_none(), "{ok:?}");
+        // merge_page replaces the text with the page; retain_known keeps it.
+        let mut stored = Answers::new();
+        stored.insert("q", AnswerValue::Multi(vec!["outros".into()]));
+        stored.insert("q__outro", AnswerValue::Text("velho".into()));
+        stored.merge_page(&def, 0, ok);
+        assert!(stored.get("q__outro").is_none());
+        stored.insert("q__outro", AnswerValue::Text("x".into()));
+        stored.retain_known(&def);
+        assert!(stored.get("q__outro").is_some());
+    }
+
+    #[test]
+    fn grid_items_are_answered_and_required_one_by_one() {
+        let def = Definition::parse(&doc(GRID)).unwrap_or_else(|e| panic!("{e}"));
+        let e = match validate_page(&def, 0, &form(&[("g__preco", "3")]), &[]) {
+            Ok(a) => panic!("accepted {a:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(e.errors, [("g__dist".to_string(), AnswerError::Required)]);
+        let e = validate_page(&def, 0, &form(&[("g__preco", "7"), ("g__dist", "1")]), &[])
+            .expect_err("not a point");
+        assert_eq!(e.get("g__preco"), Some(AnswerError::UnknownOption));
+        let e = validate_page(
+            &def,
+            0,
+            &form(&[("g", "1"), ("g__preco", "1"), ("g__dist", "1")]),
+            &[],
+        )
+        .expect_err("the grid's own key is no field");
+        assert_eq!(e.unknown, ["g"]);
+        let ok = validate_page(
+            &def,
+            0,
+            &form(&[("g__preco", "3"), ("g__dist", "nao_sei")]),
+            &[],
+        )
+        .expect("valid");
+        let Some(AnswerValue::Grid(map)) = ok.get("g") else {
+            panic!("{ok:?}")
+        };
+        assert_eq!(map.get("preco").map(String::as_str), Some("3"));
+        assert_eq!(map.get("dist").map(String::as_str), Some("nao_sei"));
+        assert!(crate::survey::is_page_complete(&def, 0, &ok));
+        // For the straight-lining check: values in item order, "não sei" left out.
+        assert_eq!(def.grid_values(&ok), [("g", vec![3])]);
+        let ok = validate_page(&def, 0, &form(&[("g__preco", "2"), ("g__dist", "2")]), &[])
+            .expect("valid");
+        assert_eq!(def.grid_values(&ok), [("g", vec![2, 2])]);
+        assert!(def.grid_values(&Answers::new()).is_empty());
+        // The JSON form of a grid answer.
+        assert_eq!(
+            serde_json::to_string(&ok).expect("json"),
+            r#"{"g":{"grid":{"dist":"2","preco":"2"}}}"#
+        );
+    }
+
+    #[test]
+    fn default_questionnaire_has_the_new_question_types() {
+        let def = default_definition().unwrap_or_else(|e| panic!("{e}"));
+        let f = def.question("fatores_escolha").expect("fatores");
+        assert!(f.shuffle);
+        assert!(
+            f.option("outros")
+                .is_some_and(|o| o.anchor && o.other_text == Some(60))
+        );
+        assert!(f.option("nenhum").is_some_and(|o| o.anchor && o.exclusive));
+        let g = def.question("importancia_fatores").expect("grid");
+        assert_eq!(
+            g.items().iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+            [
+                "preco",
+                "distancia",
+                "qualidade",
+                "variedade",
+                "atendimento"
+            ]
+        );
+        assert_eq!(
+            def.page_of("importancia_fatores"),
+            def.page_of("fatores_escolha")
+        );
+        let s = def.question("satisfacao_atual").expect("scale");
+        assert!(matches!(s.kind, QuestionKind::Scale { .. }) && !s.required);
     }
 }

@@ -115,6 +115,35 @@ struct RawQuestion {
     screen_out_if: Option<Spanned<String>>,
     #[serde(default)]
     screen_out_message: Option<RawText>,
+    /// Single and multi: show the options in an order of each respondent's own.
+    #[serde(default)]
+    shuffle: Option<Spanned<bool>>,
+    /// Scale and grid: the points, in ascending order.
+    #[serde(default)]
+    points: Option<Spanned<Vec<RawPoint>>>,
+    /// Scale and grid: options stored but declared missing ("não sei").
+    #[serde(default)]
+    missing: Option<Vec<RawChoice>>,
+    /// Grid: the items rated on the scale.
+    #[serde(default)]
+    items: Option<Spanned<Vec<RawItem>>>,
+}
+
+/// One point of a scale: its number, and a label unless it is shown as the number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    value: Spanned<i64>,
+    #[serde(default)]
+    label: Option<RawText>,
+}
+
+/// One item of a grid.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    key: Spanned<String>,
+    label: RawText,
 }
 
 /// One option, inline or as `[[pages.questions.options]]`.
@@ -129,6 +158,14 @@ struct RawChoice {
     upper: Option<Spanned<f64>>,
     #[serde(default)]
     excluded: Option<bool>,
+    #[serde(default)]
+    anchor: Option<Spanned<bool>>,
+    #[serde(default)]
+    exclusive: Option<Spanned<bool>>,
+    #[serde(default)]
+    other_text: Option<Spanned<bool>>,
+    #[serde(default)]
+    other_max_length: Option<Spanned<i64>>,
 }
 
 // ---------------------------------------------------------------------------
@@ -150,6 +187,11 @@ fn valid_key(key: &str, style: KeyStyle) -> bool {
     let Some(first) = key.chars().next() else {
         return false;
     };
+    // `__` joins a question key to an item, option or `outro` in field and column
+    // names, so it may not appear in a key itself (two names could then collide).
+    if matches!(style, KeyStyle::LetterFirst) && key.contains("__") {
+        return false;
+    }
     let first_ok = match style {
         KeyStyle::LetterFirst => first.is_ascii_lowercase(),
         KeyStyle::LetterOrDigitFirst => first.is_ascii_lowercase() || first.is_ascii_digit(),
@@ -181,7 +223,7 @@ fn valid_id(id: &str) -> bool {
 
 fn key_rules(style: KeyStyle) -> String {
     let first = match style {
-        KeyStyle::LetterFirst => "a letter",
+        KeyStyle::LetterFirst => "a letter, without `__`",
         KeyStyle::LetterOrDigitFirst => "a letter or a digit",
     };
     format!(
@@ -586,6 +628,20 @@ impl<'a> Builder<'a> {
 
         let type_span = raw.kind.span();
         let type_name = raw.kind.into_inner();
+        if !matches!(type_name.as_str(), "scale" | "grid") {
+            self.forbid(&raw.points, "points", &type_name)?;
+            self.forbid(&raw.items, "items", &type_name)?;
+            if raw.missing.is_some() {
+                return Err(self.err(
+                    &key_span,
+                    format!("`missing` is not allowed on {type_name} questions"),
+                ));
+            }
+        }
+        if !matches!(type_name.as_str(), "single" | "multi" | "scale" | "grid") {
+            self.forbid(&raw.shuffle, "shuffle", &type_name)?;
+        }
+        let shuffle = raw.shuffle.as_ref().is_some_and(|s| *s.get_ref());
         let kind = match type_name.as_str() {
             "integer" => {
                 self.forbid(&raw.options, "options", "integer")?;
@@ -615,12 +671,13 @@ impl<'a> Builder<'a> {
                 self.forbid(&raw.min, "min", "single")?;
                 self.forbid(&raw.max, "max", "single")?;
                 self.forbid(&raw.max_length, "max_length", "single")?;
-                let options = self.options(&key, &key_span, raw.options, bounds_for)?;
+                let options =
+                    self.options(&key, &key_span, raw.options, bounds_for, shuffle, false)?;
                 QuestionKind::Single { options }
             }
             "multi" => {
                 self.forbid(&raw.max_length, "max_length", "multi")?;
-                let options = self.options(&key, &key_span, raw.options, None)?;
+                let options = self.options(&key, &key_span, raw.options, None, shuffle, true)?;
                 let count = options.len();
                 let min = match &raw.min {
                     None => 1,
@@ -651,6 +708,26 @@ impl<'a> Builder<'a> {
                     return Err(self.err(&span, format!("min ({min}) is greater than max ({max})")));
                 }
                 QuestionKind::Multi { options, min, max }
+            }
+            "scale" | "grid" => {
+                let what = if type_name == "scale" {
+                    "scale"
+                } else {
+                    "grid"
+                };
+                self.forbid(&raw.min, "min", what)?;
+                self.forbid(&raw.max, "max", what)?;
+                self.forbid(&raw.max_length, "max_length", what)?;
+                self.forbid(&raw.options, "options", what)?;
+                self.forbid(&raw.shuffle, "shuffle", what)?;
+                let points = self.points(&key, &key_span, raw.points, raw.missing)?;
+                if type_name == "scale" {
+                    self.forbid(&raw.items, "items", what)?;
+                    QuestionKind::Scale { points }
+                } else {
+                    let items = self.items(&key, &key_span, raw.items)?;
+                    QuestionKind::Grid { items, points }
+                }
             }
             "text" => {
                 self.forbid(&raw.min, "min", "text")?;
@@ -686,7 +763,8 @@ impl<'a> Builder<'a> {
                 return Err(self.err(
                     &type_span,
                     format!(
-                        "unknown question type `{other}` (expected integer, single, multi or text)"
+                        "unknown question type `{other}` (expected integer, single, multi, text, \
+                         scale or grid)"
                     ),
                 ));
             }
@@ -732,6 +810,7 @@ impl<'a> Builder<'a> {
             unit,
             show_if: None,
             screen_out: None,
+            shuffle,
         })
     }
 
@@ -741,6 +820,8 @@ impl<'a> Builder<'a> {
         question_span: &Range<usize>,
         raw: Option<Spanned<Vec<RawChoice>>>,
         bounds_for: Option<Role>,
+        shuffle: bool,
+        multi: bool,
     ) -> Res<Vec<Choice>> {
         let Some(raw) = raw else {
             return Err(self.err(
@@ -758,7 +839,10 @@ impl<'a> Builder<'a> {
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::with_capacity(list.len());
+        let mut other_line: Option<usize> = None;
         for choice in list {
+            let (anchor, exclusive, other_text) =
+                self.option_features(question, &choice, shuffle, multi, &mut other_line)?;
             let value_span = choice.value.span();
             let value = choice.value.into_inner();
             if !valid_key(&value, KeyStyle::LetterOrDigitFirst) {
@@ -818,6 +902,268 @@ impl<'a> Builder<'a> {
                 lower: choice.lower.map(Spanned::into_inner),
                 upper: choice.upper.map(Spanned::into_inner),
                 excluded,
+                anchor,
+                exclusive,
+                other_text,
+            });
+        }
+        // A multi's options are 0/1 columns `{key}__{value}`, and the "other" text is
+        // `{key}__outro`: an option valued `outro` would make that column twice.
+        if multi && out.iter().any(|c| c.other_text.is_some()) {
+            if let Some(c) = out.iter().find(|c| c.value == "outro") {
+                let line = seen.get(&c.value).copied().unwrap_or(1);
+                return Err(DefinitionError::new(
+                    line,
+                    format!(
+                        "option value `outro` in multi question `{question}` would make the \
+                         column `{question}{OTHER_SUFFIX}` twice (its 0/1 flag and the \
+                         `other_text`); use another value, e.g. `outros`"
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// An option's `anchor`, `exclusive` and `other_text`, refused where they mean
+    /// nothing: an anchor without `shuffle`, `exclusive` outside a multi, a second option
+    /// asking for a text (`other_line` holds the first one's line).
+    fn option_features(
+        &self,
+        question: &str,
+        choice: &RawChoice,
+        shuffle: bool,
+        multi: bool,
+        other_line: &mut Option<usize>,
+    ) -> Res<(bool, bool, Option<usize>)> {
+        let value = choice.value.get_ref();
+        let anchor = match &choice.anchor {
+            Some(a) if *a.get_ref() && !shuffle => {
+                return Err(self.err(
+                    &a.span(),
+                    format!(
+                        "option `{value}` is an anchor, but question `{question}` does not \
+                         shuffle its options (add `shuffle = true` or remove `anchor`)"
+                    ),
+                ));
+            }
+            Some(a) => *a.get_ref(),
+            None => false,
+        };
+        let exclusive = match &choice.exclusive {
+            Some(e) if *e.get_ref() && !multi => {
+                return Err(self.err(
+                    &e.span(),
+                    format!(
+                        "option `{value}` is `exclusive`, which only means something in a \
+                         multi question (`{question}` takes one option anyway)"
+                    ),
+                ));
+            }
+            Some(e) => *e.get_ref(),
+            None => false,
+        };
+        let asks = choice.other_text.as_ref().is_some_and(|o| *o.get_ref());
+        if let Some(len) = choice.other_max_length.as_ref().filter(|_| !asks) {
+            return Err(self.err(
+                &len.span(),
+                format!("option `{value}` has `other_max_length` without `other_text = true`"),
+            ));
+        }
+        let other_text = match &choice.other_text {
+            Some(o) if *o.get_ref() => {
+                if let Some(first) = other_line {
+                    return Err(self.err(
+                        &o.span(),
+                        format!(
+                            "question `{question}` already has an option with `other_text` \
+                             (line {first}); only one option may ask for a text"
+                        ),
+                    ));
+                }
+                *other_line = Some(self.line(&o.span()));
+                Some(match &choice.other_max_length {
+                    None => DEFAULT_OTHER_LENGTH,
+                    Some(m) => usize::try_from(*m.get_ref())
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| {
+                            self.err(
+                                &m.span(),
+                                format!(
+                                    "other_max_length must be from 1 to 1000, got {}",
+                                    m.get_ref()
+                                ),
+                            )
+                        })?,
+                })
+            }
+            _ => None,
+        };
+        Ok((anchor, exclusive, other_text))
+    }
+
+    /// A scale's points (at least two, strictly ascending) followed by its missing
+    /// options, as [`Choice`]s: a point's value is its number, with `lower` = `upper` =
+    /// the number so that conditions and reports read it as one.
+    fn points(
+        &self,
+        question: &str,
+        question_span: &Range<usize>,
+        raw: Option<Spanned<Vec<RawPoint>>>,
+        missing: Option<Vec<RawChoice>>,
+    ) -> Res<Vec<Choice>> {
+        let Some(raw) = raw else {
+            return Err(self.err(
+                question_span,
+                format!("question `{question}` needs `points`"),
+            ));
+        };
+        let list_span = raw.span();
+        let list = raw.into_inner();
+        if list.len() < 2 {
+            return Err(self.err(
+                &list_span,
+                format!("question `{question}` needs at least two points"),
+            ));
+        }
+        let mut out: Vec<Choice> = Vec::with_capacity(list.len());
+        let mut previous: Option<i64> = None;
+        for p in list {
+            let span = p.value.span();
+            let n = p.value.into_inner();
+            if let Some(before) = previous.filter(|b| n <= *b) {
+                return Err(self.err(
+                    &span,
+                    format!(
+                        "scale points out of order in `{question}`: {n} comes after {before} \
+                         (points go in ascending order, each once)"
+                    ),
+                ));
+            }
+            if !(-MAX_POINT..=MAX_POINT).contains(&n) {
+                return Err(self.err(
+                    &span,
+                    format!("point {n} is outside -{MAX_POINT}..={MAX_POINT}"),
+                ));
+            }
+            previous = Some(n);
+            let label = match p.label {
+                Some(l) => {
+                    let t = self.text(l)?;
+                    Text {
+                        pt: format!("{n} – {}", t.pt),
+                        en: format!("{n} – {}", t.en),
+                    }
+                }
+                None => Text {
+                    pt: n.to_string(),
+                    en: n.to_string(),
+                },
+            };
+            // Within ±MAX_POINT, so exact as a float.
+            let x = n as f64;
+            out.push(Choice {
+                value: n.to_string(),
+                label,
+                lower: Some(x),
+                upper: Some(x),
+                excluded: false,
+                anchor: false,
+                exclusive: false,
+                other_text: None,
+            });
+        }
+        for m in missing.unwrap_or_default() {
+            let span = m.value.span();
+            let value = m.value.into_inner();
+            if !valid_key(&value, KeyStyle::LetterFirst) {
+                return Err(self.err(
+                    &span,
+                    format!(
+                        "invalid missing option `{value}`: {} (a number would look like a point)",
+                        key_rules(KeyStyle::LetterFirst)
+                    ),
+                ));
+            }
+            if out.iter().any(|c| c.value == value) {
+                return Err(self.err(
+                    &span,
+                    format!("duplicate option value `{value}` in question `{question}`"),
+                ));
+            }
+            let extra = [
+                m.lower.as_ref().map(Spanned::span),
+                m.upper.as_ref().map(Spanned::span),
+                m.anchor.as_ref().map(Spanned::span),
+                m.exclusive.as_ref().map(Spanned::span),
+                m.other_text.as_ref().map(Spanned::span),
+                m.other_max_length.as_ref().map(Spanned::span),
+            ];
+            if let Some(s) = extra.into_iter().flatten().next() {
+                return Err(self.err(
+                    &s,
+                    format!(
+                        "missing option `{value}` takes only `value` and `label` (it is \
+                         stored and declared missing in exports)"
+                    ),
+                ));
+            }
+            out.push(Choice {
+                value,
+                label: self.text(m.label)?,
+                lower: None,
+                upper: None,
+                excluded: true,
+                anchor: false,
+                exclusive: false,
+                other_text: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A grid's items: at least one, keys well-formed and distinct.
+    fn items(
+        &self,
+        question: &str,
+        question_span: &Range<usize>,
+        raw: Option<Spanned<Vec<RawItem>>>,
+    ) -> Res<Vec<GridItem>> {
+        let Some(raw) = raw else {
+            return Err(self.err(question_span, format!("grid `{question}` needs `items`")));
+        };
+        let list_span = raw.span();
+        let list = raw.into_inner();
+        if list.is_empty() {
+            return Err(self.err(&list_span, format!("grid `{question}` has no items")));
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(list.len());
+        for item in list {
+            let span = item.key.span();
+            let key = item.key.into_inner();
+            if !valid_key(&key, KeyStyle::LetterFirst) {
+                return Err(self.err(
+                    &span,
+                    format!(
+                        "invalid item key `{key}`: {}",
+                        key_rules(KeyStyle::LetterFirst)
+                    ),
+                ));
+            }
+            if let Some(first) = seen.get(&key) {
+                return Err(self.err(
+                    &span,
+                    format!(
+                        "duplicate item key `{key}` in grid `{question}` (first defined on line {first})"
+                    ),
+                ));
+            }
+            seen.insert(key.clone(), self.line(&span));
+            out.push(GridItem {
+                key,
+                label: self.text(item.label)?,
             });
         }
         Ok(out)
