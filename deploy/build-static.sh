@@ -2,8 +2,13 @@
 # Build the statically linked release binary that is copied to the app VMs.
 #
 # usage: deploy/build-static.sh            build, then check
+#        deploy/build-static.sh --small    build optimised for size, then check
 #        deploy/build-static.sh --check    only check an existing build
 #
+# The default build (opt-level 3) was 21.2 MB at session 13; --small (opt-level "s", the
+# password hashing crates still at 3) was 16.0 MB (15.3 MiB), at 12-20 % more
+# instructions in export, report and raking (bench/findings.md, session 13). Choose --small only where the
+# binary's size matters more than the analysts' waiting time.
 # Target x86_64-unknown-linux-musl: the binary needs no libc on the VM, so one file runs
 # on any x86-64 Linux. Needs rustup (adds the target) and x86_64-linux-musl-gcc for the C
 # parts of dependencies (Debian: musl-tools, installed here when missing, as root).
@@ -30,7 +35,14 @@ build() {
   fi
   # The cc crate finds x86_64-linux-musl-gcc by itself for C code in dependencies; the
   # final link uses Rust's self-contained musl start files, so no linker is set here.
-  cargo build --locked --release --target "$TARGET"
+  if [ "${SMALL:-0}" = 1 ]; then
+    # argon2 and blake2 stay at opt-level 3: the log-in's password check is their loop.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=s cargo build --locked --release --target "$TARGET" \
+      --config 'profile.release.package.argon2.opt-level=3' \
+      --config 'profile.release.package.blake2.opt-level=3'
+  else
+    cargo build --locked --release --target "$TARGET"
+  fi
 }
 
 check() {
@@ -57,5 +69,6 @@ check() {
 case "${1:-}" in
   --check) check ;;
   "") build; check ;;
-  *) die "usage: $0 [--check]" ;;
+  --small) SMALL=1 build; check ;;
+  *) die "usage: $0 [--small | --check]" ;;
 esac
