@@ -221,7 +221,7 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
     };
     // Computed once: the flags (and the responses they exclude), then the `peso` column
     // and the codebook's words about it.
-    let mut export_opts = export::with_quality(&pool, &export_opts).await?;
+    let mut export_opts = export::with_quality(&pool, &def, &export_opts).await?;
     export_opts.weights = Some(export::weights(&pool, &def, &export_opts).await?);
     let mut written = opts.output.clone();
     let mut syntax = None;

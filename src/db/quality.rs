@@ -1,7 +1,8 @@
 //! The one loader of the data-quality rules ([`crate::quality`]): reads what they need of
-//! every response (no answers, no personal data: dates, screen-out, confirmed checks,
-//! paradata and fingerprints) and returns each response's flags and the sample flow.
-//! The analysts' database users may read all of it.
+//! every response (no personal data: dates, screen-out, confirmed checks, paradata,
+//! fingerprints, and the answers when a version of the questionnaire has a grid) and
+//! returns each response's flags and the sample flow. The analysts' database users may
+//! read all of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,8 +15,11 @@ use super::batches::{Excluded, Filters};
 use super::schema::{page_visits, respondent_fingerprints as fp, responses, users};
 use super::{DbError, DbPool};
 use crate::accounts::Role;
+use crate::quality::straightline::straight_lined;
 use crate::quality::{Candidate, FlagSet, Params, SampleFlow, flag_all};
 use crate::read_conn;
+use crate::survey::definition::previous_versions;
+use crate::survey::{Answers, Definition, QuestionKind};
 
 /// Every response's flags, and the flow from sign-up to the responses used.
 #[derive(Debug, Clone, Default)]
@@ -39,14 +43,39 @@ type ResponseRow = (
     String,
 );
 
-/// Read the inputs and apply the rules with `params`. `exclude_flagged` only changes
-/// the flow's `used` count.
+/// The questionnaire versions that have a grid, by version: only their responses' answers
+/// are read, since straight-lining is the one rule that looks at answers.
+fn versions_with_grids(def: &Definition) -> HashMap<i32, Definition> {
+    std::iter::once(def.clone())
+        .chain(previous_versions(def))
+        .filter(|d| {
+            d.questions()
+                .any(|q| matches!(q.kind, QuestionKind::Grid { .. }))
+        })
+        .filter_map(|d| Some((i32::try_from(d.version()).ok()?, d)))
+        .collect()
+}
+
+/// Whether any grid of a completed response's stored answers is straight-lined.
+fn any_grid_straight_lined(def: &Definition, answers: &str, min_items: usize) -> bool {
+    serde_json::from_str::<Answers>(answers).is_ok_and(|a| {
+        def.grid_values(&a)
+            .iter()
+            .any(|(_, items)| straight_lined(items, min_items))
+    })
+}
+
+/// Read the inputs and apply the rules with `params` to the responses of `def` (and of
+/// its earlier versions). `exclude_flagged` only changes the flow's `used` count.
 pub async fn assess(
     pool: &DbPool,
+    def: &Definition,
     params: &Params,
     exclude_flagged: bool,
 ) -> Result<Assessment, DbError> {
-    let (signed_up, rows, starts, prints) = read_conn!(pool, |conn| {
+    let grids = versions_with_grids(def);
+    let grid_versions: Vec<i32> = grids.keys().copied().collect();
+    let (signed_up, rows, starts, prints, answers) = read_conn!(pool, |conn| {
         let signed_up: i64 = users::table
             .filter(users::role.eq(Role::Respondent.as_str()))
             .count()
@@ -74,8 +103,32 @@ pub async fn assess(
             .select((fp::user_id, fp::phone, fp::name_bairro))
             .load(conn)
             .await?;
-        Ok::<_, DbError>((signed_up, rows, starts, prints))
+        let answers: Vec<(i64, i32, String)> = if grid_versions.is_empty() {
+            Vec::new()
+        } else {
+            responses::table
+                .filter(responses::submitted_at.is_not_null())
+                .filter(responses::screened_out.is_null())
+                .filter(responses::definition_version.eq_any(&grid_versions))
+                .select((
+                    responses::id,
+                    responses::definition_version,
+                    responses::answers,
+                ))
+                .load(conn)
+                .await?
+        };
+        Ok::<_, DbError>((signed_up, rows, starts, prints, answers))
     })?;
+    let straight: HashSet<i64> = answers
+        .into_iter()
+        .filter(|(_, version, text)| {
+            grids
+                .get(version)
+                .is_some_and(|d| any_grid_straight_lined(d, text, params.straightline_min_items))
+        })
+        .map(|(id, _, _)| id)
+        .collect();
     let starts: HashMap<i64, NaiveDateTime> = starts
         .into_iter()
         .filter_map(|(u, t)| Some((u, t?)))
@@ -100,9 +153,7 @@ pub async fn assess(
                 confirmed_check: checks.split(',').any(|k| !k.is_empty()),
                 phone_fp: print.and_then(|p| p.0.clone()),
                 name_bairro_fp: print.map(|p| p.1.clone()),
-                // Grid questions are not in this questionnaire model yet; see
-                // `quality::straightline::straight_lined`.
-                straight_lined: false,
+                straight_lined: straight.contains(&id),
             }
         })
         .collect();
@@ -116,10 +167,11 @@ pub async fn assess(
 /// leaves them out. Returns the assessment for the caller's counts.
 pub async fn exclude_flagged(
     pool: &DbPool,
+    def: &Definition,
     params: &Params,
     filters: &mut Filters,
 ) -> Result<Assessment, DbError> {
-    let a = assess(pool, params, filters.exclude_flagged).await?;
+    let a = assess(pool, def, params, filters.exclude_flagged).await?;
     filters.excluded = if filters.exclude_flagged {
         Excluded(Some(Arc::new(
             a.flags
@@ -145,14 +197,19 @@ pub const ASSESSMENT_TTL: std::time::Duration = std::time::Duration::from_secs(6
 pub struct AssessmentCache(tokio::sync::Mutex<Option<(std::time::Instant, Arc<Assessment>)>>);
 
 impl AssessmentCache {
-    pub async fn get(&self, pool: &DbPool, params: &Params) -> Result<Arc<Assessment>, DbError> {
+    pub async fn get(
+        &self,
+        pool: &DbPool,
+        def: &Definition,
+        params: &Params,
+    ) -> Result<Arc<Assessment>, DbError> {
         let mut slot = self.0.lock().await;
         if let Some((at, a)) = slot.as_ref()
             && at.elapsed() < ASSESSMENT_TTL
         {
             return Ok(a.clone());
         }
-        let fresh = Arc::new(assess(pool, params, false).await?);
+        let fresh = Arc::new(assess(pool, def, params, false).await?);
         *slot = Some((std::time::Instant::now(), fresh.clone()));
         Ok(fresh)
     }

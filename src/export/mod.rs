@@ -139,11 +139,16 @@ pub async fn weights(
 /// `opts` with the data-quality flags computed (when not yet) and, with
 /// `filters.exclude_flagged`, the flagged responses left out of every read (the weights'
 /// too). Flags are judged over all responses, whatever the other filters.
-pub async fn with_quality(pool: &DbPool, opts: &ExportOptions) -> anyhow::Result<ExportOptions> {
+pub async fn with_quality(
+    pool: &DbPool,
+    def: &Definition,
+    opts: &ExportOptions,
+) -> anyhow::Result<ExportOptions> {
     let mut opts = opts.clone();
     if opts.quality.is_none() {
-        let a = crate::db::quality::exclude_flagged(pool, &opts.quality_params, &mut opts.filters)
-            .await?;
+        let a =
+            crate::db::quality::exclude_flagged(pool, def, &opts.quality_params, &mut opts.filters)
+                .await?;
         opts.quality = Some(Arc::new(a.flags));
     }
     Ok(opts)
@@ -170,7 +175,7 @@ pub async fn export<W: Write>(
     opts: &ExportOptions,
     out: W,
 ) -> anyhow::Result<(Summary, W)> {
-    let opts = &with_quality(pool, opts).await?;
+    let opts = &with_quality(pool, def, opts).await?;
     let weights = weights(pool, def, opts).await?;
     let mut batches = Batches::open(
         pool,
@@ -323,7 +328,7 @@ pub async fn export_labelled(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // Computed once: the script declares the `peso` column the data then carries.
-    let opts = &with_quality(pool, opts).await?;
+    let opts = &with_quality(pool, def, opts).await?;
     let computed = weights(pool, def, opts).await?;
     let opts = &ExportOptions {
         weights: Some(Arc::clone(&computed)),

@@ -186,7 +186,8 @@ pub async fn build(
     // Flags are judged over every response; with `exclude_flagged` the weights and the
     // tables leave the flagged ones out.
     let assessment =
-        crate::db::quality::exclude_flagged(pool, &params.quality, &mut params.filters).await?;
+        crate::db::quality::exclude_flagged(pool, def, &params.quality, &mut params.filters)
+            .await?;
     let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
     if params.households.is_none()
         && let Some(stored) = weights.stored()

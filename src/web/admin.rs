@@ -51,7 +51,7 @@ pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
             .await?;
     let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
     let params = app.settings.quality.params().map_err(anyhow::Error::from)?;
-    let quality = app.quality_cache.get(&app.db, &params).await?;
+    let quality = app.quality_cache.get(&app.db, &app.survey, &params).await?;
     res.render(views::Html(views::dashboard::render(
         &page_ctx(depot),
         &progress,

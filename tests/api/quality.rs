@@ -62,12 +62,28 @@ async fn post_page(app: &TestApp, b: &mut Browser, n: usize, fields: &[(&str, &s
     b.submit(&app.service, &path, &path, fields).await.status
 }
 
-/// Answer every page (confirming the spend check on page 5 when `inconsistent`) and
-/// submit.
-async fn complete(app: &TestApp, b: &mut Browser, inconsistent: bool) {
+/// How a test respondent answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Answering {
+    Carefully,
+    /// Confirms the spend check on page 5.
+    Inconsistently,
+    /// Gives every item of page 4's grid the same point.
+    StraightLining,
+}
+
+/// Answer every page as `how` says and submit.
+async fn complete(app: &TestApp, b: &mut Browser, how: Answering) {
     for n in 1..=PAGES {
         let mut fields = page_answers(n);
-        if n == 5 && inconsistent {
+        if n == 4 && how == Answering::StraightLining {
+            for (k, v) in fields.iter_mut() {
+                if k.starts_with("importancia_fatores__") {
+                    *v = "4";
+                }
+            }
+        }
+        if n == 5 && how == Answering::Inconsistently {
             fields = vec![
                 ("valor_compra", "501a1000"),
                 ("gasto_mensal", "601a1000"),
@@ -151,10 +167,10 @@ async fn paradata_is_stamped_by_views_and_saves_once_per_page() {
         assert_eq!(page2.iter().find(|v| v.page == 1).map(|v| v.saves), Some(0));
 
         // Submission: the duration runs from the first view to the submission.
-        complete(&app, &mut b, false).await;
+        complete(&app, &mut b, Answering::Carefully).await;
         let visits = paradata::for_user(app.db(), id).await.expect("q");
         assert_eq!(visits.len(), PAGES, "one row per page");
-        let a = quality::assess(app.db(), &Params::default(), false)
+        let a = quality::assess(app.db(), &app.state.survey, &Params::default(), false)
             .await
             .expect("assess");
         assert_eq!(a.flow.completed, 1);
@@ -260,23 +276,26 @@ async fn fingerprints_are_written_at_sign_up_and_backfilled() {
     }
 }
 
-/// Six respondents: 1 and 2 clean; 3 has 1's phone written another way; 4 has 1's name
-/// and bairro in other case and spacing; 5 answered in seconds; 6 confirmed a check.
-/// Returns their response ids in that order.
-async fn six_respondents(app: &TestApp) -> Vec<i64> {
+/// Seven respondents: 1 and 2 clean; 3 has 1's phone written another way; 4 has 1's
+/// name and bairro in other case and spacing; 5 answered in seconds; 6 confirmed a
+/// check; 7 gave the grid's five items one point. Returns their response ids in that
+/// order.
+async fn seven_respondents(app: &TestApp) -> Vec<i64> {
+    use Answering::*;
     let people = [
-        ("Ana", "Souza", "(12) 99876-5432", false),
-        ("Bruno", "Lima", "(12) 99111-2222", false),
-        ("Carla", "Dias", "+55 12 99876-5432", false),
-        ("ANA", "souza ", "(12) 99333-4444", false),
-        ("Diego", "Reis", "(12) 99555-6666", false),
-        ("Eva", "Melo", "(12) 99777-8888", true),
+        ("Ana", "Souza", "(12) 99876-5432", Carefully),
+        ("Bruno", "Lima", "(12) 99111-2222", Carefully),
+        ("Carla", "Dias", "+55 12 99876-5432", Carefully),
+        ("ANA", "souza ", "(12) 99333-4444", Carefully),
+        ("Diego", "Reis", "(12) 99555-6666", Carefully),
+        ("Eva", "Melo", "(12) 99777-8888", Inconsistently),
+        ("Fábio", "Nunes", "(12) 99222-3333", StraightLining),
     ];
     let mut ids = Vec::new();
-    for (i, (nome, sobrenome, tel, inconsistent)) in people.into_iter().enumerate() {
+    for (i, (nome, sobrenome, tel, how)) in people.into_iter().enumerate() {
         let email = format!("pessoa{i}@exemplo.com.br");
         let mut b = signup_as(app, &email, nome, sobrenome, tel).await;
-        complete(app, &mut b, inconsistent).await;
+        complete(app, &mut b, how).await;
         let user = user_id(app, &email).await;
         if i != 4 {
             took(app.db(), user, 20 * 60).await;
@@ -318,29 +337,46 @@ async fn export_csv(app: &TestApp, filters: Filters, params: Params) -> String {
 async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn_with(backend, |s| s.quality.speeder_min_responses = 6).await;
-        let ids = six_respondents(&app).await;
+        let ids = seven_respondents(&app).await;
         let params = app.state.settings.quality.params().expect("params");
 
-        let a = quality::assess(app.db(), &params, false)
+        let a = quality::assess(app.db(), &app.state.survey, &params, false)
             .await
             .expect("assess");
         let flags: Vec<String> = ids.iter().map(|id| a.of(*id).codes()).collect();
         assert_eq!(
             flags,
-            ["", "", "duplicado", "duplicado", "rapido", "inconsistente"],
+            [
+                "",
+                "",
+                "duplicado",
+                "duplicado",
+                "rapido",
+                "inconsistente",
+                "linha_reta"
+            ],
             "{backend:?}"
         );
         // Fewer timed responses than the default minimum (30): nobody is a speeder.
-        let default = quality::assess(app.db(), &Params::default(), false)
+        let default = quality::assess(app.db(), &app.state.survey, &Params::default(), false)
             .await
             .expect("assess");
         assert!(!default.of(ids[4]).contains(Flag::Rapido));
+        // A grid of five items is straight-lined from four items up, not from six.
+        let longer = Params {
+            straightline_min_items: 6,
+            ..params
+        };
+        let a6 = quality::assess(app.db(), &app.state.survey, &longer, false)
+            .await
+            .expect("assess");
+        assert!(a6.of(ids[6]).is_empty(), "{backend:?}");
         // Each duplicate rule can be turned off.
         let no_phone = Params {
             duplicate_phone: false,
             ..params
         };
-        let a2 = quality::assess(app.db(), &no_phone, false)
+        let a2 = quality::assess(app.db(), &app.state.survey, &no_phone, false)
             .await
             .expect("assess");
         assert!(a2.of(ids[2]).is_empty() && a2.of(ids[3]).contains(Flag::Duplicado));
@@ -358,7 +394,7 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         col("qualidade__linha_reta");
         col("qualidade__inconsistente");
         let rows = csv_rows(&text);
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.len(), 7);
         for (id, want) in ids.iter().zip(&flags) {
             let p = pesquisa::export::pseudonym::response_id(SECRET, *id);
             let row = rows.iter().find(|r| r[rid] == p).expect("row");
@@ -366,7 +402,7 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
             assert_eq!(row[rapido], if want == "rapido" { "1" } else { "0" });
             assert_eq!(row[dup], if want == "duplicado" { "1" } else { "0" });
         }
-        // --exclude-flagged: the four flagged responses are left out.
+        // --exclude-flagged: the five flagged responses are left out.
         let only_clean = Filters {
             exclude_flagged: true,
             ..Filters::default()
@@ -414,7 +450,15 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         codes.sort();
         assert_eq!(
             codes,
-            ["", "", "duplicado", "duplicado", "inconsistente", "rapido"]
+            [
+                "",
+                "",
+                "duplicado",
+                "duplicado",
+                "inconsistente",
+                "linha_reta",
+                "rapido"
+            ]
         );
 
         // Labelled (SPSS): the flag columns are numeric with value labels.
@@ -443,15 +487,15 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
         let r = report::build(app.db(), &app.state.survey, &base, 1621)
             .await
             .expect("report");
-        assert_eq!(r.completes, 6);
+        assert_eq!(r.completes, 7);
         let f = r.sample_flow.clone().expect("flow");
         assert_eq!(
             (f.signed_up, f.started, f.completed, f.flagged, f.used),
-            (6, 6, 6, 4, 6)
+            (7, 7, 7, 5, 7)
         );
         assert_eq!(f.screened_total(), 0);
         let by_flag: Vec<i64> = f.by_flag.iter().map(|(_, n)| *n).collect();
-        assert_eq!(by_flag, [1, 0, 1, 2]);
+        assert_eq!(by_flag, [1, 1, 1, 2]);
         let excluding = ReportParams {
             filters: only_clean,
             ..base
@@ -461,7 +505,7 @@ async fn flags_reach_exports_reports_and_the_dashboard_and_can_be_excluded() {
             .expect("report");
         assert_eq!(r.completes, 2, "{backend:?}");
         let f = r.sample_flow.clone().expect("flow");
-        assert_eq!((f.completed, f.flagged, f.used), (6, 4, 2));
+        assert_eq!((f.completed, f.flagged, f.used), (7, 5, 2));
         let text = report::text::render(&r, Lang::Pt);
         assert!(text.contains("== Fluxo da amostra =="), "{text}");
         assert!(text.contains("Usados nos resultados: 2"), "{text}");
