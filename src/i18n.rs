@@ -6,6 +6,7 @@
 //! [`Lang`].
 
 pub mod census;
+pub mod quotas;
 pub mod respondent;
 pub mod results;
 pub mod staff;

@@ -96,13 +96,14 @@ BEGIN NOT ATOMIC
   -- src/db/audit.rs record, src/db/census.rs). Table 1-2 for both analysts, 3-4 for the
   -- personal-data one; 5 (whether an address is verified, for
   -- accounts.require_verified_email) for both; 6-8, the census margins the report and the
-  -- `peso` column read (no personal data), for both.
+  -- `peso` column read (no personal data), for both; 9, the quota counters `pesquisa
+  -- quotas` prints (src/db/quotas.rs fill; counts only), for both.
   SET v_analyst = CONCAT('''pesquisa_analyst''@''', v_hosts, '''');
   SET v_analyst_pd = CONCAT('''pesquisa_analyst_pd''@''', v_hosts, '''');
   SET i = 0;
-  WHILE i < 8 DO
+  WHILE i < 9 DO
     SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log', 'users',
-      'census_import', 'census_households', 'census_adults');
+      'census_import', 'census_households', 'census_adults', 'quota_cells');
     IF EXISTS (SELECT 1 FROM information_schema.TABLES
                WHERE TABLE_SCHEMA = v_schema AND TABLE_NAME = v_table) THEN
       EXECUTE IMMEDIATE CONCAT('GRANT ',
@@ -112,7 +113,7 @@ BEGIN NOT ATOMIC
           'SELECT (id, nome, sobrenome, email, telefone)',
           'INSERT',
           'SELECT (id, email_verified_at)',
-          'SELECT', 'SELECT', 'SELECT'),
+          'SELECT', 'SELECT', 'SELECT', 'SELECT'),
         ' ON `', v_schema, '`.`', v_table, '` TO ',
         IF(i < 2 OR i >= 4, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
     ELSEIF i <> 4 THEN

@@ -12,6 +12,8 @@ pub async fn run(mut settings: Settings, _opts: Opts) -> anyhow::Result<()> {
     settings.ensure_local_secret()?;
     let state = AppState::connect(settings).await?;
     server::ensure_schema(&state.db, &state.settings.database).await?;
+    // New cells and changed targets of `[quotas]`, keeping the counts.
+    crate::db::quotas::sync(&state.db, &state.quotas).await?;
     // Decompress the breached-password list now, not during the first sign-up.
     let passwords = crate::accounts::password::load_lists();
     tracing::debug!(passwords, "breached-password list loaded");

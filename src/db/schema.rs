@@ -198,3 +198,26 @@ diesel::table! {
         persons -> Double,
     }
 }
+
+diesel::table! {
+    quota_cells (id) {
+        id -> BigInt,
+        quota -> Varchar,
+        cell -> Varchar,
+        target -> BigInt,
+        filled -> BigInt,
+    }
+}
+
+diesel::table! {
+    quota_places (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        quota -> Varchar,
+        cell_id -> BigInt,
+    }
+}
+
+diesel::joinable!(quota_places -> quota_cells (cell_id));
+diesel::joinable!(quota_places -> responses (response_id));
+diesel::allow_tables_to_appear_in_same_query!(quota_cells, quota_places, responses);

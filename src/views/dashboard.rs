@@ -44,7 +44,13 @@ pub fn with_every_bairro(configured: &[String], counted: &[BairroProgress]) -> V
     rows
 }
 
-pub fn render(ctx: &Ctx, p: &Progress, bairros: &[BairroProgress], verified_only: bool) -> Markup {
+pub fn render(
+    ctx: &Ctx,
+    p: &Progress,
+    bairros: &[BairroProgress],
+    verified_only: bool,
+    quotas: &[crate::db::quotas::Fill],
+) -> Markup {
     let t = ctx.lang.t();
     let en = ctx.lang.is_english();
     let busiest = p
@@ -74,6 +80,7 @@ pub fn render(ctx: &Ctx, p: &Progress, bairros: &[BairroProgress], verified_only
                 }
             }
             @if verified_only { p class="hint" { (t.dash_counted_note) } }
+            (super::quotas::fill_section(ctx.lang, quotas))
             h2 id="por-dia" { (t.dash_per_day) }
             // Scrolls sideways on a phone: focusable, so that keyboard users can scroll it
             // (axe scrollable-region-focusable), and named by its heading.

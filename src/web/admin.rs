@@ -50,11 +50,13 @@ pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
         crate::db::progress::snapshot(&app.db, today, DASHBOARD_DAYS, |at| zone.local(at).date())
             .await?;
     let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
+    let quotas = crate::db::quotas::fill(&app.db, &app.quotas).await?;
     res.render(views::Html(views::dashboard::render(
         &page_ctx(depot),
         &progress,
         &bairros,
         app.settings.require_verified_email(),
+        &quotas,
     )));
     Ok(())
 }

@@ -17,6 +17,7 @@ mod labelled_export;
 mod mail;
 mod oidc;
 mod pool;
+mod quotas;
 mod report;
 mod respondent_pages;
 mod results_page;
