@@ -1149,10 +1149,9 @@ impl Settings {
         }
         let def = self.survey.load_definition()?;
         let cceb = self.survey.load_cceb_table()?;
-        let bairros = crate::accounts::fields::Bairros::configured(
-            self.accounts.bairros_file.as_deref(),
-        )
-        .map_err(|e| invalid("accounts.bairros_file", e.to_string()))?;
+        let bairros =
+            crate::accounts::fields::Bairros::configured(self.accounts.bairros_file.as_deref())
+                .map_err(|e| invalid("accounts.bairros_file", e.to_string()))?;
         let cats = crate::survey::quota::Categories::of(&def, &cceb, bairros.all());
         self.quotas.plan(&cats)
     }

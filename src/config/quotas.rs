@@ -84,10 +84,12 @@ impl QuotaSettings {
                 targets: e.targets.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
                 cells: e.cells.iter().map(|c| (&c.cell, c.target)).collect(),
             };
-            list.push(Quota::parse(&spec, cats).map_err(|err| ConfigError::InvalidAt {
-                key: format!("quotas.quota[{i}].{}", err.at),
-                reason: err.reason,
-            })?);
+            list.push(
+                Quota::parse(&spec, cats).map_err(|err| ConfigError::InvalidAt {
+                    key: format!("quotas.quota[{i}].{}", err.at),
+                    reason: err.reason,
+                })?,
+            );
         }
         let when_full = match self.full {
             FullSetting::ScreenOut => WhenFull::ScreenOut,

@@ -17,6 +17,7 @@ pub mod identities;
 pub mod migrations;
 pub mod outbox;
 pub mod progress;
+pub mod quota_places;
 pub mod quotas;
 pub mod respondents;
 pub mod responses;

@@ -15,145 +15,19 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
 
+pub use super::quota_places::{Placing, Want};
+use super::quota_places::{TxError, settle_places};
 use super::responses::Response;
 use super::schema::{quota_cells, quota_places, responses};
 use super::users::now;
 use super::{DbError, DbPool};
-use crate::survey::quota::{Mode, Profile, Quotas, WhenFull};
-use crate::survey::{CcebTable, Definition};
+use crate::survey::quota::{Mode, Quotas, WhenFull};
 use crate::{read_conn, with_conn};
 
-/// What the quotas need besides a response: the quotas, the questionnaire and the
-/// Critério Brasil table that place a respondent.
-#[derive(Clone, Copy)]
-pub struct Placing<'a> {
-    pub quotas: &'a Quotas,
-    pub def: &'a Definition,
-    pub cceb: &'a CcebTable,
+/// The places a stored response wants.
+fn wanted_for(placing: Placing<'_>, r: &Response) -> Vec<Want> {
+    placing.wanted(&r.bairro, &r.answers())
 }
-
-/// A place a response should hold: (quota, cell key, mode).
-pub type Want = (String, String, Mode);
-
-impl Placing<'_> {
-    /// The places a response with this bairro and these answers belongs in.
-    pub fn wanted(&self, bairro: &str, answers: &crate::survey::Answers) -> Vec<Want> {
-        let profile = Profile::of(self.def, self.cceb, bairro, answers);
-        self.quotas
-            .placements(&profile)
-            .into_iter()
-            .map(|(q, c)| (q.name.clone(), c.key.clone(), q.mode))
-            .collect()
-    }
-
-    fn wanted_for(&self, r: &Response) -> Vec<Want> {
-        self.wanted(&r.bairro, &r.answers())
-    }
-}
-
-/// Why a transaction touching places stopped: the database, or a full `close` cell (the
-/// quota's name), which rolls everything back.
-#[derive(Debug)]
-pub(crate) enum TxError {
-    Db(DbError),
-    Full(String),
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
-        TxError::Db(DbError::Query(e))
-    }
-}
-
-impl From<DbError> for TxError {
-    fn from(e: DbError) -> Self {
-        TxError::Db(e)
-    }
-}
-
-/// Inside a transaction on `$conn`: gives back the places response `$response_id` holds
-/// that are not in `$wanted` (a `&[Want]`) and takes those it lacks. Evaluates to
-/// `Result<Option<String>, diesel::result::Error>`: `Some(quota)` when a `close` cell was
-/// full, after which the caller must roll back. A macro because the body is compiled once
-/// per backend inside [`with_conn!`].
-macro_rules! settle_places {
-    ($conn:ident, $response_id:expr, $wanted:expr) => {
-        async {
-            use $crate::db::schema::{quota_cells, quota_places};
-            let response_id: i64 = $response_id;
-            let wanted: &[$crate::db::quotas::Want] = $wanted;
-            let held: Vec<(i64, String, i64, String)> = quota_places::table
-                .inner_join(quota_cells::table)
-                .filter(quota_places::response_id.eq(response_id))
-                .select((
-                    quota_places::id,
-                    quota_places::quota,
-                    quota_places::cell_id,
-                    quota_cells::cell,
-                ))
-                .load($conn)
-                .await?;
-            for (place, quota, cell_id, cell) in &held {
-                if wanted.iter().any(|(q, c, _)| q == quota && c == cell) {
-                    continue;
-                }
-                diesel::update(quota_cells::table.find(*cell_id).filter(quota_cells::filled.gt(0_i64)))
-                    .set(quota_cells::filled.eq(quota_cells::filled - 1_i64))
-                    .execute($conn)
-                    .await?;
-                diesel::delete(quota_places::table.find(*place))
-                    .execute($conn)
-                    .await?;
-            }
-            let mut full: Option<String> = None;
-            for (quota, cell, mode) in wanted {
-                if held.iter().any(|(_, q, _, c)| q == quota && c == cell) {
-                    continue;
-                }
-                let cell_id: Option<i64> = quota_cells::table
-                    .filter(quota_cells::quota.eq(quota))
-                    .filter(quota_cells::cell.eq(cell))
-                    .select(quota_cells::id)
-                    .first($conn)
-                    .await
-                    .optional()?;
-                // Configured after the last synchronisation: nothing to count in yet.
-                let Some(cell_id) = cell_id else {
-                    ::tracing::warn!(quota = %quota, "quota cell not in the database; run `pesquisa quotas --recount`");
-                    continue;
-                };
-                let taken = diesel::update(
-                    quota_cells::table
-                        .find(cell_id)
-                        .filter(quota_cells::filled.lt(quota_cells::target)),
-                )
-                .set(quota_cells::filled.eq(quota_cells::filled + 1_i64))
-                .execute($conn)
-                .await?;
-                if taken == 0 {
-                    if *mode == $crate::survey::quota::Mode::Close {
-                        full = Some(quota.clone());
-                        break;
-                    }
-                    diesel::update(quota_cells::table.find(cell_id))
-                        .set(quota_cells::filled.eq(quota_cells::filled + 1_i64))
-                        .execute($conn)
-                        .await?;
-                }
-                diesel::insert_into(quota_places::table)
-                    .values((
-                        quota_places::response_id.eq(response_id),
-                        quota_places::quota.eq(quota),
-                        quota_places::cell_id.eq(cell_id),
-                    ))
-                    .execute($conn)
-                    .await?;
-            }
-            Ok::<Option<String>, diesel::result::Error>(full)
-        }
-    };
-}
-pub(crate) use settle_places;
 
 /// Makes `quota_cells` hold every configured cell with its configured target, keeping
 /// the counts of cells already there. Cells no longer configured stay until a recount.
@@ -164,7 +38,11 @@ pub async fn sync(pool: &DbPool, quotas: &Quotas) -> Result<(), DbError> {
     let cells: Vec<(String, String, i64)> = quotas
         .list
         .iter()
-        .flat_map(|q| q.cells.iter().map(|c| (q.name.clone(), c.key.clone(), c.target)))
+        .flat_map(|q| {
+            q.cells
+                .iter()
+                .map(|c| (q.name.clone(), c.key.clone(), c.target))
+        })
         .collect();
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
@@ -218,7 +96,11 @@ pub enum Submitted {
 /// Marks the respondent's response submitted and takes its places, in one transaction;
 /// when a `close` cell is full, rolls back and screens the response out instead
 /// (`quota:<name>`, answers erased when `quotas.full = "delete"`).
-pub async fn submit(pool: &DbPool, user_id: i64, placing: Placing<'_>) -> Result<Submitted, DbError> {
+pub async fn submit(
+    pool: &DbPool,
+    user_id: i64,
+    placing: Placing<'_>,
+) -> Result<Submitted, DbError> {
     let at = now();
     let outcome: Result<Submitted, TxError> = with_conn!(pool, |conn| {
         Ok(conn
@@ -245,7 +127,7 @@ pub async fn submit(pool: &DbPool, user_id: i64, placing: Placing<'_>) -> Result
                     .select(Response::as_select())
                     .first(conn)
                     .await?;
-                let wanted = placing.wanted_for(&row);
+                let wanted = wanted_for(placing, &row);
                 match settle_places!(conn, row.id, &wanted).await? {
                     Some(quota) => Err(TxError::Full(quota)),
                     None => Ok(Submitted::Done),
@@ -265,7 +147,12 @@ pub async fn submit(pool: &DbPool, user_id: i64, placing: Placing<'_>) -> Result
 
 /// Marks a response not yet submitted as screened out by `quota`; with
 /// [`WhenFull::Delete`] its answers are erased too.
-async fn screen_out(pool: &DbPool, user_id: i64, quota: &str, when: WhenFull) -> Result<(), DbError> {
+async fn screen_out(
+    pool: &DbPool,
+    user_id: i64,
+    quota: &str,
+    when: WhenFull,
+) -> Result<(), DbError> {
     let key = format!("{}{quota}", crate::survey::quota::SCREEN_OUT_PREFIX);
     let at = now();
     let target = responses::table
@@ -316,7 +203,7 @@ pub async fn screen_out_if_full(
     if row.submitted_at.is_some() || row.screened_out.is_some() {
         return Ok(None);
     }
-    for (quota, cell, mode) in placing.wanted_for(&row) {
+    for (quota, cell, mode) in wanted_for(placing, &row) {
         if mode != Mode::Close {
             continue;
         }
@@ -420,13 +307,18 @@ pub async fn recount(pool: &DbPool, placing: Placing<'_>) -> Result<usize, DbErr
                 match target {
                     Some(target) => {
                         diesel::update(quota_cells::table.find(id))
-                            .set((quota_cells::target.eq(target), quota_cells::filled.eq(0_i64)))
+                            .set((
+                                quota_cells::target.eq(target),
+                                quota_cells::filled.eq(0_i64),
+                            ))
                             .execute(conn)
                             .await?;
                         ids.insert((quota, cell), id);
                     }
                     None => {
-                        diesel::delete(quota_cells::table.find(id)).execute(conn).await?;
+                        diesel::delete(quota_cells::table.find(id))
+                            .execute(conn)
+                            .await?;
                     }
                 }
             }
@@ -462,7 +354,7 @@ pub async fn recount(pool: &DbPool, placing: Placing<'_>) -> Result<usize, DbErr
             let mut filled: BTreeMap<i64, i64> = BTreeMap::new();
             let mut places = 0;
             for r in &counted {
-                for (quota, cell, _) in placing.wanted_for(r) {
+                for (quota, cell, _) in wanted_for(placing, r) {
                     let Some(id) = ids.get(&(quota.clone(), cell)) else {
                         continue;
                     };

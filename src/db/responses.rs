@@ -9,10 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::quota_places::{Placing, TxError, settle_places};
 use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
-use super::quotas::{Placing, TxError, settle_places};
 use crate::survey::flow::settle;
 use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Definition};
@@ -149,7 +149,10 @@ fn merged(
 /// moves its quota places in the same transaction as the write, and is left unchanged
 /// ([`Saved::quota_full`]) when the edit would put it in a full `close` cell; a response
 /// a quota screened out stores nothing.
-#[expect(clippy::too_many_arguments, reason = "one call site; each argument is a distinct input")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; each argument is a distinct input"
+)]
 pub async fn save_page(
     pool: &DbPool,
     user_id: i64,

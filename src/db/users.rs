@@ -413,7 +413,7 @@ pub async fn delete_noting(
                         .load(conn)
                         .await?;
                     for rid in ids {
-                        super::quotas::settle_places!(conn, rid, &[]).await?;
+                        super::quota_places::settle_places!(conn, rid, &[]).await?;
                     }
                     diesel::delete(own_response).execute(conn).await?;
                 }

@@ -206,7 +206,10 @@ impl Quota {
                 let names: Vec<&str> = Var::ALL.iter().map(|v| v.name()).collect();
                 error(
                     format!("by[{i}]"),
-                    format!("unknown variable `{v}`; expected one of {}", names.join(", ")),
+                    format!(
+                        "unknown variable `{v}`; expected one of {}",
+                        names.join(", ")
+                    ),
                 )
             })?;
             if cats.of_var(var).is_none() {
@@ -230,7 +233,10 @@ impl Quota {
         };
         let mut cells: Vec<Cell> = Vec::new();
         let known = |var: Var, value: &str, at: &str| -> Result<(), QuotaError> {
-            if cats.of_var(var).is_some_and(|c| c.iter().any(|k| k == value)) {
+            if cats
+                .of_var(var)
+                .is_some_and(|c| c.iter().any(|k| k == value))
+            {
                 Ok(())
             } else {
                 Err(error(
@@ -262,7 +268,11 @@ impl Quota {
         }
         for (i, (cell, target)) in spec.cells.iter().enumerate() {
             let at = format!("cells[{i}]");
-            if cell.len() != by.len() || cell.keys().any(|k| Var::parse(k).is_none_or(|v| !by.contains(&v))) {
+            if cell.len() != by.len()
+                || cell
+                    .keys()
+                    .any(|k| Var::parse(k).is_none_or(|v| !by.contains(&v)))
+            {
                 let names: Vec<&str> = by.iter().map(|v| v.name()).collect();
                 return Err(error(
                     format!("{at}.cell"),
@@ -449,15 +459,40 @@ mod tests {
     fn mistakes_are_refused_where_they_are() {
         let c = cats();
         let cases: Vec<(Vec<&str>, &str, Vec<(&str, i64)>, &str)> = vec![
-            (vec!["bairro"], "close", vec![("Centro", 0)], "targets.Centro"),
-            (vec!["bairro"], "close", vec![("Lugar Nenhum", 5)], "targets.Lugar Nenhum"),
+            (
+                vec!["bairro"],
+                "close",
+                vec![("Centro", 0)],
+                "targets.Centro",
+            ),
+            (
+                vec!["bairro"],
+                "close",
+                vec![("Lugar Nenhum", 5)],
+                "targets.Lugar Nenhum",
+            ),
             (vec!["renda"], "close", vec![("A", 5)], "by[0]"),
-            (vec!["bairro", "bairro"], "close", vec![("Centro", 5)], "by[1]"),
+            (
+                vec!["bairro", "bairro"],
+                "close",
+                vec![("Centro", 5)],
+                "by[1]",
+            ),
             (vec!["bairro"], "fechar", vec![("Centro", 5)], "mode"),
             (vec!["sexo"], "warn", vec![("outro", 5)], "targets.outro"),
-            (vec!["faixa_etaria"], "warn", vec![("15-17", 5)], "targets.15-17"),
+            (
+                vec!["faixa_etaria"],
+                "warn",
+                vec![("15-17", 5)],
+                "targets.15-17",
+            ),
             (vec!["bairro"], "warn", vec![], "targets"),
-            (vec!["sexo", "faixa_etaria"], "warn", vec![("feminino", 5)], "targets"),
+            (
+                vec!["sexo", "faixa_etaria"],
+                "warn",
+                vec![("feminino", 5)],
+                "targets",
+            ),
             (vec![], "warn", vec![], "by"),
         ];
         for (by, mode, targets, at) in cases {
@@ -487,11 +522,17 @@ mod tests {
         assert_eq!(q.cells[0].key, "feminino × 18-29");
         let twice = vec![(&ok, 20), (&ok, 5)];
         s.cells = twice;
-        assert_eq!(Quota::parse(&s, &c).expect_err("twice").at, "cells[1].target");
+        assert_eq!(
+            Quota::parse(&s, &c).expect_err("twice").at,
+            "cells[1].target"
+        );
         let partial: BTreeMap<String, String> =
             [("sexo".to_string(), "feminino".to_string())].into();
         s.cells = vec![(&partial, 5)];
-        assert_eq!(Quota::parse(&s, &c).expect_err("partial").at, "cells[0].cell");
+        assert_eq!(
+            Quota::parse(&s, &c).expect_err("partial").at,
+            "cells[0].cell"
+        );
         let bad: BTreeMap<String, String> = [("faixa_etaria", "18-29"), ("sexo", "x")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -536,7 +577,10 @@ mod tests {
         answers.insert("renda_familiar", AnswerValue::Single("2a4sm".into()));
         let p = Profile::of(&def, &cceb, "Centro", &answers);
         assert_eq!(p.get(Var::FaixaEtaria), Some("30-39"));
-        assert_eq!(q.cell_of(&p).map(|c| c.key.as_str()), Some("feminino × 30-39"));
+        assert_eq!(
+            q.cell_of(&p).map(|c| c.key.as_str()),
+            Some("feminino × 30-39")
+        );
         assert_eq!(renda.cell_of(&p).map(|c| c.key.as_str()), Some("D"));
         assert_eq!(p.get(Var::ClasseCceb), None, "CCEB block not answered");
 

@@ -23,7 +23,13 @@ pub fn fill_section(lang: Lang, fill: &[Fill]) -> Markup {
             t.status_open
         }
     };
-    let mode = |f: &Fill| if f.mode == "warn" { t.mode_warn } else { t.mode_close };
+    let mode = |f: &Fill| {
+        if f.mode == "warn" {
+            t.mode_warn
+        } else {
+            t.mode_close
+        }
+    };
     html! {
         @if !fill.is_empty() {
             section class="quotas" aria-labelledby="cotas" {
@@ -86,7 +92,10 @@ mod tests {
             },
         ];
         let pt = fill_section(Lang::Pt, &fill).into_string();
-        assert!(pt.contains("Completa") && pt.contains("Acima da meta"), "{pt}");
+        assert!(
+            pt.contains("Completa") && pt.contains("Acima da meta"),
+            "{pt}"
+        );
         assert!(pt.contains("150\u{a0}%"), "{pt}");
         let en = fill_section(Lang::En, &fill).into_string();
         assert!(en.contains("Over target") && en.contains("(warn)"), "{en}");

@@ -12,9 +12,7 @@ use super::forms::{self, Errors};
 use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
 use crate::i18n::Lang;
-use crate::survey::{
-    AnswerError, AnswerValue, Answers, Check, Definition, Question, QuestionKind,
-};
+use crate::survey::{AnswerError, AnswerValue, Answers, Check, Definition, Question, QuestionKind};
 
 /// Form field naming the checks whose message was shown (hidden input).
 pub const CHECK_SHOWN: &str = "checagem_mostrada";

@@ -120,7 +120,9 @@ async fn render_page(
         res.status_code(StatusCode::UNPROCESSABLE_ENTITY);
     }
     let quotas = crate::db::quotas::fill(&app.db, &app.quotas).await?;
-    res.render(views::Html(views::results::page(&c, &report, &form, &quotas)));
+    res.render(views::Html(views::results::page(
+        &c, &report, &form, &quotas,
+    )));
     Ok(())
 }
 

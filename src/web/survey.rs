@@ -12,9 +12,9 @@ use crate::i18n::Notice;
 use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
 use crate::db::quotas::{self, Submitted};
 use crate::db::responses;
-use crate::survey::quota::screened_by_quota;
 use crate::survey::answers::validate_shown_page;
 use crate::survey::flow::Flow;
+use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Check, Definition, QuestionKind};
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
@@ -461,7 +461,10 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
     // The quota places are taken in the submit's own transaction: the final word.
     match quotas::submit(&app.db, user, app.placing()).await? {
         Submitted::Full(_) => {
-            tracing::info!(user_id = user, "screened out at submission: quota cell full");
+            tracing::info!(
+                user_id = user,
+                "screened out at submission: quota cell full"
+            );
             see_other(res, "/survey/screened");
         }
         Submitted::Done | Submitted::Unchanged => {
@@ -479,10 +482,7 @@ async fn stored(app: &AppState, user: i64) -> Result<(Answers, bool), AppError> 
     let by_quota = row
         .as_ref()
         .is_some_and(|r| screened_by_quota(r.screened_out.as_deref()).is_some());
-    Ok((
-        row.map(|r| r.answers()).unwrap_or_default(),
-        by_quota,
-    ))
+    Ok((row.map(|r| r.answers()).unwrap_or_default(), by_quota))
 }
 
 /// The page again with its answers, refused (422): the edit would move a submitted

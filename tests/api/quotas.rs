@@ -114,10 +114,15 @@ async fn filled(app: &TestApp) -> BTreeMap<String, i64> {
 
 /// `filled` agrees with the places held, cell by cell.
 async fn assert_counts_match_places(app: &TestApp) {
-    let places = quota_model::places_per_cell(app.db()).await.expect("places");
+    let places = quota_model::places_per_cell(app.db())
+        .await
+        .expect("places");
     for (cell, n) in filled(app).await {
         assert_eq!(
-            places.get(&("sexo".to_string(), cell.clone())).copied().unwrap_or(0),
+            places
+                .get(&("sexo".to_string(), cell.clone()))
+                .copied()
+                .unwrap_or(0),
             n,
             "cell {cell}"
         );
@@ -134,7 +139,11 @@ async fn a_full_cell_turns_the_next_respondent_away_at_the_page_and_at_the_submi
 
         let mut first = app.signup("primeira@exemplo.com.br").await;
         answer(&app, &mut first, 1..=PAGES, "feminino").await;
-        assert_eq!(submit(&app, &mut first).await, "/survey/thanks", "{backend:?}");
+        assert_eq!(
+            submit(&app, &mut first).await,
+            "/survey/thanks",
+            "{backend:?}"
+        );
         assert_eq!(filled(&app).await["feminino"], 1);
 
         // The page that places her (sexo, page 2) ends the questionnaire.
@@ -145,7 +154,10 @@ async fn a_full_cell_turns_the_next_respondent_away_at_the_page_and_at_the_submi
             (303, "/survey/screened".to_owned()),
             "{backend:?}"
         );
-        assert_eq!(row(&app, id).await.screened_out.as_deref(), Some("quota:sexo"));
+        assert_eq!(
+            row(&app, id).await.screened_out.as_deref(),
+            Some("quota:sexo")
+        );
         let page = next.get(&app.service, "/survey/screened").await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("perfil"), "{}", page.body);
@@ -162,11 +174,18 @@ async fn a_full_cell_turns_the_next_respondent_away_at_the_page_and_at_the_submi
         let after = row(&app, id).await;
         assert_eq!(after.answers, before, "nothing stored");
         assert!(after.submitted_at.is_none());
-        assert_eq!(next.get(&app.service, "/survey/4").await.location(), "/survey/screened");
+        assert_eq!(
+            next.get(&app.service, "/survey/4").await.location(),
+            "/survey/screened"
+        );
 
         // The one prepared earlier is turned away by the submit itself.
         let late_id = user_id(&app, "atrasada@exemplo.com.br").await;
-        assert_eq!(submit(&app, &mut late).await, "/survey/screened", "{backend:?}");
+        assert_eq!(
+            submit(&app, &mut late).await,
+            "/survey/screened",
+            "{backend:?}"
+        );
         let r = row(&app, late_id).await;
         assert_eq!(r.screened_out.as_deref(), Some("quota:sexo"));
         assert!(r.submitted_at.is_none(), "not counted as complete");
@@ -190,7 +209,9 @@ async fn with_full_set_to_delete_the_answers_of_the_turned_away_are_erased() {
             s.quotas.full = pesquisa::config::quotas::FullSetting::Delete;
         })
         .await;
-        quota_model::sync(app.db(), &app.state.quotas).await.expect("sync");
+        quota_model::sync(app.db(), &app.state.quotas)
+            .await
+            .expect("sync");
         let mut first = app.signup("primeira@exemplo.com.br").await;
         answer(&app, &mut first, 1..=PAGES, "feminino").await;
         assert_eq!(submit(&app, &mut first).await, "/survey/thanks");
@@ -250,10 +271,15 @@ async fn an_edit_moves_the_place_and_is_refused_when_the_new_cell_is_full() {
         // Back to a full cell: refused by the field, nothing stored, places unchanged.
         let fields = answers_as(2, "feminino");
         let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let page = a.submit(&app.service, "/survey/2", "/survey/2", &refs).await;
+        let page = a
+            .submit(&app.service, "/survey/2", "/survey/2", &refs)
+            .await;
         assert_eq!(page.status, 422, "{backend:?}");
         assert!(page.body.contains("já está completo"), "{}", page.body);
-        assert!(page.body.contains("id=\"sexo-erro\""), "the message by the field");
+        assert!(
+            page.body.contains("id=\"sexo-erro\""),
+            "the message by the field"
+        );
         let r = row(&app, a_id).await;
         assert_eq!(
             r.answers().get("sexo"),
@@ -375,7 +401,15 @@ async fn fifty_concurrent_submits_fill_the_last_places_exactly() {
     const TARGET: i64 = 5;
     const RESPONDENTS: usize = 50;
     for backend in ALL_BACKENDS {
-        let app = app_with(backend, "close", &[("feminino", TARGET)]).await;
+        let app = TestApp::spawn_with(backend, |s| {
+            sex_quota(s, "close", &[("feminino", TARGET)]);
+            // Fifty sign-ups from the test's one address.
+            s.rate_limit.register_per_ip = 1000;
+        })
+        .await;
+        quota_model::sync(app.db(), &app.state.quotas)
+            .await
+            .expect("sync");
         let browsers = prepared(&app, RESPONDENTS).await;
         let second = match backend {
             Backend::MariaRedis => app.sibling().await,
@@ -413,6 +447,9 @@ async fn fifty_concurrent_submits_fill_the_last_places_exactly() {
         assert_eq!(filled(&app).await["feminino"], TARGET, "{backend:?}");
         assert_counts_match_places(&app).await;
         let (_, submitted) = response_model::counts(app.db()).await.expect("counts");
-        assert_eq!(submitted, TARGET, "{backend:?}: only the placed are complete");
+        assert_eq!(
+            submitted, TARGET,
+            "{backend:?}: only the placed are complete"
+        );
     }
 }
