@@ -263,7 +263,7 @@ pub async fn save_page(
                                         .filter(responses::id.eq(row.id))
                                         .filter(responses::revision.eq(row.revision)),
                                 )
-                                .set(set.clone())
+                                .set(set)
                                 .execute(conn)
                                 .await?;
                                 if updated == 0 {

@@ -440,6 +440,9 @@ mod tests {
         }
     }
 
+    /// (variables, mode, targets, the key the error names)
+    type Case<'a> = (Vec<&'a str>, &'a str, Vec<(&'a str, i64)>, &'a str);
+
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
     }
@@ -458,7 +461,7 @@ mod tests {
     #[test]
     fn mistakes_are_refused_where_they_are() {
         let c = cats();
-        let cases: Vec<(Vec<&str>, &str, Vec<(&str, i64)>, &str)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (
                 vec!["bairro"],
                 "close",
