@@ -23,6 +23,8 @@ pub mod oidc;
 pub use oidc::{OidcProvider, OidcSettings};
 pub mod quality;
 pub use quality::QualitySettings;
+pub mod quotas;
+pub use quotas::QuotaSettings;
 
 /// Where the configuration file is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/pesquisa/pesquisa.toml";
@@ -102,6 +104,7 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub weighting: WeightingSettings,
     pub quality: QualitySettings,
+    pub quotas: QuotaSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1130,6 +1133,7 @@ impl Settings {
         self.survey.load_definition()?;
         self.survey.load_cceb_table()?;
         self.weighting.plan()?;
+        self.quota_plan()?;
         if self.survey.salario_minimo == 0 {
             return Err(invalid("survey.salario_minimo", "must be above 0"));
         }
@@ -1139,6 +1143,21 @@ impl Settings {
             .map_err(|e| invalid("logging.level", e.to_string()))?;
         self.oidc.validate()?;
         Ok(())
+    }
+
+    /// The quotas (`[quotas]`), checked against the questionnaire, the bairro list and
+    /// the Critério Brasil table; the error names the key.
+    pub fn quota_plan(&self) -> Result<crate::survey::quota::Quotas, ConfigError> {
+        if self.quotas.quota.is_empty() {
+            return Ok(crate::survey::quota::Quotas::default());
+        }
+        let def = self.survey.load_definition()?;
+        let cceb = self.survey.load_cceb_table()?;
+        let bairros =
+            crate::accounts::fields::Bairros::configured(self.accounts.bairros_file.as_deref())
+                .map_err(|e| invalid("accounts.bairros_file", e.to_string()))?;
+        let cats = crate::survey::quota::Categories::of(&def, &cceb, bairros.all());
+        self.quotas.plan(&cats)
     }
 
     /// In the embedded (SQLite) mode without a configured secret, read the secret from

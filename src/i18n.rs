@@ -8,6 +8,7 @@
 pub mod census;
 pub mod quality;
 pub mod question_types;
+pub mod quotas;
 pub mod respondent;
 pub mod results;
 pub mod staff;

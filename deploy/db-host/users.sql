@@ -102,13 +102,15 @@ BEGIN NOT ATOMIC
   -- accounts.require_verified_email, and the role that counts sign-ups in the sample flow)
   -- for both; 6-8, the census margins the report and the `peso` column read (no personal
   -- data), for both; 9-10, the paradata and the keyed duplicate fingerprints the
-  -- data-quality flags read (src/db/quality.rs; no personal data), for both.
+  -- data-quality flags read (src/db/quality.rs; no personal data), for both; 11, the
+  -- quota counters `pesquisa quotas` prints (src/db/quotas.rs fill; counts only), for both.
   SET v_analyst = CONCAT('''pesquisa_analyst''@''', v_hosts, '''');
   SET v_analyst_pd = CONCAT('''pesquisa_analyst_pd''@''', v_hosts, '''');
   SET i = 0;
-  WHILE i < 10 DO
+  WHILE i < 11 DO
     SET v_table = ELT(i + 1, '__diesel_schema_migrations', 'responses', 'users', 'audit_log', 'users',
-      'census_import', 'census_households', 'census_adults', 'page_visits', 'respondent_fingerprints');
+      'census_import', 'census_households', 'census_adults', 'page_visits', 'respondent_fingerprints',
+      'quota_cells');
     IF EXISTS (SELECT 1 FROM information_schema.TABLES
                WHERE TABLE_SCHEMA = v_schema AND TABLE_NAME = v_table) THEN
       EXECUTE IMMEDIATE CONCAT('GRANT ',
@@ -118,7 +120,7 @@ BEGIN NOT ATOMIC
           'SELECT (id, nome, sobrenome, email, telefone)',
           'INSERT',
           'SELECT (id, email_verified_at, role)',
-          'SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT'),
+          'SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT'),
         ' ON `', v_schema, '`.`', v_table, '` TO ',
         IF(i < 2 OR i >= 4, CONCAT(v_analyst, ', ', v_analyst_pd), v_analyst_pd));
     ELSEIF i <> 4 THEN

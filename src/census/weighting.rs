@@ -140,7 +140,13 @@ pub fn age_band(idade: i64) -> Option<&'static str> {
 }
 
 fn sex_of(u: &Unit<'_>) -> Option<&'static str> {
-    match u.sexo {
+    sex_category(u.sexo)
+}
+
+/// The census sex category of a `sexo` answer; `None` for "outro", "prefiro não
+/// informar" or no answer (the census has only women and men). Quotas use it too.
+pub fn sex_category(sexo: Option<&str>) -> Option<&'static str> {
+    match sexo {
         Some("feminino") => Some("feminino"),
         Some("masculino") => Some("masculino"),
         _ => None,

@@ -10,6 +10,7 @@ mod check_config;
 mod dev;
 mod export;
 mod migrate;
+mod quotas;
 mod report;
 mod serve;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Report(report::Opts),
     /// Census margins (IBGE Censo 2022) for the weights: import, show.
     Census(census::Opts),
+    /// Quota fill per cell (text or JSON; read-only), or `--recount` to rebuild it.
+    Quotas(quotas::Opts),
     /// Development and benchmark tools (synthetic data); not for production databases.
     Dev(dev::Opts),
 }
@@ -80,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(opts) => runtime()?.block_on(export::run(settings, opts)),
         Command::Report(opts) => runtime()?.block_on(report::run(settings, opts)),
         Command::Census(opts) => runtime()?.block_on(census::run(settings, opts)),
+        Command::Quotas(opts) => runtime()?.block_on(quotas::run(settings, opts)),
         Command::Dev(opts) => runtime()?.block_on(dev::run(settings, opts)),
     }
 }

@@ -22,6 +22,8 @@ pub async fn run(mut settings: Settings, _opts: Opts) -> anyhow::Result<()> {
             Err(e) => tracing::warn!(error = %e, "duplicate fingerprints not written"),
         }
     });
+    // New cells and changed targets of `[quotas]`, keeping the counts.
+    crate::db::quotas::sync(&state.db, &state.quotas).await?;
     // Decompress the breached-password list now, not during the first sign-up.
     let passwords = crate::accounts::password::load_lists();
     tracing::debug!(passwords, "breached-password list loaded");

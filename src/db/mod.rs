@@ -20,6 +20,8 @@ pub mod outbox;
 pub mod paradata;
 pub mod progress;
 pub mod quality;
+pub mod quota_places;
+pub mod quotas;
 pub mod respondents;
 pub mod responses;
 pub mod schema;

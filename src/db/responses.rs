@@ -7,12 +7,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::quota_places::{Placing, TxError, settle_places};
 use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
 use crate::survey::flow::settle;
+use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Definition};
 use crate::{read_conn, with_conn};
 
@@ -106,6 +108,9 @@ pub struct Saved {
     pub screened_out: Option<String>,
     /// The confirmed checks kept.
     pub confirmed_checks: Vec<String>,
+    /// Set when the save was refused and nothing stored: the edit of a submitted response
+    /// would move it into a full `close` cell (quota, cell).
+    pub quota_full: Option<(String, String)>,
 }
 
 /// The result of merging `new` into `stored`: answers of questions no longer asked
@@ -132,6 +137,7 @@ fn merged(
         screened_out: flow.screened_out().map(|s| s.key.clone()),
         answers,
         confirmed_checks,
+        quota_full: None,
     }
 }
 
@@ -139,7 +145,14 @@ fn merged(
 /// drop answers of questions the new answers hide, record the screen-out and confirmed
 /// checks (`confirm`: keys the respondent confirmed on this page), copy the bairro from
 /// their account (so exports need no join) and move the bookmark to `next_page`. One
-/// read and one write when nobody else is saving for the same user.
+/// read and one write when nobody else is saving for the same user. A submitted response
+/// moves its quota places in the same transaction as the write, and is left unchanged
+/// ([`Saved::quota_full`]) when the edit would put it in a full `close` cell; a response
+/// a quota screened out stores nothing.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; each argument is a distinct input"
+)]
 pub async fn save_page(
     pool: &DbPool,
     user_id: i64,
@@ -148,6 +161,7 @@ pub async fn save_page(
     new: Answers,
     next_page: usize,
     confirm: &[String],
+    placing: Placing<'_>,
 ) -> Result<Saved, DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
@@ -192,6 +206,14 @@ pub async fn save_page(
                     Err(e) => return Err(e),
                 }
             }
+            Some(row) if screened_by_quota(row.screened_out.as_deref()).is_some() => {
+                return Ok(Saved {
+                    answers: row.answers(),
+                    screened_out: row.screened_out.clone(),
+                    confirmed_checks: row.confirmed().iter().map(|k| (*k).to_owned()).collect(),
+                    quota_full: None,
+                });
+            }
             Some(row) => {
                 let saved = merged(
                     def,
@@ -214,6 +236,62 @@ pub async fn save_page(
                     && same_version
                 {
                     return Ok(saved);
+                }
+                if row.submitted_at.is_some() && !placing.quotas.is_empty() {
+                    // A screen-out now (an edited screener) gives every place back.
+                    let wanted = if saved.screened_out.is_some() {
+                        Vec::new()
+                    } else {
+                        placing.wanted(&bairro, &saved.answers)
+                    };
+                    let set = (
+                        responses::answers.eq(&json),
+                        responses::definition_id.eq(def.id()),
+                        responses::definition_version.eq(version),
+                        responses::bairro.eq(&bairro),
+                        responses::current_page.eq(bookmark),
+                        responses::screened_out.eq(&saved.screened_out),
+                        responses::confirmed_checks.eq(&checks),
+                        responses::revision.eq(row.revision + 1),
+                        responses::updated_at.eq(at),
+                    );
+                    let outcome: Result<bool, TxError> = with_conn!(pool, |conn| {
+                        Ok(conn
+                            .transaction(async |conn| {
+                                let updated = diesel::update(
+                                    responses::table
+                                        .filter(responses::id.eq(row.id))
+                                        .filter(responses::revision.eq(row.revision)),
+                                )
+                                .set(set)
+                                .execute(conn)
+                                .await?;
+                                if updated == 0 {
+                                    return Ok(false);
+                                }
+                                match settle_places!(conn, row.id, &wanted).await? {
+                                    Some(quota) => Err(TxError::Full(quota)),
+                                    None => Ok(true),
+                                }
+                            })
+                            .await)
+                    })?;
+                    match outcome {
+                        Ok(true) => return Ok(saved),
+                        Ok(false) => continue,
+                        Err(TxError::Db(e)) => return Err(e),
+                        Err(TxError::Full(quota)) => {
+                            let cell = wanted
+                                .iter()
+                                .find(|(q, _, _)| *q == quota)
+                                .map(|(_, c, _)| c.clone())
+                                .unwrap_or_default();
+                            return Ok(Saved {
+                                quota_full: Some((quota, cell)),
+                                ..saved
+                            });
+                        }
+                    }
                 }
                 let updated = with_conn!(pool, |conn| {
                     diesel::update(

@@ -207,6 +207,12 @@ diesel::table! {
         first_saved_at -> Nullable<Timestamp>,
         last_saved_at -> Nullable<Timestamp>,
         saves -> Integer,
+    quota_cells (id) {
+        id -> BigInt,
+        quota -> Varchar,
+        cell -> Varchar,
+        target -> BigInt,
+        filled -> BigInt,
     }
 }
 
@@ -224,3 +230,14 @@ diesel::allow_tables_to_appear_in_same_query!(respondent_fingerprints, responses
 diesel::allow_tables_to_appear_in_same_query!(page_visits, users);
 diesel::allow_tables_to_appear_in_same_query!(page_visits, responses);
 diesel::allow_tables_to_appear_in_same_query!(page_visits, respondent_fingerprints);
+    quota_places (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        quota -> Varchar,
+        cell_id -> BigInt,
+    }
+}
+
+diesel::joinable!(quota_places -> quota_cells (cell_id));
+diesel::joinable!(quota_places -> responses (response_id));
+diesel::allow_tables_to_appear_in_same_query!(quota_cells, quota_places, responses);

@@ -418,6 +418,16 @@ pub async fn delete_noting(
             let own_response = responses::table.filter(responses::user_id.eq(Some(id)));
             match answers {
                 crate::config::OnDelete::Delete => {
+                    // Its quota places go back in the same transaction (an anonymised
+                    // response keeps them: it still counts).
+                    let ids: Vec<i64> = responses::table
+                        .filter(responses::user_id.eq(Some(id)))
+                        .select(responses::id)
+                        .load(conn)
+                        .await?;
+                    for rid in ids {
+                        super::quota_places::settle_places!(conn, rid, &[]).await?;
+                    }
                     diesel::delete(own_response).execute(conn).await?;
                 }
                 crate::config::OnDelete::Anonymize => {

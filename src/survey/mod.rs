@@ -12,6 +12,7 @@ pub mod derived;
 pub mod flow;
 pub mod format;
 pub mod logic;
+pub mod quota;
 
 pub use answers::{
     AnswerError, AnswerValue, Answers, PageErrors, first_incomplete_page, is_page_complete,

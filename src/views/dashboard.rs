@@ -50,6 +50,7 @@ pub fn render(
     bairros: &[BairroProgress],
     verified_only: bool,
     flow: &crate::quality::SampleFlow,
+    quotas: &[crate::db::quotas::Fill],
 ) -> Markup {
     let t = ctx.lang.t();
     let en = ctx.lang.is_english();
@@ -81,6 +82,7 @@ pub fn render(
             }
             @if verified_only { p class="hint" { (t.dash_counted_note) } }
             (crate::report::flow::section(flow, ctx.lang))
+            (super::quotas::fill_section(ctx.lang, quotas))
             h2 id="por-dia" { (t.dash_per_day) }
             // Scrolls sideways on a phone: focusable, so that keyboard users can scroll it
             // (axe scrollable-region-focusable), and named by its heading.

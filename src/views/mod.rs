@@ -14,6 +14,7 @@ pub mod mail;
 pub mod my_data;
 pub mod oidc;
 pub mod prepared;
+pub mod quotas;
 pub mod results;
 pub mod survey;
 pub mod two_factor;

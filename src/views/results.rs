@@ -43,7 +43,12 @@ pub fn error_message(lang: Lang, e: &QueryError) -> String {
     }
 }
 
-pub fn page(ctx: &Ctx, r: &Report, f: &FilterForm<'_>) -> Markup {
+pub fn page(
+    ctx: &Ctx,
+    r: &Report,
+    f: &FilterForm<'_>,
+    quotas: &[crate::db::quotas::Fill],
+) -> Markup {
     let t = ctx.lang.t();
     let mut errors = Errors::default();
     for (name, e) in f.errors {
@@ -64,6 +69,7 @@ pub fn page(ctx: &Ctx, r: &Report, f: &FilterForm<'_>) -> Markup {
                 (forms::error_summary(ctx.lang, &errors))
                 (filter_form(ctx, f, &errors))
                 (in_force(ctx, r, f))
+                (super::quotas::fill_section(ctx.lang, quotas))
                 (downloads(ctx.lang, f.query))
                 (report_html::sections(r, ctx.lang))
             }

@@ -13,7 +13,7 @@ use super::layout::page;
 use super::prepared::{PreparedTexts, QuestionHtml};
 use crate::i18n::Lang;
 use crate::survey::{
-    AnswerError, AnswerValue, Answers, Check, Choice, Definition, Question, QuestionKind, ScreenOut,
+    AnswerError, AnswerValue, Answers, Check, Choice, Definition, Question, QuestionKind,
 };
 
 /// Form field naming the checks whose message was shown (hidden input).
@@ -534,17 +534,17 @@ pub fn review(ctx: &Ctx, r: &Review<'_>) -> Markup {
     )
 }
 
-/// The polite end of a screened-out respondent: why, in the definition's words, and a
-/// way back to the page of the answer that ended it.
-pub fn screened(ctx: &Ctx, rule: &ScreenOut, page_index: Option<usize>) -> Markup {
+/// The polite end of a screened-out respondent: why, in the definition's words (or the
+/// quotas' when their cell is full), and a way back to the page of the answer that
+/// ended it.
+pub fn screened(ctx: &Ctx, message: &str, page_index: Option<usize>) -> Markup {
     let t = ctx.lang.t();
-    let en = ctx.lang.is_english();
     page(
         ctx,
         t.survey_screened_title,
         html! {
             h1 { (t.survey_screened_title) }
-            p class="lead" { (rule.message.get(en)) }
+            p class="lead" { (message) }
             p { (t.survey_screened_body) }
             div class="actions" {
                 @if let Some(i) = page_index {

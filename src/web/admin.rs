@@ -52,12 +52,14 @@ pub async fn index(depot: &mut Depot, res: &mut Response) -> Result<(), AppError
     let bairros = views::dashboard::with_every_bairro(app.bairros.all(), &progress.by_bairro);
     let params = app.settings.quality.params().map_err(anyhow::Error::from)?;
     let quality = app.quality_cache.get(&app.db, &app.survey, &params).await?;
+    let quotas = crate::db::quotas::fill(&app.db, &app.quotas).await?;
     res.render(views::Html(views::dashboard::render(
         &page_ctx(depot),
         &progress,
         &bairros,
         app.settings.require_verified_email(),
         &quality.flow,
+        &quotas,
     )));
     Ok(())
 }

@@ -121,7 +121,10 @@ async fn render_page(
     if !errors.is_empty() {
         res.status_code(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    res.render(views::Html(views::results::page(&c, &report, &form)));
+    let quotas = crate::db::quotas::fill(&app.db, &app.quotas).await?;
+    res.render(views::Html(views::results::page(
+        &c, &report, &form, &quotas,
+    )));
     Ok(())
 }
 

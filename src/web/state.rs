@@ -37,6 +37,10 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Providers>,
     /// Wakes this instance's mail worker: poked after a message is queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// The configured quotas (`[quotas]`), and the Critério Brasil table that places
+    /// respondents by class.
+    pub quotas: Arc<crate::survey::quota::Quotas>,
+    pub cceb: Arc<crate::survey::CcebTable>,
 }
 
 impl AppState {
@@ -67,7 +71,11 @@ impl AppState {
             None => crate::crypto::random_token().as_bytes().into(),
         };
         let oidc = Arc::new(crate::oidc::Providers::new(&settings.oidc)?);
+        let quotas = Arc::new(settings.quota_plan()?);
+        let cceb = settings.survey.load_cceb_table()?;
         Ok(AppState {
+            quotas,
+            cceb,
             oidc,
             session_key,
             db,
@@ -104,6 +112,15 @@ impl AppState {
         if let Err(e) = crate::db::fingerprints::refresh(&self.db, &self.session_key, user_id).await
         {
             tracing::warn!(user_id, error = %e, "duplicate fingerprints not written");
+        }
+    }
+
+    /// What places a respondent in the quotas.
+    pub fn placing(&self) -> crate::db::quotas::Placing<'_> {
+        crate::db::quotas::Placing {
+            quotas: &self.quotas,
+            def: &self.survey,
+            cceb: &self.cceb,
         }
     }
 

@@ -10,9 +10,11 @@ use salvo::prelude::*;
 use crate::i18n::Notice;
 
 use super::{form_ctx, limits, page_ctx, refusals, see_other, state, store_keys};
+use crate::db::quotas::{self, Submitted};
 use crate::db::{paradata, responses};
 use crate::survey::answers::validate_shown_page;
 use crate::survey::flow::Flow;
+use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Check, Definition, QuestionKind};
 use crate::views::forms::Errors;
 use crate::views::survey::{self as view, Review, SurveyPage, Values};
@@ -195,7 +197,11 @@ pub async fn show_page(
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers = stored_answers(&app, user).await?;
+    let (answers, by_quota) = stored(&app, user).await?;
+    if by_quota {
+        see_other(res, "/survey/screened");
+        return Ok(());
+    }
     let flow = Flow::new(&app.survey, &answers);
     if !flow.page_shown(index) {
         see_other(res, &elsewhere(&flow, index));
@@ -272,7 +278,11 @@ pub async fn save_page(
     let user = user_id(depot)?;
     let lang = super::lang_of(depot);
     let fields = form_pairs(req).await;
-    let stored = stored_answers(&app, user).await?;
+    let (stored, by_quota) = stored(&app, user).await?;
+    if by_quota {
+        see_other(res, "/survey/screened");
+        return Ok(());
+    }
     let before = Flow::new(&app.survey, &stored);
     // A page this respondent is not shown (hidden, or after a screen-out) stores nothing.
     if !before.page_shown(index) {
@@ -326,24 +336,36 @@ pub async fn save_page(
                 .filter(|k| already_shown.contains(k))
                 .collect();
             let total = app.survey.pages().len();
-            // The stamp runs beside the save, on a connection of its own: a save waits
-            // for the slower of the two writes, not for both in turn.
-            let (saved, stamped) = tokio::join!(
-                responses::save_page(
-                    &app.db,
-                    user,
-                    &app.survey,
-                    index,
-                    answers,
-                    (index + 1).min(total),
-                    &confirm,
-                ),
-                paradata::saved(&app.db, user, index)
-            );
-            let saved = saved?;
-            stamp(stamped);
+            let saved = responses::save_page(
+                &app.db,
+                user,
+                &app.survey,
+                index,
+                answers,
+                (index + 1).min(total),
+                &confirm,
+                app.placing(),
+            )
+            .await?;
+            if let Some((quota, cell)) = &saved.quota_full {
+                let page = quota_refusal(depot, index, quota, cell, &fields, &before, returning);
+                refusals::unprocessable(res, page);
+                return Ok(());
+            }
+            // Stamped after the save, so a refused save (a full quota cell) stamps nothing.
+            stamp(paradata::saved(&app.db, user, index).await);
             let after = Flow::new(&app.survey, &saved.answers);
             if saved.screened_out.is_some() {
+                see_other(res, "/survey/screened");
+                return Ok(());
+            }
+            // The page that places the respondent in a full `close` cell ends it here.
+            if !app.quotas.is_empty()
+                && quotas::screen_out_if_full(&app.db, user, app.placing())
+                    .await?
+                    .is_some()
+            {
+                tracing::info!(user_id = user, "screened out: quota cell full");
                 see_other(res, "/survey/screened");
                 return Ok(());
             }
@@ -456,9 +478,9 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers: Answers = stored_answers(&app, user).await?;
+    let (answers, by_quota) = stored(&app, user).await?;
     let flow = Flow::new(&app.survey, &answers);
-    if flow.screened_out().is_some() {
+    if by_quota || flow.screened_out().is_some() {
         see_other(res, "/survey/screened");
         return Ok(());
     }
@@ -467,19 +489,75 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
         see_other(res, &format!("/survey/{to}"));
         return Ok(());
     }
-    responses::mark_submitted(&app.db, user).await?;
-    tracing::info!(user_id = user, "questionnaire submitted");
-    see_other(res, "/survey/thanks");
+    // The quota places are taken in the submit's own transaction: the final word.
+    match quotas::submit(&app.db, user, app.placing()).await? {
+        Submitted::Full(_) => {
+            tracing::info!(
+                user_id = user,
+                "screened out at submission: quota cell full"
+            );
+            see_other(res, "/survey/screened");
+        }
+        Submitted::Done | Submitted::Unchanged => {
+            tracing::info!(user_id = user, "questionnaire submitted");
+            see_other(res, "/survey/thanks");
+        }
+    }
     Ok(())
 }
 
-/// The respondent's stored answers (none yet: empty), from which every page decides
-/// what to show.
-async fn stored_answers(app: &AppState, user: i64) -> Result<Answers, AppError> {
-    Ok(responses::for_user(&app.db, user)
-        .await?
-        .map(|r| r.answers())
-        .unwrap_or_default())
+/// The stored answers, and whether a full quota cell screened the respondent out (their
+/// answers may be erased, and no page is theirs to fill any more).
+async fn stored(app: &AppState, user: i64) -> Result<(Answers, bool), AppError> {
+    let row = responses::for_user(&app.db, user).await?;
+    let by_quota = row
+        .as_ref()
+        .is_some_and(|r| screened_by_quota(r.screened_out.as_deref()).is_some());
+    Ok((row.map(|r| r.answers()).unwrap_or_default(), by_quota))
+}
+
+/// The page again with its answers, refused (422): the edit would move a submitted
+/// response into a full `close` cell. The message sits by the page's questions the
+/// quota reads (by the first question when it reads none here, as for the bairro).
+fn quota_refusal(
+    depot: &mut Depot,
+    index: usize,
+    quota: &str,
+    cell: &str,
+    fields: &[(String, String)],
+    flow: &Flow<'_>,
+    returning: bool,
+) -> maud::Markup {
+    let app = state(depot).clone();
+    let lang = super::lang_of(depot);
+    let message = lang.quotas().edit_refused.replace("{cell}", cell);
+    let mut errors = Errors::default();
+    if let Some(pg) = app.survey.page(index) {
+        let reads = |key: &str| {
+            app.quotas
+                .by_name(quota)
+                .is_some_and(|q| q.reads_question(&app.survey, &app.cceb, key))
+        };
+        let mut keys: Vec<&str> = pg
+            .questions
+            .iter()
+            .map(|q| q.key.as_str())
+            .filter(|k| reads(k))
+            .collect();
+        if keys.is_empty() {
+            keys.extend(pg.questions.first().map(|q| q.key.as_str()));
+        }
+        for k in keys {
+            errors.add(k, message.clone());
+        }
+    }
+    let values = view::values_from_fields(fields);
+    let shown = Shown {
+        flow,
+        checks: &[],
+        from_review: returning,
+    };
+    render_page(depot, index, &values, &errors, false, false, &shown)
 }
 
 /// `GET /survey/screened`: the polite end for a respondent a screen-out rule excluded,
@@ -488,7 +566,15 @@ async fn stored_answers(app: &AppState, user: i64) -> Result<Answers, AppError> 
 pub async fn screened(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let answers = stored_answers(&app, user).await?;
+    let (answers, by_quota) = stored(&app, user).await?;
+    let c = page_ctx(depot);
+    if by_quota {
+        // Nothing to change: the cell, not an answer, ended it.
+        res.add_header("cache-control", "no-store", true).ok();
+        let message = c.lang.quotas().screened_message;
+        res.render(views::Html(view::screened(&c, message, None)));
+        return Ok(());
+    }
     let flow = Flow::new(&app.survey, &answers);
     let Some(rule) = flow.screened_out() else {
         see_other(res, "/survey");
@@ -500,9 +586,9 @@ pub async fn screened(depot: &mut Depot, res: &mut Response) -> Result<(), AppEr
     } else {
         flow.shown_pages().last().copied()
     };
-    let c = page_ctx(depot);
     res.add_header("cache-control", "no-store", true).ok();
-    res.render(views::Html(view::screened(&c, rule, page_index)));
+    let message = rule.message.get(c.lang.is_english());
+    res.render(views::Html(view::screened(&c, message, page_index)));
     Ok(())
 }
 

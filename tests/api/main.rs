@@ -19,6 +19,7 @@ mod oidc;
 mod pool;
 mod quality;
 mod question_types;
+mod quotas;
 mod report;
 mod respondent_pages;
 mod results_page;

@@ -20,6 +20,8 @@
 #                      codes) and a log-in with the code, as an admin
 #   staff.mjs          staff landings (admin -> /admin, analyst -> /admin/results) and the
 #                      admin dashboard /admin at 360 and 1280 px, with their own accounts
+#   quotas.mjs         the quota fill table on /admin and /admin/results at 360 and 1280 px
+#                      (two `warn` quotas in the config: nobody is turned away)
 # (each with its own fresh browser profile and account), and stops the server.
 # Mail is real: a loopback SMTP server (tests/smtp/sink.py, Debian's python3-aiosmtpd,
 # installed if missing) receives what the server's mail worker sends, one JSON file per
@@ -172,6 +174,22 @@ issuer = "$oidc_issuer"
 client_id = "pesquisa-test"
 client_secret = "pesquisa-test-secret"
 redirect_url = "$base_url/auth/test/callback"
+
+# quotas.mjs: "warn" quotas turn nobody away, so the other journeys are unaffected.
+[[quotas.quota]]
+name = "bairros"
+by = ["bairro"]
+mode = "warn"
+targets = { "EUGÊNIO DE MELO" = 150, "JARDIM AMERICANO" = 120, "JARDIM HELENA" = 90 }
+
+[[quotas.quota]]
+name = "sexo_idade"
+by = ["sexo", "faixa_etaria"]
+mode = "warn"
+cells = [
+  { cell = { sexo = "feminino", faixa_etaria = "18-29" }, target = 200 },
+  { cell = { sexo = "masculino", faixa_etaria = "18-29" }, target = 180 },
+]
 TOML
 # Drop any PESQUISA_* (e.g. a database or Redis of the API tests) and systemd credentials
 # from the environment, so the server runs on its defaults: SQLite here, memory sessions.
@@ -198,6 +216,8 @@ pq migrate --create >/dev/null
 # are then weighted, and report.mjs checks the weighting section.
 pq census import --illustrative >/dev/null
 pq dev generate-responses --count "${REPORT_RESPONSES:-2000}" --seed 1 2>/dev/null
+# The generator writes responses directly: count them into the quota cells.
+pq quotas --recount >/dev/null 2>&1
 printf '%s\n' "$analyst_password" | pq admin create-user --role analyst --email "$analyst_email" >/dev/null
 admin_email="chefe@exemplo.com.br"
 admin_password="duas etapas para a equipe"
@@ -209,6 +229,9 @@ printf '%s\n' "$staff_admin_password" | pq admin create-user --role admin --emai
 staff_analyst_email="analista2@exemplo.com.br"
 staff_analyst_password="resultados por bairro 2026"
 printf '%s\n' "$staff_analyst_password" | pq admin create-user --role analyst --email "$staff_analyst_email" >/dev/null
+quota_admin_email="cotas@exemplo.com.br"
+quota_admin_password="metas por bairro e idade"
+printf '%s\n' "$quota_admin_password" | pq admin create-user --role admin --email "$quota_admin_email" >/dev/null
 pq report --households 12000 --output "$workdir/relatorio.html"
 (
   cd "$workdir"
@@ -240,7 +263,7 @@ done
 # Each prints "N passed, M failed" last; those lines are summed into this script's last
 # line, which is the only such line in the output.
 # BROWSER_SCRIPTS="report.mjs two_factor.mjs" runs only those.
-read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs two_factor.mjs staff.mjs}"
+read -r -a scripts <<<"${BROWSER_SCRIPTS:-respondent.mjs questionnaire.mjs report.mjs email_access.mjs oidc.mjs two_factor.mjs staff.mjs quotas.mjs}"
 total_passed=0
 total_failed=0
 worst=0
@@ -257,6 +280,7 @@ for script in "${scripts[@]}"; do
     ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
     STAFF_ADMIN_EMAIL="$staff_admin_email" STAFF_ADMIN_PASSWORD="$staff_admin_password" \
     STAFF_ANALYST_EMAIL="$staff_analyst_email" STAFF_ANALYST_PASSWORD="$staff_analyst_password" \
+    QUOTA_ADMIN_EMAIL="$quota_admin_email" QUOTA_ADMIN_PASSWORD="$quota_admin_password" \
     timeout 300 node "$script") 2>&1 |
     while IFS= read -r line; do
       if [[ "$line" =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then

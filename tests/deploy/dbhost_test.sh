@@ -80,7 +80,7 @@ check "users.sql applies" apply_users
 check "users.sql applies a second time (idempotent)" apply_users
 # Before the first migrate: no table for the analysts' grants, and users.sql says so.
 check "users.sql on a schema without tables: a note says to run it again after pesquisa migrate" \
-  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log, census_import, census_households, census_adults, page_visits, respondent_fingerprints .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
+  grep -q 'no analyst grants on __diesel_schema_migrations, responses, users, audit_log, census_import, census_households, census_adults, page_visits, respondent_fingerprints, quota_cells .*run users.sql again after `pesquisa migrate`' "$T/users-sql.out"
 
 # as USER PASSWORD SQL: a TCP connection with TLS, the server certificate verified.
 as() {
@@ -185,6 +185,7 @@ check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 'pesquisa_analyst'@'127.0.0.1' SELECT census_households
 'pesquisa_analyst'@'127.0.0.1' SELECT census_import
 'pesquisa_analyst'@'127.0.0.1' SELECT page_visits
+'pesquisa_analyst'@'127.0.0.1' SELECT quota_cells
 'pesquisa_analyst'@'127.0.0.1' SELECT respondent_fingerprints
 'pesquisa_analyst'@'127.0.0.1' SELECT responses ($R)
 'pesquisa_analyst'@'127.0.0.1' SELECT users (email_verified_at,id,role)
@@ -194,12 +195,15 @@ check "the analysts' privileges are exactly these (no schema-wide SELECT)" eq \
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_households
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT census_import
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT page_visits
+'pesquisa_analyst_pd'@'127.0.0.1' SELECT quota_cells
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT respondent_fingerprints
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT responses ($R)
 'pesquisa_analyst_pd'@'127.0.0.1' SELECT users (email,email_verified_at,id,nome,role,sobrenome,telefone)" grants_of
 
 check "analyst can SELECT responses (the columns of Response::as_select)" \
   eq $'1\tCentro' as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*), MAX(bairro) FROM (SELECT $RESPONSE_COLS FROM responses) r"
+check "analyst can SELECT the quota counters (pesquisa quotas)" \
+  eq 0 as pesquisa_analyst "$ANA_PW" "SELECT COUNT(*) FROM (SELECT quota, cell, filled FROM quota_cells) q"
 check "analyst can SELECT version FROM __diesel_schema_migrations" \
   eq 20261127000001 as pesquisa_analyst "$ANA_PW" "SELECT version FROM __diesel_schema_migrations"
 check "analyst cannot SELECT users.email" refused pesquisa_analyst "$ANA_PW" "SELECT email FROM users"

@@ -1,0 +1,2 @@
+DROP TABLE quota_places;
+DROP TABLE quota_cells;
