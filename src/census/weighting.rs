@@ -25,7 +25,25 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{ADULT_BANDS, Margins};
+use crate::i18n::Lang;
 use crate::stats::raking::{Margin, RakeError, RakeOptions, Raked, Targets, rake};
+
+/// Why raking failed, in `lang`'s words, for the report's warning and the codebook.
+pub fn failure_text(e: &RakeError, lang: Lang) -> String {
+    match e {
+        RakeError::NotConverged {
+            iterations,
+            max_relative_error,
+            tolerance,
+            ..
+        } => lang.rake_not_converged(*iterations, *max_relative_error, *tolerance),
+        RakeError::Margin { margin, reason } => lang.rake_bad_margin(margin, reason),
+        RakeError::NoResponses => lang.rake_no_responses().to_string(),
+        RakeError::NoMargins | RakeError::BaseWeights(_) | RakeError::Options(_) => {
+            lang.rake_other(&e.to_string())
+        }
+    }
+}
 
 /// The category of respondents the census cannot place (sex not female or male, or no age).
 pub const NOT_INFORMED: &str = "não informado";

@@ -67,6 +67,7 @@ fn params(settings: &Settings, opts: &Opts) -> anyhow::Result<ReportParams> {
     p.filters.verified_only = settings.require_verified_email();
     p.zone = settings.survey.zone();
     p.weighting = settings.weighting.plan()?;
+    p.cceb = Some(settings.survey.load_cceb_table()?);
     // Given households win over the stored census margins (see report::build).
     if let Some(n) = opts.households {
         p.households = Some(Households::Total(n));

@@ -9,11 +9,14 @@
 //! monthly spend and purchase intent, each with a chi-square test; results by bairro
 //! with small cells suppressed; the market-size estimate of [`crate::stats::market`].
 //!
-//! Responses are read in batches like the export (see [`collect`]); only counts and the
-//! few numbers per respondent the market estimate needs are kept.
+//! Responses are read once, in batches like the export; only counts (per raking cell for
+//! the weighted figures, see [`cells`]) and the few numbers per respondent the market
+//! estimate needs are kept. With census margins stored, the cells are raked after the
+//! read and every share, mean and table gets its weighted value beside the unweighted one.
 
 pub mod assumptions;
 pub mod cache;
+mod cells;
 pub mod html;
 mod model;
 pub mod query;
@@ -78,6 +81,9 @@ pub struct ReportParams {
     pub households_source: HouseholdsSource,
     /// How the responses are weighted to the stored census margins (`[weighting]`).
     pub weighting: WeightPlan,
+    /// The Critério Brasil table of the cross-tabs by class (`survey.cceb_table`);
+    /// `None`: the embedded one.
+    pub cceb: Option<std::sync::Arc<crate::survey::CcebTable>>,
     /// Value of the open top spend band in reais; default 1.5 × its lower bound.
     pub open_top_spend: Option<f64>,
     /// Capture share in 0..=1; default derived from purchase intent.
@@ -135,6 +141,7 @@ pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> 
         households,
         households_source,
         weighting: WeightPlan::default(),
+        cceb: None,
         open_top_spend: s.open_top_spend,
         capture_share: s.capture_share,
         seed: s.seed,
@@ -167,17 +174,33 @@ pub fn check_open_top_spend(def: &Definition, value: f64) -> Result<(), String> 
     }
 }
 
-/// Reads the responses matching `params.filters` and computes the report. With census
-/// margins stored, the responses are first raked to them (one more read of the
-/// responses, [`census_store::weights`]) and, unless the analyst gave households, the
-/// market uses the census's households per bairro.
+/// Reads the responses matching `params.filters` once and computes the report. With
+/// census margins stored, the weighable responses read are raked to them
+/// ([`census_store::rake_units`]) and, unless the analyst gave households, the market
+/// uses the census's households per bairro.
 pub async fn build(
     pool: &DbPool,
     def: &Definition,
     params: &ReportParams,
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
-    let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
+    let stored = census_store::load(pool).await?;
+    let cceb = params
+        .cceb
+        .clone()
+        .unwrap_or_else(crate::survey::CcebTable::embedded);
+    let mut acc = model::Accumulator::new(def, cceb);
+    let mut batches =
+        batches::Batches::open(pool, &params.filters, batches::BATCH_SIZE, false).await?;
+    while let Some(batch) = batches.next().await? {
+        for r in &batch.rows {
+            acc.add(r);
+        }
+    }
+    let weights = match stored {
+        None => CensusWeights::NoCensus,
+        Some(stored) => census_store::rake_units(stored, &acc.units(), &[], &params.weighting),
+    };
     let mut params = params.clone();
     if params.households.is_none()
         && let Some(stored) = weights.stored()
@@ -187,18 +210,6 @@ pub async fn build(
             imported_at: stored.info.imported_at,
             illustrative: stored.info.illustrative,
         };
-    }
-    let by_id = match &weights {
-        CensusWeights::Raked { by_id, .. } => Some(by_id),
-        _ => None,
-    };
-    let mut acc = model::Accumulator::new(def);
-    let mut batches =
-        batches::Batches::open(pool, &params.filters, batches::BATCH_SIZE, false).await?;
-    while let Some(batch) = batches.next().await? {
-        for r in &batch.rows {
-            acc.add_weighted(r, by_id.and_then(|m| m.get(&r.id).copied()));
-        }
     }
     acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())
 }

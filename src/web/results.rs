@@ -39,6 +39,12 @@ async fn report_for(app: &AppState, q: &ResultsQuery) -> Result<Arc<Report>, App
                 params.households = q.households.clone();
             }
             params.weighting = app.settings.weighting.plan().map_err(anyhow::Error::from)?;
+            params.cceb = Some(
+                app.settings
+                    .survey
+                    .load_cceb_table()
+                    .map_err(anyhow::Error::from)?,
+            );
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
