@@ -386,13 +386,11 @@ fn intent_score(o: &Choice) -> Option<u8> {
 
 /// The Critério Brasil table when `def` asks every one of its items as a single choice.
 fn cceb_of(def: &Definition, table: Arc<CcebTable>) -> Option<Arc<CcebTable>> {
-    table
-        .keys()
-        .all(|k| {
-            def.question(k)
-                .is_some_and(|q| matches!(q.kind, QuestionKind::Single { .. }))
-        })
-        .then_some(table)
+    let asked = table.keys().all(|k| {
+        def.question(k)
+            .is_some_and(|q| matches!(q.kind, QuestionKind::Single { .. }))
+    });
+    asked.then_some(table)
 }
 
 fn add_to(v: &mut [u64], i: usize) {

@@ -42,11 +42,6 @@ impl WeightedTally {
         }
     }
 
-    pub(crate) fn answered(&mut self, w: f64) {
-        self.w += w;
-        self.w2 += w * w;
-    }
-
     /// Effective n of those who answered (Kish).
     pub(crate) fn n_eff(&self) -> Option<f64> {
         (self.w2 > 0.0).then(|| self.w * self.w / self.w2)
