@@ -523,7 +523,21 @@ mod tests {
             MarginKind::Sexo,
             MarginKind::FaixaEtaria,
         ];
-        let w = weight(&census(), &units, &kinds, &RakeOptions::default()).unwrap();
+        // Trimmed to the default bounds, the weights stay within them (this sample is
+        // lopsided enough that the margins then miss, and say so).
+        let trimmed = weight(&census(), &units, &kinds, &RakeOptions::default()).unwrap();
+        let (lo, hi) = trimmed.raked.weight_range;
+        assert!(lo >= 0.3 - 1e-9 && hi <= 3.0 + 1e-9, "{lo} {hi}");
+        assert_eq!(
+            trimmed.raked.margins_met,
+            trimmed.raked.max_relative_error < 1e-6
+        );
+        // Untrimmed, they reproduce the census shares exactly.
+        let untrimmed = RakeOptions {
+            trim: None,
+            ..RakeOptions::default()
+        };
+        let w = weight(&census(), &units, &kinds, &untrimmed).unwrap();
         assert_eq!((w.weighted, w.outside), (400, 1));
         assert_eq!(w.weights[400], None, "outside the census bairros");
         let ws: Vec<f64> = w.weights.iter().flatten().copied().collect();

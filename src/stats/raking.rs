@@ -676,7 +676,10 @@ mod tests {
         assert_eq!(b.category, "b");
         assert!(b.achieved < 60.0 && b.achieved > 25.0, "{}", b.achieved);
         assert!(b.relative_error > 0.1);
-        assert!((bounded.max_relative_error - b.relative_error).abs() < 1e-12);
+        // a takes the rest (70 for a target of 40): the largest gap, 0.75.
+        let a = &bounded.margins[0].categories[0];
+        assert!((a.achieved + b.achieved - 100.0).abs() < 1e-9);
+        assert!((bounded.max_relative_error - a.relative_error).abs() < 1e-12);
         // One round is the plain raking followed by the clamp: bounds again, bigger gap
         // or equal, never a weight outside.
         let one = lopsided(Some((0.3, 3.0)), 1).unwrap();
