@@ -446,6 +446,25 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
             break;
         }
     }
+    // Every weight at a bound (tight bounds, few distinct weights): nothing is free to
+    // take up the difference, so the weights at the bound the total lies towards share
+    // it equally; they stay within the bounds, since the total is n × mean.
+    let sum: f64 = weights.iter().sum();
+    if (sum - total).abs() > 1e-9 * total.abs().max(1.0) {
+        let raise = sum < total;
+        let movable = |w: f64| if raise { w <= lo + slack } else { w >= hi - slack };
+        let (moved_sum, count) = weights
+            .iter()
+            .filter(|w| movable(**w))
+            .fold((0.0, 0usize), |(s, n), w| (s + w, n + 1));
+        if count > 0 {
+            let each = ((total - (sum - moved_sum)) / count as f64).clamp(lo, hi);
+            weights
+                .iter_mut()
+                .filter(|w| movable(**w))
+                .for_each(|w| *w = each);
+        }
+    }
     clamped.iter().filter(|c| **c).count() as u64
 }
 
@@ -705,6 +724,11 @@ mod tests {
         let hi = 2.0 * 13.6 / 7.0;
         assert!((w[0] - hi).abs() < 1e-9 && (w[1] - hi).abs() < 1e-9, "{w:?}");
         assert!((w[2] - (13.6 - 2.0 * hi) / 5.0).abs() < 1e-9);
+        // Every weight clamped: the ones at the lower bound take up the total.
+        let mut all = vec![0.5, 0.5, 0.5, 2.5];
+        assert_eq!(trim(&mut all, 0.9, 1.1, 4.0), 4);
+        assert!((all.iter().sum::<f64>() - 4.0).abs() < 1e-9, "{all:?}");
+        assert!((all[3] - 1.1).abs() < 1e-12 && (all[0] - 2.9 / 3.0).abs() < 1e-12);
         let mut inside = vec![1.0; 4];
         assert_eq!(trim(&mut inside, 0.3, 3.0, 4.0), 0);
         assert_eq!(inside, vec![1.0; 4]);
