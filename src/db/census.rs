@@ -15,8 +15,8 @@ use super::responses::Response;
 use super::schema::{census_adults, census_households, census_import};
 use super::{DbError, DbPool};
 use crate::census::weighting::{Unit, WeightPlan, Weighting, failure_text, weight};
-use crate::i18n::Lang;
 use crate::census::{BairroMargins, Margins};
+use crate::i18n::Lang;
 use crate::survey::{AnswerValue, Definition, Role};
 use crate::{read_conn, with_conn};
 

@@ -68,12 +68,8 @@ impl Lang {
     /// No weighable response (complete, not screened out, in a census bairro).
     pub fn rake_no_responses(self) -> &'static str {
         match self {
-            Lang::Pt => {
-                "nenhuma resposta completa e não triada de um bairro com margens do censo"
-            }
-            Lang::En => {
-                "no complete, not screened-out response from a bairro with census margins"
-            }
+            Lang::Pt => "nenhuma resposta completa e não triada de um bairro com margens do censo",
+            Lang::En => "no complete, not screened-out response from a bairro with census margins",
         }
     }
 

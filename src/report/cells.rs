@@ -151,11 +151,19 @@ mod tests {
     fn a_cell_is_bairro_sex_and_age_band() {
         let mut cells = Cells::default();
         let a = cells.id("Centro", Some("feminino"), Some(31));
-        assert_eq!(cells.id("Centro", Some("feminino"), Some(39)), a, "same band");
+        assert_eq!(
+            cells.id("Centro", Some("feminino"), Some(39)),
+            a,
+            "same band"
+        );
         assert_ne!(cells.id("Centro", Some("feminino"), Some(41)), a);
         assert_ne!(cells.id("Vila", Some("feminino"), Some(31)), a);
         let other = cells.id("Centro", Some("outro"), None);
-        assert_eq!(cells.id("Centro", None, Some(15)), other, "under 18: no band");
+        assert_eq!(
+            cells.id("Centro", None, Some(15)),
+            other,
+            "under 18: no band"
+        );
         assert_eq!(cells.len(), 4);
         let units = cells.units(&[a, other]);
         assert_eq!(units[0].bairro, "Centro");
@@ -163,6 +171,9 @@ mod tests {
         assert_eq!(units[0].idade.and_then(age_band), Some("30-39"));
         assert_eq!((units[1].sexo, units[1].idade), (None, None));
         let w = CellWeights::from_units(4, &[a, other, a], &[Some(2.0), None, Some(2.0)]);
-        assert_eq!((w.get(a as usize), w.get(other as usize)), (Some(2.0), None));
+        assert_eq!(
+            (w.get(a as usize), w.get(other as usize)),
+            (Some(2.0), None)
+        );
     }
 }

@@ -455,7 +455,8 @@ impl<'d> Accumulator<'d> {
         }
         let spend = single(Role::MonthlySpend);
         let spend_options = spend.map_or(0, |q| q.options().len());
-        let groups = GROUP_INCOME + IncomeClass::ALL.len() + cceb.as_ref().map_or(0, |t| t.classes().len());
+        let groups =
+            GROUP_INCOME + IncomeClass::ALL.len() + cceb.as_ref().map_or(0, |t| t.classes().len());
         Accumulator {
             def,
             tallies,
@@ -518,7 +519,8 @@ impl<'d> Accumulator<'d> {
         }
         self.completes += u64::from(complete);
         let cell = self.cell_of(r, &answers);
-        for ((q, answered, tally), per_cell) in self.tallies.iter_mut().zip(&mut self.cell_tallies) {
+        for ((q, answered, tally), per_cell) in self.tallies.iter_mut().zip(&mut self.cell_tallies)
+        {
             let Some(value) = answers.get(&q.key) else {
                 continue;
             };
@@ -691,7 +693,9 @@ impl<'d> Accumulator<'d> {
             .iter()
             .zip(&self.cell_tallies)
             .map(|(t, per_cell)| {
-                let w = cw.as_ref().map(|cw| question_weights(per_cell, cw, t.0.options().len()));
+                let w = cw
+                    .as_ref()
+                    .map(|cw| question_weights(per_cell, cw, t.0.options().len()));
                 question_report(t, w.as_ref())
             })
             .collect();
@@ -742,8 +746,14 @@ impl<'d> Accumulator<'d> {
         let groups = cw
             .as_ref()
             .map(|cw| self.weighted_groups(cw, &market, min_cell));
-        let weighting =
-            self.weighting_report(params, weights, cw.as_ref(), &market, intent_top2_pct, groups);
+        let weighting = self.weighting_report(
+            params,
+            weights,
+            cw.as_ref(),
+            &market,
+            intent_top2_pct,
+            groups,
+        );
         let competitors = self.competitor.map(|(q, counter)| Competitors {
             key: q.key.clone(),
             text: Label::of(&q.text),
@@ -784,7 +794,8 @@ impl<'d> Accumulator<'d> {
         };
         let cols = x.q.options().len();
         let weighted = cw.map(|cw| {
-            let mut tallies: Vec<WeightedTally> = (0..rows.len()).map(|_| WeightedTally::new(cols)).collect();
+            let mut tallies: Vec<WeightedTally> =
+                (0..rows.len()).map(|_| WeightedTally::new(cols)).collect();
             let mut n = vec![0u64; rows.len()];
             for (_, w, flat) in x.cells.weighted(cw) {
                 for (row, t) in tallies.iter_mut().enumerate() {
@@ -860,7 +871,11 @@ impl<'d> Accumulator<'d> {
             return weighted::Groups::default();
         };
         let open_top = market.open_top_spend.unwrap_or(0.0);
-        let bands: Vec<Band> = q.options().iter().map(|o| Band::new(o.lower, o.upper)).collect();
+        let bands: Vec<Band> = q
+            .options()
+            .iter()
+            .map(|o| Band::new(o.lower, o.upper))
+            .collect();
         let value = |s: Scenario, i: usize| bands.get(i).and_then(|b| value_at(b, s, open_top));
         let moments = |counts: &[u64], s: Scenario| {
             let mut m = Moments::default();
@@ -898,14 +913,23 @@ impl<'d> Accumulator<'d> {
                         .filter(|(c, _, _)| self.cells.bairro(*c) == b.as_str())
                         .filter_map(|(_, w, per)| per.get(GROUP_ALL).map(|v| (w, moments(v, s))))
                         .collect();
-                    weighted::group(b.clone(), moments(all, s), &parts, !hidden.contains(b), min_cell)
+                    weighted::group(
+                        b.clone(),
+                        moments(all, s),
+                        &parts,
+                        !hidden.contains(b),
+                        min_cell,
+                    )
                 })
                 .collect()
         };
         let family = |first: usize, labels: Vec<String>, s: Scenario| {
             let counts: BTreeMap<usize, usize> = (0..labels.len())
                 .map(|k| {
-                    let n = self.group_spend.get(first + k).map_or(0, |v| v.iter().sum::<u64>());
+                    let n = self
+                        .group_spend
+                        .get(first + k)
+                        .map_or(0, |v| v.iter().sum::<u64>());
                     (k, n as usize)
                 })
                 .collect();
@@ -914,17 +938,26 @@ impl<'d> Accumulator<'d> {
                 .into_iter()
                 .enumerate()
                 .map(|(k, label)| {
-                    let all = self.group_spend.get(first + k).map_or(&[][..], Vec::as_slice);
+                    let all = self
+                        .group_spend
+                        .get(first + k)
+                        .map_or(&[][..], Vec::as_slice);
                     group(label, all, first + k, s, !hidden.contains(&k))
                 })
                 .collect::<Vec<_>>()
         };
-        let all = self.group_spend.get(GROUP_ALL).map_or(&[][..], Vec::as_slice);
+        let all = self
+            .group_spend
+            .get(GROUP_ALL)
+            .map_or(&[][..], Vec::as_slice);
         let overall = Scenario::ALL
             .into_iter()
             .map(|s| (s, group(String::new(), all, GROUP_ALL, s, true)))
             .collect();
-        let income_labels = IncomeClass::ALL.iter().map(|c| c.as_str().to_string()).collect();
+        let income_labels = IncomeClass::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect();
         let cceb_labels: Vec<String> = self
             .cceb
             .as_ref()
@@ -936,7 +969,11 @@ impl<'d> Accumulator<'d> {
             by_cceb_class: if cceb_labels.is_empty() {
                 Vec::new()
             } else {
-                family(GROUP_INCOME + IncomeClass::ALL.len(), cceb_labels, Scenario::Mid)
+                family(
+                    GROUP_INCOME + IncomeClass::ALL.len(),
+                    cceb_labels,
+                    Scenario::Mid,
+                )
             },
             by_bairro: by_bairro(Scenario::Mid),
         }
@@ -1041,7 +1078,11 @@ impl WeightedCount {
 
 /// One question's weighted tally from its cells: weighted respondents who answered, and
 /// the sums of weights.
-fn question_weights(per_cell: &PerCell<CellTally>, cw: &CellWeights, options: usize) -> (u64, WeightedTally) {
+fn question_weights(
+    per_cell: &PerCell<CellTally>,
+    cw: &CellWeights,
+    options: usize,
+) -> (u64, WeightedTally) {
     let mut t = WeightedTally::new(options);
     let mut n = 0u64;
     for (_, w, c) in per_cell.weighted(cw) {

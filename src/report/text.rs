@@ -101,7 +101,11 @@ fn weighting(o: &mut String, r: &Report, lang: Lang) {
             }
             let _ = writeln!(o, "{}", c.weighted_note);
             if let Some(g) = &w.margins_gap {
-                let text = if lang.is_english() { &g.warning } else { &g.aviso };
+                let text = if lang.is_english() {
+                    &g.warning
+                } else {
+                    &g.aviso
+                };
                 let _ = writeln!(o, "{}: {text}", lang.weights().warning.to_uppercase());
             }
             if let Some(s) = &w.summary {
@@ -530,7 +534,10 @@ pub fn render(r: &Report, lang: Lang) -> String {
                 b.intent_top2_pct.map_or("–".into(), |p| num(p, 1, lang)),
             ];
             if weighted {
-                row.push(b.weighted_intent_top2_pct.map_or("–".into(), |p| num(p, 1, lang)));
+                row.push(
+                    b.weighted_intent_top2_pct
+                        .map_or("–".into(), |p| num(p, 1, lang)),
+                );
                 row.push(b.weighted_n_eff.map_or("–".into(), |x| num(x, 1, lang)));
             }
             row

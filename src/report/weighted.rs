@@ -390,7 +390,9 @@ fn scenario(
     WeightedScenario {
         scenario: s,
         potential_monthly: market_monthly.zip(capture).map(|(m, c)| m * c),
-        potential_ci95: market_ci95.zip(capture).map(|((lo, hi), c)| (lo * c, hi * c)),
+        potential_ci95: market_ci95
+            .zip(capture)
+            .map(|((lo, hi), c)| (lo * c, hi * c)),
         market_monthly,
         market_ci95,
         spend,

@@ -430,10 +430,11 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
                 moved = true;
             }
         }
-        let (fixed, free) = weights
-            .iter()
-            .zip(&clamped)
-            .fold((0.0, 0.0), |(f, u), (w, c)| if *c { (f + w, u) } else { (f, u + w) });
+        let (fixed, free) =
+            weights.iter().zip(&clamped).fold(
+                (0.0, 0.0),
+                |(f, u), (w, c)| if *c { (f + w, u) } else { (f, u + w) },
+            );
         if free > 0.0 {
             let scale = (total - fixed).max(0.0) / free;
             for (w, c) in weights.iter_mut().zip(&clamped) {
@@ -452,7 +453,13 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
     let sum: f64 = weights.iter().sum();
     if (sum - total).abs() > 1e-9 * total.abs().max(1.0) {
         let raise = sum < total;
-        let movable = |w: f64| if raise { w <= lo + slack } else { w >= hi - slack };
+        let movable = |w: f64| {
+            if raise {
+                w <= lo + slack
+            } else {
+                w >= hi - slack
+            }
+        };
         let (moved_sum, count) = weights
             .iter()
             .filter(|w| movable(**w))
@@ -682,7 +689,11 @@ mod tests {
         let free = lopsided(None, 1).unwrap();
         assert!(free.margins_met);
         // b weighs 0.6 / 10 each, a 0.4 / 90: 13.5 × as much; × mean (1): 6 and 0.444.
-        assert!((free.weight_range.1 - 6.0).abs() < 1e-6, "{:?}", free.weight_range);
+        assert!(
+            (free.weight_range.1 - 6.0).abs() < 1e-6,
+            "{:?}",
+            free.weight_range
+        );
         let bounded = lopsided(Some((0.3, 3.0)), 50).unwrap();
         let (lo, hi) = bounded.weight_range;
         assert!(lo >= 0.3 - 1e-9 && hi <= 3.0 + 1e-9, "{lo} {hi}");
@@ -722,7 +733,10 @@ mod tests {
         assert_eq!(trim(&mut w, 0.3, 2.0, 13.6), 2);
         assert!((w.iter().sum::<f64>() - 13.6).abs() < 1e-9);
         let hi = 2.0 * 13.6 / 7.0;
-        assert!((w[0] - hi).abs() < 1e-9 && (w[1] - hi).abs() < 1e-9, "{w:?}");
+        assert!(
+            (w[0] - hi).abs() < 1e-9 && (w[1] - hi).abs() < 1e-9,
+            "{w:?}"
+        );
         assert!((w[2] - (13.6 - 2.0 * hi) / 5.0).abs() < 1e-9);
         // Every weight clamped: the ones at the lower bound take up the total.
         let mut all = vec![0.5, 0.5, 0.5, 2.5];

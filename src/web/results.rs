@@ -283,7 +283,11 @@ pub async fn labelled(
     .await
     .map_err(anyhow::Error::from)??;
     std::io::Seek::rewind(&mut file).map_err(anyhow::Error::from)?;
-    tracing::info!(format = format.as_str(), rows = summary.rows, "download sent");
+    tracing::info!(
+        format = format.as_str(),
+        rows = summary.rows,
+        "download sent"
+    );
     download_headers(
         res,
         "application/zip",

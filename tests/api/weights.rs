@@ -85,7 +85,9 @@ async fn weights_by_household(app: &TestApp, plan: &WeightPlan, n: usize) -> Vec
     let CensusWeights::Raked { by_id, .. } = w else {
         panic!("not raked: {w:?}")
     };
-    (0..n).map(|i| by_id.get(&(i as i64 + 1)).copied()).collect()
+    (0..n)
+        .map(|i| by_id.get(&(i as i64 + 1)).copied())
+        .collect()
 }
 
 /// The option index a household chose in a single-choice question.
@@ -116,12 +118,12 @@ async fn every_weighted_table_matches_the_weights_of_the_responses() {
         let weight = |i: usize| w[i];
 
         // Cross-tabs: Critério Brasil first, income class beside it, for each question.
-        let intent = def.by_role(QRole::PurchaseIntent).expect("intent").key.clone();
-        let bys: Vec<(&str, &str)> = r
-            .crosstabs
-            .iter()
-            .map(|c| (c.key.as_str(), c.by))
-            .collect();
+        let intent = def
+            .by_role(QRole::PurchaseIntent)
+            .expect("intent")
+            .key
+            .clone();
+        let bys: Vec<(&str, &str)> = r.crosstabs.iter().map(|c| (c.key.as_str(), c.by)).collect();
         assert!(
             bys.windows(2)
                 .any(|p| p[0] == (intent.as_str(), "classe_cceb")
@@ -242,7 +244,10 @@ async fn every_weighted_table_matches_the_weights_of_the_responses() {
         let m = mid.spend.weighted_mean.expect("weighted mean");
         assert!(close(m, swy / sw), "{m} {}", swy / sw);
         let boot = r.weighting.market.as_ref().expect("market");
-        assert!(close(boot.spend.weighted, m), "bootstrap point = linearized point");
+        assert!(
+            close(boot.spend.weighted, m),
+            "bootstrap point = linearized point"
+        );
         let (lo, hi) = mid.spend.ci95.expect("interval");
         assert!(lo < m && m < hi);
         assert!(close(
@@ -260,7 +265,10 @@ async fn every_weighted_table_matches_the_weights_of_the_responses() {
             .and_then(|e| e.scenario(Scenario::Mid))
             .and_then(|s| s.overall.result.mean())
             .expect("unweighted mean");
-        assert!(close(mid.spend.unweighted_mean.expect("unweighted"), unweighted));
+        assert!(close(
+            mid.spend.unweighted_mean.expect("unweighted"),
+            unweighted
+        ));
         // Groups: every class of both criteria, and the bairros.
         assert_eq!(r.weighting.by_income_class.len(), 5);
         assert_eq!(
@@ -271,7 +279,12 @@ async fn every_weighted_table_matches_the_weights_of_the_responses() {
                 .collect::<Vec<_>>(),
             ["A", "B1", "B2", "C1", "C2", "DE"]
         );
-        assert!(r.weighting.by_cceb_class.iter().any(|g| g.weighted_mean.is_some()));
+        assert!(
+            r.weighting
+                .by_cceb_class
+                .iter()
+                .any(|g| g.weighted_mean.is_some())
+        );
         let outside = r
             .weighting
             .by_bairro
@@ -344,13 +357,20 @@ async fn a_failed_raking_leaves_everything_unweighted_and_says_why() {
         assert!(en.contains("did not converge after 1 iterations"), "{en}");
         assert!(r.questions.iter().all(|q| q.weighted.is_none()));
         assert!(r.crosstabs.iter().all(|c| c.weighted.is_none()));
-        assert!(r.bairros.iter().all(|b| b.weighted_intent_top2_pct.is_none()));
+        assert!(
+            r.bairros
+                .iter()
+                .all(|b| b.weighted_intent_top2_pct.is_none())
+        );
         assert!(r.weighting.scenarios.is_empty() && r.weighting.market.is_none());
         assert!(r.weighting.premissas.iter().any(|p| p.contains(&pt)));
         let html = report::html::document(&r, pesquisa::i18n::Lang::Pt);
         assert!(html.contains("class=\"report-warning\""), "{backend:?}");
         assert!(html.contains(&pt) && html.contains("Atenção"));
-        assert!(!html.contains("(não ponderado)"), "nothing is weighted to tell apart");
+        assert!(
+            !html.contains("(não ponderado)"),
+            "nothing is weighted to tell apart"
+        );
         let text = report::text::render(&r, pesquisa::i18n::Lang::En);
         assert!(text.contains("WARNING: ") && text.contains(&en), "{text}");
 
@@ -379,7 +399,9 @@ async fn a_failed_raking_leaves_everything_unweighted_and_says_why() {
         }
         assert_eq!(n, households.len());
         // The codebook describes the weights the export computed (as `pesquisa export`).
-        let computed = export::weights(app.db(), def, &opts).await.expect("weights");
+        let computed = export::weights(app.db(), def, &opts)
+            .await
+            .expect("weights");
         let opts = ExportOptions {
             weights: Some(computed),
             ..opts
@@ -504,12 +526,22 @@ async fn the_labelled_files_download_as_a_zip_that_pspp_reads() {
         }
         names.sort();
         assert_eq!(names.len(), 2, "{names:?}");
-        assert!(names[0].ends_with(".csv") && names[1].ends_with(".sps"), "{names:?}");
+        assert!(
+            names[0].ends_with(".csv") && names[1].ends_with(".sps"),
+            "{names:?}"
+        );
         let csv = std::fs::read_to_string(dir.join(&names[0])).expect("csv");
-        assert_eq!(csv.lines().count(), in_bairro + 1, "the page's filter applies");
+        assert_eq!(
+            csv.lines().count(),
+            in_bairro + 1,
+            "the page's filter applies"
+        );
         assert!(!csv.contains('@'), "pseudonymous");
         let sps = std::fs::read_to_string(dir.join(&names[1])).expect("sps");
-        assert!(sps.contains(&names[0]), "the script names the CSV beside it");
+        assert!(
+            sps.contains(&names[0]),
+            "the script names the CSV beside it"
+        );
         let mut script = sps;
         script.push_str("DESCRIPTIVES peso.\n");
         std::fs::write(dir.join("check.sps"), script).expect("write");
@@ -523,7 +555,8 @@ async fn the_labelled_files_download_as_a_zip_that_pspp_reads() {
         let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(
             flat.matches("warning:").count(),
-            flat.matches("had a weight value that was user-missing").count(),
+            flat.matches("had a weight value that was user-missing")
+                .count(),
             "{out}"
         );
         assert!(out.contains("Descriptive Statistics"), "{out}");
