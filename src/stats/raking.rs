@@ -463,7 +463,7 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
         let (moved_sum, count) = weights
             .iter()
             .filter(|w| movable(**w))
-            .fold((0.0, 0usize), |(s, n), w| (s + w, n + 1));
+            .fold((0.0, 0usize), |(s, n), w| (s + w, n.saturating_add(1)));
         if count > 0 {
             let each = ((total - (sum - moved_sum)) / count as f64).clamp(lo, hi);
             weights
