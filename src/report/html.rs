@@ -381,11 +381,6 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                         th scope="col" class="n" { (t.report_completes) }
                         th scope="col" class="n wrap" { (t.report_intent_top2) " (%)" }
                         th scope="col" class="n" { (t.report_ci) }
-                        @if weighted {
-                            th scope="col" class="n wrap" { (lang.weights().intent_weighted) }
-                            th scope="col" class="n wrap" { (lang.census().weighted_ci) }
-                            th scope="col" class="n" { (lang.census().n_eff) }
-                        }
                     } }
                     tbody { @for b in &r.bairros { tr {
                         th scope="row" { (b.bairro) }
@@ -393,14 +388,33 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                         td class="n" { (int(b.completes, lang)) }
                         td class="n" { (b.intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
                         td class="n ci" { (interval(b.intent_top2_ci95, |x| pct(x, lang))) }
-                        @if weighted {
-                            td class="n" { (b.weighted_intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
-                            td class="n ci" { (interval(b.weighted_intent_top2_ci95, |x| pct(x, lang))) }
-                            td class="n" { (b.weighted_n_eff.map_or("–".into(), |x| num(x, 1, lang))) }
-                        }
                     } } }
                 }
             }))
+            // Weighted beside, in a table of its own: the bairro table stays within a
+            // printed page.
+            @if weighted {
+                @let title = format!("{} — {}", t.report_bairros, lang.weights().intent_weighted);
+                p class="report-meta" { (title) }
+                (scroll(&title, html! {
+                    table class="report-table" {
+                        thead { tr {
+                            th scope="col" { (t.report_bairro) }
+                            th scope="col" class="n" { "n" }
+                            th scope="col" class="n wrap" { (lang.weights().intent_weighted) }
+                            th scope="col" class="n wrap" { (lang.census().weighted_ci) }
+                            th scope="col" class="n" { (lang.census().n_eff) }
+                        } }
+                        tbody { @for b in &r.bairros { tr {
+                            th scope="row" { (b.bairro) }
+                            td class="n" { (b.weighted_n.map_or("–".into(), |n| int(n, lang))) }
+                            td class="n" { (b.weighted_intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
+                            td class="n ci" { (interval(b.weighted_intent_top2_ci95, |x| pct(x, lang))) }
+                            td class="n" { (b.weighted_n_eff.map_or("–".into(), |x| num(x, 1, lang))) }
+                        } } }
+                    }
+                }))
+            }
             @if r.bairros_suppressed > 0 {
                 p class="report-note" {
                     (int(r.bairros_suppressed as u64, lang)) " " (t.report_bairros_hidden.replace("{min}", &r.min_cell.to_string()))
