@@ -13,6 +13,7 @@ pub mod respondent;
 pub mod results;
 pub mod staff;
 pub mod study_files;
+pub mod weights;
 
 /// A one-time notice shown on the page after an action; kept between the two requests
 /// by its [`key`](Notice::key).

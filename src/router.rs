@@ -169,6 +169,7 @@ fn pages() -> Router {
                 .get(results::page)
                 .push(Router::with_path("respostas.csv").get(results::csv))
                 .push(Router::with_path("respostas.xlsx").get(results::xlsx))
+                .push(Router::with_path("respostas.zip").get(results::labelled))
                 .push(Router::with_path("relatorio.html").get(results::html)),
         )
         .push(

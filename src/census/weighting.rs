@@ -25,7 +25,25 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{ADULT_BANDS, Margins};
+use crate::i18n::Lang;
 use crate::stats::raking::{Margin, RakeError, RakeOptions, Raked, Targets, rake};
+
+/// Why raking failed, in `lang`'s words, for the report's warning and the codebook.
+pub fn failure_text(e: &RakeError, lang: Lang) -> String {
+    match e {
+        RakeError::NotConverged {
+            iterations,
+            max_relative_error,
+            tolerance,
+            ..
+        } => lang.rake_not_converged(*iterations, *max_relative_error, *tolerance),
+        RakeError::Margin { margin, reason } => lang.rake_bad_margin(margin, reason),
+        RakeError::NoResponses => lang.rake_no_responses().to_string(),
+        RakeError::NoMargins | RakeError::BaseWeights(_) | RakeError::Options(_) => {
+            lang.rake_other(&e.to_string())
+        }
+    }
+}
 
 /// The category of respondents the census cannot place (sex not female or male, or no age).
 pub const NOT_INFORMED: &str = "não informado";
@@ -511,7 +529,21 @@ mod tests {
             MarginKind::Sexo,
             MarginKind::FaixaEtaria,
         ];
-        let w = weight(&census(), &units, &kinds, &RakeOptions::default()).unwrap();
+        // Trimmed to the default bounds, the weights stay within them (this sample is
+        // lopsided enough that the margins then miss, and say so).
+        let trimmed = weight(&census(), &units, &kinds, &RakeOptions::default()).unwrap();
+        let (lo, hi) = trimmed.raked.weight_range;
+        assert!(lo >= 0.3 - 1e-9 && hi <= 3.0 + 1e-9, "{lo} {hi}");
+        assert_eq!(
+            trimmed.raked.margins_met,
+            trimmed.raked.max_relative_error < 1e-6
+        );
+        // Untrimmed, they reproduce the census shares exactly.
+        let untrimmed = RakeOptions {
+            trim: None,
+            ..RakeOptions::default()
+        };
+        let w = weight(&census(), &units, &kinds, &untrimmed).unwrap();
         assert_eq!((w.weighted, w.outside), (400, 1));
         assert_eq!(w.weights[400], None, "outside the census bairros");
         let ws: Vec<f64> = w.weights.iter().flatten().copied().collect();

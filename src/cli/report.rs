@@ -68,6 +68,7 @@ fn params(settings: &Settings, opts: &Opts) -> anyhow::Result<ReportParams> {
     p.zone = settings.survey.zone();
     p.weighting = settings.weighting.plan()?;
     p.quality = settings.quality.params()?;
+    p.cceb = Some(settings.survey.load_cceb_table()?);
     // Given households win over the stored census margins (see report::build).
     if let Some(n) = opts.households {
         p.households = Some(Households::Total(n));

@@ -14,8 +14,9 @@ use super::batches::{BATCH_SIZE, Batches, Filters};
 use super::responses::Response;
 use super::schema::{census_adults, census_households, census_import};
 use super::{DbError, DbPool};
-use crate::census::weighting::{Unit, WeightPlan, Weighting, weight};
+use crate::census::weighting::{Unit, WeightPlan, Weighting, failure_text, weight};
 use crate::census::{BairroMargins, Margins};
+use crate::i18n::Lang;
 use crate::survey::{AnswerValue, Definition, Role};
 use crate::{read_conn, with_conn};
 
@@ -199,8 +200,13 @@ pub async fn load(pool: &DbPool) -> Result<Option<Stored>, DbError> {
 pub enum CensusWeights {
     /// No census margins are stored: nothing to weight to.
     NoCensus,
-    /// Margins are stored but raking could not meet them (the reason says which).
-    Failed { stored: Stored, reason: String },
+    /// Margins are stored but raking could not meet them: the reason, in English and
+    /// Portuguese.
+    Failed {
+        stored: Stored,
+        reason: String,
+        reason_pt: String,
+    },
     /// Weights of the complete, not screened-out responses in the census bairros, by
     /// response id; other responses have none.
     Raked {
@@ -266,22 +272,35 @@ pub async fn weights(
             idade: *idade,
         })
         .collect();
-    match weight(&stored.margins, &units, &plan.margins, &plan.options) {
+    Ok(rake_units(stored, &units, &ids, plan))
+}
+
+/// Rakes `units`, read by the caller, to the stored margins of `plan`. `ids` are the
+/// units' response ids for [`CensusWeights::Raked`]'s `by_id`; a caller that keeps its
+/// own order of the units (the report) passes none and reads `weighting.weights`.
+pub fn rake_units(
+    stored: Stored,
+    units: &[Unit<'_>],
+    ids: &[i64],
+    plan: &WeightPlan,
+) -> CensusWeights {
+    match weight(&stored.margins, units, &plan.margins, &plan.options) {
         Ok(weighting) => {
             let by_id = ids
                 .iter()
                 .zip(&weighting.weights)
                 .filter_map(|(id, w)| w.map(|w| (*id, w)))
                 .collect();
-            Ok(CensusWeights::Raked {
+            CensusWeights::Raked {
                 stored,
                 weighting: Box::new(weighting),
                 by_id,
-            })
+            }
         }
-        Err(e) => Ok(CensusWeights::Failed {
+        Err(e) => CensusWeights::Failed {
             stored,
-            reason: e.to_string(),
-        }),
+            reason: failure_text(&e, Lang::En),
+            reason_pt: failure_text(&e, Lang::Pt),
+        },
     }
 }

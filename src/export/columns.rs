@@ -679,8 +679,11 @@ fn weight_description(w: &CensusWeights) -> [String; 4] {
         CensusWeights::NoCensus => "nenhum dado do censo importado (pesquisa census import): \
              peso = 1 em todas as linhas, ou seja, sem ponderação; não há margens para calibrar"
             .to_string(),
-        CensusWeights::Failed { stored, reason } => format!(
-            "censo importado em {} UTC, mas a calibração falhou ({reason}): coluna vazia",
+        CensusWeights::Failed {
+            stored, reason_pt, ..
+        } => format!(
+            "censo importado em {} UTC, mas a calibração falhou ({reason_pt}): coluna vazia, \
+             nenhuma resposta é ponderada",
             crate::survey::format::timestamp(stored.info.imported_at)
         ),
         CensusWeights::Raked {

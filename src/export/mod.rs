@@ -352,6 +352,42 @@ pub async fn export_labelled(
     Ok(summary)
 }
 
+/// A labelled export as one zip archive, for a web download: the syntax file
+/// `{stem}.sps` (`.do`, `.R`) and the data `{stem}.csv` it reads, written to `out` (a
+/// file: the archive is sent once complete, and its size never sits in memory).
+pub async fn export_labelled_zip<W: Write + std::io::Seek>(
+    pool: &DbPool,
+    def: &Definition,
+    secret: &[u8],
+    opts: &ExportOptions,
+    stem: &str,
+    out: W,
+) -> anyhow::Result<(Summary, W)> {
+    let package = syntax::Package::of(opts.format)
+        .ok_or_else(|| anyhow::anyhow!("{} is not a labelled format", opts.format.as_str()))?;
+    let csv_name = format!("{stem}.csv");
+    // Computed once: the script declares the `peso` column the data then carries.
+    let computed = weights(pool, def, opts).await?;
+    let opts = &ExportOptions {
+        weights: Some(Arc::clone(&computed)),
+        ..opts.clone()
+    };
+    let vars: Vec<columns::Variable> = export_columns(def, opts, &computed)
+        .iter()
+        .map(Column::variable)
+        .collect();
+    let mut archive = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    archive.start_file(format!("{stem}.{}", package.extension()), options)?;
+    archive.write_all(syntax::script(package, &vars, &csv_name).as_bytes())?;
+    archive.start_file(csv_name, options)?;
+    let (summary, archive) = export(pool, def, secret, opts, archive).await?;
+    let out = archive.finish()?;
+    Ok((summary, out))
+}
+
 /// [`export`] into the file `path`, which appears only once complete (temporary file
 /// in the same directory, then rename).
 pub async fn export_to_file(

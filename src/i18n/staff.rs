@@ -101,6 +101,9 @@ pub struct StaffTexts {
     pub act_export_csv: &'static str,
     pub act_export_xlsx: &'static str,
     pub act_export_html: &'static str,
+    pub act_export_spss: &'static str,
+    pub act_export_stata: &'static str,
+    pub act_export_r: &'static str,
     pub act_export_personal_data: &'static str,
     pub act_cli_user_created: &'static str,
     pub act_cli_2fa_reset: &'static str,
@@ -134,6 +137,9 @@ impl StaffTexts {
             "export.csv" => self.act_export_csv,
             "export.xlsx" => self.act_export_xlsx,
             "export.html" => self.act_export_html,
+            "export.spss" => self.act_export_spss,
+            "export.stata" => self.act_export_stata,
+            "export.r" => self.act_export_r,
             "export.personal_data" => self.act_export_personal_data,
             "cli.user_created" => self.act_cli_user_created,
             "cli.2fa_reset" => self.act_cli_2fa_reset,
@@ -145,7 +151,7 @@ impl StaffTexts {
 }
 
 /// Every action code with a name, in the order the action filter lists them.
-pub const ACTIONS: [&str; 26] = [
+pub const ACTIONS: [&str; 29] = [
     "auth.login",
     "auth.2fa_recovery_used",
     "auth.oidc_claimed_unverified",
@@ -167,6 +173,9 @@ pub const ACTIONS: [&str; 26] = [
     "export.csv",
     "export.xlsx",
     "export.html",
+    "export.spss",
+    "export.stata",
+    "export.r",
     "export.personal_data",
     "cli.user_created",
     "cli.2fa_reset",
@@ -288,6 +297,9 @@ pub static PT_STAFF: StaffTexts = StaffTexts {
     act_export_csv: "Respostas baixadas (CSV)",
     act_export_xlsx: "Respostas baixadas (XLSX)",
     act_export_html: "Relatório baixado (HTML)",
+    act_export_spss: "Respostas baixadas com sintaxe SPSS (zip)",
+    act_export_stata: "Respostas baixadas com do-file Stata (zip)",
+    act_export_r: "Respostas baixadas com script R (zip)",
     act_export_personal_data: "Exportação com dados pessoais",
     act_cli_user_created: "Conta criada pela linha de comando",
     act_cli_2fa_reset: "Verificação em duas etapas desativada",
@@ -399,6 +411,9 @@ pub static EN_STAFF: StaffTexts = StaffTexts {
     act_export_csv: "Responses downloaded (CSV)",
     act_export_xlsx: "Responses downloaded (XLSX)",
     act_export_html: "Report downloaded (HTML)",
+    act_export_spss: "Responses downloaded with SPSS syntax (zip)",
+    act_export_stata: "Responses downloaded with a Stata do-file (zip)",
+    act_export_r: "Responses downloaded with an R script (zip)",
     act_export_personal_data: "Export with personal data",
     act_cli_user_created: "Account created on the command line",
     act_cli_2fa_reset: "Two-step verification turned off",

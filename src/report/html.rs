@@ -11,7 +11,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::HouseholdsSource;
 use super::model::{Competitors, Crosstab, Histogram, QuestionReport, Report, Share};
-use super::weighted::WeightingStatus;
+use super::weighted::{WeightedGroup, WeightingStatus};
 use crate::i18n::{Lang, Texts};
 use crate::locale;
 use crate::stats::market::{CaptureSource, GroupResult, GroupSpend, ScenarioEstimate};
@@ -75,7 +75,7 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
             }
             @if !r.crosstabs.is_empty() {
                 section aria-labelledby="r-crosstabs" {
-                    h2 id="r-crosstabs" { (t.report_crosstabs) }
+                    h2 id="r-crosstabs" { (lang.weights().crosstabs_title) }
                     @for c in &r.crosstabs { (crosstab(c, lang)) }
                 }
             }
@@ -307,15 +307,29 @@ fn p_value(p: f64, lang: Lang) -> String {
     }
 }
 
+/// The label of a cross-tab's row variable and its "by …" phrase.
+fn crosstab_by(c: &Crosstab, lang: Lang) -> (&'static str, &'static str) {
+    let w = lang.weights();
+    if c.by == "classe_cceb" {
+        (w.cceb_class, w.by_cceb)
+    } else {
+        (w.income_class, w.by_income)
+    }
+}
+
 fn crosstab(c: &Crosstab, lang: Lang) -> Markup {
-    let t = lang.t();
+    let w = lang.weights();
+    let c_t = lang.census();
+    let (row_label, by) = crosstab_by(c, lang);
+    let title = format!("{} — {by}", c.text.get(lang));
     html! {
         article class="report-question" {
-            h3 { (c.text.get(lang)) }
-            (scroll(c.text.get(lang), html! {
+            h3 { (title) }
+            @if c.weighted.is_some() { p class="report-meta" { (w.crosstab_unweighted) } }
+            (scroll(&title, html! {
                 table class="report-table" {
                     thead { tr {
-                        th scope="col" { (t.report_class) }
+                        th scope="col" { (row_label) }
                         @for col in &c.cols { th scope="col" class="n" { (col.get(lang)) } }
                         th scope="col" class="n" { "n" }
                     } }
@@ -335,12 +349,37 @@ fn crosstab(c: &Crosstab, lang: Lang) -> Markup {
                 }
             }))
             (chi_square(c.chi_square.as_ref(), lang))
+            @if let Some(wt) = &c.weighted {
+                @let wtitle = format!("{title} — {}", w.crosstab_weighted);
+                p class="report-meta" { (w.crosstab_weighted) }
+                (scroll(&wtitle, html! {
+                    table class="report-table" {
+                        thead { tr {
+                            th scope="col" { (row_label) }
+                            @for col in &c.cols { th scope="col" class="n" { (col.get(lang)) } }
+                            th scope="col" class="n" { "n" }
+                            th scope="col" class="n" { (c_t.n_eff) }
+                        } }
+                        tbody { @for (i, row) in c.rows.iter().enumerate() {
+                            tr {
+                                th scope="row" { (row) }
+                                @for p in wt.row_pct.get(i).map_or(&[][..], Vec::as_slice) {
+                                    td class="n" { (p.map_or("–".into(), |p| locale::percent(p, 0, lang.is_english()))) }
+                                }
+                                td class="n" { (int(wt.n.get(i).copied().unwrap_or(0), lang)) }
+                                td class="n" { (wt.n_eff.get(i).copied().flatten().map_or("–".into(), |x| num(x, 1, lang))) }
+                            }
+                        } }
+                    }
+                }))
+            }
         }
     }
 }
 
 fn bairros(r: &Report, lang: Lang) -> Markup {
     let t = lang.t();
+    let weighted = r.weighting.status == WeightingStatus::Weighted;
     html! {
         section aria-labelledby="r-bairros" {
             h2 id="r-bairros" { (t.report_bairros) }
@@ -362,6 +401,30 @@ fn bairros(r: &Report, lang: Lang) -> Markup {
                     } } }
                 }
             }))
+            // Weighted beside, in a table of its own: the bairro table stays within a
+            // printed page.
+            @if weighted {
+                @let title = format!("{} — {}", t.report_bairros, lang.weights().intent_weighted);
+                p class="report-meta" { (title) }
+                (scroll(&title, html! {
+                    table class="report-table" {
+                        thead { tr {
+                            th scope="col" { (t.report_bairro) }
+                            th scope="col" class="n" { "n" }
+                            th scope="col" class="n wrap" { (lang.weights().intent_weighted) }
+                            th scope="col" class="n wrap" { (lang.census().weighted_ci) }
+                            th scope="col" class="n" { (lang.census().n_eff) }
+                        } }
+                        tbody { @for b in &r.bairros { tr {
+                            th scope="row" { (b.bairro) }
+                            td class="n" { (b.weighted_n.map_or("–".into(), |n| int(n, lang))) }
+                            td class="n" { (b.weighted_intent_top2_pct.map_or("–".into(), |p| pct(p, lang))) }
+                            td class="n ci" { (interval(b.weighted_intent_top2_ci95, |x| pct(x, lang))) }
+                            td class="n" { (b.weighted_n_eff.map_or("–".into(), |x| num(x, 1, lang))) }
+                        } } }
+                    }
+                }))
+            }
             @if r.bairros_suppressed > 0 {
                 p class="report-note" {
                     (int(r.bairros_suppressed as u64, lang)) " " (t.report_bairros_hidden.replace("{min}", &r.min_cell.to_string()))
@@ -422,6 +485,12 @@ fn group_table(
 fn market(r: &Report, lang: Lang) -> Markup {
     let t = lang.t();
     let m = &r.market;
+    // Weighted figures are in the weighting section: these say they are not.
+    let plain = if r.weighting.status == WeightingStatus::Weighted {
+        format!(" {}", lang.weights().unweighted_suffix)
+    } else {
+        String::new()
+    };
     html! {
         section aria-labelledby="r-market" class="report-market" {
             h2 id="r-market" { (t.report_market) }
@@ -433,7 +502,7 @@ fn market(r: &Report, lang: Lang) -> Markup {
                 p { (t.report_unavailable) ": " (why) }
             }
             @if let Some(e) = &m.estimate {
-                h3 { (t.report_spend) }
+                h3 { (t.report_spend) (plain) }
                 (scroll(t.report_spend, html! {
                     table class="report-table" {
                         thead { tr {
@@ -446,12 +515,13 @@ fn market(r: &Report, lang: Lang) -> Markup {
                     }
                 }))
                 @if let Some(mid) = e.scenario(Scenario::Mid) {
-                    h3 { (t.report_by_class) " (" (t.report_scenario_mid) ")" }
+                    h3 { (t.report_by_class) " (" (t.report_scenario_mid) ")" (plain) }
                     (scroll(t.report_by_class, group_table(t.report_class, &mid.by_income_class, lang, str::to_string)))
-                    h3 { (t.report_by_bairro) " (" (t.report_scenario_mid) ")" }
+                    h3 { (t.report_by_bairro) " (" (t.report_scenario_mid) ")" (plain) }
                     (scroll(t.report_by_bairro, group_table(t.report_bairro, &reported_first(mid), lang, str::to_string)))
                 }
                 @if m.households_given {
+                    @if !plain.is_empty() { p class="report-meta" { (t.report_market_monthly) (plain) } }
                     (scroll(t.report_market_monthly, html! { table class="report-table report-market-table" {
                         thead { tr {
                             th scope="col" { (t.report_scenario) }
@@ -503,12 +573,21 @@ fn weighting(r: &Report, lang: Lang) -> Markup {
             h2 id="r-weighting" { (c.weighting) }
             @match w.status {
                 WeightingStatus::NoCensus => p class="report-note" { (c.no_census) },
-                WeightingStatus::Failed => p class="report-note" { (c.failed) " " (w.failure.as_deref().unwrap_or("")) },
+                WeightingStatus::Failed => p class="report-warning" role="note" {
+                    strong { (lang.weights().warning) ": " } (c.failed) " "
+                    (if lang.is_english() { w.failure.as_deref() } else { w.failure_pt.as_deref() }.unwrap_or(""))
+                },
                 WeightingStatus::Weighted => {
                     @if w.census.as_ref().is_some_and(|i| i.illustrative) {
                         p class="report-note" { strong { (c.illustrative) } }
                     }
                     p class="report-note" { (c.weighted_note) }
+                    @if let Some(g) = &w.margins_gap {
+                        p class="report-warning" role="note" {
+                            strong { (lang.weights().warning) ": " }
+                            (if lang.is_english() { &g.warning } else { &g.aviso })
+                        }
+                    }
                     @if let Some(s) = &w.summary {
                         dl class="report-facts" {
                             dt { (c.weighted_base) } dd { (int(s.n as u64, lang)) }
@@ -577,6 +656,7 @@ fn weighting(r: &Report, lang: Lang) -> Markup {
                             " · " (c.deff) " " (num(m.spend.deff, 2, lang))
                         }
                     }
+                    (weighted_spend(r, lang))
                     @if !w.margins.is_empty() {
                         h3 { (c.margins_title) }
                         (scroll(c.margins_title, html! { table class="report-table" {
@@ -602,6 +682,76 @@ fn weighting(r: &Report, lang: Lang) -> Markup {
             }
             h3 { (c.assumptions) }
             ul class="report-assumptions" { @for a in (if lang.is_english() { &w.assumptions } else { &w.premissas }) { li { (a) } } }
+        }
+    }
+}
+
+/// Weighted spend, market and potential per scenario, and mean spend by class and
+/// bairro, each beside its unweighted value.
+fn weighted_spend(r: &Report, lang: Lang) -> Markup {
+    let w = &r.weighting;
+    let x = lang.weights();
+    let c = lang.census();
+    let t = lang.t();
+    html! {
+        @if !w.scenarios.is_empty() {
+            h3 { (x.scenarios_title) }
+            (scroll(x.scenarios_title, html! { table class="report-table" {
+                thead { tr {
+                    th scope="col" { (x.scenario) }
+                    th scope="col" class="n" { "n" }
+                    th scope="col" class="n wrap" { (x.mean_unweighted) }
+                    th scope="col" class="n wrap" { (x.mean_weighted) }
+                    th scope="col" class="n wrap" { (x.ci_linear) }
+                    th scope="col" class="n" { (c.n_eff) }
+                    th scope="col" class="n wrap" { (x.market_weighted) }
+                    th scope="col" class="n wrap" { (x.potential_weighted) }
+                } }
+                tbody { @for s in &w.scenarios { tr {
+                    th scope="row" { (scenario_name(s.scenario, t)) }
+                    (group_cells(&s.spend, lang))
+                    td class="n" { (s.market_monthly.map_or("–".into(), |m| money(m, lang))) }
+                    td class="n" { (s.potential_monthly.map_or("–".into(), |m| money(m, lang))) }
+                } } }
+            } }))
+        }
+        @for (title, groups) in [
+            (x.groups_title_income, &w.by_income_class),
+            (x.groups_title_cceb, &w.by_cceb_class),
+            (x.groups_title_bairro, &w.by_bairro),
+        ] {
+            @if !groups.is_empty() {
+                h3 { (title) }
+                (scroll(title, html! { table class="report-table" {
+                    thead { tr {
+                        th scope="col" { (x.group) }
+                        th scope="col" class="n" { "n" }
+                        th scope="col" class="n wrap" { (x.mean_unweighted) }
+                        th scope="col" class="n wrap" { (x.mean_weighted) }
+                        th scope="col" class="n wrap" { (x.ci_linear) }
+                        th scope="col" class="n" { (c.n_eff) }
+                    } }
+                    tbody { @for g in groups.iter() { tr {
+                        th scope="row" { (g.group) }
+                        (group_cells(g, lang))
+                    } } }
+                } }))
+            }
+        }
+    }
+}
+
+/// n, unweighted mean, weighted mean, its interval and effective n; or the suppression.
+fn group_cells(g: &WeightedGroup, lang: Lang) -> Markup {
+    html! {
+        @if g.suppressed {
+            td class="n" colspan="5" { (lang.weights().suppressed) }
+        } @else {
+            td class="n" { (int(g.n, lang)) }
+            td class="n" { (g.unweighted_mean.map_or("–".into(), |m| money(m, lang))) }
+            td class="n" { (g.weighted_mean.map_or("–".into(), |m| money(m, lang))) }
+            td class="n ci" { (interval(g.ci95, |v| money(v, lang))) }
+            td class="n" { (g.n_eff.map_or("–".into(), |v| num(v, 1, lang))) }
         }
     }
 }

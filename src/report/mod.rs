@@ -9,11 +9,14 @@
 //! monthly spend and purchase intent, each with a chi-square test; results by bairro
 //! with small cells suppressed; the market-size estimate of [`crate::stats::market`].
 //!
-//! Responses are read in batches like the export (see [`collect`]); only counts and the
-//! few numbers per respondent the market estimate needs are kept.
+//! Responses are read once, in batches like the export; only counts (per raking cell for
+//! the weighted figures, see [`cells`]) and the few numbers per respondent the market
+//! estimate needs are kept. With census margins stored, the cells are raked after the
+//! read and every share, mean and table gets its weighted value beside the unweighted one.
 
 pub mod assumptions;
 pub mod cache;
+mod cells;
 pub mod flow;
 pub mod html;
 mod model;
@@ -79,6 +82,9 @@ pub struct ReportParams {
     pub households_source: HouseholdsSource,
     /// How the responses are weighted to the stored census margins (`[weighting]`).
     pub weighting: WeightPlan,
+    /// The Critério Brasil table of the cross-tabs by class (`survey.cceb_table`);
+    /// `None`: the embedded one.
+    pub cceb: Option<std::sync::Arc<crate::survey::CcebTable>>,
     /// Value of the open top spend band in reais; default 1.5 × its lower bound.
     pub open_top_spend: Option<f64>,
     /// Capture share in 0..=1; default derived from purchase intent.
@@ -139,6 +145,7 @@ pub fn params_from_settings(s: &ReportSettings) -> anyhow::Result<ReportParams> 
         households,
         households_source,
         weighting: WeightPlan::default(),
+        cceb: None,
         open_top_spend: s.open_top_spend,
         capture_share: s.capture_share,
         seed: s.seed,
@@ -172,10 +179,10 @@ pub fn check_open_top_spend(def: &Definition, value: f64) -> Result<(), String> 
     }
 }
 
-/// Reads the responses matching `params.filters` and computes the report. With census
-/// margins stored, the responses are first raked to them (one more read of the
-/// responses, [`census_store::weights`]) and, unless the analyst gave households, the
-/// market uses the census's households per bairro.
+/// Reads the responses matching `params.filters` once and computes the report. With
+/// census margins stored, the weighable responses read are raked to them
+/// ([`census_store::rake_units`]) and, unless the analyst gave households, the market
+/// uses the census's households per bairro.
 pub async fn build(
     pool: &DbPool,
     def: &Definition,
@@ -188,23 +195,14 @@ pub async fn build(
     let assessment =
         crate::db::quality::exclude_flagged(pool, def, &params.quality, &mut params.filters)
             .await?;
-    let weights = census_store::weights(pool, def, &params.filters, &params.weighting).await?;
-    if params.households.is_none()
-        && let Some(stored) = weights.stored()
-    {
-        params.households = Some(Households::PerBairro(stored.households()));
-        params.households_source = HouseholdsSource::Census {
-            imported_at: stored.info.imported_at,
-            illustrative: stored.info.illustrative,
-        };
-    }
-    let by_id = match &weights {
-        CensusWeights::Raked { by_id, .. } => Some(by_id),
-        _ => None,
-    };
-    let mut acc = model::Accumulator::new(def);
+    let stored = census_store::load(pool).await?;
+    let cceb = params
+        .cceb
+        .clone()
+        .unwrap_or_else(crate::survey::CcebTable::embedded);
+    let mut acc = model::Accumulator::new(def, cceb);
     // Read with the flagged responses too, so the sample flow counts them under the
-    // report's other filters; the tables skip them when they are excluded.
+    // report's other filters; the tables and the raking skip them when they are excluded.
     let mut all = params.filters.clone();
     all.excluded = batches::Excluded::default();
     let mut flow_rows = Vec::new();
@@ -224,8 +222,21 @@ pub async fn build(
             if params.filters.excluded.contains(r.id) {
                 continue;
             }
-            acc.add_weighted(r, by_id.and_then(|m| m.get(&r.id).copied()));
+            acc.add(r);
         }
+    }
+    let weights = match stored {
+        None => CensusWeights::NoCensus,
+        Some(stored) => census_store::rake_units(stored, &acc.units(), &[], &params.weighting),
+    };
+    if params.households.is_none()
+        && let Some(stored) = weights.stored()
+    {
+        params.households = Some(Households::PerBairro(stored.households()));
+        params.households_source = HouseholdsSource::Census {
+            imported_at: stored.info.imported_at,
+            illustrative: stored.info.illustrative,
+        };
     }
     let mut report = acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())?;
     report.sample_flow = Some(crate::quality::SampleFlow::new(

@@ -3,24 +3,29 @@
 //! tables, per-bairro counts and the handful of fields the market estimate needs.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::cells::{CellWeights, Cells, PerCell};
 use super::weighted::{self, MarketUnit, WeightedBase, WeightedTally, WeightingReport};
 use super::{HouseholdsSource, ReportParams};
+use crate::census::weighting::Unit;
 use crate::db::batches::Filters;
-use crate::db::census::CensusWeights;
+use crate::db::census::{self as census_store, CensusWeights};
 use crate::db::responses::Response;
 use crate::i18n::Lang;
 use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
 use crate::stats::mentions::{MentionCounter, Mentions};
 use crate::stats::{
-    Band, ChiSquareResult, IncomeClass, MarketEstimate, Respondent, chi_square_independence,
-    estimate_market, wilson_interval,
+    Band, ChiSquareResult, IncomeClass, MarketEstimate, Moments, Respondent, Scenario,
+    chi_square_independence, estimate_market, value_at, wilson_interval,
 };
 use crate::survey::derived::{OPEN_TOP_FACTOR, option_income_class};
-use crate::survey::{AnswerValue, Answers, Choice, Definition, Question, QuestionKind, Role, Text};
+use crate::survey::{
+    AnswerValue, Answers, CcebTable, Choice, Definition, Question, QuestionKind, Role, Text,
+};
 
 /// Confidence of every interval in the report.
 const CONFIDENCE: f64 = 0.95;
@@ -129,17 +134,31 @@ pub struct ItemReport {
     pub mean: Option<f64>,
 }
 
-/// Income class (rows) against one question's options (columns).
+/// A class (rows) against one question's options (columns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Crosstab {
     pub key: String,
     pub text: Label,
-    /// Class letters A to E.
+    /// The row variable: `classe_cceb` (Critério Brasil, A to DE) or `classe_renda`
+    /// (income class, A to E).
+    pub by: &'static str,
     pub rows: Vec<String>,
     pub cols: Vec<Label>,
     pub counts: Vec<Vec<u64>>,
     /// Pearson's test; `None` when the table has too few non-empty rows or columns.
     pub chi_square: Option<ChiSquareResult>,
+    /// Row percentages with weights; `None` when the report is not weighted.
+    pub weighted: Option<WeightedCrosstab>,
+}
+
+/// A cross-tab's weighted row percentages, over the weighted respondents of each row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedCrosstab {
+    /// Percent of the row's weight in each column; `None` for an empty row.
+    pub row_pct: Vec<Vec<Option<f64>>>,
+    /// Weighted respondents of each row, and their effective n.
+    pub n: Vec<u64>,
+    pub n_eff: Vec<Option<f64>>,
 }
 
 /// One bairro's line. Bairros with fewer than the minimum cell size (or hidden to
@@ -153,6 +172,12 @@ pub struct BairroRow {
     /// answered that question, with its 95% Wilson interval.
     pub intent_top2_pct: Option<f64>,
     pub intent_top2_ci95: Option<(f64, f64)>,
+    /// The same share with weights, of the bairro's weighted respondents who answered,
+    /// with its Wilson interval on their effective n; `None` when not weighted.
+    pub weighted_intent_top2_pct: Option<f64>,
+    pub weighted_intent_top2_ci95: Option<(f64, f64)>,
+    pub weighted_n: Option<u64>,
+    pub weighted_n_eff: Option<f64>,
 }
 
 /// A market estimate with its assumptions written out in both languages (serialized as
@@ -300,25 +325,65 @@ struct BairroTally {
     intent_top2: u64,
 }
 
-/// Gathers the counts, one response at a time.
+/// One question's counts in one raking cell (weighable responses only).
+#[derive(Debug, Clone, Default)]
+struct CellTally {
+    answered: u64,
+    options: Vec<u64>,
+    /// Sum of the integer answers.
+    sum: f64,
+}
+
+/// The rows of a cross-tab: Critério Brasil class or income class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum By {
+    Cceb,
+    Income,
+}
+
+/// One cross-tab being counted: all responses, and per cell (flattened rows × cols).
+struct Crossed<'d> {
+    q: &'d Question,
+    by: By,
+    counts: Vec<Vec<u64>>,
+    cells: PerCell<Vec<u64>>,
+}
+
+/// Spend groups of the weighted market tables: all, each income class, each CCEB class.
+const GROUP_ALL: usize = 0;
+const GROUP_INCOME: usize = 1;
+
+/// Gathers the counts, one response at a time. Weighted figures are gathered per raking
+/// cell ([`super::cells`]) and weighed once the weights are known, so the responses are
+/// read once.
 pub(crate) struct Accumulator<'d> {
     def: &'d Definition,
     tallies: Vec<(&'d Question, u64, Tally)>,
     income: Option<&'d Question>,
+    cceb: Option<Arc<CcebTable>>,
     spend: Option<&'d Question>,
     intent: Option<&'d Question>,
-    /// Per crossed question: counts[class index][option index].
-    crossed: Vec<(&'d Question, Vec<Vec<u64>>)>,
+    age_key: Option<&'d str>,
+    crossed: Vec<Crossed<'d>>,
     bairros: BTreeMap<String, BairroTally>,
     respondents: u64,
     completes: u64,
     screened_out: u64,
     market: Vec<Respondent>,
     competitor: Option<(&'d Question, MentionCounter)>,
-    /// Per question (as `tallies`): weighted respondents who answered, weighted tally.
-    weighted: Vec<(u64, WeightedTally)>,
-    /// Per weighted respondent: weight, spend band, intent score.
-    weighted_market: Vec<(f64, Option<Band>, Option<u8>)>,
+    cells: Cells,
+    /// Per question (as `tallies`), per cell.
+    cell_tallies: Vec<PerCell<CellTally>>,
+    /// Per cell: intent answered, top two.
+    cell_intent: PerCell<(u64, u64)>,
+    /// Per cell, per spend group: responses per spend option.
+    cell_spend: PerCell<Vec<Vec<u64>>>,
+    /// Per spend group (all responses, unweighted): responses per spend option.
+    group_spend: Vec<Vec<u64>>,
+    /// Per bairro (all responses): responses per spend option.
+    bairro_spend: BTreeMap<String, Vec<u64>>,
+    /// Per weighable response, in reading order: its cell, spend band, intent score.
+    weighted_market: Vec<(u32, Option<Band>, Option<u8>)>,
 }
 
 fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
@@ -341,9 +406,26 @@ fn intent_score(o: &Choice) -> Option<u8> {
         .filter(|_| !o.excluded)
 }
 
+/// The Critério Brasil table when `def` asks every one of its items as a single choice.
+fn cceb_of(def: &Definition, table: Arc<CcebTable>) -> Option<Arc<CcebTable>> {
+    let asked = table.keys().all(|k| {
+        def.question(k)
+            .is_some_and(|q| matches!(q.kind, QuestionKind::Single { .. }))
+    });
+    asked.then_some(table)
+}
+
+fn add_to(v: &mut [u64], i: usize) {
+    if let Some(x) = v.get_mut(i) {
+        *x += 1;
+    }
+}
+
 impl<'d> Accumulator<'d> {
-    pub(crate) fn new(def: &'d Definition) -> Accumulator<'d> {
-        let tallies = def
+    /// `cceb`: the Critério Brasil table (`survey.cceb_table`); its cross-tabs and groups
+    /// appear when the questionnaire asks every item.
+    pub(crate) fn new(def: &'d Definition, cceb: Arc<CcebTable>) -> Accumulator<'d> {
+        let tallies: Vec<_> = def
             .questions()
             .map(|q| {
                 let t = match &q.kind {
@@ -361,30 +443,55 @@ impl<'d> Accumulator<'d> {
                 (q, 0, t)
             })
             .collect();
-        let weighted = def
+        let cell_tallies = def
             .questions()
-            .map(|q| (0, WeightedTally::new(q.options().len())))
+            .map(|q| {
+                PerCell::new(CellTally {
+                    options: vec![0; q.options().len()],
+                    ..CellTally::default()
+                })
+            })
             .collect();
         let single = |role| {
             def.by_role(role)
                 .filter(|q| matches!(q.kind, QuestionKind::Single { .. }))
         };
         let income = single(Role::HouseholdIncome);
-        let crossed = if income.is_some() {
-            CROSSED_ROLES
-                .iter()
-                .filter_map(|&r| single(r))
-                .map(|q| (q, vec![vec![0; q.options().len()]; IncomeClass::ALL.len()]))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let cceb = cceb_of(def, cceb);
+        let mut crossed = Vec::new();
+        for q in CROSSED_ROLES.iter().filter_map(|&r| single(r)) {
+            let cols = q.options().len();
+            // Critério Brasil first: the standard of Brazilian market research, with the
+            // income class beside it.
+            if let Some(t) = &cceb {
+                crossed.push(Crossed {
+                    q,
+                    by: By::Cceb,
+                    counts: vec![vec![0; cols]; t.classes().len()],
+                    cells: PerCell::new(vec![0; cols * t.classes().len()]),
+                });
+            }
+            if income.is_some() {
+                crossed.push(Crossed {
+                    q,
+                    by: By::Income,
+                    counts: vec![vec![0; cols]; IncomeClass::ALL.len()],
+                    cells: PerCell::new(vec![0; cols * IncomeClass::ALL.len()]),
+                });
+            }
+        }
+        let spend = single(Role::MonthlySpend);
+        let spend_options = spend.map_or(0, |q| q.options().len());
+        let groups =
+            GROUP_INCOME + IncomeClass::ALL.len() + cceb.as_ref().map_or(0, |t| t.classes().len());
         Accumulator {
             def,
             tallies,
             income,
-            spend: single(Role::MonthlySpend),
+            cceb,
+            spend,
             intent: single(Role::PurchaseIntent),
+            age_key: def.by_role(Role::Age).map(|q| q.key.as_str()),
             crossed,
             bairros: BTreeMap::new(),
             respondents: 0,
@@ -395,18 +502,40 @@ impl<'d> Accumulator<'d> {
                 .question(COMPETITOR_KEY)
                 .filter(|q| matches!(q.kind, QuestionKind::Text { .. }))
                 .map(|q| (q, MentionCounter::new())),
-            weighted,
+            cells: Cells::default(),
+            cell_tallies,
+            cell_intent: PerCell::new((0, 0)),
+            cell_spend: PerCell::new(vec![vec![0; spend_options]; groups]),
+            group_spend: vec![vec![0; spend_options]; groups],
+            bairro_spend: BTreeMap::new(),
             weighted_market: Vec::new(),
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn add(&mut self, r: &Response) {
-        self.add_weighted(r, None);
+    /// The raking units of the weighable responses read, in reading order.
+    pub(crate) fn units(&self) -> Vec<Unit<'_>> {
+        let members: Vec<u32> = self.weighted_market.iter().map(|(c, _, _)| *c).collect();
+        self.cells.units(&members)
     }
 
-    /// [`Self::add`] with the response's weight (`None`: not weighted).
-    pub(crate) fn add_weighted(&mut self, r: &Response, weight: Option<f64>) {
+    /// The cell of a weighable response (complete, not screened out): see
+    /// [`crate::db::census::weighable`].
+    fn cell_of(&mut self, r: &Response, answers: &Answers) -> Option<u32> {
+        if !census_store::weighable(r) {
+            return None;
+        }
+        let sexo = match answers.get(census_store::SEX_KEY) {
+            Some(AnswerValue::Single(v)) => Some(v.as_str()),
+            _ => None,
+        };
+        let idade = match self.age_key.and_then(|k| answers.get(k)) {
+            Some(AnswerValue::Integer(n)) => Some(*n),
+            _ => None,
+        };
+        Some(self.cells.id(&r.bairro, sexo, idade))
+    }
+
+    pub(crate) fn add(&mut self, r: &Response) {
         let answers = r.answers();
         let complete = r.submitted_at.is_some();
         self.respondents += 1;
@@ -416,18 +545,20 @@ impl<'d> Accumulator<'d> {
             return;
         }
         self.completes += u64::from(complete);
-        for ((q, answered, tally), (wn, wt)) in self.tallies.iter_mut().zip(&mut self.weighted) {
+        let cell = self.cell_of(r, &answers);
+        for ((q, answered, tally), per_cell) in self.tallies.iter_mut().zip(&mut self.cell_tallies)
+        {
             let Some(value) = answers.get(&q.key) else {
                 continue;
             };
-            let w = weight.unwrap_or(0.0);
+            let mut ct = cell.map(|c| per_cell.at(c));
             let counted = match (tally, value) {
                 (Tally::Options(counts), AnswerValue::Single(v)) => {
                     match q.options().iter().position(|o| o.value == *v) {
                         Some(i) => {
-                            counts[i] += 1;
-                            if let Some(x) = wt.options.get_mut(i) {
-                                *x += w;
+                            add_to(counts, i);
+                            if let Some(t) = ct.as_mut() {
+                                add_to(&mut t.options, i);
                             }
                             true
                         }
@@ -438,9 +569,9 @@ impl<'d> Accumulator<'d> {
                     let mut any = false;
                     for (i, o) in q.options().iter().enumerate() {
                         if vs.contains(&o.value) {
-                            counts[i] += 1;
-                            if let Some(x) = wt.options.get_mut(i) {
-                                *x += w;
+                            add_to(counts, i);
+                            if let Some(t) = ct.as_mut() {
+                                add_to(&mut t.options, i);
                             }
                             any = true;
                         }
@@ -449,7 +580,9 @@ impl<'d> Accumulator<'d> {
                 }
                 (Tally::Values(map), AnswerValue::Integer(n)) => {
                     *map.entry(*n).or_default() += 1;
-                    wt.wy += w * *n as f64;
+                    if let Some(t) = ct.as_mut() {
+                        t.sum += *n as f64;
+                    }
                     true
                 }
                 (Tally::Text, AnswerValue::Text(t)) => !t.trim().is_empty(),
@@ -470,9 +603,8 @@ impl<'d> Accumulator<'d> {
                 _ => false,
             };
             *answered += u64::from(counted);
-            if counted && weight.is_some() {
-                *wn += 1;
-                wt.answered(w);
+            if counted && let Some(t) = ct {
+                t.answered += 1;
             }
         }
         if let Some((q, counter)) = &mut self.competitor
@@ -484,12 +616,25 @@ impl<'d> Accumulator<'d> {
             .income
             .and_then(|q| chosen(q, &answers))
             .and_then(|(_, o)| option_income_class(o));
-        if let Some(c) = class {
-            for (q, table) in &mut self.crossed {
-                if let Some((i, o)) = chosen(q, &answers)
-                    && !o.excluded
-                {
-                    table[class_index(c)][i] += 1;
+        let cceb_class = self.cceb.as_ref().and_then(|t| {
+            let s = t.score(&answers)?;
+            t.classes().iter().position(|c| c.class == s.class)
+        });
+        for x in &mut self.crossed {
+            let row = match x.by {
+                By::Income => class.map(class_index),
+                By::Cceb => cceb_class,
+            };
+            if let Some(row) = row
+                && let Some((i, o)) = chosen(x.q, &answers)
+                && !o.excluded
+            {
+                if let Some(r) = x.counts.get_mut(row) {
+                    add_to(r, i);
+                }
+                if let Some(c) = cell {
+                    let cols = x.q.options().len();
+                    add_to(x.cells.at(c), row * cols + i);
                 }
             }
         }
@@ -503,14 +648,44 @@ impl<'d> Accumulator<'d> {
         if let Some(score) = intent {
             b.intent_answered += 1;
             b.intent_top2 += u64::from(score >= 4);
+            if let Some(c) = cell {
+                let t = self.cell_intent.at(c);
+                t.0 += 1;
+                t.1 += u64::from(score >= 4);
+            }
         }
-        let spend = self
+        let spend_choice = self
             .spend
             .and_then(|q| chosen(q, &answers))
-            .filter(|(_, o)| !o.excluded)
-            .map(|(_, o)| Band::new(o.lower, o.upper));
-        if let Some(w) = weight {
-            self.weighted_market.push((w, spend, intent));
+            .filter(|(_, o)| !o.excluded);
+        if let Some((i, _)) = spend_choice {
+            let mut groups = vec![GROUP_ALL];
+            groups.extend(class.map(|c| GROUP_INCOME + class_index(c)));
+            groups.extend(cceb_class.map(|k| GROUP_INCOME + IncomeClass::ALL.len() + k));
+            for g in &groups {
+                if let Some(v) = self.group_spend.get_mut(*g) {
+                    add_to(v, i);
+                }
+            }
+            let options = self.spend.map_or(0, |q| q.options().len());
+            add_to(
+                self.bairro_spend
+                    .entry(r.bairro.clone())
+                    .or_insert_with(|| vec![0; options]),
+                i,
+            );
+            if let Some(c) = cell {
+                let per = self.cell_spend.at(c);
+                for g in &groups {
+                    if let Some(v) = per.get_mut(*g) {
+                        add_to(v, i);
+                    }
+                }
+            }
+        }
+        let spend = spend_choice.map(|(_, o)| Band::new(o.lower, o.upper));
+        if let Some(c) = cell {
+            self.weighted_market.push((c, spend, intent));
         }
         self.market.push(Respondent {
             spend,
@@ -530,7 +705,20 @@ impl<'d> Accumulator<'d> {
         self.finish_weighted(params, &CensusWeights::NoCensus, salario_minimo, at)
     }
 
-    /// [`Self::finish`] with the weights the responses were added with.
+    /// The weight of each cell, from the raking of [`Self::units`].
+    fn cell_weights(&self, weights: &CensusWeights) -> Option<CellWeights> {
+        let CensusWeights::Raked { weighting, .. } = weights else {
+            return None;
+        };
+        let members: Vec<u32> = self.weighted_market.iter().map(|(c, _, _)| *c).collect();
+        Some(CellWeights::from_units(
+            self.cells.len(),
+            &members,
+            &weighting.weights,
+        ))
+    }
+
+    /// The report, with the weights of [`Self::units`] (raked by the caller).
     pub(crate) fn finish_weighted(
         self,
         params: &ReportParams,
@@ -539,24 +727,22 @@ impl<'d> Accumulator<'d> {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Report> {
         let min_cell = DEFAULT_MIN_CELL;
-        let is_weighted = matches!(weights, CensusWeights::Raked { .. });
+        let cw = self.cell_weights(weights);
         let questions = self
             .tallies
             .iter()
-            .zip(&self.weighted)
-            .map(|(t, w)| question_report(t, is_weighted.then_some(w)))
+            .zip(&self.cell_tallies)
+            .map(|(t, per_cell)| {
+                let w = cw
+                    .as_ref()
+                    .map(|cw| question_weights(per_cell, cw, t.0.options().len()));
+                question_report(t, w.as_ref())
+            })
             .collect();
         let crosstabs = self
             .crossed
             .iter()
-            .map(|(q, counts)| Crosstab {
-                key: q.key.clone(),
-                text: Label::of(&q.text),
-                rows: IncomeClass::ALL.iter().map(|c| c.as_str().into()).collect(),
-                cols: q.options().iter().map(|o| Label::of(&o.label)).collect(),
-                counts: counts.clone(),
-                chi_square: chi_square_independence(counts).ok(),
-            })
+            .map(|x| self.crosstab(x, cw.as_ref()))
             .collect();
         let counts: BTreeMap<String, usize> = self
             .bairros
@@ -564,18 +750,25 @@ impl<'d> Accumulator<'d> {
             .map(|(b, t)| (b.clone(), t.respondents as usize))
             .collect();
         let hidden = suppressed_groups(&counts, 0, min_cell);
+        let bairro_intent = cw.as_ref().map(|cw| self.bairro_intent(cw));
         let bairros = self
             .bairros
             .iter()
             .filter(|(b, _)| !hidden.contains(*b))
             .map(|(b, t)| {
                 let (pct, ci) = share(t.intent_top2, t.intent_answered);
+                let w = bairro_intent.as_ref().and_then(|m| m.get(b));
+                let (wpct, wci) = w.map_or((None, None), |t| t.share(1));
                 BairroRow {
                     bairro: b.clone(),
                     respondents: t.respondents,
                     completes: t.completes,
                     intent_top2_pct: pct,
                     intent_top2_ci95: ci,
+                    weighted_intent_top2_pct: wpct,
+                    weighted_intent_top2_ci95: wci,
+                    weighted_n: bairro_intent.as_ref().map(|m| m.get(b).map_or(0, |t| t.n)),
+                    weighted_n_eff: w.and_then(|t| t.tally.n_eff()),
                 }
             })
             .collect();
@@ -590,7 +783,17 @@ impl<'d> Accumulator<'d> {
             (n + t.intent_answered, k + t.intent_top2)
         });
         let (intent_top2_pct, intent_top2_ci95) = share(intent_top2, intent_answered);
-        let weighting = self.weighting_report(params, weights, &market, intent_top2_pct);
+        let groups = cw
+            .as_ref()
+            .map(|cw| self.weighted_groups(cw, &market, min_cell));
+        let weighting = self.weighting_report(
+            params,
+            weights,
+            cw.as_ref(),
+            &market,
+            intent_top2_pct,
+            groups,
+        );
         let competitors = self.competitor.map(|(q, counter)| Competitors {
             key: q.key.clone(),
             text: Label::of(&q.text),
@@ -625,27 +828,226 @@ impl<'d> Accumulator<'d> {
         })
     }
 
+    fn crosstab(&self, x: &Crossed<'_>, cw: Option<&CellWeights>) -> Crosstab {
+        let rows: Vec<String> = match (x.by, &self.cceb) {
+            (By::Cceb, Some(t)) => t.classes().iter().map(|c| c.class.clone()).collect(),
+            _ => IncomeClass::ALL.iter().map(|c| c.as_str().into()).collect(),
+        };
+        let cols = x.q.options().len();
+        let weighted = cw.map(|cw| {
+            let mut tallies: Vec<WeightedTally> =
+                (0..rows.len()).map(|_| WeightedTally::new(cols)).collect();
+            let mut n = vec![0u64; rows.len()];
+            for (_, w, flat) in x.cells.weighted(cw) {
+                for (row, t) in tallies.iter_mut().enumerate() {
+                    for col in 0..cols {
+                        let k = flat.get(row * cols + col).copied().unwrap_or(0);
+                        if k > 0 {
+                            let kf = k as f64;
+                            t.w += w * kf;
+                            t.w2 += w * w * kf;
+                            if let Some(o) = t.options.get_mut(col) {
+                                *o += w * kf;
+                            }
+                            if let Some(x) = n.get_mut(row) {
+                                *x += k;
+                            }
+                        }
+                    }
+                }
+            }
+            WeightedCrosstab {
+                row_pct: tallies
+                    .iter()
+                    .map(|t| (0..cols).map(|c| t.share(c).0).collect())
+                    .collect(),
+                n,
+                n_eff: tallies.iter().map(WeightedTally::n_eff).collect(),
+            }
+        });
+        Crosstab {
+            key: x.q.key.clone(),
+            text: Label::of(&x.q.text),
+            by: match x.by {
+                By::Cceb => "classe_cceb",
+                By::Income => "classe_renda",
+            },
+            rows,
+            cols: x.q.options().iter().map(|o| Label::of(&o.label)).collect(),
+            counts: x.counts.clone(),
+            chi_square: chi_square_independence(&x.counts).ok(),
+            weighted,
+        }
+    }
+
+    /// Per bairro: weighted top-two intent (option 1 of a two-option tally) and n.
+    fn bairro_intent(&self, cw: &CellWeights) -> BTreeMap<String, WeightedCount> {
+        let mut out: BTreeMap<String, WeightedCount> = BTreeMap::new();
+        for (c, w, (answered, top2)) in self.cell_intent.weighted(cw) {
+            let e = out
+                .entry(self.cells.bairro(c).to_string())
+                .or_insert_with(|| WeightedCount {
+                    n: 0,
+                    tally: WeightedTally::new(2),
+                });
+            e.n += answered;
+            let (a, k) = (*answered as f64, *top2 as f64);
+            e.tally.w += w * a;
+            e.tally.w2 += w * w * a;
+            if let Some(x) = e.tally.options.get_mut(1) {
+                *x += w * k;
+            }
+        }
+        out
+    }
+
+    /// The weighted mean spend of every scenario and group, beside the unweighted one.
+    fn weighted_groups(
+        &self,
+        cw: &CellWeights,
+        market: &MarketSection,
+        min_cell: usize,
+    ) -> weighted::Groups {
+        let Some(q) = self.spend else {
+            return weighted::Groups::default();
+        };
+        let open_top = market.open_top_spend.unwrap_or(0.0);
+        let bands: Vec<Band> = q
+            .options()
+            .iter()
+            .map(|o| Band::new(o.lower, o.upper))
+            .collect();
+        let value = |s: Scenario, i: usize| bands.get(i).and_then(|b| value_at(b, s, open_top));
+        let moments = |counts: &[u64], s: Scenario| {
+            let mut m = Moments::default();
+            for (i, k) in counts.iter().enumerate() {
+                if let Some(y) = value(s, i)
+                    && *k > 0
+                {
+                    m.add_many(y, *k);
+                }
+            }
+            m
+        };
+        let group = |label: String, all: &[u64], g: usize, s: Scenario, keep: bool| {
+            let unweighted = moments(all, s);
+            let parts: Vec<(f64, Moments)> = self
+                .cell_spend
+                .weighted(cw)
+                .filter_map(|(_, w, per)| per.get(g).map(|v| (w, moments(v, s))))
+                .collect();
+            weighted::group(label, unweighted, &parts, keep, min_cell)
+        };
+        let by_bairro = |s: Scenario| -> Vec<weighted::WeightedGroup> {
+            let counts: BTreeMap<String, usize> = self
+                .bairro_spend
+                .iter()
+                .map(|(b, v)| (b.clone(), v.iter().sum::<u64>() as usize))
+                .collect();
+            let hidden = suppressed_groups(&counts, 0, min_cell);
+            self.bairro_spend
+                .iter()
+                .map(|(b, all)| {
+                    let parts: Vec<(f64, Moments)> = self
+                        .cell_spend
+                        .weighted(cw)
+                        .filter(|(c, _, _)| self.cells.bairro(*c) == b.as_str())
+                        .filter_map(|(_, w, per)| per.get(GROUP_ALL).map(|v| (w, moments(v, s))))
+                        .collect();
+                    weighted::group(
+                        b.clone(),
+                        moments(all, s),
+                        &parts,
+                        !hidden.contains(b),
+                        min_cell,
+                    )
+                })
+                .collect()
+        };
+        let family = |first: usize, labels: Vec<String>, s: Scenario| {
+            let counts: BTreeMap<usize, usize> = (0..labels.len())
+                .map(|k| {
+                    let n = self
+                        .group_spend
+                        .get(first + k)
+                        .map_or(0, |v| v.iter().sum::<u64>());
+                    (k, n as usize)
+                })
+                .collect();
+            let hidden = suppressed_groups(&counts, 0, min_cell);
+            labels
+                .into_iter()
+                .enumerate()
+                .map(|(k, label)| {
+                    let all = self
+                        .group_spend
+                        .get(first + k)
+                        .map_or(&[][..], Vec::as_slice);
+                    group(label, all, first + k, s, !hidden.contains(&k))
+                })
+                .collect::<Vec<_>>()
+        };
+        let all = self
+            .group_spend
+            .get(GROUP_ALL)
+            .map_or(&[][..], Vec::as_slice);
+        let overall = Scenario::ALL
+            .into_iter()
+            .map(|s| (s, group(String::new(), all, GROUP_ALL, s, true)))
+            .collect();
+        let income_labels = IncomeClass::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect();
+        let cceb_labels: Vec<String> = self
+            .cceb
+            .as_ref()
+            .map(|t| t.classes().iter().map(|c| c.class.clone()).collect())
+            .unwrap_or_default();
+        weighted::Groups {
+            overall,
+            by_income_class: family(GROUP_INCOME, income_labels, Scenario::Mid),
+            by_cceb_class: if cceb_labels.is_empty() {
+                Vec::new()
+            } else {
+                family(
+                    GROUP_INCOME + IncomeClass::ALL.len(),
+                    cceb_labels,
+                    Scenario::Mid,
+                )
+            },
+            by_bairro: by_bairro(Scenario::Mid),
+        }
+    }
+
     fn weighting_report(
         &self,
         params: &ReportParams,
         weights: &CensusWeights,
+        cw: Option<&CellWeights>,
         market: &MarketSection,
         unweighted_top2: Option<f64>,
+        groups: Option<weighted::Groups>,
     ) -> WeightingReport {
         let open_top = market.open_top_spend.unwrap_or(0.0);
         let intent_weights = crate::stats::IntentWeights::default();
-        let units: Vec<MarketUnit> = self
-            .weighted_market
-            .iter()
-            .map(|(w, band, intent)| MarketUnit {
-                w: *w,
-                spend: band
-                    .as_ref()
-                    .and_then(|b| crate::stats::midpoint(b, open_top)),
-                intent_weight: intent.and_then(|i| intent_weights.weight(i)),
-                intent_top2: intent.map(|i| i >= 4),
+        let units: Vec<MarketUnit> = cw
+            .map(|cw| {
+                self.weighted_market
+                    .iter()
+                    .filter_map(|(c, band, intent)| {
+                        Some(MarketUnit {
+                            w: cw.get(*c as usize)?,
+                            spend: band
+                                .as_ref()
+                                .and_then(|b| crate::stats::midpoint(b, open_top)),
+                            intent_weight: intent.and_then(|i| intent_weights.weight(i)),
+                            intent_top2: intent.map(|i| i >= 4),
+                        })
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let mid = market
             .estimate
             .as_ref()
@@ -669,6 +1071,7 @@ impl<'d> Accumulator<'d> {
                 capture_given: params.capture_share,
                 resamples: mp.resamples,
                 seed: mp.seed,
+                groups,
             },
         )
     }
@@ -700,6 +1103,40 @@ impl<'d> Accumulator<'d> {
             Err(e) => unavailable(&e.to_string()),
         }
     }
+}
+
+/// A weighted tally with the number of weighted respondents behind it.
+struct WeightedCount {
+    n: u64,
+    tally: WeightedTally,
+}
+
+impl WeightedCount {
+    fn share(&self, i: usize) -> (Option<f64>, Option<(f64, f64)>) {
+        self.tally.share(i)
+    }
+}
+
+/// One question's weighted tally from its cells: weighted respondents who answered, and
+/// the sums of weights.
+fn question_weights(
+    per_cell: &PerCell<CellTally>,
+    cw: &CellWeights,
+    options: usize,
+) -> (u64, WeightedTally) {
+    let mut t = WeightedTally::new(options);
+    let mut n = 0u64;
+    for (_, w, c) in per_cell.weighted(cw) {
+        let a = c.answered as f64;
+        n += c.answered;
+        t.w += w * a;
+        t.w2 += w * w * a;
+        t.wy += w * c.sum;
+        for (x, k) in t.options.iter_mut().zip(&c.options) {
+            *x += w * *k as f64;
+        }
+    }
+    (n, t)
 }
 
 /// The lower bound of the open top band ("acima de R$ X") of a spend question; 0 when it
@@ -927,7 +1364,7 @@ mod tests {
                 confirmed_checks: String::new(),
             }
         };
-        let mut acc = Accumulator::new(&def);
+        let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(1, None, 30));
         acc.add(&response(2, Some("nao_compra"), 70));
         let r = acc

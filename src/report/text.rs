@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::html::{int, interval, money, num, scenario_name};
-use super::model::{Report, Share};
-use super::weighted::WeightingStatus;
+use super::model::{Crosstab, Report, Share};
+use super::weighted::{WeightedGroup, WeightingStatus};
 use crate::i18n::Lang;
 use crate::stats::Scenario;
 use crate::stats::market::GroupResult;
@@ -82,13 +82,32 @@ fn weighting(o: &mut String, r: &Report, lang: Lang) {
             let _ = writeln!(o, "{}", c.no_census);
         }
         WeightingStatus::Failed => {
-            let _ = writeln!(o, "{} {}", c.failed, w.failure.as_deref().unwrap_or(""));
+            let why = if lang.is_english() {
+                w.failure.as_deref()
+            } else {
+                w.failure_pt.as_deref()
+            };
+            let _ = writeln!(
+                o,
+                "{}: {} {}",
+                lang.weights().warning.to_uppercase(),
+                c.failed,
+                why.unwrap_or("")
+            );
         }
         WeightingStatus::Weighted => {
             if w.census.as_ref().is_some_and(|i| i.illustrative) {
                 let _ = writeln!(o, "{}", c.illustrative);
             }
             let _ = writeln!(o, "{}", c.weighted_note);
+            if let Some(g) = &w.margins_gap {
+                let text = if lang.is_english() {
+                    &g.warning
+                } else {
+                    &g.aviso
+                };
+                let _ = writeln!(o, "{}: {text}", lang.weights().warning.to_uppercase());
+            }
             if let Some(s) = &w.summary {
                 let _ = writeln!(
                     o,
@@ -135,6 +154,7 @@ fn weighting(o: &mut String, r: &Report, lang: Lang) {
                     &rows,
                 );
             }
+            weighted_spend(o, r, lang);
             let rows: Vec<Vec<String>> = w
                 .margins
                 .iter()
@@ -170,6 +190,154 @@ fn weighting(o: &mut String, r: &Report, lang: Lang) {
     };
     for a in list {
         let _ = writeln!(o, "  - {a}");
+    }
+}
+
+/// One cross-tab: counts, the test, and the weighted row percentages when weighted.
+fn crosstab(o: &mut String, c: &Crosstab, lang: Lang) {
+    let t = lang.t();
+    let w = lang.weights();
+    let (row_label, by) = if c.by == "classe_cceb" {
+        (w.cceb_class, w.by_cceb)
+    } else {
+        (w.income_class, w.by_income)
+    };
+    let _ = writeln!(o, "\n{} — {by}", c.text.get(lang));
+    if c.weighted.is_some() {
+        let _ = writeln!(o, "{}", w.crosstab_unweighted);
+    }
+    let mut head = vec![row_label];
+    head.extend(c.cols.iter().map(|l| l.get(lang)));
+    let rows: Vec<_> = c
+        .rows
+        .iter()
+        .zip(&c.counts)
+        .map(|(r, k)| {
+            let mut row = vec![r.clone()];
+            row.extend(k.iter().map(|n| int(*n, lang)));
+            row
+        })
+        .collect();
+    table(o, &head, &rows);
+    match &c.chi_square {
+        Some(x) => {
+            let _ = writeln!(
+                o,
+                "  χ² = {}, df = {}, p = {}, V = {}{}",
+                num(x.statistic, 2, lang),
+                x.df,
+                num(x.p_value, 4, lang),
+                num(x.cramers_v, 3, lang),
+                if x.low_expected_warning { " (!)" } else { "" }
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  {}", t.report_chi_none);
+        }
+    }
+    if let Some(wt) = &c.weighted {
+        let _ = writeln!(o, "{}", w.crosstab_weighted);
+        let mut head = vec![row_label];
+        head.extend(c.cols.iter().map(|l| l.get(lang)));
+        head.extend(["n", lang.census().n_eff]);
+        let rows: Vec<_> = c
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut row = vec![r.clone()];
+                if let Some(ps) = wt.row_pct.get(i) {
+                    row.extend(ps.iter().map(|p| p.map_or("–".into(), |p| num(p, 1, lang))));
+                }
+                row.push(int(wt.n.get(i).copied().unwrap_or(0), lang));
+                row.push(
+                    wt.n_eff
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map_or("–".into(), |x| num(x, 1, lang)),
+                );
+                row
+            })
+            .collect();
+        table(o, &head, &rows);
+    }
+}
+
+/// Weighted spend per scenario and by group, beside the unweighted means.
+fn weighted_spend(o: &mut String, r: &Report, lang: Lang) {
+    let w = &r.weighting;
+    let x = lang.weights();
+    let c = lang.census();
+    let cells = |g: &WeightedGroup| -> Vec<String> {
+        if g.suppressed {
+            return vec![x.suppressed.to_string()];
+        }
+        vec![
+            int(g.n, lang),
+            g.unweighted_mean.map_or("–".into(), |m| money(m, lang)),
+            g.weighted_mean.map_or("–".into(), |m| money(m, lang)),
+            interval(g.ci95, |v| money(v, lang)),
+            g.n_eff.map_or("–".into(), |v| num(v, 1, lang)),
+        ]
+    };
+    if !w.scenarios.is_empty() {
+        let _ = writeln!(o, "{}", x.scenarios_title);
+        let rows: Vec<_> = w
+            .scenarios
+            .iter()
+            .map(|s| {
+                let mut row = vec![scenario_name(s.scenario, lang.t()).to_string()];
+                row.extend(cells(&s.spend));
+                row.push(s.market_monthly.map_or("–".into(), |m| money(m, lang)));
+                row.push(s.potential_monthly.map_or("–".into(), |m| money(m, lang)));
+                row
+            })
+            .collect();
+        table(
+            o,
+            &[
+                x.scenario,
+                "n",
+                x.mean_unweighted,
+                x.mean_weighted,
+                x.ci_linear,
+                c.n_eff,
+                x.market_weighted,
+                x.potential_weighted,
+            ],
+            &rows,
+        );
+    }
+    for (title, groups) in [
+        (x.groups_title_income, &w.by_income_class),
+        (x.groups_title_cceb, &w.by_cceb_class),
+        (x.groups_title_bairro, &w.by_bairro),
+    ] {
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "{title}");
+        let rows: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                let mut row = vec![g.group.clone()];
+                row.extend(cells(g));
+                row
+            })
+            .collect();
+        table(
+            o,
+            &[
+                x.group,
+                "n",
+                x.mean_unweighted,
+                x.mean_weighted,
+                x.ci_linear,
+                c.n_eff,
+            ],
+            &rows,
+        );
     }
 }
 
@@ -231,8 +399,13 @@ pub fn render(r: &Report, lang: Lang) -> String {
     if let Some(why) = &r.market.unavailable {
         let _ = writeln!(o, "{}: {why}", t.report_unavailable);
     }
+    let plain = if r.weighting.status == WeightingStatus::Weighted {
+        format!(" {}", lang.weights().unweighted_suffix)
+    } else {
+        String::new()
+    };
     if let Some(e) = &r.market.estimate {
-        let _ = writeln!(o, "{}", t.report_spend);
+        let _ = writeln!(o, "{}{plain}", t.report_spend);
         let rows: Vec<Vec<String>> = e
             .scenarios
             .iter()
@@ -244,7 +417,11 @@ pub fn render(r: &Report, lang: Lang) -> String {
             &rows,
         );
         if let Some(mid) = e.scenario(Scenario::Mid) {
-            let _ = writeln!(o, "{} ({})", t.report_by_class, t.report_scenario_mid);
+            let _ = writeln!(
+                o,
+                "{} ({}){plain}",
+                t.report_by_class, t.report_scenario_mid
+            );
             let rows: Vec<_> = mid
                 .by_income_class
                 .iter()
@@ -255,7 +432,11 @@ pub fn render(r: &Report, lang: Lang) -> String {
                 &[t.report_class, "n", t.report_mean, t.report_ci],
                 &rows,
             );
-            let _ = writeln!(o, "{} ({})", t.report_by_bairro, t.report_scenario_mid);
+            let _ = writeln!(
+                o,
+                "{} ({}){plain}",
+                t.report_by_bairro, t.report_scenario_mid
+            );
             let rows: Vec<_> = mid
                 .by_bairro
                 .iter()
@@ -356,62 +537,42 @@ pub fn render(r: &Report, lang: Lang) -> String {
             table(&mut o, &[t.report_range, t.report_count], &rows);
         }
     }
-    let _ = writeln!(o, "\n== {} ==", t.report_crosstabs);
+    let _ = writeln!(o, "\n== {} ==", lang.weights().crosstabs_title);
     for c in &r.crosstabs {
-        let _ = writeln!(o, "\n{}", c.text.get(lang));
-        let mut head = vec![t.report_class];
-        head.extend(c.cols.iter().map(|l| l.get(lang)));
-        let rows: Vec<_> = c
-            .rows
-            .iter()
-            .zip(&c.counts)
-            .map(|(r, k)| {
-                let mut row = vec![r.clone()];
-                row.extend(k.iter().map(|n| int(*n, lang)));
-                row
-            })
-            .collect();
-        table(&mut o, &head, &rows);
-        match &c.chi_square {
-            Some(x) => {
-                let _ = writeln!(
-                    o,
-                    "  χ² = {}, df = {}, p = {}, V = {}{}",
-                    num(x.statistic, 2, lang),
-                    x.df,
-                    num(x.p_value, 4, lang),
-                    num(x.cramers_v, 3, lang),
-                    if x.low_expected_warning { " (!)" } else { "" }
-                );
-            }
-            None => {
-                let _ = writeln!(o, "  {}", t.report_chi_none);
-            }
-        }
+        crosstab(&mut o, c, lang);
     }
     let _ = writeln!(o, "\n== {} ==", t.report_bairros);
+    let weighted = r.weighting.status == WeightingStatus::Weighted;
     let rows: Vec<_> = r
         .bairros
         .iter()
         .map(|b| {
-            vec![
+            let mut row = vec![
                 b.bairro.clone(),
                 int(b.respondents, lang),
                 int(b.completes, lang),
                 b.intent_top2_pct.map_or("–".into(), |p| num(p, 1, lang)),
-            ]
+            ];
+            if weighted {
+                row.push(
+                    b.weighted_intent_top2_pct
+                        .map_or("–".into(), |p| num(p, 1, lang)),
+                );
+                row.push(b.weighted_n_eff.map_or("–".into(), |x| num(x, 1, lang)));
+            }
+            row
         })
         .collect();
-    table(
-        &mut o,
-        &[
-            t.report_bairro,
-            t.report_respondents,
-            t.report_completes,
-            "%",
-        ],
-        &rows,
-    );
+    let mut head = vec![
+        t.report_bairro,
+        t.report_respondents,
+        t.report_completes,
+        t.report_intent_top2,
+    ];
+    if weighted {
+        head.extend([lang.weights().intent_weighted, lang.census().n_eff]);
+    }
+    table(&mut o, &head, &rows);
     if r.bairros_suppressed > 0 {
         let _ = writeln!(
             o,

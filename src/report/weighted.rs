@@ -12,8 +12,12 @@ use serde::Serialize;
 
 use crate::census::weighting::{NOT_INFORMED, Weighting};
 use crate::db::census::{CensusWeights, ImportInfo};
+use crate::i18n::Lang;
 use crate::stats::weighted::wilson_on;
-use crate::stats::{Statistic, WeightSummary, weight_summary, weighted_bootstrap_ci};
+use crate::stats::{
+    Moments, Scenario, Statistic, WeightSummary, weight_summary, weighted_bootstrap_ci,
+    weighted_mean_ci,
+};
 
 /// Confidence of the weighted intervals.
 const CONFIDENCE: f64 = 0.95;
@@ -36,11 +40,6 @@ impl WeightedTally {
             options: vec![0.0; options],
             ..WeightedTally::default()
         }
-    }
-
-    pub(crate) fn answered(&mut self, w: f64) {
-        self.w += w;
-        self.w2 += w * w;
     }
 
     /// Effective n of those who answered (Kish).
@@ -128,6 +127,86 @@ pub struct WeightedShareRow {
     pub deff: f64,
 }
 
+/// A group's mean monthly spend per household, unweighted beside weighted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedGroup {
+    /// Class letter or bairro; empty for everyone.
+    pub group: String,
+    /// Respondents with a spend answer (the usual base) and their mean.
+    pub n: u64,
+    pub unweighted_mean: Option<f64>,
+    /// Weighted respondents with a spend answer, their effective n, the weighted mean
+    /// and its 95% interval (Taylor linearization, see [`weighted_mean_ci`]).
+    pub weighted_n: u64,
+    pub n_eff: Option<f64>,
+    pub weighted_mean: Option<f64>,
+    pub ci95: Option<(f64, f64)>,
+    /// Fewer than the minimum cell of respondents, or hidden to protect such a group:
+    /// no figure is shown.
+    pub suppressed: bool,
+}
+
+/// One group's figures; `keep` is false when small-cell protection hides it.
+pub(crate) fn group(
+    label: String,
+    unweighted: Moments,
+    parts: &[(f64, Moments)],
+    keep: bool,
+    min_cell: usize,
+) -> WeightedGroup {
+    let min = min_cell.max(1) as u64;
+    let weighted_n: u64 = parts.iter().map(|(_, m)| m.n).sum();
+    let suppressed = !keep || unweighted.n < min;
+    let w = (!suppressed && weighted_n >= min)
+        .then(|| weighted_mean_ci(parts.iter().copied(), CONFIDENCE))
+        .flatten();
+    WeightedGroup {
+        group: label,
+        n: unweighted.n,
+        unweighted_mean: (!suppressed && unweighted.n > 0)
+            .then(|| unweighted.sum / unweighted.n as f64),
+        weighted_n: if suppressed { 0 } else { weighted_n },
+        n_eff: w.map(|w| w.n_eff),
+        weighted_mean: w.map(|w| w.mean),
+        ci95: w.map(|w| w.ci),
+        suppressed,
+    }
+}
+
+/// The weighted spend, market and potential of one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightedScenario {
+    pub scenario: Scenario,
+    pub spend: WeightedGroup,
+    /// Weighted mean × total households, with the interval scaled alike.
+    pub market_monthly: Option<f64>,
+    pub market_ci95: Option<(f64, f64)>,
+    /// Market × the capture share of [`WeightedMarket::capture_share`].
+    pub potential_monthly: Option<f64>,
+    pub potential_ci95: Option<(f64, f64)>,
+}
+
+/// The weighted spend of every scenario and group, gathered by the accumulator.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Groups {
+    pub overall: Vec<(Scenario, WeightedGroup)>,
+    pub by_income_class: Vec<WeightedGroup>,
+    pub by_cceb_class: Vec<WeightedGroup>,
+    pub by_bairro: Vec<WeightedGroup>,
+}
+
+/// Why the margins were not met, when trimming kept the weights within their bounds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarginsGap {
+    /// The largest gap, in percent of the target, and where.
+    pub gap_pct: f64,
+    pub margin: String,
+    pub category: String,
+    /// The warning in Portuguese and English.
+    pub aviso: String,
+    pub warning: String,
+}
+
 /// Whether and how the report is weighted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,7 +223,14 @@ pub enum WeightingStatus {
 pub struct WeightingReport {
     pub status: WeightingStatus,
     pub census: Option<ImportInfo>,
+    /// Why raking failed, in English and Portuguese.
     pub failure: Option<String>,
+    pub failure_pt: Option<String>,
+    /// The trim bounds (× mean weight) and whether the margins were met within them;
+    /// when not, how far they stayed.
+    pub trim_bounds: Option<(f64, f64)>,
+    pub margins_met: bool,
+    pub margins_gap: Option<MarginsGap>,
     pub margins_used: Vec<String>,
     /// All weighted respondents: n, effective n, design effect.
     pub summary: Option<WeightSummary>,
@@ -162,6 +248,13 @@ pub struct WeightingReport {
     /// Top-two purchase intent, weighted.
     pub intent_top2: Option<WeightedShareRow>,
     pub market: Option<WeightedMarket>,
+    /// Lower, Mid and Upper: weighted mean spend, market and potential.
+    pub scenarios: Vec<WeightedScenario>,
+    /// Mean spend (Mid scenario) by income class, Critério Brasil class (empty without
+    /// its items) and bairro, unweighted beside weighted.
+    pub by_income_class: Vec<WeightedGroup>,
+    pub by_cceb_class: Vec<WeightedGroup>,
+    pub by_bairro: Vec<WeightedGroup>,
     /// The assumptions of the weighting, in English and Portuguese (same order).
     pub assumptions: Vec<String>,
     pub premissas: Vec<String>,
@@ -190,6 +283,8 @@ pub(crate) struct Inputs<'a> {
     pub capture_given: Option<f64>,
     pub resamples: usize,
     pub seed: u64,
+    /// The weighted spend per scenario and group (`None`: not weighted).
+    pub groups: Option<Groups>,
 }
 
 fn pct_of(part: f64, total: f64) -> f64 {
@@ -283,12 +378,59 @@ fn intent(inputs: &Inputs<'_>) -> Option<WeightedShareRow> {
     })
 }
 
+fn scenario(
+    s: Scenario,
+    spend: WeightedGroup,
+    households: Option<u64>,
+    capture: Option<f64>,
+) -> WeightedScenario {
+    let h = households.map(|h| h as f64);
+    let market_monthly = spend.weighted_mean.zip(h).map(|(m, h)| m * h);
+    let market_ci95 = spend.ci95.zip(h).map(|((lo, hi), h)| (lo * h, hi * h));
+    WeightedScenario {
+        scenario: s,
+        potential_monthly: market_monthly.zip(capture).map(|(m, c)| m * c),
+        potential_ci95: market_ci95
+            .zip(capture)
+            .map(|((lo, hi), c)| (lo * c, hi * c)),
+        market_monthly,
+        market_ci95,
+        spend,
+    }
+}
+
+/// The largest margin gap when trimming won over the margins.
+fn margins_gap(w: &Weighting) -> Option<MarginsGap> {
+    if w.raked.margins_met {
+        return None;
+    }
+    let bounds = w.raked.bounds?;
+    let (margin, c) = w
+        .raked
+        .margins
+        .iter()
+        .flat_map(|m| m.categories.iter().map(move |c| (m, c)))
+        .max_by(|a, b| a.1.relative_error.total_cmp(&b.1.relative_error))?;
+    let gap_pct = c.relative_error * 100.0;
+    Some(MarginsGap {
+        gap_pct,
+        margin: margin.margin.clone(),
+        category: c.category.clone(),
+        aviso: Lang::Pt.margins_gap(bounds, gap_pct, &margin.margin, &c.category),
+        warning: Lang::En.margins_gap(bounds, gap_pct, &margin.margin, &c.category),
+    })
+}
+
 /// The weighting section from the weights and the weighted respondents' inputs.
 pub(crate) fn build(weights: &CensusWeights, inputs: &Inputs<'_>) -> WeightingReport {
     let mut r = WeightingReport {
         status: WeightingStatus::NoCensus,
         census: weights.stored().map(|s| s.info.clone()),
         failure: None,
+        failure_pt: None,
+        trim_bounds: None,
+        margins_met: false,
+        margins_gap: None,
         margins_used: Vec::new(),
         summary: None,
         outside: 0,
@@ -300,14 +442,21 @@ pub(crate) fn build(weights: &CensusWeights, inputs: &Inputs<'_>) -> WeightingRe
         margins: Vec::new(),
         intent_top2: None,
         market: None,
+        scenarios: Vec::new(),
+        by_income_class: Vec::new(),
+        by_cceb_class: Vec::new(),
+        by_bairro: Vec::new(),
         assumptions: Vec::new(),
         premissas: Vec::new(),
     };
     match weights {
         CensusWeights::NoCensus => {}
-        CensusWeights::Failed { reason, .. } => {
+        CensusWeights::Failed {
+            reason, reason_pt, ..
+        } => {
             r.status = WeightingStatus::Failed;
             r.failure = Some(reason.clone());
+            r.failure_pt = Some(reason_pt.clone());
         }
         CensusWeights::Raked { weighting: w, .. } => {
             r.status = WeightingStatus::Weighted;
@@ -327,6 +476,20 @@ pub(crate) fn build(weights: &CensusWeights, inputs: &Inputs<'_>) -> WeightingRe
             r.margins = margin_rows(w);
             r.intent_top2 = intent(inputs);
             r.market = market(inputs);
+            r.trim_bounds = w.raked.bounds;
+            r.margins_met = w.raked.margins_met;
+            r.margins_gap = margins_gap(w);
+            if let Some(g) = &inputs.groups {
+                let capture = r.market.as_ref().and_then(|m| m.capture_share);
+                r.scenarios = g
+                    .overall
+                    .iter()
+                    .map(|(s, spend)| scenario(*s, spend.clone(), inputs.households, capture))
+                    .collect();
+                r.by_income_class = g.by_income_class.clone();
+                r.by_cceb_class = g.by_cceb_class.clone();
+                r.by_bairro = g.by_bairro.clone();
+            }
         }
     }
     let (pt, en) = assumptions(&r, inputs);
@@ -355,12 +518,14 @@ fn assumptions(r: &WeightingReport, inputs: &Inputs<'_>) -> (Vec<String>, Vec<St
         }
         WeightingStatus::Failed => {
             let why = r.failure.clone().unwrap_or_default();
+            let porque = r.failure_pt.clone().unwrap_or_default();
             pt.push(format!(
-                "A calibração às margens do censo falhou ({why}); os resultados são não \
-                 ponderados."
+                "A calibração às margens do censo falhou ({porque}); os resultados são não \
+                 ponderados, e a coluna peso das exportações fica vazia."
             ));
             en.push(format!(
-                "Raking to the census margins failed ({why}); the figures are unweighted."
+                "Raking to the census margins failed ({why}); the figures are unweighted, and \
+                 the exports' peso column is empty."
             ));
             return (pt, en);
         }
@@ -443,30 +608,45 @@ fn assumptions(r: &WeightingReport, inputs: &Inputs<'_>) -> (Vec<String>, Vec<St
              ({share:.1}% in the census); the others share its target."
         ));
     }
-    if let Some((lo, hi)) = r.weight_range {
+    if let (Some((lo, hi)), Some((lower, upper))) = (r.weight_range, r.trim_bounds) {
         pt.push(format!(
-            "Pesos aparados aos limites configurados (weighting.trim_lower/trim_upper, × \
-             média) e calibrados de novo; {} pesos aparados na última rodada; pesos finais de {lo:.2} \
-             a {hi:.2} vezes a média.",
-            r.trimmed
+            "Aparo dos pesos: limites de {lower} a {upper} vezes a média \
+             (weighting.trim_lower/trim_upper); {} pesos ficaram fora deles na primeira \
+             calibração; pesos aparados e calibrados de novo, em rodadas, até que margens e \
+             limites valham juntos ou até o limite de rodadas; pesos finais de {lo:.2} a \
+             {hi:.2} vezes a média. {}",
+            r.trimmed,
+            match &r.margins_gap {
+                None => "As margens foram atingidas.".to_string(),
+                Some(g) => g.aviso.clone(),
+            }
         ));
         en.push(format!(
-            "Weights trimmed to the configured bounds (weighting.trim_lower/trim_upper, \
-             × mean) and raked again; {} weights clamped in the last round; final weights \
-             {lo:.2} to {hi:.2} × mean.",
-            r.trimmed
+            "Weight trimming: bounds {lower} to {upper} × mean \
+             (weighting.trim_lower/trim_upper); {} weights were outside them after the first \
+             raking; weights trimmed and raked again, in rounds, until margins and bounds both \
+             hold or the round limit; final weights {lo:.2} to {hi:.2} × mean. {}",
+            r.trimmed,
+            match &r.margins_gap {
+                None => "The margins were met.".to_string(),
+                Some(g) => g.warning.clone(),
+            }
         ));
     }
     pt.push(
         "Intervalos ponderados: Wilson sobre o n efetivo de Kish, n_ef = (Σw)²/Σw², e efeito \
-         de delineamento = n/n_ef; gasto médio por bootstrap ponderado (os pesos não são \
-         recalculados em cada reamostragem, o que subestima um pouco a incerteza)."
+         de delineamento = n/n_ef; gasto médio do cenário Médio por bootstrap ponderado (os \
+         pesos não são recalculados em cada reamostragem, o que subestima um pouco a \
+         incerteza); médias por cenário, classe e bairro com o erro-padrão linearizado \
+         (Taylor) da média ponderada, como o svymean do pacote survey do R."
             .to_string(),
     );
     en.push(
         "Weighted intervals: Wilson on Kish's effective n, n_eff = (Σw)²/Σw², and design \
-         effect = n/n_eff; mean spend by a weighted bootstrap (the weights are not raked \
-         again in each resample, which slightly understates the uncertainty)."
+         effect = n/n_eff; the Mid scenario's mean spend by a weighted bootstrap (the weights \
+         are not raked again in each resample, which slightly understates the uncertainty); \
+         means by scenario, class and bairro with the linearized (Taylor) standard error of \
+         the weighted mean, as R survey's svymean."
             .to_string(),
     );
     pt.push(format!(

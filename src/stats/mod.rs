@@ -48,6 +48,6 @@ pub use market::{
 pub use proportion::{CategoryShare, Distribution, wilson_interval};
 pub use raking::{Margin, MarginReport, RakeError, RakeOptions, Raked, Targets, rake};
 pub use weighted::{
-    Statistic, WeightSummary, WeightedBootstrapCi, WeightedShare, weight_summary,
-    weighted_bootstrap_ci, weighted_mean, weighted_share,
+    Moments, Statistic, WeightSummary, WeightedBootstrapCi, WeightedMeanCi, WeightedShare,
+    weight_summary, weighted_bootstrap_ci, weighted_mean, weighted_mean_ci, weighted_share,
 };

@@ -5,9 +5,16 @@
 //! Algorithm (Deming and Stephan 1940; as R's `survey::rake` and `anesrake`): start from
 //! the base weights; for each margin in turn, multiply each response's weight by
 //! target / current weighted total of its category; sweep until every category of every
-//! margin is within `tolerance` (relative) of its target. Trimming then clamps weights to
-//! `[lower, upper] × mean weight` and rakes again, a few rounds, because a clamp moves
-//! the margins away from their targets.
+//! margin is within `tolerance` (relative) of its target.
+//!
+//! Trimming is the usual trim-and-rerake loop (Kalton and Flores-Cervantes 2003, §4;
+//! `anesrake`'s `cap` with `iterate`): clamp the weights to `[lower, upper] × mean weight`,
+//! rake again, and repeat until both the margins are within tolerance and the weights
+//! within the bounds, or `max_trim_rounds` rounds are done. When both cannot hold, the
+//! bounds win: the result ends on a clamp, so every weight is within the bounds, and
+//! [`Raked::margins_met`] with the margin report says how far each category stayed from
+//! its target. A weight far outside the bounds is the worse failure for the analyst (one
+//! respondent speaking for many) than a margin a fraction of a percent off.
 //!
 //! Raking converges for any table without empty cells and for tables whose zeros allow a
 //! joint distribution with the given margins (R `survey::rake` docs); a category with a
@@ -58,7 +65,7 @@ impl Default for RakeOptions {
             tolerance: 1e-6,
             max_iterations: 100,
             trim: Some((0.3, 3.0)),
-            max_trim_rounds: 10,
+            max_trim_rounds: 50,
         }
     }
 }
@@ -93,8 +100,15 @@ pub struct Raked {
     pub iterations: u32,
     /// Rake–trim rounds done (1 without trimming).
     pub trim_rounds: u32,
-    /// Weights clamped in the last trimming round.
+    /// Weights outside the trim bounds after the first raking, clamped (0 when none were
+    /// or without trimming).
     pub trimmed: u64,
+    /// The trim bounds (× mean weight) the weights are within; `None` without trimming.
+    pub bounds: Option<(f64, f64)>,
+    /// Whether every category ended within the tolerance of its target. False only when
+    /// trimming kept the weights within their bounds at the margins' expense: the margin
+    /// report gives each category's remaining gap.
+    pub margins_met: bool,
     /// Largest relative error of any category at the end.
     pub max_relative_error: f64,
     /// Smallest and largest weight as multiples of the mean weight.
@@ -166,27 +180,25 @@ pub fn rake(
         None => vec![1.0; n],
     };
     let targets = resolve_targets(margins, n, weights.iter().sum())?;
-    let mut iterations = 0u32;
-    let mut rounds = 0u32;
+    // The first raking must meet the margins: if it cannot, no trimming will.
+    let mut iterations = sweep_until_converged(&mut weights, margins, &targets, options)?;
+    let mut rounds = 1u32;
     let mut trimmed = 0u64;
-    loop {
-        rounds = rounds.saturating_add(1);
-        let done = sweep_until_converged(&mut weights, margins, &targets, options)?;
-        iterations = iterations.saturating_add(done);
-        let Some((lower, upper)) = options.trim else {
-            break;
-        };
-        let clamped = trim(&mut weights, lower, upper);
-        if clamped == 0 {
-            break;
-        }
-        trimmed = clamped;
-        if rounds >= options.max_trim_rounds {
-            // The clamp moved the margins: rake once more and keep the margins exact,
-            // with weights slightly outside the bounds rather than margins missed.
-            let done = sweep_until_converged(&mut weights, margins, &targets, options)?;
+    if let Some((lower, upper)) = options.trim {
+        let total: f64 = weights.iter().sum();
+        loop {
+            let clamped = trim(&mut weights, lower, upper, total);
+            if rounds == 1 {
+                trimmed = clamped;
+            }
+            if clamped == 0 || rounds >= options.max_trim_rounds {
+                // Either both hold, or the last step was a clamp: the bounds hold and
+                // the margins keep whatever gap the report shows.
+                break;
+            }
+            rounds = rounds.saturating_add(1);
+            let (done, _) = sweep(&mut weights, margins, &targets, options);
             iterations = iterations.saturating_add(done);
-            break;
         }
     }
     let margins_report = report(&weights, margins, &targets);
@@ -200,6 +212,8 @@ pub fn rake(
         iterations,
         trim_rounds: rounds,
         trimmed,
+        bounds: options.trim,
+        margins_met: max_relative_error < options.tolerance,
         max_relative_error,
         weight_range: (lo / mean, hi / mean),
         margins: margins_report,
@@ -315,13 +329,20 @@ fn resolve_targets(
 
 /// Weighted total of each category.
 fn category_totals(weights: &[f64], codes: &[u32], k: usize) -> Vec<f64> {
-    let mut sums = vec![0.0; k];
+    let mut sums = Vec::new();
+    category_totals_into(&mut sums, weights, codes, k);
+    sums
+}
+
+/// [`category_totals`] into a reused buffer (the sweeps run it thousands of times).
+fn category_totals_into(sums: &mut Vec<f64>, weights: &[f64], codes: &[u32], k: usize) {
+    sums.clear();
+    sums.resize(k, 0.0);
     for (w, &c) in weights.iter().zip(codes) {
         if let Some(s) = sums.get_mut(c as usize) {
             *s += w;
         }
     }
-    sums
 }
 
 fn relative_error(achieved: f64, target: f64) -> f64 {
@@ -339,20 +360,40 @@ fn sweep_until_converged(
     targets: &[Vec<f64>],
     options: &RakeOptions,
 ) -> Result<u32, RakeError> {
+    let (done, converged) = sweep(weights, margins, targets, options);
+    if converged {
+        return Ok(done);
+    }
+    let margins_report = report(weights, margins, targets);
+    Err(RakeError::NotConverged {
+        iterations: done,
+        max_relative_error: max_error(&margins_report),
+        tolerance: options.tolerance,
+        margins: margins_report,
+    })
+}
+
+/// Sweeps until every category is within the tolerance or `max_iterations` sweeps are
+/// done: the sweeps done and whether the margins hold.
+fn sweep(
+    weights: &mut [f64],
+    margins: &[Margin],
+    targets: &[Vec<f64>],
+    options: &RakeOptions,
+) -> (u32, bool) {
     let mut done = 0u32;
+    let mut sums: Vec<f64> = Vec::new();
+    let mut factors: Vec<f64> = Vec::new();
     while done < options.max_iterations {
         done = done.saturating_add(1);
         let mut worst = 0.0f64;
         for (m, target) in margins.iter().zip(targets) {
-            let sums = category_totals(weights, &m.codes, target.len());
-            let factors: Vec<f64> = sums
-                .iter()
-                .zip(target)
-                .map(|(s, t)| {
-                    worst = worst.max(relative_error(*s, *t));
-                    if *s > 0.0 { t / s } else { 1.0 }
-                })
-                .collect();
+            category_totals_into(&mut sums, weights, &m.codes, target.len());
+            factors.clear();
+            factors.extend(sums.iter().zip(target).map(|(s, t)| {
+                worst = worst.max(relative_error(*s, *t));
+                if *s > 0.0 { t / s } else { 1.0 }
+            }));
             for (w, &c) in weights.iter_mut().zip(&m.codes) {
                 if let Some(f) = factors.get(c as usize) {
                     *w *= f;
@@ -362,36 +403,76 @@ fn sweep_until_converged(
         // `worst` is measured before each margin's own adjustment: below the tolerance,
         // the sweep changed every weight by less than it, and the margins hold.
         if worst < options.tolerance {
-            return Ok(done);
+            return (done, true);
         }
     }
-    let margins_report = report(weights, margins, targets);
-    let max_relative_error = max_error(&margins_report);
-    if max_relative_error < options.tolerance {
-        return Ok(done);
-    }
-    Err(RakeError::NotConverged {
-        iterations: done,
-        max_relative_error,
-        tolerance: options.tolerance,
-        margins: margins_report,
-    })
+    let met = max_error(&report(weights, margins, targets)) < options.tolerance;
+    (done, met)
 }
 
-/// Clamps weights to `[lower, upper] × mean`; how many were clamped.
-fn trim(weights: &mut [f64], lower: f64, upper: f64) -> u64 {
-    let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
+/// Clamps weights to `[lower, upper] × mean`, the mean of weights summing to `total`,
+/// and gives what the clamp took or added to the weights not clamped, in proportion, so
+/// the total is kept (R `survey::trimWeights(..., strict = TRUE)`); how many were
+/// clamped. A redistributed weight may cross a bound in turn: it is clamped in the next
+/// pass, and a clamped weight stays clamped, so at most one pass per weight is needed.
+fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
+    let mean = total / weights.len().max(1) as f64;
     let (lo, hi) = (lower * mean, upper * mean);
-    // A weight a rounding error outside a bound is not worth another round.
+    // A weight a rounding error outside a bound is not worth another pass.
     let slack = 1e-9 * mean;
-    let mut clamped = 0u64;
-    for w in weights.iter_mut() {
-        if *w < lo - slack || *w > hi + slack {
-            *w = w.clamp(lo, hi);
-            clamped = clamped.saturating_add(1);
+    let mut clamped = vec![false; weights.len()];
+    for _ in 0..=weights.len() {
+        let mut moved = false;
+        for (w, c) in weights.iter_mut().zip(&mut clamped) {
+            if *w < lo - slack || *w > hi + slack {
+                *w = w.clamp(lo, hi);
+                *c = true;
+                moved = true;
+            }
+        }
+        let (fixed, free) =
+            weights.iter().zip(&clamped).fold(
+                (0.0, 0.0),
+                |(f, u), (w, c)| if *c { (f + w, u) } else { (f, u + w) },
+            );
+        if free > 0.0 {
+            let scale = (total - fixed).max(0.0) / free;
+            for (w, c) in weights.iter_mut().zip(&clamped) {
+                if !*c {
+                    *w *= scale;
+                }
+            }
+        }
+        if !moved {
+            break;
         }
     }
-    clamped
+    // Every weight at a bound (tight bounds, few distinct weights): nothing is free to
+    // take up the difference, so the weights at the bound the total lies towards share
+    // it equally; they stay within the bounds, since the total is n × mean.
+    let sum: f64 = weights.iter().sum();
+    if (sum - total).abs() > 1e-9 * total.abs().max(1.0) {
+        let raise = sum < total;
+        let movable = |w: f64| {
+            if raise {
+                w <= lo + slack
+            } else {
+                w >= hi - slack
+            }
+        };
+        let (moved_sum, count) = weights
+            .iter()
+            .filter(|w| movable(**w))
+            .fold((0.0, 0usize), |(s, n), w| (s + w, n.saturating_add(1)));
+        if count > 0 {
+            let each = ((total - (sum - moved_sum)) / count as f64).clamp(lo, hi);
+            weights
+                .iter_mut()
+                .filter(|w| movable(**w))
+                .for_each(|w| *w = each);
+        }
+    }
+    clamped.iter().filter(|c| **c).count() as u64
 }
 
 fn report(weights: &[f64], margins: &[Margin], targets: &[Vec<f64>]) -> Vec<MarginReport> {
@@ -562,13 +643,109 @@ mod tests {
         )
         .unwrap();
         assert!(trimmed.trim_rounds > 1);
+        assert!(trimmed.trimmed > 0);
+        assert!(trimmed.margins_met, "{}", trimmed.max_relative_error);
         assert!(trimmed.max_relative_error < 1e-6, "margins still met");
         assert!(trimmed.weight_range.1 < untrimmed.weight_range.1);
         assert!(
-            trimmed.weight_range.1 <= 1.8 + 0.05,
+            trimmed.weight_range.1 <= 1.8 + 1e-6 && trimmed.weight_range.0 >= 0.5 - 1e-6,
             "{:?}",
             trimmed.weight_range
         );
+        assert!((trimmed.weights.iter().sum::<f64>() - 183.0).abs() < 1e-6);
+    }
+
+    /// 100 respondents, 10 of them in group `b` whose target is 60%: raked, each `b`
+    /// weighs 6 × the mean, far above an upper bound of 3.
+    fn lopsided(trim: Option<(f64, f64)>, rounds: u32) -> Result<Raked, RakeError> {
+        let codes: Vec<u32> = (0..100).map(|i| u32::from(i < 10)).collect();
+        let age: Vec<u32> = (0..100).map(|i| i % 2).collect();
+        rake(
+            None,
+            &[
+                Margin {
+                    name: "grupo".into(),
+                    categories: vec!["a".into(), "b".into()],
+                    codes,
+                    targets: Targets::Shares(vec![0.4, 0.6]),
+                },
+                Margin {
+                    name: "idade".into(),
+                    categories: vec!["jovem".into(), "velho".into()],
+                    codes: age,
+                    targets: Targets::Shares(vec![0.5, 0.5]),
+                },
+            ],
+            &RakeOptions {
+                trim,
+                max_trim_rounds: rounds,
+                ..RakeOptions::default()
+            },
+        )
+    }
+
+    #[test]
+    fn when_bounds_and_margins_cannot_both_hold_the_bounds_win_and_the_gap_is_reported() {
+        let free = lopsided(None, 1).unwrap();
+        assert!(free.margins_met);
+        // b weighs 0.6 / 10 each, a 0.4 / 90: 13.5 × as much; × mean (1): 6 and 0.444.
+        assert!(
+            (free.weight_range.1 - 6.0).abs() < 1e-6,
+            "{:?}",
+            free.weight_range
+        );
+        let bounded = lopsided(Some((0.3, 3.0)), 50).unwrap();
+        let (lo, hi) = bounded.weight_range;
+        assert!(lo >= 0.3 - 1e-9 && hi <= 3.0 + 1e-9, "{lo} {hi}");
+        assert_eq!(bounded.bounds, Some((0.3, 3.0)));
+        assert!(!bounded.margins_met);
+        assert_eq!(bounded.trimmed, 10, "the ten b were above 3 × the mean");
+        assert!((bounded.weights.iter().sum::<f64>() - 100.0).abs() < 1e-6);
+        // The most b can reach: 10 weights at 3 × the mean of 100 weights.
+        let b = &bounded.margins[0].categories[1];
+        assert_eq!(b.category, "b");
+        assert!(b.achieved < 60.0 && b.achieved > 25.0, "{}", b.achieved);
+        assert!(b.relative_error > 0.1);
+        // a takes the rest (70 for a target of 40): the largest gap, 0.75.
+        let a = &bounded.margins[0].categories[0];
+        assert!((a.achieved + b.achieved - 100.0).abs() < 1e-9);
+        assert!((bounded.max_relative_error - a.relative_error).abs() < 1e-12);
+        // One round is the plain raking followed by the clamp: bounds again, bigger gap
+        // or equal, never a weight outside.
+        let one = lopsided(Some((0.3, 3.0)), 1).unwrap();
+        assert_eq!(one.trim_rounds, 1);
+        assert!(one.weight_range.1 <= 3.0 + 1e-9);
+        assert!(!one.margins_met);
+    }
+
+    #[test]
+    fn trim_holds_the_bounds_of_the_mean_and_keeps_the_total() {
+        // As survey::trimWeights(lower = 0.3, upper = 3, strict = TRUE) on weights of
+        // mean 1: 40 → 3 and 0.01 → 0.3; the 8 others share the rest, 6.7 / 8 each.
+        let mut w = vec![0.01, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 40.0];
+        assert_eq!(trim(&mut w, 0.3, 3.0, 10.0), 2);
+        assert!((w.iter().sum::<f64>() - 10.0).abs() < 1e-9, "{w:?}");
+        assert!((w[0] - 0.3).abs() < 1e-12 && (w[9] - 3.0).abs() < 1e-12);
+        assert!((w[1] - 6.7 / 8.0).abs() < 1e-12, "{w:?}");
+        // Redistribution pushes a weight over the bound: it is clamped in turn.
+        // (mean 13.6 / 7: 5 → 3.886, which lifts 3.6 to 4.07, over the bound.)
+        let mut w = vec![3.6, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        assert_eq!(trim(&mut w, 0.3, 2.0, 13.6), 2);
+        assert!((w.iter().sum::<f64>() - 13.6).abs() < 1e-9);
+        let hi = 2.0 * 13.6 / 7.0;
+        assert!(
+            (w[0] - hi).abs() < 1e-9 && (w[1] - hi).abs() < 1e-9,
+            "{w:?}"
+        );
+        assert!((w[2] - (13.6 - 2.0 * hi) / 5.0).abs() < 1e-9);
+        // Every weight clamped: the ones at the lower bound take up the total.
+        let mut all = vec![0.5, 0.5, 0.5, 2.5];
+        assert_eq!(trim(&mut all, 0.9, 1.1, 4.0), 4);
+        assert!((all.iter().sum::<f64>() - 4.0).abs() < 1e-9, "{all:?}");
+        assert!((all[3] - 1.1).abs() < 1e-12 && (all[0] - 2.9 / 3.0).abs() < 1e-12);
+        let mut inside = vec![1.0; 4];
+        assert_eq!(trim(&mut inside, 0.3, 3.0, 4.0), 0);
+        assert_eq!(inside, vec![1.0; 4]);
     }
 
     #[test]

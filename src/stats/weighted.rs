@@ -207,6 +207,81 @@ pub fn weighted_bootstrap_ci(
     })
 }
 
+/// Responses of one weight: how many, and the sums of their values and squared values.
+/// Raking gives every response of a raking cell (bairro × sex × age band) the same
+/// weight, so a weighted mean and its variance need only these sums per cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub n: u64,
+    pub sum: f64,
+    pub sum2: f64,
+}
+
+impl Moments {
+    /// `count` responses of value `y`.
+    pub fn add_many(&mut self, y: f64, count: u64) {
+        let c = count as f64;
+        self.n = self.n.saturating_add(count);
+        self.sum += y * c;
+        self.sum2 += y * y * c;
+    }
+}
+
+/// A weighted mean with its linearization interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WeightedMeanCi {
+    pub mean: f64,
+    /// Normal interval on the linearized standard error.
+    pub ci: (f64, f64),
+    /// Responses behind it.
+    pub n: u64,
+    /// Kish's effective n, (Σw)² / Σw².
+    pub n_eff: f64,
+}
+
+/// The weighted mean ȳ = Σwy / Σw of groups of equal weight (`(w, moments)`), with the
+/// Taylor-linearized variance of a ratio estimator under with-replacement sampling,
+/// v(ȳ) = n/(n−1) · Σ wᵢ²(yᵢ − ȳ)² / (Σw)², the one R `survey::svymean` gives for a
+/// design with weights only (Lumley 2010, "Complex Surveys", §2.2 and §3.1). The sum
+/// expands per group as w²(Σy² − 2ȳΣy + ȳ²n). `None` with fewer than two responses or
+/// no positive weight.
+pub fn weighted_mean_ci(
+    groups: impl IntoIterator<Item = (f64, Moments)> + Clone,
+    confidence: f64,
+) -> Option<WeightedMeanCi> {
+    let (mut n, mut sw, mut sw2, mut swy) = (0u64, 0.0f64, 0.0f64, 0.0f64);
+    for (w, m) in groups.clone() {
+        if !(w.is_finite() && w > 0.0) || m.n == 0 {
+            continue;
+        }
+        n = n.saturating_add(m.n);
+        sw += w * m.n as f64;
+        sw2 += w * w * m.n as f64;
+        swy += w * m.sum;
+    }
+    if n < 2 || sw <= 0.0 {
+        return None;
+    }
+    let mean = swy / sw;
+    let mut spread = 0.0;
+    for (w, m) in groups {
+        if !(w.is_finite() && w > 0.0) || m.n == 0 {
+            continue;
+        }
+        let ss = (m.sum2 - 2.0 * mean * m.sum + mean * mean * m.n as f64).max(0.0);
+        spread += w * w * ss;
+    }
+    let nf = n as f64;
+    let se = (nf / (nf - 1.0) * spread).sqrt() / sw;
+    let z = two_sided_z(confidence)?;
+    (mean.is_finite() && se.is_finite()).then_some(WeightedMeanCi {
+        mean,
+        ci: (mean - z * se, mean + z * se),
+        n,
+        n_eff: sw * sw / sw2,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -282,5 +357,47 @@ mod tests {
             weighted_bootstrap_ci(&values, &weights, Statistic::Mean, 10, 1.0, 7),
             None
         );
+    }
+
+    #[test]
+    fn linearized_weighted_mean_interval() {
+        // Equal weights: the textbook interval ȳ ± z·s/√n with the sample standard
+        // deviation (n − 1): values 1..=10, mean 5.5, s = 3.02765, s/√10 = 0.957427.
+        let mut m = Moments::default();
+        for y in 1..=10 {
+            m.add_many(f64::from(y), 1);
+        }
+        let e = weighted_mean_ci([(2.0, m)], 0.95).unwrap();
+        assert!((e.mean - 5.5).abs() < 1e-12);
+        let half = (e.ci.1 - e.ci.0) / 2.0;
+        assert!((half - 1.959964 * 0.957427).abs() < 1e-5, "{half}");
+        assert!((e.n_eff - 10.0).abs() < 1e-12);
+        // Unequal weights, as groups, against the same formula unit by unit.
+        let units: Vec<(f64, f64)> = (0..40)
+            .map(|i| (1.0 + f64::from(i % 3), f64::from((i * 7) % 11)))
+            .collect();
+        let mut groups: Vec<(f64, Moments)> = Vec::new();
+        for (w, y) in &units {
+            match groups.iter_mut().find(|(gw, _)| gw == w) {
+                Some((_, g)) => g.add_many(*y, 1),
+                None => {
+                    let mut g = Moments::default();
+                    g.add_many(*y, 1);
+                    groups.push((*w, g));
+                }
+            }
+        }
+        let sw: f64 = units.iter().map(|(w, _)| w).sum();
+        let mean = units.iter().map(|(w, y)| w * y).sum::<f64>() / sw;
+        let v = 40.0 / 39.0
+            * units
+                .iter()
+                .map(|(w, y)| (w * (y - mean) / sw).powi(2))
+                .sum::<f64>();
+        let e = weighted_mean_ci(groups.clone(), 0.95).unwrap();
+        assert!((e.mean - mean).abs() < 1e-12);
+        assert!(((e.ci.1 - e.mean) - 1.959964 * v.sqrt()).abs() < 1e-5);
+        assert!(e.n_eff < 40.0);
+        assert_eq!(weighted_mean_ci([(1.0, Moments::default())], 0.95), None);
     }
 }

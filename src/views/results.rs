@@ -253,6 +253,9 @@ fn downloads(lang: Lang, query: &str) -> Markup {
                 li { a href=(with("/admin/results/respostas.xlsx", None)) download { (t.download_xlsx) } }
                 li { a href=(with("/admin/results/respostas.csv", None)) download { (t.download_csv) } }
                 li { a href=(with("/admin/results/respostas.csv", Some("perfil=excel-br"))) download { (t.download_csv_br) } }
+                li { a href=(with("/admin/results/respostas.zip", Some("pacote=spss"))) download { (t.download_spss) } }
+                li { a href=(with("/admin/results/respostas.zip", Some("pacote=stata"))) download { (t.download_stata) } }
+                li { a href=(with("/admin/results/respostas.zip", Some("pacote=r"))) download { (t.download_r) } }
             }
             p class="report-note" { (t.download_note) }
         }

@@ -2,8 +2,10 @@
 //! the report of [`crate::report`], built by the same code as `pesquisa report`, for
 //! the filters and households chosen in its GET form ([`crate::report::query`]), and
 //! links to downloads with the same filters: the report as one HTML file, the responses
-//! as XLSX and as CSV in both profiles, streamed from the database with pseudonymous ids
-//! and each audited (`export.html`, `export.xlsx`, `export.csv`) naming its filters.
+//! as XLSX and as CSV in both profiles, streamed from the database with pseudonymous ids,
+//! and the labelled files for SPSS, Stata and R as one zip each; every download audited
+//! (`export.html`, `export.xlsx`, `export.csv`, `export.spss`, `export.stata`,
+//! `export.r`) naming its filters.
 //!
 //! A report reads every response, so each choice of filters is computed at most once a
 //! minute per instance and shared ([`crate::report::cache`]).
@@ -16,7 +18,7 @@ use salvo::prelude::*;
 use super::{page_ctx, state};
 use crate::db::audit;
 use crate::export::download::{self, Ended};
-use crate::export::{CsvProfile, ExportOptions, Format};
+use crate::export::{self, CsvProfile, ExportOptions, Format};
 use crate::report::query::{self, QueryError, RawQuery, ResultsQuery, field};
 use crate::report::{self, Report};
 use crate::views;
@@ -40,6 +42,12 @@ async fn report_for(app: &AppState, q: &ResultsQuery) -> Result<Arc<Report>, App
             }
             params.weighting = app.settings.weighting.plan().map_err(anyhow::Error::from)?;
             params.quality = app.settings.quality.params().map_err(anyhow::Error::from)?;
+            params.cceb = Some(
+                app.settings
+                    .survey
+                    .load_cceb_table()
+                    .map_err(anyhow::Error::from)?,
+            );
             Ok::<_, AppError>(
                 report::build(
                     &app.db,
@@ -212,6 +220,108 @@ pub async fn xlsx(
     responses(req, depot, res, Format::Xlsx, CsvProfile::Rfc4180).await
 }
 
+/// The export options of a download: the page's filters, the configured Critério Brasil
+/// table and weighting, as `pesquisa export` uses them; never personal data.
+fn export_options(
+    app: &AppState,
+    q: &ResultsQuery,
+    format: Format,
+    profile: CsvProfile,
+) -> Result<ExportOptions, AppError> {
+    let mut filters = q.filters.clone();
+    filters.verified_only = app.settings.require_verified_email();
+    Ok(ExportOptions {
+        format,
+        csv_profile: profile,
+        filters,
+        // The configured Critério Brasil table (checked at start-up), as `pesquisa export`.
+        cceb: app
+            .settings
+            .survey
+            .load_cceb_table()
+            .map_err(anyhow::Error::from)?,
+        zone: app.settings.survey.zone(),
+        // The `peso` column, raked to the stored census margins as `pesquisa export` does.
+        weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
+        quality_params: app.settings.quality.params().map_err(anyhow::Error::from)?,
+        ..ExportOptions::default()
+    })
+}
+
+/// `GET /admin/results/respostas.zip?pacote=spss|stata|r&…`: the labelled files of
+/// `pesquisa export --format spss|stata|r` (coded data CSV and the syntax file that reads
+/// it) in one zip, for the page's filters, pseudonymous; audited as `export.spss`,
+/// `export.stata` or `export.r`.
+#[handler]
+pub async fn labelled(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), AppError> {
+    let (format, action) = match req.query::<String>("pacote").as_deref() {
+        Some("spss") => (Format::Spss, "export.spss"),
+        Some("stata") => (Format::Stata, "export.stata"),
+        Some("r") => (Format::R, "export.r"),
+        _ => return Err(AppError::BadRequest),
+    };
+    let app = state(depot).clone();
+    let (raw, parsed) = choice(req, &app);
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return render_page((raw, Err(e)), depot, res).await,
+    };
+    let opts = export_options(&app, &q, format, CsvProfile::Rfc4180)?;
+    let actor = session::user(depot).map(|u| u.id);
+    audit::record(&app.db, actor, action, None, &q.describe()).await?;
+    let stem = format!("respostas-{}", chrono::Utc::now().format("%Y%m%d-%H%M"));
+    // An unnamed temporary file (gone when closed): the archive needs to seek, and a
+    // large export should not sit in memory.
+    let file = tempfile::tempfile().map_err(anyhow::Error::from)?;
+    let handle = tokio::runtime::Handle::current();
+    let (db, def, secret) = (app.db.clone(), app.survey.clone(), app.session_key.to_vec());
+    let zip_stem = stem.clone();
+    // The export writes synchronously: a blocking thread, as the streamed downloads.
+    let (summary, mut file) = tokio::task::spawn_blocking(move || {
+        handle.block_on(export::export_labelled_zip(
+            &db, &def, &secret, &opts, &zip_stem, file,
+        ))
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    std::io::Seek::rewind(&mut file).map_err(anyhow::Error::from)?;
+    tracing::info!(
+        format = format.as_str(),
+        rows = summary.rows,
+        "download sent"
+    );
+    download_headers(
+        res,
+        "application/zip",
+        &format!("attachment; filename=\"{stem}-{}.zip\"", format.as_str()),
+    )?;
+    res.stream(file_chunks(tokio::fs::File::from_std(file)));
+    Ok(())
+}
+
+/// A file's bytes as a response body, [`CHUNK`] at a time.
+fn file_chunks(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0u8; CHUNK];
+        match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            // The error ends the body; nothing more is read.
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
 /// The responses matching the page's filters, streamed as `format` with pseudonymous
 /// ids (never personal data), after the audit entry naming the format and filters.
 async fn responses(
@@ -227,24 +337,7 @@ async fn responses(
         Ok(q) => q,
         Err(e) => return render_page((raw, Err(e)), depot, res).await,
     };
-    let mut filters = q.filters.clone();
-    filters.verified_only = app.settings.require_verified_email();
-    let opts = ExportOptions {
-        format,
-        csv_profile: profile,
-        filters,
-        // The configured Critério Brasil table (checked at start-up), as `pesquisa export`.
-        cceb: app
-            .settings
-            .survey
-            .load_cceb_table()
-            .map_err(anyhow::Error::from)?,
-        zone: app.settings.survey.zone(),
-        // The `peso` column, raked to the stored census margins as `pesquisa export` does.
-        weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
-        quality_params: app.settings.quality.params().map_err(anyhow::Error::from)?,
-        ..ExportOptions::default()
-    };
+    let opts = export_options(&app, &q, format, profile)?;
     let (kind, action, content_type) = match (format, profile) {
         (Format::Xlsx, _) => (
             "xlsx",

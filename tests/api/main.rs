@@ -31,3 +31,4 @@ mod survey;
 mod survey_logic;
 mod two_factor;
 mod verification;
+mod weights;

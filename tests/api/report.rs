@@ -200,7 +200,7 @@ async fn report_numbers_match_independent_computations_on_both_backends() {
         let x = r
             .crosstabs
             .iter()
-            .find(|c| c.key == "gasto_mensal")
+            .find(|c| c.key == "gasto_mensal" && c.by == "classe_renda")
             .expect("crosstab");
         assert_eq!(x.rows, ["A", "B", "C", "D", "E"]);
         assert_eq!(x.counts, table);

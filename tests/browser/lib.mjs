@@ -72,7 +72,8 @@ const screenshots = [];
 export async function screenshot(page, name) {
   shotNumber += 1;
   const file = path.join(SCREENSHOT_DIR, `${shotPrefix}${String(shotNumber).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // The weighted report is long; on a loaded machine a full-page shot takes a while.
+  await page.screenshot({ path: file, fullPage: true, timeout: 60000 });
   screenshots.push(file);
   return file;
 }

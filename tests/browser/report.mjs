@@ -62,11 +62,21 @@ async function weightingChecks(page, label) {
     weightedCols: [...document.querySelectorAll('.report-question thead')].filter((h) => /% ponderado/.test(h.textContent)).length,
     questions: document.querySelectorAll('.report-question').length,
     market: document.querySelector('.report-market')?.innerText || '',
+    // Issue 19: every table with a share or a mean has its weighted figures.
+    crossWeighted: [...document.querySelectorAll('.report-meta')].filter((p) => p.textContent === 'Ponderado: % da linha').length,
+    cceb: [...document.querySelectorAll('h3')].filter((h) => /por classe Critério Brasil$/.test(h.textContent)).length,
+    plain: [...document.querySelectorAll('.report-market h3')].filter((h) => /\(não ponderado\)$/.test(h.textContent)).length,
+    bairroWeighted: [...document.querySelectorAll('table thead')].some((h) => /Intenção, ponderada/.test(h.textContent)),
+    scenarios: document.querySelector('.report-weighting')?.innerText.includes('Gasto médio e mercado por cenário, ponderados') || false,
   }));
   check(`${label}: weighting section with the census target against achieved`, /Ponderação pelo censo/.test(w.section)
     && /Alvo \(%\)/.test(w.section) && /Obtido \(%\)/.test(w.section) && /efeito do delineamento/.test(w.section)
     && /ILUSTRATIVO/.test(w.section) && /prefiro não informar/.test(w.section), [w.section.slice(0, 400).replace(/\n/g, ' | ')]);
   check(`${label}: weighted % beside the unweighted one in ${w.weightedCols} question tables`, w.weightedCols >= 5);
+  check(`${label}: weighted row % under ${w.crossWeighted} cross-tabs, ${w.cceb} by Critério Brasil class`,
+    w.crossWeighted >= 6 && w.cceb >= 3);
+  check(`${label}: the market's unweighted tables say so (${w.plain}), bairros and scenarios weighted too`,
+    w.plain >= 3 && w.bairroWeighted && w.scenarios);
   check(`${label}: the households source is named`, /Fonte dos domicílios: (Censo 2022 \(importado em|número do analista)/.test(w.market),
     [w.market.slice(0, 200)]);
 }
@@ -130,7 +140,7 @@ async function reportFile(page) {
     scripts: document.querySelectorAll('script').length,
   }));
   check('report file: title and the sections', facts.h1 === 'Relatório da pesquisa'
-    && ['Resumo executivo', 'Onde os respondentes compram hoje', 'Estimativa do mercado', 'Respostas por pergunta', 'Classe de renda × hábitos de compra', 'Resultados por bairro']
+    && ['Resumo executivo', 'Onde os respondentes compram hoje', 'Estimativa do mercado', 'Respostas por pergunta', 'Classe × hábitos de compra', 'Resultados por bairro']
       .every((s) => facts.sections.includes(s)), [`h1: ${facts.h1}`, `h2: ${facts.sections.join(' | ')}`]);
   check('report file: the market estimate shows reais with cents', /R\$\s[\d.]+,\d\d/.test(facts.market), [facts.market.slice(0, 200)]);
   await chartAndSummaryChecks(page, 'report file');
@@ -185,8 +195,9 @@ async function dashboard(page) {
   }));
   check('/admin/results: the report sections', facts.sections.includes('Estimativa do mercado')
     && facts.sections.includes('Resultados por bairro'), [facts.sections.join(' | ')]);
-  check('/admin/results: four downloads linked (HTML, XLSX, both CSV profiles)', facts.downloads.length === 4
-    && facts.downloads.filter((h) => h.startsWith('/admin/results/respostas.csv')).length === 2, facts.downloads);
+  check('/admin/results: seven downloads linked (HTML, XLSX, both CSV profiles, SPSS/Stata/R zips)', facts.downloads.length === 7
+    && facts.downloads.filter((h) => h.startsWith('/admin/results/respostas.csv')).length === 2
+    && facts.downloads.filter((h) => h.startsWith('/admin/results/respostas.zip?pacote=')).length === 3, facts.downloads);
   await chartAndSummaryChecks(page, '/admin/results');
   await weightingChecks(page, '/admin/results');
   check('/admin/results: households from the stored census', /Censo 2022 \(importado em/.test(
@@ -246,7 +257,7 @@ async function filters(page) {
   check('filters: the form keeps the choice', f.selected === bairro && f.checked === true);
   check('filters: the market in reais appears once households are given', /R\$\s[\d.]+,\d\d \(IC 95%: R\$/.test(f.summary),
     [f.summary.slice(0, 300)]);
-  check('filters: every download carries them', f.downloads.length === 4
+  check('filters: every download carries them', f.downloads.length === 7
     && f.downloads.every((h) => h.includes(`bairro=${encodeURIComponent(bairro).replace(/%20/g, '+')}`) && h.includes('completos=1')),
     f.downloads);
   await pageChecks(page, 'resultados-filtros-celular', '/admin/results with filters (360 px)');
@@ -271,7 +282,7 @@ async function filters(page) {
   })), f.downloads);
   for (const d of got) {
     check(`download ${d.href.split('?')[0]}: ${d.status} ${d.type}, ${d.bytes} bytes`, d.status === 200 && d.bytes > 100
-      && /text\/html|spreadsheetml|text\/csv/.test(d.type || ''));
+      && /text\/html|spreadsheetml|text\/csv|application\/zip/.test(d.type || ''));
   }
 
   await page.setViewportSize({ width: 360, height: 740 });
