@@ -207,6 +207,10 @@ diesel::table! {
         first_saved_at -> Nullable<Timestamp>,
         last_saved_at -> Nullable<Timestamp>,
         saves -> Integer,
+    }
+}
+
+diesel::table! {
     quota_cells (id) {
         id -> BigInt,
         quota -> Varchar,
@@ -230,6 +234,8 @@ diesel::allow_tables_to_appear_in_same_query!(respondent_fingerprints, responses
 diesel::allow_tables_to_appear_in_same_query!(page_visits, users);
 diesel::allow_tables_to_appear_in_same_query!(page_visits, responses);
 diesel::allow_tables_to_appear_in_same_query!(page_visits, respondent_fingerprints);
+
+diesel::table! {
     quota_places (id) {
         id -> BigInt,
         response_id -> BigInt,

@@ -1405,7 +1405,7 @@ mod tests {
                 confirmed_checks: String::new(),
             }
         };
-        let mut acc = Accumulator::new(&def);
+        let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(
             1,
             r#"{"importancia_fatores":{"grid":{"preco":"5","distancia":"nao_sei"}},"satisfacao_atual":{"single":"4"}}"#,

@@ -348,7 +348,8 @@ pub async fn save_page(
             )
             .await?;
             if let Some((quota, cell)) = &saved.quota_full {
-                let page = quota_refusal(depot, index, quota, cell, &fields, &before, returning);
+                let page =
+                    quota_refusal(depot, user, index, quota, cell, &fields, &before, returning);
                 refusals::unprocessable(res, page);
                 return Ok(());
             }
@@ -519,8 +520,10 @@ async fn stored(app: &AppState, user: i64) -> Result<(Answers, bool), AppError> 
 /// The page again with its answers, refused (422): the edit would move a submitted
 /// response into a full `close` cell. The message sits by the page's questions the
 /// quota reads (by the first question when it reads none here, as for the bairro).
+#[allow(clippy::too_many_arguments)]
 fn quota_refusal(
     depot: &mut Depot,
+    user: i64,
     index: usize,
     quota: &str,
     cell: &str,
@@ -556,6 +559,7 @@ fn quota_refusal(
         flow,
         checks: &[],
         from_review: returning,
+        respondent: respondent_key(&app, user),
     };
     render_page(depot, index, &values, &errors, false, false, &shown)
 }
