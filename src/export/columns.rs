@@ -1062,7 +1062,7 @@ impl Column<'_> {
                 s("Triagem: regra que encerrou o questionário"),
                 s(""),
                 s(
-                    "chave da pergunta ou etapa de triagem; vazio = não foi triado (fora das estimativas quando preenchido)",
+                    "chave da pergunta ou etapa de triagem, ou quota:NOME quando a célula da cota estava cheia; vazio = não foi triado (fora das estimativas quando preenchido)",
                 ),
             ],
             Source::ConfirmedChecks => [

@@ -61,11 +61,14 @@ pub fn sections(r: &Report, lang: Lang) -> Markup {
         @if r.screened_out > 0 || r.questions.iter().any(|q| q.answered < r.respondents) {
             p class="report-note" { (t.report_base_note) }
         }
-        @if let Some(f) = &r.sample_flow { (super::flow::section(f, lang)) }
         @if r.respondents == 0 {
+            @if let Some(f) = &r.sample_flow { (super::flow::section(f, lang)) }
             p { (t.report_no_data) }
         } @else {
+            // The executive summary comes first (what an analyst presents); the flow of
+            // the sample right after it says which responses the figures use.
             (summary(r, lang))
+            @if let Some(f) = &r.sample_flow { (super::flow::section(f, lang)) }
             (market(r, lang))
             (weighting(r, lang))
             @if let Some(c) = &r.competitors { (competitors(c, lang)) }

@@ -37,9 +37,9 @@ async function chartAndSummaryChecks(page, label) {
       hists: document.querySelectorAll('.report-hist .hist-y').length,
       histTitled: [...document.querySelectorAll('.report-hist')].filter((h) => h.querySelector('.hist-xtitle') && h.querySelector('.hist-y')).length,
       // The report's first heading (on /admin/results the filter form, the filters in
-      // force and the downloads come before the report).
+      // force, the quota fill and the downloads come before the report).
       firstH2: [...document.querySelectorAll('h2')]
-        .find((h) => !h.closest('.report-filters, .report-in-force, .report-downloads-box'))?.textContent || '',
+        .find((h) => !h.closest('.report-filters, .report-in-force, section.quotas, .report-downloads-box'))?.textContent || '',
       summary: document.querySelector('.report-summary')?.innerText || '',
     };
   });
