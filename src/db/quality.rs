@@ -56,6 +56,9 @@ fn versions_with_grids(def: &Definition) -> HashMap<i32, Definition> {
         .collect()
 }
 
+/// Responses whose answers are read per query by the straight-lining check.
+const ANSWERS_PAGE: i64 = 5_000;
+
 /// Whether any grid of a completed response's stored answers is straight-lined.
 fn any_grid_straight_lined(def: &Definition, answers: &str, min_items: usize) -> bool {
     serde_json::from_str::<Answers>(answers).is_ok_and(|a| {
@@ -75,7 +78,7 @@ pub async fn assess(
 ) -> Result<Assessment, DbError> {
     let grids = versions_with_grids(def);
     let grid_versions: Vec<i32> = grids.keys().copied().collect();
-    let (signed_up, rows, starts, prints, answers) = read_conn!(pool, |conn| {
+    let (signed_up, rows, starts, prints, straight) = read_conn!(pool, |conn| {
         let signed_up: i64 = users::table
             .filter(users::role.eq(Role::Respondent.as_str()))
             .count()
@@ -103,32 +106,45 @@ pub async fn assess(
             .select((fp::user_id, fp::phone, fp::name_bairro))
             .load(conn)
             .await?;
-        let answers: Vec<(i64, i32, String)> = if grid_versions.is_empty() {
-            Vec::new()
-        } else {
-            responses::table
+        // Read a page of answers at a time, keeping only the ids flagged: the answers of
+        // every completed response at once would be hundreds of megabytes.
+        let mut straight = HashSet::new();
+        let mut after = 0i64;
+        while !grid_versions.is_empty() {
+            let page: Vec<(i64, i32, String)> = responses::table
                 .filter(responses::submitted_at.is_not_null())
                 .filter(responses::screened_out.is_null())
                 .filter(responses::definition_version.eq_any(&grid_versions))
+                .filter(responses::id.gt(after))
+                .order(responses::id.asc())
+                .limit(ANSWERS_PAGE)
                 .select((
                     responses::id,
                     responses::definition_version,
                     responses::answers,
                 ))
                 .load(conn)
-                .await?
-        };
-        Ok::<_, DbError>((signed_up, rows, starts, prints, answers))
+                .await?;
+            let Some(&(last, _, _)) = page.last() else {
+                break;
+            };
+            after = last;
+            let more = page.len() == ANSWERS_PAGE as usize;
+            straight.extend(
+                page.into_iter()
+                    .filter(|(_, version, text)| {
+                        grids.get(version).is_some_and(|d| {
+                            any_grid_straight_lined(d, text, params.straightline_min_items)
+                        })
+                    })
+                    .map(|(id, _, _)| id),
+            );
+            if !more {
+                break;
+            }
+        }
+        Ok::<_, DbError>((signed_up, rows, starts, prints, straight))
     })?;
-    let straight: HashSet<i64> = answers
-        .into_iter()
-        .filter(|(_, version, text)| {
-            grids
-                .get(version)
-                .is_some_and(|d| any_grid_straight_lined(d, text, params.straightline_min_items))
-        })
-        .map(|(id, _, _)| id)
-        .collect();
     let starts: HashMap<i64, NaiveDateTime> = starts
         .into_iter()
         .filter_map(|(u, t)| Some((u, t?)))
