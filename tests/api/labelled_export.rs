@@ -191,7 +191,9 @@ fn fresh_dir(tag: &str) -> PathBuf {
     dir
 }
 
-fn run(cmd: &mut Command) -> String {
+/// Runs a statistics package (PSPP, R) in a UTF-8 locale and returns its output; fails
+/// the test with both streams when it exits non-zero.
+pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd
         .env("LANG", "C.UTF-8")
         .env("LC_ALL", "C.UTF-8")

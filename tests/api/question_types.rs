@@ -5,7 +5,7 @@
 //! shuffled order stable for one respondent and different for others, and the export
 //! columns, codes and codebook in the CSV and in the SPSS pair read by PSPP.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,7 +17,7 @@ use pesquisa::export::{self, ExportOptions, Format, LabelledFiles};
 use pesquisa::survey::{AnswerValue, Answers, Definition};
 
 use crate::helpers::{ALL_BACKENDS, Browser, TestApp, unique};
-use crate::labelled_export::{frequencies, value_labels};
+use crate::labelled_export::{frequencies, run, value_labels};
 use crate::survey::page_answers;
 
 const GRID: &str = "importancia_fatores";
@@ -528,22 +528,6 @@ async fn csv_and_codebook_have_item_columns_other_texts_and_not_asked_codes() {
             "{book}"
         );
     }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("LANG", "C.UTF-8")
-        .env("LC_ALL", "C.UTF-8")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/test-services.sh installs it)"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@
 //! kept, the gap reported); and the labelled files as a zip download run through PSPP.
 
 use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use chrono::NaiveDateTime;
 use pesquisa::accounts::Role;
@@ -26,6 +26,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::helpers::{ALL_BACKENDS, TestApp, unique};
+use crate::labelled_export::run;
 
 const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 const OUTSIDE: &str = "JARDIM HELENA";
@@ -471,22 +472,6 @@ async fn trimming_keeps_the_bounds_and_reports_the_margins_it_could_not_meet() {
         let html = report::html::document(&r, pesquisa::i18n::Lang::Pt);
         assert!(html.contains(&gap.aviso) && html.contains("report-warning"));
     }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("LANG", "C.UTF-8")
-        .env("LC_ALL", "C.UTF-8")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/test-services.sh installs it)"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread")]
