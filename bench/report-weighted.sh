@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The full report with weights on many responses (issue 19): `dev generate-responses`
-# fills a SQLite file once (kept in bench/raw/ between runs), `census import
+# The full report with weights on many responses (issue 19): `dev generate-responses
+# --with-accounts` fills a SQLite file once (kept in bench/raw/ between runs) with
+# responses that have accounts, page visits and duplicate fingerprints, as a study's
+# have (the data-quality flags read them), `census import
 # --illustrative` stores margins for its bairros, then `pesquisa report --format json`
 # runs RUNS times under /usr/bin/time -v. Prints each wall time and peak RSS, and the
 # median. Target: under 3 s at 200,000 responses in a release build, memory flat (the
@@ -19,12 +21,12 @@ if [ -z "$bin" ]; then
 fi
 [ -x "$bin" ] || { echo "report-weighted: $bin is not an executable" >&2; exit 2; }
 bin=$(realpath "$bin")
-dir=bench/raw/report-weighted-$n
+dir=bench/raw/report-weighted-accounts-$n
 mkdir -p "$dir"
 cd "$dir"
 if [ ! -e pesquisa.db ]; then
   echo "generating $n responses into $dir/pesquisa.db (once)" >&2
-  "$bin" dev generate-responses --count "$n" --seed 19 --create >/dev/null
+  "$bin" dev generate-responses --count "$n" --seed 19 --create --with-accounts >/dev/null
   "$bin" census import --illustrative >/dev/null
 fi
 for i in $(seq 1 "$runs"); do

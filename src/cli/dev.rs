@@ -15,6 +15,7 @@ use crate::accounts::fields::Bairros;
 use crate::config::Settings;
 use crate::db::schema::responses;
 use crate::db::{DbError, DbPool, migrations};
+use crate::synthetic::accounts::Accounts;
 use crate::synthetic::{Generator, Household, insert};
 use crate::with_conn;
 
@@ -31,7 +32,8 @@ pub struct Opts {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Insert synthetic responses (no accounts attached) for benchmarks and demos.
+    /// Insert synthetic responses for benchmarks and demos (without accounts unless
+    /// `--with-accounts`).
     GenerateResponses {
         /// How many responses to add (1 to 10,000,000).
         #[arg(long)]
@@ -49,6 +51,10 @@ pub enum DevCommand {
         /// Make a new embedded database (migrated) if none exists at database.url.
         #[arg(long)]
         create: bool,
+        /// Give each response an account (that cannot log in), page visits and duplicate
+        /// fingerprints, as real respondents have: what the data-quality rules read.
+        #[arg(long)]
+        with_accounts: bool,
     },
     /// Time the raking of synthetic responses to three margins (bairro, sex, age band);
     /// no database. bench/raking.sh runs it.
@@ -71,19 +77,41 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             days,
             append,
             create,
-        } => generate(&settings, count, seed, days, append, create).await,
+            with_accounts,
+        } => {
+            let shape = Shape {
+                count,
+                seed,
+                days,
+                append,
+                create,
+                with_accounts,
+            };
+            generate(&settings, shape).await
+        }
         DevCommand::BenchRaking { n, seed } => bench_raking(&settings, n, seed),
     }
 }
 
-async fn generate(
-    settings: &Settings,
+/// What `generate-responses` was asked for.
+struct Shape {
     count: u64,
     seed: u64,
     days: i64,
     append: bool,
     create: bool,
-) -> anyhow::Result<()> {
+    with_accounts: bool,
+}
+
+async fn generate(settings: &Settings, shape: Shape) -> anyhow::Result<()> {
+    let Shape {
+        count,
+        seed,
+        days,
+        append,
+        create,
+        with_accounts,
+    } = shape;
     if count == 0 || count > MAX_COUNT {
         anyhow::bail!("--count: expected 1 to {MAX_COUNT}, got {count}");
     }
@@ -120,6 +148,14 @@ async fn generate(
     let started = Instant::now();
     let generator = Generator::new(&def, bairros.all(), crate::db::users::now(), days);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // The fingerprints' key is the one `serve` uses, so that its later sign-ups compare
+    // with these; without a configured secret any key will do for a benchmark.
+    let key = settings.session.secret.as_ref().map_or_else(
+        || crate::crypto::random_token().into_bytes(),
+        |s| s.expose().as_bytes().to_vec(),
+    );
+    let mut accounts =
+        with_accounts.then(|| Accounts::new(key, u64::try_from(existing).unwrap_or(0)));
     let mut done = 0u64;
     let mut complete = 0u64;
     while done < count {
@@ -129,7 +165,12 @@ async fn generate(
             .iter()
             .filter(|h| h.submitted_at.is_some())
             .count() as u64;
-        insert(&pool, &def, households).await?;
+        match accounts.as_mut() {
+            Some(state) => {
+                crate::synthetic::accounts::insert(&pool, &def, households, state, &mut rng).await?
+            }
+            None => insert(&pool, &def, households).await?,
+        }
         done += n;
     }
     eprintln!(

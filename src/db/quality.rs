@@ -12,11 +12,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::batches::{Excluded, Filters};
+use super::responses::Response;
 use super::schema::{page_visits, respondent_fingerprints as fp, responses, users};
 use super::{DbError, DbPool};
 use crate::accounts::Role;
 use crate::quality::straightline::straight_lined;
-use crate::quality::{Candidate, FlagSet, Params, SampleFlow, flag_all};
+use crate::quality::{Candidate, Flag, FlagSet, Params, SampleFlow, flag_all};
 use crate::read_conn;
 use crate::survey::definition::previous_versions;
 use crate::survey::{Answers, Definition, QuestionKind};
@@ -40,45 +41,67 @@ type ResponseRow = (
     Option<i64>,
     Option<NaiveDateTime>,
     Option<String>,
-    String,
+    bool,
 );
 
-/// The questionnaire versions that have a grid, by version: only their responses' answers
-/// are read, since straight-lining is the one rule that looks at answers.
-fn versions_with_grids(def: &Definition) -> HashMap<i32, Definition> {
-    std::iter::once(def.clone())
-        .chain(previous_versions(def))
-        .filter(|d| {
-            d.questions()
-                .any(|q| matches!(q.kind, QuestionKind::Grid { .. }))
+/// The grids of each questionnaire version and the rule's minimum: judges one response's
+/// answers for straight-lining, the one rule that looks at answers.
+#[derive(Debug, Clone, Default)]
+pub struct GridJudge {
+    grids: HashMap<i32, Definition>,
+    min_items: usize,
+}
+
+impl GridJudge {
+    /// The versions of `def` (current and earlier) that have a grid.
+    pub fn new(def: &Definition, params: &Params) -> GridJudge {
+        let grids = std::iter::once(def.clone())
+            .chain(previous_versions(def))
+            .filter(|d| {
+                d.questions()
+                    .any(|q| matches!(q.kind, QuestionKind::Grid { .. }))
+            })
+            .filter_map(|d| Some((i32::try_from(d.version()).ok()?, d)))
+            .collect();
+        GridJudge {
+            grids,
+            min_items: params.straightline_min_items,
+        }
+    }
+
+    fn versions(&self) -> Vec<i32> {
+        self.grids.keys().copied().collect()
+    }
+
+    /// Whether any grid of answers given under `version` is straight-lined.
+    pub fn straight_lined(&self, version: i32, answers: &Answers) -> bool {
+        self.grids.get(&version).is_some_and(|d| {
+            d.grid_values(answers)
+                .iter()
+                .any(|(_, items)| straight_lined(items, self.min_items))
         })
-        .filter_map(|d| Some((i32::try_from(d.version()).ok()?, d)))
-        .collect()
+    }
 }
 
 /// Responses whose answers are read per query by the straight-lining check.
 const ANSWERS_PAGE: i64 = 5_000;
 
-/// Whether any grid of a completed response's stored answers is straight-lined.
-fn any_grid_straight_lined(def: &Definition, answers: &str, min_items: usize) -> bool {
-    serde_json::from_str::<Answers>(answers).is_ok_and(|a| {
-        def.grid_values(&a)
-            .iter()
-            .any(|(_, items)| straight_lined(items, min_items))
-    })
+/// Fingerprints compared per statement when reading the duplicated ones.
+const FINGERPRINT_CHUNK: usize = 500;
+
+/// What the rules read of every response, but the answers: each response as a
+/// [`Candidate`] (without `straight_lined`), the number of respondent accounts and the
+/// screen-out rule of each screened-out response.
+struct Inputs {
+    signed_up: i64,
+    candidates: Vec<Candidate>,
+    screened: HashMap<i64, String>,
 }
 
-/// Read the inputs and apply the rules with `params` to the responses of `def` (and of
-/// its earlier versions). `exclude_flagged` only changes the flow's `used` count.
-pub async fn assess(
-    pool: &DbPool,
-    def: &Definition,
-    params: &Params,
-    exclude_flagged: bool,
-) -> Result<Assessment, DbError> {
-    let grids = versions_with_grids(def);
-    let grid_versions: Vec<i32> = grids.keys().copied().collect();
-    let (signed_up, rows, starts, prints, straight) = read_conn!(pool, |conn| {
+/// Reads [`Inputs`]. Only fingerprints shared by two accounts or more are read (the
+/// database groups them), so memory grows with the duplicates, not with the accounts.
+async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> {
+    let (signed_up, rows, starts, phones, names) = read_conn!(pool, |conn| {
         let signed_up: i64 = users::table
             .filter(users::role.eq(Role::Respondent.as_str()))
             .count()
@@ -90,7 +113,7 @@ pub async fn assess(
                 responses::user_id,
                 responses::submitted_at,
                 responses::screened_out,
-                responses::confirmed_checks,
+                responses::confirmed_checks.ne(""),
             ))
             .load(conn)
             .await?;
@@ -102,19 +125,94 @@ pub async fn assess(
             ))
             .load(conn)
             .await?;
-        let prints: Vec<(i64, Option<String>, String)> = fp::table
-            .select((fp::user_id, fp::phone, fp::name_bairro))
-            .load(conn)
-            .await?;
-        // Read a page of answers at a time, keeping only the ids flagged: the answers of
-        // every completed response at once would be hundreds of megabytes.
-        let mut straight = HashSet::new();
-        let mut after = 0i64;
-        while !grid_versions.is_empty() {
-            let page: Vec<(i64, i32, String)> = responses::table
+        let mut phones: Vec<(i64, Option<String>)> = Vec::new();
+        if params.duplicate_phone {
+            let shared: Vec<Option<String>> = fp::table
+                .filter(fp::phone.is_not_null())
+                .group_by(fp::phone)
+                .having(diesel::dsl::count_star().gt(1))
+                .select(fp::phone)
+                .load(conn)
+                .await?;
+            let shared: Vec<String> = shared.into_iter().flatten().collect();
+            for chunk in shared.chunks(FINGERPRINT_CHUNK) {
+                phones.extend(
+                    fp::table
+                        .filter(fp::phone.eq_any(chunk))
+                        .select((fp::user_id, fp::phone))
+                        .load::<(i64, Option<String>)>(conn)
+                        .await?,
+                );
+            }
+        }
+        let mut names: Vec<(i64, String)> = Vec::new();
+        if params.duplicate_name_bairro {
+            let shared: Vec<String> = fp::table
+                .group_by(fp::name_bairro)
+                .having(diesel::dsl::count_star().gt(1))
+                .select(fp::name_bairro)
+                .load(conn)
+                .await?;
+            for chunk in shared.chunks(FINGERPRINT_CHUNK) {
+                names.extend(
+                    fp::table
+                        .filter(fp::name_bairro.eq_any(chunk))
+                        .select((fp::user_id, fp::name_bairro))
+                        .load::<(i64, String)>(conn)
+                        .await?,
+                );
+            }
+        }
+        Ok::<_, DbError>((signed_up, rows, starts, phones, names))
+    })?;
+    let starts: HashMap<i64, NaiveDateTime> = starts
+        .into_iter()
+        .filter_map(|(u, t)| Some((u, t?)))
+        .collect();
+    let phones: HashMap<i64, String> = phones
+        .into_iter()
+        .filter_map(|(u, p)| Some((u, p?)))
+        .collect();
+    let names: HashMap<i64, String> = names.into_iter().collect();
+    let mut screened = HashMap::new();
+    let candidates = rows
+        .into_iter()
+        .map(|(id, user, submitted_at, screened_out, confirmed_check)| {
+            if let Some(rule) = screened_out {
+                screened.insert(id, rule);
+            }
+            Candidate {
+                response_id: id,
+                submitted_at,
+                screened_out: screened.contains_key(&id),
+                started_at: user.and_then(|u| starts.get(&u).copied()),
+                confirmed_check,
+                phone_fp: user.and_then(|u| phones.get(&u).cloned()),
+                name_bairro_fp: user.and_then(|u| names.get(&u).cloned()),
+                straight_lined: false,
+            }
+        })
+        .collect();
+    Ok(Inputs {
+        signed_up,
+        candidates,
+        screened,
+    })
+}
+
+/// The ids of the completed responses with a straight-lined grid, reading their answers
+/// a page at a time and keeping only the ids: the answers of every completed response at
+/// once would be hundreds of megabytes.
+async fn straight_lined_ids(pool: &DbPool, judge: &GridJudge) -> Result<HashSet<i64>, DbError> {
+    let versions = judge.versions();
+    let mut straight = HashSet::new();
+    let mut after = 0i64;
+    while !versions.is_empty() {
+        let page: Vec<(i64, i32, String)> = read_conn!(pool, |conn| {
+            Ok(responses::table
                 .filter(responses::submitted_at.is_not_null())
                 .filter(responses::screened_out.is_null())
-                .filter(responses::definition_version.eq_any(&grid_versions))
+                .filter(responses::definition_version.eq_any(&versions))
                 .filter(responses::id.gt(after))
                 .order(responses::id.asc())
                 .limit(ANSWERS_PAGE)
@@ -124,58 +222,89 @@ pub async fn assess(
                     responses::answers,
                 ))
                 .load(conn)
-                .await?;
-            let Some(&(last, _, _)) = page.last() else {
-                break;
-            };
-            after = last;
-            let more = page.len() == ANSWERS_PAGE as usize;
-            straight.extend(
-                page.into_iter()
-                    .filter(|(_, version, text)| {
-                        grids.get(version).is_some_and(|d| {
-                            any_grid_straight_lined(d, text, params.straightline_min_items)
-                        })
-                    })
-                    .map(|(id, _, _)| id),
-            );
-            if !more {
-                break;
-            }
+                .await?)
+        })?;
+        let Some(&(last, _, _)) = page.last() else {
+            break;
+        };
+        after = last;
+        let more = page.len() == ANSWERS_PAGE as usize;
+        straight.extend(
+            page.into_iter()
+                .filter(|(_, version, text)| {
+                    serde_json::from_str::<Answers>(text)
+                        .is_ok_and(|a| judge.straight_lined(*version, &a))
+                })
+                .map(|(id, _, _)| id),
+        );
+        if !more {
+            break;
         }
-        Ok::<_, DbError>((signed_up, rows, starts, prints, straight))
-    })?;
-    let starts: HashMap<i64, NaiveDateTime> = starts
-        .into_iter()
-        .filter_map(|(u, t)| Some((u, t?)))
-        .collect();
-    let prints: HashMap<i64, (Option<String>, String)> = prints
-        .into_iter()
-        .map(|(u, phone, name)| (u, (phone, name)))
-        .collect();
-    let mut screened = HashMap::new();
-    let candidates: Vec<Candidate> = rows
-        .into_iter()
-        .map(|(id, user, submitted_at, screened_out, checks)| {
-            let print = user.and_then(|u| prints.get(&u));
-            if let Some(rule) = &screened_out {
-                screened.insert(id, rule.clone());
-            }
-            Candidate {
-                response_id: id,
-                submitted_at,
-                screened_out: screened_out.is_some(),
-                started_at: user.and_then(|u| starts.get(&u).copied()),
-                confirmed_check: checks.split(',').any(|k| !k.is_empty()),
-                phone_fp: print.and_then(|p| p.0.clone()),
-                name_bairro_fp: print.map(|p| p.1.clone()),
-                straight_lined: straight.contains(&id),
-            }
-        })
-        .collect();
+    }
+    Ok(straight)
+}
+
+/// Read the inputs and apply the rules with `params` to the responses of `def` (and of
+/// its earlier versions). `exclude_flagged` only changes the flow's `used` count.
+pub async fn assess(
+    pool: &DbPool,
+    def: &Definition,
+    params: &Params,
+    exclude_flagged: bool,
+) -> Result<Assessment, DbError> {
+    let Inputs {
+        signed_up,
+        mut candidates,
+        screened,
+    } = read_inputs(pool, params).await?;
+    let straight = straight_lined_ids(pool, &GridJudge::new(def, params)).await?;
+    for c in &mut candidates {
+        c.straight_lined = straight.contains(&c.response_id);
+    }
     let flags = flag_all(params, &candidates);
     let flow = SampleFlow::new(signed_up, &candidates, &flags, &screened, exclude_flagged);
     Ok(Assessment { flags, flow })
+}
+
+/// Every flag but straight-lining, judged over all responses without reading their
+/// answers, for a caller that reads the answers anyway (the report): it adds
+/// straight-lining response by response with [`Prejudged::flags_of`].
+#[derive(Debug, Clone, Default)]
+pub struct Prejudged {
+    /// Respondent accounts (the sample flow's first step).
+    pub signed_up: i64,
+    flags: HashMap<i64, FlagSet>,
+    grids: GridJudge,
+}
+
+impl Prejudged {
+    /// The flags of `response` given its parsed `answers`.
+    pub fn flags_of(&self, response: &Response, answers: &Answers) -> FlagSet {
+        let mut flags = self.flags.get(&response.id).copied().unwrap_or_default();
+        if response.submitted_at.is_some()
+            && response.screened_out.is_none()
+            && self
+                .grids
+                .straight_lined(response.definition_version, answers)
+        {
+            flags.insert(Flag::LinhaReta);
+        }
+        flags
+    }
+}
+
+/// See [`Prejudged`].
+pub async fn prejudge(
+    pool: &DbPool,
+    def: &Definition,
+    params: &Params,
+) -> Result<Prejudged, DbError> {
+    let inputs = read_inputs(pool, params).await?;
+    Ok(Prejudged {
+        signed_up: inputs.signed_up,
+        flags: flag_all(params, &inputs.candidates),
+        grids: GridJudge::new(def, params),
+    })
 }
 
 /// When `filters.exclude_flagged` is set, fill `filters.excluded` with the flagged

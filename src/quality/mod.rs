@@ -158,45 +158,71 @@ impl SampleFlow {
         screened: &HashMap<i64, String>,
         exclude_flagged: bool,
     ) -> SampleFlow {
-        let mut by_rule: std::collections::BTreeMap<String, i64> = Default::default();
-        for c in candidates.iter().filter(|c| c.screened_out) {
-            let rule = screened.get(&c.response_id).cloned().unwrap_or_default();
-            *by_rule.entry(rule).or_default() += 1;
+        let mut count = FlowCount::default();
+        for c in candidates {
+            let rule = c
+                .screened_out
+                .then(|| screened.get(&c.response_id).map_or("", String::as_str));
+            let f = flags.get(&c.response_id).copied().unwrap_or_default();
+            count.add(rule, c.is_complete(), f);
         }
-        let completed = candidates.iter().filter(|c| c.is_complete()).count() as i64;
-        let flagged = candidates
-            .iter()
-            .filter(|c| c.is_complete() && flags.get(&c.response_id).is_some_and(|f| !f.is_empty()))
-            .count() as i64;
-        let by_flag = Flag::ALL
-            .iter()
-            .map(|f| {
-                let n = candidates
-                    .iter()
-                    .filter(|c| c.is_complete())
-                    .filter(|c| flags.get(&c.response_id).is_some_and(|s| s.contains(*f)))
-                    .count() as i64;
-                (*f, n)
-            })
-            .collect();
-        SampleFlow {
-            signed_up,
-            started: candidates.len() as i64,
-            completed,
-            screened_out: by_rule.into_iter().collect(),
-            flagged,
-            by_flag,
-            used: if exclude_flagged {
-                completed - flagged
-            } else {
-                completed
-            },
-            exclude_flagged,
-        }
+        count.finish(signed_up, exclude_flagged)
     }
 
     pub fn screened_total(&self) -> i64 {
         self.screened_out.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// A [`SampleFlow`] counted one response at a time, for a caller that reads the
+/// responses in batches and keeps nothing per response (the report).
+#[derive(Debug, Clone, Default)]
+pub struct FlowCount {
+    started: i64,
+    completed: i64,
+    flagged: i64,
+    by_flag: [i64; Flag::ALL.len()],
+    screened: std::collections::BTreeMap<String, i64>,
+}
+
+impl FlowCount {
+    /// One response: the screen-out rule that ended it (if any), whether it is complete
+    /// ([`Candidate::is_complete`]) and its flags.
+    pub fn add(&mut self, screened_out: Option<&str>, complete: bool, flags: FlagSet) {
+        self.started += 1;
+        if let Some(rule) = screened_out {
+            match self.screened.get_mut(rule) {
+                Some(n) => *n += 1,
+                None => {
+                    self.screened.insert(rule.to_owned(), 1);
+                }
+            }
+        }
+        if !complete {
+            return;
+        }
+        self.completed += 1;
+        self.flagged += i64::from(!flags.is_empty());
+        for (n, f) in self.by_flag.iter_mut().zip(Flag::ALL) {
+            *n += i64::from(flags.contains(f));
+        }
+    }
+
+    pub fn finish(self, signed_up: i64, exclude_flagged: bool) -> SampleFlow {
+        SampleFlow {
+            signed_up,
+            started: self.started,
+            completed: self.completed,
+            screened_out: self.screened.into_iter().collect(),
+            flagged: self.flagged,
+            by_flag: Flag::ALL.into_iter().zip(self.by_flag).collect(),
+            used: if exclude_flagged {
+                self.completed - self.flagged
+            } else {
+                self.completed
+            },
+            exclude_flagged,
+        }
     }
 }
 

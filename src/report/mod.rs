@@ -190,39 +190,33 @@ pub async fn build(
     salario_minimo: u32,
 ) -> anyhow::Result<Report> {
     let mut params = params.clone();
-    // Flags are judged over every response; with `exclude_flagged` the weights and the
-    // tables leave the flagged ones out.
-    let assessment =
-        crate::db::quality::exclude_flagged(pool, def, &params.quality, &mut params.filters)
-            .await?;
+    // Flags are judged over every response, all but straight-lining before the read;
+    // straight-lining looks at a response's own answers, so it is judged in the read
+    // below, from the answers the report parses anyway. With `exclude_flagged` the
+    // weights and the tables leave the flagged responses out.
+    let prejudged = crate::db::quality::prejudge(pool, def, &params.quality).await?;
     let stored = census_store::load(pool).await?;
     let cceb = params
         .cceb
         .clone()
         .unwrap_or_else(crate::survey::CcebTable::embedded);
     let mut acc = model::Accumulator::new(def, cceb);
-    // Read with the flagged responses too, so the sample flow counts them under the
-    // report's other filters; the tables and the raking skip them when they are excluded.
-    let mut all = params.filters.clone();
+    // The sample flow counts every response under the report's other filters, flagged
+    // or not (so nothing is left out of the read itself).
+    let mut flow = crate::quality::FlowCount::default();
+    let filters = &params.filters;
+    let mut all = filters.clone();
     all.excluded = batches::Excluded::default();
-    let mut flow_rows = Vec::new();
-    let mut screened = std::collections::HashMap::new();
     let mut batches = batches::Batches::open(pool, &all, batches::BATCH_SIZE, false).await?;
     while let Some(batch) = batches.next().await? {
         for r in &batch.rows {
-            if let Some(rule) = &r.screened_out {
-                screened.insert(r.id, rule.clone());
+            let answers = r.answers();
+            let flags = prejudged.flags_of(r, &answers);
+            let complete = r.submitted_at.is_some() && r.screened_out.is_none();
+            flow.add(r.screened_out.as_deref(), complete, flags);
+            if flags.is_empty() || !filters.exclude_flagged {
+                acc.add_parsed(r, &answers);
             }
-            flow_rows.push(crate::quality::Candidate {
-                response_id: r.id,
-                submitted_at: r.submitted_at,
-                screened_out: r.screened_out.is_some(),
-                ..Default::default()
-            });
-            if params.filters.excluded.contains(r.id) {
-                continue;
-            }
-            acc.add(r);
         }
     }
     let weights = match stored {
@@ -239,13 +233,7 @@ pub async fn build(
         };
     }
     let mut report = acc.finish_weighted(&params, &weights, salario_minimo, chrono::Utc::now())?;
-    report.sample_flow = Some(crate::quality::SampleFlow::new(
-        assessment.flow.signed_up,
-        &flow_rows,
-        &assessment.flags,
-        &screened,
-        params.filters.exclude_flagged,
-    ));
+    report.sample_flow = Some(flow.finish(prejudged.signed_up, params.filters.exclude_flagged));
     Ok(report)
 }
 

@@ -535,8 +535,13 @@ impl<'d> Accumulator<'d> {
         Some(self.cells.id(&r.bairro, sexo, idade))
     }
 
+    #[cfg(test)]
     pub(crate) fn add(&mut self, r: &Response) {
-        let answers = r.answers();
+        self.add_parsed(r, &r.answers());
+    }
+
+    /// Counts `r`, whose stored answers the caller has parsed (`answers`).
+    pub(crate) fn add_parsed(&mut self, r: &Response, answers: &Answers) {
         let complete = r.submitted_at.is_some();
         self.respondents += 1;
         if r.screened_out.is_some() {
@@ -545,7 +550,7 @@ impl<'d> Accumulator<'d> {
             return;
         }
         self.completes += u64::from(complete);
-        let cell = self.cell_of(r, &answers);
+        let cell = self.cell_of(r, answers);
         for ((q, answered, tally), per_cell) in self.tallies.iter_mut().zip(&mut self.cell_tallies)
         {
             let Some(value) = answers.get(&q.key) else {
@@ -614,10 +619,10 @@ impl<'d> Accumulator<'d> {
         }
         let class = self
             .income
-            .and_then(|q| chosen(q, &answers))
+            .and_then(|q| chosen(q, answers))
             .and_then(|(_, o)| option_income_class(o));
         let cceb_class = self.cceb.as_ref().and_then(|t| {
-            let s = t.score(&answers)?;
+            let s = t.score(answers)?;
             t.classes().iter().position(|c| c.class == s.class)
         });
         for x in &mut self.crossed {
@@ -626,7 +631,7 @@ impl<'d> Accumulator<'d> {
                 By::Cceb => cceb_class,
             };
             if let Some(row) = row
-                && let Some((i, o)) = chosen(x.q, &answers)
+                && let Some((i, o)) = chosen(x.q, answers)
                 && !o.excluded
             {
                 if let Some(r) = x.counts.get_mut(row) {
@@ -640,7 +645,7 @@ impl<'d> Accumulator<'d> {
         }
         let intent = self
             .intent
-            .and_then(|q| chosen(q, &answers))
+            .and_then(|q| chosen(q, answers))
             .and_then(|(_, o)| intent_score(o));
         let b = self.bairros.entry(r.bairro.clone()).or_default();
         b.respondents += 1;
@@ -656,7 +661,7 @@ impl<'d> Accumulator<'d> {
         }
         let spend_choice = self
             .spend
-            .and_then(|q| chosen(q, &answers))
+            .and_then(|q| chosen(q, answers))
             .filter(|(_, o)| !o.excluded);
         if let Some((i, _)) = spend_choice {
             let mut groups = vec![GROUP_ALL];

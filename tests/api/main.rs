@@ -18,6 +18,7 @@ mod mail;
 mod oidc;
 mod pool;
 mod quality;
+mod quality_scale;
 mod question_types;
 mod quotas;
 mod report;

@@ -22,6 +22,8 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+pub mod accounts;
+
 use crate::db::schema::responses;
 use crate::db::{DbError, DbPool};
 use crate::survey::flow::{Flow, settle};
@@ -530,6 +532,25 @@ struct NewRow {
     screened_out: Option<String>,
 }
 
+impl NewRow {
+    /// The response of `h`, without an account.
+    fn of(def: &Definition, version: i32, h: &Household) -> NewRow {
+        NewRow {
+            user_id: None,
+            definition_id: def.id().to_string(),
+            definition_version: version,
+            answers: serde_json::to_string(&h.answers).unwrap_or_default(),
+            bairro: h.bairro.clone(),
+            current_page: i32::try_from(h.current_page).unwrap_or(0),
+            revision: 1,
+            created_at: h.created_at,
+            updated_at: h.updated_at,
+            submitted_at: h.submitted_at,
+            screened_out: h.screened_out.clone(),
+        }
+    }
+}
+
 /// Stores `households` as responses without accounts: one multi-row INSERT on MariaDB; on SQLite (whose async wrapper has no batch
 /// insert in diesel) one INSERT per row, all in one transaction.
 pub async fn insert(
@@ -539,20 +560,8 @@ pub async fn insert(
 ) -> Result<(), DbError> {
     let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
     let rows: Vec<NewRow> = households
-        .into_iter()
-        .map(|h| NewRow {
-            user_id: None,
-            definition_id: def.id().to_string(),
-            definition_version: version,
-            answers: serde_json::to_string(&h.answers).unwrap_or_default(),
-            bairro: h.bairro,
-            current_page: i32::try_from(h.current_page).unwrap_or(0),
-            revision: 1,
-            created_at: h.created_at,
-            updated_at: h.updated_at,
-            submitted_at: h.submitted_at,
-            screened_out: h.screened_out,
-        })
+        .iter()
+        .map(|h| NewRow::of(def, version, h))
         .collect();
     match pool {
         DbPool::Mysql(p) => {
