@@ -9,9 +9,10 @@ use crate::db::outbox::{Composed, MailKind, NewMessage};
 use crate::i18n::{Lang, Notice};
 use serde_json::json;
 
+use super::sign_up::{Person, PersonFields};
 use super::{field, form_ctx, limits, refusals, see_other, state, ticked};
 use crate::accounts::AuthUser;
-use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
+use crate::accounts::fields::{Email, FieldError, Phone};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
 use crate::db::users::{self, ProfileChange, User};
@@ -23,12 +24,34 @@ use crate::views::{self};
 use crate::web::error::AppError;
 use crate::web::session;
 
-pub(super) async fn current_account(depot: &Depot) -> Result<(AuthUser, User), AppError> {
+/// What every "Minha conta" handler starts from: the session's user, its account as
+/// stored (403 without either), the state and the page's language.
+pub(super) struct Own {
+    pub auth: AuthUser,
+    pub user: User,
+    pub app: state::AppState,
+    pub lang: Lang,
+}
+
+pub(super) async fn own_account(depot: &Depot) -> Result<Own, AppError> {
     let auth = session::user(depot).ok_or(AppError::Forbidden)?;
-    let user = users::find(&state(depot).db, auth.id)
+    let app = state(depot).clone();
+    let user = users::find(&app.db, auth.id)
         .await?
         .ok_or(AppError::Forbidden)?;
-    Ok((auth, user))
+    let lang = super::lang_of(depot);
+    Ok(Own {
+        auth,
+        user,
+        app,
+        lang,
+    })
+}
+
+/// A page of the account's own data: no cache keeps it.
+fn private_page(res: &mut Response, page: maud::Markup) {
+    res.add_header("cache-control", "no-store", true).ok();
+    res.render(views::Html(page));
 }
 
 async fn render(
@@ -80,10 +103,7 @@ pub(super) async fn password_checks(
     user: &User,
     given: &Password,
 ) -> Result<bool, AppError> {
-    let who = limits::LoginSubject::Account {
-        id: user.id,
-        epoch: user.lockout_epoch,
-    };
+    let who = limits::LoginSubject::account(user);
     let account = Some((user.id, user.password_hash.as_str()));
     let (outcome, _) = limits::checked_password(req, app, who, account, given).await?;
     Ok(matches!(outcome, Verified::Valid { .. }))
@@ -154,7 +174,7 @@ pub async fn sign_in_again(depot: &mut Depot, res: &mut Response) {
 /// `GET /account`
 #[handler]
 pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let (_, user) = current_account(depot).await?;
+    let Own { user, .. } = own_account(depot).await?;
     let page = render(
         depot,
         &user,
@@ -163,8 +183,7 @@ pub async fn show(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
         Errors::default(),
     )
     .await?;
-    res.add_header("cache-control", "no-store", true).ok();
-    res.render(views::Html(page));
+    private_page(res, page);
     Ok(())
 }
 
@@ -175,9 +194,9 @@ pub async fn profile(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (_, user) = current_account(depot).await?;
-    let app = state(depot).clone();
-    let lang = super::lang_of(depot);
+    let Own {
+        user, app, lang, ..
+    } = own_account(depot).await?;
     let v = ProfileValues {
         nome: field(req, "nome").await,
         sobrenome: field(req, "sobrenome").await,
@@ -185,22 +204,13 @@ pub async fn profile(
         bairro: field(req, "bairro").await,
     };
     let mut errors = Errors::default();
-    let nome = PersonName::parse(&v.nome);
-    let sobrenome = PersonName::parse(&v.sobrenome);
-    let telefone = Phone::parse_optional(&v.telefone);
-    let bairro = app.bairros.parse(&v.bairro);
-    for (name, err) in [
-        ("nome", nome.as_ref().err()),
-        ("sobrenome", sobrenome.as_ref().err()),
-        ("telefone", telefone.as_ref().err()),
-        ("bairro", bairro.as_ref().err()),
-    ] {
-        if let Some(e) = err {
-            errors.add(name, message(lang, *e));
-        }
-    }
-    let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro)) = (nome, sobrenome, telefone, bairro)
-    else {
+    let fields = PersonFields {
+        nome: &v.nome,
+        sobrenome: &v.sobrenome,
+        telefone: &v.telefone,
+        bairro: &v.bairro,
+    };
+    let Some(person) = Person::parse(&app, lang, &fields, &mut errors) else {
         let page = render(depot, &user, v, Section::Profile, errors).await?;
         refusals::unprocessable(res, page);
         return Ok(());
@@ -209,10 +219,10 @@ pub async fn profile(
         &app.db,
         user.id,
         &ProfileChange {
-            nome: nome.as_str(),
-            sobrenome: sobrenome.as_str(),
-            telefone: telefone.as_ref().map(Phone::as_str),
-            bairro: &bairro,
+            nome: person.nome.as_str(),
+            sobrenome: person.sobrenome.as_str(),
+            telefone: person.telefone.as_ref().map(Phone::as_str),
+            bairro: &person.bairro,
             updated_at: users::now(),
         },
     )
@@ -230,9 +240,12 @@ pub async fn password(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, user) = current_account(depot).await?;
-    let app = state(depot).clone();
-    let lang = super::lang_of(depot);
+    let Own {
+        auth,
+        user,
+        app,
+        lang,
+    } = own_account(depot).await?;
     let current = Password::any(&field(req, "current_password").await);
     let new = Password::new_checked(
         &field(req, "password").await,
@@ -251,15 +264,9 @@ pub async fn password(
     } else if !valid {
         errors.add("password", lang.t().err_sign_in_again);
     }
-    match &new {
-        Err(FieldError::PasswordMismatch) => errors.add(
-            "password_confirm",
-            message(lang, FieldError::PasswordMismatch),
-        ),
-        Err(e) => errors.add("password", message(lang, *e)),
-        Ok(_) => {}
-    }
-    let (true, Ok(new)) = (valid, new) else {
+    let pw_field = refusals::new_password_field(new.as_ref().err());
+    let new = refusals::checked(&mut errors, lang, pw_field, new);
+    let (true, Some(new)) = (valid, new) else {
         return refuse(depot, res, &user, Section::Password, errors).await;
     };
     let hash = app.hasher.hash(&new).await?;
@@ -306,8 +313,7 @@ pub async fn optional_consents(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, _) = current_account(depot).await?;
-    let app = state(depot).clone();
+    let Own { auth, app, .. } = own_account(depot).await?;
     let active = consents::active_document_ids(&app.db, auth.id).await?;
     for d in consents::current(&app.db)
         .await?
@@ -332,8 +338,7 @@ pub async fn optional_consents(
 /// `GET /account/data`: everything stored about the user, as a JSON download.
 #[handler]
 pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let (_, user) = current_account(depot).await?;
-    let app = state(depot).clone();
+    let Own { user, app, .. } = own_account(depot).await?;
     let history = consents::of_user(&app.db, user.id).await?;
     let response = crate::db::responses::for_user(&app.db, user.id).await?;
     let answers = match &response {
@@ -384,8 +389,7 @@ pub async fn data(depot: &mut Depot, res: &mut Response) -> Result<(), AppError>
 /// answers in words. Only the session's own account: the route takes no id.
 #[handler]
 pub async fn data_page(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let (_, user) = current_account(depot).await?;
-    let app = state(depot).clone();
+    let Own { user, app, .. } = own_account(depot).await?;
     let history = consents::of_user(&app.db, user.id).await?;
     let row = crate::db::responses::for_user(&app.db, user.id).await?;
     let answers = row
@@ -421,8 +425,7 @@ pub async fn data_page(depot: &mut Depot, res: &mut Response) -> Result<(), AppE
             now: users::now(),
         },
     );
-    res.add_header("cache-control", "no-store", true).ok();
-    res.render(views::Html(page));
+    private_page(res, page);
     Ok(())
 }
 
@@ -434,9 +437,12 @@ pub async fn delete(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (auth, user) = current_account(depot).await?;
-    let app = state(depot).clone();
-    let lang = super::lang_of(depot);
+    let Own {
+        auth,
+        user,
+        app,
+        lang,
+    } = own_account(depot).await?;
     if user.has_password() {
         let given = Password::any(&field(req, "delete_password").await);
         if !password_checks(req, &app, &user, &given).await? {

@@ -6,10 +6,11 @@ use crate::db::outbox::{MailKind, NewMessage};
 use crate::i18n::{Lang, Notice};
 
 use super::limits::LoginSubject;
+use super::password_reset::account_of;
 use super::session_start;
-use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
-use crate::accounts::Role;
-use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
+use super::sign_up::{self, Person, PersonFields};
+use super::{field, form_ctx, limits, next_field, next_query, refusals, see_other, state, ticked};
+use crate::accounts::fields::{Email, FieldError};
 use crate::accounts::hasher::Verified;
 use crate::accounts::password::Password;
 use crate::db::{consents, users};
@@ -61,45 +62,19 @@ pub async fn register(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    limits::register_attempt(req, &app).await?;
+    let app = limits::count_sign_up(req, depot).await?;
     let lang = super::lang_of(depot);
     let documents = consents::current(&app.db).await?;
 
-    let mut v = RegisterValues {
-        nome: field(req, "nome").await,
-        sobrenome: field(req, "sobrenome").await,
-        email: field(req, "email").await,
-        telefone: field(req, "telefone").await,
-        bairro: field(req, "bairro").await,
-        accept_terms: ticked(req, "accept_terms").await,
-        adult: ticked(req, "adult").await,
-        optional: Vec::new(),
-    };
-    for d in documents.iter().filter(|d| !d.required) {
-        if ticked(req, &format!("consent_{}", d.kind)).await {
-            v.optional.push(d.kind.clone());
-        }
-    }
+    let v = sign_up::read_form(req, &documents, None).await;
     let password = field(req, "password").await;
     let confirm = field(req, "password_confirm").await;
 
     let mut errors = Errors::default();
-    let mut check = |name: &str, r: Result<(), FieldError>| {
-        if let Err(e) = r {
-            errors.add(name, message(lang, e));
-        }
-    };
-    let nome = PersonName::parse(&v.nome);
-    check("nome", nome.as_ref().map(|_| ()).map_err(|e| *e));
-    let sobrenome = PersonName::parse(&v.sobrenome);
-    check("sobrenome", sobrenome.as_ref().map(|_| ()).map_err(|e| *e));
-    let email = Email::parse(&v.email);
-    check("email", email.as_ref().map(|_| ()).map_err(|e| *e));
-    let telefone = Phone::parse_optional(&v.telefone);
-    check("telefone", telefone.as_ref().map(|_| ()).map_err(|e| *e));
-    let bairro = app.bairros.parse(&v.bairro);
-    check("bairro", bairro.as_ref().map(|_| ()).map_err(|e| *e));
+    let (person, email) =
+        Person::parse_around(&app, lang, &PersonFields::of(&v), &mut errors, |errors| {
+            refusals::checked(errors, lang, "email", Email::parse(&v.email))
+        });
     // The password is optional: without one, the person signs in by the e-mailed link or
     // code, which makes the form shorter on a phone.
     let new_password = if password.is_empty() && confirm.is_empty() {
@@ -107,38 +82,17 @@ pub async fn register(
     } else {
         Password::new_checked(&password, &confirm).map(Some)
     };
-    let pw_field = if matches!(new_password, Err(FieldError::PasswordMismatch)) {
-        "password_confirm"
-    } else {
-        "password"
-    };
-    check(pw_field, new_password.as_ref().map(|_| ()).map_err(|e| *e));
-    check(
-        "adult",
-        if v.adult {
-            Ok(())
-        } else {
-            Err(FieldError::MustAccept)
-        },
-    );
-    check(
-        "accept_terms",
-        if v.accept_terms {
-            Ok(())
-        } else {
-            Err(FieldError::MustAccept)
-        },
-    );
-
-    let (Ok(nome), Ok(sobrenome), Ok(email), Ok(telefone), Ok(bairro), Ok(new_password), true) = (
-        nome,
-        sobrenome,
-        email,
-        telefone,
-        bairro,
+    let new_password = refusals::checked(
+        &mut errors,
+        lang,
+        refusals::new_password_field(new_password.as_ref().err()),
         new_password,
-        errors.is_empty(),
-    ) else {
+    );
+    sign_up::check_declarations(lang, &v, &mut errors);
+
+    let (Some(person), Some(email), Some(new_password), true) =
+        (person, email, new_password, errors.is_empty())
+    else {
         let page = render_register(depot, &v, &errors).await?;
         refusals::unprocessable(res, page);
         return Ok(());
@@ -149,24 +103,8 @@ pub async fn register(
         Some(p) => app.hasher.hash(p).await?,
         None => String::new(),
     };
-    let now = users::now();
-    let accepted: Vec<i64> = documents
-        .iter()
-        .filter(|d| d.required || v.optional.contains(&d.kind))
-        .map(|d| d.id)
-        .collect();
-    let new_user = users::NewUser {
-        email: email.as_str(),
-        password_hash: &hash,
-        role: Role::Respondent.as_str(),
-        nome: nome.as_str(),
-        sobrenome: sobrenome.as_str(),
-        telefone: telefone.as_ref().map(Phone::as_str),
-        bairro: &bairro,
-        adult_declared_at: Some(now),
-        created_at: now,
-        updated_at: now,
-    };
+    let accepted = sign_up::accepted(&documents, &v);
+    let new_user = sign_up::new_respondent(email.as_str(), &hash, &person, users::now());
     // New address or taken, the answer is the same "check your e-mail" page: only the
     // address's owner learns, by mail, whether an account was made.
     let (token, mail) = super::verify::verification(&app, lang, 0, email.as_str());
@@ -248,14 +186,9 @@ fn login_page(depot: &Depot, c: &Ctx, email: &str, next: &str, errors: &Errors) 
 /// `GET /login`
 #[handler]
 pub async fn login_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    let next = req
-        .query::<String>("next")
-        .and_then(|n| safe_next(&n))
-        .unwrap_or_default();
-    if session::user(depot).is_some() {
-        see_other(res, &session_start::onward(depot, &next));
+    let Some(next) = session_start::login_next(req, depot, res) else {
         return;
-    }
+    };
     let c = form_ctx(depot);
     res.render(views::Html(login_page(
         depot,
@@ -274,31 +207,22 @@ pub async fn login(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    limits::login_attempt(req, &app).await?;
+    let app = limits::count_login(req, depot).await?;
     let lang = super::lang_of(depot);
     let raw_email = field(req, "email").await;
     let password = Password::any(&field(req, "password").await);
-    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let next = next_field(req).await;
 
     let email = Email::parse(&raw_email).ok();
     // Only the account whose stored address is exactly this canonical one: a database
     // collation that equates accented or other look-alike letters must not lead to it.
     let user = match &email {
-        Some(e) => users::find_by_email(&app.db, e.as_str())
-            .await?
-            .filter(|u| u.email == e.as_str()),
+        Some(e) => account_of(&app, e).await?,
         None => None,
     };
     let typed = raw_email.trim().to_lowercase();
-    let who = match (&user, &email) {
-        (Some(u), _) => LoginSubject::Account {
-            id: u.id,
-            epoch: u.lockout_epoch,
-        },
-        (None, Some(e)) => LoginSubject::Address(e.as_str()),
-        (None, None) => LoginSubject::Address(&typed),
-    };
+    let address = email.as_ref().map_or(typed.as_str(), Email::as_str);
+    let who = LoginSubject::of(user.as_ref(), address);
     let account = user.as_ref().map(|u| (u.id, u.password_hash.as_str()));
     let (outcome, device) = limits::checked_password(req, &app, who, account, &password).await?;
     let (Some(user), Verified::Valid { needs_rehash }) = (user, outcome) else {
@@ -308,12 +232,11 @@ pub async fn login(
         refusals::unprocessable(res, login_page(depot, &c, &raw_email, &next, &errors));
         return Ok(());
     };
-    known_device::remember(req, res, &app, user.id, device);
     if needs_rehash {
         let hash = app.hasher.hash(&password).await?;
         users::set_password_hash(&app.db, user.id, &hash).await?;
     }
-    session_start::establish(req, depot, res, &app, &user, next, "web").await
+    session_start::establish(req, depot, res, &user, device, next, "web").await
 }
 
 /// `POST /logout`: the session is deleted and the cookie removed.
@@ -358,10 +281,7 @@ pub async fn consent_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let next = req
-        .query::<String>("next")
-        .and_then(|n| safe_next(&n))
-        .unwrap_or_default();
+    let next = next_query(req);
     match consent_page(depot, &next, &Errors::default()).await? {
         Some(page) => res.render(views::Html(page)),
         None => {
@@ -384,7 +304,7 @@ pub async fn consent(
     let Some(user) = session::user(depot) else {
         return Err(AppError::Forbidden);
     };
-    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let next = next_field(req).await;
     let shown: Vec<i64> = req
         .form_data()
         .await

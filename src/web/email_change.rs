@@ -8,11 +8,11 @@ use std::time::Duration;
 use salvo::prelude::*;
 
 use super::account::{
-    current_account, notify, password_checks, proven_recently, refuse_email_change,
+    Own, notify, own_account, password_checks, proven_recently, refuse_email_change,
 };
 use super::token_pages;
-use super::{field, form_ctx, limits, see_other, state};
-use crate::accounts::email_token::{self, Purpose};
+use super::{field, limits, see_other, state};
+use crate::accounts::email_token::Purpose;
 use crate::accounts::fields::{Email, FieldError};
 use crate::accounts::password::Password;
 use crate::db::outbox::{MailKind, NewMessage};
@@ -33,9 +33,9 @@ pub async fn request(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let (_, user) = current_account(depot).await?;
-    let app = state(depot).clone();
-    let lang = super::lang_of(depot);
+    let Own {
+        user, app, lang, ..
+    } = own_account(depot).await?;
     let typed = field(req, "new_email").await;
     let mut errors = Errors::default();
     let new = Email::parse(&typed);
@@ -70,18 +70,16 @@ pub async fn request(
         return refuse_email_change(depot, res, &user, typed, errors).await;
     }
     let now = users::now();
-    let issued = email_token::issue(&app.session_key, Purpose::ChangeEmail, user.id, now);
-    email_tokens::insert(
-        &app.db,
-        &email_tokens::NewToken::issued(user.id, new.as_str(), &issued, now),
-    )
-    .await?;
-    let url = format!(
-        "{}/email/confirm?token={}",
-        app.settings.public_base_url(),
-        issued.link
+    let link = token_pages::new_link(
+        &app,
+        Purpose::ChangeEmail,
+        user.id,
+        new.as_str(),
+        "/email/confirm",
+        now,
     );
-    let mail = views::mail::email_change(lang, &url);
+    email_tokens::insert(&app.db, &link.token).await?;
+    let mail = views::mail::email_change(lang, &link.url);
     app.enqueue_mail(&NewMessage::new(
         MailKind::EmailChange,
         new.as_str(),
@@ -102,29 +100,17 @@ pub async fn request(
     Ok(())
 }
 
-fn invalid(depot: &mut Depot, res: &mut Response, text: &'static str, status: StatusCode) {
-    let t = super::lang_of(depot).t();
-    let c = form_ctx(depot);
-    res.status_code(status);
-    res.render(views::Html(views::verify::link_invalid(
-        &c,
-        t.account_email_title,
-        text,
-    )));
+/// 410 under the e-mail change's title: the link is unknown, expired or spent.
+fn gone(depot: &mut Depot, res: &mut Response) {
+    token_pages::refused(depot, res, StatusCode::GONE, |t| {
+        (t.account_email_title, t.email_change_invalid)
+    });
 }
 
 /// `GET /email/confirm?token=…`: a confirm button (prefetching the link spends nothing).
 #[handler]
 pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    token_pages::protect(res);
-    let token = req.query::<String>("token").unwrap_or_default();
-    if !token_pages::well_formed(&token) {
-        let text = super::lang_of(depot).t().email_change_invalid;
-        invalid(depot, res, text, StatusCode::GONE);
-        return;
-    }
-    let c = form_ctx(depot);
-    res.render(views::Html(views::verify::confirm_change(&c, &token)));
+    token_pages::confirm_page(req, depot, res, views::verify::confirm_change, gone);
 }
 
 /// `POST /email/confirm`: the new address is proven; it replaces the old one, which is
@@ -135,30 +121,25 @@ pub async fn confirm(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
+    let token = token_pages::posted_token(req, res).await;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let t = lang.t();
-    let token = field(req, "token").await;
-    let hash = email_token::hash_link(&app.session_key, Purpose::ChangeEmail, &token);
-    let now = users::now();
-    let spent = if token_pages::well_formed(&token) {
-        email_tokens::spend_link(&app.db, Purpose::ChangeEmail, &hash, now).await?
-    } else {
-        None
-    };
-    let Some(spent) = spent else {
-        invalid(depot, res, t.email_change_invalid, StatusCode::GONE);
+    let Some(spent) = token_pages::spend(&app, Purpose::ChangeEmail, &token).await? else {
+        gone(depot, res);
         return Ok(());
     };
+    let now = users::now();
     let Some(user) = users::find(&app.db, spent.user_id).await? else {
-        invalid(depot, res, t.email_change_invalid, StatusCode::GONE);
+        gone(depot, res);
         return Ok(());
     };
     match users::change_email(&app.db, user.id, &spent.email, now).await {
         Ok(()) => {}
         Err(e) if e.is_unique_violation() => {
-            invalid(depot, res, t.email_change_taken, StatusCode::CONFLICT);
+            // Another account took the address since the link was sent.
+            token_pages::refused(depot, res, StatusCode::CONFLICT, |t| {
+                (t.account_email_title, t.email_change_taken)
+            });
             return Ok(());
         }
         Err(e) => return Err(e.into()),

@@ -18,18 +18,20 @@ use super::password_reset::{account_of, detached, requested_email};
 use super::session_start;
 use super::store_keys::{self, ClientLimit};
 use super::token_pages;
-use super::{field, form_ctx, known_device, refusals, safe_next, see_other, state};
+use super::{field, form_ctx, known_device, next_field, refusals, see_other, state};
 use crate::accounts::email_token::{self, MAX_CODE_TRIES, Purpose};
 use crate::accounts::fields::Email;
-use crate::db::email_tokens::{self, CodeOutcome, NewToken, Spent};
+use crate::db::email_tokens::{self, CodeOutcome, Spent};
 use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::users::{self, User};
 use crate::i18n::Lang;
 use crate::views::forms::Errors;
 use crate::views::{self, mail};
 use crate::web::error::AppError;
-use crate::web::session;
 use crate::web::state::AppState;
+
+/// The sign-in link's page.
+const LINK_PATH: &str = "/login/code/link";
 
 /// Store a sign-in code for the account and queue its mail.
 async fn queue_code(
@@ -39,22 +41,17 @@ async fn queue_code(
     lang: Lang,
 ) -> Result<(), AppError> {
     let now = users::now();
-    let issued = email_token::issue(&app.session_key, Purpose::SignIn, user_id, now);
-    let Some(code) = issued.code.clone() else {
+    let issued = token_pages::new_link(&app, Purpose::SignIn, user_id, &email, LINK_PATH, now);
+    let Some(code) = &issued.code else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "a sign-in token without a code"
         )));
     };
-    email_tokens::insert(&app.db, &NewToken::issued(user_id, &email, &issued, now)).await?;
-    let url = format!(
-        "{}/login/code/link?token={}",
-        app.settings.public_base_url(),
-        issued.link
-    );
+    email_tokens::insert(&app.db, &issued.token).await?;
     let msg = NewMessage::new(
         MailKind::SignInCode,
         &email,
-        mail::sign_in_code(lang, &code, &url),
+        mail::sign_in_code(lang, code, &issued.url),
         now,
     );
     app.enqueue_mail(&msg).await?;
@@ -92,14 +89,9 @@ async fn try_ghost(app: &AppState, email: &str) -> Result<CodeOutcome, AppError>
 /// `GET /login/code`
 #[handler]
 pub async fn request_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    let next = req
-        .query::<String>("next")
-        .and_then(|n| safe_next(&n))
-        .unwrap_or_default();
-    if session::user(depot).is_some() {
-        see_other(res, &session_start::onward(depot, &next));
+    let Some(next) = session_start::login_next(req, depot, res) else {
         return;
-    }
+    };
     let c = form_ctx(depot);
     res.render(views::Html(views::email_access::code_request(
         &c,
@@ -119,7 +111,7 @@ pub async fn request(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let next = next_field(req).await;
     let Some(email) = requested_email(req, depot, res, |c, raw, errors| {
         views::email_access::code_request(c, raw, &next, errors)
     })
@@ -182,8 +174,7 @@ pub async fn verify(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    limits::login_attempt(req, &app).await?;
+    let app = limits::count_login(req, depot).await?;
     let lang = super::lang_of(depot);
     let raw = field(req, "email").await;
     let Ok(email) = Email::parse(&raw) else {
@@ -191,7 +182,7 @@ pub async fn verify(
         see_other(res, "/login/code");
         return Ok(());
     };
-    let next = safe_next(&field(req, "next").await).unwrap_or_default();
+    let next = next_field(req).await;
     let refuse = |depot: &mut Depot, res: &mut Response, msg: String| {
         let mut errors = Errors::default();
         errors.add("code", msg);
@@ -206,13 +197,7 @@ pub async fn verify(
         return Ok(());
     };
     let user = account_of(&app, &email).await?;
-    let who = match &user {
-        Some(u) => LoginSubject::Account {
-            id: u.id,
-            epoch: u.lockout_epoch,
-        },
-        None => LoginSubject::Address(email.as_str()),
-    };
+    let who = LoginSubject::of(user.as_ref(), email.as_str());
     let attempt = limits::code_may_be_tried(req, &app, who, user.as_ref().map(|u| u.id)).await?;
     let outcome = match &user {
         Some(u) => {
@@ -233,8 +218,8 @@ pub async fn verify(
         (CodeOutcome::Accepted(spent), Some(user)) => {
             limits::code_checked(&app, who, &attempt, true).await?;
             let user = address_proven(&app, &user, &spent).await?;
-            known_device::remember(req, res, &app, user.id, attempt.device.clone());
-            session_start::establish(req, depot, res, &app, &user, next.clone(), "e-mail code")
+            let device = attempt.device.clone();
+            session_start::establish(req, depot, res, &user, device, next.clone(), "e-mail code")
                 .await
         }
         (outcome, _) => {
@@ -249,19 +234,9 @@ pub async fn verify(
 
 /// The page for a sign-in link that no longer works: 410, with the way to a new code.
 fn link_gone(depot: &mut Depot, res: &mut Response) {
-    let c = form_ctx(depot);
-    let t = c.lang.t();
-    res.status_code(StatusCode::GONE);
-    res.render(views::Html(views::email_access::link_invalid(
-        &c,
-        t.code_link_invalid,
-        "/login/code",
-        t.code_resend,
-    )));
-}
-
-fn link_hash(app: &AppState, token: &str) -> String {
-    email_token::hash_link(&app.session_key, Purpose::SignIn, token)
+    token_pages::gone(depot, res, "/login/code", |t| {
+        (t.code_link_invalid, t.code_resend)
+    });
 }
 
 /// `GET /login/code/link?token=…`: a button to confirm. Mail scanners that fetch links
@@ -272,25 +247,15 @@ pub async fn link_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
-    let app = state(depot).clone();
-    let token = req.query::<String>("token").unwrap_or_default();
-    let live = token_pages::well_formed(&token)
-        && email_tokens::peek_link(
-            &app.db,
-            Purpose::SignIn,
-            &link_hash(&app, &token),
-            users::now(),
-        )
-        .await?
-        .is_some();
-    if !live {
-        link_gone(depot, res);
-        return Ok(());
-    }
-    let c = form_ctx(depot);
-    res.render(views::Html(views::email_access::code_link(&c, &token)));
-    Ok(())
+    token_pages::live_page(
+        req,
+        depot,
+        res,
+        Purpose::SignIn,
+        views::email_access::code_link,
+        link_gone,
+    )
+    .await
 }
 
 /// `POST /login/code/link`: spends the link and logs in.
@@ -300,22 +265,9 @@ pub async fn link(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
-    let app = state(depot).clone();
-    limits::login_attempt(req, &app).await?;
-    let token = field(req, "token").await;
-    let spent = if token_pages::well_formed(&token) {
-        email_tokens::spend_link(
-            &app.db,
-            Purpose::SignIn,
-            &link_hash(&app, &token),
-            users::now(),
-        )
-        .await?
-    } else {
-        None
-    };
-    let Some(spent) = spent else {
+    let token = token_pages::posted_token(req, res).await;
+    let app = limits::count_login(req, depot).await?;
+    let Some(spent) = token_pages::spend(&app, Purpose::SignIn, &token).await? else {
         link_gone(depot, res);
         return Ok(());
     };
@@ -325,6 +277,5 @@ pub async fn link(
     };
     let device = known_device::recognised(req, &app, user.id);
     let user = address_proven(&app, &user, &spent).await?;
-    known_device::remember(req, res, &app, user.id, device);
-    session_start::establish(req, depot, res, &app, &user, String::new(), "e-mail link").await
+    session_start::establish(req, depot, res, &user, device, String::new(), "e-mail link").await
 }

@@ -75,6 +75,15 @@ pub async fn login_attempt(req: &Request, app: &AppState) -> Result<(), AppError
     .await
 }
 
+/// The opening of every handler that checks a factor of a log-in (password, e-mailed
+/// code or link, second factor): count the attempt from this client address, then hand
+/// back the state.
+pub async fn count_login(req: &Request, depot: &Depot) -> Result<AppState, AppError> {
+    let app = super::state(depot).clone();
+    login_attempt(req, &app).await?;
+    Ok(app)
+}
+
 /// Count a sign-up attempt from this client address.
 pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppError> {
     let rl = &app.settings.rate_limit;
@@ -86,6 +95,14 @@ pub async fn register_attempt(req: &Request, app: &AppState) -> Result<(), AppEr
         rl.register_window_secs,
     )
     .await
+}
+
+/// The opening of the handlers that make an account (sign-up, the OpenID Connect
+/// completion): count the attempt from this client address, then hand back the state.
+pub async fn count_sign_up(req: &Request, depot: &Depot) -> Result<AppState, AppError> {
+    let app = super::state(depot).clone();
+    register_attempt(req, &app).await?;
+    Ok(app)
 }
 
 /// Count an e-mail request (password reset or sign-in code) from this client network and

@@ -21,6 +21,7 @@ pub mod results;
 pub mod second_factor;
 pub mod session;
 pub mod session_start;
+pub mod sign_up;
 pub mod state;
 pub mod store_keys;
 pub mod survey;
@@ -106,6 +107,18 @@ pub fn safe_next(next: &str) -> Option<String> {
         && !next.chars().any(char::is_control)
         && next.len() <= 512;
     ok.then(|| next.to_string())
+}
+
+/// The `next` a page was opened with (`?next=`) when it stays on this site, else "".
+pub fn next_query(req: &Request) -> String {
+    req.query::<String>("next")
+        .and_then(|n| safe_next(&n))
+        .unwrap_or_default()
+}
+
+/// The `next` a form carries on (its hidden field) when it stays on this site, else "".
+pub async fn next_field(req: &mut Request) -> String {
+    safe_next(&field(req, "next").await).unwrap_or_default()
 }
 
 /// 303 See Other: after a successful POST, the browser GETs the target.

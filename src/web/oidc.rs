@@ -16,24 +16,23 @@ use std::time::Duration;
 
 use salvo::prelude::*;
 
+use super::password_reset::account_of;
 use super::session_start;
+use super::sign_up::{self, Person, PersonFields};
 use super::store_keys::{self, OidcKey};
-use super::{field, form_ctx, known_device, limits, refusals, safe_next, see_other, state, ticked};
-use crate::accounts::Role;
-use crate::accounts::fields::{Email, FieldError, PersonName, Phone};
+use super::{form_ctx, limits, refusals, see_other, state};
+use crate::accounts::fields::Email;
 use crate::crypto::constant_time_eq;
 use crate::db::{audit, consents, identities, users};
 use crate::i18n::Notice;
 use crate::oidc::{Flow, Identity, OidcError, Provider};
 use crate::views::auth::RegisterValues;
-use crate::views::forms::{Errors, message};
+use crate::views::forms::Errors;
 use crate::views::{self, oidc as view};
 use crate::web::error::AppError;
 use crate::web::session;
 use crate::web::state::AppState;
 
-/// Where a respondent lands after logging in.
-const AFTER_LOGIN: &str = "/survey";
 /// How long a log-in may stay at the provider (typing a password, a second factor).
 const FLOW_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a person vouched for by the provider has to complete the sign-up.
@@ -87,14 +86,9 @@ pub async fn start(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let p = provider(req, &app)?;
-    let next = req
-        .query::<String>("next")
-        .and_then(|n| safe_next(&n))
-        .unwrap_or_default();
-    if session::user(depot).is_some() {
-        see_other(res, &session_start::onward(depot, &next));
+    let Some(next) = session_start::login_next(req, depot, res) else {
         return Ok(());
-    }
+    };
     limits::login_attempt(req, &app).await?;
     let (url, flow) = match app.oidc.start(p, &next).await {
         Ok(started) => started,
@@ -190,9 +184,7 @@ pub async fn callback(
     let linked = identities::find_user(&app.db, &who.provider, &who.subject).await?;
     let user = match linked {
         Some(id) => users::find(&app.db, id).await?,
-        None => users::find_by_email(&app.db, email.as_str())
-            .await?
-            .filter(|u| u.email == email.as_str()),
+        None => account_of(&app, &email).await?,
     };
     let Some(user) = user else {
         return pending_sign_up(depot, res, &app, who, &email).await;
@@ -243,10 +235,9 @@ pub async fn callback(
     let user = users::find(&app.db, user.id)
         .await?
         .ok_or(AppError::Forbidden)?;
-    known_device::remember(req, res, &app, user.id, None);
     // The one place an OpenID Connect log-in establishes its session, through the same
     // function as every other log-in.
-    session_start::establish(req, depot, res, &app, &user, next, &who.provider).await
+    session_start::establish(req, depot, res, &user, None, next, &who.provider).await
 }
 
 /// Keep who the provider vouched for (for [`PENDING_TTL`]) and send them to complete
@@ -326,7 +317,7 @@ fn nothing_pending(depot: &mut Depot, res: &mut Response) {
 pub async fn complete_form(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
     let app = state(depot).clone();
     if session::user(depot).is_some() {
-        see_other(res, AFTER_LOGIN);
+        see_other(res, session_start::AFTER_LOGIN);
         return Ok(());
     }
     let Some((who, _)) = pending(depot, &app).await? else {
@@ -351,78 +342,25 @@ pub async fn complete(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    limits::register_attempt(req, &app).await?;
+    let app = limits::count_sign_up(req, depot).await?;
     let lang = super::lang_of(depot);
     let Some((who, key)) = pending(depot, &app).await? else {
         nothing_pending(depot, res);
         return Ok(());
     };
     let documents = consents::current(&app.db).await?;
-    let mut v = RegisterValues {
-        nome: field(req, "nome").await,
-        sobrenome: field(req, "sobrenome").await,
-        email: who.email.clone(),
-        telefone: field(req, "telefone").await,
-        bairro: field(req, "bairro").await,
-        accept_terms: ticked(req, "accept_terms").await,
-        adult: ticked(req, "adult").await,
-        optional: Vec::new(),
-    };
-    for d in documents.iter().filter(|d| !d.required) {
-        if ticked(req, &format!("consent_{}", d.kind)).await {
-            v.optional.push(d.kind.clone());
-        }
-    }
+    let v = sign_up::read_form(req, &documents, Some(who.email.clone())).await;
     let mut errors = Errors::default();
-    let mut check = |name: &str, r: Result<(), FieldError>| {
-        if let Err(e) = r {
-            errors.add(name, message(lang, e));
-        }
-    };
-    let nome = PersonName::parse(&v.nome);
-    check("nome", nome.as_ref().map(|_| ()).map_err(|e| *e));
-    let sobrenome = PersonName::parse(&v.sobrenome);
-    check("sobrenome", sobrenome.as_ref().map(|_| ()).map_err(|e| *e));
-    let telefone = Phone::parse_optional(&v.telefone);
-    check("telefone", telefone.as_ref().map(|_| ()).map_err(|e| *e));
-    let bairro = app.bairros.parse(&v.bairro);
-    check("bairro", bairro.as_ref().map(|_| ()).map_err(|e| *e));
-    let must = |ticked: bool| {
-        if ticked {
-            Ok(())
-        } else {
-            Err(FieldError::MustAccept)
-        }
-    };
-    check("adult", must(v.adult));
-    check("accept_terms", must(v.accept_terms));
-    let (Ok(nome), Ok(sobrenome), Ok(telefone), Ok(bairro), true) =
-        (nome, sobrenome, telefone, bairro, errors.is_empty())
-    else {
+    let person = Person::parse(&app, lang, &PersonFields::of(&v), &mut errors);
+    sign_up::check_declarations(lang, &v, &mut errors);
+    let (Some(person), true) = (person, errors.is_empty()) else {
         let page = render_complete(depot, &app, &who, &v, &errors).await?;
         refusals::unprocessable(res, page);
         return Ok(());
     };
-    let now = users::now();
-    let accepted: Vec<i64> = documents
-        .iter()
-        .filter(|d| d.required || v.optional.contains(&d.kind))
-        .map(|d| d.id)
-        .collect();
-    let new_user = users::NewUser {
-        email: &who.email,
-        // No password: the password log-in never accepts an empty hash.
-        password_hash: "",
-        role: Role::Respondent.as_str(),
-        nome: nome.as_str(),
-        sobrenome: sobrenome.as_str(),
-        telefone: telefone.as_ref().map(Phone::as_str),
-        bairro: &bairro,
-        adult_declared_at: Some(now),
-        created_at: now,
-        updated_at: now,
-    };
+    let accepted = sign_up::accepted(&documents, &v);
+    // No password: the password log-in never accepts an empty hash.
+    let new_user = sign_up::new_respondent(&who.email, "", &person, users::now());
     match identities::create_user(&app.db, &new_user, &accepted, &who.provider, &who.subject).await
     {
         Ok(id) => {
@@ -438,9 +376,8 @@ pub async fn complete(
             )
             .await?;
             let user = users::find(&app.db, id).await?.ok_or(AppError::Forbidden)?;
-            known_device::remember(req, res, &app, id, None);
             // The same session-establishing function as every other log-in.
-            session_start::establish(req, depot, res, &app, &user, String::new(), &who.provider)
+            session_start::establish(req, depot, res, &user, None, String::new(), &who.provider)
                 .await?;
             // Created whatever happens next: if the session cannot be stored, the log-in
             // page says so instead of an error page.

@@ -12,13 +12,13 @@ use salvo::prelude::*;
 
 use super::store_keys::ClientLimit;
 use super::{field, form_ctx, limits, refusals, see_other, state, token_pages};
-use crate::accounts::email_token::{self, Purpose};
-use crate::accounts::fields::{Email, FieldError};
+use crate::accounts::email_token::Purpose;
+use crate::accounts::fields::Email;
 use crate::accounts::password::Password;
-use crate::db::email_tokens::{self, NewToken};
+use crate::db::audit;
+use crate::db::email_tokens;
 use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::users::{self, User};
-use crate::db::{DbError, audit};
 use crate::i18n::{Lang, Notice};
 use crate::views::forms::{Errors, message};
 use crate::views::{self, mail};
@@ -100,17 +100,19 @@ async fn queue_reset(
     lang: Lang,
 ) -> Result<(), AppError> {
     let now = users::now();
-    let issued = email_token::issue(&app.session_key, Purpose::Reset, user_id, now);
-    email_tokens::insert(&app.db, &NewToken::issued(user_id, &email, &issued, now)).await?;
-    let url = format!(
-        "{}/password/reset?token={}",
-        app.settings.public_base_url(),
-        issued.link
+    let link = token_pages::new_link(
+        &app,
+        Purpose::Reset,
+        user_id,
+        &email,
+        "/password/reset",
+        now,
     );
+    email_tokens::insert(&app.db, &link.token).await?;
     let msg = NewMessage::new(
         MailKind::PasswordReset,
         &email,
-        mail::password_reset(lang, &url),
+        mail::password_reset(lang, &link.url),
         now,
     );
     app.enqueue_mail(&msg).await?;
@@ -156,24 +158,9 @@ pub async fn forgot(
 
 /// The page for a link that no longer works: 410, with the way to a new one.
 fn link_gone(depot: &mut Depot, res: &mut Response) {
-    let c = form_ctx(depot);
-    let t = c.lang.t();
-    res.status_code(StatusCode::GONE);
-    res.render(views::Html(views::email_access::link_invalid(
-        &c,
-        t.reset_link_invalid,
-        "/password/forgot",
-        t.reset_ask_again,
-    )));
-}
-
-/// The account a live reset token is for, without spending it.
-async fn live_token(app: &AppState, token: &str) -> Result<Option<i64>, DbError> {
-    if !token_pages::well_formed(token) {
-        return Ok(None);
-    }
-    let hash = email_token::hash_link(&app.session_key, Purpose::Reset, token);
-    email_tokens::peek_link(&app.db, Purpose::Reset, &hash, users::now()).await
+    token_pages::gone(depot, res, "/password/forgot", |t| {
+        (t.reset_link_invalid, t.reset_ask_again)
+    });
 }
 
 /// `GET /password/reset?token=…`: the new-password form, if the link still works.
@@ -183,20 +170,15 @@ pub async fn reset_form(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
-    let app = state(depot).clone();
-    let token = req.query::<String>("token").unwrap_or_default();
-    if live_token(&app, &token).await?.is_none() {
-        link_gone(depot, res);
-        return Ok(());
-    }
-    let c = form_ctx(depot);
-    res.render(views::Html(views::email_access::reset(
-        &c,
-        &token,
-        &Errors::default(),
-    )));
-    Ok(())
+    token_pages::live_page(
+        req,
+        depot,
+        res,
+        Purpose::Reset,
+        |c, token| views::email_access::reset(c, token, &Errors::default()),
+        link_gone,
+    )
+    .await
 }
 
 /// `POST /password/reset`: checks the token (no hashing for a dead one), the policy, then
@@ -207,36 +189,31 @@ pub async fn reset(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
+    let token = token_pages::posted_token(req, res).await;
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let token = field(req, "token").await;
-    if live_token(&app, &token).await?.is_none() {
+    // Checked before any hashing: a dead link costs nothing.
+    if token_pages::peek(&app, Purpose::Reset, &token)
+        .await?
+        .is_none()
+    {
         link_gone(depot, res);
         return Ok(());
     }
-    let new = match Password::new_checked(
+    let new = Password::new_checked(
         &field(req, "password").await,
         &field(req, "password_confirm").await,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            let name = if matches!(e, FieldError::PasswordMismatch) {
-                "password_confirm"
-            } else {
-                "password"
-            };
-            let mut errors = Errors::default();
-            errors.add(name, message(lang, e));
-            let c = form_ctx(depot);
-            refusals::unprocessable(res, views::email_access::reset(&c, &token, &errors));
-            return Ok(());
-        }
+    );
+    let mut errors = Errors::default();
+    let pw_field = refusals::new_password_field(new.as_ref().err());
+    let Some(new) = refusals::checked(&mut errors, lang, pw_field, new) else {
+        let c = form_ctx(depot);
+        refusals::unprocessable(res, views::email_access::reset(&c, &token, &errors));
+        return Ok(());
     };
     let hash = app.hasher.hash(&new).await?;
     // Spent only now, by the one request that wins it: a link posted twice at once works once.
-    let link_hash = email_token::hash_link(&app.session_key, Purpose::Reset, &token);
-    let spent = email_tokens::spend_link(&app.db, Purpose::Reset, &link_hash, users::now()).await?;
+    let spent = token_pages::spend(&app, Purpose::Reset, &token).await?;
     let Some(user) = (match spent {
         Some(s) => users::find(&app.db, s.user_id).await?,
         None => None,

@@ -1,11 +1,13 @@
 //! Refusals shared by several handlers: the CSRF refusal, a form shown again with 422,
-//! and the log line of a refused request.
+//! a parsed field's error added by its name, the field a refused new password is shown by, and the log line of a refused request.
 
 use salvo::prelude::*;
 
 use super::page_ctx;
+use crate::accounts::fields::FieldError;
+use crate::i18n::Lang;
 use crate::views;
-use crate::views::forms::Errors;
+use crate::views::forms::{Errors, message};
 use crate::web::state::AppState;
 use crate::web::{hoops, session};
 
@@ -64,4 +66,24 @@ pub fn form_page(res: &mut Response, page: maud::Markup, errors: &Errors) {
     } else {
         unprocessable(res, page);
     }
+}
+
+/// The field a refused new password is shown by: the confirmation when the two differ,
+/// else the password itself.
+pub fn new_password_field(e: Option<&FieldError>) -> &'static str {
+    if matches!(e, Some(FieldError::PasswordMismatch)) {
+        "password_confirm"
+    } else {
+        "password"
+    }
+}
+
+/// A parsed field's value, or `None` after adding its error by the field `name`.
+pub fn checked<T>(
+    errors: &mut Errors,
+    lang: Lang,
+    name: &str,
+    r: Result<T, FieldError>,
+) -> Option<T> {
+    r.map_err(|e| errors.add(name, message(lang, e))).ok()
 }

@@ -4,7 +4,7 @@
 
 use salvo::prelude::*;
 
-use super::{second_factor, see_other, session};
+use super::{known_device, next_query, second_factor, see_other, session, state};
 use crate::accounts::Role;
 use crate::accounts::email_token::Purpose;
 use crate::db::{audit, consents, email_tokens, staff_totp, users};
@@ -36,19 +36,35 @@ pub fn onward(depot: &Depot, next: &str) -> String {
     }
 }
 
-/// A first factor passed (password, e-mailed link): record the log-in, start a fresh
-/// session and send the person on to `next` (through the consent page when a required
+/// The opening of the pages that start a log-in (`GET /login`, `/login/code`,
+/// `/auth/{provider}`): the `next` the page was asked with, or `None` once a visitor who
+/// is logged in already has been sent on to it (or to their landing).
+pub fn login_next(req: &Request, depot: &Depot, res: &mut Response) -> Option<String> {
+    let next = next_query(req);
+    if session::user(depot).is_some() {
+        see_other(res, &onward(depot, &next));
+        return None;
+    }
+    Some(next)
+}
+
+/// A first factor passed (password, e-mailed code or link, identity provider): this
+/// browser becomes a known device of the account (keeping `device`, the nonce of the
+/// cookie it holds, when it already is one), then the log-in is recorded, a fresh session
+/// started and the person sent on to `next` (through the consent page when a required
 /// document changed). `how` goes into the audit entry. Staff with a second factor are
 /// sent to type its code first ([`second_factor`]); [`complete`] then logs them in.
 pub async fn establish(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
-    app: &AppState,
     user: &users::User,
+    device: Option<String>,
     next: String,
     how: &str,
 ) -> Result<(), AppError> {
+    let app = &state(depot).clone();
+    known_device::remember(req, res, app, user.id, device);
     if user.role().is_staff() && staff_totp::is_enabled(&app.db, user.id).await? {
         let pending = second_factor::Pending {
             user_id: user.id,

@@ -107,7 +107,20 @@ pub enum LoginSubject<'a> {
     SecondFactor { id: i64, epoch: i32 },
 }
 
-impl LoginSubject<'_> {
+impl<'a> LoginSubject<'a> {
+    /// The account's log-ins.
+    pub fn account(user: &crate::db::users::User) -> Self {
+        LoginSubject::Account {
+            id: user.id,
+            epoch: user.lockout_epoch,
+        }
+    }
+
+    /// The account's log-ins when the address has one, else the address's.
+    pub fn of(user: Option<&crate::db::users::User>, address: &'a str) -> Self {
+        user.map_or(LoginSubject::Address(address), LoginSubject::account)
+    }
+
     /// The subject's part of a key; an address only as a hash.
     fn key_part(self) -> String {
         match self {

@@ -6,8 +6,8 @@ use salvo::prelude::*;
 
 use super::second_factor::{self, Found};
 use super::{admin, field, form_ctx, limits, refusals, see_other, session, session_start, state};
-use crate::accounts::Role;
 use crate::accounts::totp;
+use crate::accounts::{AuthUser, Role};
 use crate::db::{audit, staff_totp, users};
 use crate::views;
 use crate::views::forms::Errors;
@@ -31,9 +31,26 @@ fn shape_error(lang: crate::i18n::Lang, typed: &str) -> Option<&'static str> {
     }
 }
 
-fn code_refused(depot: &mut Depot, res: &mut Response, message: &str) {
+/// The errors of a refused code: `message` by the code's field.
+fn on_code(message: &str) -> Errors {
     let mut errors = Errors::default();
     errors.add("code", message);
+    errors
+}
+
+/// The authenticator's code as typed, normalized, or the message for its shape (empty, or
+/// not six digits).
+fn authenticator_code(lang: crate::i18n::Lang, typed: &str) -> Result<String, &'static str> {
+    let tf = lang.two_factor();
+    match totp::normalize_code(typed) {
+        Some(code) => Ok(code),
+        None if typed.trim().is_empty() => Err(tf.err_empty),
+        None => Err(tf.err_shape),
+    }
+}
+
+fn code_refused(depot: &mut Depot, res: &mut Response, message: &str) {
+    let errors = on_code(message);
     let c = form_ctx(depot);
     refusals::unprocessable(res, views::two_factor::login(&c, &errors));
 }
@@ -71,8 +88,7 @@ pub async fn login(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    limits::login_attempt(req, &app).await?;
+    let app = limits::count_login(req, depot).await?;
     let pending = match second_factor::read(req, depot, &app) {
         Found::Live(p) => p,
         Found::Expired => {
@@ -225,36 +241,19 @@ pub async fn enrol(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let Some(me) = session::user(depot) else {
-        return Err(AppError::Forbidden);
-    };
-    let Some(enrolment) = staff_totp::find(&app.db, me.id)
-        .await?
-        .filter(|e| !e.enabled())
-    else {
-        see_other(res, "/account/2fa");
+    let Some((me, enrolment)) = enrolment_in(depot, res, &app, false).await? else {
         return Ok(());
     };
     let typed = field(req, "code").await;
-    let tf = lang.two_factor();
-    let step = match (
-        totp::normalize_code(&typed),
-        totp::unseal(&app.session_key, me.id, &enrolment.secret),
-    ) {
-        (None, _) if typed.trim().is_empty() => Err(tf.err_empty),
-        (None, _) => Err(tf.err_shape),
-        (Some(code), Some(secret)) => {
-            totp::matching_step(&secret, &code, unix_now(), 0).ok_or(tf.err_wrong)
-        }
-        (Some(_), None) => Err(tf.err_wrong),
-    };
+    let wrong = lang.two_factor().err_wrong;
+    let step = authenticator_code(lang, &typed).and_then(|code| {
+        totp::unseal(&app.session_key, me.id, &enrolment.secret)
+            .and_then(|secret| totp::matching_step(&secret, &code, unix_now(), 0))
+            .ok_or(wrong)
+    });
     let step = match step {
         Ok(step) => step,
-        Err(message) => {
-            let mut errors = Errors::default();
-            errors.add("code", message);
-            return enrol_page(depot, res, &errors).await;
-        }
+        Err(message) => return enrol_page(depot, res, &on_code(message)).await,
     };
     let (codes, hashes) = fresh_recovery_codes(&app, me.id);
     if !staff_totp::enable(&app.db, me.id, step, &hashes, users::now()).await? {
@@ -271,13 +270,40 @@ pub async fn enrol(
     )
     .await?;
     session::update(depot, |d| d.second_factor = true);
+    show_recovery_codes(depot, res, me.role, &codes);
+    Ok(())
+}
+
+/// The new recovery codes, shown this once, with the way on to the staff pages.
+fn show_recovery_codes(depot: &mut Depot, res: &mut Response, role: Role, codes: &[String]) {
     let c = form_ctx(depot);
     res.render(views::Html(views::two_factor::recovery_codes(
         &c,
-        &codes,
-        staff_home(me.role),
+        codes,
+        staff_home(role),
     )));
-    Ok(())
+}
+
+/// The opening of the forms of `/account/2fa`: the staff member and their enrolment, when
+/// it is `enabled` (regenerating recovery codes) or not yet (confirming one). In any other
+/// state the browser goes back to the page, which shows the current one (`None`).
+async fn enrolment_in(
+    depot: &Depot,
+    res: &mut Response,
+    app: &AppState,
+    enabled: bool,
+) -> Result<Option<(AuthUser, staff_totp::Enrolment)>, AppError> {
+    let me = session::user(depot).ok_or(AppError::Forbidden)?;
+    let found = staff_totp::find(&app.db, me.id)
+        .await?
+        .filter(|e| e.enabled() == enabled);
+    match found {
+        Some(enrolment) => Ok(Some((me, enrolment))),
+        None => {
+            see_other(res, "/account/2fa");
+            Ok(None)
+        }
+    }
 }
 
 /// New recovery codes and their hashes for `user_id`.
@@ -302,33 +328,15 @@ pub async fn regenerate(
 ) -> Result<(), AppError> {
     let app = state(depot).clone();
     let lang = super::lang_of(depot);
-    let Some(me) = session::user(depot) else {
-        return Err(AppError::Forbidden);
-    };
-    let Some(enrolment) = staff_totp::find(&app.db, me.id)
-        .await?
-        .filter(|e| e.enabled())
-    else {
-        see_other(res, "/account/2fa");
+    let Some((me, enrolment)) = enrolment_in(depot, res, &app, true).await? else {
         return Ok(());
     };
     let Some(account) = users::find(&app.db, me.id).await? else {
         return Err(AppError::Forbidden);
     };
-    let typed = field(req, "code").await;
-    let tf = lang.two_factor();
-    let refused = |message: &'static str| {
-        let mut errors = Errors::default();
-        errors.add("code", message);
-        errors
-    };
-    let Some(code) = totp::normalize_code(&typed) else {
-        let message = if typed.trim().is_empty() {
-            tf.err_empty
-        } else {
-            tf.err_shape
-        };
-        return enrol_page(depot, res, &refused(message)).await;
+    let code = match authenticator_code(lang, &field(req, "code").await) {
+        Ok(code) => code,
+        Err(message) => return enrol_page(depot, res, &on_code(message)).await,
     };
     let right =
         limits::checked_second_factor(req, &app, me.id, account.lockout_epoch, async || {
@@ -336,7 +344,7 @@ pub async fn regenerate(
         })
         .await?;
     if !right {
-        return enrol_page(depot, res, &refused(tf.err_wrong)).await;
+        return enrol_page(depot, res, &on_code(lang.two_factor().err_wrong)).await;
     }
     let (codes, hashes) = fresh_recovery_codes(&app, me.id);
     if !staff_totp::replace_recovery_codes(&app.db, me.id, &hashes, users::now()).await? {
@@ -352,12 +360,7 @@ pub async fn regenerate(
         "",
     )
     .await?;
-    let c = form_ctx(depot);
-    res.render(views::Html(views::two_factor::recovery_codes(
-        &c,
-        &codes,
-        staff_home(me.role),
-    )));
+    show_recovery_codes(depot, res, me.role, &codes);
     Ok(())
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use salvo::prelude::*;
 
-use super::{field, form_ctx, limits, see_other, state, token_pages};
-use crate::accounts::email_token::{self, Purpose};
+use super::account::{Own, own_account};
+use super::{limits, see_other, state, token_pages};
+use crate::accounts::email_token::Purpose;
 use crate::db::outbox::{MailKind, NewMessage};
 use crate::db::{email_tokens, users};
 use crate::i18n::{Lang, Notice};
@@ -28,16 +29,10 @@ pub fn verification(
     email: &str,
 ) -> (email_tokens::NewToken, NewMessage) {
     let now = users::now();
-    let issued = email_token::issue(&app.session_key, Purpose::Verify, user_id, now);
-    let token = email_tokens::NewToken::issued(user_id, email, &issued, now);
-    let url = format!(
-        "{}/verify?token={}",
-        app.settings.public_base_url(),
-        issued.link
-    );
-    let mail = views::mail::verify_email(lang, &url);
+    let link = token_pages::new_link(app, Purpose::Verify, user_id, email, "/verify", now);
+    let mail = views::mail::verify_email(lang, &link.url);
     (
-        token,
+        link.token,
         NewMessage::new(MailKind::VerifyEmail, email, mail, now),
     )
 }
@@ -67,28 +62,17 @@ pub async fn may_send_verification(app: &AppState, user_id: i64) -> Result<bool,
     .await
 }
 
+/// 410: the link is unknown, expired or spent (or went to an address the account left).
 fn invalid(depot: &mut Depot, res: &mut Response) {
-    let t = super::lang_of(depot).t();
-    let c = form_ctx(depot);
-    res.status_code(StatusCode::GONE);
-    res.render(views::Html(views::verify::link_invalid(
-        &c,
-        t.verify_title,
-        t.verify_invalid,
-    )));
+    token_pages::refused(depot, res, StatusCode::GONE, |t| {
+        (t.verify_title, t.verify_invalid)
+    });
 }
 
 /// `GET /verify?token=…`: the confirm button (a mail scanner's prefetch spends nothing).
 #[handler]
 pub async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
-    token_pages::protect(res);
-    let token = req.query::<String>("token").unwrap_or_default();
-    if !token_pages::well_formed(&token) {
-        invalid(depot, res);
-        return;
-    }
-    let c = form_ctx(depot);
-    res.render(views::Html(views::verify::confirm(&c, &token)));
+    token_pages::confirm_page(req, depot, res, views::verify::confirm, invalid);
 }
 
 /// `POST /verify`: spend the token, mark the address verified and log its owner in.
@@ -98,19 +82,13 @@ pub async fn confirm(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), AppError> {
-    token_pages::protect(res);
+    let token = token_pages::posted_token(req, res).await;
     let app = state(depot).clone();
-    let token = field(req, "token").await;
-    if !token_pages::well_formed(&token) {
-        invalid(depot, res);
-        return Ok(());
-    }
-    let hash = email_token::hash_link(&app.session_key, Purpose::Verify, &token);
-    let now = users::now();
-    let Some(spent) = email_tokens::spend_link(&app.db, Purpose::Verify, &hash, now).await? else {
+    let Some(spent) = token_pages::spend(&app, Purpose::Verify, &token).await? else {
         invalid(depot, res);
         return Ok(());
     };
+    let now = users::now();
     if !users::mark_verified(&app.db, spent.user_id, &spent.email, now).await? {
         // The account's address changed since the link was sent.
         invalid(depot, res);
@@ -135,14 +113,14 @@ pub async fn confirm(
         see_other(res, super::session_start::AFTER_LOGIN);
         return Ok(());
     }
-    // The link proved the mailbox: this browser is one of the account's known devices.
-    super::known_device::remember(req, res, &app, user.id, None);
+    // The link proved the mailbox: this browser becomes one of the account's known
+    // devices as it logs in.
     super::session_start::establish(
         req,
         depot,
         res,
-        &app,
         &user,
+        None,
         String::new(),
         "email_verification",
     )
@@ -157,12 +135,9 @@ pub async fn confirm(
 /// `POST /verify/resend`: another link for the logged-in respondent, a few per hour.
 #[handler]
 pub async fn resend(depot: &mut Depot, res: &mut Response) -> Result<(), AppError> {
-    let app = state(depot).clone();
-    let lang = super::lang_of(depot);
-    let auth = session::user(depot).ok_or(AppError::Forbidden)?;
-    let user = users::find(&app.db, auth.id)
-        .await?
-        .ok_or(AppError::Forbidden)?;
+    let Own {
+        user, app, lang, ..
+    } = own_account(depot).await?;
     if user.email_verified_at.is_some() {
         session::update(depot, |d| d.email_unverified = false);
         session::flash(depot, Notice::EmailVerified);

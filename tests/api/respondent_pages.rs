@@ -545,3 +545,93 @@ async fn an_expired_session_is_a_warning_and_a_log_out_a_success() {
         assert!(notice.contains("Pronto:") && notice.contains("Você saiu da sua conta."));
     }
 }
+
+/// The `href` targets of the page's error summary, in order.
+fn summary_order(body: &str) -> Vec<String> {
+    summary_entries(body)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_error_summary_follows_the_order_of_the_form() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+
+        // Sign-up: every field refused; the summary reads as the form does, the address
+        // between the names and the telephone, a mismatched password by its confirmation,
+        // the two declarations last.
+        let mut visitor = Browser::default();
+        let mut fields = signup_fields("nao-e-email");
+        for (k, v) in fields.iter_mut() {
+            match *k {
+                "nome" | "sobrenome" | "bairro" => v.clear(),
+                "telefone" => *v = "123".into(),
+                "password_confirm" => *v = "outra senha bem comprida".into(),
+                _ => {}
+            }
+        }
+        fields.retain(|(k, _)| *k != "adult" && *k != "accept_terms");
+        let page = visitor
+            .submit(&app.service, "/register", "/register", &as_refs(&fields))
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}");
+        assert_eq!(
+            summary_order(&page.body),
+            [
+                "nome",
+                "sobrenome",
+                "email",
+                "telefone",
+                "bairro",
+                "password_confirm",
+                "adult",
+                "accept_terms"
+            ],
+            "{backend:?}: sign-up"
+        );
+
+        // "Minha conta": the profile's fields in the same order.
+        let mut b = app.signup("ordem@exemplo.com.br").await;
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/profile",
+                &[
+                    ("nome", ""),
+                    ("sobrenome", ""),
+                    ("telefone", "123"),
+                    ("bairro", "NENHUM"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}");
+        assert_eq!(
+            summary_order(&page.body),
+            ["nome", "sobrenome", "telefone", "bairro"],
+            "{backend:?}: profile"
+        );
+
+        // A new password typed twice differently is refused by its confirmation there too.
+        let page = b
+            .submit(
+                &app.service,
+                "/account",
+                "/account/password",
+                &[
+                    ("current_password", GOOD_PASSWORD),
+                    ("password", "uma senha nova bem comprida"),
+                    ("password_confirm", "outra senha nova bem comprida"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend:?}");
+        assert_eq!(
+            summary_order(&page.body),
+            ["password_confirm"],
+            "{backend:?}: password"
+        );
+    }
+}
