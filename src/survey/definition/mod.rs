@@ -764,12 +764,10 @@ mod tests {
             .replace("peso", "qualidade")
             .replace("value = \"a\"", "value = \"rapido\"");
         assert_refused(&doc(&flags), "key = \"qualidade\"", "data-quality flags");
-        let grid = format!(
-            "[[pages.questions]]\nkey = \"bairro\"\ntype = \"grid\"\n\
-             text = {{ pt = \"G?\", en = \"G?\" }}\npoints = [{{ value = 1 }}, {{ value = 2 }}]\n\
-             items = [{{ key = \"preco\", label = {{ pt = \"P\", en = \"P\" }} }}]\n"
-        );
-        assert_refused(&doc(&grid), "key = \"bairro\"", "neighbourhood");
+        let grid = "[[pages.questions]]\nkey = \"bairro\"\ntype = \"grid\"\n\
+             text = { pt = \"G?\", en = \"G?\" }\npoints = [{ value = 1 }, { value = 2 }]\n\
+             items = [{ key = \"preco\", label = { pt = \"P\", en = \"P\" } }]\n";
+        assert_refused(&doc(grid), "key = \"bairro\"", "neighbourhood");
         // Names that only start like a fixed column are free.
         for free in ["pesos", "qualidade_loja", "bairro_atual", "classe_cceb2"] {
             Definition::parse(&doc(&integer(free, ""))).unwrap_or_else(|e| panic!("{free}: {e}"));
