@@ -119,6 +119,7 @@ start() { # tag bin
   [ "$(wc -l < "$work/sessions-$1")" = 64 ] || { echo "logic-cost: $1: not every respondent was set up" >&2; exit 1; }
   cut -d' ' -f1,2 "$work/sessions-$1" > "$work/pairs-$1"
   read -r cookie _ spend < "$work/sessions-$1"
+  echo "$1: $("$2" --version 2>/dev/null), spend page /survey/$spend" | tee -a "$work/pages" >&2
 }
 
 # One load: name tag round want wrk-args... ; appends "tag name round cpu_us_per_req rps bad"
@@ -158,4 +159,5 @@ for name in get-1 get-spend save-1 save-spend; do
   bad=$(awk -v n="$name" '$2==n {s+=$6} END{print s+0}' "$work/results")
   printf '%-11s %14s %14s %8s %12s %12s %s\n' "$name" "$o" "$w" "$(awk -v a="$w" -v b="$o" 'BEGIN{printf "%.2f", a/b}')" "$orps" "$nrps" "$bad"
 done
+sort -u "$work/pages"
 cp "$work/results" "$raw/results.txt"
