@@ -15,6 +15,12 @@
 # (utime + stime of the server process from /proc over the wrk run, divided by the
 # requests wrk counted). Rounds alternate OLD and NEW; medians over the rounds.
 #
+# With CALLGRIND=SECONDS (e.g. 5) it then also counts instructions per request: each
+# server once more under valgrind --tool=callgrind, counters zeroed before and dumped
+# after each load (wrk -t1 -c1 for that long), Ir divided by the requests. Instructions
+# do not depend on what else runs on the machine (they leave out the kernel, MariaDB and
+# Redis); dumps in bench/raw/logic-cost/ for callgrind_annotate.
+#
 # usage: bench/logic-cost.sh OLD_BIN NEW_BIN [SECONDS=10] [ROUNDS=3]
 # Build both as release without fat LTO, each in its own target dir:
 #   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
@@ -108,13 +114,15 @@ rps_of() { awk '/Requests\/sec/{print $2}' "$1"; }
 unexpected_of() { awk -v want="$2" '/^status [0-9]+:/{s=$2; sub(":","",s); if (s!=want) n+=$3} END{print n+0}' "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
 
-start() { # tag bin
-  mariadb -uroot -e "DROP DATABASE IF EXISTS pesquisa_bench18_$1; CREATE DATABASE pesquisa_bench18_$1"
+start() { # tag bin [wrapper...]
+  local tag=$1 bin=$2; shift 2
+  mariadb -uroot -e "DROP DATABASE IF EXISTS pesquisa_bench18_$tag; CREATE DATABASE pesquisa_bench18_$tag"
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
-  export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/pesquisa_bench18_$1"
-  "$2" migrate >/dev/null
-  "$2" serve 2>>"$raw/serve-$1.log" & pid=$!
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+  export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/pesquisa_bench18_$tag"
+  "$bin" migrate >/dev/null
+  "$@" "$bin" serve 2>>"$raw/serve-$tag.log" & pid=$!
+  for _ in $(seq 1 600); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+  set -- "$tag" "$bin"
   seq 1 64 | xargs -P4 -I{} bash -c "respondent bench{}-$1@exemplo.com.br" > "$work/sessions-$1"
   [ "$(wc -l < "$work/sessions-$1")" = 64 ] || { echo "logic-cost: $1: not every respondent was set up" >&2; exit 1; }
   cut -d' ' -f1,2 "$work/sessions-$1" > "$work/pairs-$1"
@@ -148,6 +156,36 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+# Instructions per request under callgrind: zero the counters, run the load, dump.
+cg_load() { # name tag want wrk-args...
+  local name=$1 tag=$2 want=$3; shift 3
+  local out="$raw/cg-$tag-$name.txt" before
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  wrk "$@" > "$out" 2>&1
+  before=$(ls "$raw"/callgrind.out."$tag".* 2>/dev/null | wc -l)
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  for _ in $(seq 1 100); do [ "$(ls "$raw"/callgrind.out."$tag".* 2>/dev/null | wc -l)" -gt "$before" ] && break; sleep 0.1; done
+  local dump; dump=$(ls -t "$raw"/callgrind.out."$tag".* | head -1)
+  mv "$dump" "$raw/cg-$tag-$name.callgrind"
+  local ir; ir=$(awk '/^(summary|totals):/{print $2; exit}' "$raw/cg-$tag-$name.callgrind")
+  echo "$tag $name $(awk -v i="$ir" -v n="$(requests_of "$out")" 'BEGIN{printf "%.0f", i/n}') $(requests_of "$out") $(unexpected_of "$out" "$want")" | tee -a "$work/cg" >&2
+}
+if [ -n "${CALLGRIND:-}" ]; then
+  for tag in old new; do
+    bin=$old; [ "$tag" = new ] && bin=$new
+    start "$tag" "$bin" valgrind --tool=callgrind --callgrind-out-file="$raw/callgrind.out.$tag.%p"
+    export SESSIONS_FILE=$work/pairs-$tag PAGE=$spend
+    w=(-t1 -c1 -d"${CALLGRIND}s")
+    wrk -t1 -c1 -d2s -s bench/get_status.lua -H "Cookie: pesquisa_sid=$cookie" "$base/survey/$spend" >/dev/null 2>&1 || true
+    cg_load get-1 "$tag" 200 "${w[@]}" -s bench/get_status.lua -H "Cookie: pesquisa_sid=$cookie" "$base/survey/1"
+    cg_load get-spend "$tag" 200 "${w[@]}" -s bench/get_status.lua -H "Cookie: pesquisa_sid=$cookie" "$base/survey/$spend"
+    cg_load save-1 "$tag" 303 "${w[@]}" -s bench/save_page.lua "$base/survey/1"
+    cg_load save-spend "$tag" 303 "${w[@]}" -s bench/save_spend.lua "$base/survey/$spend"
+    stop_server
+    rm -f "$raw"/callgrind.out."$tag".*
+  done
+fi
+
 echo
 echo "$("$old" --version 2>/dev/null || echo old) vs $("$new" --version 2>/dev/null || echo new); wrk -t2 -c16, ${secs} s x $rounds rounds; load now $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-11s %14s %14s %8s %12s %12s %s\n' scenario "old CPU us/req" "new CPU us/req" "new/old" "old req/s" "new req/s" "unexpected statuses"
@@ -159,5 +197,13 @@ for name in get-1 get-spend save-1 save-spend; do
   bad=$(awk -v n="$name" '$2==n {s+=$6} END{print s+0}' "$work/results")
   printf '%-11s %14s %14s %8s %12s %12s %s\n' "$name" "$o" "$w" "$(awk -v a="$w" -v b="$o" 'BEGIN{printf "%.2f", a/b}')" "$orps" "$nrps" "$bad"
 done
+if [ -f "$work/cg" ]; then
+  printf '%-11s %14s %14s %8s %s\n' scenario "old Ir/req" "new Ir/req" "new/old" "requests old/new, unexpected"
+  for name in get-1 get-spend save-1 save-spend; do
+    read -r _ _ oi on ob < <(awk -v n="$name" '$1=="old" && $2==n' "$work/cg")
+    read -r _ _ ni nn nb < <(awk -v n="$name" '$1=="new" && $2==n' "$work/cg")
+    printf '%-11s %14s %14s %8s %s\n' "$name" "$oi" "$ni" "$(awk -v a="$ni" -v b="$oi" 'BEGIN{printf "%.2f", a/b}')" "$on/$nn, $((ob + nb))"
+  done
+fi
 sort -u "$work/pages"
 cp "$work/results" "$raw/results.txt"
