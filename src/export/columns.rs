@@ -12,6 +12,7 @@ use crate::db::census::CensusWeights;
 use crate::db::responses::Response;
 use crate::quality::{Flag, FlagSet};
 use crate::stats::income_class::IncomeClass;
+use crate::survey::columns as colnames;
 use crate::survey::derived::option_income_class;
 use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Unit};
 
@@ -561,33 +562,36 @@ pub fn plan_full<'d>(
         codes: None,
     };
     let mut cols = vec![
-        col("response_id", Source::ResponseId),
-        col("definition_version", Source::DefinitionVersion),
-        col("submitted_at", Source::SubmittedAt),
-        col("updated_at", Source::UpdatedAt),
-        col("bairro", Source::Bairro),
+        col(colnames::RESPONSE_ID, Source::ResponseId),
+        col(colnames::DEFINITION_VERSION, Source::DefinitionVersion),
+        col(colnames::SUBMITTED_AT, Source::SubmittedAt),
+        col(colnames::UPDATED_AT, Source::UpdatedAt),
+        col(colnames::BAIRRO, Source::Bairro),
     ];
     // Only for a questionnaire that can screen out or check: other exports keep their
     // columns.
     if def.screen_outs().next().is_some() {
-        cols.push(col("triagem", Source::ScreenedOut));
+        cols.push(col(colnames::TRIAGEM, Source::ScreenedOut));
     }
     if def.checks().next().is_some() {
-        cols.push(col("checagens_confirmadas", Source::ConfirmedChecks));
+        cols.push(col(colnames::CONFIRMED_CHECKS, Source::ConfirmedChecks));
     }
-    cols.push(col("peso", Source::Weight(Arc::clone(weights))));
-    cols.push(col("qualidade", Source::Quality(Arc::clone(quality), None)));
+    cols.push(col(colnames::PESO, Source::Weight(Arc::clone(weights))));
+    cols.push(col(
+        colnames::QUALIDADE,
+        Source::Quality(Arc::clone(quality), None),
+    ));
     for f in Flag::ALL {
         cols.push(col(
-            &format!("qualidade__{}", f.code()),
+            &colnames::quality_flag(f.code()),
             Source::Quality(Arc::clone(quality), Some(f)),
         ));
     }
     if personal {
-        cols.push(col("nome", Source::Nome));
-        cols.push(col("sobrenome", Source::Sobrenome));
-        cols.push(col("email", Source::Email));
-        cols.push(col("telefone", Source::Telefone));
+        cols.push(col(colnames::NOME, Source::Nome));
+        cols.push(col(colnames::SOBRENOME, Source::Sobrenome));
+        cols.push(col(colnames::EMAIL, Source::Email));
+        cols.push(col(colnames::TELEFONE, Source::Telefone));
     }
     let income = income_question(def);
     let cceb = CcebColumns::new(def, cceb).map(Arc::new);
@@ -598,7 +602,7 @@ pub fn plan_full<'d>(
             QuestionKind::Multi { options, .. } => {
                 for (i, o) in options.iter().enumerate() {
                     cols.push(Column {
-                        name: format!("{}__{}", q.key, o.value),
+                        name: colnames::multi_flag(&q.key, &o.value),
                         source: Source::MultiFlag(q, slot, i),
                         codes: None,
                     });
@@ -619,17 +623,23 @@ pub fn plan_full<'d>(
         }
         if has_midpoint(q) {
             cols.push(Column {
-                name: format!("{}__ponto_medio", q.key),
+                name: colnames::midpoint(&q.key),
                 source: Source::Midpoint(q, slot),
                 codes: None,
             });
         }
         if income.is_some_and(|i| std::ptr::eq(i, q)) {
-            cols.push(col("classe_renda", Source::IncomeClass(q, slot)));
+            cols.push(col(colnames::CLASSE_RENDA, Source::IncomeClass(q, slot)));
         }
         if let Some(c) = cceb.as_ref().filter(|c| c.last_slot == slot) {
-            cols.push(col("cceb_pontos", Source::Cceb(Arc::clone(c), false)));
-            cols.push(col("classe_cceb", Source::Cceb(Arc::clone(c), true)));
+            cols.push(col(
+                colnames::CCEB_PONTOS,
+                Source::Cceb(Arc::clone(c), false),
+            ));
+            cols.push(col(
+                colnames::CLASSE_CCEB,
+                Source::Cceb(Arc::clone(c), true),
+            ));
         }
     }
     cols
@@ -911,7 +921,7 @@ impl Column<'_> {
     pub fn variable(&self) -> Variable {
         let [kind, label, _, _] = self.describe();
         let texts = crate::i18n::Lang::Pt.labelled_files();
-        let weight = kind == "weight" || self.name == "peso";
+        let weight = kind == "weight" || self.name == colnames::PESO;
         let mut values = Vec::new();
         let mut missing = Vec::new();
         match self.source {
@@ -1541,5 +1551,39 @@ mod tests {
         // Stored under another type: empty, not misread.
         assert_eq!(cell("idade"), Cell::Empty);
         assert_eq!(cell("moradores"), Cell::Empty);
+    }
+
+    /// The names start-up reserves ([`crate::survey::columns`]) are every column of the
+    /// plan that no question makes, and the shipped questionnaire's columns are distinct:
+    /// a fixed column added here without its name there would let a question key take it.
+    #[test]
+    fn every_fixed_column_is_reserved_for_the_definition() {
+        let def = crate::survey::default_definition().expect("definition");
+        let cols = plan_full(
+            &def,
+            true,
+            &CcebTable::embedded(),
+            &Arc::new(CensusWeights::NoCensus),
+            &Arc::default(),
+        );
+        let from_questions: std::collections::HashSet<String> =
+            def.questions().flat_map(Question::column_names).collect();
+        let mut seen = std::collections::HashSet::new();
+        for c in &cols {
+            assert!(seen.insert(c.name.as_str()), "column {} twice", c.name);
+            let fixed = colnames::fixed(&c.name).is_some();
+            let by_question = from_questions.contains(&c.name);
+            assert!(
+                fixed != by_question,
+                "column {}: reserved {fixed}, named by a question {by_question}",
+                c.name
+            );
+        }
+        for (name, _) in colnames::FIXED {
+            assert!(
+                seen.contains(name),
+                "{name} is reserved but not in the plan"
+            );
+        }
     }
 }

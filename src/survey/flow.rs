@@ -9,7 +9,7 @@
 //! walk is enough: removing hidden answers ([`settle`]) cannot change what is visible.
 
 use super::answers::{AnswerError, AnswerValue, Answers, check_stored};
-use super::definition::{Check, Condition, Definition, Question, ScreenOut};
+use super::definition::{Check, Condition, Definition, Page, Question, ScreenOut};
 use super::logic::Expr;
 
 /// What one respondent sees, given their answers.
@@ -225,26 +225,42 @@ impl<'d> Flow<'d> {
 
     /// The checks of page `i` whose condition holds now.
     pub fn fired_checks(&self, i: usize, answers: &Answers) -> Vec<&'d Check> {
-        if !self.page_shown(i) {
-            return Vec::new();
+        match self.def.page(i) {
+            // The visible keys are gathered only for a shown page that has checks: every
+            // save asks this of every page (bench/findings.md, issue 18).
+            Some(p) if !p.checks.is_empty() && self.page_shown(i) => {
+                let visible = self.visible_keys();
+                self.fired_on(p, answers, &visible)
+            }
+            _ => Vec::new(),
         }
-        let visible = self.visible_keys();
-        self.def
-            .page(i)
-            .map(|p| {
-                p.checks
-                    .iter()
-                    .filter(|c| holds(self.def, &c.when.expr, answers, &visible))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// Keys of every check (any page) whose condition holds now.
     pub fn all_fired_checks(&self, answers: &Answers) -> Vec<&'d str> {
-        (0..self.pages.len())
-            .flat_map(|i| self.fired_checks(i, answers))
+        let with_checks: Vec<(usize, &'d Page)> = self
+            .def
+            .pages()
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| !p.checks.is_empty() && self.page_shown(*i))
+            .collect();
+        if with_checks.is_empty() {
+            return Vec::new();
+        }
+        let visible = self.visible_keys();
+        with_checks
+            .into_iter()
+            .flat_map(|(_, p)| self.fired_on(p, answers, &visible))
             .map(|c| c.key.as_str())
+            .collect()
+    }
+
+    /// The checks of page `p` whose condition holds over the `visible` answers.
+    fn fired_on(&self, p: &'d Page, answers: &Answers, visible: &[&str]) -> Vec<&'d Check> {
+        p.checks
+            .iter()
+            .filter(|c| holds(self.def, &c.when.expr, answers, visible))
             .collect()
     }
 

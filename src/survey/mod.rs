@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod cceb;
+pub mod columns;
 pub mod definition;
 pub mod derived;
 pub mod flow;

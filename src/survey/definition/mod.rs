@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::columns;
 use super::format::format_reais;
 use super::logic::Expr;
 
@@ -333,7 +334,28 @@ impl Question {
 
     /// The form field and export column of a grid item: `{key}__{item}`.
     pub fn item_field(&self, item: &str) -> String {
-        format!("{}__{item}", self.key)
+        format!("{}{}{item}", self.key, columns::JOIN)
+    }
+
+    /// Every export column name this question may give rise to: its key, a multi's 0/1
+    /// columns, a grid's items, the "other" text, a single choice's midpoint. Start-up
+    /// refuses a questionnaire where one of them is a fixed column.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut names = vec![self.key.clone()];
+        match &self.kind {
+            QuestionKind::Multi { options, .. } => names.extend(
+                options
+                    .iter()
+                    .map(|o| columns::multi_flag(&self.key, &o.value)),
+            ),
+            QuestionKind::Grid { items, .. } => {
+                names.extend(items.iter().map(|i| self.item_field(&i.key)));
+            }
+            QuestionKind::Single { .. } => names.push(columns::midpoint(&self.key)),
+            _ => {}
+        }
+        names.extend(self.other_key());
+        names
     }
 
     /// The option that asks for an "other" text, if any (at most one per question).
@@ -714,6 +736,61 @@ mod tests {
         assert_eq!(q.role, None);
         assert_eq!(q.unit, None);
         assert!(q.options().is_empty());
+    }
+
+    #[test]
+    fn refuses_a_question_key_that_is_a_fixed_export_column() {
+        use crate::survey::columns::FIXED;
+        for (name, what) in FIXED {
+            let src = doc(&format!("{}{}", integer("antes", ""), integer(name, "")));
+            assert_refused(&src, &format!("key = \"{name}\""), "fixed export column");
+            let err = refuse(&src);
+            assert!(err.reason().contains(&format!("`{name}`")), "{err}");
+            assert!(err.reason().contains(what), "{err}");
+        }
+        // Whatever the type: a multi's or grid's key is not a column itself, but it is the
+        // prefix of theirs and the answer key the codebook and quotas name.
+        let multi = format!(
+            "[[pages.questions]]\nkey = \"peso\"\ntype = \"multi\"\n\
+             text = {{ pt = \"Q?\", en = \"Q?\" }}\noptions = [{OPT_A}, {OPT_B}]\n"
+        );
+        assert_refused(
+            &doc(&multi),
+            "key = \"peso\"",
+            "fixed export column (the raking weight)",
+        );
+        // `qualidade` would also make `qualidade__rapido`, a flag's 0/1 column.
+        let flags = multi
+            .replace("peso", "qualidade")
+            .replace("value = \"a\"", "value = \"rapido\"");
+        assert_refused(&doc(&flags), "key = \"qualidade\"", "data-quality flags");
+        let grid = "[[pages.questions]]\nkey = \"bairro\"\ntype = \"grid\"\n\
+             text = { pt = \"G?\", en = \"G?\" }\npoints = [{ value = 1 }, { value = 2 }]\n\
+             items = [{ key = \"preco\", label = { pt = \"P\", en = \"P\" } }]\n";
+        assert_refused(&doc(grid), "key = \"bairro\"", "neighbourhood");
+        // Names that only start like a fixed column are free.
+        for free in ["pesos", "qualidade_loja", "bairro_atual", "classe_cceb2"] {
+            Definition::parse(&doc(&integer(free, ""))).unwrap_or_else(|e| panic!("{free}: {e}"));
+        }
+    }
+
+    #[test]
+    fn column_names_are_the_key_and_its_derived_columns() {
+        let src = doc(&format!(
+            "[[pages.questions]]\nkey = \"m\"\ntype = \"multi\"\n\
+             text = {{ pt = \"Q?\", en = \"Q?\" }}\noptions = [{OPT_A}, \
+             {{ value = \"b\", label = {{ pt = \"B\", en = \"B\" }}, other_text = true }}]\n\
+             [[pages.questions]]\nkey = \"s\"\ntype = \"single\"\n\
+             text = {{ pt = \"Q?\", en = \"Q?\" }}\noptions = [{OPT_A}, {OPT_B}]\n\
+             [[pages.questions]]\nkey = \"g\"\ntype = \"grid\"\n\
+             text = {{ pt = \"G?\", en = \"G?\" }}\npoints = [{{ value = 1 }}, {{ value = 2 }}]\n\
+             items = [{{ key = \"preco\", label = {{ pt = \"P\", en = \"P\" }} }}]\n"
+        ));
+        let def = Definition::parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        let names = |k: &str| def.question(k).expect(k).column_names();
+        assert_eq!(names("m"), ["m", "m__a", "m__b", "m__outro"]);
+        assert_eq!(names("s"), ["s", "s__ponto_medio"]);
+        assert_eq!(names("g"), ["g", "g__preco"]);
     }
 
     #[test]

@@ -800,7 +800,7 @@ impl<'a> Builder<'a> {
             self.roles.insert(role, (key.clone(), role_line));
         }
 
-        Ok(Question {
+        let question = Question {
             key,
             text,
             help,
@@ -811,7 +811,36 @@ impl<'a> Builder<'a> {
             show_if: None,
             screen_out: None,
             shuffle,
-        })
+        };
+        self.check_columns(&question, &key_span)?;
+        Ok(question)
+    }
+
+    /// Refuses a question whose key or derived column would be a fixed export column
+    /// (`peso`, `bairro`, `classe_cceb`, …): the export would have two columns of that
+    /// name and the analysis would read the wrong one. Derived names (`{key}__…`) cannot
+    /// be another question's key, nor another question's derived name, because keys may
+    /// not contain `__`.
+    fn check_columns(&self, q: &Question, key_span: &Range<usize>) -> Res<()> {
+        for name in q.column_names() {
+            let Some(what) = crate::survey::columns::fixed(&name) else {
+                continue;
+            };
+            let reason = if name == q.key {
+                format!(
+                    "question key `{name}` is the name of a fixed export column ({what}); \
+                     use another key"
+                )
+            } else {
+                format!(
+                    "question `{}` would make the export column `{name}`, which is a fixed \
+                     column ({what}); rename the question, option or item",
+                    q.key
+                )
+            };
+            return Err(self.err(key_span, reason));
+        }
+        Ok(())
     }
 
     fn options(
