@@ -218,6 +218,13 @@ pub async fn run(mut settings: Settings, opts: Opts) -> anyhow::Result<()> {
         weights: None,
         quality_params: settings.quality.params()?,
         quality: None,
+        // Names only: a mistake elsewhere in a quota is `serve`'s and `quotas`' to report.
+        quotas: settings
+            .quotas
+            .quota
+            .iter()
+            .map(|q| q.name.clone())
+            .collect(),
     };
     // Computed once: the flags (and the responses they exclude), then the `peso` column
     // and the codebook's words about it.

@@ -1,7 +1,8 @@
 //! `pesquisa quotas`: the fill of every configured quota cell (text table or JSON),
 //! read-only so an analyst's read-only database user can run it; `--recount` rebuilds
 //! the places and counts from the responses in one transaction (after a change of the
-//! quotas, or to repair), which needs the application's user.
+//! quotas, or to repair), which needs the application's user, and audits it
+//! (`cli.quotas_recounted`, the places before and after).
 
 use std::io::Write;
 
@@ -38,8 +39,14 @@ pub async fn run(settings: Settings, opts: Opts) -> anyhow::Result<()> {
             def: &def,
             cceb: &cceb,
         };
-        let places = store::recount(&pool, placing).await?;
-        eprintln!("pesquisa: recounted: {places} places");
+        let counted = store::recount(&pool, placing).await?;
+        // Counts only: which responses hold the places is personal and stays out.
+        let detail = format!("antes={} depois={}", counted.before, counted.after);
+        crate::db::audit::record(&pool, None, "cli.quotas_recounted", None, &detail).await?;
+        eprintln!(
+            "pesquisa: recounted: {} places (before: {})",
+            counted.after, counted.before
+        );
     }
     let fill = store::fill(&pool, &quotas).await?;
     let out = match opts.format {

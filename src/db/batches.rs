@@ -68,7 +68,18 @@ impl Excluded {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The ids in ascending order.
+    pub fn sorted(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.0.iter().flat_map(|s| s.iter().copied()).collect();
+        ids.sort_unstable();
+        ids
+    }
 }
+
+/// Excluded ids bound per counting query: under SQLite's oldest limit of 999 variables,
+/// with room for the filters' own.
+const EXCLUDED_PER_QUERY: usize = 900;
 
 fn opt_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
     match t {
@@ -210,7 +221,8 @@ impl Batches {
         self.max_id
     }
 
-    /// The number of rows the batches will hold (opened with `personal` only).
+    /// The number of rows the batches will hold, the excluded ones left out (opened with
+    /// `personal` only).
     pub fn count(&self) -> Option<i64> {
         self.count
     }
@@ -263,12 +275,23 @@ impl Reader {
                         .await?
                         .unwrap_or(0);
                     let count = match self.personal {
-                        true => Some(
-                            filtered!(&self.filters, max_id)
+                        true => {
+                            let all = filtered!(&self.filters, max_id)
                                 .count()
                                 .get_result::<i64>(conn)
-                                .await?,
-                        ),
+                                .await?;
+                            // The rows the batches will leave out (`--exclude-flagged`)
+                            // are not exported, so they are not counted either.
+                            let mut left_out = 0;
+                            for chunk in self.filters.excluded.sorted().chunks(EXCLUDED_PER_QUERY) {
+                                left_out += filtered!(&self.filters, max_id)
+                                    .filter(responses::id.eq_any(chunk.to_vec()))
+                                    .count()
+                                    .get_result::<i64>(conn)
+                                    .await?;
+                            }
+                            Some(all - left_out)
+                        }
                         false => None,
                     };
                     let opened = start.take().map(|s| s.send(Ok((max_id, count))));

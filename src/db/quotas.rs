@@ -285,14 +285,25 @@ pub async fn fill(pool: &DbPool, quotas: &Quotas) -> Result<Vec<Fill>, DbError> 
         .collect())
 }
 
+/// The places a [`recount`] found and left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recounted {
+    /// Places stored before it, in its transaction.
+    pub before: i64,
+    /// Places after it.
+    pub after: usize,
+}
+
 /// Rebuilds every place and count from the responses, in one transaction: cells no
 /// longer configured are dropped, targets set from the configuration, and each completed,
 /// not screened-out response placed in its cells (beyond the target if need be: it was
-/// accepted). Returns the number of places.
-pub async fn recount(pool: &DbPool, placing: Placing<'_>) -> Result<usize, DbError> {
+/// accepted). Returns the number of places before and after.
+pub async fn recount(pool: &DbPool, placing: Placing<'_>) -> Result<Recounted, DbError> {
     let quotas = placing.quotas;
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
+            // Counted in the transaction, so that no submit slips between it and the delete.
+            let before: i64 = quota_places::table.count().get_result(conn).await?;
             diesel::delete(quota_places::table).execute(conn).await?;
             let stored: Vec<(i64, String, String)> = quota_cells::table
                 .select((quota_cells::id, quota_cells::quota, quota_cells::cell))
@@ -376,7 +387,10 @@ pub async fn recount(pool: &DbPool, placing: Placing<'_>) -> Result<usize, DbErr
                     .execute(conn)
                     .await?;
             }
-            Ok::<_, DbError>(places)
+            Ok::<_, DbError>(Recounted {
+                before,
+                after: places,
+            })
         })
         .await
     })

@@ -348,6 +348,11 @@ impl CcebColumns {
         })
     }
 
+    /// Whether the row was asked every item (else its class is "not asked").
+    fn all_asked(&self, row: &Row<'_>) -> bool {
+        self.items.iter().all(|(slot, _)| row.was_asked(*slot))
+    }
+
     /// The points of a row; `None` when an item is unanswered or not scored.
     fn points(&self, answers: &RowAnswers<'_>) -> Option<u32> {
         let mut total = 0u32;
@@ -455,6 +460,84 @@ impl CodeList {
         CodeList { options, codes }
     }
 
+    /// `classe_renda`'s codes: the income classes A to E as 1 to 5 (the report's order).
+    fn income_classes() -> CodeList {
+        let labels = crate::i18n::Lang::Pt.labelled_files().income_classes;
+        let options = IncomeClass::ALL
+            .iter()
+            .zip(labels)
+            .map(|(c, label)| CodedOption {
+                value: c.as_str().to_string(),
+                label: label.to_string(),
+                excluded: false,
+            })
+            .collect::<Vec<_>>();
+        let codes = (1..).take(options.len()).collect();
+        CodeList { options, codes }
+    }
+
+    /// `classe_cceb`'s codes: the table's classes in its order (A first) as 1, 2, …
+    fn cceb_classes(table: &CcebTable) -> CodeList {
+        let template = crate::i18n::Lang::Pt.labelled_files().cceb_class;
+        let options = table
+            .classes()
+            .iter()
+            .map(|k| CodedOption {
+                value: k.class.clone(),
+                label: template
+                    .replace("{class}", &k.class)
+                    .replace("{min}", &k.min.to_string())
+                    .replace("{max}", &k.max.to_string()),
+                excluded: false,
+            })
+            .collect::<Vec<_>>();
+        let codes = (1..).take(options.len()).collect();
+        CodeList { options, codes }
+    }
+
+    /// `triagem`'s codes: 0 = not screened out; the definition's screen-out rules in its
+    /// order, then those only earlier versions had, then each configured quota's
+    /// `quota:NAME`, as 1, 2, …; a last code for a stored key none of these know (a quota
+    /// since removed), so that every screened-out row still counts as one.
+    fn screen_outs(def: &Definition, previous: &[Definition], quotas: &[String]) -> CodeList {
+        let texts = crate::i18n::Lang::Pt.labelled_files();
+        let coded = |value: String, label: String| CodedOption {
+            value,
+            label,
+            excluded: false,
+        };
+        let mut options = vec![coded(String::new(), texts.not_screened_out.to_string())];
+        let rule = |key: &str| texts.screen_out_rule.replace("{key}", key);
+        for s in def.screen_outs() {
+            if options.iter().all(|o| o.value != s.key) {
+                options.push(coded(s.key.clone(), rule(&s.key)));
+            }
+        }
+        for old in previous {
+            for s in old.screen_outs() {
+                if options.iter().all(|o| o.value != s.key) {
+                    let label = texts
+                        .earlier_version
+                        .replace("{label}", &rule(&s.key))
+                        .replace("{version}", &old.version().to_string());
+                    options.push(coded(s.key.clone(), label));
+                }
+            }
+        }
+        for name in quotas {
+            let key = format!("{}{name}", crate::survey::quota::SCREEN_OUT_PREFIX);
+            if options.iter().all(|o| o.value != key) {
+                options.push(coded(key, texts.quota_full.replace("{name}", name)));
+            }
+        }
+        options.push(coded(
+            OTHER_SCREEN_OUT.to_string(),
+            texts.other_screen_out.to_string(),
+        ));
+        let codes = (0..).take(options.len()).collect();
+        CodeList { options, codes }
+    }
+
     /// The code of a stored value (for a single choice, also an earlier version's).
     fn code_of(&self, value: &str) -> Option<i64> {
         let at = self.options.iter().position(|o| o.value == value)?;
@@ -467,13 +550,29 @@ impl CodeList {
     }
 }
 
-/// The columns of `cols` with single-choice answers written as numeric codes
-/// ([`CodeList`]) instead of option values.
-pub fn with_codes<'d>(def: &Definition, cols: Vec<Column<'d>>) -> Vec<Column<'d>> {
+/// The value of the "other" option of `triagem`'s codes: no rule key or quota name
+/// can be it (they are letters, digits and `_`).
+const OTHER_SCREEN_OUT: &str = "*";
+
+/// The columns of `cols` with single-choice answers, the income and Critério Brasil
+/// classes and `triagem` written as numeric codes ([`CodeList`]) instead of text;
+/// `quotas` are the configured quotas' names (`triagem` holds `quota:NAME`).
+pub fn with_codes<'d>(
+    def: &Definition,
+    cols: Vec<Column<'d>>,
+    quotas: &[String],
+) -> Vec<Column<'d>> {
     let previous = crate::survey::definition::previous_versions(def);
     cols.into_iter()
         .map(|mut c| {
             match c.source {
+                Source::IncomeClass(..) => c.codes = Some(Arc::new(CodeList::income_classes())),
+                Source::Cceb(ref k, true) => {
+                    c.codes = Some(Arc::new(CodeList::cceb_classes(&k.table)));
+                }
+                Source::ScreenedOut => {
+                    c.codes = Some(Arc::new(CodeList::screen_outs(def, &previous, quotas)));
+                }
                 Source::Answer(q, _) if matches!(q.kind, QuestionKind::Single { .. }) => {
                     c.codes = Some(Arc::new(CodeList::new(q, &previous)));
                 }
@@ -806,7 +905,10 @@ impl Column<'_> {
             Source::Answer(q, _) => {
                 self.codes.is_some() || matches!(q.kind, QuestionKind::Integer { .. })
             }
-            Source::GridItem(..) => self.codes.is_some(),
+            Source::GridItem(..)
+            | Source::IncomeClass(..)
+            | Source::Cceb(_, true)
+            | Source::ScreenedOut => self.codes.is_some(),
             _ => false,
         }
     }
@@ -836,6 +938,11 @@ impl Column<'_> {
                 Cell::Int(NOT_ASKED)
             }
             Source::Answer(_, slot) if self.codes.is_some() => self.code(slot, row),
+            Source::IncomeClass(..) | Source::Cceb(_, true) | Source::ScreenedOut
+                if self.codes.is_some() =>
+            {
+                self.class_code(row)
+            }
             Source::GridItem(_, slot, item) => match row.answers.get(slot) {
                 Some(Some(Resolved::Grid(items))) => match (items.get(item), &self.codes) {
                     (Some(Some((v, _))), Some(codes)) => {
@@ -900,6 +1007,35 @@ impl Column<'_> {
         }
     }
 
+    /// The code of a coded `classe_renda`, `classe_cceb` or `triagem`: the class's or
+    /// rule's code; [`NOT_ASKED`] when the income question or a Critério Brasil item was
+    /// not asked; empty when a class cannot be given.
+    fn class_code<'r>(&self, row: &'r Row<'_>) -> Cell<'r> {
+        let Some(codes) = &self.codes else {
+            return Cell::Empty;
+        };
+        let code = |value: &str| codes.code_of(value).map_or(Cell::Empty, Cell::Int);
+        match self.source {
+            Source::IncomeClass(_, slot) if !row.was_asked(slot) => Cell::Int(NOT_ASKED),
+            Source::IncomeClass(q, slot) => chosen(q, slot, &row.answers)
+                .and_then(option_income_class)
+                .map_or(Cell::Empty, |c| code(c.as_str())),
+            Source::Cceb(ref c, _) if !c.all_asked(row) => Cell::Int(NOT_ASKED),
+            Source::Cceb(ref c, _) => c
+                .points(&row.answers)
+                .and_then(|p| c.table.class_of(p))
+                .map_or(Cell::Empty, code),
+            Source::ScreenedOut => {
+                let key = row.response.screened_out.as_deref().unwrap_or("");
+                codes
+                    .code_of(key)
+                    .or_else(|| codes.code_of(OTHER_SCREEN_OUT))
+                    .map_or(Cell::Empty, Cell::Int)
+            }
+            _ => Cell::Empty,
+        }
+    }
+
     /// The code of a coded single-choice answer; empty when unanswered.
     fn code<'r>(&self, slot: usize, row: &'r Row<'_>) -> Cell<'r> {
         let Some(codes) = &self.codes else {
@@ -944,6 +1080,14 @@ impl Column<'_> {
                 values.push((1, "sim".to_string()));
             }
             Source::OtherText(..) => missing.push((NOT_ASKED, texts.not_asked.to_string())),
+            Source::IncomeClass(..) | Source::Cceb(_, true) | Source::ScreenedOut => {
+                if !matches!(self.source, Source::ScreenedOut) && self.codes.is_some() {
+                    missing.push((NOT_ASKED, texts.not_asked.to_string()));
+                }
+                for (code, o) in self.codes.iter().flat_map(|c| c.coded()) {
+                    values.push((code, o.label.clone()));
+                }
+            }
             _ => {}
         }
         let kind = match (kind.as_str(), &self.source) {
@@ -951,6 +1095,11 @@ impl Column<'_> {
             ("datetime", _) => VarType::DateTime,
             ("integer" | "flag", _) => VarType::Integer,
             ("single" | "scale" | "grid", _) if self.codes.is_some() => VarType::Integer,
+            (_, Source::IncomeClass(..) | Source::Cceb(_, true) | Source::ScreenedOut)
+                if self.codes.is_some() =>
+            {
+                VarType::Integer
+            }
             (_, Source::OtherText(q, ..)) => VarType::Text(
                 q.other_option()
                     .and_then(|o| o.other_text)
@@ -1067,14 +1216,25 @@ impl Column<'_> {
                 s("UTC, ISO 8601; --since/--until filtram por este campo"),
             ],
             Source::Bairro => [s("text"), s("Bairro do respondente"), s(""), s("")],
-            Source::ScreenedOut => [
-                s("text"),
-                s("Triagem: regra que encerrou o questionário"),
-                s(""),
-                s(
-                    "chave da pergunta ou etapa de triagem, ou quota:NOME quando a célula da cota estava cheia; vazio = não foi triado (fora das estimativas quando preenchido)",
-                ),
-            ],
+            Source::ScreenedOut => match &self.codes {
+                // Labelled files: the keys known from the definition and the quotas, coded.
+                Some(list) => [
+                    s("category"),
+                    s("Triagem: regra que encerrou o questionário"),
+                    coded_list(list),
+                    s(
+                        "código da regra de triagem (chave da pergunta ou etapa) ou da cota cheia                          (quota:NOME); 0 = não foi triado; fora das estimativas quando diferente                          de 0; o último código reúne chaves que nem a definição nem as cotas                          configuradas conhecem (o CSV comum traz a chave em texto)",
+                    ),
+                ],
+                None => [
+                    s("text"),
+                    s("Triagem: regra que encerrou o questionário"),
+                    s(""),
+                    s(
+                        "chave da pergunta ou etapa de triagem, ou quota:NOME quando a célula da cota estava cheia; vazio = não foi triado (fora das estimativas quando preenchido)",
+                    ),
+                ],
+            },
             Source::ConfirmedChecks => [
                 s("text"),
                 s("Checagens de consistência confirmadas pelo respondente"),
@@ -1177,17 +1337,26 @@ impl Column<'_> {
                     ),
                 ]
             }
-            Source::IncomeClass(q, _) => [
-                s("category"),
-                format!("Classe social por renda familiar (de `{}`)", q.key),
-                codes,
-                s(
-                    "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D mais de \
-                       2 a 4, C mais de 4 a 10, B mais de 10 a 20, A mais de 20; faixa fechada: \
-                       classe do ponto médio; faixa aberta: menor classe possível; vazio = prefiro \
-                       não informar ou não respondida",
-                ),
-            ],
+            Source::IncomeClass(q, _) => {
+                let rule = "critério de renda atribuído ao IBGE, em salários mínimos: E até 2, D \
+                            mais de 2 a 4, C mais de 4 a 10, B mais de 10 a 20, A mais de 20; \
+                            faixa fechada: classe do ponto médio; faixa aberta: menor classe \
+                            possível; vazio = prefiro não informar ou não respondida";
+                // Labelled files: the class codes, and -2 when the income was not asked.
+                let (options, notes) = match &self.codes {
+                    Some(list) => (
+                        coded_list(list),
+                        format!("{rule}; {NOT_ASKED} = pergunta de renda não perguntada"),
+                    ),
+                    None => (codes, rule.to_string()),
+                };
+                [
+                    s("category"),
+                    format!("Classe social por renda familiar (de `{}`)", q.key),
+                    options,
+                    notes,
+                ]
+            }
             Source::Weight(ref w) => weight_description(w),
             Source::Quality(_, None) => [
                 s("text"),
@@ -1212,11 +1381,22 @@ impl Column<'_> {
                     c.table.citation()
                 );
                 if class {
+                    // Labelled files: the class codes, and -2 when an item was not asked.
+                    let (options, notes) = match &self.codes {
+                        Some(list) => (
+                            coded_list(list),
+                            format!(
+                                "{source}; {NOT_ASKED} = algum item não perguntado (nos arquivos \
+                                 rotulados)"
+                            ),
+                        ),
+                        None => (codes, source),
+                    };
                     [
                         s("category"),
                         s("Classe econômica pelo Critério Brasil (ABEP)"),
-                        codes,
-                        source,
+                        options,
+                        notes,
                     ]
                 } else {
                     [
@@ -1451,7 +1631,7 @@ mod tests {
     #[test]
     fn codes_number_the_options_and_keep_earlier_versions_values() {
         let def = crate::survey::default_definition().expect("definition");
-        let cols = with_codes(&def, plan(&def, false));
+        let cols = with_codes(&def, plan(&def, false), &[]);
         let col = cols
             .iter()
             .find(|c| c.name == "distancia_supermercado")
@@ -1515,6 +1695,108 @@ mod tests {
             .find(|c| c.name == "distancia_supermercado")
             .expect("column");
         assert!(!plain.is_numeric());
+    }
+
+    #[test]
+    fn classes_and_screen_outs_are_coded_in_the_labelled_files() {
+        let def = crate::survey::default_definition().expect("definition");
+        let cols = with_codes(&def, plan(&def, false), &["bairros".to_string()]);
+        let col = |name: &str| cols.iter().find(|c| c.name == name).expect(name);
+        let not_asked = (NOT_ASKED, "Não perguntada".to_string());
+        let renda = col("classe_renda").variable();
+        assert_eq!(renda.kind, VarType::Integer);
+        assert!(col("classe_renda").is_numeric());
+        assert_eq!(
+            renda.values.first(),
+            Some(&(1, "A: mais de 20 salários mínimos".to_string()))
+        );
+        assert_eq!(
+            renda.values.last(),
+            Some(&(5, "E: até 2 salários mínimos".to_string()))
+        );
+        assert_eq!(renda.missing, vec![not_asked.clone()]);
+        let cceb = col("classe_cceb").variable();
+        assert_eq!(cceb.kind, VarType::Integer);
+        assert_eq!(
+            cceb.values.first(),
+            Some(&(1, "A: 45 a 100 pontos".to_string()))
+        );
+        assert_eq!(cceb.values.len(), CcebTable::embedded().classes().len());
+        assert_eq!(cceb.missing, vec![not_asked]);
+        let triagem = col("triagem").variable();
+        assert_eq!(triagem.kind, VarType::Integer);
+        assert!(triagem.missing.is_empty(), "0 = not screened out is valid");
+        let code = |label: &str| {
+            triagem
+                .values
+                .iter()
+                .find(|(_, l)| l == label)
+                .unwrap_or_else(|| panic!("{label}: {:?}", triagem.values))
+                .0
+        };
+        assert_eq!(code("Não triada"), 0);
+        assert_eq!(code("Regra de triagem responsavel_compras"), 1);
+        let quota = code("Cota bairros cheia");
+        let other = code("Outra regra (fora da definição e das cotas atuais)");
+        assert_eq!(other, quota + 1, "the last code");
+        // The codebook of the labelled files states the codes.
+        let [kind, _, options, _] = col("triagem").describe();
+        assert_eq!(kind, "category");
+        assert!(
+            options.starts_with("0=Não triada | 1=Regra de triagem responsavel_compras"),
+            "{options}"
+        );
+        assert!(
+            col("classe_renda").describe()[2].starts_with("1=A: mais de 20"),
+            "{:?}",
+            col("classe_renda").describe()
+        );
+
+        let slots = AnswerSlots::new(&def);
+        let asked = AskedPlan::new(&def);
+        let version = i32::try_from(def.version()).expect("version");
+        let cells = |answers: &str, screened: Option<&str>| {
+            let mut r = response(&def, version, answers.to_string());
+            r.screened_out = screened.map(str::to_string);
+            let row = Row {
+                response: &r,
+                answers: slots.parse(&r.answers),
+                pseudonym: "p".into(),
+                asked: asked.asked(&r),
+                person: None,
+            };
+            ["classe_renda", "classe_cceb", "triagem"].map(|n| col(n).cell(&row).into_owned())
+        };
+        // Income answered, screened out by the rule: the Critério Brasil items come after
+        // the screen-out, so its class was not asked.
+        assert_eq!(
+            cells(
+                r#"{"renda_familiar":{"single":"acima_20sm"},"responsavel_compras":{"single":"nao"}}"#,
+                Some("responsavel_compras"),
+            ),
+            [Cell::Int(1), Cell::Int(NOT_ASKED), Cell::Int(1)]
+        );
+        // "Prefiro não informar": no class; a full quota and an unknown key keep a code.
+        assert_eq!(
+            cells(
+                r#"{"renda_familiar":{"single":"nao_informar"}}"#,
+                Some("quota:bairros")
+            ),
+            [Cell::Empty, Cell::Empty, Cell::Int(quota)]
+        );
+        assert_eq!(
+            cells(
+                r#"{"renda_familiar":{"single":"2a4sm"}}"#,
+                Some("quota:antiga")
+            )[0..],
+            [Cell::Int(4), Cell::Empty, Cell::Int(other)]
+        );
+        assert_eq!(cells("{}", None)[2], Cell::Int(0));
+        // The plain exports keep the text.
+        let plain = plan(&def, false);
+        let triagem = plain.iter().find(|c| c.name == "triagem").expect("triagem");
+        assert!(!triagem.is_numeric());
+        assert_eq!(triagem.variable().kind, VarType::Text(255));
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub struct ExportOptions {
     /// The flags of the `qualidade` columns, once computed ([`with_quality`]); `None`:
     /// [`export`] computes them.
     pub quality: Option<Arc<columns::QualityFlags>>,
+    /// The configured quotas' names: the labelled files code `triagem`'s `quota:NAME`.
+    pub quotas: Vec<String>,
 }
 
 impl Default for ExportOptions {
@@ -115,6 +117,7 @@ impl Default for ExportOptions {
             weights: None,
             quality_params: crate::quality::Params::default(),
             quality: None,
+            quotas: Vec::new(),
         }
     }
 }
@@ -263,7 +266,7 @@ fn export_columns<'d>(
         &quality,
     );
     if opts.format.is_labelled() {
-        columns::with_codes(def, cols)
+        columns::with_codes(def, cols, &opts.quotas)
     } else {
         cols
     }

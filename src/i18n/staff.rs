@@ -109,6 +109,7 @@ pub struct StaffTexts {
     pub act_cli_2fa_reset: &'static str,
     pub act_cli_role_set: &'static str,
     pub act_cli_unlocked: &'static str,
+    pub act_cli_quotas_recounted: &'static str,
 }
 
 impl StaffTexts {
@@ -145,13 +146,14 @@ impl StaffTexts {
             "cli.2fa_reset" => self.act_cli_2fa_reset,
             "cli.role_set" => self.act_cli_role_set,
             "cli.unlocked" => self.act_cli_unlocked,
+            "cli.quotas_recounted" => self.act_cli_quotas_recounted,
             _ => return None,
         })
     }
 }
 
 /// Every action code with a name, in the order the action filter lists them.
-pub const ACTIONS: [&str; 29] = [
+pub const ACTIONS: [&str; 30] = [
     "auth.login",
     "auth.2fa_recovery_used",
     "auth.oidc_claimed_unverified",
@@ -181,6 +183,7 @@ pub const ACTIONS: [&str; 29] = [
     "cli.2fa_reset",
     "cli.role_set",
     "cli.unlocked",
+    "cli.quotas_recounted",
 ];
 
 impl Lang {
@@ -305,6 +308,7 @@ pub static PT_STAFF: StaffTexts = StaffTexts {
     act_cli_2fa_reset: "Verificação em duas etapas desativada",
     act_cli_role_set: "Papel alterado",
     act_cli_unlocked: "Bloqueio de entrada removido",
+    act_cli_quotas_recounted: "Cotas recontadas a partir das respostas",
 };
 
 pub static EN_STAFF: StaffTexts = StaffTexts {
@@ -419,6 +423,7 @@ pub static EN_STAFF: StaffTexts = StaffTexts {
     act_cli_2fa_reset: "Two-step verification turned off",
     act_cli_role_set: "Role changed",
     act_cli_unlocked: "Log-in block removed",
+    act_cli_quotas_recounted: "Quotas recounted from the responses",
 };
 
 #[cfg(test)]

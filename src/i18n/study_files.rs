@@ -23,6 +23,16 @@ pub struct LabelledFilesTexts {
     /// Before a hand-declared list of missing codes that SPSS cannot hold in one
     /// MISSING VALUES (more than three).
     pub too_many_missing: &'static str,
+    /// `classe_renda`'s value labels, classes A to E (codes 1 to 5).
+    pub income_classes: [&'static str; 5],
+    /// A Critério Brasil class's value label: `{class}`, `{min}`, `{max}` (its points).
+    pub cceb_class: &'static str,
+    /// `triagem`'s value labels: code 0, a screen-out rule (`{key}`), a full quota
+    /// (`{name}`), and a stored key neither the definition nor the quotas know.
+    pub not_screened_out: &'static str,
+    pub screen_out_rule: &'static str,
+    pub quota_full: &'static str,
+    pub other_screen_out: &'static str,
 }
 
 impl Lang {
@@ -45,6 +55,18 @@ pub static PT_LABELLED_FILES: LabelledFilesTexts = LabelledFilesTexts {
     missing_note: "Códigos ausentes: -2 = não perguntada (condição, triagem ou versão sem a pergunta); opções como \"Prefiro não informar\" também são ausentes; célula vazia = não respondida.",
     weight_note: "Peso amostral: {weight}.",
     too_many_missing: "Mais de três códigos ausentes: os demais são recodificados como ausentes do sistema.",
+    income_classes: [
+        "A: mais de 20 salários mínimos",
+        "B: mais de 10 a 20 salários mínimos",
+        "C: mais de 4 a 10 salários mínimos",
+        "D: mais de 2 a 4 salários mínimos",
+        "E: até 2 salários mínimos",
+    ],
+    cceb_class: "{class}: {min} a {max} pontos",
+    not_screened_out: "Não triada",
+    screen_out_rule: "Regra de triagem {key}",
+    quota_full: "Cota {name} cheia",
+    other_screen_out: "Outra regra (fora da definição e das cotas atuais)",
 };
 
 pub static EN_LABELLED_FILES: LabelledFilesTexts = LabelledFilesTexts {
@@ -57,4 +79,16 @@ pub static EN_LABELLED_FILES: LabelledFilesTexts = LabelledFilesTexts {
     missing_note: "Missing codes: -2 = not asked (condition, screen-out or a version without the question); options such as \"I prefer not to say\" are missing too; an empty cell = not answered.",
     weight_note: "Survey weight: {weight}.",
     too_many_missing: "More than three missing codes: the others are recoded to system-missing.",
+    income_classes: [
+        "A: over 20 minimum wages",
+        "B: over 10 up to 20 minimum wages",
+        "C: over 4 up to 10 minimum wages",
+        "D: over 2 up to 4 minimum wages",
+        "E: up to 2 minimum wages",
+    ],
+    cceb_class: "{class}: {min} to {max} points",
+    not_screened_out: "Not screened out",
+    screen_out_rule: "Screen-out rule {key}",
+    quota_full: "Quota {name} full",
+    other_screen_out: "Another rule (not in the current definition or quotas)",
 };

@@ -244,6 +244,8 @@ fn export_options(
         // The `peso` column, raked to the stored census margins as `pesquisa export` does.
         weighting: app.settings.weighting.plan().map_err(anyhow::Error::from)?,
         quality_params: app.settings.quality.params().map_err(anyhow::Error::from)?,
+        // The labelled files code `triagem`'s `quota:NAME` of the configured quotas.
+        quotas: app.quotas.list.iter().map(|q| q.name.clone()).collect(),
         ..ExportOptions::default()
     })
 }

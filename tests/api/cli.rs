@@ -963,3 +963,77 @@ fn a_first_run_is_guided_and_commands_never_make_a_database_in_the_wrong_place()
     assert!(text.contains("xlsx"), "{text}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `--exclude-flagged` through the built binary, on both backends: `export` leaves the
+/// flagged response out (and keeps it without the flag), `report` counts one complete
+/// fewer and says the filter was applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn exclude_flagged_leaves_the_flagged_response_out_of_export_and_report() {
+    use crate::helpers::{ALL_BACKENDS, TestApp};
+    // The test settings' secret, so that the binary's pseudonyms are the test's.
+    const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let [clean, flagged] = crate::quality::one_clean_one_flagged(&app).await;
+        let dir = temp_dir();
+        let url = app.state.settings.database.url.clone();
+        let run = |args: &[&str]| -> String {
+            let out = pesquisa(&dir)
+                .env("PESQUISA_DATABASE__URL", &url)
+                .env("PESQUISA_SESSION__SECRET", TEST_SECRET)
+                .env("PESQUISA_LOGGING__LEVEL", "warn")
+                .args(args)
+                .output()
+                .expect("run");
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            String::from_utf8(out.stdout).expect("utf-8")
+        };
+        let ids = |csv: &str| -> Vec<String> {
+            let mut ids: Vec<String> = csv
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap_or_default().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let pseudonym = |id| pesquisa::export::pseudonym::response_id(TEST_SECRET.as_bytes(), id);
+        let mut both = vec![pseudonym(clean), pseudonym(flagged)];
+        both.sort();
+        // The flag shows in the data rows (`qualidade`) only while the response is there.
+        let flagged_rows = |csv: &str| {
+            csv.lines()
+                .skip(1)
+                .filter(|l| l.contains(",inconsistente,"))
+                .count()
+        };
+        let all = run(&["export", "--format", "csv"]);
+        assert_eq!(ids(&all), both, "{backend:?}");
+        assert_eq!(flagged_rows(&all), 1, "{all}");
+        let only_clean = run(&["export", "--format", "csv", "--exclude-flagged"]);
+        assert_eq!(ids(&only_clean), [pseudonym(clean)], "{backend:?}");
+        assert_eq!(flagged_rows(&only_clean), 0, "{only_clean}");
+
+        let report = |extra: &[&str]| -> serde_json::Value {
+            let mut args = vec!["report", "--format", "json"];
+            args.extend_from_slice(extra);
+            serde_json::from_str(&run(&args)).expect("json")
+        };
+        let all = report(&[]);
+        let clean_only = report(&["--exclude-flagged"]);
+        assert_eq!(all["completes"], 2, "{backend:?}");
+        assert_eq!(clean_only["completes"], 1, "{backend:?}");
+        assert_eq!(all["sample_flow"]["flagged"], 1, "{backend:?}");
+        assert_eq!(
+            (
+                &all["sample_flow"]["used"],
+                &clean_only["sample_flow"]["used"]
+            ),
+            (&serde_json::json!(2), &serde_json::json!(1)),
+            "{backend:?}"
+        );
+        assert_eq!(clean_only["filters"]["exclude_flagged"], true);
+        assert_eq!(all["filters"]["exclude_flagged"], false);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -629,8 +629,25 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
     }
     assert!(want.len() >= 4, "{want:?}");
 
+    // The plain export's income and Critério Brasil classes and screen-out keys (text),
+    // counted by the value labels the labelled files should give their codes.
+    let derived = derived_counts(&plain);
+    for (name, counts) in &derived {
+        let valid = counts.iter().filter(|(_, _, missing)| !missing).count();
+        assert!(valid >= 2, "{name}: {counts:?}");
+    }
+    assert!(
+        derived[1]
+            .1
+            .iter()
+            .any(|(l, n, _)| l == "Não perguntada" && *n > 0),
+        "the screened-out were not asked the Critério Brasil items: {derived:?}"
+    );
+
     let mut script = std::fs::read_to_string(dir.join("respostas.sps")).expect("sps");
-    script.push_str("FREQUENCIES renda_familiar.\n");
+    script.push_str(
+        "FREQUENCIES renda_familiar classe_renda classe_cceb triagem.\nDISPLAY DICTIONARY.\n",
+    );
     std::fs::write(dir.join("check.sps"), script).expect("write");
     let started = std::time::Instant::now();
     let out = run(Command::new("pspp")
@@ -667,6 +684,78 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         expected.iter().any(|(_, _, missing)| *missing),
         "{expected:?}"
     );
+    // The classes and the screen-out are codes with value labels: PSPP counts each label
+    // as the plain CSV has its text, "not asked" and unanswered declared missing.
+    let rows = pspp_rows(&out);
+    for (title, (name, want)) in [
+        "Classe social por renda familiar (de `renda_familiar`)",
+        "Classe econômica pelo Critério Brasil (ABEP)",
+        "Triagem: regra que encerrou o questionário",
+    ]
+    .into_iter()
+    .zip(&derived)
+    {
+        let mut got = frequencies(&rows, title);
+        got.sort();
+        assert_eq!(&got, want, "{name}: {out}");
+    }
+    let labels = value_labels(&rows);
+    let has_label = |variable: &str, value: &str, label: &str| {
+        labels
+            .iter()
+            .any(|(v, code, l)| v == variable && code == value && l == label)
+    };
+    for (variable, value, label) in [
+        (
+            "Classe social por renda familiar (de `renda_familiar`)",
+            "1",
+            "A: mais de 20 salários mínimos",
+        ),
+        (
+            "Classe social por renda familiar (de `renda_familiar`)",
+            "5",
+            "E: até 2 salários mínimos",
+        ),
+        (
+            "Classe social por renda familiar (de `renda_familiar`)",
+            "-2[a]",
+            "Não perguntada",
+        ),
+        (
+            "Classe econômica pelo Critério Brasil (ABEP)",
+            "1",
+            "A: 45 a 100 pontos",
+        ),
+        (
+            "Classe econômica pelo Critério Brasil (ABEP)",
+            "-2[a]",
+            "Não perguntada",
+        ),
+        (
+            "Triagem: regra que encerrou o questionário",
+            "0",
+            "Não triada",
+        ),
+        (
+            "Triagem: regra que encerrou o questionário",
+            "1",
+            "Regra de triagem responsavel_compras",
+        ),
+    ] {
+        assert!(
+            has_label(variable, value, label),
+            "{variable} {value} {label}: {labels:?}"
+        );
+    }
+    // The codebook of the labelled export states the codes.
+    assert!(
+        book.contains("0=Não triada | 1=Regra de triagem responsavel_compras"),
+        "{book}"
+    );
+    assert!(
+        book.contains("1=A: mais de 20 salários mínimos | 2=B:"),
+        "{book}"
+    );
 
     // R reads the whole shipped questionnaire's pair too (`-o r.csv` names it r.csv +
     // r.R): the same valid counts, every missing code NA.
@@ -694,7 +783,103 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         out.lines().any(|l| l == format!("NA={na}")),
         "NA={na}: {out}"
     );
+    // And the classes and the screen-out as factors with the same labels, missing as NA.
+    let out = run(Command::new("Rscript")
+        .args([
+            "-e",
+            "source('r.R', encoding = 'UTF-8', chdir = TRUE); \
+             for (n in c('classe_renda', 'classe_cceb', 'triagem')) { \
+               t <- table(respostas[[n]], useNA = 'always'); \
+               cat(paste0(n, '|', ifelse(is.na(names(t)), 'NA', names(t)), '=', \
+                 as.integer(t)), sep = '\\n') }",
+        ])
+        .current_dir(&dir));
+    for (name, counts) in &derived {
+        let mut na = 0;
+        for (label, count, missing) in counts {
+            if *missing {
+                na += count;
+            } else {
+                let line = format!("{name}|{label}={count}");
+                assert!(out.lines().any(|l| l == line), "{line}: {out}");
+            }
+        }
+        let line = format!("{name}|NA={na}");
+        assert!(out.lines().any(|l| l == line), "{line}: {out}");
+    }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// (value label, count, declared missing) rows of a frequency table.
+type Counts = Vec<(String, u32, bool)>;
+
+/// Per derived column (`classe_renda`, `classe_cceb`, `triagem`), from the plain CSV export
+/// of the shipped questionnaire: (value label, count, declared missing), sorted. Empty
+/// is missing, or "Não perguntada" when the income question or a Critério Brasil item was
+/// not asked (`-2` in its column).
+fn derived_counts(plain: &[u8]) -> Vec<(&'static str, Counts)> {
+    let mut reader = csv::Reader::from_reader(plain);
+    let head = reader.headers().expect("header").clone();
+    let col = |name: &str| head.iter().position(|h| h == name).expect(name);
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let table = pesquisa::survey::CcebTable::embedded();
+    let items: Vec<usize> = table.keys().map(col).collect();
+    let income = [
+        ("A", "A: mais de 20 salários mínimos"),
+        ("B", "B: mais de 10 a 20 salários mínimos"),
+        ("C", "C: mais de 4 a 10 salários mínimos"),
+        ("D", "D: mais de 2 a 4 salários mínimos"),
+        ("E", "E: até 2 salários mínimos"),
+    ];
+    let (renda, classe, cceb, triagem) = (
+        col("renda_familiar"),
+        col("classe_renda"),
+        col("classe_cceb"),
+        col("triagem"),
+    );
+    let missing = |asked: bool| {
+        let label = if asked { "." } else { "Não perguntada" };
+        (label.to_string(), true)
+    };
+    let count = |label_of: &dyn Fn(&csv::StringRecord) -> (String, bool)| {
+        let mut by: std::collections::BTreeMap<(String, bool), u32> = Default::default();
+        for r in &records {
+            *by.entry(label_of(r)).or_default() += 1;
+        }
+        let mut out: Vec<(String, u32, bool)> =
+            by.into_iter().map(|((l, m), n)| (l, n, m)).collect();
+        out.sort();
+        out
+    };
+    vec![
+        (
+            "classe_renda",
+            count(&|r| match &r[classe] {
+                "" => missing(&r[renda] != "-2"),
+                c => {
+                    let (_, label) = income.iter().find(|(k, _)| *k == c).expect(c);
+                    (label.to_string(), false)
+                }
+            }),
+        ),
+        (
+            "classe_cceb",
+            count(&|r| match &r[cceb] {
+                "" => missing(items.iter().all(|&i| &r[i] != "-2")),
+                c => {
+                    let k = table.classes().iter().find(|k| k.class == c).expect(c);
+                    (format!("{}: {} a {} pontos", k.class, k.min, k.max), false)
+                }
+            }),
+        ),
+        (
+            "triagem",
+            count(&|r| match &r[triagem] {
+                "" => ("Não triada".to_string(), false),
+                key => (format!("Regra de triagem {key}"), false),
+            }),
+        ),
+    ]
 }
 
 /// A weight column (the codebook's type `weight`, or `peso`) is declared: PSPP counts

@@ -64,7 +64,7 @@ async fn post_page(app: &TestApp, b: &mut Browser, n: usize, fields: &[(&str, &s
 
 /// How a test respondent answers.
 #[derive(Clone, Copy, PartialEq)]
-enum Answering {
+pub(crate) enum Answering {
     Carefully,
     /// Confirms the spend check on page 5.
     Inconsistently,
@@ -73,7 +73,7 @@ enum Answering {
 }
 
 /// Answer every page as `how` says and submit.
-async fn complete(app: &TestApp, b: &mut Browser, how: Answering) {
+pub(crate) async fn complete(app: &TestApp, b: &mut Browser, how: Answering) {
     for n in 1..=PAGES {
         let mut fields = page_answers(n);
         if n == 4 && how == Answering::StraightLining {
@@ -303,6 +303,122 @@ async fn seven_respondents(app: &TestApp) -> Vec<i64> {
         ids.push(response_id(app.db(), user).await);
     }
     ids
+}
+
+/// Two respondents with different names and phones, the second confirming a consistency
+/// check (so flagged `inconsistente`, whatever the other rules' parameters); returns their
+/// response ids, clean first.
+pub(crate) async fn one_clean_one_flagged(app: &TestApp) -> [i64; 2] {
+    let people = [
+        ("Ana", "Souza", "(12) 99876-5432", Answering::Carefully),
+        ("Eva", "Melo", "(12) 99777-8888", Answering::Inconsistently),
+    ];
+    let mut ids = [0; 2];
+    for (i, (nome, sobrenome, tel, how)) in people.into_iter().enumerate() {
+        let email = format!("alerta{i}@exemplo.com.br");
+        let mut b = signup_as(app, &email, nome, sobrenome, tel).await;
+        complete(app, &mut b, how).await;
+        ids[i] = response_id(app.db(), user_id(app, &email).await).await;
+    }
+    ids
+}
+
+/// The personal-data export's audit entry counts the rows written: with
+/// `--exclude-flagged` the flagged response is neither written nor counted. The results
+/// page's downloads never carry personal data: their entry names `sem_alertas`, and the
+/// file leaves the flagged response out.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_entry_counts_only_the_rows_written_when_flagged_ones_are_left_out() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let [clean, flagged] = one_clean_one_flagged(&app).await;
+        let params = app.state.settings.quality.params().expect("params");
+        let db = app.db();
+        let entries = |action: &'static str| async move {
+            pesquisa::db::audit::recent(db, 100)
+                .await
+                .expect("audit")
+                .into_iter()
+                .filter(|e| e.action == action)
+                .map(|e| e.detail)
+                .collect::<Vec<_>>()
+        };
+        for (exclude, written) in [(false, 2), (true, 1)] {
+            let opts = ExportOptions {
+                filters: Filters {
+                    exclude_flagged: exclude,
+                    ..Filters::default()
+                },
+                include_personal_data: true,
+                quality_params: params,
+                ..ExportOptions::default()
+            };
+            let (summary, out) =
+                export::export(app.db(), &app.state.survey, SECRET, &opts, Vec::new())
+                    .await
+                    .expect("export");
+            assert_eq!(summary.rows, written, "{backend:?}");
+            assert_eq!(
+                csv_rows(&String::from_utf8(out).expect("utf-8")).len(),
+                written as usize
+            );
+            // The newest entry first.
+            assert_eq!(
+                entries("export.personal_data").await.into_iter().next(),
+                Some(format!("csv {written} rows")),
+                "{backend:?}: exclude_flagged {exclude}"
+            );
+        }
+        // Labelled files read the same rows and say so.
+        let dir = tempfile::tempdir().expect("dir");
+        let files =
+            LabelledFiles::create(&dir.path().join("respostas"), Format::Spss).expect("files");
+        let opts = ExportOptions {
+            format: Format::Spss,
+            filters: Filters {
+                exclude_flagged: true,
+                ..Filters::default()
+            },
+            include_personal_data: true,
+            quality_params: params,
+            ..ExportOptions::default()
+        };
+        let summary = export::export_labelled(app.db(), &app.state.survey, SECRET, &opts, files)
+            .await
+            .expect("spss");
+        assert_eq!(summary.rows, 1);
+        assert_eq!(
+            entries("export.personal_data").await.into_iter().next(),
+            Some("spss 1 rows".to_string()),
+            "{backend:?}"
+        );
+
+        // /admin/results: `sem_alertas` downloads the clean response only, audited with
+        // the filter and no personal data.
+        let mut admin = app.staff("chefe@exemplo.com.br", Role::Admin).await;
+        let pseudonym = |id| pesquisa::export::pseudonym::response_id(SECRET, id);
+        for (query, want) in [("", vec![clean, flagged]), ("?sem_alertas=1", vec![clean])] {
+            let csv = admin
+                .get(
+                    &app.service,
+                    &format!("/admin/results/respostas.csv{query}"),
+                )
+                .await;
+            assert_eq!(csv.status, 200);
+            let rows = csv_rows(&csv.body);
+            let mut got: Vec<String> = rows.iter().map(|r| r[0].clone()).collect();
+            got.sort();
+            let mut want: Vec<String> = want.into_iter().map(pseudonym).collect();
+            want.sort();
+            assert_eq!(got, want, "{backend:?} {query}");
+            assert!(!csv.body.contains("alerta1@exemplo.com.br"));
+        }
+        assert_eq!(
+            entries("export.csv").await,
+            ["rfc4180; sem_alertas", "rfc4180; sem filtros"],
+            "{backend:?}"
+        );
+    }
 }
 
 fn csv_rows(text: &str) -> Vec<Vec<String>> {

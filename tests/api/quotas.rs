@@ -14,7 +14,7 @@ use pesquisa::config::quotas::{QuotaEntry, QuotaSettings};
 use pesquisa::config::{OnDelete, Settings};
 use pesquisa::db::quotas as quota_model;
 use pesquisa::db::responses as response_model;
-use pesquisa::db::schema::quota_cells;
+use pesquisa::db::schema::{quota_cells, quota_places};
 use pesquisa::db::{DbError, DbPool};
 use pesquisa::survey::AnswerValue;
 use pesquisa::with_conn;
@@ -352,9 +352,106 @@ async fn recount_rebuilds_the_counts_from_the_responses() {
         let places = quota_model::recount(app.db(), app.state.placing())
             .await
             .expect("recount");
-        assert_eq!(places, 4, "{backend:?}");
+        assert_eq!(places.after, 4, "{backend:?}");
+        assert_eq!(places.before, 4, "{backend:?}: the submits had placed them");
         assert_eq!(filled(&app).await, counted, "{backend:?}");
         assert_counts_match_places(&app).await;
+    }
+}
+
+/// `pesquisa quotas --recount` audits what it did: the places before and after, nothing
+/// about who holds them; the plain `pesquisa quotas` (read-only) audits nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_recount_command_audits_the_places_before_and_after() {
+    for backend in ALL_BACKENDS {
+        let app = app_with(backend, "warn", &[("feminino", 2), ("masculino", 2)]).await;
+        for (email, sexo) in [
+            ("a@exemplo.com.br", "feminino"),
+            ("b@exemplo.com.br", "feminino"),
+            ("c@exemplo.com.br", "masculino"),
+        ] {
+            let mut b = app.signup(email).await;
+            answer(&app, &mut b, 1..=PAGES, sexo).await;
+            submit(&app, &mut b).await;
+        }
+        // A place lost (as a repair would find it): 2 stored, 3 after the recount.
+        let lost: Result<usize, DbError> = async {
+            with_conn!(app.db(), |conn| {
+                let id: i64 = quota_places::table
+                    .select(quota_places::response_id)
+                    .first(conn)
+                    .await?;
+                Ok(
+                    diesel::delete(quota_places::table.filter(quota_places::response_id.eq(id)))
+                        .execute(conn)
+                        .await?,
+                )
+            })
+        }
+        .await;
+        assert_eq!(lost.expect("delete"), 1);
+        // The built binary, with the test's database and the same quota.
+        let dir = tempfile::tempdir().expect("dir");
+        let config = dir.path().join("pesquisa.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[database]\nurl = \"{}\"\n[logging]\nlevel = \"warn\"\n\
+                 [session]\nsecret = \"test-secret-test-secret-test-secret!\"\n\
+                 [[quotas.quota]]\nname = \"sexo\"\nby = [\"sexo\"]\nmode = \"warn\"\n\
+                 targets = {{ feminino = 2, masculino = 2 }}\n",
+                app.state.settings.database.url
+            ),
+        )
+        .expect("config");
+        let run = |extra: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_pesquisa"))
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .arg("--config")
+                .arg(&config)
+                .args(["quotas", "--format", "json"])
+                .args(extra)
+                .current_dir(dir.path())
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run");
+            assert!(
+                out.status.success(),
+                "{extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        run(&[]);
+        let audited = || async {
+            pesquisa::db::audit::recent(app.db(), 50)
+                .await
+                .expect("audit")
+                .into_iter()
+                .filter(|e| e.action == "cli.quotas_recounted")
+                .map(|e| (e.actor_id, e.subject_id, e.detail))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            audited().await.is_empty(),
+            "{backend:?}: reading audits nothing"
+        );
+        let said = run(&["--recount"]);
+        assert!(said.contains("recounted: 3 places (before: 2)"), "{said}");
+        assert_eq!(
+            audited().await,
+            vec![(None, None, "antes=2 depois=3".to_string())],
+            "{backend:?}"
+        );
+        assert_counts_match_places(&app).await;
+        // The audit page names the action.
+        let staff = pesquisa::i18n::Lang::Pt.staff();
+        assert!(pesquisa::i18n::staff::ACTIONS.contains(&"cli.quotas_recounted"));
+        assert_eq!(
+            staff.action("cli.quotas_recounted"),
+            Some("Cotas recontadas a partir das respostas")
+        );
     }
 }
 
