@@ -17,7 +17,7 @@ use super::schema::{page_visits, respondent_fingerprints as fp, responses, users
 use super::{DbError, DbPool};
 use crate::accounts::Role;
 use crate::quality::straightline::straight_lined;
-use crate::quality::{Candidate, Flag, FlagSet, Params, SampleFlow, flag_all};
+use crate::quality::{Candidate, Flag, FlagSet, FlowCount, Params, SampleFlow, flag_all};
 use crate::read_conn;
 use crate::survey::definition::previous_versions;
 use crate::survey::{Answers, Definition, QuestionKind};
@@ -36,6 +36,7 @@ impl Assessment {
     }
 }
 
+/// (id, user, submitted, screen-out rule, any confirmed check) of one response.
 type ResponseRow = (
     i64,
     Option<i64>,
@@ -89,41 +90,39 @@ const ANSWERS_PAGE: i64 = 5_000;
 /// Fingerprints compared per statement when reading the duplicated ones.
 const FINGERPRINT_CHUNK: usize = 500;
 
-/// What the rules read of every response, but the answers: each response as a
-/// [`Candidate`] (without `straight_lined`), the number of respondent accounts and the
-/// screen-out rule of each screened-out response.
+/// Responses read per query for the rules' inputs: the read keeps one page of rows, not
+/// one row per response of the study.
+const INPUTS_PAGE: i64 = 5_000;
+
+/// What the rules read of every response but the answers: the completed responses as
+/// [`Candidate`]s (without `straight_lined`: only completed responses are flagged), the
+/// other responses already counted into the sample flow, and the number of respondent
+/// accounts.
 struct Inputs {
     signed_up: i64,
     candidates: Vec<Candidate>,
-    screened: HashMap<i64, String>,
+    /// Started, screened-out and unfinished responses; the completed ones are added with
+    /// their flags once these are known.
+    others: FlowCount,
 }
 
-/// Reads [`Inputs`]. Only fingerprints shared by two accounts or more are read (the
-/// database groups them), so memory grows with the duplicates, not with the accounts.
-async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> {
-    let (signed_up, rows, starts, phones, names) = read_conn!(pool, |conn| {
+/// The fingerprints of each account that shares one with another account, for the
+/// duplicate rules: the database groups them, so memory grows with the duplicates, not
+/// with the accounts.
+struct SharedFingerprints {
+    phones: HashMap<i64, String>,
+    names: HashMap<i64, String>,
+}
+
+async fn shared_fingerprints(
+    pool: &DbPool,
+    params: &Params,
+) -> Result<(i64, SharedFingerprints), DbError> {
+    let (signed_up, phones, names) = read_conn!(pool, |conn| {
         let signed_up: i64 = users::table
             .filter(users::role.eq(Role::Respondent.as_str()))
             .count()
             .get_result(conn)
-            .await?;
-        let rows: Vec<ResponseRow> = responses::table
-            .select((
-                responses::id,
-                responses::user_id,
-                responses::submitted_at,
-                responses::screened_out,
-                responses::confirmed_checks.ne(""),
-            ))
-            .load(conn)
-            .await?;
-        let starts: Vec<(i64, Option<NaiveDateTime>)> = page_visits::table
-            .group_by(page_visits::user_id)
-            .select((
-                page_visits::user_id,
-                diesel::dsl::min(page_visits::first_viewed_at),
-            ))
-            .load(conn)
             .await?;
         let mut phones: Vec<(i64, Option<String>)> = Vec::new();
         if params.duplicate_phone {
@@ -163,40 +162,95 @@ async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> 
                 );
             }
         }
-        Ok::<_, DbError>((signed_up, rows, starts, phones, names))
+        Ok::<_, DbError>((signed_up, phones, names))
     })?;
-    let starts: HashMap<i64, NaiveDateTime> = starts
-        .into_iter()
-        .filter_map(|(u, t)| Some((u, t?)))
-        .collect();
-    let phones: HashMap<i64, String> = phones
-        .into_iter()
-        .filter_map(|(u, p)| Some((u, p?)))
-        .collect();
-    let names: HashMap<i64, String> = names.into_iter().collect();
-    let mut screened = HashMap::new();
-    let candidates = rows
-        .into_iter()
-        .map(|(id, user, submitted_at, screened_out, confirmed_check)| {
-            if let Some(rule) = screened_out {
-                screened.insert(id, rule);
+    Ok((
+        signed_up,
+        SharedFingerprints {
+            phones: phones
+                .into_iter()
+                .filter_map(|(u, p)| Some((u, p?)))
+                .collect(),
+            names: names.into_iter().collect(),
+        },
+    ))
+}
+
+/// Reads [`Inputs`] a page of responses at a time, each page with the first page view
+/// of its completed respondents (paradata).
+async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> {
+    let (signed_up, shared) = shared_fingerprints(pool, params).await?;
+    let mut candidates = Vec::new();
+    let mut others = FlowCount::default();
+    let mut after = 0i64;
+    loop {
+        let (rows, starts) = read_conn!(pool, |conn| {
+            let rows: Vec<ResponseRow> = responses::table
+                .filter(responses::id.gt(after))
+                .order(responses::id.asc())
+                .limit(INPUTS_PAGE)
+                .select((
+                    responses::id,
+                    responses::user_id,
+                    responses::submitted_at,
+                    responses::screened_out,
+                    responses::confirmed_checks.ne(""),
+                ))
+                .load(conn)
+                .await?;
+            let users: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.2.is_some() && r.3.is_none())
+                .filter_map(|r| r.1)
+                .collect();
+            let starts: Vec<(i64, Option<NaiveDateTime>)> = if users.is_empty() {
+                Vec::new()
+            } else {
+                page_visits::table
+                    .filter(page_visits::user_id.eq_any(&users))
+                    .group_by(page_visits::user_id)
+                    .select((
+                        page_visits::user_id,
+                        diesel::dsl::min(page_visits::first_viewed_at),
+                    ))
+                    .load(conn)
+                    .await?
+            };
+            Ok::<_, DbError>((rows, starts))
+        })?;
+        let Some(&(last, ..)) = rows.last() else {
+            break;
+        };
+        after = last;
+        let more = rows.len() == INPUTS_PAGE as usize;
+        let starts: HashMap<i64, NaiveDateTime> = starts
+            .into_iter()
+            .filter_map(|(u, t)| Some((u, t?)))
+            .collect();
+        for (id, user, submitted_at, screened_out, confirmed_check) in rows {
+            if submitted_at.is_none() || screened_out.is_some() {
+                others.add(screened_out.as_deref(), false, FlagSet::default());
+                continue;
             }
-            Candidate {
+            candidates.push(Candidate {
                 response_id: id,
                 submitted_at,
-                screened_out: screened.contains_key(&id),
+                screened_out: false,
                 started_at: user.and_then(|u| starts.get(&u).copied()),
                 confirmed_check,
-                phone_fp: user.and_then(|u| phones.get(&u).cloned()),
-                name_bairro_fp: user.and_then(|u| names.get(&u).cloned()),
+                phone_fp: user.and_then(|u| shared.phones.get(&u).cloned()),
+                name_bairro_fp: user.and_then(|u| shared.names.get(&u).cloned()),
                 straight_lined: false,
-            }
-        })
-        .collect();
+            });
+        }
+        if !more {
+            break;
+        }
+    }
     Ok(Inputs {
         signed_up,
         candidates,
-        screened,
+        others,
     })
 }
 
@@ -255,15 +309,24 @@ pub async fn assess(
     let Inputs {
         signed_up,
         mut candidates,
-        screened,
+        others: mut flow,
     } = read_inputs(pool, params).await?;
     let straight = straight_lined_ids(pool, &GridJudge::new(def, params)).await?;
     for c in &mut candidates {
         c.straight_lined = straight.contains(&c.response_id);
     }
     let flags = flag_all(params, &candidates);
-    let flow = SampleFlow::new(signed_up, &candidates, &flags, &screened, exclude_flagged);
-    Ok(Assessment { flags, flow })
+    for c in &candidates {
+        flow.add(
+            None,
+            true,
+            flags.get(&c.response_id).copied().unwrap_or_default(),
+        );
+    }
+    Ok(Assessment {
+        flags,
+        flow: flow.finish(signed_up, exclude_flagged),
+    })
 }
 
 /// Every flag but straight-lining, judged over all responses without reading their

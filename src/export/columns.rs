@@ -643,17 +643,19 @@ pub fn plan_weighted<'d>(
     cceb: &Arc<CcebTable>,
     weights: &Arc<CensusWeights>,
 ) -> Vec<Column<'d>> {
-    plan_full(def, personal, cceb, weights, &Arc::default())
+    plan_full(def, personal, cceb, weights, &Arc::default(), &[])
 }
 
 /// [`plan_weighted`] with the data-quality flags of the `qualidade` columns, which
-/// follow `peso`: the codes joined by `;`, then one 0/1 column per flag.
+/// follow `peso`: the codes joined by `;`, then one 0/1 column per flag. `quotas` are
+/// the configured quotas' names: a full quota cell screens out too.
 pub fn plan_full<'d>(
     def: &'d Definition,
     personal: bool,
     cceb: &Arc<CcebTable>,
     weights: &Arc<CensusWeights>,
     quality: &Arc<QualityFlags>,
+    quotas: &[String],
 ) -> Vec<Column<'d>> {
     let col = |name: &str, source| Column {
         name: name.to_string(),
@@ -667,9 +669,9 @@ pub fn plan_full<'d>(
         col(colnames::UPDATED_AT, Source::UpdatedAt),
         col(colnames::BAIRRO, Source::Bairro),
     ];
-    // Only for a questionnaire that can screen out or check: other exports keep their
-    // columns.
-    if def.screen_outs().next().is_some() {
+    // Only for a study that can screen out (by a rule of the questionnaire or a full
+    // quota cell) or check: other exports keep their columns.
+    if def.screen_outs().next().is_some() || !quotas.is_empty() {
         cols.push(col(colnames::TRIAGEM, Source::ScreenedOut));
     }
     if def.checks().next().is_some() {
@@ -1847,6 +1849,7 @@ mod tests {
             &CcebTable::embedded(),
             &Arc::new(CensusWeights::NoCensus),
             &Arc::default(),
+            &["bairros".to_string()],
         );
         let from_questions: std::collections::HashSet<String> =
             def.questions().flat_map(Question::column_names).collect();

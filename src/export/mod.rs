@@ -264,6 +264,7 @@ fn export_columns<'d>(
         &opts.cceb,
         weights,
         &quality,
+        &opts.quotas,
     );
     if opts.format.is_labelled() {
         columns::with_codes(def, cols, &opts.quotas)

@@ -511,6 +511,100 @@ async fn the_stata_do_file_labels_every_variable_and_maps_missing_codes() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A questionnaire without screen-out rules still screens out when a quota cell is full:
+/// with quotas configured the exports get `triagem` (the key in the plain CSV, a labelled
+/// code in the labelled files); without quotas they keep their columns.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_quota_gives_triagem_a_column_without_screen_out_rules() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        insert_known(app.db()).await.expect("insert");
+        let screened: usize = pesquisa::with_conn!(app.db(), |conn| {
+            let first = responses::table
+                .select(responses::id)
+                .order(responses::id)
+                .first::<i64>(conn)
+                .await?;
+            let n = diesel::update(responses::table.find(first))
+                .set(responses::screened_out.eq(Some("quota:sexo")))
+                .execute(conn)
+                .await?;
+            Ok::<usize, DbError>(n)
+        })
+        .expect("screen out");
+        assert_eq!(screened, 1);
+        let plain = |quotas: Vec<String>| {
+            let opts = ExportOptions {
+                quotas,
+                ..ExportOptions::default()
+            };
+            let app = &app;
+            async move {
+                let (_, out) = export::export(app.db(), &definition(), SECRET, &opts, Vec::new())
+                    .await
+                    .expect("export");
+                String::from_utf8(out).expect("utf-8")
+            }
+        };
+        let without = plain(Vec::new()).await;
+        assert!(
+            !without.lines().next().expect("header").contains("triagem"),
+            "{backend:?}: {without}"
+        );
+        let with = plain(vec!["sexo".to_string()]).await;
+        let mut rows = csv::Reader::from_reader(with.as_bytes());
+        let at = rows
+            .headers()
+            .expect("header")
+            .iter()
+            .position(|h| h == "triagem")
+            .unwrap_or_else(|| panic!("{backend:?}: no triagem in {with}"));
+        let keys: Vec<String> = rows
+            .records()
+            .map(|r| r.expect("row")[at].to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        assert_eq!(keys, ["quota:sexo"], "{backend:?}");
+
+        // The labelled files code it, with the quota's name in the label.
+        let dir = fresh_dir("pesquisa-triagem-");
+        let files = LabelledFiles::create(&dir.join("respostas"), Format::Stata).expect("files");
+        let opts = ExportOptions {
+            format: Format::Stata,
+            quotas: vec!["sexo".to_string()],
+            ..ExportOptions::default()
+        };
+        let paths = files.paths.clone();
+        export::export_labelled(app.db(), &definition(), SECRET, &opts, files)
+            .await
+            .expect("export");
+        let text = std::fs::read_to_string(&paths.syntax).expect("do");
+        let define = text
+            .lines()
+            .find(|l| l.starts_with("label define triagem "))
+            .unwrap_or_else(|| panic!("{backend:?}: {text}"));
+        assert!(
+            define.contains("0 `\"Não triada\"'") && define.contains("1 `\"Cota sexo cheia\"'"),
+            "{define}"
+        );
+        let data = std::fs::read_to_string(&paths.data).expect("csv");
+        let mut rows = csv::Reader::from_reader(data.as_bytes());
+        let at = rows
+            .headers()
+            .expect("header")
+            .iter()
+            .position(|h| h == "triagem")
+            .expect("triagem");
+        let mut codes: Vec<String> = rows
+            .records()
+            .map(|r| r.expect("row")[at].to_string())
+            .collect();
+        codes.sort();
+        assert_eq!(codes, ["0", "0", "0", "0", "0", "1"], "{backend:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
 fn pesquisa(dir: &Path, db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pesquisa"));
     cmd.env_clear()

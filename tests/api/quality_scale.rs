@@ -1,6 +1,7 @@
 //! The data-quality flags at a scale past one page of answers: the export's loader reads
 //! the answers of completed responses 5,000 at a time for straight-lining, while the
-//! report judges straight-lining in its own read of the responses. On more than one page
+//! report judges straight-lining in its own read of the responses; the other rules'
+//! inputs are read 5,000 responses at a time by both. On more than one page
 //! of synthetic respondents (with accounts, page visits and fingerprints), both must find
 //! the same flags, and the report's exclusion must leave out exactly the flagged ones.
 
@@ -68,6 +69,41 @@ async fn the_report_and_the_export_loader_agree_on_flags_past_a_page_of_answers(
             straight.iter().any(|id| *id >= page_end),
             "{backend:?}: no straight-liner found past the first page of answers"
         );
+        // The rules' other inputs are read 5,000 responses at a time too: every response
+        // is counted, and speeders and duplicates are found past the first page.
+        let counts: Result<(i64, i64, i64), DbError> = async {
+            with_conn!(app.db(), |conn| {
+                let all: i64 = responses::table.count().get_result(conn).await?;
+                let complete: i64 = responses::table
+                    .filter(responses::submitted_at.is_not_null())
+                    .filter(responses::screened_out.is_null())
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                let page_end: i64 = responses::table
+                    .order(responses::id.asc())
+                    .offset(5_000)
+                    .select(responses::id)
+                    .first(conn)
+                    .await?;
+                Ok((all, complete, page_end))
+            })
+        }
+        .await;
+        let (all, complete, inputs_page_end) = counts.expect("counts");
+        assert_eq!(
+            (a.flow.started, a.flow.completed),
+            (all, complete),
+            "{backend:?}"
+        );
+        for flag in [Flag::Rapido, Flag::Duplicado] {
+            assert!(
+                a.flags
+                    .iter()
+                    .any(|(id, f)| *id >= inputs_page_end && f.contains(flag)),
+                "{backend:?}: no {flag:?} past the first page of inputs"
+            );
+        }
         for flag in Flag::ALL {
             let n = a.flags.values().filter(|f| f.contains(flag)).count();
             assert!(
