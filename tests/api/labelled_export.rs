@@ -519,19 +519,22 @@ async fn a_full_quota_gives_triagem_a_column_without_screen_out_rules() {
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
         insert_known(app.db()).await.expect("insert");
-        let screened: usize = pesquisa::with_conn!(app.db(), |conn| {
-            let first = responses::table
-                .select(responses::id)
-                .order(responses::id)
-                .first::<i64>(conn)
-                .await?;
-            let n = diesel::update(responses::table.find(first))
-                .set(responses::screened_out.eq(Some("quota:sexo")))
-                .execute(conn)
-                .await?;
-            Ok::<usize, DbError>(n)
-        })
-        .expect("screen out");
+        let screened: Result<usize, DbError> = async {
+            pesquisa::with_conn!(app.db(), |conn| {
+                let first = responses::table
+                    .select(responses::id)
+                    .order(responses::id)
+                    .first::<i64>(conn)
+                    .await?;
+                let n = diesel::update(responses::table.find(first))
+                    .set(responses::screened_out.eq(Some("quota:sexo")))
+                    .execute(conn)
+                    .await?;
+                Ok::<usize, DbError>(n)
+            })
+        }
+        .await;
+        let screened = screened.expect("screen out");
         assert_eq!(screened, 1);
         let plain = |quotas: Vec<String>| {
             let opts = ExportOptions {
