@@ -670,7 +670,8 @@ pub struct SurveySettings {
     /// IANA time zone of the times shown in the report and the pages (a Brazilian zone
     /// or UTC; see [`crate::locale`]).
     pub timezone: String,
-    /// A Critério Brasil (CCEB) table (TOML) replacing the embedded CCEB 2015 one.
+    /// A Critério Brasil (CCEB) table (TOML) replacing the embedded CCEB 2026 one (e.g.
+    /// `assets/cceb/cceb-2015.toml`, the point system of ABEP's editions 2015–2024).
     pub cceb_table: Option<PathBuf>,
 }
 
@@ -1446,8 +1447,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pesquisa-cceb-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("cceb.toml");
-        // The embedded table with B2 widened over C1: overlapping cut-offs.
-        let text = crate::survey::cceb::DEFAULT_TOML.replace("min = 29", "min = 27");
+        // The embedded table (CCEB 2026) with B2 widened over C1: overlapping cut-offs.
+        let text = crate::survey::cceb::DEFAULT_TOML.replace("min = 55", "min = 50");
         std::fs::write(&file, text).expect("write");
         let err = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
             .expect_err("refused")
@@ -1455,12 +1456,19 @@ mod tests {
         assert!(err.contains("survey.cceb_table"), "{err}");
         assert!(err.contains("classes[2]"), "{err}");
         assert!(err.contains("overlaps"), "{err}");
-        std::fs::write(&file, crate::survey::cceb::DEFAULT_TOML).expect("write");
+        // The shipped 2015 table, for a study comparable with earlier waves.
+        std::fs::write(&file, include_str!("../assets/cceb/cceb-2015.toml")).expect("write");
         let s = load(&format!("[survey]\ncceb_table = \"{}\"\n", file.display()))
-            .expect("the shipped table is valid");
+            .expect("the shipped 2015 table is valid");
         assert_eq!(
             s.survey.load_cceb_table().expect("table").edition(),
             "CCEB 2015"
+        );
+        let s = load("[survey]\n").expect("defaults");
+        assert_eq!(
+            s.survey.load_cceb_table().expect("table").edition(),
+            "CCEB 2026",
+            "the embedded default"
         );
         let err = load("[survey]\ncceb_table = \"/nonexistent/cceb.toml\"\n")
             .expect_err("missing file")

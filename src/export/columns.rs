@@ -1555,20 +1555,18 @@ mod tests {
         assert_eq!(at("classe_cceb"), names.len() - 1, "after the last item");
         assert_eq!(at("cceb_pontos") + 1, at("classe_cceb"));
         assert!(cols[at("cceb_pontos")].is_numeric());
-        // CCEB 2015 (ABEP): 2 banheiros 7 + 1 carro 3 + 1 computador 3 + geladeira 2 +
-        // lava-roupa 2 + micro-ondas 2 + médio completo 4 + água 4 + rua 2 = 29, B2.
+        // CCEB 2026 (ABEP): 1 carro 4 + 1 geladeira 6 + 1 computador 6 + 1 banheiro 9 +
+        // lava-louça 5 + lava-roupa 6 + micro-ondas 7 + água 10 + Médio completo 6 = 59, B2.
         let mut answers = Answers::new();
         for key in CcebTable::embedded().keys() {
             let v = match key {
-                "cceb_banheiros" => "2",
-                "cceb_automoveis"
+                "cceb_banheiros"
+                | "cceb_automoveis"
                 | "cceb_microcomputador"
-                | "cceb_geladeira"
-                | "cceb_lava_roupas"
-                | "cceb_micro_ondas" => "1",
-                "cceb_instrucao_chefe" => "medio_completo",
-                "cceb_agua_encanada" | "cceb_rua_pavimentada" => "sim",
-                _ => "0",
+                | "cceb_geladeira" => "1",
+                "cceb_instrucao_chefe_2026" => "medio_completo",
+                "cceb_servico_domestico" => "nao",
+                _ => "sim",
             };
             answers.insert(key, AnswerValue::Single(v.into()));
         }
@@ -1604,22 +1602,22 @@ mod tests {
         };
         assert_eq!(
             cells(&response),
-            (Cell::Int(29), Cell::Text(Cow::Owned("B2".into())))
+            (Cell::Int(59), Cell::Text(Cow::Owned("B2".into())))
         );
         // The scoring agrees with the one rule in survey::cceb.
         let score = CcebTable::embedded().score(&answers).expect("scored");
-        assert_eq!((score.points, score.class.as_str()), (29, "B2"));
+        assert_eq!((score.points, score.class.as_str()), (59, "B2"));
         // One item not asked: no score at all, not a partial one.
-        answers.remove("cceb_secadora");
+        answers.remove("cceb_servico_domestico");
         response.answers = serde_json::to_string(&answers).expect("json");
         assert_eq!(cells(&response), (Cell::Empty, Cell::Empty));
         // The codebook names the edition and the cut-offs.
         let [kind, question, options, notes] = cols[at("classe_cceb")].describe();
         assert_eq!(kind, "category");
         assert!(question.contains("Critério Brasil"), "{question}");
-        assert!(options.contains("B2=29–37 pontos"), "{options}");
-        assert!(notes.contains("CCEB 2015"), "{notes}");
-        // Without the block (the default questionnaire today): no such columns.
+        assert!(options.contains("B2=55–65 pontos"), "{options}");
+        assert!(notes.contains("CCEB 2026"), "{notes}");
+        // The default questionnaire (version 3) asks every item of the embedded table.
         let default = crate::survey::default_definition().expect("definition");
         let has_cceb = plan(&default, false)
             .iter()
@@ -1721,7 +1719,7 @@ mod tests {
         assert_eq!(cceb.kind, VarType::Integer);
         assert_eq!(
             cceb.values.first(),
-            Some(&(1, "A: 45 a 100 pontos".to_string()))
+            Some(&(1, "A: 73 a 100 pontos".to_string()))
         );
         assert_eq!(cceb.values.len(), CcebTable::embedded().classes().len());
         assert_eq!(cceb.missing, vec![not_asked]);

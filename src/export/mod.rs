@@ -86,7 +86,7 @@ pub struct ExportOptions {
     /// Rows per query; [`BATCH_SIZE`] unless testing.
     pub batch_size: i64,
     /// The Critério Brasil table of the `cceb_pontos` and `classe_cceb` columns
-    /// (`survey.cceb_table`; the embedded CCEB 2015 by default).
+    /// (`survey.cceb_table`; the embedded CCEB 2026 by default).
     pub cceb: std::sync::Arc<crate::survey::CcebTable>,
     /// Zone of the workbook's dates (`survey.timezone`); CSV and JSON Lines write UTC.
     pub zone: crate::locale::Zone,

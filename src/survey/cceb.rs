@@ -3,8 +3,9 @@
 //! class (A, B1, B2, C1, C2, DE) those points fall in.
 //!
 //! The points and cut-offs are not code: ABEP revises them, so they live in a table file
-//! that names its edition (`assets/cceb/cceb.toml`, CCEB 2015, embedded; configuration
-//! key `survey.cceb_table` replaces it). The table maps question key → option value →
+//! that names its edition (`assets/cceb/cceb-2026.toml`, CCEB 2026, embedded; configuration
+//! key `survey.cceb_table` replaces it, e.g. with `assets/cceb/cceb-2015.toml` for a study
+//! comparable with waves scored under the 2015–2024 editions). The table maps question key → option value →
 //! points, so the scoring works for any questionnaire that asks those keys.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,15 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{AnswerValue, Answers};
 
-/// The table shipped with the application (CCEB 2015).
-pub const DEFAULT_TOML: &str = include_str!("../../assets/cceb/cceb.toml");
+/// The table shipped with the application (CCEB 2026, ABEP's edition in force since
+/// 05/02/2026).
+pub const DEFAULT_TOML: &str = include_str!("../../assets/cceb/cceb-2026.toml");
 
 /// The embedded table, parsed once. It is checked by a unit test, so a failure to parse
 /// can only be a build made from an edited file that never ran the tests.
 static EMBEDDED: LazyLock<Arc<CcebTable>> = LazyLock::new(|| {
     Arc::new(CcebTable::parse(DEFAULT_TOML).unwrap_or_else(|e| {
         // Not reachable from input: the text is compiled in.
-        panic!("assets/cceb/cceb.toml: {e}")
+        panic!("assets/cceb/cceb-2026.toml: {e}")
     }))
 });
 
@@ -87,7 +89,7 @@ pub struct CcebScore {
 }
 
 impl CcebTable {
-    /// The table shipped with the application (CCEB 2015).
+    /// The table shipped with the application (CCEB 2026).
     pub fn embedded() -> Arc<CcebTable> {
         Arc::clone(&EMBEDDED)
     }
@@ -150,7 +152,7 @@ impl CcebTable {
         })
     }
 
-    /// The edition, e.g. `CCEB 2015`.
+    /// The edition, e.g. `CCEB 2026`.
     pub fn edition(&self) -> &str {
         &self.edition
     }
@@ -302,7 +304,14 @@ mod tests {
         a
     }
 
-    /// A household with none of the goods, no schooling, no water, no paving.
+    /// ABEP's 2015 point system (editions 2015–2024), kept for studies comparable with
+    /// earlier waves.
+    fn table_2015() -> CcebTable {
+        CcebTable::parse(include_str!("../../assets/cceb/cceb-2015.toml"))
+            .unwrap_or_else(|e| panic!("cceb-2015.toml: {e}"))
+    }
+
+    /// A household with none of the goods, no schooling, no water, no paving (2015 keys).
     fn poorest() -> Vec<(&'static str, &'static str)> {
         vec![
             ("cceb_banheiros", "0"),
@@ -334,12 +343,12 @@ mod tests {
     }
 
     fn score(a: &Answers) -> Option<(u32, String)> {
-        CcebTable::embedded().score(a).map(|s| (s.points, s.class))
+        table_2015().score(a).map(|s| (s.points, s.class))
     }
 
     #[test]
-    fn the_embedded_table_is_cceb_2015_with_its_keys() {
-        let t = CcebTable::embedded();
+    fn the_2015_table_has_its_keys() {
+        let t = table_2015();
         assert_eq!(t.edition(), "CCEB 2015");
         assert!(t.citation().contains("www.abep.org/criterio-brasil"));
         let keys: Vec<&str> = t.keys().collect();
@@ -351,8 +360,8 @@ mod tests {
     }
 
     #[test]
-    fn worked_examples() {
-        // Points and cut-offs of ABEP's CCEB 2015 table (assets/cceb/cceb.toml).
+    fn worked_examples_2015() {
+        // Points and cut-offs of ABEP's CCEB 2015 table (assets/cceb/cceb-2015.toml).
         assert_eq!(score(&answers(&poorest())), Some((0, "DE".into())));
         // 1 banheiro 3 + geladeira 2 + lava-roupa 2 + micro-ondas 2 + fund. I completo 1
         // + água 4 + rua 2 = 16: the top of DE.
@@ -423,8 +432,8 @@ mod tests {
     }
 
     #[test]
-    fn class_boundaries() {
-        let t = CcebTable::embedded();
+    fn class_boundaries_2015() {
+        let t = table_2015();
         for (points, class) in [
             (0, "DE"),
             (16, "DE"),
@@ -444,6 +453,284 @@ mod tests {
         assert_eq!(t.class_of(101), None);
     }
 
+    // -- CCEB 2026, the embedded table ---------------------------------------
+
+    /// A household with none of the 2026 items and a head without schooling: 0 points.
+    fn lowest_2026() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("cceb_automoveis", "0"),
+            ("cceb_geladeira", "0"),
+            ("cceb_microcomputador", "0"),
+            ("cceb_banheiros", "0"),
+            ("cceb_tem_lava_loucas", "nao"),
+            ("cceb_tem_lava_roupas", "nao"),
+            ("cceb_tem_micro_ondas", "nao"),
+            ("cceb_agua_encanada", "nao"),
+            ("cceb_servico_domestico", "nao"),
+            ("cceb_instrucao_chefe_2026", "sem_instrucao"),
+        ]
+    }
+
+    /// [`lowest_2026`] with `changes` applied; every changed key must be a 2026 item.
+    fn household_2026(changes: &[(&'static str, &'static str)]) -> Answers {
+        let mut pairs = lowest_2026();
+        for (k, v) in changes {
+            let p = pairs
+                .iter_mut()
+                .find(|(key, _)| key == k)
+                .unwrap_or_else(|| panic!("{k} is not a 2026 item"));
+            p.1 = v;
+        }
+        answers(&pairs)
+    }
+
+    fn score_2026(a: &Answers) -> Option<(u32, String)> {
+        CcebTable::embedded().score(a).map(|s| (s.points, s.class))
+    }
+
+    #[test]
+    fn the_embedded_table_is_cceb_2026_with_its_keys() {
+        let t = CcebTable::embedded();
+        assert_eq!(t.edition(), "CCEB 2026");
+        assert!(t.citation().contains("abep.org"), "{}", t.citation());
+        let keys: Vec<&str> = t.keys().collect();
+        let mut expected: Vec<&str> = lowest_2026().iter().map(|(k, _)| *k).collect();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        let names: Vec<&str> = t.classes().iter().map(|c| c.class.as_str()).collect();
+        assert_eq!(names, ["A", "B1", "B2", "C1", "C2", "DE"]);
+        // No key of a 2015 item whose meaning or options changed: answers given to the
+        // version 2 questionnaire are never scored with the 2026 points.
+        for old in [
+            "cceb_lava_loucas",
+            "cceb_lava_roupas",
+            "cceb_micro_ondas",
+            "cceb_empregados",
+            "cceb_instrucao_chefe",
+        ] {
+            assert!(t.item(old).is_none(), "{old}");
+        }
+        // The shipped questionnaire asks every item, with exactly the table's values.
+        let def = crate::survey::default_definition().expect("questionnaire");
+        for key in t.keys() {
+            let q = def
+                .question(key)
+                .unwrap_or_else(|| panic!("{key} not asked"));
+            let mut values: Vec<&str> = q.options().iter().map(|o| o.value.as_str()).collect();
+            values.sort_unstable();
+            let table: Vec<&str> = t
+                .item(key)
+                .expect("item")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(values, table, "{key}");
+        }
+    }
+
+    #[test]
+    fn points_2026() {
+        // ABEP's CCEB 2026 (assets/cceb/cceb-2026.toml), item by item.
+        let t = CcebTable::embedded();
+        let row = |key: &str| -> Vec<u32> { t.item(key).expect(key).values().copied().collect() };
+        assert_eq!(row("cceb_automoveis"), [0, 4, 8, 10, 11]);
+        assert_eq!(row("cceb_geladeira"), [0, 6, 10, 12, 13]);
+        assert_eq!(row("cceb_microcomputador"), [0, 6, 11, 13, 15]);
+        assert_eq!(row("cceb_banheiros"), [0, 9, 15, 19, 20]);
+        for (key, yes) in [
+            ("cceb_tem_lava_loucas", 5),
+            ("cceb_tem_lava_roupas", 6),
+            ("cceb_tem_micro_ondas", 7),
+            ("cceb_agua_encanada", 10),
+            ("cceb_servico_domestico", 5),
+        ] {
+            assert_eq!(t.points(key, "nao"), Some(0), "{key}");
+            assert_eq!(t.points(key, "sim"), Some(yes), "{key}");
+        }
+        let education: Vec<Option<u32>> = [
+            "sem_instrucao",
+            "fundamental_incompleto",
+            "fundamental_completo",
+            "medio_incompleto",
+            "medio_completo",
+            "superior_incompleto",
+            "superior_completo",
+        ]
+        .iter()
+        .map(|v| t.points("cceb_instrucao_chefe_2026", v))
+        .collect();
+        assert_eq!(
+            education,
+            [
+                Some(0),
+                Some(3),
+                Some(4),
+                Some(5),
+                Some(6),
+                Some(6),
+                Some(8)
+            ]
+        );
+    }
+
+    #[test]
+    fn worked_examples_2026() {
+        // ABEP publishes no worked example households: these totals are computed here
+        // from the table's points (assets/cceb/cceb-2026.toml), one household on each
+        // side of every cut-off.
+        // Nothing, no schooling: 0, DE.
+        assert_eq!(score_2026(&answers(&lowest_2026())), Some((0, "DE".into())));
+        // "4 ou mais" of everything, every yes, Superior completo: 11 + 13 + 15 + 20 +
+        // 5 + 6 + 7 + 10 + 5 + 8 = 100, the top of A.
+        let highest = household_2026(&[
+            ("cceb_automoveis", "4"),
+            ("cceb_geladeira", "4"),
+            ("cceb_microcomputador", "4"),
+            ("cceb_banheiros", "4"),
+            ("cceb_tem_lava_loucas", "sim"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+            ("cceb_servico_domestico", "sim"),
+            ("cceb_instrucao_chefe_2026", "superior_completo"),
+        ]);
+        assert_eq!(score_2026(&highest), Some((100, "A".into())));
+
+        // Each pair differs by one answer and straddles a cut-off.
+        // 1 geladeira 6 + 1 banheiro 9 + lava-roupa 6 + água 10 = 31.
+        const POOR: [(&str, &str); 4] = [
+            ("cceb_geladeira", "1"),
+            ("cceb_banheiros", "1"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+        ];
+        // 1 carro 4 + 1 geladeira 6 + 1 banheiro 9 + lava-roupa 6 + micro-ondas 7 +
+        // água 10 = 42.
+        const LOWER_MIDDLE: [(&str, &str); 6] = [
+            ("cceb_automoveis", "1"),
+            ("cceb_geladeira", "1"),
+            ("cceb_banheiros", "1"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+        ];
+        // 1 carro 4 + 1 geladeira 6 + 1 computador 6 + 1 banheiro 9 + lava-roupa 6 +
+        // micro-ondas 7 + água 10 + Médio completo 6 = 54.
+        const MIDDLE: [(&str, &str); 8] = [
+            ("cceb_automoveis", "1"),
+            ("cceb_geladeira", "1"),
+            ("cceb_microcomputador", "1"),
+            ("cceb_banheiros", "1"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+            ("cceb_instrucao_chefe_2026", "medio_completo"),
+        ];
+        // 1 geladeira 6 + 1 computador 6 + 2 banheiros 15 + lava-roupa 6 + micro-ondas 7 +
+        // água 10 = 50.
+        const TWO_BATHROOMS: [(&str, &str); 6] = [
+            ("cceb_geladeira", "1"),
+            ("cceb_microcomputador", "1"),
+            ("cceb_banheiros", "2"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+        ];
+        // 2 carros 8 + 2 geladeiras 10 + 1 computador 6 + 2 banheiros 15 + lava-roupa 6 +
+        // micro-ondas 7 + água 10 = 62.
+        const UPPER_MIDDLE: [(&str, &str); 7] = [
+            ("cceb_automoveis", "2"),
+            ("cceb_geladeira", "2"),
+            ("cceb_microcomputador", "1"),
+            ("cceb_banheiros", "2"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+        ];
+        // 2 carros 8 + 1 geladeira 6 + 2 computadores 11 + 2 banheiros 15 + lava-louça 5 +
+        // lava-roupa 6 + micro-ondas 7 + água 10 = 68.
+        const WELL_OFF: [(&str, &str); 8] = [
+            ("cceb_automoveis", "2"),
+            ("cceb_geladeira", "1"),
+            ("cceb_microcomputador", "2"),
+            ("cceb_banheiros", "2"),
+            ("cceb_tem_lava_loucas", "sim"),
+            ("cceb_tem_lava_roupas", "sim"),
+            ("cceb_tem_micro_ondas", "sim"),
+            ("cceb_agua_encanada", "sim"),
+        ];
+        let plus = |base: &[(&'static str, &'static str)],
+                    more: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(more);
+            all
+        };
+        let head = |level: &'static str| [("cceb_instrucao_chefe_2026", level)];
+        let cases = [
+            // 31 + Fundamental incompleto 3 = 34 | Fundamental completo 4 = 35.
+            (plus(&POOR, &head("fundamental_incompleto")), 34, "DE"),
+            (plus(&POOR, &head("fundamental_completo")), 35, "C2"),
+            // 42 + Fundamental incompleto 3 = 45 | Fundamental completo 4 = 46.
+            (
+                plus(&LOWER_MIDDLE, &head("fundamental_incompleto")),
+                45,
+                "C2",
+            ),
+            (plus(&LOWER_MIDDLE, &head("fundamental_completo")), 46, "C1"),
+            // 54 | + lava-louça 5 = 59.
+            (MIDDLE.to_vec(), 54, "C1"),
+            (plus(&MIDDLE, &[("cceb_tem_lava_loucas", "sim")]), 59, "B2"),
+            // 50 + Fundamental completo 4 = 54 | Médio incompleto 5 = 55.
+            (
+                plus(&TWO_BATHROOMS, &head("fundamental_completo")),
+                54,
+                "C1",
+            ),
+            (plus(&TWO_BATHROOMS, &head("medio_incompleto")), 55, "B2"),
+            // 62 + Fundamental incompleto 3 = 65 | Fundamental completo 4 = 66.
+            (
+                plus(&UPPER_MIDDLE, &head("fundamental_incompleto")),
+                65,
+                "B2",
+            ),
+            (plus(&UPPER_MIDDLE, &head("fundamental_completo")), 66, "B1"),
+            // 68 + Fundamental completo 4 = 72 | Médio incompleto 5 = 73; Superior
+            // completo 8 = 76.
+            (plus(&WELL_OFF, &head("fundamental_completo")), 72, "B1"),
+            (plus(&WELL_OFF, &head("medio_incompleto")), 73, "A"),
+            (plus(&WELL_OFF, &head("superior_completo")), 76, "A"),
+        ];
+        for (household, points, class) in cases {
+            assert_eq!(
+                score_2026(&household_2026(&household)),
+                Some((points, class.to_string())),
+                "{household:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn class_boundaries_2026() {
+        let t = CcebTable::embedded();
+        for (points, class) in [
+            (0, "DE"),
+            (34, "DE"),
+            (35, "C2"),
+            (45, "C2"),
+            (46, "C1"),
+            (54, "C1"),
+            (55, "B2"),
+            (65, "B2"),
+            (66, "B1"),
+            (72, "B1"),
+            (73, "A"),
+            (100, "A"),
+        ] {
+            assert_eq!(t.class_of(points), Some(class), "{points}");
+        }
+        assert_eq!(t.class_of(101), None);
+    }
+
     #[test]
     fn missing_or_unknown_items_give_no_score() {
         let mut a = answers(&poorest());
@@ -455,6 +742,12 @@ mod tests {
         let mut a = answers(&poorest());
         a.insert("cceb_secadora", AnswerValue::Integer(0));
         assert_eq!(score(&a), None, "another type");
+        // A household answered under the 2015 questionnaire (version 2) has no 2026 score:
+        // the items whose question changed have new keys.
+        assert_eq!(score_2026(&answers(&poorest())), None);
+        let mut a = answers(&lowest_2026());
+        a.remove("cceb_servico_domestico");
+        assert_eq!(score_2026(&a), None, "not asked");
     }
 
     const SMALL: &str = r#"

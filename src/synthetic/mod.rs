@@ -405,7 +405,9 @@ fn band_of(options: &[Choice], x: f64) -> Option<&Choice> {
 }
 
 /// Expected count of a Critério Brasil item for a household of this affluence (about
-/// the ABEP averages of a middle-class district at 0).
+/// the ABEP averages of a middle-class district at 0). The counted items of CCEB 2026
+/// (bathrooms, cars, computers, fridges) and those only the 2015 table counts, for a
+/// study that runs the version 2 questionnaire with `assets/cceb/cceb-2015.toml`.
 fn cceb_mean(key: &str, z: f64) -> Option<f64> {
     Some(match key {
         "cceb_banheiros" => 1.3 + 0.5 * z,
@@ -424,8 +426,24 @@ fn cceb_mean(key: &str, z: f64) -> Option<f64> {
     })
 }
 
+/// Chance that a household of this affluence has a yes/no item of CCEB 2026 (a
+/// logistic curve: about the national shares at 0, rising with affluence).
+fn cceb_has(key: &str, z: f64) -> Option<f64> {
+    let (at_zero, slope): (f64, f64) = match key {
+        // Dishwashers and paid domestic service are the marks of the top classes.
+        "cceb_tem_lava_loucas" => (0.10, 1.5),
+        "cceb_servico_domestico" => (0.07, 1.4),
+        "cceb_tem_lava_roupas" => (0.72, 1.1),
+        "cceb_tem_micro_ondas" => (0.62, 1.1),
+        "cceb_agua_encanada" => (0.97, 0.6),
+        _ => return None,
+    };
+    let logit = (at_zero / (1.0 - at_zero)).ln() + slope * z;
+    Some(1.0 / (1.0 + (-logit).exp()))
+}
+
 /// A Critério Brasil item answered from the household's affluence: counts of goods,
-/// the head's schooling, piped water and a paved street.
+/// yes/no items, the head's schooling, a paved street (2015).
 fn cceb_answer<'o>(
     key: &str,
     options: &'o [Choice],
@@ -437,13 +455,26 @@ fn cceb_answer<'o>(
         let n = (mean + 0.5 * normal(rng)).round().clamp(0.0, 4.0) as u8;
         return by_value(&n.to_string());
     }
+    if let Some(p) = cceb_has(key, z) {
+        return by_value(if rng.random_bool(p.clamp(0.0, 1.0)) {
+            "sim"
+        } else {
+            "nao"
+        });
+    }
     match key {
+        // Five levels, from "analfabeto" up (2015).
         "cceb_instrucao_chefe" => {
             let last = options.len().checked_sub(1)? as f64;
             let i = (1.8 + 1.0 * z + 0.8 * normal(rng)).round().clamp(0.0, last) as usize;
             options.get(i)
         }
-        "cceb_agua_encanada" => by_value(if rng.random_bool(0.98) { "sim" } else { "nao" }),
+        // Seven levels, "sem instrução" up (2026): at 0 about Médio incompleto.
+        "cceb_instrucao_chefe_2026" => {
+            let last = options.len().checked_sub(1)? as f64;
+            let i = (2.8 + 1.4 * z + 1.0 * normal(rng)).round().clamp(0.0, last) as usize;
+            options.get(i)
+        }
         "cceb_rua_pavimentada" => {
             let p = (0.88 + 0.05 * z).clamp(0.0, 1.0);
             by_value(if rng.random_bool(p) { "sim" } else { "nao" })
@@ -786,6 +817,24 @@ mod tests {
         let points = |h: &Household| table.score(&h.answers).map(|s| f64::from(s.points));
         let r_points = pearson(&pairs(&income, &points));
         assert!(r_points > 0.2, "income × CCEB points {r_points}");
+        // Every CCEB 2026 class is there, none swamps the others (ABEP's national
+        // distribution runs from about 4% in A to about 28% in C2).
+        let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
+        for h in &answered {
+            if let Some(s) = table.score(&h.answers) {
+                *by_class.entry(s.class).or_default() += 1;
+            }
+        }
+        let scored: usize = by_class.values().sum();
+        assert!(scored * 2 > answered.len(), "{scored} scored");
+        for c in table.classes() {
+            let share = by_class.get(&c.class).copied().unwrap_or(0) as f64 / scored as f64;
+            assert!(
+                (0.02..=0.40).contains(&share),
+                "{}: {share} {by_class:?}",
+                c.class
+            );
+        }
 
         // Trips per month: most shop two to four times; a minority once.
         let t: Vec<f64> = answered.iter().filter_map(|h| trips(h)).collect();

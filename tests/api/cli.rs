@@ -145,8 +145,8 @@ fn check_config_names_the_bad_key_and_hides_secrets() {
 #[test]
 fn a_cceb_table_with_overlapping_cut_offs_stops_the_start() {
     let dir = temp_dir();
-    // The shipped CCEB 2015 table with B2 (29–37) widened down into C1 (23–28).
-    let table = include_str!("../../assets/cceb/cceb.toml").replace("min = 29", "min = 27");
+    // The shipped CCEB 2026 table with B2 (55–65) widened down into C1 (46–54).
+    let table = include_str!("../../assets/cceb/cceb-2026.toml").replace("min = 55", "min = 50");
     std::fs::write(dir.join("cceb.toml"), table).expect("write");
     let out = pesquisa(&dir)
         .env("PESQUISA_SURVEY__CCEB_TABLE", "cceb.toml")

@@ -821,7 +821,7 @@ fn the_binary_writes_a_pair_whose_counts_match_the_plain_csv() {
         (
             "Classe econômica pelo Critério Brasil (ABEP)",
             "1",
-            "A: 45 a 100 pontos",
+            "A: 73 a 100 pontos",
         ),
         (
             "Classe econômica pelo Critério Brasil (ABEP)",

@@ -14,23 +14,20 @@ use crate::helpers::{ALL_BACKENDS, Backend, Browser, GOOD_PASSWORD, TestApp};
 /// Number of pages of the shipped questionnaire.
 pub const PAGES: usize = 7;
 
-/// Answers to the Critério Brasil page (page 7).
-pub const CCEB: [(&str, &str); 15] = [
+/// Answers to the Critério Brasil page (page 7, CCEB 2026): 1 banheiro 9 + 1 carro 4 +
+/// 1 computador 6 + 1 geladeira 6 + lava-roupa 6 + micro-ondas 7 + água 10 + Médio
+/// completo 6 = 54 points, class C1.
+pub const CCEB: [(&str, &str); 10] = [
     ("cceb_banheiros", "1"),
-    ("cceb_empregados", "0"),
     ("cceb_automoveis", "1"),
     ("cceb_microcomputador", "1"),
-    ("cceb_lava_loucas", "0"),
     ("cceb_geladeira", "1"),
-    ("cceb_freezer", "0"),
-    ("cceb_lava_roupas", "1"),
-    ("cceb_dvd", "0"),
-    ("cceb_micro_ondas", "1"),
-    ("cceb_motocicleta", "0"),
-    ("cceb_secadora", "0"),
-    ("cceb_instrucao_chefe", "medio_completo"),
+    ("cceb_tem_lava_loucas", "nao"),
+    ("cceb_tem_lava_roupas", "sim"),
+    ("cceb_tem_micro_ondas", "sim"),
     ("cceb_agua_encanada", "sim"),
-    ("cceb_rua_pavimentada", "sim"),
+    ("cceb_servico_domestico", "nao"),
+    ("cceb_instrucao_chefe_2026", "medio_completo"),
 ];
 
 /// Valid answers for every page of a supermarket shopper, as form pairs.

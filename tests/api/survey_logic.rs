@@ -328,7 +328,7 @@ async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
     let single = |v: &str| AnswerValue::Single(v.into());
     for backend in ALL_BACKENDS {
         let app = TestApp::spawn(backend).await;
-        let def = pesquisa::survey::default_definition().expect("v2");
+        let def = pesquisa::survey::default_definition().expect("v3");
         let mut non_shopper = vec![
             ("idade", AnswerValue::Integer(70)),
             ("moradores", AnswerValue::Integer(1)),
@@ -342,10 +342,10 @@ async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
         for (k, v) in crate::survey::CCEB {
             non_shopper.push((k, single(v)));
         }
-        insert_row(app.db(), 2, &non_shopper, None, "").await;
+        insert_row(app.db(), 3, &non_shopper, None, "").await;
         insert_row(
             app.db(),
-            2,
+            3,
             &[
                 ("idade", AnswerValue::Integer(30)),
                 ("responsavel_compras", single("nao")),
@@ -363,6 +363,23 @@ async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
                 ("frequencia_supermercado", single("2x")),
                 ("distancia_supermercado", single("ate_5km")),
                 ("valor_compra", single("101a500")),
+            ],
+            None,
+            "",
+        )
+        .await;
+        // Version 2: the CCEB 2015 block; the counted items kept their keys in version 3.
+        insert_row(
+            app.db(),
+            2,
+            &[
+                ("idade", AnswerValue::Integer(52)),
+                ("responsavel_compras", single("sim")),
+                ("sexo", single("masculino")),
+                ("cceb_banheiros", single("2")),
+                ("cceb_lava_loucas", single("1")),
+                ("cceb_instrucao_chefe", single("superior_completo")),
+                ("cceb_agua_encanada", single("sim")),
             ],
             None,
             "",
@@ -386,7 +403,7 @@ async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().expect("header").split(',').collect();
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-        assert_eq!(rows.len(), 3, "{backend:?}: {text}");
+        assert_eq!(rows.len(), 4, "{backend:?}: {text}");
         let cell = |row: usize, name: &str| -> String {
             let i = header
                 .iter()
@@ -409,10 +426,26 @@ async fn export_codes_not_asked_apart_from_not_answered_for_both_versions() {
         // Version 1: questions it did not have were not asked; its answers stay.
         assert_eq!(cell(2, "definition_version"), "1");
         assert_eq!(cell(2, "sexo"), "-2");
-        assert_eq!(cell(2, "cceb_instrucao_chefe"), "-2");
+        assert_eq!(cell(2, "cceb_instrucao_chefe_2026"), "-2");
         assert_eq!(cell(2, "idade"), "40");
         assert_eq!(cell(2, "valor_compra"), "101a500");
         assert_eq!(cell(2, "gasto_mensal"), "", "in version 1 but not answered");
+        // Version 2: its answers under the keys version 3 kept; the 2026 items it did not
+        // ask are "not asked", and it has no 2026 score (not a partial one).
+        assert_eq!(cell(3, "definition_version"), "2");
+        assert_eq!(cell(3, "cceb_banheiros"), "2");
+        assert_eq!(cell(3, "cceb_agua_encanada"), "sim");
+        assert_eq!(cell(3, "cceb_tem_lava_loucas"), "-2");
+        assert_eq!(cell(3, "cceb_instrucao_chefe_2026"), "-2");
+        assert_eq!(cell(3, "cceb_pontos"), "");
+        assert_eq!(cell(3, "classe_cceb"), "");
+        assert!(
+            !header.contains(&"cceb_lava_loucas"),
+            "a 2015-only item: {header:?}"
+        );
+        // Version 3 (the non-shopper, CCEB page as the API tests answer it): 54, C1.
+        assert_eq!(cell(0, "cceb_pontos"), "54");
+        assert_eq!(cell(0, "classe_cceb"), "C1");
 
         let book =
             String::from_utf8(export::codebook(&def, &opts).expect("codebook")).expect("utf-8");

@@ -1,4 +1,4 @@
-// A respondent answers the whole questionnaire (version 2, 7 pages) on a phone, in
+// A respondent answers the whole questionnaire (version 3, 7 pages) on a phone, in
 // Debian's headless Chromium: signs up, lands on page 1, types an age under 18 (refused,
 // 422), follows the error summary's link to the field, corrects it; answers the screener
 // (page 2) "Sim"; answers pages 3 and 4 with the keyboard only (Tab to each question,
@@ -310,13 +310,12 @@ async function textVisible(page, text) {
   return page.getByText(text, { exact: false }).first().isVisible().catch(() => false);
 }
 
-// Page 7, Critério Brasil: one tap per question (the first option of each, "1" for the
-// counts where there is one, so the answers look like a household).
+// Page 7, Critério Brasil (CCEB 2026): one tap per question, "1" for the counts and
+// the yes/no items of a middle household (54 points, C1), in the page's order.
 const CCEB = [
-  ['cceb_banheiros', '1'], ['cceb_empregados', '0'], ['cceb_automoveis', '1'], ['cceb_microcomputador', '1'],
-  ['cceb_lava_loucas', '0'], ['cceb_geladeira', '1'], ['cceb_freezer', '0'], ['cceb_lava_roupas', '1'],
-  ['cceb_dvd', '0'], ['cceb_micro_ondas', '1'], ['cceb_motocicleta', '0'], ['cceb_secadora', '0'],
-  ['cceb_instrucao_chefe', 'medio_completo'], ['cceb_agua_encanada', 'sim'], ['cceb_rua_pavimentada', 'sim'],
+  ['cceb_banheiros', '1'], ['cceb_automoveis', '1'], ['cceb_microcomputador', '1'], ['cceb_geladeira', '1'],
+  ['cceb_tem_lava_loucas', 'nao'], ['cceb_tem_lava_roupas', 'sim'], ['cceb_tem_micro_ondas', 'sim'],
+  ['cceb_agua_encanada', 'sim'], ['cceb_servico_domestico', 'nao'], ['cceb_instrucao_chefe_2026', 'medio_completo'],
 ];
 async function answerCriterioBrasil(page, what) {
   await step(`${what}: tap one answer for each of the ${CCEB.length} Critério Brasil questions`, async () => {

@@ -7,7 +7,7 @@
 # directory (its own SQLite file, in-memory sessions, no config), runs against it
 #   respondent.mjs     sign-up (refused, then accepted), my account, log-out, log-in
 #   questionnaire.mjs  the whole questionnaire: refused pages, keyboard, review, submit,
-#                      answers shown afterwards, a change, English (questionnaire v2: the
+#                      answers shown afterwards, a change, English (questionnaire v3: the
 #                      screener, the soft check); a non-shopper and a screened-out respondent
 #   report.mjs         the standalone `pesquisa report` file (no network requests) and
 #                      /admin/results as an analyst, on REPORT_RESPONSES (default 2000)

@@ -25,7 +25,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
--- The questionnaire's seven pages (version 2), as failover_test.sh's probe posts them.
+-- The questionnaire's seven pages (version 3), as failover_test.sh's probe posts them.
 local pages = {
   "idade=34&moradores=3&renda_familiar=2a4sm",
   "responsavel_compras=sim&sexo=feminino",
@@ -33,7 +33,7 @@ local pages = {
   "distancia_supermercado=ate_500m&fatores_escolha=preco&fatores_escolha=proximidade&importancia_fatores__preco=5&importancia_fatores__distancia=4&importancia_fatores__qualidade=5&importancia_fatores__variedade=3&importancia_fatores__atendimento=4",
   "valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100",
   "interesse_novo=provavelmente_sim",
-  "cceb_banheiros=1&cceb_empregados=0&cceb_automoveis=1&cceb_microcomputador=1&cceb_lava_loucas=0&cceb_geladeira=1&cceb_freezer=0&cceb_lava_roupas=1&cceb_dvd=0&cceb_micro_ondas=1&cceb_motocicleta=0&cceb_secadora=0&cceb_instrucao_chefe=medio_completo&cceb_agua_encanada=sim&cceb_rua_pavimentada=sim",
+  "cceb_banheiros=1&cceb_automoveis=1&cceb_microcomputador=1&cceb_geladeira=1&cceb_tem_lava_loucas=nao&cceb_tem_lava_roupas=sim&cceb_tem_micro_ondas=sim&cceb_agua_encanada=sim&cceb_servico_domestico=nao&cceb_instrucao_chefe_2026=medio_completo",
 }
 
 function init(args)

@@ -345,7 +345,7 @@ probe() {
            "4 distancia_supermercado=ate_500m&fatores_escolha=preco&fatores_escolha=proximidade&importancia_fatores__preco=5&importancia_fatores__distancia=4&importancia_fatores__qualidade=5&importancia_fatores__variedade=3&importancia_fatores__atendimento=4" \
            "5 valor_compra=101a500&gasto_mensal=601a1000&gasto_bairro=ate_100" \
            "6 interesse_novo=provavelmente_sim" \
-           "7 cceb_banheiros=1&cceb_empregados=0&cceb_automoveis=1&cceb_microcomputador=1&cceb_lava_loucas=0&cceb_geladeira=1&cceb_freezer=0&cceb_lava_roupas=1&cceb_dvd=0&cceb_micro_ondas=1&cceb_motocicleta=0&cceb_secadora=0&cceb_instrucao_chefe=medio_completo&cceb_agua_encanada=sim&cceb_rua_pavimentada=sim"; do
+           "7 cceb_banheiros=1&cceb_automoveis=1&cceb_microcomputador=1&cceb_geladeira=1&cceb_tem_lava_loucas=nao&cceb_tem_lava_roupas=sim&cceb_tem_micro_ondas=sim&cceb_agua_encanada=sim&cceb_servico_domestico=nao&cceb_instrucao_chefe_2026=medio_completo"; do
     out+="$("${c[@]}" -d "${b#* }&csrf_token=$csrf" "$BASE/survey/${b%% *}" || true)|"
   done
   out+="$("${c[@]}" -d "csrf_token=$csrf" "$BASE/survey/submit" || true)"

@@ -515,7 +515,10 @@ pub const DEFAULT_TOML: &str = include_str!("../../../assets/questionnaire.toml"
 
 /// Earlier versions of the shipped questionnaire, so that answers stored under them can
 /// be read (a question absent from a version was not asked).
-pub const PREVIOUS_TOML: [&str; 1] = [include_str!("../../../assets/questionnaire_v1.toml")];
+pub const PREVIOUS_TOML: [&str; 2] = [
+    include_str!("../../../assets/questionnaire_v1.toml"),
+    include_str!("../../../assets/questionnaire_v2.toml"),
+];
 
 /// The earlier shipped versions with the same id as `def`, by version.
 pub fn previous_versions(def: &Definition) -> Vec<Definition> {
@@ -1209,22 +1212,18 @@ mod tests {
             .iter()
             .map(|p| p.questions.iter().map(|q| q.key.as_str()).collect())
             .collect();
+        // Version 3: what ABEP's CCEB 2026 scores (assets/cceb/cceb-2026.toml).
         let cceb: Vec<&str> = vec![
             "cceb_banheiros",
-            "cceb_empregados",
             "cceb_automoveis",
             "cceb_microcomputador",
-            "cceb_lava_loucas",
             "cceb_geladeira",
-            "cceb_freezer",
-            "cceb_lava_roupas",
-            "cceb_dvd",
-            "cceb_micro_ondas",
-            "cceb_motocicleta",
-            "cceb_secadora",
-            "cceb_instrucao_chefe",
+            "cceb_tem_lava_loucas",
+            "cceb_tem_lava_roupas",
+            "cceb_tem_micro_ondas",
             "cceb_agua_encanada",
-            "cceb_rua_pavimentada",
+            "cceb_servico_domestico",
+            "cceb_instrucao_chefe_2026",
         ];
         assert_eq!(
             pages,
@@ -1242,8 +1241,8 @@ mod tests {
                 cceb,
             ]
         );
-        assert_eq!(def.version(), 2);
-        assert_eq!(def.questions().count(), 30);
+        assert_eq!(def.version(), 3);
+        assert_eq!(def.questions().count(), 25);
         assert_eq!(def.page_of("fatores_escolha"), Some(3));
         assert_eq!(def.page_of("mercado_atual"), Some(5));
         assert_eq!(def.page_of("nada"), None);
@@ -1409,20 +1408,7 @@ mod tests {
                 .map(|q| q.options().iter().map(|c| c.value.as_str()).collect())
                 .unwrap_or_default()
         };
-        for k in [
-            "banheiros",
-            "empregados",
-            "automoveis",
-            "microcomputador",
-            "lava_loucas",
-            "geladeira",
-            "freezer",
-            "lava_roupas",
-            "dvd",
-            "micro_ondas",
-            "motocicleta",
-            "secadora",
-        ] {
+        for k in ["banheiros", "automoveis", "microcomputador", "geladeira"] {
             let key = format!("cceb_{k}");
             assert_eq!(values(&key), ["0", "1", "2", "3", "4"], "{key}");
             let q = def.question(&key).expect("cceb");
@@ -1435,18 +1421,63 @@ mod tests {
                 Some("4 or more")
             );
         }
+        for k in [
+            "tem_lava_loucas",
+            "tem_lava_roupas",
+            "tem_micro_ondas",
+            "agua_encanada",
+            "servico_domestico",
+        ] {
+            assert_eq!(values(&format!("cceb_{k}")), ["sim", "nao"], "{k}");
+        }
         assert_eq!(
-            values("cceb_instrucao_chefe"),
+            values("cceb_instrucao_chefe_2026"),
             [
-                "analfabeto_fund1_incompleto",
-                "fund1_completo",
-                "fund2_completo",
+                "sem_instrucao",
+                "fundamental_incompleto",
+                "fundamental_completo",
+                "medio_incompleto",
                 "medio_completo",
+                "superior_incompleto",
                 "superior_completo"
             ]
         );
-        assert_eq!(values("cceb_agua_encanada"), ["sim", "nao"]);
-        assert_eq!(values("cceb_rua_pavimentada"), ["sim", "nao"]);
+    }
+
+    #[test]
+    fn version_2_is_kept_and_never_shares_a_changed_key() {
+        let def = default_def();
+        let previous = previous_versions(&def);
+        let versions: Vec<u32> = previous.iter().map(Definition::version).collect();
+        assert_eq!(versions, [1, 2]);
+        let v2 = &previous[1];
+        assert_eq!(v2.id(), def.id());
+        // The 2015 items are in version 2 only.
+        for k in [
+            "cceb_empregados",
+            "cceb_lava_loucas",
+            "cceb_freezer",
+            "cceb_lava_roupas",
+            "cceb_dvd",
+            "cceb_micro_ondas",
+            "cceb_motocicleta",
+            "cceb_secadora",
+            "cceb_instrucao_chefe",
+            "cceb_rua_pavimentada",
+        ] {
+            assert!(v2.question(k).is_some(), "{k}");
+            assert!(def.question(k).is_none(), "{k}");
+        }
+        // A key in both versions has the same options: answers of either version mean
+        // the same under it.
+        for q in def.questions() {
+            if let Some(old) = v2.question(&q.key) {
+                let values = |q: &Question| -> Vec<String> {
+                    q.options().iter().map(|c| c.value.clone()).collect()
+                };
+                assert_eq!(values(q), values(old), "{}", q.key);
+            }
+        }
     }
 
     // -- Labels with amounts in reais --------------------------------------
