@@ -80,11 +80,11 @@ floor_bin="${CARGO_TARGET_DIR:-bench/floor/target}/release"
 musl_bin=target/x86_64-unknown-linux-musl/release/pesquisa
 if [ "$static" != 0 ]; then
   log "building the static binary (deploy/build-static.sh; BENCH_STATIC=0 skips)"
-  # build-static.sh expects its output under ./target.
+  # Built under ./target (CARGO_TARGET_DIR unset), where musl_bin points.
   env -u CARGO_TARGET_DIR deploy/build-static.sh > "$raw/build-static.txt" 2>&1 \
     || { cat "$raw/build-static.txt" >&2; exit 1; }
 elif [ -f "$musl_bin" ]; then
-  deploy/build-static.sh --check > "$raw/build-static.txt" 2>&1 || true
+  env -u CARGO_TARGET_DIR deploy/build-static.sh --check > "$raw/build-static.txt" 2>&1 || true
 fi
 # The binary measured: the given one, else the static build (what the app VMs run),
 # else a glibc release build when the static one is skipped.

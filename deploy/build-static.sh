@@ -12,13 +12,14 @@
 # Target x86_64-unknown-linux-musl: the binary needs no libc on the VM, so one file runs
 # on any x86-64 Linux. Needs rustup (adds the target) and x86_64-linux-musl-gcc for the C
 # parts of dependencies (Debian: musl-tools, installed here when missing, as root).
-# Output: target/x86_64-unknown-linux-musl/release/pesquisa, with its size and SHA-256
-# printed (record the hash with the release; compare it on the VM with sha256sum).
+# Output: target/x86_64-unknown-linux-musl/release/pesquisa ($CARGO_TARGET_DIR in place of
+# target/ when it is set), with its size and SHA-256 printed (record the hash with the
+# release; compare it on the VM with sha256sum).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=x86_64-unknown-linux-musl
-BIN="target/$TARGET/release/pesquisa"
+BIN="${CARGO_TARGET_DIR:-target}/$TARGET/release/pesquisa"
 
 die() { echo "build-static: $*" >&2; exit 1; }
 
