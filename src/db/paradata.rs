@@ -26,7 +26,14 @@ pub struct PageVisit {
     pub saves: i32,
 }
 
-fn page_no(page: usize) -> i32 {
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// SQL `COALESCE` of two timestamps. A typed function, not `dsl::sql` text, so the
+    /// save's statement is prepared once per connection and then taken from the cache.
+    fn coalesce(x: Nullable<Timestamp>, y: Nullable<Timestamp>) -> Nullable<Timestamp>;
+}
+
+pub(crate) fn page_no(page: usize) -> i32 {
     i32::try_from(page).unwrap_or(i32::MAX)
 }
 
@@ -55,16 +62,13 @@ pub async fn saved(pool: &DbPool, user_id: i64, page: usize) -> Result<(), DbErr
     let at = now();
     let page = page_no(page);
     with_conn!(pool, |conn| {
-        let first = diesel::dsl::sql::<Nullable<Timestamp>>("COALESCE(first_saved_at, ")
-            .bind::<Timestamp, _>(at)
-            .sql(")");
         let n = diesel::update(
             page_visits::table
                 .filter(page_visits::user_id.eq(user_id))
                 .filter(page_visits::page.eq(page)),
         )
         .set((
-            page_visits::first_saved_at.eq(first),
+            page_visits::first_saved_at.eq(coalesce(page_visits::first_saved_at, Some(at))),
             page_visits::last_saved_at.eq(Some(at)),
             page_visits::saves.eq(page_visits::saves + 1),
         ))

@@ -71,17 +71,70 @@ pub async fn for_user(pool: &DbPool, user_id: i64) -> Result<Option<Response>, D
     })
 }
 
+/// The respondent's response row and whether their view of questionnaire page `page`
+/// (0-based) is already stamped in `page_visits`, read together in one query: a page view
+/// needs the answers, and the stamp's insert is skipped when the row exists. Without a
+/// response row the stamp reads as missing (the insert, which ignores an existing row,
+/// then runs).
+pub async fn for_user_viewing(
+    pool: &DbPool,
+    user_id: i64,
+    page: usize,
+) -> Result<(Option<Response>, bool), DbError> {
+    use super::schema::page_visits;
+    let page = i32::try_from(page).unwrap_or(i32::MAX);
+    let found: Option<(Response, Option<i32>)> = read_conn!(pool, |conn| {
+        responses::table
+            .left_join(
+                page_visits::table.on(page_visits::user_id
+                    .nullable()
+                    .eq(responses::user_id)
+                    .and(page_visits::page.eq(page))),
+            )
+            .filter(responses::user_id.eq(user_id))
+            .select((Response::as_select(), page_visits::page.nullable()))
+            .first(conn)
+            .await
+            .optional()
+            .map_err(DbError::from)
+    })?;
+    Ok(match found {
+        Some((row, visit)) => (Some(row), visit.is_some()),
+        None => (None, false),
+    })
+}
+
 fn to_json(answers: &Answers) -> Result<String, DbError> {
     serde_json::to_string(answers)
         .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
 }
 
-/// The respondent's bairro (from their account; `None` when the account is gone) and
-/// response row, read together in one query: a save needs both.
-async fn bairro_and_response(
-    pool: &DbPool,
-    user_id: i64,
-) -> Result<(Option<String>, Option<Response>), DbError> {
+/// What a save starts from: the respondent's bairro (from their account; `None` when the
+/// account is gone), their response row and its answers.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    bairro: Option<String>,
+    row: Option<Response>,
+    answers: Answers,
+}
+
+impl Snapshot {
+    /// The stored answers (empty without a response row).
+    pub fn answers(&self) -> &Answers {
+        &self.answers
+    }
+
+    /// The response row, if the respondent has one.
+    pub fn row(&self) -> Option<&Response> {
+        self.row.as_ref()
+    }
+}
+
+/// The respondent's bairro and response row, read together in one query, with the
+/// answers parsed once: a save needs all three, and the page handler reads the same
+/// snapshot first to decide whether the page may be saved, then hands it to
+/// [`save_page`] rather than reading it again.
+pub async fn snapshot(pool: &DbPool, user_id: i64) -> Result<Snapshot, DbError> {
     use super::schema::users;
     let found: Option<(String, Option<Response>)> = read_conn!(pool, |conn| {
         users::table
@@ -94,8 +147,12 @@ async fn bairro_and_response(
             .map_err(DbError::from)
     })?;
     Ok(match found {
-        Some((bairro, row)) => (Some(bairro), row),
-        None => (None, None),
+        Some((bairro, row)) => Snapshot {
+            bairro: Some(bairro),
+            answers: row.as_ref().map(Response::answers).unwrap_or_default(),
+            row,
+        },
+        None => Snapshot::default(),
     })
 }
 
@@ -148,7 +205,9 @@ fn merged(
 /// read and one write when nobody else is saving for the same user. A submitted response
 /// moves its quota places in the same transaction as the write, and is left unchanged
 /// ([`Saved::quota_full`]) when the edit would put it in a full `close` cell; a response
-/// a quota screened out stores nothing.
+/// a quota screened out stores nothing. `read`: a [`snapshot`] just taken, used by the
+/// first attempt instead of reading again (a write in between fails the revision check
+/// and the next attempt reads afresh).
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; each argument is a distinct input"
@@ -162,6 +221,7 @@ pub async fn save_page(
     next_page: usize,
     confirm: &[String],
     placing: Placing<'_>,
+    mut read: Option<Snapshot>,
 ) -> Result<Saved, DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
@@ -170,7 +230,14 @@ pub async fn save_page(
             let ms = rand::rng().random_range(1..=(2 + attempt as u64).min(20));
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
-        let (bairro, existing) = bairro_and_response(pool, user_id).await?;
+        let Snapshot {
+            bairro,
+            row: existing,
+            answers: stored,
+        } = match read.take() {
+            Some(s) => s,
+            None => snapshot(pool, user_id).await?,
+        };
         let bairro = bairro.unwrap_or_default();
         let at = now();
         let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
@@ -208,21 +275,14 @@ pub async fn save_page(
             }
             Some(row) if screened_by_quota(row.screened_out.as_deref()).is_some() => {
                 return Ok(Saved {
-                    answers: row.answers(),
+                    answers: stored,
                     screened_out: row.screened_out.clone(),
                     confirmed_checks: row.confirmed().iter().map(|k| (*k).to_owned()).collect(),
                     quota_full: None,
                 });
             }
             Some(row) => {
-                let saved = merged(
-                    def,
-                    row.answers(),
-                    &row.confirmed(),
-                    page,
-                    new.clone(),
-                    confirm,
-                );
+                let saved = merged(def, stored, &row.confirmed(), page, new.clone(), confirm);
                 let json = to_json(&saved.answers)?;
                 let checks = saved.confirmed_checks.join(",");
                 // A repeat of what is stored (double click, retried POST) writes nothing.
