@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::prepared::Prepared;
 use super::quota_places::{Placing, TxError, settle_places};
 use super::schema::responses;
 use super::users::now;
@@ -318,12 +319,14 @@ pub async fn save_page(
                     let outcome: Result<bool, TxError> = with_conn!(pool, |conn| {
                         Ok(conn
                             .transaction(async |conn| {
-                                let updated = diesel::update(
-                                    responses::table
-                                        .filter(responses::id.eq(row.id))
-                                        .filter(responses::revision.eq(row.revision)),
+                                let updated = Prepared(
+                                    diesel::update(
+                                        responses::table
+                                            .filter(responses::id.eq(row.id))
+                                            .filter(responses::revision.eq(row.revision)),
+                                    )
+                                    .set(set),
                                 )
-                                .set(set)
                                 .execute(conn)
                                 .await?;
                                 if updated == 0 {
@@ -353,23 +356,26 @@ pub async fn save_page(
                         }
                     }
                 }
+                // Kept prepared: a fixed set of columns, run on every save.
                 let updated = with_conn!(pool, |conn| {
-                    diesel::update(
-                        responses::table
-                            .filter(responses::id.eq(row.id))
-                            .filter(responses::revision.eq(row.revision)),
+                    Prepared(
+                        diesel::update(
+                            responses::table
+                                .filter(responses::id.eq(row.id))
+                                .filter(responses::revision.eq(row.revision)),
+                        )
+                        .set((
+                            responses::answers.eq(&json),
+                            responses::definition_id.eq(def.id()),
+                            responses::definition_version.eq(version),
+                            responses::bairro.eq(&bairro),
+                            responses::current_page.eq(bookmark),
+                            responses::screened_out.eq(&saved.screened_out),
+                            responses::confirmed_checks.eq(&checks),
+                            responses::revision.eq(row.revision + 1),
+                            responses::updated_at.eq(at),
+                        )),
                     )
-                    .set((
-                        responses::answers.eq(&json),
-                        responses::definition_id.eq(def.id()),
-                        responses::definition_version.eq(version),
-                        responses::bairro.eq(&bairro),
-                        responses::current_page.eq(bookmark),
-                        responses::screened_out.eq(&saved.screened_out),
-                        responses::confirmed_checks.eq(&checks),
-                        responses::revision.eq(row.revision + 1),
-                        responses::updated_at.eq(at),
-                    ))
                     .execute(conn)
                     .await
                     .map_err(DbError::from)
