@@ -14,7 +14,7 @@ use super::quota_places::{Placing, TxError, settle_places};
 use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
-use crate::survey::flow::settle;
+use crate::survey::flow::{Flow, settle};
 use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Definition};
 use crate::{read_conn, with_conn};
@@ -159,7 +159,7 @@ pub async fn snapshot(pool: &DbPool, user_id: i64) -> Result<Snapshot, DbError> 
 
 /// What a save left stored.
 #[derive(Debug, Clone, Default)]
-pub struct Saved {
+pub struct Saved<'d> {
     /// The answers after the merge, without those of questions no longer asked.
     pub answers: Answers,
     /// The screen-out rule that now ends the questionnaire, if any.
@@ -169,19 +169,23 @@ pub struct Saved {
     /// Set when the save was refused and nothing stored: the edit of a submitted response
     /// would move it into a full `close` cell (quota, cell).
     pub quota_full: Option<(String, String)>,
+    /// The flow over `answers`, when the save walked it (the merge does; a response a
+    /// quota screened out is returned as stored, without one): the caller need not walk
+    /// the same answers again.
+    pub flow: Option<Flow<'d>>,
 }
 
 /// The result of merging `new` into `stored`: answers of questions no longer asked
 /// removed (see [`settle`]), the screen-out in force, and the confirmed checks that
 /// still fire (previously confirmed, or in `confirm` now).
-fn merged(
-    def: &Definition,
+fn merged<'d>(
+    def: &'d Definition,
     stored: Answers,
     stored_confirmed: &[&str],
     page: usize,
     new: Answers,
     confirm: &[String],
-) -> Saved {
+) -> Saved<'d> {
     let mut answers = stored;
     answers.merge_page(def, page, new);
     let flow = settle(def, &mut answers);
@@ -196,6 +200,7 @@ fn merged(
         answers,
         confirmed_checks,
         quota_full: None,
+        flow: Some(flow),
     }
 }
 
@@ -213,17 +218,17 @@ fn merged(
     clippy::too_many_arguments,
     reason = "one call site; each argument is a distinct input"
 )]
-pub async fn save_page(
+pub async fn save_page<'d>(
     pool: &DbPool,
     user_id: i64,
-    def: &Definition,
+    def: &'d Definition,
     page: usize,
     new: Answers,
     next_page: usize,
     confirm: &[String],
     placing: Placing<'_>,
     mut read: Option<Snapshot>,
-) -> Result<Saved, DbError> {
+) -> Result<Saved<'d>, DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             // Jittered pause so racing writers fall out of step instead of colliding again.
@@ -280,6 +285,7 @@ pub async fn save_page(
                     screened_out: row.screened_out.clone(),
                     confirmed_checks: row.confirmed().iter().map(|k| (*k).to_owned()).collect(),
                     quota_full: None,
+                    flow: None,
                 });
             }
             Some(row) => {

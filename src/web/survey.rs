@@ -355,7 +355,7 @@ pub async fn save_page(
                 .filter(|k| already_shown.contains(k))
                 .collect();
             let total = app.survey.pages().len();
-            let saved = responses::save_page(
+            let mut saved = responses::save_page(
                 &app.db,
                 user,
                 &app.survey,
@@ -375,7 +375,10 @@ pub async fn save_page(
             }
             // Stamped after the save, so a refused save (a full quota cell) stamps nothing.
             stamp(paradata::saved(&app.db, user, index).await);
-            let after = Flow::new(&app.survey, &saved.answers);
+            let after = saved
+                .flow
+                .take()
+                .unwrap_or_else(|| Flow::new(&app.survey, &saved.answers));
             if saved.screened_out.is_some() {
                 see_other(res, "/survey/screened");
                 return Ok(());
