@@ -18,6 +18,7 @@ pub mod identities;
 pub mod migrations;
 pub mod outbox;
 pub mod paradata;
+pub mod prepared;
 pub mod progress;
 pub mod quality;
 pub mod quota_places;

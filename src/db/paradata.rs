@@ -1,13 +1,15 @@
 //! Paradata (`page_visits`): when each respondent first viewed each questionnaire page,
 //! first and last saved it, and how many times, on the server's clock. One row per
 //! respondent and page, written by one small statement per GET or save, so the table
-//! grows with the questionnaire, not with the traffic.
+//! grows with the questionnaire, not with the traffic. Both statements stay prepared on
+//! their connection ([`Prepared`]): they run on every page view or save.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel_async::RunQueryDsl;
 
+use super::prepared::Prepared;
 use super::schema::page_visits;
 use super::users::now;
 use super::{DbError, DbPool};
@@ -26,7 +28,13 @@ pub struct PageVisit {
     pub saves: i32,
 }
 
-fn page_no(page: usize) -> i32 {
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// SQL `COALESCE` of two timestamps.
+    fn coalesce(x: Nullable<Timestamp>, y: Nullable<Timestamp>) -> Nullable<Timestamp>;
+}
+
+pub(crate) fn page_no(page: usize) -> i32 {
     i32::try_from(page).unwrap_or(i32::MAX)
 }
 
@@ -35,15 +43,14 @@ fn page_no(page: usize) -> i32 {
 pub async fn viewed(pool: &DbPool, user_id: i64, page: usize) -> Result<(), DbError> {
     let at = now();
     with_conn!(pool, |conn| {
-        diesel::insert_or_ignore_into(page_visits::table)
-            .values((
-                page_visits::user_id.eq(user_id),
-                page_visits::page.eq(page_no(page)),
-                page_visits::first_viewed_at.eq(at),
-                page_visits::saves.eq(0),
-            ))
-            .execute(conn)
-            .await?;
+        Prepared(diesel::insert_or_ignore_into(page_visits::table).values((
+            page_visits::user_id.eq(user_id),
+            page_visits::page.eq(page_no(page)),
+            page_visits::first_viewed_at.eq(at),
+            page_visits::saves.eq(0),
+        )))
+        .execute(conn)
+        .await?;
         Ok(())
     })
 }
@@ -55,19 +62,18 @@ pub async fn saved(pool: &DbPool, user_id: i64, page: usize) -> Result<(), DbErr
     let at = now();
     let page = page_no(page);
     with_conn!(pool, |conn| {
-        let first = diesel::dsl::sql::<Nullable<Timestamp>>("COALESCE(first_saved_at, ")
-            .bind::<Timestamp, _>(at)
-            .sql(")");
-        let n = diesel::update(
-            page_visits::table
-                .filter(page_visits::user_id.eq(user_id))
-                .filter(page_visits::page.eq(page)),
+        let n = Prepared(
+            diesel::update(
+                page_visits::table
+                    .filter(page_visits::user_id.eq(user_id))
+                    .filter(page_visits::page.eq(page)),
+            )
+            .set((
+                page_visits::first_saved_at.eq(coalesce(page_visits::first_saved_at, Some(at))),
+                page_visits::last_saved_at.eq(Some(at)),
+                page_visits::saves.eq(page_visits::saves + 1),
+            )),
         )
-        .set((
-            page_visits::first_saved_at.eq(first),
-            page_visits::last_saved_at.eq(Some(at)),
-            page_visits::saves.eq(page_visits::saves + 1),
-        ))
         .execute(conn)
         .await?;
         if n == 0 {

@@ -9,11 +9,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
+use super::prepared::Prepared;
 use super::quota_places::{Placing, TxError, settle_places};
 use super::schema::responses;
 use super::users::now;
 use super::{DbError, DbPool};
-use crate::survey::flow::settle;
+use crate::survey::flow::{Flow, settle};
 use crate::survey::quota::screened_by_quota;
 use crate::survey::{Answers, Definition};
 use crate::{read_conn, with_conn};
@@ -71,17 +72,70 @@ pub async fn for_user(pool: &DbPool, user_id: i64) -> Result<Option<Response>, D
     })
 }
 
+/// The respondent's response row and whether their view of questionnaire page `page`
+/// (0-based) is already stamped in `page_visits`, read together in one query: a page view
+/// needs the answers, and the stamp's insert is skipped when the row exists. Without a
+/// response row the stamp reads as missing (the insert, which ignores an existing row,
+/// then runs).
+pub async fn for_user_viewing(
+    pool: &DbPool,
+    user_id: i64,
+    page: usize,
+) -> Result<(Option<Response>, bool), DbError> {
+    use super::schema::page_visits;
+    let page = i32::try_from(page).unwrap_or(i32::MAX);
+    let found: Option<(Response, Option<i32>)> = read_conn!(pool, |conn| {
+        responses::table
+            .left_join(
+                page_visits::table.on(page_visits::user_id
+                    .nullable()
+                    .eq(responses::user_id)
+                    .and(page_visits::page.eq(page))),
+            )
+            .filter(responses::user_id.eq(user_id))
+            .select((Response::as_select(), page_visits::page.nullable()))
+            .first(conn)
+            .await
+            .optional()
+            .map_err(DbError::from)
+    })?;
+    Ok(match found {
+        Some((row, visit)) => (Some(row), visit.is_some()),
+        None => (None, false),
+    })
+}
+
 fn to_json(answers: &Answers) -> Result<String, DbError> {
     serde_json::to_string(answers)
         .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))
 }
 
-/// The respondent's bairro (from their account; `None` when the account is gone) and
-/// response row, read together in one query: a save needs both.
-async fn bairro_and_response(
-    pool: &DbPool,
-    user_id: i64,
-) -> Result<(Option<String>, Option<Response>), DbError> {
+/// What a save starts from: the respondent's bairro (from their account; `None` when the
+/// account is gone), their response row and its answers.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    bairro: Option<String>,
+    row: Option<Response>,
+    answers: Answers,
+}
+
+impl Snapshot {
+    /// The stored answers (empty without a response row).
+    pub fn answers(&self) -> &Answers {
+        &self.answers
+    }
+
+    /// The response row, if the respondent has one.
+    pub fn row(&self) -> Option<&Response> {
+        self.row.as_ref()
+    }
+}
+
+/// The respondent's bairro and response row, read together in one query, with the
+/// answers parsed once: a save needs all three, and the page handler reads the same
+/// snapshot first to decide whether the page may be saved, then hands it to
+/// [`save_page`] rather than reading it again.
+pub async fn snapshot(pool: &DbPool, user_id: i64) -> Result<Snapshot, DbError> {
     use super::schema::users;
     let found: Option<(String, Option<Response>)> = read_conn!(pool, |conn| {
         users::table
@@ -94,14 +148,18 @@ async fn bairro_and_response(
             .map_err(DbError::from)
     })?;
     Ok(match found {
-        Some((bairro, row)) => (Some(bairro), row),
-        None => (None, None),
+        Some((bairro, row)) => Snapshot {
+            bairro: Some(bairro),
+            answers: row.as_ref().map(Response::answers).unwrap_or_default(),
+            row,
+        },
+        None => Snapshot::default(),
     })
 }
 
 /// What a save left stored.
 #[derive(Debug, Clone, Default)]
-pub struct Saved {
+pub struct Saved<'d> {
     /// The answers after the merge, without those of questions no longer asked.
     pub answers: Answers,
     /// The screen-out rule that now ends the questionnaire, if any.
@@ -111,19 +169,23 @@ pub struct Saved {
     /// Set when the save was refused and nothing stored: the edit of a submitted response
     /// would move it into a full `close` cell (quota, cell).
     pub quota_full: Option<(String, String)>,
+    /// The flow over `answers`, when the save walked it (the merge does; a response a
+    /// quota screened out is returned as stored, without one): the caller need not walk
+    /// the same answers again.
+    pub flow: Option<Flow<'d>>,
 }
 
 /// The result of merging `new` into `stored`: answers of questions no longer asked
 /// removed (see [`settle`]), the screen-out in force, and the confirmed checks that
 /// still fire (previously confirmed, or in `confirm` now).
-fn merged(
-    def: &Definition,
+fn merged<'d>(
+    def: &'d Definition,
     stored: Answers,
     stored_confirmed: &[&str],
     page: usize,
     new: Answers,
     confirm: &[String],
-) -> Saved {
+) -> Saved<'d> {
     let mut answers = stored;
     answers.merge_page(def, page, new);
     let flow = settle(def, &mut answers);
@@ -138,6 +200,7 @@ fn merged(
         answers,
         confirmed_checks,
         quota_full: None,
+        flow: Some(flow),
     }
 }
 
@@ -148,21 +211,24 @@ fn merged(
 /// read and one write when nobody else is saving for the same user. A submitted response
 /// moves its quota places in the same transaction as the write, and is left unchanged
 /// ([`Saved::quota_full`]) when the edit would put it in a full `close` cell; a response
-/// a quota screened out stores nothing.
+/// a quota screened out stores nothing. `read`: a [`snapshot`] just taken, used by the
+/// first attempt instead of reading again (a write in between fails the revision check
+/// and the next attempt reads afresh).
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site; each argument is a distinct input"
 )]
-pub async fn save_page(
+pub async fn save_page<'d>(
     pool: &DbPool,
     user_id: i64,
-    def: &Definition,
+    def: &'d Definition,
     page: usize,
     new: Answers,
     next_page: usize,
     confirm: &[String],
     placing: Placing<'_>,
-) -> Result<Saved, DbError> {
+    mut read: Option<Snapshot>,
+) -> Result<Saved<'d>, DbError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             // Jittered pause so racing writers fall out of step instead of colliding again.
@@ -170,7 +236,14 @@ pub async fn save_page(
             let ms = rand::rng().random_range(1..=(2 + attempt as u64).min(20));
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
-        let (bairro, existing) = bairro_and_response(pool, user_id).await?;
+        let Snapshot {
+            bairro,
+            row: existing,
+            answers: stored,
+        } = match read.take() {
+            Some(s) => s,
+            None => snapshot(pool, user_id).await?,
+        };
         let bairro = bairro.unwrap_or_default();
         let at = now();
         let version = i32::try_from(def.version()).unwrap_or(i32::MAX);
@@ -208,21 +281,15 @@ pub async fn save_page(
             }
             Some(row) if screened_by_quota(row.screened_out.as_deref()).is_some() => {
                 return Ok(Saved {
-                    answers: row.answers(),
+                    answers: stored,
                     screened_out: row.screened_out.clone(),
                     confirmed_checks: row.confirmed().iter().map(|k| (*k).to_owned()).collect(),
                     quota_full: None,
+                    flow: None,
                 });
             }
             Some(row) => {
-                let saved = merged(
-                    def,
-                    row.answers(),
-                    &row.confirmed(),
-                    page,
-                    new.clone(),
-                    confirm,
-                );
+                let saved = merged(def, stored, &row.confirmed(), page, new.clone(), confirm);
                 let json = to_json(&saved.answers)?;
                 let checks = saved.confirmed_checks.join(",");
                 // A repeat of what is stored (double click, retried POST) writes nothing.
@@ -258,12 +325,14 @@ pub async fn save_page(
                     let outcome: Result<bool, TxError> = with_conn!(pool, |conn| {
                         Ok(conn
                             .transaction(async |conn| {
-                                let updated = diesel::update(
-                                    responses::table
-                                        .filter(responses::id.eq(row.id))
-                                        .filter(responses::revision.eq(row.revision)),
+                                let updated = Prepared(
+                                    diesel::update(
+                                        responses::table
+                                            .filter(responses::id.eq(row.id))
+                                            .filter(responses::revision.eq(row.revision)),
+                                    )
+                                    .set(set),
                                 )
-                                .set(set)
                                 .execute(conn)
                                 .await?;
                                 if updated == 0 {
@@ -293,23 +362,26 @@ pub async fn save_page(
                         }
                     }
                 }
+                // Kept prepared: a fixed set of columns, run on every save.
                 let updated = with_conn!(pool, |conn| {
-                    diesel::update(
-                        responses::table
-                            .filter(responses::id.eq(row.id))
-                            .filter(responses::revision.eq(row.revision)),
+                    Prepared(
+                        diesel::update(
+                            responses::table
+                                .filter(responses::id.eq(row.id))
+                                .filter(responses::revision.eq(row.revision)),
+                        )
+                        .set((
+                            responses::answers.eq(&json),
+                            responses::definition_id.eq(def.id()),
+                            responses::definition_version.eq(version),
+                            responses::bairro.eq(&bairro),
+                            responses::current_page.eq(bookmark),
+                            responses::screened_out.eq(&saved.screened_out),
+                            responses::confirmed_checks.eq(&checks),
+                            responses::revision.eq(row.revision + 1),
+                            responses::updated_at.eq(at),
+                        )),
                     )
-                    .set((
-                        responses::answers.eq(&json),
-                        responses::definition_id.eq(def.id()),
-                        responses::definition_version.eq(version),
-                        responses::bairro.eq(&bairro),
-                        responses::current_page.eq(bookmark),
-                        responses::screened_out.eq(&saved.screened_out),
-                        responses::confirmed_checks.eq(&checks),
-                        responses::revision.eq(row.revision + 1),
-                        responses::updated_at.eq(at),
-                    ))
                     .execute(conn)
                     .await
                     .map_err(DbError::from)

@@ -18,6 +18,9 @@ pub struct Flow<'d> {
     def: &'d Definition,
     /// Per page, per question: visible.
     questions: Vec<Vec<bool>>,
+    /// Per question, in [`Definition::questions`] order: visible (the same flags as
+    /// `questions`, flat, for lookups by [`Definition::position`]).
+    asked: Vec<bool>,
     /// Per page: shown (visible, with a visible question, not after a screen-out).
     pages: Vec<bool>,
     /// Per page: not shown yet only because a condition reads a question still
@@ -27,68 +30,63 @@ pub struct Flow<'d> {
     screened: Option<(&'d ScreenOut, usize)>,
 }
 
-/// `expr` over the answers of the questions in `visible`: `None` when it reads one
-/// that is unanswered.
-fn eval(def: &Definition, expr: &Expr, answers: &Answers, visible: &[&str]) -> Option<bool> {
+/// `expr` over the answers of the questions flagged in `visible` (by
+/// [`Definition::position`]): `None` when it reads one that is unanswered.
+fn eval(def: &Definition, expr: &Expr, answers: &Answers, visible: &[bool]) -> Option<bool> {
     let find = |k: &str| def.question(k);
     let answer = |k: &str| -> Option<&AnswerValue> {
-        if visible.contains(&k) {
-            answers.get(k)
-        } else {
-            None
+        match def.position(k) {
+            Some(i) if visible.get(i).copied().unwrap_or(false) => answers.get(k),
+            _ => None,
         }
     };
     expr.eval(&find, &answer)
 }
 
-/// Whether `expr` holds over the answers of the questions in `visible`.
-fn holds(def: &Definition, expr: &Expr, answers: &Answers, visible: &[&str]) -> bool {
-    let find = |k: &str| def.question(k);
-    let answer = |k: &str| -> Option<&AnswerValue> {
-        if visible.contains(&k) {
-            answers.get(k)
-        } else {
-            None
-        }
-    };
-    expr.holds(&find, &answer)
+/// Whether `expr` holds over the answers of the questions flagged in `visible`.
+fn holds(def: &Definition, expr: &Expr, answers: &Answers, visible: &[bool]) -> bool {
+    eval(def, expr, answers, visible) == Some(true)
 }
 
 impl<'d> Flow<'d> {
     /// Walks the definition with `answers`.
     pub fn new(def: &'d Definition, answers: &Answers) -> Flow<'d> {
-        let mut visible: Vec<&str> = Vec::new();
+        let total = def.pages().iter().map(|p| p.questions.len()).sum();
+        let mut visible = vec![false; total];
+        let mut flat = 0;
         let mut questions = Vec::with_capacity(def.pages().len());
         let mut pages = Vec::with_capacity(def.pages().len());
         let mut undecided = Vec::with_capacity(def.pages().len());
         let mut screened = None;
         for (i, page) in def.pages().iter().enumerate() {
-            let unknown = |c: &Option<Condition>| {
-                c.as_ref()
-                    .is_some_and(|c| eval(def, &c.expr, answers, &visible).is_none())
+            // Each condition is evaluated once: unknown (it reads an unanswered question)
+            // and holding are both read off the one result.
+            let cond =
+                |c: &Option<Condition>| c.as_ref().map(|c| eval(def, &c.expr, answers, &visible));
+            let page_cond = if screened.is_none() {
+                cond(&page.show_if)
+            } else {
+                None
             };
-            let page_unknown = screened.is_none()
-                && (unknown(&page.show_if) || page.questions.iter().any(|q| unknown(&q.show_if)));
-            let page_on = screened.is_none()
-                && page
-                    .show_if
-                    .as_ref()
-                    .is_none_or(|c| holds(def, &c.expr, answers, &visible));
-            let shown: Vec<bool> = page
-                .questions
-                .iter()
-                .map(|q| {
-                    page_on
-                        && q.show_if
-                            .as_ref()
-                            .is_none_or(|c| holds(def, &c.expr, answers, &visible))
-                })
-                .collect();
-            for (q, on) in page.questions.iter().zip(&shown) {
-                if *on {
-                    visible.push(&q.key);
+            let page_on = screened.is_none() && page_cond.is_none_or(|r| r == Some(true));
+            let mut page_unknown = screened.is_none() && page_cond == Some(None);
+            let mut shown = Vec::with_capacity(page.questions.len());
+            for q in &page.questions {
+                let on = if screened.is_none() {
+                    let r = cond(&q.show_if);
+                    page_unknown |= r == Some(None);
+                    page_on && r.is_none_or(|r| r == Some(true))
+                } else {
+                    false
+                };
+                shown.push(on);
+            }
+            for (j, on) in shown.iter().enumerate() {
+                if let Some(v) = visible.get_mut(flat + j) {
+                    *v = *on;
                 }
             }
+            flat += shown.len();
             let page_shown = shown.iter().any(|s| *s);
             if page_shown {
                 let rules = page
@@ -112,6 +110,7 @@ impl<'d> Flow<'d> {
         Flow {
             def,
             questions,
+            asked: visible,
             pages,
             undecided,
             screened,
@@ -120,17 +119,15 @@ impl<'d> Flow<'d> {
 
     /// Whether the question with this key is asked.
     pub fn is_shown(&self, key: &str) -> bool {
-        self.def.pages().iter().zip(&self.questions).any(|(p, on)| {
-            p.questions
-                .iter()
-                .zip(on)
-                .any(|(q, on)| *on && q.key == key)
-        })
+        self.def
+            .position(key)
+            .and_then(|i| self.asked.get(i).copied())
+            .unwrap_or(false)
     }
 
     /// One flag per question of the definition, in its order: asked or not.
     pub fn asked_mask(&self) -> Vec<bool> {
-        self.questions.iter().flatten().copied().collect()
+        self.asked.clone()
     }
 
     /// Whether `q` is asked.
@@ -226,48 +223,29 @@ impl<'d> Flow<'d> {
     /// The checks of page `i` whose condition holds now.
     pub fn fired_checks(&self, i: usize, answers: &Answers) -> Vec<&'d Check> {
         match self.def.page(i) {
-            // The visible keys are gathered only for a shown page that has checks: every
-            // save asks this of every page (bench/findings.md, issue 18).
-            Some(p) if !p.checks.is_empty() && self.page_shown(i) => {
-                let visible = self.visible_keys();
-                self.fired_on(p, answers, &visible)
-            }
+            Some(p) if self.page_shown(i) => self.fired_on(p, answers),
             _ => Vec::new(),
         }
     }
 
     /// Keys of every check (any page) whose condition holds now.
     pub fn all_fired_checks(&self, answers: &Answers) -> Vec<&'d str> {
-        let with_checks: Vec<(usize, &'d Page)> = self
-            .def
+        self.def
             .pages()
             .iter()
             .enumerate()
             .filter(|(i, p)| !p.checks.is_empty() && self.page_shown(*i))
-            .collect();
-        if with_checks.is_empty() {
-            return Vec::new();
-        }
-        let visible = self.visible_keys();
-        with_checks
-            .into_iter()
-            .flat_map(|(_, p)| self.fired_on(p, answers, &visible))
+            .flat_map(|(_, p)| self.fired_on(p, answers))
             .map(|c| c.key.as_str())
             .collect()
     }
 
-    /// The checks of page `p` whose condition holds over the `visible` answers.
-    fn fired_on(&self, p: &'d Page, answers: &Answers, visible: &[&str]) -> Vec<&'d Check> {
+    /// The checks of page `p` whose condition holds over the answers of the questions
+    /// asked.
+    fn fired_on(&self, p: &'d Page, answers: &Answers) -> Vec<&'d Check> {
         p.checks
             .iter()
-            .filter(|c| holds(self.def, &c.when.expr, answers, visible))
-            .collect()
-    }
-
-    fn visible_keys(&self) -> Vec<&'d str> {
-        (0..self.pages.len())
-            .flat_map(|i| self.shown_questions(i))
-            .map(|q| q.key.as_str())
+            .filter(|c| holds(self.def, &c.when.expr, answers, &self.asked))
             .collect()
     }
 }
@@ -277,14 +255,19 @@ impl<'d> Flow<'d> {
 /// of an earlier answer that hides a question also deletes its answer.
 pub fn settle<'d>(def: &'d Definition, answers: &mut Answers) -> Flow<'d> {
     let flow = Flow::new(def, answers);
-    let hidden: Vec<String> = answers
-        .iter()
-        .map(|(k, _)| k)
-        .filter(|k| def.answer_owner(k).is_some_and(|q| !flow.is_shown(&q.key)))
-        .map(str::to_owned)
-        .collect();
-    for k in hidden {
-        answers.remove(&k);
+    // By question rather than by answer: few questions are hidden, and the answers a
+    // question owns ([`Definition::answer_owner`]) are its key and its "other" text,
+    // unless another question has that text's key.
+    for (q, asked) in def.questions().zip(&flow.asked) {
+        if *asked {
+            continue;
+        }
+        answers.remove(&q.key);
+        if let Some(other) = q.other_key()
+            && def.question(&other).is_none()
+        {
+            answers.remove(&other);
+        }
     }
     flow
 }

@@ -109,6 +109,21 @@ fn respondent_key(app: &AppState, user: i64) -> [u8; 32] {
     crate::crypto::hmac_sha256(&app.session_key, &[b"ordem-opcoes:", &user.to_be_bytes()])
 }
 
+/// [`respondent_key`] for page `index`, computed only when one of its questions shuffles
+/// its options: nothing else reads it, and the keyed hash is a measurable part of a page
+/// view. Other pages get a key of zeros that no option order reads.
+fn shuffle_key(app: &AppState, user: i64, index: usize) -> [u8; 32] {
+    let shuffles = app
+        .survey
+        .page(index)
+        .is_some_and(|p| p.questions.iter().any(|q| q.shuffle));
+    if shuffles {
+        respondent_key(app, user)
+    } else {
+        [0; 32]
+    }
+}
+
 /// Whether the page was opened from the review (`?voltar=revisao`). Only that exact
 /// value counts, and it is a flag: where it returns to is fixed here, so the parameter
 /// cannot send anyone elsewhere.
@@ -197,7 +212,8 @@ pub async fn show_page(
     }
     let app = state(depot).clone();
     let user = user_id(depot)?;
-    let (answers, by_quota) = stored(&app, user).await?;
+    let (row, viewed) = responses::for_user_viewing(&app.db, user, index).await?;
+    let (answers, by_quota) = answers_of(row.as_ref());
     if by_quota {
         see_other(res, "/survey/screened");
         return Ok(());
@@ -207,7 +223,10 @@ pub async fn show_page(
         see_other(res, &elsewhere(&flow, index));
         return Ok(());
     }
-    stamp(paradata::viewed(&app.db, user, index).await);
+    // Only the first view is stamped: a row already there would be left as it is.
+    if !viewed {
+        stamp(paradata::viewed(&app.db, user, index).await);
+    }
     let mut values = view::values_of(&answers);
     let mut restored = false;
     if let Some(token) = req
@@ -255,7 +274,7 @@ pub async fn show_page(
             flow: &flow,
             checks: &[],
             from_review: from_review(req),
-            respondent: respondent_key(&app, user),
+            respondent: shuffle_key(&app, user, index),
         },
     )));
     Ok(())
@@ -278,12 +297,12 @@ pub async fn save_page(
     let user = user_id(depot)?;
     let lang = super::lang_of(depot);
     let fields = form_pairs(req).await;
-    let (stored, by_quota) = stored(&app, user).await?;
-    if by_quota {
+    let snapshot = responses::snapshot(&app.db, user).await?;
+    if quota_ended(snapshot.row()) {
         see_other(res, "/survey/screened");
         return Ok(());
     }
-    let before = Flow::new(&app.survey, &stored);
+    let before = Flow::new(&app.survey, snapshot.answers());
     // A page this respondent is not shown (hidden, or after a screen-out) stores nothing.
     if !before.page_shown(index) {
         see_other(res, &elsewhere(&before, index));
@@ -310,7 +329,7 @@ pub async fn save_page(
                 flow: &before,
                 checks: &[],
                 from_review: returning,
-                respondent: respondent_key(&app, user),
+                respondent: shuffle_key(&app, user, index),
             };
             let page = render_page(depot, index, &values, &errors, unknown, false, &shown);
             refusals::unprocessable(res, page);
@@ -336,7 +355,7 @@ pub async fn save_page(
                 .filter(|k| already_shown.contains(k))
                 .collect();
             let total = app.survey.pages().len();
-            let saved = responses::save_page(
+            let mut saved = responses::save_page(
                 &app.db,
                 user,
                 &app.survey,
@@ -345,6 +364,7 @@ pub async fn save_page(
                 (index + 1).min(total),
                 &confirm,
                 app.placing(),
+                Some(snapshot),
             )
             .await?;
             if let Some((quota, cell)) = &saved.quota_full {
@@ -355,7 +375,10 @@ pub async fn save_page(
             }
             // Stamped after the save, so a refused save (a full quota cell) stamps nothing.
             stamp(paradata::saved(&app.db, user, index).await);
-            let after = Flow::new(&app.survey, &saved.answers);
+            let after = saved
+                .flow
+                .take()
+                .unwrap_or_else(|| Flow::new(&app.survey, &saved.answers));
             if saved.screened_out.is_some() {
                 see_other(res, "/survey/screened");
                 return Ok(());
@@ -384,7 +407,7 @@ pub async fn save_page(
                     flow: &after,
                     checks: &fired,
                     from_review: returning,
-                    respondent: respondent_key(&app, user),
+                    respondent: shuffle_key(&app, user, index),
                 };
                 let page = render_page(
                     depot,
@@ -511,10 +534,20 @@ pub async fn submit(depot: &mut Depot, res: &mut Response) -> Result<(), AppErro
 /// answers may be erased, and no page is theirs to fill any more).
 async fn stored(app: &AppState, user: i64) -> Result<(Answers, bool), AppError> {
     let row = responses::for_user(&app.db, user).await?;
-    let by_quota = row
-        .as_ref()
-        .is_some_and(|r| screened_by_quota(r.screened_out.as_deref()).is_some());
-    Ok((row.map(|r| r.answers()).unwrap_or_default(), by_quota))
+    Ok(answers_of(row.as_ref()))
+}
+
+/// [`stored`] of a row already read.
+fn answers_of(row: Option<&responses::Response>) -> (Answers, bool) {
+    (
+        row.map(responses::Response::answers).unwrap_or_default(),
+        quota_ended(row),
+    )
+}
+
+/// Whether a full quota cell screened this response out.
+fn quota_ended(row: Option<&responses::Response>) -> bool {
+    row.is_some_and(|r| screened_by_quota(r.screened_out.as_deref()).is_some())
 }
 
 /// The page again with its answers, refused (422): the edit would move a submitted
@@ -559,7 +592,7 @@ fn quota_refusal(
         flow,
         checks: &[],
         from_review: returning,
-        respondent: respondent_key(&app, user),
+        respondent: shuffle_key(&app, user, index),
     };
     render_page(depot, index, &values, &errors, false, false, &shown)
 }

@@ -481,6 +481,7 @@ async fn prepared(app: &TestApp, n: usize) -> Vec<Browser> {
                 page + 1,
                 &[],
                 app.state.placing(),
+                None,
             )
             .await
             .expect("save");

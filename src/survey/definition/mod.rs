@@ -18,6 +18,8 @@
 //! enums or `flatten` are avoided on purpose: serde buffers their content and
 //! the spans would be lost.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::columns;
@@ -480,6 +482,35 @@ pub struct Definition {
     /// About how long answering takes: the one number every page states.
     minutes: u32,
     pages: Vec<Page>,
+    /// Each question's key → its place, built with the pages: the flow looks questions
+    /// up by key many times per request, which would otherwise scan every page.
+    slots: HashMap<String, Slot>,
+}
+
+/// Where a question sits in a [`Definition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    /// Position in [`Definition::questions`] order.
+    flat: usize,
+    page: usize,
+    /// Position on its page.
+    place: usize,
+}
+
+/// The [`Definition::slots`] of these pages (keys are unique across pages: the parser
+/// refuses a repeated one).
+fn slots_of(pages: &[Page]) -> HashMap<String, Slot> {
+    let mut slots = HashMap::new();
+    let mut flat = 0;
+    for (page, p) in pages.iter().enumerate() {
+        for (place, q) in p.questions.iter().enumerate() {
+            slots
+                .entry(q.key.clone())
+                .or_insert(Slot { flat, page, place });
+            flat += 1;
+        }
+    }
+    slots
 }
 
 /// Why a questionnaire file was refused, with the 1-based line of the
@@ -597,14 +628,18 @@ impl Definition {
 
     /// The question with this key, on any page.
     pub fn question(&self, key: &str) -> Option<&Question> {
-        self.questions().find(|q| q.key == key)
+        let s = self.slots.get(key)?;
+        self.pages.get(s.page)?.questions.get(s.place)
+    }
+
+    /// Position of the question with this key in [`Definition::questions`] order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.slots.get(key).map(|s| s.flat)
     }
 
     /// Index of the page holding the question with this key.
     pub fn page_of(&self, key: &str) -> Option<usize> {
-        self.pages
-            .iter()
-            .position(|p| p.questions.iter().any(|q| q.key == key))
+        self.slots.get(key).map(|s| s.page)
     }
 
     /// The question whose answer is stored under `key`: the question with that key, or

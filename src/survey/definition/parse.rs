@@ -362,6 +362,7 @@ impl<'a> Builder<'a> {
             title,
             intro,
             minutes,
+            slots: super::slots_of(&pages),
             pages,
         })
     }
