@@ -2,7 +2,8 @@
 
 /// mimalloc instead of the C library's allocator. The shipped binary is static with musl,
 /// whose allocator is slow under many threads and maps and unmaps large blocks on every
-/// use, and a request allocates a few hundred times (bench/findings.md).
+/// use, and a request allocates a few hundred times (bench/findings.md). With mimalloc's
+/// `override` feature the C code linked in (SQLite above all) allocates through it too.
 ///
 /// Built with mimalloc's `no_thp` (Cargo.toml): otherwise it asks for transparent huge
 /// pages on its arenas, and each thread's first small allocation then makes a whole huge
