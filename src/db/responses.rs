@@ -304,6 +304,18 @@ pub async fn save_page<'d>(
                 {
                     return Ok(saved);
                 }
+                // One set of columns for both writes below (with and without quota places).
+                let set = (
+                    responses::answers.eq(&json),
+                    responses::definition_id.eq(def.id()),
+                    responses::definition_version.eq(version),
+                    responses::bairro.eq(&bairro),
+                    responses::current_page.eq(bookmark),
+                    responses::screened_out.eq(&saved.screened_out),
+                    responses::confirmed_checks.eq(&checks),
+                    responses::revision.eq(row.revision + 1),
+                    responses::updated_at.eq(at),
+                );
                 if row.submitted_at.is_some() && !placing.quotas.is_empty() {
                     // A screen-out now (an edited screener) gives every place back.
                     let wanted = if saved.screened_out.is_some() {
@@ -311,17 +323,6 @@ pub async fn save_page<'d>(
                     } else {
                         placing.wanted(&bairro, &saved.answers)
                     };
-                    let set = (
-                        responses::answers.eq(&json),
-                        responses::definition_id.eq(def.id()),
-                        responses::definition_version.eq(version),
-                        responses::bairro.eq(&bairro),
-                        responses::current_page.eq(bookmark),
-                        responses::screened_out.eq(&saved.screened_out),
-                        responses::confirmed_checks.eq(&checks),
-                        responses::revision.eq(row.revision + 1),
-                        responses::updated_at.eq(at),
-                    );
                     let outcome: Result<bool, TxError> = with_conn!(pool, |conn| {
                         Ok(conn
                             .transaction(async |conn| {
@@ -370,17 +371,7 @@ pub async fn save_page<'d>(
                                 .filter(responses::id.eq(row.id))
                                 .filter(responses::revision.eq(row.revision)),
                         )
-                        .set((
-                            responses::answers.eq(&json),
-                            responses::definition_id.eq(def.id()),
-                            responses::definition_version.eq(version),
-                            responses::bairro.eq(&bairro),
-                            responses::current_page.eq(bookmark),
-                            responses::screened_out.eq(&saved.screened_out),
-                            responses::confirmed_checks.eq(&checks),
-                            responses::revision.eq(row.revision + 1),
-                            responses::updated_at.eq(at),
-                        )),
+                        .set(set),
                     )
                     .execute(conn)
                     .await
