@@ -22,6 +22,10 @@
 # Redis); dumps in bench/raw/logic-cost/ for callgrind_annotate.
 #
 # usage: bench/logic-cost.sh OLD_BIN NEW_BIN [SECONDS=10] [ROUNDS=3]
+# OLD_DEFINITION=FILE / NEW_DEFINITION=FILE serve that questionnaire (survey.definition)
+# instead of the binary's embedded one, e.g. one binary against itself with a copy of its
+# questionnaire stripped of show_if, screen-outs, checks and shuffle: what the logic alone
+# costs on the same pages.
 # Build both as release without fat LTO, each in its own target dir:
 #   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 #     cargo build --release --locked
@@ -34,6 +38,7 @@ old=${1:?usage: bench/logic-cost.sh OLD_BIN NEW_BIN [SECONDS] [ROUNDS]}
 new=${2:?usage: bench/logic-cost.sh OLD_BIN NEW_BIN [SECONDS] [ROUNDS]}
 secs=${3:-10}
 rounds=${4:-3}
+OLD_DEFINITION=${OLD_DEFINITION:-}; NEW_DEFINITION=${NEW_DEFINITION:-}
 for b in "$old" "$new"; do
   [ -x "$b" ] || { echo "logic-cost: $b is not an executable" >&2; exit 2; }
 done
@@ -119,15 +124,17 @@ start() { # tag bin [wrapper...]
   mariadb -uroot -e "DROP DATABASE IF EXISTS pesquisa_bench18_$tag; CREATE DATABASE pesquisa_bench18_$tag"
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
   export PESQUISA_DATABASE__URL="mysql://root@127.0.0.1:3306/pesquisa_bench18_$tag"
+  local definition=$OLD_DEFINITION; [ "$tag" = new ] && definition=$NEW_DEFINITION
+  if [ -n "$definition" ]; then export PESQUISA_SURVEY__DEFINITION=$definition; else unset PESQUISA_SURVEY__DEFINITION; fi
   "$bin" migrate >/dev/null
   "$@" "$bin" serve 2>>"$raw/serve-$tag.log" & pid=$!
-  for _ in $(seq 1 600); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+  for _ in $(seq 1 3000); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
   set -- "$tag" "$bin"
   seq 1 64 | xargs -P4 -I{} bash -c "respondent bench{}-$1@exemplo.com.br" > "$work/sessions-$1"
   [ "$(wc -l < "$work/sessions-$1")" = 64 ] || { echo "logic-cost: $1: not every respondent was set up" >&2; exit 1; }
   cut -d' ' -f1,2 "$work/sessions-$1" > "$work/pairs-$1"
   read -r cookie _ spend < "$work/sessions-$1"
-  echo "$1: $("$2" --version 2>/dev/null), spend page /survey/$spend" | tee -a "$work/pages" >&2
+  echo "$1: $("$2" --version 2>/dev/null), spend page /survey/$spend${definition:+, questionnaire $definition}" | tee -a "$work/pages" >&2
 }
 
 # One load: name tag round want wrk-args... ; appends "tag name round cpu_us_per_req rps bad"
@@ -188,15 +195,17 @@ fi
 
 echo
 echo "$("$old" --version 2>/dev/null || echo old) vs $("$new" --version 2>/dev/null || echo new); wrk -t2 -c16, ${secs} s x $rounds rounds; load now $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-11s %14s %14s %8s %12s %12s %s\n' scenario "old CPU us/req" "new CPU us/req" "new/old" "old req/s" "new req/s" "unexpected statuses"
-for name in get-1 get-spend save-1 save-spend; do
-  o=$(awk -v n="$name" '$1=="old" && $2==n {print $4}' "$work/results" | median)
-  w=$(awk -v n="$name" '$1=="new" && $2==n {print $4}' "$work/results" | median)
-  orps=$(awk -v n="$name" '$1=="old" && $2==n {print $5}' "$work/results" | median)
-  nrps=$(awk -v n="$name" '$1=="new" && $2==n {print $5}' "$work/results" | median)
-  bad=$(awk -v n="$name" '$2==n {s+=$6} END{print s+0}' "$work/results")
-  printf '%-11s %14s %14s %8s %12s %12s %s\n' "$name" "$o" "$w" "$(awk -v a="$w" -v b="$o" 'BEGIN{printf "%.2f", a/b}')" "$orps" "$nrps" "$bad"
-done
+if [ -f "$work/results" ]; then
+  printf '%-11s %14s %14s %8s %12s %12s %s\n' scenario "old CPU us/req" "new CPU us/req" "new/old" "old req/s" "new req/s" "unexpected statuses"
+  for name in get-1 get-spend save-1 save-spend; do
+    o=$(awk -v n="$name" '$1=="old" && $2==n {print $4}' "$work/results" | median)
+    w=$(awk -v n="$name" '$1=="new" && $2==n {print $4}' "$work/results" | median)
+    orps=$(awk -v n="$name" '$1=="old" && $2==n {print $5}' "$work/results" | median)
+    nrps=$(awk -v n="$name" '$1=="new" && $2==n {print $5}' "$work/results" | median)
+    bad=$(awk -v n="$name" '$2==n {s+=$6} END{print s+0}' "$work/results")
+    printf '%-11s %14s %14s %8s %12s %12s %s\n' "$name" "$o" "$w" "$(awk -v a="$w" -v b="$o" 'BEGIN{printf "%.2f", a/b}')" "$orps" "$nrps" "$bad"
+  done
+fi
 if [ -f "$work/cg" ]; then
   printf '%-11s %14s %14s %8s %s\n' scenario "old Ir/req" "new Ir/req" "new/old" "requests old/new, unexpected"
   for name in get-1 get-spend save-1 save-spend; do
@@ -206,4 +215,4 @@ if [ -f "$work/cg" ]; then
   done
 fi
 sort -u "$work/pages"
-cp "$work/results" "$raw/results.txt"
+if [ -f "$work/results" ]; then cp "$work/results" "$raw/results.txt"; fi

@@ -15,6 +15,12 @@
 # 303, the CPU seconds the server (and the SMTP sink) spent per sign-up, and how many
 # messages the SMTP server received.
 #
+# With CALLGRIND=1 each mode instead runs the server under valgrind's callgrind with the
+# cheapest password hash (so argon2 does not drown the rest) and N sign-ups one at a time,
+# and prints the instructions per sign-up (the server's, all threads, the GET of the form
+# included; 2 s for the worker afterwards): a count that does not depend on the machine's
+# load, to split what a sign-up costs besides its hash. Dumps in bench/raw/signup-cost/.
+#
 # usage: bench/signup-mail.sh BIN [N=200] [P=4]
 #   MODES="no-smtp smtp smtp-down" (the default) picks and orders the modes.
 #   BEFORE_MAIL=1 bench/signup-mail.sh OLD_BIN: a binary from before issue 17 (no [mail]
@@ -78,6 +84,26 @@ per_signup() { # ticks-before ticks-after -> ms per counted sign-up
   echo "($2 - $1) * 1000 / $(getconf CLK_TCK) / $n" | bc -l | xargs printf '%.1f'
 }
 
+run_callgrind() { # mode
+  local raw=bench/raw/signup-cost out
+  mkdir -p "$raw"; out="$raw/callgrind.out.$(basename "$bin").$1"
+  PESQUISA_PASSWORDS__MEMORY_KIB=8 PESQUISA_PASSWORDS__ITERATIONS=1 PESQUISA_PASSWORDS__PARALLELISM=1 \
+    valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$bin" serve 2>"$work/serve-$1.log" & pid=$!
+  for _ in $(seq 1 3000); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
+  seq 1 8 | xargs -P1 -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
+  sleep 2
+  callgrind_control -z "$pid" >/dev/null
+  seq 1 "$n" | xargs -P1 -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
+  sleep 2
+  callgrind_control -d "$pid" >/dev/null
+  sleep 1
+  local dump ir; dump=$(ls -t "$out".* | head -1)
+  ir=$(awk '/^(summary|totals):/{print $2; exit}' "$dump")
+  printf '%-10s %s sign-ups, %s not 303, %s instructions per sign-up (%s)\n' "$1:" "$n" \
+    "$(awk '$1!=303' "$work/$1.txt" | wc -l)" "$(( ir / n ))" "$dump"
+  stop_server
+}
+
 run_mode() { # mode
   mariadb -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
@@ -90,6 +116,10 @@ run_mode() { # mode
     unset PESQUISA_MAIL__HOST PESQUISA_MAIL__PORT PESQUISA_MAIL__SECURITY
   fi
   "$bin" migrate >/dev/null
+  if [ -n "${CALLGRIND:-}" ]; then
+    run_callgrind "$1"
+    return
+  fi
   "$bin" serve 2>"$work/serve-$1.log" & pid=$!
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
   # Warm-up: a few sign-ups not counted.

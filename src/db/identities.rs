@@ -78,19 +78,22 @@ pub async fn touch(pool: &DbPool, provider: &str, subject: &str) -> Result<(), D
 
 /// Create an account (without a password: `password_hash` is empty), its consents and its
 /// link to the provider's subject in one transaction; returns the new id. A taken e-mail
-/// or subject fails with a unique violation and stores nothing.
+/// or subject fails with a unique violation and stores nothing. The account's duplicate
+/// fingerprints, keyed with `fingerprint_key`, go in the same transaction.
 pub async fn create_user(
     pool: &DbPool,
     user: &NewUser<'_>,
     document_ids: &[i64],
     provider: &str,
     subject: &str,
+    fingerprint_key: &[u8],
 ) -> Result<i64, DbError> {
     users::create_inner(
         pool,
         user,
         document_ids,
         users::Beside::Identity { provider, subject },
+        Some(fingerprint_key),
     )
     .await
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
+use super::prepared::Prepared;
 use super::schema::outbox;
 use super::{DbError, DbPool};
 use crate::with_conn;
@@ -80,8 +81,7 @@ impl NewMessage {
 /// Queue one message on its own.
 pub async fn enqueue(pool: &DbPool, msg: &NewMessage) -> Result<(), DbError> {
     with_conn!(pool, |conn| {
-        diesel::insert_into(outbox::table)
-            .values(msg)
+        Prepared(diesel::insert_into(outbox::table).values(msg))
             .execute(conn)
             .await?;
         Ok(())
@@ -132,10 +132,13 @@ pub struct Claimed {
 
 /// Claim up to `limit` due messages for `instance` until `until`, and return those won.
 ///
-/// Why one conditional UPDATE per row: only a row still unclaimed (or whose lease ran out)
-/// is updated, and the database serialises the two instances' UPDATEs of one row, so
-/// exactly one sees one affected row; the other sees none and skips it. MariaDB cannot
-/// UPDATE … LIMIT from a subquery on the same table, and SQLite has no UPDATE … LIMIT.
+/// The due rows' ids are read first (MariaDB cannot UPDATE … LIMIT from a subquery on the
+/// same table, and SQLite has no UPDATE … LIMIT), then one UPDATE claims those still due:
+/// the database serialises two instances' UPDATEs of a row, and the due condition is
+/// checked again on the row, so each row goes to exactly one of them. The rows won are
+/// those of the ids now claimed by `instance` (an instance drains one batch at a time, so
+/// none of them is an older claim of its own still held). One statement, one commit, for
+/// the whole batch.
 pub async fn claim_due(
     pool: &DbPool,
     instance: &str,
@@ -160,24 +163,25 @@ pub async fn claim_due(
             .limit(limit)
             .load(conn)
             .await?;
-        let mut won = Vec::new();
-        for id in candidates {
-            let claimed = diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(due))
-                .set((
-                    outbox::claimed_by.eq(instance),
-                    outbox::claimed_until.eq(until),
-                ))
-                .execute(conn)
-                .await?;
-            if claimed == 1 {
-                won.push(id);
-            }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
         }
-        if won.is_empty() {
+        let claimed = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq_any(&candidates))
+                .filter(due),
+        )
+        .set((
+            outbox::claimed_by.eq(instance),
+            outbox::claimed_until.eq(until),
+        ))
+        .execute(conn)
+        .await?;
+        if claimed == 0 {
             return Ok(Vec::new());
         }
         Ok(outbox::table
-            .filter(outbox::id.eq_any(&won))
+            .filter(outbox::id.eq_any(&candidates))
             .filter(outbox::claimed_by.eq(instance))
             .order(outbox::id.asc())
             .select(Claimed::as_select())
@@ -194,17 +198,19 @@ pub async fn mark_sent(
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     with_conn!(pool, |conn| {
-        let n = diesel::update(
-            outbox::table
-                .filter(outbox::id.eq(id))
-                .filter(outbox::claimed_by.eq(instance)),
+        let n = Prepared(
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq(id))
+                    .filter(outbox::claimed_by.eq(instance)),
+            )
+            .set((
+                outbox::sent_at.eq(Some(now)),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(None::<String>),
+            )),
         )
-        .set((
-            outbox::sent_at.eq(Some(now)),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::claimed_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
         .execute(conn)
         .await?;
         Ok(n == 1)
@@ -303,6 +309,18 @@ pub struct Counts {
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
+}
+
+/// How many messages are waiting (the worker's gauge; [`counts`] for the admin page).
+pub async fn queued(pool: &DbPool) -> Result<i64, DbError> {
+    crate::read_conn!(pool, |conn| {
+        Ok(outbox::table
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_null())
+            .count()
+            .get_result(conn)
+            .await?)
+    })
 }
 
 pub async fn counts(pool: &DbPool) -> Result<Counts, DbError> {

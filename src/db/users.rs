@@ -6,7 +6,10 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::email_tokens::NewToken;
 use super::outbox::NewMessage;
-use super::schema::{consents, email_tokens, outbox, user_identities, users};
+use super::prepared::Prepared;
+use super::schema::{
+    consents, email_tokens, outbox, respondent_fingerprints as fp, user_identities, users,
+};
 use super::{DbError, DbPool};
 use crate::{read_conn, with_conn};
 
@@ -90,20 +93,29 @@ pub async fn create(
     user: &NewUser<'_>,
     document_ids: &[i64],
 ) -> Result<i64, DbError> {
-    create_inner(pool, user, document_ids, Beside::Nothing).await
+    create_inner(pool, user, document_ids, Beside::Nothing, None).await
 }
 
 /// [`create`], with the verification token and its mail written in the same transaction:
 /// an account exists exactly when its verification mail is queued. `token.user_id` is
-/// filled in with the new id.
+/// filled in with the new id. The account's duplicate fingerprints, keyed with
+/// `fingerprint_key`, go in the same transaction too.
 pub async fn create_with_mail(
     pool: &DbPool,
     user: &NewUser<'_>,
     document_ids: &[i64],
     token: &NewToken,
     mail: &NewMessage,
+    fingerprint_key: &[u8],
 ) -> Result<i64, DbError> {
-    create_inner(pool, user, document_ids, Beside::Mail(token, mail)).await
+    create_inner(
+        pool,
+        user,
+        document_ids,
+        Beside::Mail(token, mail),
+        Some(fingerprint_key),
+    )
+    .await
 }
 
 /// What a new account's transaction writes beside the account and its consents.
@@ -119,20 +131,33 @@ pub(super) enum Beside<'a> {
     },
 }
 
-/// The one insert of a new account: the user row, its id read back, its consents and
-/// what goes `beside` it, in one transaction. A taken e-mail (or identity) fails with a
-/// unique violation and stores nothing.
+/// The one insert of a new account: the user row, its id read back, its consents, its
+/// duplicate fingerprints (with `fingerprint_key`; without, `serve`'s start-up backfill
+/// writes them) and what goes `beside` it, in one transaction. A taken e-mail (or
+/// identity) fails with a unique violation and stores nothing.
+///
+/// Every insert is [`Prepared`]: a sign-up would otherwise prepare and close each of its
+/// statements on MariaDB, two round trips apiece on the sign-up's path.
 pub(super) async fn create_inner(
     pool: &DbPool,
     user: &NewUser<'_>,
     document_ids: &[i64],
     beside: Beside<'_>,
+    fingerprint_key: Option<&[u8]>,
 ) -> Result<i64, DbError> {
     let accepted_at = user.created_at;
+    let fingerprints = fingerprint_key.map(|key| {
+        crate::quality::fingerprint::fingerprints(
+            key,
+            user.nome,
+            user.sobrenome,
+            user.bairro,
+            user.telefone,
+        )
+    });
     with_conn!(pool, |conn| {
         conn.transaction(async |conn| {
-            diesel::insert_into(users::table)
-                .values(user)
+            Prepared(diesel::insert_into(users::table).values(user))
                 .execute(conn)
                 .await?;
             // MariaDB has no RETURNING: read the id back by the unique e-mail.
@@ -151,10 +176,20 @@ pub(super) async fn create_inner(
                 .collect();
             // One statement per row: diesel-async's SQLite wrapper has no batch insert.
             for row in &rows {
-                diesel::insert_into(consents::table)
-                    .values(row)
+                Prepared(diesel::insert_into(consents::table).values(row))
                     .execute(conn)
                     .await?;
+            }
+            if let Some((phone, name)) = &fingerprints {
+                // REPLACE: SQLite may hand a deleted account's id out again.
+                Prepared(diesel::replace_into(fp::table).values((
+                    fp::user_id.eq(id),
+                    fp::phone.eq(phone),
+                    fp::name_bairro.eq(name),
+                    fp::updated_at.eq(accepted_at),
+                )))
+                .execute(conn)
+                .await?;
             }
             match beside {
                 Beside::Nothing => {}
@@ -163,12 +198,10 @@ pub(super) async fn create_inner(
                         user_id: id,
                         ..token.clone()
                     };
-                    diesel::insert_into(email_tokens::table)
-                        .values(&token)
+                    Prepared(diesel::insert_into(email_tokens::table).values(&token))
                         .execute(conn)
                         .await?;
-                    diesel::insert_into(outbox::table)
-                        .values(message)
+                    Prepared(diesel::insert_into(outbox::table).values(message))
                         .execute(conn)
                         .await?;
                 }

@@ -35,6 +35,10 @@ pub struct Options {
     pub give_up_after: Duration,
     /// Rows claimed at once.
     pub batch: i64,
+    /// How long the worker waits after a request woke it before claiming, so the messages
+    /// of a burst of sign-ups go out in one batch: one claim and its commit for all of
+    /// them instead of one per message, beside the sign-ups' own commits.
+    pub gather: Duration,
     /// How long sent and failed rows are kept (they hold addresses), and how often to
     /// remove older ones.
     pub keep_sent: Duration,
@@ -53,6 +57,7 @@ impl Default for Options {
             max_attempts: 12,
             give_up_after: Duration::from_secs(24 * 3600),
             batch: 20,
+            gather: Duration::from_millis(250),
             keep_sent: Duration::from_secs(3 * 24 * 3600),
             keep_failed: Duration::from_secs(14 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
@@ -119,6 +124,7 @@ impl Worker {
 
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let mut last_prune: Option<Instant> = None;
+        let mut last_count: Option<Instant> = None;
         loop {
             if *stopped.borrow() {
                 return;
@@ -128,12 +134,22 @@ impl Worker {
                 self.prune().await;
                 last_prune = Some(Instant::now());
             }
-            match outbox::counts(&self.db).await {
-                Ok(c) => self.metrics.mail_queued(c.queued),
-                Err(e) => tracing::debug!(error = %e, "mail: cannot count the outbox"),
+            // The gauge is refreshed once per poll interval, not after every wake: a
+            // burst of sign-ups wakes the worker once each, and the count is a query.
+            if last_count.is_none_or(|t| t.elapsed() >= self.options.poll) {
+                match outbox::queued(&self.db).await {
+                    Ok(n) => self.metrics.mail_queued(n),
+                    Err(e) => tracing::debug!(error = %e, "mail: cannot count the outbox"),
+                }
+                last_count = Some(Instant::now());
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.options.gather) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
                 _ = tokio::time::sleep(self.options.poll) => {}
                 _ = stopped.changed() => {}
             }

@@ -108,11 +108,19 @@ pub async fn register(
     // New address or taken, the answer is the same "check your e-mail" page: only the
     // address's owner learns, by mail, whether an account was made.
     let (token, mail) = super::verify::verification(&app, lang, 0, email.as_str());
-    match users::create_with_mail(&app.db, &new_user, &accepted, &token, &mail).await {
+    let created = users::create_with_mail(
+        &app.db,
+        &new_user,
+        &accepted,
+        &token,
+        &mail,
+        &app.session_key,
+    )
+    .await;
+    match created {
         Ok(id) => {
             app.mail_queued();
             tracing::info!(user_id = id, "account created");
-            app.refresh_fingerprints(id).await;
             // Counted, not checked: the first mail always goes; resends share the hour.
             let _ = super::verify::may_send_verification(&app, id).await?;
         }

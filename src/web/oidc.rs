@@ -361,12 +361,19 @@ pub async fn complete(
     let accepted = sign_up::accepted(&documents, &v);
     // No password: the password log-in never accepts an empty hash.
     let new_user = sign_up::new_respondent(&who.email, "", &person, users::now());
-    match identities::create_user(&app.db, &new_user, &accepted, &who.provider, &who.subject).await
-    {
+    let created = identities::create_user(
+        &app.db,
+        &new_user,
+        &accepted,
+        &who.provider,
+        &who.subject,
+        &app.session_key,
+    )
+    .await;
+    match created {
         Ok(id) => {
             app.kv.delete(&key).await?;
             tracing::info!(user_id = id, provider = %who.provider, "account created");
-            app.refresh_fingerprints(id).await;
             audit::record(
                 &app.db,
                 Some(id),

@@ -230,6 +230,34 @@ async fn two_workers_on_one_database_send_each_message_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn one_claim_takes_a_batch_and_a_second_instance_gets_only_the_rest() {
+    for backend in ALL_BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        for i in 0..5 {
+            queue(&app.state, &format!("batch{i}@example.com")).await;
+        }
+        let now = pesquisa::db::users::now();
+        let until = now + chrono::Duration::seconds(60);
+        let first = outbox::claim_due(&app.state.db, "instance-a", now, until, 3)
+            .await
+            .expect("claim a");
+        assert_eq!(first.len(), 3, "{backend:?}: the batch, oldest first");
+        let second = outbox::claim_due(&app.state.db, "instance-b", now, until, 10)
+            .await
+            .expect("claim b");
+        assert_eq!(second.len(), 2, "{backend:?}: only what a did not hold");
+        let mut ids: Vec<i64> = first.iter().chain(&second).map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "{backend:?}: no row claimed twice");
+        let third = outbox::claim_due(&app.state.db, "instance-a", now, until, 10)
+            .await
+            .expect("claim again");
+        assert!(third.is_empty(), "{backend:?}: every lease still holds");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dead_workers_claim_is_taken_over_after_its_lease() {
     for backend in ALL_BACKENDS {
         let sink = SmtpSink::start();

@@ -207,6 +207,13 @@ async fn count(db: &DbPool, table: &str) -> i64 {
     let n: Result<i64, DbError> = async {
         match table {
             "users" => with_conn!(db, |conn| Ok(users::table.count().get_result(conn).await?)),
+            "respondent_fingerprints" => with_conn!(db, |conn| Ok(
+                pesquisa::db::schema::respondent_fingerprints::table
+                    .filter(pesquisa::db::schema::respondent_fingerprints::phone.is_not_null())
+                    .count()
+                    .get_result(conn)
+                    .await?
+            )),
             _ => with_conn!(db, |conn| Ok(user_identities::table
                 .count()
                 .get_result(conn)
@@ -332,6 +339,11 @@ async fn a_new_person_signs_up_through_the_provider_then_answers() {
             .await
             .expect("consents");
         assert!(consents.len() >= 2, "terms and privacy accepted");
+        assert_eq!(
+            count(app.db(), "respondent_fingerprints").await,
+            1,
+            "the new account's duplicate fingerprints, written with it"
+        );
         let survey = b.get(&app.service, "/survey").await;
         assert!(
             survey.status == 200 || survey.status == 303,
