@@ -98,9 +98,11 @@ pub struct Judging {
     timed: Vec<(i64, f64)>,
     /// The flags judged so far (confirmed checks, straight-lining).
     flags: HashMap<i64, FlagSet>,
-    /// Completed responses with a fingerprint: id, submission, phone and name ones.
-    fingerprinted: Vec<(i64, NaiveDateTime, Option<String>, Option<String>)>,
+    fingerprinted: Vec<Fingerprinted>,
 }
+
+/// A completed response with a fingerprint: id, submission, phone and name ones.
+type Fingerprinted = (i64, NaiveDateTime, Option<String>, Option<String>);
 
 impl Judging {
     /// One response; only completed ones are kept ([`Candidate::is_complete`]).
@@ -160,13 +162,12 @@ impl Judging {
                 }
             }
         }
-        let keyed =
-            |key: fn(&(i64, NaiveDateTime, Option<String>, Option<String>)) -> Option<&str>| {
-                fingerprinted
-                    .iter()
-                    .filter_map(|f| Some((key(f)?, f.1, f.0)))
-                    .collect::<Vec<_>>()
-            };
+        let keyed = |key: fn(&Fingerprinted) -> Option<&str>| {
+            fingerprinted
+                .iter()
+                .filter_map(|f| Some((key(f)?, f.1, f.0)))
+                .collect::<Vec<_>>()
+        };
         let mut dups = Vec::new();
         if params.duplicate_phone {
             dups.extend(duplicates::later_ones(&keyed(|f| f.2.as_deref())));

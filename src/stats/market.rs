@@ -117,8 +117,9 @@ impl Sample {
         let spend = spend.map_or(Row::NONE, |b| {
             let key = (b.lower.map(f64::to_bits), b.upper.map(f64::to_bits));
             *self.band_index.entry(key).or_insert_with(|| {
+                let i = self.bands.len() as u32;
                 self.bands.push(b);
-                self.bands.len() as u32 - 1
+                i
             })
         });
         let bairro = bairro.map_or(Row::NONE, |name| match self.bairro_index.get(name) {
@@ -663,12 +664,15 @@ pub fn estimate_sample(
     let (mut no_class, mut no_bairro) = (0usize, 0usize);
     for (r, _) in valued() {
         match r.income_class {
-            Some(c) => *by_class.entry(c).or_default() += 1,
+            Some(c) => {
+                let n = by_class.entry(c).or_default();
+                *n = n.saturating_add(1);
+            }
             None => no_class = no_class.saturating_add(1),
         }
         match sample.bairro(r) {
             Some(b) => match by_bairro.get_mut(b) {
-                Some(n) => *n += 1,
+                Some(n) => *n = n.saturating_add(1),
                 None => {
                     by_bairro.insert(b.to_string(), 1);
                 }

@@ -218,7 +218,7 @@ impl Grouped {
     fn of(base: Option<&[f64]>, margins: &[Margin]) -> Grouped {
         let n = margins.first().map_or(0, |m| m.codes.len());
         let mut index: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut key: Vec<u32> = Vec::with_capacity(margins.len() + 2);
+        let mut key: Vec<u32> = Vec::with_capacity(margins.len().saturating_add(2));
         let mut codes: Vec<Vec<u32>> = vec![Vec::new(); margins.len()];
         let mut cell_base = Vec::new();
         let mut members = Vec::with_capacity(n);
