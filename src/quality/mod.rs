@@ -89,8 +89,9 @@ pub fn flag_all(params: &Params, candidates: &[Candidate]) -> HashMap<i64, FlagS
 
 /// The rules' inputs gathered one response at a time and kept compactly: a completed
 /// response leaves its id and duration (16 bytes), its flags if it already has one, and
-/// its submission time and fingerprints only when it has a fingerprint that another
-/// account shares. [`Judging::finish`] then applies the rules that compare responses.
+/// its submission time and fingerprints only when it has a fingerprint (the loader gives
+/// only those another account shares). [`Judging::finish`] then applies the rules that
+/// compare responses.
 #[derive(Debug, Clone, Default)]
 pub struct Judging {
     completed: usize,
