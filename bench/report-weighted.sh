@@ -6,7 +6,8 @@
 # --illustrative` stores margins for its bairros, then `pesquisa report --format json`
 # runs RUNS times under /usr/bin/time -v. Prints each wall time and peak RSS, and the
 # median. Target: under 3 s at 200,000 responses in a release build, memory flat (the
-# peak RSS does not grow with the responses beyond the per-response market inputs).
+# peak RSS does not grow with the responses beyond a few bytes per response; compare the
+# peaks at 50,000 and 200,000, bench/findings.md session 16).
 #
 # usage: bench/report-weighted.sh [BIN] [N=200000] [RUNS=5]
 #   BIN defaults to a release build made here (nice cargo build --release).

@@ -20,13 +20,13 @@
 //! Weights come out with mean 1 over the weighted respondents (they sum to their count),
 //! the usual scale of an analysis weight; totals come from the census counts directly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::{ADULT_BANDS, Margins};
 use crate::i18n::Lang;
-use crate::stats::raking::{Margin, RakeError, RakeOptions, Raked, Targets, rake};
+use crate::stats::raking::{Margin, RakeError, RakeOptions, Raked, Targets, rake_cells};
 
 /// Why raking failed, in `lang`'s words, for the report's warning and the codebook.
 pub fn failure_text(e: &RakeError, lang: Lang) -> String {
@@ -183,7 +183,8 @@ pub struct LeftOut {
 /// The result of weighting.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Weighting {
-    /// One per input unit: `None` for a respondent outside the census bairros.
+    /// One per input unit ([`weight`]) or per cell ([`weight_cells`]): `None` for a
+    /// respondent outside the census bairros.
     #[serde(skip)]
     pub weights: Vec<Option<f64>>,
     pub margins: Vec<MarginKind>,
@@ -200,7 +201,7 @@ pub struct Weighting {
     pub raked: Raked,
 }
 
-/// Categories, each unit's code and the census totals of one margin.
+/// Categories, each cell's code and the census totals of one margin.
 struct Draft {
     name: &'static str,
     categories: Vec<String>,
@@ -228,13 +229,14 @@ impl Draft {
     }
 
     /// The margin for raking: empty categories dropped (census ones listed), census
-    /// shares scaled to what the not-informed category leaves.
-    fn finish(self, left_out: &mut Vec<LeftOut>) -> Option<Margin> {
-        let n = self.codes.len();
-        let mut counts = vec![0usize; self.categories.len()];
-        for &c in &self.codes {
+    /// shares scaled to what the not-informed category leaves. `sizes`: the responses
+    /// of each cell.
+    fn finish(self, sizes: &[u64], left_out: &mut Vec<LeftOut>) -> Option<Margin> {
+        let n: u64 = sizes.iter().sum();
+        let mut counts = vec![0u64; self.categories.len()];
+        for (&c, &k) in self.codes.iter().zip(sizes) {
             if let Some(x) = counts.get_mut(c as usize) {
-                *x += 1;
+                *x += k;
             }
         }
         let census_total: f64 = self.census.iter().sum();
@@ -295,27 +297,82 @@ impl Draft {
     }
 }
 
-/// Rakes `units` to the census margins `kinds`. See the module doc for the rules.
+/// Rakes `units` to the census margins `kinds`, one weight per unit. See the module doc
+/// for the rules.
+///
+/// Units of one bairro, sex category and age band fall in the same category of every
+/// margin, so they are weighed as one cell ([`weight_cells`]) and get its weight.
 pub fn weight(
     census: &Margins,
     units: &[Unit<'_>],
     kinds: &[MarginKind],
     options: &RakeOptions,
 ) -> Result<Weighting, RakeError> {
-    let inside: Vec<usize> = (0..units.len())
-        .filter(|i| {
-            units
-                .get(*i)
-                .is_some_and(|u| census.bairros.contains_key(u.bairro))
+    let mut index: HashMap<(&str, Option<&str>, Option<&str>), u32> = HashMap::new();
+    let mut cells: Vec<Unit<'_>> = Vec::new();
+    let members: Vec<u32> = units
+        .iter()
+        .map(|u| {
+            let key = (u.bairro, sex_of(u), u.idade.and_then(age_band));
+            *index.entry(key).or_insert_with(|| {
+                cells.push(*u);
+                cells.len() as u32 - 1
+            })
         })
         .collect();
-    let sample: Vec<&Unit<'_>> = inside.iter().filter_map(|i| units.get(*i)).collect();
+    let mut w = weight_cells(census, &cells, &members, kinds, options)?;
+    w.weights = members
+        .iter()
+        .map(|c| w.weights.get(*c as usize).copied().flatten())
+        .collect();
+    Ok(w)
+}
+
+/// Rakes responses grouped in cells to the census margins `kinds`: `cells` holds one
+/// unit standing for each cell (any of its responses: they share bairro, sex category
+/// and age band), `members` each response's cell in the responses' order. The weights
+/// of [`Weighting::weights`] are then one per cell, the same as [`weight`] gives each of
+/// the cell's responses; the counts are of responses.
+pub fn weight_cells(
+    census: &Margins,
+    cells: &[Unit<'_>],
+    members: &[u32],
+    kinds: &[MarginKind],
+    options: &RakeOptions,
+) -> Result<Weighting, RakeError> {
+    // The cells in the census bairros, numbered among themselves, and their responses.
+    let mut inside: Vec<Option<u32>> = Vec::with_capacity(cells.len());
+    let mut sample: Vec<&Unit<'_>> = Vec::new();
+    for u in cells {
+        let within = census.bairros.contains_key(u.bairro);
+        inside.push(within.then_some(sample.len() as u32));
+        if within {
+            sample.push(u);
+        }
+    }
+    let sample_members: Vec<u32> = members
+        .iter()
+        .filter_map(|c| inside.get(*c as usize).copied().flatten())
+        .collect();
+    let mut sizes = vec![0u64; sample.len()];
+    for &c in &sample_members {
+        if let Some(k) = sizes.get_mut(c as usize) {
+            *k += 1;
+        }
+    }
+    let occupied = || {
+        sample
+            .iter()
+            .zip(&sizes)
+            .filter(|(_, k)| **k > 0)
+            .map(|(u, k)| (*u, *k))
+    };
     let mut left_out = Vec::new();
     // Bairros with respondents: the population the weights stand for.
     let answered: Vec<&String> = census
         .bairros
         .keys()
-        .filter(|b| sample.iter().any(|u| u.bairro == b.as_str()))
+        .filter(|b| occupied().any(|(u, _)| u.bairro == b.as_str()))
         .collect();
     let adults = |sex: Option<&str>, band: Option<&str>| -> f64 {
         answered
@@ -410,27 +467,30 @@ pub fn weight(
         };
         drafts.push(d);
     }
-    let sex_not_informed = sample.iter().filter(|u| sex_of(u).is_none()).count();
-    let age_not_informed = sample
-        .iter()
-        .filter(|u| u.idade.and_then(age_band).is_none())
-        .count();
+    let count = |f: &dyn Fn(&Unit<'_>) -> bool| -> usize {
+        occupied()
+            .filter(|(u, _)| f(u))
+            .map(|(_, k)| k as usize)
+            .sum()
+    };
+    let sex_not_informed = count(&|u| sex_of(u).is_none());
+    let age_not_informed = count(&|u| u.idade.and_then(age_band).is_none());
     let margins: Vec<Margin> = drafts
         .into_iter()
-        .filter_map(|d| d.finish(&mut left_out))
+        .filter_map(|d| d.finish(&sizes, &mut left_out))
         .collect();
-    let raked = rake(None, &margins, options)?;
-    let mut weights = vec![None; units.len()];
-    for (i, w) in inside.iter().zip(&raked.weights) {
-        if let Some(slot) = weights.get_mut(*i) {
-            *slot = Some(*w);
-        }
-    }
+    let mut raked = rake_cells(None, &margins, &sample_members, options)?;
+    let weights = inside
+        .iter()
+        .map(|i| i.and_then(|i| raked.weights.get(i as usize).copied()))
+        .collect();
+    // Per cell of the sample, and given as `weights`.
+    raked.weights = Vec::new();
     Ok(Weighting {
         weights,
         margins: kinds.to_vec(),
-        weighted: sample.len(),
-        outside: units.len().saturating_sub(sample.len()),
+        weighted: sample_members.len(),
+        outside: members.len().saturating_sub(sample_members.len()),
         sex_not_informed,
         age_not_informed,
         left_out,

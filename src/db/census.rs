@@ -14,7 +14,7 @@ use super::batches::{BATCH_SIZE, Batches, Filters};
 use super::responses::Response;
 use super::schema::{census_adults, census_households, census_import};
 use super::{DbError, DbPool};
-use crate::census::weighting::{Unit, WeightPlan, Weighting, failure_text, weight};
+use crate::census::weighting::{Unit, WeightPlan, Weighting, failure_text, weight, weight_cells};
 use crate::census::{BairroMargins, Margins};
 use crate::i18n::Lang;
 use crate::survey::{AnswerValue, Definition, Role};
@@ -276,27 +276,55 @@ pub async fn weights(
 }
 
 /// Rakes `units`, read by the caller, to the stored margins of `plan`. `ids` are the
-/// units' response ids for [`CensusWeights::Raked`]'s `by_id`; a caller that keeps its
-/// own order of the units (the report) passes none and reads `weighting.weights`.
+/// units' response ids for [`CensusWeights::Raked`]'s `by_id`.
 pub fn rake_units(
     stored: Stored,
     units: &[Unit<'_>],
     ids: &[i64],
     plan: &WeightPlan,
 ) -> CensusWeights {
-    match weight(&stored.margins, units, &plan.margins, &plan.options) {
-        Ok(weighting) => {
-            let by_id = ids
-                .iter()
-                .zip(&weighting.weights)
-                .filter_map(|(id, w)| w.map(|w| (*id, w)))
-                .collect();
-            CensusWeights::Raked {
-                stored,
-                weighting: Box::new(weighting),
-                by_id,
-            }
-        }
+    let result = weight(&stored.margins, units, &plan.margins, &plan.options);
+    let by_id = match &result {
+        Ok(w) => ids
+            .iter()
+            .zip(&w.weights)
+            .filter_map(|(id, w)| w.map(|w| (*id, w)))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
+    census_weights(stored, result, by_id)
+}
+
+/// Rakes responses the caller grouped in cells (see [`weight_cells`]): the weights of
+/// [`CensusWeights::Raked`] are then one per cell, and `by_id` is empty (the report keeps
+/// its own order of the responses).
+pub fn rake_cells(
+    stored: Stored,
+    cells: &[Unit<'_>],
+    members: &[u32],
+    plan: &WeightPlan,
+) -> CensusWeights {
+    let result = weight_cells(
+        &stored.margins,
+        cells,
+        members,
+        &plan.margins,
+        &plan.options,
+    );
+    census_weights(stored, result, HashMap::new())
+}
+
+fn census_weights(
+    stored: Stored,
+    result: Result<Weighting, crate::stats::RakeError>,
+    by_id: HashMap<i64, f64>,
+) -> CensusWeights {
+    match result {
+        Ok(weighting) => CensusWeights::Raked {
+            stored,
+            weighting: Box::new(weighting),
+            by_id,
+        },
         Err(e) => CensusWeights::Failed {
             stored,
             reason: failure_text(&e, Lang::En),

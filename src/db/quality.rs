@@ -17,7 +17,7 @@ use super::schema::{page_visits, respondent_fingerprints as fp, responses, users
 use super::{DbError, DbPool};
 use crate::accounts::Role;
 use crate::quality::straightline::straight_lined;
-use crate::quality::{Candidate, Flag, FlagSet, FlowCount, Params, SampleFlow, flag_all};
+use crate::quality::{Candidate, Flag, FlagSet, FlowCount, Judging, Params, SampleFlow};
 use crate::read_conn;
 use crate::survey::definition::previous_versions;
 use crate::survey::{Answers, Definition, QuestionKind};
@@ -94,13 +94,12 @@ const FINGERPRINT_CHUNK: usize = 500;
 /// one row per response of the study.
 const INPUTS_PAGE: i64 = 5_000;
 
-/// What the rules read of every response but the answers: the completed responses as
-/// [`Candidate`]s (without `straight_lined`: only completed responses are flagged), the
-/// other responses already counted into the sample flow, and the number of respondent
-/// accounts.
+/// What the rules read of every response but the answers: the completed responses
+/// gathered for judging (only completed responses are flagged), the other responses
+/// already counted into the sample flow, and the number of respondent accounts.
 struct Inputs {
     signed_up: i64,
-    candidates: Vec<Candidate>,
+    candidates: Judging,
     /// Started, screened-out and unfinished responses; the completed ones are added with
     /// their flags once these are known.
     others: FlowCount,
@@ -177,10 +176,15 @@ async fn shared_fingerprints(
 }
 
 /// Reads [`Inputs`] a page of responses at a time, each page with the first page view
-/// of its completed respondents (paradata).
-async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> {
+/// of its completed respondents (paradata). `straight`: the straight-lined responses,
+/// when the caller knows them.
+async fn read_inputs(
+    pool: &DbPool,
+    params: &Params,
+    straight: &HashSet<i64>,
+) -> Result<Inputs, DbError> {
     let (signed_up, shared) = shared_fingerprints(pool, params).await?;
-    let mut candidates = Vec::new();
+    let mut candidates = Judging::default();
     let mut others = FlowCount::default();
     let mut after = 0i64;
     loop {
@@ -232,7 +236,7 @@ async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> 
                 others.add(screened_out.as_deref(), false, FlagSet::default());
                 continue;
             }
-            candidates.push(Candidate {
+            candidates.add(&Candidate {
                 response_id: id,
                 submitted_at,
                 screened_out: false,
@@ -240,7 +244,7 @@ async fn read_inputs(pool: &DbPool, params: &Params) -> Result<Inputs, DbError> 
                 confirmed_check,
                 phone_fp: user.and_then(|u| shared.phones.get(&u).cloned()),
                 name_bairro_fp: user.and_then(|u| shared.names.get(&u).cloned()),
-                straight_lined: false,
+                straight_lined: straight.contains(&id),
             });
         }
         if !more {
@@ -306,22 +310,20 @@ pub async fn assess(
     params: &Params,
     exclude_flagged: bool,
 ) -> Result<Assessment, DbError> {
+    let straight = straight_lined_ids(pool, &GridJudge::new(def, params)).await?;
     let Inputs {
         signed_up,
-        mut candidates,
+        candidates,
         others: mut flow,
-    } = read_inputs(pool, params).await?;
-    let straight = straight_lined_ids(pool, &GridJudge::new(def, params)).await?;
-    for c in &mut candidates {
-        c.straight_lined = straight.contains(&c.response_id);
+    } = read_inputs(pool, params, &straight).await?;
+    let completed = candidates.completed();
+    let flags = candidates.finish(params);
+    // Every completed response into the flow: the flagged ones with their flags.
+    for f in flags.values() {
+        flow.add(None, true, *f);
     }
-    let flags = flag_all(params, &candidates);
-    for c in &candidates {
-        flow.add(
-            None,
-            true,
-            flags.get(&c.response_id).copied().unwrap_or_default(),
-        );
+    for _ in flags.len()..completed {
+        flow.add(None, true, FlagSet::default());
     }
     Ok(Assessment {
         flags,
@@ -362,10 +364,10 @@ pub async fn prejudge(
     def: &Definition,
     params: &Params,
 ) -> Result<Prejudged, DbError> {
-    let inputs = read_inputs(pool, params).await?;
+    let inputs = read_inputs(pool, params, &HashSet::new()).await?;
     Ok(Prejudged {
         signed_up: inputs.signed_up,
-        flags: flag_all(params, &inputs.candidates),
+        flags: inputs.candidates.finish(params),
         grids: GridJudge::new(def, params),
     })
 }

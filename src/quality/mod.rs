@@ -80,51 +80,107 @@ impl Candidate {
 /// The flags of every completed response that has at least one (clean and incomplete
 /// responses are absent).
 pub fn flag_all(params: &Params, candidates: &[Candidate]) -> HashMap<i64, FlagSet> {
-    let mut out: HashMap<i64, FlagSet> = HashMap::new();
-    let complete: Vec<&Candidate> = candidates.iter().filter(|c| c.is_complete()).collect();
-    let durations: Vec<f64> = complete.iter().filter_map(|c| c.duration_secs()).collect();
-    if let Some(limit) = speed::threshold(
-        &durations,
-        params.speeder_fraction,
-        params.speeder_min_responses,
-    ) {
-        for c in &complete {
-            if c.duration_secs().is_some_and(|d| d < limit) {
-                out.entry(c.response_id).or_default().insert(Flag::Rapido);
-            }
-        }
+    let mut judging = Judging::default();
+    for c in candidates {
+        judging.add(c);
     }
-    for c in &complete {
+    judging.finish(params)
+}
+
+/// The rules' inputs gathered one response at a time and kept compactly: a completed
+/// response leaves its id and duration (16 bytes), its flags if it already has one, and
+/// its submission time and fingerprints only when it has a fingerprint (the loader gives
+/// only those another account shares). [`Judging::finish`] then applies the rules that
+/// compare responses.
+#[derive(Debug, Clone, Default)]
+pub struct Judging {
+    completed: usize,
+    /// Completed responses with a known duration: id and seconds.
+    timed: Vec<(i64, f64)>,
+    /// The flags judged so far (confirmed checks, straight-lining).
+    flags: HashMap<i64, FlagSet>,
+    fingerprinted: Vec<Fingerprinted>,
+}
+
+/// A completed response with a fingerprint: id, submission, phone and name ones.
+type Fingerprinted = (i64, NaiveDateTime, Option<String>, Option<String>);
+
+impl Judging {
+    /// One response; only completed ones are kept ([`Candidate::is_complete`]).
+    pub fn add(&mut self, c: &Candidate) {
+        let Some(submitted_at) = c.submitted_at.filter(|_| c.is_complete()) else {
+            return;
+        };
+        self.completed += 1;
+        if let Some(d) = c.duration_secs() {
+            self.timed.push((c.response_id, d));
+        }
         if c.confirmed_check {
-            out.entry(c.response_id)
+            self.flags
+                .entry(c.response_id)
                 .or_default()
                 .insert(Flag::Inconsistente);
         }
         if c.straight_lined {
-            out.entry(c.response_id)
+            self.flags
+                .entry(c.response_id)
                 .or_default()
                 .insert(Flag::LinhaReta);
         }
+        if c.phone_fp.is_some() || c.name_bairro_fp.is_some() {
+            self.fingerprinted.push((
+                c.response_id,
+                submitted_at,
+                c.phone_fp.clone(),
+                c.name_bairro_fp.clone(),
+            ));
+        }
     }
-    let keyed = |key: fn(&Candidate) -> Option<&str>| {
-        complete
-            .iter()
-            .filter_map(|c| Some((key(c)?, c.submitted_at?, c.response_id)))
-            .collect::<Vec<_>>()
-    };
-    let mut dups = Vec::new();
-    if params.duplicate_phone {
-        dups.extend(duplicates::later_ones(&keyed(|c| c.phone_fp.as_deref())));
+
+    /// Completed responses added.
+    pub fn completed(&self) -> usize {
+        self.completed
     }
-    if params.duplicate_name_bairro {
-        dups.extend(duplicates::later_ones(&keyed(|c| {
-            c.name_bairro_fp.as_deref()
-        })));
+
+    /// The flags of every completed response that has at least one.
+    pub fn finish(self, params: &Params) -> HashMap<i64, FlagSet> {
+        let Judging {
+            mut timed,
+            mut flags,
+            fingerprinted,
+            ..
+        } = self;
+        // As speed::threshold, with the median found in place (durations are finite).
+        let limit = if timed.len() < params.speeder_min_responses.max(1) {
+            None
+        } else {
+            speed::median_by(&mut timed, |t| t.1).map(|m| m * params.speeder_fraction)
+        };
+        if let Some(limit) = limit {
+            for (id, d) in &timed {
+                if *d < limit {
+                    flags.entry(*id).or_default().insert(Flag::Rapido);
+                }
+            }
+        }
+        let keyed = |key: fn(&Fingerprinted) -> Option<&str>| {
+            fingerprinted
+                .iter()
+                .filter_map(|f| Some((key(f)?, f.1, f.0)))
+                .collect::<Vec<_>>()
+        };
+        let mut dups = Vec::new();
+        if params.duplicate_phone {
+            dups.extend(duplicates::later_ones(&keyed(|f| f.2.as_deref())));
+        }
+        if params.duplicate_name_bairro {
+            dups.extend(duplicates::later_ones(&keyed(|f| f.3.as_deref())));
+        }
+        for id in dups {
+            flags.entry(id).or_default().insert(Flag::Duplicado);
+        }
+        flags
     }
-    for id in dups {
-        out.entry(id).or_default().insert(Flag::Duplicado);
-    }
-    out
 }
 
 /// The sample flow of the report and the dashboard: how the people who signed up become

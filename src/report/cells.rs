@@ -51,6 +51,7 @@ impl Cells {
         id
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.cells.len()
     }
@@ -63,21 +64,18 @@ impl Cells {
             .map_or("", String::as_str)
     }
 
-    /// One raking unit per response, given each response's cell.
-    pub(crate) fn units(&self, members: &[u32]) -> Vec<Unit<'_>> {
-        members
+    /// One raking unit per cell, standing for every response of the cell.
+    pub(crate) fn units(&self) -> Vec<Unit<'_>> {
+        self.cells
             .iter()
-            .map(|c| {
-                let (b, sex, age) = self.cells.get(*c as usize).copied().unwrap_or((0, 2, None));
-                Unit {
-                    bairro: self.bairro_names.get(b as usize).map_or("", String::as_str),
-                    sexo: match sex {
-                        0 => Some("feminino"),
-                        1 => Some("masculino"),
-                        _ => None,
-                    },
-                    idade: age,
-                }
+            .map(|&(b, sex, age)| Unit {
+                bairro: self.bairro_names.get(b as usize).map_or("", String::as_str),
+                sexo: match sex {
+                    0 => Some("feminino"),
+                    1 => Some("masculino"),
+                    _ => None,
+                },
+                idade: age,
             })
             .collect()
     }
@@ -125,21 +123,18 @@ impl<T: Clone> PerCell<T> {
 pub(crate) struct CellWeights(Vec<Option<f64>>);
 
 impl CellWeights {
-    /// From the raking of one unit per response (`members[i]` is the cell of unit `i`).
-    pub(crate) fn from_units(cells: usize, members: &[u32], weights: &[Option<f64>]) -> Self {
-        let mut out = vec![None; cells];
-        for (c, w) in members.iter().zip(weights) {
-            if let Some(slot) = out.get_mut(*c as usize)
-                && slot.is_none()
-            {
-                *slot = *w;
-            }
-        }
-        CellWeights(out)
+    /// From the raking of the cells ([`Cells::units`]), one weight per cell.
+    pub(crate) fn from_cells(weights: &[Option<f64>]) -> Self {
+        CellWeights(weights.to_vec())
     }
 
     pub(crate) fn get(&self, cell: usize) -> Option<f64> {
         self.0.get(cell).copied().flatten()
+    }
+
+    /// Cells with or without a weight.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 }
 
@@ -165,12 +160,16 @@ mod tests {
             "under 18: no band"
         );
         assert_eq!(cells.len(), 4);
-        let units = cells.units(&[a, other]);
-        assert_eq!(units[0].bairro, "Centro");
-        assert_eq!(units[0].sexo, Some("feminino"));
-        assert_eq!(units[0].idade.and_then(age_band), Some("30-39"));
-        assert_eq!((units[1].sexo, units[1].idade), (None, None));
-        let w = CellWeights::from_units(4, &[a, other, a], &[Some(2.0), None, Some(2.0)]);
+        let units = cells.units();
+        assert_eq!(units.len(), 4);
+        let (ua, uo) = (units[a as usize], units[other as usize]);
+        assert_eq!(ua.bairro, "Centro");
+        assert_eq!(ua.sexo, Some("feminino"));
+        assert_eq!(ua.idade.and_then(age_band), Some("30-39"));
+        assert_eq!((uo.sexo, uo.idade), (None, None));
+        let mut weights = vec![None; 4];
+        weights[a as usize] = Some(2.0);
+        let w = CellWeights::from_cells(&weights);
         assert_eq!(
             (w.get(a as usize), w.get(other as usize)),
             (Some(2.0), None)

@@ -181,7 +181,7 @@ pub fn check_open_top_spend(def: &Definition, value: f64) -> Result<(), String> 
 
 /// Reads the responses matching `params.filters` once and computes the report. With
 /// census margins stored, the weighable responses read are raked to them
-/// ([`census_store::rake_units`]) and, unless the analyst gave households, the market
+/// ([`census_store::rake_cells`]) and, unless the analyst gave households, the market
 /// uses the census's households per bairro.
 pub async fn build(
     pool: &DbPool,
@@ -221,7 +221,10 @@ pub async fn build(
     }
     let weights = match stored {
         None => CensusWeights::NoCensus,
-        Some(stored) => census_store::rake_units(stored, &acc.units(), &[], &params.weighting),
+        Some(stored) => {
+            let (cells, members) = acc.raking_cells();
+            census_store::rake_cells(stored, &cells, members, &params.weighting)
+        }
     };
     if params.households.is_none()
         && let Some(stored) = weights.stored()

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::cells::{CellWeights, Cells, PerCell};
-use super::weighted::{self, MarketUnit, WeightedBase, WeightedTally, WeightingReport};
+use super::weighted::{self, MarketUnits, WeightedBase, WeightedTally, WeightingReport};
 use super::{HouseholdsSource, ReportParams};
 use crate::census::weighting::Unit;
 use crate::db::batches::Filters;
@@ -19,8 +19,8 @@ use crate::i18n::Lang;
 use crate::stats::market::{DEFAULT_MIN_CELL, suppressed_groups};
 use crate::stats::mentions::{MentionCounter, Mentions};
 use crate::stats::{
-    Band, ChiSquareResult, IncomeClass, MarketEstimate, Moments, Respondent, Scenario,
-    chi_square_independence, estimate_market, value_at, wilson_interval,
+    Band, ChiSquareResult, IncomeClass, MarketEstimate, Moments, Sample, Scenario,
+    chi_square_independence, estimate_sample, value_at, wilson_interval,
 };
 use crate::survey::derived::{OPEN_TOP_FACTOR, option_income_class};
 use crate::survey::{
@@ -369,7 +369,7 @@ pub(crate) struct Accumulator<'d> {
     respondents: u64,
     completes: u64,
     screened_out: u64,
-    market: Vec<Respondent>,
+    market: Sample,
     competitor: Option<(&'d Question, MentionCounter)>,
     cells: Cells,
     /// Per question (as `tallies`), per cell.
@@ -382,8 +382,10 @@ pub(crate) struct Accumulator<'d> {
     group_spend: Vec<Vec<u64>>,
     /// Per bairro (all responses): responses per spend option.
     bairro_spend: BTreeMap<String, Vec<u64>>,
-    /// Per weighable response, in reading order: its cell, spend band, intent score.
-    weighted_market: Vec<(u32, Option<Band>, Option<u8>)>,
+    /// Per weighable response, in reading order: its cell (the raking's members)…
+    members: Vec<u32>,
+    /// …and its spend option (index into the spend question's) and intent score.
+    weighted_answers: Vec<(Option<u16>, Option<u8>)>,
 }
 
 fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
@@ -497,7 +499,7 @@ impl<'d> Accumulator<'d> {
             respondents: 0,
             completes: 0,
             screened_out: 0,
-            market: Vec::new(),
+            market: Sample::default(),
             competitor: def
                 .question(COMPETITOR_KEY)
                 .filter(|q| matches!(q.kind, QuestionKind::Text { .. }))
@@ -508,14 +510,15 @@ impl<'d> Accumulator<'d> {
             cell_spend: PerCell::new(vec![vec![0; spend_options]; groups]),
             group_spend: vec![vec![0; spend_options]; groups],
             bairro_spend: BTreeMap::new(),
-            weighted_market: Vec::new(),
+            members: Vec::new(),
+            weighted_answers: Vec::new(),
         }
     }
 
-    /// The raking units of the weighable responses read, in reading order.
-    pub(crate) fn units(&self) -> Vec<Unit<'_>> {
-        let members: Vec<u32> = self.weighted_market.iter().map(|(c, _, _)| *c).collect();
-        self.cells.units(&members)
+    /// The raking cells of the weighable responses read, one unit per cell, and each
+    /// response's cell in reading order.
+    pub(crate) fn raking_cells(&self) -> (Vec<Unit<'_>>, &[u32]) {
+        (self.cells.units(), &self.members)
     }
 
     /// The cell of a weighable response (complete, not screened out): see
@@ -690,14 +693,18 @@ impl<'d> Accumulator<'d> {
         }
         let spend = spend_choice.map(|(_, o)| Band::new(o.lower, o.upper));
         if let Some(c) = cell {
-            self.weighted_market.push((c, spend, intent));
+            self.members.push(c);
+            self.weighted_answers.push((
+                spend_choice.and_then(|(i, _)| u16::try_from(i).ok()),
+                intent,
+            ));
         }
-        self.market.push(Respondent {
+        self.market.push(
             spend,
-            income_class: class,
-            bairro: (!r.bairro.is_empty()).then(|| r.bairro.clone()),
+            class,
+            (!r.bairro.is_empty()).then_some(r.bairro.as_str()),
             intent,
-        });
+        );
     }
 
     #[cfg(test)]
@@ -710,20 +717,15 @@ impl<'d> Accumulator<'d> {
         self.finish_weighted(params, &CensusWeights::NoCensus, salario_minimo, at)
     }
 
-    /// The weight of each cell, from the raking of [`Self::units`].
+    /// The weight of each cell, from the raking of [`Self::raking_cells`].
     fn cell_weights(&self, weights: &CensusWeights) -> Option<CellWeights> {
         let CensusWeights::Raked { weighting, .. } = weights else {
             return None;
         };
-        let members: Vec<u32> = self.weighted_market.iter().map(|(c, _, _)| *c).collect();
-        Some(CellWeights::from_units(
-            self.cells.len(),
-            &members,
-            &weighting.weights,
-        ))
+        Some(CellWeights::from_cells(&weighting.weights))
     }
 
-    /// The report, with the weights of [`Self::units`] (raked by the caller).
+    /// The report, with the weights of [`Self::raking_cells`] (raked by the caller).
     pub(crate) fn finish_weighted(
         self,
         params: &ReportParams,
@@ -1036,23 +1038,20 @@ impl<'d> Accumulator<'d> {
     ) -> WeightingReport {
         let open_top = market.open_top_spend.unwrap_or(0.0);
         let intent_weights = crate::stats::IntentWeights::default();
-        let units: Vec<MarketUnit> = cw
-            .map(|cw| {
-                self.weighted_market
-                    .iter()
-                    .filter_map(|(c, band, intent)| {
-                        Some(MarketUnit {
-                            w: cw.get(*c as usize)?,
-                            spend: band
-                                .as_ref()
-                                .and_then(|b| crate::stats::midpoint(b, open_top)),
-                            intent_weight: intent.and_then(|i| intent_weights.weight(i)),
-                            intent_top2: intent.map(|i| i >= 4),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let spend_values: Vec<Option<f64>> = self.spend.map_or_else(Vec::new, |q| {
+            q.options()
+                .iter()
+                .map(|o| crate::stats::midpoint(&Band::new(o.lower, o.upper), open_top))
+                .collect()
+        });
+        let no_weights = CellWeights::default();
+        let units = MarketUnits {
+            members: if cw.is_some() { &self.members } else { &[] },
+            answers: &self.weighted_answers,
+            weights: cw.unwrap_or(&no_weights),
+            spend: &spend_values,
+            intent_weights,
+        };
         let mid = market
             .estimate
             .as_ref()
@@ -1098,7 +1097,7 @@ impl<'d> Accumulator<'d> {
         let open_top = params
             .open_top_spend
             .unwrap_or(open_lower * OPEN_TOP_FACTOR);
-        match estimate_market(&self.market, &params.market_params(open_top)) {
+        match estimate_sample(&self.market, &params.market_params(open_top)) {
             Ok(estimate) => MarketSection {
                 households_given: params.households.is_some(),
                 open_top_spend: Some(open_top),

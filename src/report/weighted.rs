@@ -10,14 +10,14 @@
 
 use serde::Serialize;
 
+use super::cells::CellWeights;
 use crate::census::weighting::{NOT_INFORMED, Weighting};
 use crate::db::census::{CensusWeights, ImportInfo};
 use crate::i18n::Lang;
-use crate::stats::weighted::wilson_on;
-use crate::stats::{
-    Moments, Scenario, Statistic, WeightSummary, weight_summary, weighted_bootstrap_ci,
-    weighted_mean_ci,
+use crate::stats::weighted::{
+    weight_summary_of, weighted_bootstrap_ci_by, weighted_mean_of, weighted_share_of, wilson_on,
 };
+use crate::stats::{IntentWeights, Moments, Scenario, Statistic, WeightSummary, weighted_mean_ci};
 
 /// Confidence of the weighted intervals.
 const CONFIDENCE: f64 = 0.95;
@@ -260,12 +260,63 @@ pub struct WeightingReport {
     pub premissas: Vec<String>,
 }
 
-/// One weighted respondent's market inputs.
+/// The weighted respondents' market inputs, looked up rather than kept per respondent:
+/// each weighable response's cell and answers in reading order, the cells' weights and
+/// the values of the answers. Responses of a cell without a weight are not weighted.
+pub(crate) struct MarketUnits<'a> {
+    pub members: &'a [u32],
+    /// Per weighable response: its spend option and intent score.
+    pub answers: &'a [(Option<u16>, Option<u8>)],
+    pub weights: &'a CellWeights,
+    /// The Mid-scenario value of each spend option, if usable.
+    pub spend: &'a [Option<f64>],
+    pub intent_weights: IntentWeights,
+}
+
+impl MarketUnits<'_> {
+    /// The weighted respondents' inputs, in reading order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = MarketUnit> + Clone + '_ {
+        self.members
+            .iter()
+            .zip(self.answers)
+            .filter_map(|(c, (_, intent))| {
+                Some(MarketUnit {
+                    w: self.weights.get(*c as usize)?,
+                    intent_weight: intent.and_then(|i| self.intent_weights.weight(i)),
+                    intent_top2: intent.map(|i| i >= 4),
+                })
+            })
+    }
+
+    /// The weighted respondents with a spend value, for a bootstrap that draws them by
+    /// index: a table of (spend, weight) per cell and spend option, and each
+    /// respondent's entry in it (in reading order).
+    fn spend_draws(&self) -> (Vec<Option<(f64, f64)>>, Vec<u32>) {
+        let options = self.spend.len().max(1);
+        let table: Vec<Option<(f64, f64)>> = (0..self.weights.len() * options)
+            .map(|k| {
+                let spend = self.spend.get(k % options).copied().flatten()?;
+                Some((spend, self.weights.get(k / options)?))
+            })
+            .collect();
+        let entries = self
+            .members
+            .iter()
+            .zip(self.answers)
+            .filter_map(|(c, (spend, _))| {
+                let k = *c as usize * options + usize::from((*spend)?);
+                table.get(k).copied().flatten().map(|_| k as u32)
+            })
+            .collect();
+        (table, entries)
+    }
+}
+
+/// One weighted respondent's weight and intent (the spend is drawn through
+/// [`MarketUnits::spend_draws`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MarketUnit {
     pub w: f64,
-    /// Mid-scenario monthly spend, if usable.
-    pub spend: Option<f64>,
     /// Intent weight of the answer (0..=1), if answered.
     pub intent_weight: Option<f64>,
     /// Top-two intent (4 or 5), if answered.
@@ -274,7 +325,7 @@ pub(crate) struct MarketUnit {
 
 /// What [`build`] needs beside the weights.
 pub(crate) struct Inputs<'a> {
-    pub units: &'a [MarketUnit],
+    pub units: &'a MarketUnits<'a>,
     /// Unweighted Mid-scenario mean spend (all respondents with a usable answer).
     pub unweighted_spend: Option<(f64, u64)>,
     /// Unweighted top-two intent, percent.
@@ -316,15 +367,14 @@ fn margin_rows(w: &Weighting) -> Vec<MarginRow> {
 }
 
 fn market(inputs: &Inputs<'_>) -> Option<WeightedMarket> {
-    let (values, weights): (Vec<f64>, Vec<f64>) = inputs
-        .units
-        .iter()
-        .filter_map(|u| u.spend.map(|s| (s, u.w)))
-        .unzip();
+    let (table, entries) = inputs.units.spend_draws();
     let (unweighted, _) = inputs.unweighted_spend?;
-    let boot = weighted_bootstrap_ci(
-        &values,
-        &weights,
+    let boot = weighted_bootstrap_ci_by(
+        entries.len(),
+        |i| {
+            let k = *entries.get(i)?;
+            table.get(k as usize).copied().flatten()
+        },
         Statistic::Mean,
         inputs.resamples,
         CONFIDENCE,
@@ -334,17 +384,17 @@ fn market(inputs: &Inputs<'_>) -> Option<WeightedMarket> {
         unweighted,
         weighted: boot.estimate,
         ci95: boot.ci,
-        n: values.len() as u64,
+        n: entries.len() as u64,
         n_eff: boot.weights.n_eff,
         deff: boot.weights.deff,
     };
     let capture_share = inputs.capture_given.or_else(|| {
-        let (v, w): (Vec<f64>, Vec<f64>) = inputs
-            .units
-            .iter()
-            .filter_map(|u| u.intent_weight.map(|i| (i, u.w)))
-            .unzip();
-        crate::stats::weighted_mean(&v, &w)
+        weighted_mean_of(
+            inputs
+                .units
+                .iter()
+                .filter_map(|u| u.intent_weight.map(|i| (i, u.w))),
+        )
     });
     let h = inputs.households.map(|h| h as f64);
     let market_monthly = h.map(|h| spend.weighted * h);
@@ -363,12 +413,13 @@ fn market(inputs: &Inputs<'_>) -> Option<WeightedMarket> {
 }
 
 fn intent(inputs: &Inputs<'_>) -> Option<WeightedShareRow> {
-    let (flags, weights): (Vec<bool>, Vec<f64>) = inputs
-        .units
-        .iter()
-        .filter_map(|u| u.intent_top2.map(|f| (f, u.w)))
-        .unzip();
-    let s = crate::stats::weighted_share(&flags, &weights, CONFIDENCE)?;
+    let s = weighted_share_of(
+        inputs
+            .units
+            .iter()
+            .filter_map(|u| u.intent_top2.map(|f| (f, u.w))),
+        CONFIDENCE,
+    )?;
     Some(WeightedShareRow {
         unweighted_pct: inputs.unweighted_top2?,
         weighted_pct: s.share * 100.0,
@@ -461,8 +512,8 @@ pub(crate) fn build(weights: &CensusWeights, inputs: &Inputs<'_>) -> WeightingRe
         CensusWeights::Raked { weighting: w, .. } => {
             r.status = WeightingStatus::Weighted;
             r.margins_used = w.margins.iter().map(|m| m.name().to_string()).collect();
-            let all: Vec<f64> = w.weights.iter().flatten().copied().collect();
-            r.summary = weight_summary(&all);
+            // The weighted respondents' weights, in reading order.
+            r.summary = weight_summary_of(inputs.units.iter().map(|u| u.w));
             r.outside = w.outside as u64;
             r.sex_not_informed = w.sex_not_informed as u64;
             r.age_not_informed = w.age_not_informed as u64;

@@ -43,11 +43,12 @@ pub struct BootstrapCi {
 
 /// Arithmetic mean; `None` for empty input or a non-finite result (an
 /// overflowing sum of huge values would otherwise become ±∞).
-fn mean(data: &[f64]) -> Option<f64> {
-    if data.is_empty() {
+fn mean(data: impl Iterator<Item = f64> + Clone) -> Option<f64> {
+    let n = data.clone().count();
+    if n == 0 {
         return None;
     }
-    let m = data.iter().sum::<f64>() / data.len() as f64;
+    let m = data.sum::<f64>() / n as f64;
     m.is_finite().then_some(m)
 }
 
@@ -67,9 +68,9 @@ pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// The distinct values of `data` with their counts, in ascending order, when there are
 /// at most [`MAX_DISTINCT_FOR_COUNTS`] of them.
-fn distinct_counts(data: &[f64]) -> Option<Vec<(f64, u64)>> {
+fn distinct_counts(data: impl Iterator<Item = f64>) -> Option<Vec<(f64, u64)>> {
     let mut values: Vec<(f64, u64)> = Vec::new();
-    for &x in data {
+    for x in data {
         match values.binary_search_by(|(v, _)| v.total_cmp(&x)) {
             Ok(i) => {
                 if let Some((_, c)) = values.get_mut(i) {
@@ -127,13 +128,26 @@ fn multinomial_means(
 /// [`bootstrap_mean_ci`] draws with the same seed, so a quantity computed from these
 /// means (the store's potential) agrees with the mean's interval.
 pub fn bootstrap_means(data: &[f64], resamples: usize, seed: u64) -> Option<Vec<f64>> {
-    if resamples == 0 || data.is_empty() || data.iter().any(|x| !x.is_finite()) {
+    bootstrap_means_of(data.iter().copied(), resamples, seed)
+}
+
+/// [`bootstrap_means`] of data given one by one, in order: banded data (at most
+/// [`MAX_DISTINCT_FOR_COUNTS`] distinct values) is counted, not kept, so a caller that
+/// looks its values up need not hold one per respondent.
+pub fn bootstrap_means_of(
+    data: impl Iterator<Item = f64> + Clone,
+    resamples: usize,
+    seed: u64,
+) -> Option<Vec<f64>> {
+    let n = data.clone().count();
+    if resamples == 0 || n == 0 || data.clone().any(|x| !x.is_finite()) {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Some(match distinct_counts(data) {
-        Some(values) => multinomial_means(&values, data.len(), resamples, &mut rng),
+    Some(match distinct_counts(data.clone()) {
+        Some(values) => multinomial_means(&values, n, resamples, &mut rng),
         None => {
+            let data: Vec<f64> = data.collect();
             let mut means = Vec::with_capacity(resamples);
             for _ in 0..resamples {
                 // `choose` returns None only for an empty slice, excluded above.
@@ -170,16 +184,29 @@ pub fn bootstrap_mean_ci(
     confidence: f64,
     seed: u64,
 ) -> Option<BootstrapCi> {
+    bootstrap_mean_ci_of(data.iter().copied(), resamples, confidence, seed)
+}
+
+/// [`bootstrap_mean_ci`] of data given one by one, in order (see [`bootstrap_means_of`]).
+pub fn bootstrap_mean_ci_of(
+    data: impl Iterator<Item = f64> + Clone,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> Option<BootstrapCi> {
     if resamples == 0
         || !(confidence.is_finite() && confidence > 0.0 && confidence < 1.0)
-        || data.iter().any(|x| !x.is_finite())
+        || data.clone().any(|x| !x.is_finite())
     {
         return None;
     }
-    let point = mean(data)?;
-    let (lo, hi) = percentile_interval(bootstrap_means(data, resamples, seed)?, confidence)?;
+    let point = mean(data.clone())?;
+    let (lo, hi) = percentile_interval(
+        bootstrap_means_of(data.clone(), resamples, seed)?,
+        confidence,
+    )?;
     Some(BootstrapCi {
-        n: data.len(),
+        n: data.count(),
         mean: point,
         ci: (lo, hi),
         confidence,
@@ -265,8 +292,8 @@ mod tests {
             .enumerate()
             .map(|(i, x)| x + i as f64 * 1e-9)
             .collect();
-        assert!(distinct_counts(&banded).is_some());
-        assert!(distinct_counts(&jittered).is_none());
+        assert!(distinct_counts(banded.iter().copied()).is_some());
+        assert!(distinct_counts(jittered.iter().copied()).is_none());
         let a = bootstrap_mean_ci(&banded, 4000, 0.95, 3).unwrap();
         let b = bootstrap_mean_ci(&jittered, 4000, 0.95, 3).unwrap();
         // Normal theory: s ≈ 462, se ≈ 26.7, half-width ≈ 52.

@@ -42,14 +42,14 @@
 //!    resampled independently from the intent answers (spend and intent are treated as
 //!    independent).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::bands::{Band, Scenario, value_at};
 use super::bootstrap::{
-    DEFAULT_RESAMPLES, bootstrap_mean_ci, bootstrap_means, percentile_interval,
+    DEFAULT_RESAMPLES, bootstrap_mean_ci_of, bootstrap_means_of, percentile_interval,
 };
 use super::income_class::IncomeClass;
 
@@ -77,6 +77,90 @@ pub struct Respondent {
     /// 3 = talvez, 2 = provavelmente não, 1 = certamente não; `None` when not
     /// answered. Values outside 1..=5 are treated as not answered.
     pub intent: Option<u8>,
+}
+
+/// Respondents as the estimate keeps them: each one's spend band and bairro as an
+/// index into tables of the distinct bands and bairros, its class and intent as they
+/// are, so that a study holds 12 bytes per respondent instead of a [`Respondent`] and
+/// its bairro's `String`. The estimate reads them in the order they were added.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    bands: Vec<Band>,
+    band_index: HashMap<(Option<u64>, Option<u64>), u32>,
+    bairros: Vec<String>,
+    bairro_index: HashMap<String, u32>,
+    rows: Vec<Row>,
+}
+
+/// One respondent of a [`Sample`]; [`Row::NONE`] marks an unanswered band or bairro.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    spend: u32,
+    bairro: u32,
+    income_class: Option<IncomeClass>,
+    intent: Option<u8>,
+}
+
+impl Row {
+    const NONE: u32 = u32::MAX;
+}
+
+impl Sample {
+    /// Adds one respondent (see [`Respondent`] for the fields).
+    pub fn push(
+        &mut self,
+        spend: Option<Band>,
+        income_class: Option<IncomeClass>,
+        bairro: Option<&str>,
+        intent: Option<u8>,
+    ) {
+        let spend = spend.map_or(Row::NONE, |b| {
+            let key = (b.lower.map(f64::to_bits), b.upper.map(f64::to_bits));
+            *self.band_index.entry(key).or_insert_with(|| {
+                let i = self.bands.len() as u32;
+                self.bands.push(b);
+                i
+            })
+        });
+        let bairro = bairro.map_or(Row::NONE, |name| match self.bairro_index.get(name) {
+            Some(i) => *i,
+            None => {
+                let i = self.bairros.len() as u32;
+                self.bairros.push(name.to_string());
+                self.bairro_index.insert(name.to_string(), i);
+                i
+            }
+        });
+        self.rows.push(Row {
+            spend,
+            bairro,
+            income_class,
+            intent,
+        });
+    }
+
+    /// Respondents added.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn bairro(&self, r: &Row) -> Option<&str> {
+        self.bairros.get(r.bairro as usize).map(String::as_str)
+    }
+}
+
+impl From<&[Respondent]> for Sample {
+    fn from(respondents: &[Respondent]) -> Sample {
+        let mut s = Sample::default();
+        for r in respondents {
+            s.push(r.spend, r.income_class, r.bairro.as_deref(), r.intent);
+        }
+        s
+    }
 }
 
 /// Share of household spend a respondent's intent answer is taken to mean.
@@ -387,13 +471,14 @@ fn unit_interval(x: f64) -> bool {
     (0.0..=1.0).contains(&x)
 }
 
-fn validate(respondents: &[Respondent], p: &MarketParams) -> Result<(), MarketError> {
+fn validate(sample: &Sample, p: &MarketParams) -> Result<(), MarketError> {
     if !(p.open_top.is_finite() && p.open_top >= 0.0) {
         return Err(MarketError::InvalidOpenTop(p.open_top));
     }
-    let highest_open_lower = respondents
+    // Every band of the table is some respondent's.
+    let highest_open_lower = sample
+        .bands
         .iter()
-        .filter_map(|r| r.spend)
         .filter(|b| b.upper.is_none())
         .filter_map(|b| b.lower)
         .filter(|l| l.is_finite())
@@ -437,14 +522,14 @@ const CAPTURE_SEED_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 fn market_intervals(
     market: Option<f64>,
     mean: Option<f64>,
-    data: &[f64],
+    data: impl Iterator<Item = f64> + Clone,
     capture: Option<&[f64]>,
     params: &MarketParams,
 ) -> (Option<Interval>, Option<Interval>) {
     let (Some(market), Some(mean)) = (market, mean) else {
         return (None, None);
     };
-    let Some(means) = bootstrap_means(data, params.resamples, params.seed) else {
+    let Some(means) = bootstrap_means_of(data, params.resamples, params.seed) else {
         return (None, None);
     };
     let markets: Vec<f64> = means
@@ -505,11 +590,6 @@ pub fn suppressed_groups<K: Ord + Clone>(
     suppressed
 }
 
-/// Group sizes of a breakdown.
-fn counts<K: Ord + Clone>(groups: &BTreeMap<K, Vec<usize>>) -> BTreeMap<K, usize> {
-    groups.iter().map(|(k, v)| (k.clone(), v.len())).collect()
-}
-
 /// Spend values of one respondent in the order of [`Scenario::ALL`].
 type ScenarioValues = [f64; 3];
 
@@ -521,6 +601,18 @@ fn scenario_values(band: &Band, open_top: f64) -> Option<ScenarioValues> {
     ])
 }
 
+/// The values under scenario `slot` of respondents given by their bands, in order.
+fn values_at<'a>(
+    band_values: &'a [Option<ScenarioValues>],
+    bands: &'a [u32],
+    slot: usize,
+) -> impl Iterator<Item = f64> + Clone + 'a {
+    bands.iter().filter_map(move |b| {
+        let v = band_values.get(*b as usize).copied().flatten()?;
+        v.get(slot).copied()
+    })
+}
+
 /// Computes the market-size estimate. See the module docs for the method.
 ///
 /// # Errors
@@ -530,64 +622,90 @@ pub fn estimate_market(
     respondents: &[Respondent],
     params: &MarketParams,
 ) -> Result<MarketEstimate, MarketError> {
-    validate(respondents, params)?;
+    estimate_sample(&Sample::from(respondents), params)
+}
+
+/// [`estimate_market`] of respondents kept as a [`Sample`]: the same figures, read from
+/// the sample's rows in order instead of from one vector per group.
+///
+/// # Errors
+/// As [`estimate_market`].
+pub fn estimate_sample(
+    sample: &Sample,
+    params: &MarketParams,
+) -> Result<MarketEstimate, MarketError> {
+    validate(sample, params)?;
     let min = params.min_cell.max(1);
 
-    // Step 1: value every usable spend band once, for all scenarios.
-    let valued: Vec<(&Respondent, ScenarioValues)> = respondents
+    // Step 1: value every usable spend band once, for all scenarios; a respondent is
+    // valued when their band is.
+    let band_values: Vec<Option<ScenarioValues>> = sample
+        .bands
         .iter()
-        .filter_map(|r| {
-            let band = r.spend.as_ref()?;
-            Some((r, scenario_values(band, params.open_top)?))
-        })
+        .map(|b| scenario_values(b, params.open_top))
         .collect();
+    let valued = || {
+        sample.rows.iter().filter_map(|r| {
+            let values = band_values.get(r.spend as usize).copied().flatten()?;
+            Some((r, values))
+        })
+    };
+    let with_spend = valued().count();
 
-    // Group membership by index into `valued` (independent of scenario).
-    let mut by_class: BTreeMap<IncomeClass, Vec<usize>> =
-        IncomeClass::ALL.iter().map(|&c| (c, Vec::new())).collect();
-    let mut by_bairro: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Group sizes, by class and by bairro (independent of scenario).
+    let mut by_class: BTreeMap<IncomeClass, usize> =
+        IncomeClass::ALL.iter().map(|&c| (c, 0)).collect();
+    let mut by_bairro: BTreeMap<String, usize> = BTreeMap::new();
     if let Households::PerBairro(map) = &params.households {
         for b in map.keys() {
-            by_bairro.insert(b.clone(), Vec::new());
+            by_bairro.insert(b.clone(), 0);
         }
     }
     let (mut no_class, mut no_bairro) = (0usize, 0usize);
-    for (i, (r, _)) in valued.iter().enumerate() {
+    for (r, _) in valued() {
         match r.income_class {
-            Some(c) => by_class.entry(c).or_default().push(i),
+            Some(c) => {
+                let n = by_class.entry(c).or_default();
+                *n = n.saturating_add(1);
+            }
             None => no_class = no_class.saturating_add(1),
         }
-        match &r.bairro {
-            Some(b) => by_bairro.entry(b.clone()).or_default().push(i),
+        match sample.bairro(r) {
+            Some(b) => match by_bairro.get_mut(b) {
+                Some(n) => *n = n.saturating_add(1),
+                None => {
+                    by_bairro.insert(b.to_string(), 1);
+                }
+            },
             None => no_bairro = no_bairro.saturating_add(1),
         }
     }
 
     // Step 3: suppression decisions, shared by all scenarios.
-    let class_counts: BTreeMap<IncomeClass, usize> = counts(&by_class);
-    let bairro_counts: BTreeMap<String, usize> = counts(&by_bairro);
-    let overall_reported = valued.len() >= min;
-    let suppressed_classes = suppressed_groups(&class_counts, no_class, min);
-    let suppressed_bairros = suppressed_groups(&bairro_counts, no_bairro, min);
+    let overall_reported = with_spend >= min;
+    let suppressed_classes = suppressed_groups(&by_class, no_class, min);
+    let suppressed_bairros = suppressed_groups(&by_bairro, no_bairro, min);
 
     // Step 5 (scenario-independent): capture share.
-    let intents: Vec<f64> = respondents
-        .iter()
-        .filter_map(|r| r.intent)
-        .filter_map(|s| params.intent_weights.weight(s))
-        .collect();
-    let answered_intent = respondents.iter().filter(|r| r.intent.is_some()).count();
+    let intents = || {
+        sample
+            .rows
+            .iter()
+            .filter_map(|r| r.intent)
+            .filter_map(|s| params.intent_weights.weight(s))
+    };
+    let intent_answers = intents().count();
+    let answered_intent = sample.rows.iter().filter(|r| r.intent.is_some()).count();
     let capture = match params.capture_share {
         Some(share) => CaptureShare {
             source: CaptureSource::Given,
             share: Some(share),
-            intent_answers: intents.len(),
+            intent_answers,
         },
         None => CaptureShare {
             source: CaptureSource::PurchaseIntent,
-            share: (intents.len() >= min)
-                .then(|| intents.iter().sum::<f64>() / intents.len() as f64),
-            intent_answers: intents.len(),
+            share: (intent_answers >= min).then(|| intents().sum::<f64>() / intent_answers as f64),
+            intent_answers,
         },
     };
 
@@ -595,24 +713,33 @@ pub fn estimate_market(
     // drawn with another seed than the spend (independent resamples).
     let capture_draws: Option<Vec<f64>> = match (capture.source, capture.share) {
         (CaptureSource::PurchaseIntent, Some(_)) => {
-            bootstrap_means(&intents, params.resamples, params.seed ^ CAPTURE_SEED_SALT)
+            bootstrap_means_of(intents(), params.resamples, params.seed ^ CAPTURE_SEED_SALT)
         }
         _ => None,
     };
 
-    let group_result = |members: &[usize], slot: usize, reported: bool| -> GroupResult {
+    // The bands of the valued respondents in a group, in order: 4 bytes each, for one
+    // group at a time; and their values under one scenario.
+    let bands_of = |member: &dyn Fn(&Row) -> bool| -> Vec<u32> {
+        valued()
+            .filter(|(r, _)| member(r))
+            .map(|(r, _)| r.spend)
+            .collect()
+    };
+    let group_result = |member: &dyn Fn(&Row) -> bool, slot: usize, reported: bool| {
         if !reported {
             return GroupResult::Suppressed;
         }
-        let data: Vec<f64> = members
-            .iter()
-            .filter_map(|&i| valued.get(i))
-            .filter_map(|(_, v)| v.get(slot).copied())
-            .collect();
+        let bands = bands_of(member);
         // Every scenario uses the same seed: reproducible, and the
         // Lower/Mid/Upper intervals share their resamples so their
         // differences reflect the scenario, not resampling noise.
-        match bootstrap_mean_ci(&data, params.resamples, CONFIDENCE, params.seed) {
+        match bootstrap_mean_ci_of(
+            values_at(&band_values, &bands, slot),
+            params.resamples,
+            CONFIDENCE,
+            params.seed,
+        ) {
             Some(b) => GroupResult::Reported {
                 n: b.n,
                 mean: b.mean,
@@ -622,26 +749,35 @@ pub fn estimate_market(
             None => GroupResult::Suppressed,
         }
     };
-
-    let all_members: Vec<usize> = (0..valued.len()).collect();
     let mut scenarios = Vec::with_capacity(Scenario::ALL.len());
     for (slot, scenario) in Scenario::ALL.into_iter().enumerate() {
         let overall = GroupSpend {
             group: "all".to_string(),
-            result: group_result(&all_members, slot, overall_reported),
+            result: group_result(&|_| true, slot, overall_reported),
         };
         let by_income_class: Vec<GroupSpend> = by_class
-            .iter()
-            .map(|(c, m)| GroupSpend {
+            .keys()
+            .map(|c| GroupSpend {
                 group: c.as_str().to_string(),
-                result: group_result(m, slot, !suppressed_classes.contains(c)),
+                result: group_result(
+                    &|r| r.income_class == Some(*c),
+                    slot,
+                    !suppressed_classes.contains(c),
+                ),
             })
             .collect();
         let by_bairro_rows: Vec<GroupSpend> = by_bairro
-            .iter()
-            .map(|(b, m)| GroupSpend {
-                group: b.clone(),
-                result: group_result(m, slot, !suppressed_bairros.contains(b)),
+            .keys()
+            .map(|b| {
+                let id = sample.bairro_index.get(b).copied();
+                GroupSpend {
+                    group: b.clone(),
+                    result: group_result(
+                        &|r| Some(r.bairro) == id,
+                        slot,
+                        !suppressed_bairros.contains(b),
+                    ),
+                }
             })
             .collect();
 
@@ -682,14 +818,11 @@ pub fn estimate_market(
             bairro_markets.clear();
         }
         let potential_monthly = market_monthly.zip(capture.share).map(|(m, s)| m * s);
-        let overall_data: Vec<f64> = valued
-            .iter()
-            .filter_map(|(_, v)| v.get(slot).copied())
-            .collect();
+        let all_bands = bands_of(&|_| true);
         let (market_ci95, potential_ci95) = market_intervals(
             market_monthly,
             overall_mean,
-            &overall_data,
+            values_at(&band_values, &all_bands, slot),
             capture_draws
                 .as_deref()
                 .or(capture.share.as_ref().map(std::slice::from_ref)),
@@ -710,17 +843,17 @@ pub fn estimate_market(
     }
 
     let coverage = Coverage {
-        respondents: respondents.len(),
-        with_spend: valued.len(),
-        without_spend: respondents.len().saturating_sub(valued.len()),
-        with_intent: intents.len(),
-        invalid_intent: answered_intent.saturating_sub(intents.len()),
+        respondents: sample.len(),
+        with_spend,
+        without_spend: sample.len().saturating_sub(with_spend),
+        with_intent: intent_answers,
+        invalid_intent: answered_intent.saturating_sub(intent_answers),
     };
 
     let bairros_without_households = match &params.households {
         Households::PerBairro(map) => by_bairro
             .iter()
-            .filter(|(b, m)| !m.is_empty() && !map.contains_key(*b))
+            .filter(|(b, n)| **n > 0 && !map.contains_key(*b))
             .map(|(b, _)| b.clone())
             .collect(),
         Households::Total(_) => Vec::new(),

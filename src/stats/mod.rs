@@ -42,11 +42,11 @@ pub use bootstrap::{BootstrapCi, DEFAULT_RESAMPLES, bootstrap_mean_ci, bootstrap
 pub use chi_square::{ChiSquareError, ChiSquareResult, chi_square_independence};
 pub use income_class::IncomeClass;
 pub use market::{
-    Households, IntentWeights, MarketError, MarketEstimate, MarketParams, Respondent,
-    estimate_market,
+    Households, IntentWeights, MarketError, MarketEstimate, MarketParams, Respondent, Sample,
+    estimate_market, estimate_sample,
 };
 pub use proportion::{CategoryShare, Distribution, wilson_interval};
-pub use raking::{Margin, MarginReport, RakeError, RakeOptions, Raked, Targets, rake};
+pub use raking::{Margin, MarginReport, RakeError, RakeOptions, Raked, Targets, rake, rake_cells};
 pub use weighted::{
     Moments, Statistic, WeightSummary, WeightedBootstrapCi, WeightedMeanCi, WeightedShare,
     weight_summary, weighted_bootstrap_ci, weighted_mean, weighted_mean_ci, weighted_share,

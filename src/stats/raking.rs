@@ -21,7 +21,12 @@
 //! joint distribution with the given margins (R `survey::rake` docs); a category with a
 //! positive target and no respondent cannot be reached and is refused up front.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
+
+#[cfg(test)]
+mod reference;
 
 /// What each category of a margin should weigh.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,7 +156,12 @@ fn margin_error(m: &Margin, reason: impl Into<String>) -> RakeError {
     }
 }
 
-/// Rakes `base` weights (`None`: all 1) to `margins`. See the module doc for the method.
+/// Rakes `base` weights (`None`: all 1) to `margins`, one weight per response. See the
+/// module doc for the method.
+///
+/// Responses with the same category on every margin and the same base weight are
+/// multiplied by the same factors and clamped alike, so they end with one weight: they
+/// are raked as one cell ([`rake_cells`]) and the weights handed back one per response.
 pub fn rake(
     base: Option<&[f64]>,
     margins: &[Margin],
@@ -165,10 +175,133 @@ pub fn rake(
         return Err(RakeError::NoResponses);
     }
     check_options(options)?;
+    if let Some(b) = base
+        && b.len() != n
+    {
+        return Err(RakeError::BaseWeights(format!(
+            "{} weights for {n} responses",
+            b.len()
+        )));
+    }
+    if let Some(m) = margins.iter().find(|m| m.codes.len() != n) {
+        return Err(margin_error(
+            m,
+            format!("{} responses, the first margin has {n}", m.codes.len()),
+        ));
+    }
+    let cells = Grouped::of(base, margins);
+    let mut raked = rake_cells(
+        cells.base.as_deref(),
+        &cells.margins,
+        &cells.members,
+        options,
+    )?;
+    raked.weights = cells
+        .members
+        .iter()
+        .map(|c| raked.weights.get(*c as usize).copied().unwrap_or(0.0))
+        .collect();
+    Ok(raked)
+}
+
+/// Responses grouped into cells: one per distinct combination of categories (and base
+/// weight), in order of first appearance.
+struct Grouped {
+    /// The margins with one code per cell.
+    margins: Vec<Margin>,
+    base: Option<Vec<f64>>,
+    /// Each response's cell.
+    members: Vec<u32>,
+}
+
+impl Grouped {
+    fn of(base: Option<&[f64]>, margins: &[Margin]) -> Grouped {
+        let n = margins.first().map_or(0, |m| m.codes.len());
+        let mut index: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut key: Vec<u32> = Vec::with_capacity(margins.len().saturating_add(2));
+        let mut codes: Vec<Vec<u32>> = vec![Vec::new(); margins.len()];
+        let mut cell_base = Vec::new();
+        let mut members = Vec::with_capacity(n);
+        for i in 0..n {
+            key.clear();
+            key.extend(margins.iter().map(|m| m.codes.get(i).copied().unwrap_or(0)));
+            let b = base.and_then(|b| b.get(i)).copied();
+            if let Some(b) = b {
+                // The bits, so that only equal base weights share a cell.
+                let bits = b.to_bits();
+                key.extend([bits as u32, (bits >> 32) as u32]);
+            }
+            let cell = match index.get(key.as_slice()) {
+                Some(c) => *c,
+                None => {
+                    let c = index.len() as u32;
+                    index.insert(key.clone(), c);
+                    for (cell_codes, code) in codes.iter_mut().zip(&key) {
+                        cell_codes.push(*code);
+                    }
+                    cell_base.extend(b);
+                    c
+                }
+            };
+            members.push(cell);
+        }
+        Grouped {
+            margins: margins
+                .iter()
+                .zip(codes)
+                .map(|(m, codes)| Margin {
+                    name: m.name.clone(),
+                    categories: m.categories.clone(),
+                    codes,
+                    targets: m.targets.clone(),
+                })
+                .collect(),
+            base: base.map(|_| cell_base),
+            members,
+        }
+    }
+}
+
+/// Rakes cells of responses that share their categories: `margins` give each cell's
+/// category (`codes` one per cell), `members` each response's cell in the responses'
+/// order, `base` one base weight per cell (`None`: all 1). [`Raked::weights`] are then
+/// one per cell; a cell without responses keeps its base weight out of every figure.
+///
+/// A cell's weight is multiplied and clamped as each of its responses' weights would
+/// be, and every sum over the responses is taken response by response in `members`'
+/// order, as raking one weight per response takes it: the weights and the report are
+/// bit for bit those of [`rake`] on the responses, while memory holds a cell index per
+/// response instead of a weight and a code per margin.
+pub fn rake_cells(
+    base: Option<&[f64]>,
+    margins: &[Margin],
+    members: &[u32],
+    options: &RakeOptions,
+) -> Result<Raked, RakeError> {
+    if margins.is_empty() {
+        return Err(RakeError::NoMargins);
+    }
+    if members.is_empty() {
+        return Err(RakeError::NoResponses);
+    }
+    check_options(options)?;
+    let cells = margins.first().map_or(0, |m| m.codes.len());
+    let mut counts = vec![0u64; cells];
+    for &c in members {
+        match counts.get_mut(c as usize) {
+            Some(k) => *k = k.saturating_add(1),
+            None => {
+                return Err(RakeError::Options(format!(
+                    "a response's cell {c} is out of range ({cells} cells)"
+                )));
+            }
+        }
+    }
+    let layout = Layout { members, counts };
     let mut weights = match base {
-        Some(b) if b.len() != n => {
+        Some(b) if b.len() != cells => {
             return Err(RakeError::BaseWeights(format!(
-                "{} weights for {n} responses",
+                "{} weights for {cells} cells",
                 b.len()
             )));
         }
@@ -178,18 +311,18 @@ pub fn rake(
             ));
         }
         Some(b) => b.to_vec(),
-        None => vec![1.0; n],
+        None => vec![1.0; cells],
     };
-    let targets = resolve_targets(margins, n, weights.iter().sum())?;
+    let targets = resolve_targets(margins, &layout, layout.total(&weights))?;
     // The first raking must meet the margins: if it cannot, no trimming will.
-    let mut iterations = sweep_until_converged(&mut weights, margins, &targets, options)?;
+    let mut iterations = sweep_until_converged(&mut weights, margins, &layout, &targets, options)?;
     let mut rounds = 1u32;
     let mut trimmed = 0u64;
     if let Some((lower, upper)) = options.trim {
-        let total: f64 = weights.iter().sum();
+        let total = layout.total(&weights);
         let mut last_gap = f64::INFINITY;
         loop {
-            let clamped = trim(&mut weights, lower, upper, total);
+            let clamped = trim(&mut weights, &layout, lower, upper, total);
             if rounds == 1 {
                 trimmed = clamped;
             }
@@ -201,22 +334,24 @@ pub fn rake(
             // When the bounds and the margins cannot both hold, each rake is undone by
             // the next clamp and the gap left after the clamp levels off: stop once a
             // round narrows it by less than STALL of itself.
-            let gap = max_error(&report(&weights, margins, &targets));
+            let gap = max_error(&report(&weights, margins, &layout, &targets));
             if gap > last_gap * (1.0 - STALL) {
                 break;
             }
             last_gap = gap;
             rounds = rounds.saturating_add(1);
-            let (done, _) = sweep(&mut weights, margins, &targets, options);
+            let (done, _) = sweep(&mut weights, margins, &layout, &targets, options);
             iterations = iterations.saturating_add(done);
         }
     }
-    let margins_report = report(&weights, margins, &targets);
+    let margins_report = report(&weights, margins, &layout, &targets);
     let max_relative_error = max_error(&margins_report);
-    let mean = weights.iter().sum::<f64>() / n as f64;
-    let (lo, hi) = weights.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), w| {
-        (lo.min(*w), hi.max(*w))
-    });
+    let mean = layout.total(&weights) / members.len() as f64;
+    let (lo, hi) = layout
+        .occupied(&weights)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), w| {
+            (lo.min(w), hi.max(w))
+        });
     Ok(Raked {
         weights,
         iterations,
@@ -228,6 +363,35 @@ pub fn rake(
         weight_range: (lo / mean, hi / mean),
         margins: margins_report,
     })
+}
+
+/// Which cell each response is in, and how many responses each cell holds.
+struct Layout<'a> {
+    members: &'a [u32],
+    counts: Vec<u64>,
+}
+
+impl Layout<'_> {
+    /// The weight of each response, in the responses' order.
+    fn each<'w>(&'w self, weights: &'w [f64]) -> impl Iterator<Item = f64> + 'w {
+        self.members
+            .iter()
+            .map(|c| weights.get(*c as usize).copied().unwrap_or(0.0))
+    }
+
+    /// The sum of the responses' weights, added response by response.
+    fn total(&self, weights: &[f64]) -> f64 {
+        self.each(weights).sum()
+    }
+
+    /// The weights of the cells that hold responses.
+    fn occupied<'w>(&'w self, weights: &'w [f64]) -> impl Iterator<Item = f64> + 'w {
+        weights
+            .iter()
+            .zip(&self.counts)
+            .filter(|(_, k)| **k > 0)
+            .map(|(w, _)| *w)
+    }
 }
 
 /// A rake–trim round that narrows the largest margin gap by less than this fraction of
@@ -258,18 +422,19 @@ fn check_options(o: &RakeOptions) -> Result<(), RakeError> {
 /// The targets of every margin as totals, checked against the data.
 fn resolve_targets(
     margins: &[Margin],
-    n: usize,
+    layout: &Layout<'_>,
     base_total: f64,
 ) -> Result<Vec<Vec<f64>>, RakeError> {
+    let cells = layout.counts.len();
     let mut population: Option<(f64, &str)> = None;
     for m in margins {
         let values = match &m.targets {
             Targets::Totals(v) | Targets::Shares(v) => v,
         };
-        if m.codes.len() != n {
+        if m.codes.len() != cells {
             return Err(margin_error(
                 m,
-                format!("{} responses, the first margin has {n}", m.codes.len()),
+                format!("{} cells, the first margin has {cells}", m.codes.len()),
             ));
         }
         if values.len() != m.categories.len() {
@@ -313,18 +478,8 @@ fn resolve_targets(
             Targets::Totals(v) => (v, 1.0),
             Targets::Shares(v) => (v, total / v.iter().sum::<f64>()),
         };
-        let mut counts = vec![0u64; m.categories.len()];
-        for &code in &m.codes {
-            match counts.get_mut(code as usize) {
-                Some(c) => *c = c.saturating_add(1),
-                None => {
-                    return Err(margin_error(
-                        m,
-                        format!("category code {code} out of range"),
-                    ));
-                }
-            }
-        }
+        let counts = category_counts(&m.codes, layout, m.categories.len())
+            .map_err(|code| margin_error(m, format!("category code {code} out of range")))?;
         for ((category, target), count) in m.categories.iter().zip(values).zip(&counts) {
             if *target > 0.0 && *count == 0 {
                 return Err(margin_error(
@@ -341,19 +496,45 @@ fn resolve_targets(
     Ok(out)
 }
 
+/// Responses in each of `k` categories, given each cell's category; the first code of
+/// an occupied cell out of range as the error.
+fn category_counts(codes: &[u32], layout: &Layout<'_>, k: usize) -> Result<Vec<u64>, u32> {
+    let mut counts = vec![0u64; k];
+    for (&code, &n) in codes.iter().zip(&layout.counts) {
+        if n == 0 {
+            continue;
+        }
+        match counts.get_mut(code as usize) {
+            Some(c) => *c = c.saturating_add(n),
+            None => return Err(code),
+        }
+    }
+    Ok(counts)
+}
+
 /// Weighted total of each category.
-fn category_totals(weights: &[f64], codes: &[u32], k: usize) -> Vec<f64> {
+fn category_totals(weights: &[f64], codes: &[u32], layout: &Layout<'_>, k: usize) -> Vec<f64> {
     let mut sums = Vec::new();
-    category_totals_into(&mut sums, weights, codes, k);
+    category_totals_into(&mut sums, weights, codes, layout, k);
     sums
 }
 
-/// [`category_totals`] into a reused buffer (the sweeps run it thousands of times).
-fn category_totals_into(sums: &mut Vec<f64>, weights: &[f64], codes: &[u32], k: usize) {
+/// [`category_totals`] into a reused buffer (the sweeps run it thousands of times). The
+/// responses are added one by one, in their order (see [`rake_cells`]).
+fn category_totals_into(
+    sums: &mut Vec<f64>,
+    weights: &[f64],
+    codes: &[u32],
+    layout: &Layout<'_>,
+    k: usize,
+) {
     sums.clear();
     sums.resize(k, 0.0);
-    for (w, &c) in weights.iter().zip(codes) {
-        if let Some(s) = sums.get_mut(c as usize) {
+    for &c in layout.members {
+        let c = c as usize;
+        if let (Some(code), Some(w)) = (codes.get(c), weights.get(c))
+            && let Some(s) = sums.get_mut(*code as usize)
+        {
             *s += w;
         }
     }
@@ -371,14 +552,15 @@ fn relative_error(achieved: f64, target: f64) -> f64 {
 fn sweep_until_converged(
     weights: &mut [f64],
     margins: &[Margin],
+    layout: &Layout<'_>,
     targets: &[Vec<f64>],
     options: &RakeOptions,
 ) -> Result<u32, RakeError> {
-    let (done, converged) = sweep(weights, margins, targets, options);
+    let (done, converged) = sweep(weights, margins, layout, targets, options);
     if converged {
         return Ok(done);
     }
-    let margins_report = report(weights, margins, targets);
+    let margins_report = report(weights, margins, layout, targets);
     Err(RakeError::NotConverged {
         iterations: done,
         max_relative_error: max_error(&margins_report),
@@ -392,6 +574,7 @@ fn sweep_until_converged(
 fn sweep(
     weights: &mut [f64],
     margins: &[Margin],
+    layout: &Layout<'_>,
     targets: &[Vec<f64>],
     options: &RakeOptions,
 ) -> (u32, bool) {
@@ -402,7 +585,7 @@ fn sweep(
         done = done.saturating_add(1);
         let mut worst = 0.0f64;
         for (m, target) in margins.iter().zip(targets) {
-            category_totals_into(&mut sums, weights, &m.codes, target.len());
+            category_totals_into(&mut sums, weights, &m.codes, layout, target.len());
             factors.clear();
             factors.extend(sums.iter().zip(target).map(|(s, t)| {
                 worst = worst.max(relative_error(*s, *t));
@@ -420,35 +603,43 @@ fn sweep(
             return (done, true);
         }
     }
-    let met = max_error(&report(weights, margins, targets)) < options.tolerance;
+    let met = max_error(&report(weights, margins, layout, targets)) < options.tolerance;
     (done, met)
 }
 
-/// Clamps weights to `[lower, upper] × mean`, the mean of weights summing to `total`,
-/// and gives what the clamp took or added to the weights not clamped, in proportion, so
-/// the total is kept (R `survey::trimWeights(..., strict = TRUE)`); how many were
-/// clamped. A redistributed weight may cross a bound in turn: it is clamped in the next
-/// pass, and a clamped weight stays clamped, so at most one pass per weight is needed.
-fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
-    let mean = total / weights.len().max(1) as f64;
+/// Clamps weights to `[lower, upper] × mean`, the mean of the responses' weights summing
+/// to `total`, and gives what the clamp took or added to the weights not clamped, in
+/// proportion, so the total is kept (R `survey::trimWeights(..., strict = TRUE)`); how
+/// many responses were clamped. A redistributed weight may cross a bound in turn: it is
+/// clamped in the next pass, and a clamped weight stays clamped, so at most one pass per
+/// weight is needed. Cells without responses are left alone: they would add a pass.
+fn trim(weights: &mut [f64], layout: &Layout<'_>, lower: f64, upper: f64, total: f64) -> u64 {
+    let n = layout.members.len();
+    let mean = total / n.max(1) as f64;
     let (lo, hi) = (lower * mean, upper * mean);
     // A weight a rounding error outside a bound is not worth another pass.
     let slack = 1e-9 * mean;
     let mut clamped = vec![false; weights.len()];
-    for _ in 0..=weights.len() {
+    for _ in 0..=n {
         let mut moved = false;
-        for (w, c) in weights.iter_mut().zip(&mut clamped) {
-            if *w < lo - slack || *w > hi + slack {
+        for ((w, c), k) in weights.iter_mut().zip(&mut clamped).zip(&layout.counts) {
+            if *k > 0 && (*w < lo - slack || *w > hi + slack) {
                 *w = w.clamp(lo, hi);
                 *c = true;
                 moved = true;
             }
         }
-        let (fixed, free) =
-            weights.iter().zip(&clamped).fold(
-                (0.0, 0.0),
-                |(f, u), (w, c)| if *c { (f + w, u) } else { (f, u + w) },
-            );
+        let (mut fixed, mut free) = (0.0, 0.0);
+        for &c in layout.members {
+            let c = c as usize;
+            if let (Some(w), Some(is)) = (weights.get(c), clamped.get(c)) {
+                if *is {
+                    fixed += w;
+                } else {
+                    free += w;
+                }
+            }
+        }
         if free > 0.0 {
             let scale = (total - fixed).max(0.0) / free;
             for (w, c) in weights.iter_mut().zip(&clamped) {
@@ -464,7 +655,7 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
     // Every weight at a bound (tight bounds, few distinct weights): nothing is free to
     // take up the difference, so the weights at the bound the total lies towards share
     // it equally; they stay within the bounds, since the total is n × mean.
-    let sum: f64 = weights.iter().sum();
+    let sum = layout.total(weights);
     if (sum - total).abs() > 1e-9 * total.abs().max(1.0) {
         let raise = sum < total;
         let movable = |w: f64| {
@@ -474,33 +665,39 @@ fn trim(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
                 w >= hi - slack
             }
         };
-        let (moved_sum, count) = weights
-            .iter()
-            .filter(|w| movable(**w))
+        let (moved_sum, count) = layout
+            .each(weights)
+            .filter(|w| movable(*w))
             .fold((0.0, 0usize), |(s, n), w| (s + w, n.saturating_add(1)));
         if count > 0 {
             let each = ((total - (sum - moved_sum)) / count as f64).clamp(lo, hi);
             weights
                 .iter_mut()
-                .filter(|w| movable(**w))
-                .for_each(|w| *w = each);
+                .zip(&layout.counts)
+                .filter(|(w, k)| **k > 0 && movable(**w))
+                .for_each(|(w, _)| *w = each);
         }
     }
-    clamped.iter().filter(|c| **c).count() as u64
+    clamped
+        .iter()
+        .zip(&layout.counts)
+        .filter(|(c, _)| **c)
+        .map(|(_, k)| *k)
+        .sum()
 }
 
-fn report(weights: &[f64], margins: &[Margin], targets: &[Vec<f64>]) -> Vec<MarginReport> {
+fn report(
+    weights: &[f64],
+    margins: &[Margin],
+    layout: &Layout<'_>,
+    targets: &[Vec<f64>],
+) -> Vec<MarginReport> {
     margins
         .iter()
         .zip(targets)
         .map(|(m, target)| {
-            let sums = category_totals(weights, &m.codes, target.len());
-            let mut counts = vec![0u64; target.len()];
-            for &c in &m.codes {
-                if let Some(n) = counts.get_mut(c as usize) {
-                    *n = n.saturating_add(1);
-                }
-            }
+            let sums = category_totals(weights, &m.codes, layout, target.len());
+            let counts = category_counts(&m.codes, layout, target.len()).unwrap_or_default();
             MarginReport {
                 margin: m.name.clone(),
                 categories: m
@@ -577,6 +774,65 @@ mod tests {
                 targets: Targets::Totals(vec![1072.0, 5122.0]),
             },
         ]
+    }
+
+    /// Random margins, sizes, targets, base weights and trim bounds: raking the cells
+    /// gives bit for bit the weights and the report of raking one weight per response.
+    #[test]
+    fn cells_rake_exactly_as_one_weight_per_response() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19);
+        for case in 0..60 {
+            let n = rng.random_range(1..3000usize);
+            let margins: Vec<Margin> = (0..rng.random_range(1..4usize))
+                .map(|m| {
+                    let k = rng.random_range(1..7usize);
+                    // Lopsided draws, so that trimming has work to do.
+                    let codes: Vec<u32> = (0..n)
+                        .map(|_| {
+                            let x: f64 = rng.random();
+                            ((x * x * k as f64) as u32).min(k as u32 - 1)
+                        })
+                        .collect();
+                    let mut targets: Vec<f64> =
+                        (0..k).map(|_| rng.random_range(1.0..10.0)).collect();
+                    for (i, t) in targets.iter_mut().enumerate() {
+                        if !codes.contains(&(i as u32)) {
+                            *t = 0.0;
+                        }
+                    }
+                    Margin {
+                        name: format!("m{m}"),
+                        categories: (0..k).map(|i| format!("c{i}")).collect(),
+                        codes,
+                        targets: Targets::Shares(targets),
+                    }
+                })
+                .collect();
+            let base: Option<Vec<f64>> = (case % 3 == 0).then(|| {
+                (0..n)
+                    .map(|_| [1.0, 2.5, 0.75][rng.random_range(0..3)])
+                    .collect()
+            });
+            let options = RakeOptions {
+                trim: (case % 4 != 0)
+                    .then(|| (rng.random_range(0.2..0.9), rng.random_range(1.2..4.0))),
+                max_iterations: rng.random_range(5..120),
+                max_trim_rounds: rng.random_range(1..30),
+                ..RakeOptions::default()
+            };
+            let cells = rake(base.as_deref(), &margins, &options);
+            let each = reference::rake_per_response(base.as_deref(), &margins, &options);
+            match (&cells, &each) {
+                (Ok(a), Ok(b)) => {
+                    let bits =
+                        |r: &Raked| r.weights.iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(a), bits(b), "case {case}");
+                    assert_eq!(a, b, "case {case}");
+                }
+                _ => assert_eq!(cells, each, "case {case}"),
+            }
+        }
     }
 
     #[test]
@@ -734,19 +990,29 @@ mod tests {
         assert!(!one.margins_met);
     }
 
+    /// [`trim`] with each weight a cell of one response.
+    fn trim_each(weights: &mut [f64], lower: f64, upper: f64, total: f64) -> u64 {
+        let members: Vec<u32> = (0..weights.len() as u32).collect();
+        let layout = Layout {
+            members: &members,
+            counts: vec![1; weights.len()],
+        };
+        trim(weights, &layout, lower, upper, total)
+    }
+
     #[test]
     fn trim_holds_the_bounds_of_the_mean_and_keeps_the_total() {
         // As survey::trimWeights(lower = 0.3, upper = 3, strict = TRUE) on weights of
         // mean 1: 40 → 3 and 0.01 → 0.3; the 8 others share the rest, 6.7 / 8 each.
         let mut w = vec![0.01, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 40.0];
-        assert_eq!(trim(&mut w, 0.3, 3.0, 10.0), 2);
+        assert_eq!(trim_each(&mut w, 0.3, 3.0, 10.0), 2);
         assert!((w.iter().sum::<f64>() - 10.0).abs() < 1e-9, "{w:?}");
         assert!((w[0] - 0.3).abs() < 1e-12 && (w[9] - 3.0).abs() < 1e-12);
         assert!((w[1] - 6.7 / 8.0).abs() < 1e-12, "{w:?}");
         // Redistribution pushes a weight over the bound: it is clamped in turn.
         // (mean 13.6 / 7: 5 → 3.886, which lifts 3.6 to 4.07, over the bound.)
         let mut w = vec![3.6, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0];
-        assert_eq!(trim(&mut w, 0.3, 2.0, 13.6), 2);
+        assert_eq!(trim_each(&mut w, 0.3, 2.0, 13.6), 2);
         assert!((w.iter().sum::<f64>() - 13.6).abs() < 1e-9);
         let hi = 2.0 * 13.6 / 7.0;
         assert!(
@@ -756,11 +1022,11 @@ mod tests {
         assert!((w[2] - (13.6 - 2.0 * hi) / 5.0).abs() < 1e-9);
         // Every weight clamped: the ones at the lower bound take up the total.
         let mut all = vec![0.5, 0.5, 0.5, 2.5];
-        assert_eq!(trim(&mut all, 0.9, 1.1, 4.0), 4);
+        assert_eq!(trim_each(&mut all, 0.9, 1.1, 4.0), 4);
         assert!((all.iter().sum::<f64>() - 4.0).abs() < 1e-9, "{all:?}");
         assert!((all[3] - 1.1).abs() < 1e-12 && (all[0] - 2.9 / 3.0).abs() < 1e-12);
         let mut inside = vec![1.0; 4];
-        assert_eq!(trim(&mut inside, 0.3, 3.0, 4.0), 0);
+        assert_eq!(trim_each(&mut inside, 0.3, 3.0, 4.0), 0);
         assert_eq!(inside, vec![1.0; 4]);
     }
 

@@ -30,30 +30,45 @@ pub struct WeightSummary {
 
 /// `None` unless every weight is finite and ≥ 0 and their sum is above 0.
 pub fn weight_summary(weights: &[f64]) -> Option<WeightSummary> {
-    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+    weight_summary_of(weights.iter().copied())
+}
+
+/// [`weight_summary`] of weights given one by one (summed in that order), for a caller
+/// that looks them up instead of keeping one per response.
+pub fn weight_summary_of(weights: impl Iterator<Item = f64> + Clone) -> Option<WeightSummary> {
+    if weights.clone().any(|w| !(w.is_finite() && w >= 0.0)) {
         return None;
     }
-    let total: f64 = weights.iter().sum();
-    let squares: f64 = weights.iter().map(|w| w * w).sum();
+    let total: f64 = weights.clone().sum();
+    let squares: f64 = weights.clone().map(|w| w * w).sum();
     if !(total > 0.0 && squares > 0.0 && total.is_finite() && squares.is_finite()) {
         return None;
     }
+    let n = weights.count();
     let n_eff = total * total / squares;
     Some(WeightSummary {
-        n: weights.len(),
+        n,
         total,
         n_eff,
-        deff: weights.len() as f64 / n_eff,
+        deff: n as f64 / n_eff,
     })
 }
 
 /// Weighted mean Σwᵢyᵢ / Σwᵢ; `None` for mismatched lengths, invalid weights or values.
 pub fn weighted_mean(values: &[f64], weights: &[f64]) -> Option<f64> {
-    if values.len() != weights.len() || values.iter().any(|y| !y.is_finite()) {
+    if values.len() != weights.len() {
         return None;
     }
-    let s = weight_summary(weights)?;
-    let m = values.iter().zip(weights).map(|(y, w)| y * w).sum::<f64>() / s.total;
+    weighted_mean_of(values.iter().copied().zip(weights.iter().copied()))
+}
+
+/// [`weighted_mean`] of `(value, weight)` pairs given one by one.
+pub fn weighted_mean_of(pairs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<f64> {
+    if pairs.clone().any(|(y, _)| !y.is_finite()) {
+        return None;
+    }
+    let s = weight_summary_of(pairs.clone().map(|(_, w)| w))?;
+    let m = pairs.map(|(y, w)| y * w).sum::<f64>() / s.total;
     m.is_finite().then_some(m)
 }
 
@@ -100,15 +115,21 @@ pub fn weighted_share(flags: &[bool], weights: &[f64], confidence: f64) -> Optio
     if flags.len() != weights.len() {
         return None;
     }
-    let s = weight_summary(weights)?;
-    let yes: f64 = flags
-        .iter()
-        .zip(weights)
-        .filter(|(f, _)| **f)
-        .map(|(_, w)| w)
-        .sum();
+    weighted_share_of(
+        flags.iter().copied().zip(weights.iter().copied()),
+        confidence,
+    )
+}
+
+/// [`weighted_share`] of `(flag, weight)` pairs given one by one.
+pub fn weighted_share_of(
+    pairs: impl Iterator<Item = (bool, f64)> + Clone,
+    confidence: f64,
+) -> Option<WeightedShare> {
+    let s = weight_summary_of(pairs.clone().map(|(_, w)| w))?;
+    let yes: f64 = pairs.clone().filter(|(f, _)| *f).map(|(_, w)| w).sum();
     let share = (yes / s.total).clamp(0.0, 1.0);
-    let unweighted = flags.iter().filter(|f| **f).count() as f64 / flags.len() as f64;
+    let unweighted = pairs.filter(|(f, _)| *f).count() as f64 / s.n as f64;
     Some(WeightedShare {
         share,
         unweighted,
@@ -140,10 +161,16 @@ pub struct WeightedBootstrapCi {
     pub weights: WeightSummary,
 }
 
-fn estimate(statistic: Statistic, values: &[f64], weights: &[f64], picks: &[usize]) -> f64 {
+/// The statistic over the responses `picks` yields, each `(value, weight)` looked up
+/// by `item`; sums in the order of `picks`.
+fn estimate(
+    statistic: Statistic,
+    item: &impl Fn(usize) -> Option<(f64, f64)>,
+    picks: impl Iterator<Item = usize>,
+) -> f64 {
     let (mut wy, mut w) = (0.0, 0.0);
-    for &i in picks {
-        if let (Some(y), Some(wi)) = (values.get(i), weights.get(i)) {
+    for i in picks {
+        if let Some((y, wi)) = item(i) {
             wy += y * wi;
             w += wi;
         }
@@ -170,24 +197,45 @@ pub fn weighted_bootstrap_ci(
     confidence: f64,
     seed: u64,
 ) -> Option<WeightedBootstrapCi> {
-    if resamples == 0 || values.len() != weights.len() || values.iter().any(|y| !y.is_finite()) {
+    if values.len() != weights.len() {
         return None;
     }
-    let summary = weight_summary(weights)?;
-    let n = values.len();
-    let all: Vec<usize> = (0..n).collect();
-    let point = estimate(statistic, values, weights, &all);
+    weighted_bootstrap_ci_by(
+        values.len(),
+        |i| values.get(i).copied().zip(weights.get(i).copied()),
+        statistic,
+        resamples,
+        confidence,
+        seed,
+    )
+}
+
+/// [`weighted_bootstrap_ci`] of `n` responses whose `(value, weight)` the caller looks
+/// up by index (`item(i)` for every `i < n`), so that it need not keep two numbers per
+/// response: same seed and data, the same draws and sums, so the same output.
+pub fn weighted_bootstrap_ci_by(
+    n: usize,
+    item: impl Fn(usize) -> Option<(f64, f64)>,
+    statistic: Statistic,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> Option<WeightedBootstrapCi> {
+    let all = || (0..n).filter_map(&item);
+    if resamples == 0 || all().count() != n || all().any(|(y, _)| !y.is_finite()) {
+        return None;
+    }
+    let summary = weight_summary_of(all().map(|(_, w)| w))?;
+    let point = estimate(statistic, &item, 0..n);
     if !point.is_finite() {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut picks = vec![0usize; n];
     let mut stats = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        for p in picks.iter_mut() {
-            *p = rng.random_range(0..n);
-        }
-        let s = estimate(statistic, values, weights, &picks);
+        // Drawn as the statistic sums them: the same stream as drawing all n first.
+        let picks = (0..n).map(|_| rng.random_range(0..n));
+        let s = estimate(statistic, &item, picks);
         if s.is_finite() {
             stats.push(s);
         }
