@@ -324,13 +324,8 @@ pub async fn queued(pool: &DbPool) -> Result<i64, DbError> {
 }
 
 pub async fn counts(pool: &DbPool) -> Result<Counts, DbError> {
+    let queued = queued(pool).await?;
     crate::read_conn!(pool, |conn| {
-        let queued: i64 = outbox::table
-            .filter(outbox::sent_at.is_null())
-            .filter(outbox::failed_at.is_null())
-            .count()
-            .get_result(conn)
-            .await?;
         let sent: i64 = outbox::table
             .filter(outbox::sent_at.is_not_null())
             .count()

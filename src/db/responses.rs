@@ -83,7 +83,7 @@ pub async fn for_user_viewing(
     page: usize,
 ) -> Result<(Option<Response>, bool), DbError> {
     use super::schema::page_visits;
-    let page = i32::try_from(page).unwrap_or(i32::MAX);
+    let page = super::paradata::page_no(page);
     let found: Option<(Response, Option<i32>)> = read_conn!(pool, |conn| {
         responses::table
             .left_join(

@@ -150,12 +150,12 @@ impl Judging {
             fingerprinted,
             ..
         } = self;
-        // As speed::threshold, with the median found in place (durations are finite).
-        let limit = if timed.len() < params.speeder_min_responses.max(1) {
-            None
-        } else {
-            speed::median_by(&mut timed, |t| t.1).map(|m| m * params.speeder_fraction)
-        };
+        let limit = speed::threshold(
+            &mut timed,
+            |t| t.1,
+            params.speeder_fraction,
+            params.speeder_min_responses,
+        );
         if let Some(limit) = limit {
             for (id, d) in &timed {
                 if *d < limit {

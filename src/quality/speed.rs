@@ -1,7 +1,8 @@
 //! Speeders: responses completed in under a fraction of the median duration.
 
 /// The median of `values` (the mean of the two middle ones for an even count); `None`
-/// when empty.
+/// when empty. The tests' plain reference for [`median_by`].
+#[cfg(test)]
 pub fn median(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
@@ -37,13 +38,19 @@ pub fn median_by<T>(items: &mut [T], value: impl Fn(&T) -> f64) -> Option<f64> {
 }
 
 /// The duration (seconds) under which a response is a speeder: `fraction` × the median
-/// of `durations`. `None` (nobody is a speeder) with fewer than `min_responses`
-/// durations: a median of a handful of responses would flag honest ones.
-pub fn threshold(durations: &[f64], fraction: f64, min_responses: usize) -> Option<f64> {
-    if durations.len() < min_responses.max(1) {
+/// of the durations `duration` reads from `items` (reordered, see [`median_by`]). `None`
+/// (nobody is a speeder) with fewer than `min_responses` items: a median of a handful of
+/// responses would flag honest ones.
+pub fn threshold<T>(
+    items: &mut [T],
+    duration: impl Fn(&T) -> f64,
+    fraction: f64,
+    min_responses: usize,
+) -> Option<f64> {
+    if items.len() < min_responses.max(1) {
         return None;
     }
-    median(durations).map(|m| m * fraction)
+    median_by(items, duration).map(|m| m * fraction)
 }
 
 #[cfg(test)]
@@ -79,9 +86,9 @@ mod tests {
 
     #[test]
     fn threshold_is_a_fraction_of_the_median_once_there_are_enough() {
-        let d = [300.0, 600.0, 900.0];
-        assert_eq!(threshold(&d, 1.0 / 3.0, 3), Some(200.0));
-        assert_eq!(threshold(&d, 0.5, 4), None);
-        assert_eq!(threshold(&[], 0.5, 0), None);
+        let mut d = [600.0, 300.0, 900.0];
+        assert_eq!(threshold(&mut d, |x| *x, 1.0 / 3.0, 3), Some(200.0));
+        assert_eq!(threshold(&mut d, |x| *x, 0.5, 4), None);
+        assert_eq!(threshold(&mut [] as &mut [f64], |x| *x, 0.5, 0), None);
     }
 }
