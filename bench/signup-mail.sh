@@ -8,6 +8,10 @@
 #            Debian's python3-aiosmtpd), the worker running and sending
 # Each sign-up queues its verification mail in the same transaction; in smtp mode the
 # worker sends them over SMTP beside the sign-ups.
+#   smtp-remote [mail] pointed at bench/smtp-discard.py, a receiving SMTP server that only
+#            counts: it stands in for the relay on another host, whose CPU is not this
+#            machine's (the test sink decodes and stores each message, 15-20 % of a
+#            sign-up's CPU on this machine's cores; bench/findings.md)
 #   smtp-down [mail] pointed at a closed port (an SMTP outage): the worker fails and backs
 #            off, so the run measures the request path (outbox row in the sign-up's
 #            transaction) with almost no worker CPU beside it
@@ -22,7 +26,7 @@
 # load, to split what a sign-up costs besides its hash. Dumps in bench/raw/signup-cost/.
 #
 # usage: bench/signup-mail.sh BIN [N=200] [P=4]
-#   MODES="no-smtp smtp smtp-down" (the default) picks and orders the modes.
+#   MODES="no-smtp smtp smtp-remote smtp-down" (the default) picks and orders the modes.
 #   BEFORE_MAIL=1 bench/signup-mail.sh OLD_BIN: a binary from before issue 17 (no [mail]
 #   section, which its configuration would refuse): only the no-smtp mode, no mail keys.
 #   A release build for numbers to compare with bench/RESULTS.md; a debug build shows the
@@ -38,11 +42,12 @@ par=${3:-4}
 python=/usr/bin/python3
 "$python" -c 'import aiosmtpd' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null; }
 work=$(mktemp -d); port=18669; smtp_port=18670; base="http://127.0.0.1:$port"; db=pesquisa_bench_mail
-prefix="pesquisa-mail-$$:"; pid=""; smtp_pid=""
+prefix="pesquisa-mail-$$:"; pid=""; smtp_pid=""; discard_pid=""; discard_port=18672
 stop_server() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
 cleanup() {
   stop_server
   [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null || true
+  [ -n "$discard_pid" ] && kill "$discard_pid" 2>/dev/null && wait "$discard_pid" 2>/dev/null || true
   mariadb -uroot -e "DROP DATABASE IF EXISTS $db" || true
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
   rm -rf "$work"
@@ -57,6 +62,8 @@ export PESQUISA_MAIL__FROM="Pesquisa <pesquisa@pesquisa.test>" PESQUISA_MAIL__DI
 
 "$python" tests/smtp/sink.py --listen "127.0.0.1:$smtp_port" --dir "$work/box" >"$work/smtp.log" 2>&1 & smtp_pid=$!
 for _ in $(seq 1 50); do grep -q READY "$work/smtp.log" 2>/dev/null && break; sleep 0.1; done
+"$python" bench/smtp-discard.py "127.0.0.1:$discard_port" "$work/discarded" >"$work/discard.log" 2>&1 & discard_pid=$!
+for _ in $(seq 1 50); do grep -q READY "$work/discard.log" 2>/dev/null && break; sleep 0.1; done
 
 password="cavalo correto bateria bench"
 csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//'; }
@@ -107,8 +114,12 @@ run_callgrind() { # mode
 run_mode() { # mode
   mariadb -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
   redis-cli --scan --pattern "$prefix*" | xargs -r -n 500 redis-cli del >/dev/null || true
+  local sink=$smtp_pid
   if [ "$1" = smtp ]; then
     export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$smtp_port PESQUISA_MAIL__SECURITY=none
+  elif [ "$1" = smtp-remote ]; then
+    export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$discard_port PESQUISA_MAIL__SECURITY=none
+    sink=$discard_pid
   elif [ "$1" = smtp-down ]; then
     # Nothing listens there: every send is refused at once.
     export PESQUISA_MAIL__HOST=127.0.0.1 PESQUISA_MAIL__PORT=$((smtp_port + 1)) PESQUISA_MAIL__SECURITY=none
@@ -125,13 +136,13 @@ run_mode() { # mode
   # Warm-up: a few sign-ups not counted.
   seq 1 8 | xargs -P"$par" -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
   local start end cpu0 sink0
-  start=$(date +%s.%N); cpu0=$(cpu_ticks "$pid"); sink0=$(cpu_ticks "$smtp_pid")
+  start=$(date +%s.%N); cpu0=$(cpu_ticks "$pid"); sink0=$(cpu_ticks "$sink")
   seq 1 "$n" | xargs -P"$par" -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
   end=$(date +%s.%N)
   sleep 2 # let the worker finish what was queued (its CPU counts too)
   printf '%-10s %s, CPU/sign-up: server %s ms, SMTP sink %s ms\n' "$1:" \
     "$(summary "$work/$1.txt" "$(echo "$end - $start" | bc)")" \
-    "$(per_signup "$cpu0" "$(cpu_ticks "$pid")")" "$(per_signup "$sink0" "$(cpu_ticks "$smtp_pid")")"
+    "$(per_signup "$cpu0" "$(cpu_ticks "$pid")")" "$(per_signup "$sink0" "$(cpu_ticks "$sink")")"
   stop_server
 }
 
@@ -141,5 +152,6 @@ if [ "${BEFORE_MAIL:-0}" = 1 ]; then
   run_mode no-smtp
   exit 0
 fi
-for mode in ${MODES:-no-smtp smtp smtp-down}; do run_mode "$mode"; done
-echo "SMTP server received $(find "$work/box" -name '*.json' 2>/dev/null | wc -l) messages; .eml files: $(find "$work/eml" -name '*.eml' 2>/dev/null | wc -l)"
+for mode in ${MODES:-no-smtp smtp smtp-remote smtp-down}; do run_mode "$mode"; done
+kill "$discard_pid"; wait "$discard_pid" 2>/dev/null || true; discard_pid=""
+echo "SMTP server received $(find "$work/box" -name '*.json' 2>/dev/null | wc -l) messages; discarding server $(cat "$work/discarded" 2>/dev/null || echo 0); .eml files: $(find "$work/eml" -name '*.eml' 2>/dev/null | wc -l)"

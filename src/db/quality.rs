@@ -20,6 +20,7 @@ use crate::quality::straightline::straight_lined;
 use crate::quality::{Candidate, Flag, FlagSet, FlowCount, Judging, Params, SampleFlow};
 use crate::read_conn;
 use crate::survey::definition::previous_versions;
+use crate::survey::slots::{AnswerSlots, Resolved, RowAnswers};
 use crate::survey::{Answers, Definition, QuestionKind};
 
 /// Every response's flags, and the flow from sign-up to the responses used.
@@ -51,6 +52,50 @@ type ResponseRow = (
 pub struct GridJudge {
     grids: HashMap<i32, Definition>,
     min_items: usize,
+    /// The current definition's version and its grids by slot (see [`SlotGrid`]).
+    current: Option<(i32, Vec<SlotGrid>)>,
+}
+
+/// A grid of the current definition read from [`RowAnswers`]: its slot, and the number
+/// of each of its points by position (`None` for a missing option such as "não sei",
+/// which is left out as [`Definition::grid_values`] leaves it out).
+#[derive(Debug, Clone)]
+struct SlotGrid {
+    slot: usize,
+    points: Vec<Option<i64>>,
+}
+
+impl SlotGrid {
+    /// The grids of `def` by slot.
+    fn of(def: &Definition) -> Vec<SlotGrid> {
+        let slots = AnswerSlots::new(def);
+        def.questions()
+            .filter(|q| matches!(q.kind, QuestionKind::Grid { .. }))
+            .filter_map(|q| {
+                let (slot, _) = slots.slot(&q.key)?;
+                let points = q
+                    .options()
+                    .iter()
+                    .map(|o| (!o.excluded).then(|| o.value.parse().ok()).flatten())
+                    .collect();
+                Some(SlotGrid { slot, points })
+            })
+            .collect()
+    }
+
+    /// The points of the answered items, in the grid's order.
+    fn values(&self, answers: &RowAnswers<'_>) -> Vec<i64> {
+        match answers.get(self.slot) {
+            Some(Some(Resolved::Grid(items))) => items
+                .iter()
+                .filter_map(|item| {
+                    let (_, at) = item.as_ref()?;
+                    *self.points.get((*at)?)?
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl GridJudge {
@@ -64,10 +109,25 @@ impl GridJudge {
             })
             .filter_map(|d| Some((i32::try_from(d.version()).ok()?, d)))
             .collect();
+        let current = i32::try_from(def.version())
+            .ok()
+            .map(|v| (v, SlotGrid::of(def)));
         GridJudge {
             grids,
             min_items: params.straightline_min_items,
+            current,
         }
+    }
+
+    /// As [`Self::straight_lined`], for the answers of a response of the current
+    /// version read into slots; `None` for another version (whose grids may differ).
+    pub fn straight_lined_slots(&self, version: i32, answers: &RowAnswers<'_>) -> Option<bool> {
+        let (_, grids) = self.current.as_ref().filter(|(v, _)| *v == version)?;
+        Some(
+            grids
+                .iter()
+                .any(|g| straight_lined(&g.values(answers), self.min_items)),
+        )
     }
 
     fn versions(&self) -> Vec<i32> {
@@ -344,15 +404,17 @@ pub struct Prejudged {
 
 impl Prejudged {
     /// The flags of `response` given its parsed `answers`.
-    pub fn flags_of(&self, response: &Response, answers: &Answers) -> FlagSet {
+    pub fn flags_of(&self, response: &Response, answers: &RowAnswers<'_>) -> FlagSet {
         let mut flags = self.flags.get(&response.id).copied().unwrap_or_default();
-        if response.submitted_at.is_some()
-            && response.screened_out.is_none()
-            && self
+        if response.submitted_at.is_some() && response.screened_out.is_none() {
+            let version = response.definition_version;
+            let lined = self
                 .grids
-                .straight_lined(response.definition_version, answers)
-        {
-            flags.insert(Flag::LinhaReta);
+                .straight_lined_slots(version, answers)
+                .unwrap_or_else(|| self.grids.straight_lined(version, &response.answers()));
+            if lined {
+                flags.insert(Flag::LinhaReta);
+            }
         }
         flags
     }
@@ -422,5 +484,104 @@ impl AssessmentCache {
         let fresh = Arc::new(assess(pool, def, params, false).await?);
         *slot = Some((std::time::Instant::now(), fresh.clone()));
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::{AnswerValue, default_definition};
+
+    /// The report judges straight-lining on answers read into slots; the other readers
+    /// on parsed answers. Both must flag the same responses.
+    #[test]
+    fn slots_judge_straight_lining_as_parsed_answers_do() {
+        let def = default_definition().expect("definition");
+        let version = i32::try_from(def.version()).expect("version");
+        let judge = GridJudge::new(&def, &Params::default());
+        let slots = AnswerSlots::new(&def);
+        let grid = |points: &[(&str, &str)]| {
+            let mut a = Answers::new();
+            a.insert(
+                "importancia_fatores",
+                AnswerValue::Grid(
+                    points
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            );
+            a
+        };
+        let cases = [
+            // Every item the same point: flagged.
+            (
+                grid(&[
+                    ("preco", "3"),
+                    ("qualidade", "3"),
+                    ("variedade", "3"),
+                    ("atendimento", "3"),
+                    ("distancia", "3"),
+                ]),
+                true,
+            ),
+            // One item differs.
+            (
+                grid(&[
+                    ("preco", "3"),
+                    ("qualidade", "3"),
+                    ("variedade", "3"),
+                    ("atendimento", "3"),
+                    ("distancia", "4"),
+                ]),
+                false,
+            ),
+            // "Não sei" is left out: four equal points remain, the minimum.
+            (
+                grid(&[
+                    ("preco", "5"),
+                    ("qualidade", "5"),
+                    ("variedade", "nao_sei"),
+                    ("atendimento", "5"),
+                    ("distancia", "5"),
+                ]),
+                true,
+            ),
+            // Three equal points and two "não sei": under the minimum.
+            (
+                grid(&[
+                    ("preco", "5"),
+                    ("qualidade", "5"),
+                    ("variedade", "nao_sei"),
+                    ("atendimento", "5"),
+                    ("distancia", "nao_sei"),
+                ]),
+                false,
+            ),
+            // A point the grid does not offer is left out too.
+            (
+                grid(&[
+                    ("preco", "2"),
+                    ("qualidade", "2"),
+                    ("variedade", "9"),
+                    ("atendimento", "2"),
+                    ("distancia", "2"),
+                ]),
+                true,
+            ),
+            (Answers::new(), false),
+        ];
+        for (answers, expected) in cases {
+            let json = serde_json::to_string(&answers).expect("json");
+            let read = slots.parse(&json);
+            assert_eq!(judge.straight_lined(version, &answers), expected, "{json}");
+            assert_eq!(
+                judge.straight_lined_slots(version, &read),
+                Some(expected),
+                "{json}"
+            );
+            // Another version's grids may differ: the caller parses the answers instead.
+            assert_eq!(judge.straight_lined_slots(version - 1, &read), None);
+        }
     }
 }

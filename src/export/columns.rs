@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
-use serde::Deserialize;
 
 use crate::db::census::CensusWeights;
 use crate::db::responses::Response;
@@ -14,6 +13,8 @@ use crate::quality::{Flag, FlagSet};
 use crate::stats::income_class::IncomeClass;
 use crate::survey::columns as colnames;
 use crate::survey::derived::option_income_class;
+pub use crate::survey::slots::{AnswerSlots, RowAnswers};
+use crate::survey::slots::{CcebSlots, Resolved, other_texts};
 use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Unit};
 
 pub use crate::survey::derived::{OPEN_TOP_FACTOR, option_midpoint};
@@ -86,183 +87,6 @@ pub enum Cell<'a> {
     Time(NaiveDateTime),
 }
 
-/// A string inside stored JSON: borrowed from it when it has no escapes, else unescaped
-/// into an owned copy.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct JsonStr<'a>(pub Cow<'a, str>);
-
-impl std::borrow::Borrow<str> for JsonStr<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for JsonStr<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = JsonStr<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(Visitor)
-    }
-}
-
-/// A stored answer read for export: the JSON of [`crate::survey::AnswerValue`] (same
-/// externally tagged form), with its strings borrowed.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Stored<'a> {
-    Integer(i64),
-    Single(#[serde(borrow)] JsonStr<'a>),
-    Multi(#[serde(borrow)] Vec<JsonStr<'a>>),
-    Text(#[serde(borrow)] JsonStr<'a>),
-    Grid(#[serde(borrow)] std::collections::BTreeMap<JsonStr<'a>, JsonStr<'a>>),
-}
-
-/// A stored answer matched to its question once per row, so that the row's cells are
-/// found by position instead of by comparing keys and option values for every column
-/// (string comparison is slow in the static build's musl; bench/findings.md).
-#[derive(Debug, PartialEq)]
-pub enum Resolved<'a> {
-    Integer(i64),
-    /// The stored value, and the position of the question's option with that value.
-    Single(JsonStr<'a>, Option<usize>),
-    /// The positions of the question's options that were chosen; stored values the
-    /// question does not offer (an older definition's) have no column and are left out.
-    Multi(Vec<usize>),
-    Text(JsonStr<'a>),
-    /// Per item of the grid, in the question's order: the stored point and the position
-    /// of the point among the question's options (none for a value it does not offer).
-    Grid(Vec<Option<(JsonStr<'a>, Option<usize>)>>),
-}
-
-impl<'a> Resolved<'a> {
-    fn new(q: &Question, stored: Stored<'a>) -> Resolved<'a> {
-        let position = |v: &str| q.options().iter().position(|c| c.value == v);
-        match stored {
-            Stored::Integer(n) => Resolved::Integer(n),
-            Stored::Single(v) => {
-                let at = position(&v.0);
-                Resolved::Single(v, at)
-            }
-            Stored::Multi(vs) => {
-                Resolved::Multi(vs.iter().filter_map(|v| position(&v.0)).collect())
-            }
-            Stored::Text(t) => Resolved::Text(t),
-            Stored::Grid(mut map) => Resolved::Grid(
-                q.items()
-                    .iter()
-                    .map(|i| {
-                        let v = map.remove(i.key.as_str())?;
-                        let at = position(&v.0);
-                        Some((v, at))
-                    })
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// A response's answers, one slot per question of the definition in its order
-/// ([`AnswerSlots::parse`]).
-pub type RowAnswers<'a> = Vec<Option<Resolved<'a>>>;
-
-/// Where each question's answer goes in [`RowAnswers`]: its position in the definition;
-/// the "other" texts follow, in the order of their questions ([`other_texts`]).
-pub struct AnswerSlots<'d> {
-    /// Per slot, the question whose answer (or "other" text) it holds.
-    questions: Vec<&'d Question>,
-    by_key: HashMap<String, usize>,
-}
-
-/// The questions with an "other" text, with the slot of that text: after every
-/// question's own slot, in questionnaire order.
-fn other_texts(def: &Definition) -> Vec<(&Question, usize)> {
-    let first = def.questions().count();
-    def.questions()
-        .filter(|q| q.other_key().is_some())
-        .enumerate()
-        .map(|(i, q)| (q, first + i))
-        .collect()
-}
-
-impl<'d> AnswerSlots<'d> {
-    pub fn new(def: &'d Definition) -> AnswerSlots<'d> {
-        let mut questions: Vec<&Question> = def.questions().collect();
-        let mut by_key: HashMap<String, usize> = questions
-            .iter()
-            .enumerate()
-            .map(|(i, q)| (q.key.clone(), i))
-            .collect();
-        for (q, slot) in other_texts(def) {
-            if let Some(key) = q.other_key() {
-                by_key.insert(key, slot);
-                questions.push(q);
-            }
-        }
-        AnswerSlots { questions, by_key }
-    }
-
-    /// The answers of a stored row. A row that does not parse (edited by hand) exports as
-    /// unanswered, as [`Response::answers`] reads it; keys the definition does not have
-    /// are skipped whatever they hold.
-    pub fn parse<'a>(&self, json: &'a str) -> RowAnswers<'a> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        match serde::de::DeserializeSeed::deserialize(self, &mut de)
-            .and_then(|a| de.end().map(|()| a))
-        {
-            Ok(answers) => answers,
-            Err(_) => self.unanswered(),
-        }
-    }
-
-    /// A row with no answers: a slot per question, all empty.
-    fn unanswered<'a>(&self) -> RowAnswers<'a> {
-        self.questions.iter().map(|_| None).collect()
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for &AnswerSlots<'_> {
-    type Value = RowAnswers<'de>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for &AnswerSlots<'_> {
-    type Value = RowAnswers<'de>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a map of answers")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut answers = self.unanswered();
-        while let Some(key) = map.next_key::<JsonStr<'de>>()? {
-            match self.by_key.get(&*key.0) {
-                Some(&i) => {
-                    let stored = map.next_value::<Stored<'de>>()?;
-                    answers[i] = Some(Resolved::new(self.questions[i], stored));
-                }
-                None => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(answers)
-    }
-}
-
 pub use crate::db::batches::Person;
 
 /// Everything a row is computed from.
@@ -316,8 +140,7 @@ pub type QualityFlags = HashMap<i64, FlagSet>;
 /// without comparing strings).
 #[derive(Debug)]
 pub struct CcebColumns {
-    table: Arc<CcebTable>,
-    items: Vec<(usize, Vec<Option<u32>>)>,
+    items: CcebSlots,
     /// The slot after which the columns go: the last of the items in the definition.
     last_slot: usize,
 }
@@ -325,44 +148,23 @@ pub struct CcebColumns {
 impl CcebColumns {
     /// The plan when `def` asks every item of `table` as a single-choice question.
     fn new(def: &Definition, table: &Arc<CcebTable>) -> Option<CcebColumns> {
-        let slots = AnswerSlots::new(def);
-        let mut items = Vec::new();
-        for key in table.keys() {
-            let slot = *slots.by_key.get(key)?;
-            let q = slots.questions.get(slot)?;
-            if !matches!(q.kind, QuestionKind::Single { .. }) {
-                return None;
-            }
-            let points = q
-                .options()
-                .iter()
-                .map(|o| table.points(key, &o.value))
-                .collect();
-            items.push((slot, points));
-        }
-        let last_slot = items.iter().map(|(slot, _)| *slot).max()?;
-        Some(CcebColumns {
-            table: Arc::clone(table),
-            items,
-            last_slot,
-        })
+        let items = CcebSlots::new(&AnswerSlots::new(def), table)?;
+        let last_slot = items.slots().max()?;
+        Some(CcebColumns { items, last_slot })
+    }
+
+    fn table(&self) -> &Arc<CcebTable> {
+        self.items.table()
     }
 
     /// Whether the row was asked every item (else its class is "not asked").
     fn all_asked(&self, row: &Row<'_>) -> bool {
-        self.items.iter().all(|(slot, _)| row.was_asked(*slot))
+        self.items.slots().all(|slot| row.was_asked(slot))
     }
 
     /// The points of a row; `None` when an item is unanswered or not scored.
     fn points(&self, answers: &RowAnswers<'_>) -> Option<u32> {
-        let mut total = 0u32;
-        for (slot, points) in &self.items {
-            let Some(Some(Resolved::Single(_, Some(at)))) = answers.get(*slot) else {
-                return None;
-            };
-            total = total.checked_add((*points.get(*at)?)?)?;
-        }
-        Some(total)
+        self.items.points(answers)
     }
 }
 
@@ -568,7 +370,7 @@ pub fn with_codes<'d>(
             match c.source {
                 Source::IncomeClass(..) => c.codes = Some(Arc::new(CodeList::income_classes())),
                 Source::Cceb(ref k, true) => {
-                    c.codes = Some(Arc::new(CodeList::cceb_classes(&k.table)));
+                    c.codes = Some(Arc::new(CodeList::cceb_classes(k.table())));
                 }
                 Source::ScreenedOut => {
                     c.codes = Some(Arc::new(CodeList::screen_outs(def, &previous, quotas)));
@@ -1002,7 +804,7 @@ impl Column<'_> {
                 None => Cell::Empty,
                 Some(points) if !class => Cell::Int(i64::from(points)),
                 Some(points) => c
-                    .table
+                    .table()
                     .class_of(points)
                     .map_or(Cell::Empty, |name| Cell::Text(Cow::Owned(name.to_string()))),
             },
@@ -1025,7 +827,7 @@ impl Column<'_> {
             Source::Cceb(ref c, _) if !c.all_asked(row) => Cell::Int(NOT_ASKED),
             Source::Cceb(ref c, _) => c
                 .points(&row.answers)
-                .and_then(|p| c.table.class_of(p))
+                .and_then(|p| c.table().class_of(p))
                 .map_or(Cell::Empty, code),
             Source::ScreenedOut => {
                 let key = row.response.screened_out.as_deref().unwrap_or("");
@@ -1170,7 +972,7 @@ impl Column<'_> {
                 })
                 .collect(),
             Source::Cceb(ref c, true) => c
-                .table
+                .table()
                 .classes()
                 .iter()
                 .map(|k| (k.class.to_string(), format!("{}–{} pontos", k.min, k.max)))
@@ -1376,11 +1178,11 @@ impl Column<'_> {
                 format!("1 quando `qualidade` contém `{}`", f.code()),
             ],
             Source::Cceb(ref c, class) => {
-                let items = c.table.keys().collect::<Vec<_>>().join(", ");
+                let items = c.table().keys().collect::<Vec<_>>().join(", ");
                 let source = format!(
                     "Critério de Classificação Econômica Brasil: {}; itens: {items}; vazio = \
                      algum item não respondido ou não perguntado",
-                    c.table.citation()
+                    c.table().citation()
                 );
                 if class {
                     // Labelled files: the class codes, and -2 when an item was not asked.
@@ -1436,75 +1238,6 @@ mod tests {
             screened_out: None,
             confirmed_checks: String::new(),
         }
-    }
-
-    #[test]
-    fn borrowed_answers_read_what_answers_store() {
-        let def = crate::survey::default_definition().expect("definition");
-        let slots = AnswerSlots::new(&def);
-        let at = |key: &str| def.questions().position(|q| q.key == key).expect(key);
-        let mut a = Answers::new();
-        a.insert("idade", AnswerValue::Integer(34));
-        a.insert("renda_familiar", AnswerValue::Single("2a4sm".into()));
-        // A value the question no longer offers is left out of the flags.
-        a.insert(
-            "fatores_escolha",
-            AnswerValue::Multi(vec!["entrega".into(), "fiado".into(), "preco".into()]),
-        );
-        // Escapes in stored JSON: quotes, backslash, a newline; accents are stored raw.
-        a.insert(
-            "mercado_atual",
-            AnswerValue::Text("diz \"oi\"\\ \nPão".into()),
-        );
-        // A key the definition does not have, holding what no question stores.
-        a.insert("removida", AnswerValue::Text("x".into()));
-        let json = serde_json::to_string(&a)
-            .expect("json")
-            .replace(r#"{"text":"x"}"#, r#"{"unknown":[1]}"#);
-        let read = slots.parse(&json);
-        // A slot per question, then one per "other" text.
-        let others = def.questions().filter(|q| q.other_key().is_some()).count();
-        assert_eq!(read.len(), def.questions().count() + others);
-        assert_eq!(read[at("idade")], Some(Resolved::Integer(34)));
-        let renda = def.question("renda_familiar").expect("renda");
-        let position = |q: &Question, v: &str| q.options().iter().position(|o| o.value == v);
-        assert_eq!(
-            read[at("renda_familiar")],
-            Some(Resolved::Single(
-                JsonStr(Cow::Borrowed("2a4sm")),
-                position(renda, "2a4sm")
-            ))
-        );
-        assert!(matches!(
-            &read[at("renda_familiar")],
-            Some(Resolved::Single(JsonStr(Cow::Borrowed(_)), Some(_)))
-        ));
-        let fatores = def.question("fatores_escolha").expect("fatores");
-        assert_eq!(
-            read[at("fatores_escolha")],
-            Some(Resolved::Multi(vec![
-                position(fatores, "entrega").expect("entrega"),
-                position(fatores, "preco").expect("preco"),
-            ]))
-        );
-        match &read[at("mercado_atual")] {
-            Some(Resolved::Text(t)) => {
-                assert_eq!(t.0, "diz \"oi\"\\ \nPão");
-                assert!(
-                    matches!(t.0, Cow::Owned(_)),
-                    "escaped text is unescaped into a copy"
-                );
-            }
-            other => panic!("text read as {other:?}"),
-        }
-        assert_eq!(read[at("moradores")], None, "unanswered");
-        let unanswered = |json: &str| slots.parse(json).iter().all(Option::is_none);
-        assert!(unanswered("not json"));
-        assert!(unanswered(r#"{"idade":{"integer":1}} trailing"#));
-        // A known question holding an unknown kind: the row does not parse.
-        assert!(unanswered(
-            r#"{"idade":{"integer":1},"renda_familiar":{"unknown":1}}"#
-        ));
     }
 
     impl Cell<'_> {

@@ -210,7 +210,7 @@ pub async fn build(
     let mut batches = batches::Batches::open(pool, &all, batches::BATCH_SIZE, false).await?;
     while let Some(batch) = batches.next().await? {
         for r in &batch.rows {
-            let answers = r.answers();
+            let answers = acc.slots().parse(&r.answers);
             let flags = prejudged.flags_of(r, &answers);
             let complete = r.submitted_at.is_some() && r.screened_out.is_none();
             flow.add(r.screened_out.as_deref(), complete, flags);

@@ -23,9 +23,8 @@ use crate::stats::{
     chi_square_independence, estimate_sample, value_at, wilson_interval,
 };
 use crate::survey::derived::{OPEN_TOP_FACTOR, option_income_class};
-use crate::survey::{
-    AnswerValue, Answers, CcebTable, Choice, Definition, Question, QuestionKind, Role, Text,
-};
+use crate::survey::slots::{AnswerSlots, CcebSlots, Resolved, RowAnswers};
+use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Text};
 
 /// Confidence of every interval in the report.
 const CONFIDENCE: f64 = 0.95;
@@ -344,6 +343,8 @@ enum By {
 /// One cross-tab being counted: all responses, and per cell (flattened rows × cols).
 struct Crossed<'d> {
     q: &'d Question,
+    /// The question's slot in [`RowAnswers`].
+    slot: usize,
     by: By,
     counts: Vec<Vec<u64>>,
     cells: PerCell<Vec<u64>>,
@@ -358,19 +359,25 @@ const GROUP_INCOME: usize = 1;
 /// read once.
 pub(crate) struct Accumulator<'d> {
     def: &'d Definition,
+    /// Where each question's answer is in a row read by [`Self::slots`].
+    slots: AnswerSlots<'d>,
+    /// Per question in definition order (its slot is its position).
     tallies: Vec<(&'d Question, u64, Tally)>,
-    income: Option<&'d Question>,
-    cceb: Option<Arc<CcebTable>>,
-    spend: Option<&'d Question>,
-    intent: Option<&'d Question>,
-    age_key: Option<&'d str>,
+    income: Option<Asked<'d>>,
+    cceb: Option<CcebSlots>,
+    spend: Option<Asked<'d>>,
+    intent: Option<Asked<'d>>,
+    /// The slots of the raking's sex and age questions.
+    sex_slot: Option<usize>,
+    age_slot: Option<usize>,
     crossed: Vec<Crossed<'d>>,
     bairros: BTreeMap<String, BairroTally>,
     respondents: u64,
     completes: u64,
     screened_out: u64,
     market: Sample,
-    competitor: Option<(&'d Question, MentionCounter)>,
+    /// The competitor question, its slot, its mentions.
+    competitor: Option<(&'d Question, usize, MentionCounter)>,
     cells: Cells,
     /// Per question (as `tallies`), per cell.
     cell_tallies: Vec<PerCell<CellTally>>,
@@ -388,9 +395,33 @@ pub(crate) struct Accumulator<'d> {
     weighted_answers: Vec<(Option<u16>, Option<u8>)>,
 }
 
-fn chosen<'q>(q: &'q Question, answers: &Answers) -> Option<(usize, &'q Choice)> {
-    match answers.get(&q.key) {
-        Some(AnswerValue::Single(v)) => q.options().iter().enumerate().find(|(_, o)| o.value == *v),
+/// A single-choice question and its slot.
+#[derive(Clone, Copy)]
+struct Asked<'d> {
+    q: &'d Question,
+    slot: usize,
+}
+
+impl<'d> Asked<'d> {
+    fn new(slots: &AnswerSlots<'d>, q: &'d Question) -> Option<Asked<'d>> {
+        let (slot, _) = slots.slot(&q.key)?;
+        Some(Asked { q, slot })
+    }
+
+    /// The option chosen in `answers`, with its position.
+    fn chosen(self, answers: &RowAnswers<'_>) -> Option<(usize, &'d Choice)> {
+        chosen(self.q, self.slot, answers)
+    }
+}
+
+/// The option of `q` chosen in `answers` (its answer in `slot`), with its position.
+fn chosen<'q>(
+    q: &'q Question,
+    slot: usize,
+    answers: &RowAnswers<'_>,
+) -> Option<(usize, &'q Choice)> {
+    match answers.get(slot) {
+        Some(Some(Resolved::Single(_, Some(at)))) => Some((*at, q.options().get(*at)?)),
         _ => None,
     }
 }
@@ -408,13 +439,18 @@ fn intent_score(o: &Choice) -> Option<u8> {
         .filter(|_| !o.excluded)
 }
 
-/// The Critério Brasil table when `def` asks every one of its items as a single choice.
-fn cceb_of(def: &Definition, table: Arc<CcebTable>) -> Option<Arc<CcebTable>> {
-    let asked = table.keys().all(|k| {
-        def.question(k)
-            .is_some_and(|q| matches!(q.kind, QuestionKind::Single { .. }))
-    });
-    asked.then_some(table)
+/// Applies `f` to `map[key]`, inserted as `new()` when missing: looked up first, so the
+/// key is copied once per bairro rather than once per response.
+fn update<V>(
+    map: &mut BTreeMap<String, V>,
+    key: &str,
+    new: impl FnOnce() -> V,
+    f: impl FnOnce(&mut V),
+) {
+    match map.get_mut(key) {
+        Some(v) => f(v),
+        None => f(map.entry(key.to_owned()).or_insert_with(new)),
+    }
 }
 
 fn add_to(v: &mut [u64], i: usize) {
@@ -454,28 +490,34 @@ impl<'d> Accumulator<'d> {
                 })
             })
             .collect();
+        let slots = AnswerSlots::new(def);
         let single = |role| {
             def.by_role(role)
                 .filter(|q| matches!(q.kind, QuestionKind::Single { .. }))
+                .and_then(|q| Asked::new(&slots, q))
         };
         let income = single(Role::HouseholdIncome);
-        let cceb = cceb_of(def, cceb);
+        // Its cross-tabs and groups appear when the questionnaire asks every item.
+        let cceb = CcebSlots::new(&slots, &cceb);
         let mut crossed = Vec::new();
-        for q in CROSSED_ROLES.iter().filter_map(|&r| single(r)) {
+        for Asked { q, slot } in CROSSED_ROLES.iter().filter_map(|&r| single(r)) {
             let cols = q.options().len();
             // Critério Brasil first: the standard of Brazilian market research, with the
             // income class beside it.
             if let Some(t) = &cceb {
+                let classes = t.table().classes().len();
                 crossed.push(Crossed {
                     q,
+                    slot,
                     by: By::Cceb,
-                    counts: vec![vec![0; cols]; t.classes().len()],
-                    cells: PerCell::new(vec![0; cols * t.classes().len()]),
+                    counts: vec![vec![0; cols]; classes],
+                    cells: PerCell::new(vec![0; cols * classes]),
                 });
             }
             if income.is_some() {
                 crossed.push(Crossed {
                     q,
+                    slot,
                     by: By::Income,
                     counts: vec![vec![0; cols]; IncomeClass::ALL.len()],
                     cells: PerCell::new(vec![0; cols * IncomeClass::ALL.len()]),
@@ -483,27 +525,37 @@ impl<'d> Accumulator<'d> {
             }
         }
         let spend = single(Role::MonthlySpend);
-        let spend_options = spend.map_or(0, |q| q.options().len());
-        let groups =
-            GROUP_INCOME + IncomeClass::ALL.len() + cceb.as_ref().map_or(0, |t| t.classes().len());
+        let spend_options = spend.map_or(0, |s| s.q.options().len());
+        let groups = GROUP_INCOME
+            + IncomeClass::ALL.len()
+            + cceb.as_ref().map_or(0, |t| t.table().classes().len());
+        let intent = single(Role::PurchaseIntent);
+        let sex_slot = slots.slot(census_store::SEX_KEY).map(|(slot, _)| slot);
+        let age_slot = def
+            .by_role(Role::Age)
+            .and_then(|q| slots.slot(&q.key))
+            .map(|(slot, _)| slot);
+        let competitor = slots
+            .slot(COMPETITOR_KEY)
+            .filter(|(_, q)| matches!(q.kind, QuestionKind::Text { .. }))
+            .map(|(slot, q)| (q, slot, MentionCounter::new()));
         Accumulator {
             def,
+            slots,
             tallies,
             income,
             cceb,
             spend,
-            intent: single(Role::PurchaseIntent),
-            age_key: def.by_role(Role::Age).map(|q| q.key.as_str()),
+            intent,
+            sex_slot,
+            age_slot,
             crossed,
             bairros: BTreeMap::new(),
             respondents: 0,
             completes: 0,
             screened_out: 0,
             market: Sample::default(),
-            competitor: def
-                .question(COMPETITOR_KEY)
-                .filter(|q| matches!(q.kind, QuestionKind::Text { .. }))
-                .map(|q| (q, MentionCounter::new())),
+            competitor,
             cells: Cells::default(),
             cell_tallies,
             cell_intent: PerCell::new((0, 0)),
@@ -523,28 +575,34 @@ impl<'d> Accumulator<'d> {
 
     /// The cell of a weighable response (complete, not screened out): see
     /// [`crate::db::census::weighable`].
-    fn cell_of(&mut self, r: &Response, answers: &Answers) -> Option<u32> {
+    fn cell_of(&mut self, r: &Response, answers: &RowAnswers<'_>) -> Option<u32> {
         if !census_store::weighable(r) {
             return None;
         }
-        let sexo = match answers.get(census_store::SEX_KEY) {
-            Some(AnswerValue::Single(v)) => Some(v.as_str()),
+        let sexo = match self.sex_slot.and_then(|i| answers.get(i)) {
+            Some(Some(Resolved::Single(v, _))) => Some(&*v.0),
             _ => None,
         };
-        let idade = match self.age_key.and_then(|k| answers.get(k)) {
-            Some(AnswerValue::Integer(n)) => Some(*n),
+        let idade = match self.age_slot.and_then(|i| answers.get(i)) {
+            Some(Some(Resolved::Integer(n))) => Some(*n),
             _ => None,
         };
         Some(self.cells.id(&r.bairro, sexo, idade))
     }
 
-    #[cfg(test)]
-    pub(crate) fn add(&mut self, r: &Response) {
-        self.add_parsed(r, &r.answers());
+    /// Reads a row's stored answers into the slots [`Self::add_parsed`] counts.
+    pub(crate) fn slots(&self) -> &AnswerSlots<'d> {
+        &self.slots
     }
 
-    /// Counts `r`, whose stored answers the caller has parsed (`answers`).
-    pub(crate) fn add_parsed(&mut self, r: &Response, answers: &Answers) {
+    #[cfg(test)]
+    pub(crate) fn add(&mut self, r: &Response) {
+        let answers = self.slots.parse(&r.answers);
+        self.add_parsed(r, &answers);
+    }
+
+    /// Counts `r`, whose stored answers the caller has read ([`Self::slots`]).
+    pub(crate) fn add_parsed(&mut self, r: &Response, answers: &RowAnswers<'_>) {
         let complete = r.submitted_at.is_some();
         self.respondents += 1;
         if r.screened_out.is_some() {
@@ -554,54 +612,52 @@ impl<'d> Accumulator<'d> {
         }
         self.completes += u64::from(complete);
         let cell = self.cell_of(r, answers);
-        for ((q, answered, tally), per_cell) in self.tallies.iter_mut().zip(&mut self.cell_tallies)
+        for (slot, ((_, answered, tally), per_cell)) in self
+            .tallies
+            .iter_mut()
+            .zip(&mut self.cell_tallies)
+            .enumerate()
         {
-            let Some(value) = answers.get(&q.key) else {
+            let Some(Some(value)) = answers.get(slot) else {
                 continue;
             };
             let mut ct = cell.map(|c| per_cell.at(c));
             let counted = match (tally, value) {
-                (Tally::Options(counts), AnswerValue::Single(v)) => {
-                    match q.options().iter().position(|o| o.value == *v) {
-                        Some(i) => {
-                            add_to(counts, i);
-                            if let Some(t) = ct.as_mut() {
-                                add_to(&mut t.options, i);
-                            }
-                            true
-                        }
-                        None => false,
+                (Tally::Options(counts), Resolved::Single(_, Some(i))) => {
+                    add_to(counts, *i);
+                    if let Some(t) = ct.as_mut() {
+                        add_to(&mut t.options, *i);
                     }
+                    true
                 }
-                (Tally::Options(counts), AnswerValue::Multi(vs)) => {
+                (Tally::Options(counts), Resolved::Multi(chosen)) => {
                     let mut any = false;
-                    for (i, o) in q.options().iter().enumerate() {
-                        if vs.contains(&o.value) {
-                            add_to(counts, i);
-                            if let Some(t) = ct.as_mut() {
-                                add_to(&mut t.options, i);
-                            }
-                            any = true;
+                    for (n, &i) in chosen.iter().enumerate() {
+                        // An option stored twice counts once.
+                        if chosen[..n].contains(&i) {
+                            continue;
                         }
+                        add_to(counts, i);
+                        if let Some(t) = ct.as_mut() {
+                            add_to(&mut t.options, i);
+                        }
+                        any = true;
                     }
                     any
                 }
-                (Tally::Values(map), AnswerValue::Integer(n)) => {
+                (Tally::Values(map), Resolved::Integer(n)) => {
                     *map.entry(*n).or_default() += 1;
                     if let Some(t) = ct.as_mut() {
                         t.sum += *n as f64;
                     }
                     true
                 }
-                (Tally::Text, AnswerValue::Text(t)) => !t.trim().is_empty(),
-                (Tally::Grid(counts), AnswerValue::Grid(map)) => {
+                (Tally::Text, Resolved::Text(t)) => !t.0.trim().is_empty(),
+                (Tally::Grid(counts), Resolved::Grid(items)) => {
                     let mut any = false;
-                    for (item, row) in q.items().iter().zip(counts.iter_mut()) {
-                        if let Some(i) = map
-                            .get(&item.key)
-                            .and_then(|v| q.options().iter().position(|o| o.value == *v))
-                        {
-                            row[i] += 1;
+                    for (item, row) in items.iter().zip(counts.iter_mut()) {
+                        if let Some((_, Some(i))) = item {
+                            add_to(row, *i);
                             any = true;
                         }
                     }
@@ -615,26 +671,23 @@ impl<'d> Accumulator<'d> {
                 t.answered += 1;
             }
         }
-        if let Some((q, counter)) = &mut self.competitor
-            && let Some(AnswerValue::Text(t)) = answers.get(&q.key)
+        if let Some((_, slot, counter)) = &mut self.competitor
+            && let Some(Some(Resolved::Text(t))) = answers.get(*slot)
         {
-            counter.add(t);
+            counter.add(&t.0);
         }
         let class = self
             .income
-            .and_then(|q| chosen(q, answers))
+            .and_then(|q| q.chosen(answers))
             .and_then(|(_, o)| option_income_class(o));
-        let cceb_class = self.cceb.as_ref().and_then(|t| {
-            let s = t.score(answers)?;
-            t.classes().iter().position(|c| c.class == s.class)
-        });
+        let cceb_class = self.cceb.as_ref().and_then(|t| t.class_index(answers));
         for x in &mut self.crossed {
             let row = match x.by {
                 By::Income => class.map(class_index),
                 By::Cceb => cceb_class,
             };
             if let Some(row) = row
-                && let Some((i, o)) = chosen(x.q, answers)
+                && let Some((i, o)) = chosen(x.q, x.slot, answers)
                 && !o.excluded
             {
                 if let Some(r) = x.counts.get_mut(row) {
@@ -648,14 +701,17 @@ impl<'d> Accumulator<'d> {
         }
         let intent = self
             .intent
-            .and_then(|q| chosen(q, answers))
+            .and_then(|q| q.chosen(answers))
             .and_then(|(_, o)| intent_score(o));
-        let b = self.bairros.entry(r.bairro.clone()).or_default();
-        b.respondents += 1;
-        b.completes += u64::from(complete);
+        update(&mut self.bairros, &r.bairro, BairroTally::default, |b| {
+            b.respondents += 1;
+            b.completes += u64::from(complete);
+            if let Some(score) = intent {
+                b.intent_answered += 1;
+                b.intent_top2 += u64::from(score >= 4);
+            }
+        });
         if let Some(score) = intent {
-            b.intent_answered += 1;
-            b.intent_top2 += u64::from(score >= 4);
             if let Some(c) = cell {
                 let t = self.cell_intent.at(c);
                 t.0 += 1;
@@ -664,7 +720,7 @@ impl<'d> Accumulator<'d> {
         }
         let spend_choice = self
             .spend
-            .and_then(|q| chosen(q, answers))
+            .and_then(|q| q.chosen(answers))
             .filter(|(_, o)| !o.excluded);
         if let Some((i, _)) = spend_choice {
             let mut groups = vec![GROUP_ALL];
@@ -675,12 +731,12 @@ impl<'d> Accumulator<'d> {
                     add_to(v, i);
                 }
             }
-            let options = self.spend.map_or(0, |q| q.options().len());
-            add_to(
-                self.bairro_spend
-                    .entry(r.bairro.clone())
-                    .or_insert_with(|| vec![0; options]),
-                i,
+            let options = self.spend.map_or(0, |q| q.q.options().len());
+            update(
+                &mut self.bairro_spend,
+                &r.bairro,
+                || vec![0; options],
+                |v| add_to(v, i),
             );
             if let Some(c) = cell {
                 let per = self.cell_spend.at(c);
@@ -801,7 +857,7 @@ impl<'d> Accumulator<'d> {
             intent_top2_pct,
             groups,
         );
-        let competitors = self.competitor.map(|(q, counter)| Competitors {
+        let competitors = self.competitor.map(|(q, _, counter)| Competitors {
             key: q.key.clone(),
             text: Label::of(&q.text),
             mentions: counter.finish(min_cell as u64),
@@ -837,7 +893,12 @@ impl<'d> Accumulator<'d> {
 
     fn crosstab(&self, x: &Crossed<'_>, cw: Option<&CellWeights>) -> Crosstab {
         let rows: Vec<String> = match (x.by, &self.cceb) {
-            (By::Cceb, Some(t)) => t.classes().iter().map(|c| c.class.clone()).collect(),
+            (By::Cceb, Some(t)) => t
+                .table()
+                .classes()
+                .iter()
+                .map(|c| c.class.clone())
+                .collect(),
             _ => IncomeClass::ALL.iter().map(|c| c.as_str().into()).collect(),
         };
         let cols = x.q.options().len();
@@ -915,7 +976,7 @@ impl<'d> Accumulator<'d> {
         market: &MarketSection,
         min_cell: usize,
     ) -> weighted::Groups {
-        let Some(q) = self.spend else {
+        let Some(Asked { q, .. }) = self.spend else {
             return weighted::Groups::default();
         };
         let open_top = market.open_top_spend.unwrap_or(0.0);
@@ -1009,7 +1070,13 @@ impl<'d> Accumulator<'d> {
         let cceb_labels: Vec<String> = self
             .cceb
             .as_ref()
-            .map(|t| t.classes().iter().map(|c| c.class.clone()).collect())
+            .map(|t| {
+                t.table()
+                    .classes()
+                    .iter()
+                    .map(|c| c.class.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         weighted::Groups {
             overall,
@@ -1038,8 +1105,8 @@ impl<'d> Accumulator<'d> {
     ) -> WeightingReport {
         let open_top = market.open_top_spend.unwrap_or(0.0);
         let intent_weights = crate::stats::IntentWeights::default();
-        let spend_values: Vec<Option<f64>> = self.spend.map_or_else(Vec::new, |q| {
-            q.options()
+        let spend_values: Vec<Option<f64>> = self.spend.map_or_else(Vec::new, |s| {
+            s.q.options()
                 .iter()
                 .map(|o| crate::stats::midpoint(&Band::new(o.lower, o.upper), open_top))
                 .collect()
@@ -1093,7 +1160,7 @@ impl<'d> Accumulator<'d> {
             );
         };
         // Default value of the open top band: the export's rule (1.5 × lower bound).
-        let open_lower = open_band_lower(spend);
+        let open_lower = open_band_lower(spend.q);
         let open_top = params
             .open_top_spend
             .unwrap_or(open_lower * OPEN_TOP_FACTOR);
@@ -1386,6 +1453,48 @@ mod tests {
             0,
             "below min cell"
         );
+    }
+
+    #[test]
+    fn a_multi_choice_counts_each_option_once_and_skips_values_no_longer_offered() {
+        let def = crate::survey::default_definition().expect("definition");
+        let t = chrono::NaiveDateTime::default();
+        let response = |id: i64, answers: &str| crate::db::responses::Response {
+            id,
+            user_id: None,
+            definition_id: def.id().to_string(),
+            definition_version: def.version() as i32,
+            answers: answers.to_string(),
+            bairro: "CENTRO".into(),
+            current_page: 2,
+            revision: 1,
+            created_at: t,
+            updated_at: t,
+            submitted_at: Some(t),
+            screened_out: None,
+            confirmed_checks: String::new(),
+        };
+        let mut acc = Accumulator::new(&def, CcebTable::embedded());
+        // Stored by hand: "preco" twice, and a value the question does not offer.
+        acc.add(&response(
+            1,
+            r#"{"fatores_escolha":{"multi":["preco","preco","fiado"]}}"#,
+        ));
+        // Only values the question does not offer: not an answer.
+        acc.add(&response(2, r#"{"fatores_escolha":{"multi":["fiado"]}}"#));
+        let r = acc
+            .finish(&ReportParams::default(), 1621, chrono::Utc::now())
+            .expect("report");
+        let q = r
+            .questions
+            .iter()
+            .find(|q| q.key == "fatores_escolha")
+            .expect("fatores_escolha");
+        assert_eq!(q.answered, 1);
+        let count = |v: &str| q.shares.iter().find(|s| s.value == v).map(|s| s.count);
+        assert_eq!(count("preco"), Some(1));
+        assert_eq!(count("fiado"), None);
+        assert_eq!(q.shares.iter().map(|s| s.count).sum::<u64>(), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod format;
 pub mod logic;
 pub mod quota;
+pub mod slots;
 
 pub use answers::{
     AnswerError, AnswerValue, Answers, PageErrors, first_incomplete_page, is_page_complete,
