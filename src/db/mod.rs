@@ -27,6 +27,7 @@ pub mod respondents;
 pub mod responses;
 pub mod schema;
 pub mod staff_totp;
+mod stamp;
 pub mod users;
 
 use std::path::Path;

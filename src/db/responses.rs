@@ -33,8 +33,13 @@ pub struct Response {
     pub bairro: String,
     pub current_page: i32,
     pub revision: i64,
+    // Read by hand from SQLite's text (see `super::stamp`): every export and report
+    // reads these for every response.
+    #[diesel(deserialize_as = super::stamp::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::stamp::MaybeStamp)]
     pub submitted_at: Option<NaiveDateTime>,
     /// Key of the screen-out rule that ended the questionnaire, if any.
     pub screened_out: Option<String>,
