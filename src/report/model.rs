@@ -24,7 +24,9 @@ use crate::stats::{
 };
 use crate::survey::derived::{OPEN_TOP_FACTOR, option_income_class};
 use crate::survey::slots::{AnswerSlots, CcebSlots, Resolved, RowAnswers};
-use crate::survey::{CcebTable, Choice, Definition, Question, QuestionKind, Role, Text};
+use crate::survey::{
+    AnswerValue, CcebTable, Choice, Definition, Question, QuestionKind, Role, Text,
+};
 
 /// Confidence of every interval in the report.
 const CONFIDENCE: f64 = 0.95;
@@ -579,9 +581,22 @@ impl<'d> Accumulator<'d> {
         if !census_store::weighable(r) {
             return None;
         }
-        let sexo = match self.sex_slot.and_then(|i| answers.get(i)) {
-            Some(Some(Resolved::Single(v, _))) => Some(&*v.0),
-            _ => None,
+        let stored_sexo;
+        let sexo = match self.sex_slot {
+            Some(i) => match answers.get(i) {
+                Some(Some(Resolved::Single(v, _))) => Some(&*v.0),
+                _ => None,
+            },
+            // A questionnaire without the question: rows of an earlier version may still
+            // hold it, and the export's weights read it from the stored answers
+            // (`db::census`), so the report does too.
+            None => {
+                stored_sexo = match r.answers().get(census_store::SEX_KEY) {
+                    Some(AnswerValue::Single(v)) => Some(v.clone()),
+                    _ => None,
+                };
+                stored_sexo.as_deref()
+            }
         };
         let idade = match self.age_slot.and_then(|i| answers.get(i)) {
             Some(Some(Resolved::Integer(n))) => Some(*n),
@@ -1453,6 +1468,48 @@ mod tests {
             0,
             "below min cell"
         );
+    }
+
+    #[test]
+    fn the_raking_cell_reads_a_stored_sexo_the_questionnaire_no_longer_asks() {
+        // No `sexo` question: rows of an earlier version that answered it keep their
+        // sex in the raking cell, as the export's weights read it.
+        let def = Definition::parse(
+            "id = \"s\"\nversion = 1\ntitle = { pt = \"t\", en = \"t\" }\n\
+             intro = { pt = \"i\", en = \"i\" }\n[[pages]]\nkey = \"p1\"\n\
+             title = { pt = \"p\", en = \"p\" }\n[[pages.questions]]\nkey = \"idade\"\n\
+             type = \"integer\"\nmin = 18\nmax = 120\nrole = \"age\"\n\
+             text = { pt = \"Idade\", en = \"Age\" }\n",
+        )
+        .expect("fixture parses");
+        let t = chrono::NaiveDateTime::default();
+        let response = |id: i64, answers: &str| crate::db::responses::Response {
+            id,
+            user_id: None,
+            definition_id: def.id().to_string(),
+            definition_version: 1,
+            answers: answers.to_string(),
+            bairro: "CENTRO".into(),
+            current_page: 1,
+            revision: 1,
+            created_at: t,
+            updated_at: t,
+            submitted_at: Some(t),
+            screened_out: None,
+            confirmed_checks: String::new(),
+        };
+        let mut acc = Accumulator::new(&def, CcebTable::embedded());
+        acc.add(&response(
+            1,
+            r#"{"idade":{"integer":34},"sexo":{"single":"feminino"}}"#,
+        ));
+        acc.add(&response(2, r#"{"idade":{"integer":40}}"#));
+        let (units, members) = acc.raking_cells();
+        let sex_of = |m: u32| units[m as usize].sexo;
+        assert_eq!(members.len(), 2);
+        assert_eq!(sex_of(members[0]), Some("feminino"));
+        assert_eq!(units[members[0] as usize].idade, Some(34));
+        assert_eq!(sex_of(members[1]), None);
     }
 
     #[test]

@@ -141,9 +141,10 @@ impl<'d> AnswerSlots<'d> {
         AnswerSlots { questions, by_key }
     }
 
-    /// The answers of a stored row. A row that does not parse (edited by hand) exports as
-    /// unanswered, as [`Response::answers`] reads it; keys the definition does not have
-    /// are skipped whatever they hold.
+    /// The answers of a stored row. A row that does not parse (edited by hand) reads as
+    /// unanswered, as [`crate::survey::Answers`] does; unlike it, keys the definition
+    /// does not have are skipped whatever they hold, so one bad key of a removed
+    /// question does not blank the row's other answers.
     pub fn parse<'a>(&self, json: &'a str) -> RowAnswers<'a> {
         let mut de = serde_json::Deserializer::from_str(json);
         match serde::de::DeserializeSeed::deserialize(self, &mut de)
@@ -212,7 +213,8 @@ impl CcebSlots {
         let mut items = Vec::new();
         for key in table.keys() {
             let (slot, q) = slots.slot(key)?;
-            if !matches!(q.kind, QuestionKind::Single { .. }) {
+            // The question's own slot, not the "other" text of another question.
+            if q.key != key || !matches!(q.kind, QuestionKind::Single { .. }) {
                 return None;
             }
             let points = q
