@@ -48,6 +48,29 @@ pub struct Response {
 }
 
 impl Response {
+    /// For unit tests: a draft of `def`'s current version in bairro CENTRO holding
+    /// `answers` (stored JSON), not submitted; tests change what they need with
+    /// `Response { field, ..Response::draft(def, answers) }`.
+    #[cfg(test)]
+    pub fn draft(def: &Definition, answers: impl Into<String>) -> Response {
+        let t = NaiveDateTime::default();
+        Response {
+            id: 1,
+            user_id: None,
+            definition_id: def.id().to_string(),
+            definition_version: i32::try_from(def.version()).unwrap_or(i32::MAX),
+            answers: answers.into(),
+            bairro: "CENTRO".into(),
+            current_page: 0,
+            revision: 1,
+            created_at: t,
+            updated_at: t,
+            submitted_at: None,
+            screened_out: None,
+            confirmed_checks: String::new(),
+        }
+    }
+
     /// The keys of the confirmed soft checks.
     pub fn confirmed(&self) -> Vec<&str> {
         self.confirmed_checks

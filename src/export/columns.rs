@@ -1222,21 +1222,9 @@ mod tests {
 
     /// A draft response of `def` in version `version` with these stored answers.
     fn response(def: &Definition, version: i32, answers: String) -> Response {
-        let t = NaiveDateTime::default();
         Response {
-            id: 1,
-            user_id: None,
-            definition_id: def.id().into(),
             definition_version: version,
-            answers,
-            bairro: "CENTRO".into(),
-            current_page: 0,
-            revision: 1,
-            created_at: t,
-            updated_at: t,
-            submitted_at: None,
-            screened_out: None,
-            confirmed_checks: String::new(),
+            ..Response::draft(def, answers)
         }
     }
 
@@ -1303,22 +1291,7 @@ mod tests {
             };
             answers.insert(key, AnswerValue::Single(v.into()));
         }
-        let t = NaiveDateTime::default();
-        let mut response = Response {
-            id: 1,
-            user_id: None,
-            definition_id: "cceb".into(),
-            definition_version: 1,
-            answers: serde_json::to_string(&answers).expect("json"),
-            bairro: "CENTRO".into(),
-            current_page: 0,
-            revision: 1,
-            created_at: t,
-            updated_at: t,
-            submitted_at: None,
-            screened_out: None,
-            confirmed_checks: String::new(),
-        };
+        let mut response = Response::draft(&def, serde_json::to_string(&answers).expect("json"));
         let slots = AnswerSlots::new(&def);
         let cells = |response: &Response| {
             let row = Row {

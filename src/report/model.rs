@@ -1432,23 +1432,10 @@ mod tests {
     #[test]
     fn screened_out_responses_are_counted_apart_and_left_out_of_every_share() {
         let def = crate::survey::default_definition().expect("definition");
-        let response = |id: i64, screened: Option<&str>, idade: i64| {
-            let t = chrono::NaiveDateTime::default();
-            crate::db::responses::Response {
-                id,
-                user_id: None,
-                definition_id: def.id().to_string(),
-                definition_version: def.version() as i32,
-                answers: format!(r#"{{"idade":{{"integer":{idade}}}}}"#),
-                bairro: "CENTRO".into(),
-                current_page: 2,
-                revision: 1,
-                created_at: t,
-                updated_at: t,
-                submitted_at: None,
-                screened_out: screened.map(str::to_string),
-                confirmed_checks: String::new(),
-            }
+        let response = |id: i64, screened: Option<&str>, idade: i64| Response {
+            id,
+            screened_out: screened.map(str::to_string),
+            ..Response::draft(&def, format!(r#"{{"idade":{{"integer":{idade}}}}}"#))
         };
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(1, None, 30));
@@ -1482,21 +1469,10 @@ mod tests {
              text = { pt = \"Idade\", en = \"Age\" }\n",
         )
         .expect("fixture parses");
-        let t = chrono::NaiveDateTime::default();
-        let response = |id: i64, answers: &str| crate::db::responses::Response {
+        let response = |id: i64, answers: &str| Response {
             id,
-            user_id: None,
-            definition_id: def.id().to_string(),
-            definition_version: 1,
-            answers: answers.to_string(),
-            bairro: "CENTRO".into(),
-            current_page: 1,
-            revision: 1,
-            created_at: t,
-            updated_at: t,
-            submitted_at: Some(t),
-            screened_out: None,
-            confirmed_checks: String::new(),
+            submitted_at: Some(chrono::NaiveDateTime::default()),
+            ..Response::draft(&def, answers)
         };
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(
@@ -1515,21 +1491,10 @@ mod tests {
     #[test]
     fn a_multi_choice_counts_each_option_once_and_skips_values_no_longer_offered() {
         let def = crate::survey::default_definition().expect("definition");
-        let t = chrono::NaiveDateTime::default();
-        let response = |id: i64, answers: &str| crate::db::responses::Response {
+        let response = |id: i64, answers: &str| Response {
             id,
-            user_id: None,
-            definition_id: def.id().to_string(),
-            definition_version: def.version() as i32,
-            answers: answers.to_string(),
-            bairro: "CENTRO".into(),
-            current_page: 2,
-            revision: 1,
-            created_at: t,
-            updated_at: t,
-            submitted_at: Some(t),
-            screened_out: None,
-            confirmed_checks: String::new(),
+            submitted_at: Some(chrono::NaiveDateTime::default()),
+            ..Response::draft(&def, answers)
         };
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         // Stored by hand: "preco" twice, and a value the question does not offer.
@@ -1557,23 +1522,9 @@ mod tests {
     #[test]
     fn grids_and_scales_give_per_item_shares_and_means_without_the_missing_option() {
         let def = crate::survey::default_definition().expect("definition");
-        let response = |id: i64, answers: &str| {
-            let t = chrono::NaiveDateTime::default();
-            crate::db::responses::Response {
-                id,
-                user_id: None,
-                definition_id: def.id().to_string(),
-                definition_version: def.version() as i32,
-                answers: answers.to_string(),
-                bairro: "CENTRO".into(),
-                current_page: 2,
-                revision: 1,
-                created_at: t,
-                updated_at: t,
-                submitted_at: None,
-                screened_out: None,
-                confirmed_checks: String::new(),
-            }
+        let response = |id: i64, answers: &str| Response {
+            id,
+            ..Response::draft(&def, answers)
         };
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(
