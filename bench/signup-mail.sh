@@ -15,6 +15,10 @@
 #   smtp-down [mail] pointed at a closed port (an SMTP outage): the worker fails and backs
 #            off, so the run measures the request path (outbox row in the sign-up's
 #            transaction) with almost no worker CPU beside it
+# The clients are bench/signup-client.py's threads (a GET of the form, then the timed POST
+# on the same connection); until 2026-12-07 they were curl from xargs, whose own CPU on
+# the same two cores halved the rate and doubled the p99 (bench/findings.md, session 18),
+# so numbers from before then are not comparable with later ones.
 # Prints each mode's sign-ups/s, p50, p99 and max of the POST, the statuses other than
 # 303, the CPU seconds the server (and the SMTP sink) spent per sign-up, and how many
 # messages the SMTP server received.
@@ -65,19 +69,12 @@ for _ in $(seq 1 50); do grep -q READY "$work/smtp.log" 2>/dev/null && break; sl
 "$python" bench/smtp-discard.py "127.0.0.1:$discard_port" "$work/discarded" >"$work/discard.log" 2>&1 & discard_pid=$!
 for _ in $(seq 1 50); do grep -q READY "$work/discard.log" 2>/dev/null && break; sleep 0.1; done
 
-password="cavalo correto bateria bench"
-csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"$//'; }
-signup() { # email -> "status seconds" of the POST
-  local jar token; jar=$(mktemp -p "$WORK"); token=$(curl -s -c "$jar" -b "$jar" "$BASE/register" | csrf_of)
-  curl -s -o /dev/null -b "$jar" -w '%{http_code} %{time_total}\n' --data-urlencode "csrf_token=$token" \
-    --data-urlencode "nome=Bench" --data-urlencode "sobrenome=Mark" --data-urlencode "email=$1" \
-    --data-urlencode "bairro=JARDIM SÃO JOSÉ" --data-urlencode "password=$PASSWORD" \
-    --data-urlencode "password_confirm=$PASSWORD" --data-urlencode "adult=1" --data-urlencode "accept_terms=1" \
-    "$BASE/register"
-  rm -f "$jar"
+# The client: P threads of Python, GET then POST on one connection (bench/signup-client.py
+# says why not curl).
+signups() { # count parallel email-prefix -> "status seconds" lines
+  "$python" bench/signup-client.py "$base" "$1" "$2" "$3"
 }
-export -f signup csrf_of
-export WORK=$work BASE=$base PASSWORD=$password
+
 summary() { # file seconds
   sort -k2 -n "$1" | awk -v secs="$2" '{v[NR]=$2*1000; if ($1!=303) bad++}
     END {printf "%d sign-ups, %.1f/s, p50 %.0f ms, p99 %.0f ms, max %.0f ms, not 303: %d\n",
@@ -97,10 +94,10 @@ run_callgrind() { # mode
   PESQUISA_PASSWORDS__MEMORY_KIB=8 PESQUISA_PASSWORDS__ITERATIONS=1 PESQUISA_PASSWORDS__PARALLELISM=1 \
     valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$bin" serve 2>"$work/serve-$1.log" & pid=$!
   for _ in $(seq 1 3000); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
-  seq 1 8 | xargs -P1 -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
+  signups 8 1 "warm-$1-" >/dev/null
   sleep 2
   callgrind_control -z "$pid" >/dev/null
-  seq 1 "$n" | xargs -P1 -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
+  signups "$n" 1 "bench-$1-" >"$work/$1.txt"
   sleep 2
   callgrind_control -d "$pid" >/dev/null
   sleep 1
@@ -134,10 +131,10 @@ run_mode() { # mode
   "$bin" serve 2>"$work/serve-$1.log" & pid=$!
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
   # Warm-up: a few sign-ups not counted.
-  seq 1 8 | xargs -P"$par" -I{} bash -c "signup warm{}-$1@exemplo.com.br" >/dev/null
+  signups 8 "$par" "warm-$1-" >/dev/null
   local start end cpu0 sink0
   start=$(date +%s.%N); cpu0=$(cpu_ticks "$pid"); sink0=$(cpu_ticks "$sink")
-  seq 1 "$n" | xargs -P"$par" -I{} bash -c "signup bench{}-$1@exemplo.com.br" >"$work/$1.txt"
+  signups "$n" "$par" "bench-$1-" >"$work/$1.txt"
   end=$(date +%s.%N)
   sleep 2 # let the worker finish what was queued (its CPU counts too)
   printf '%-10s %s, CPU/sign-up: server %s ms, SMTP sink %s ms\n' "$1:" \
