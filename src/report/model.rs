@@ -1412,6 +1412,15 @@ fn median(values: &BTreeMap<i64, u64>, n: u64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A submitted response of `def` with these stored answers.
+    fn submitted(def: &Definition, id: i64, answers: &str) -> Response {
+        Response {
+            id,
+            submitted_at: Some(chrono::NaiveDateTime::default()),
+            ..Response::draft(def, answers)
+        }
+    }
+
     #[test]
     fn histogram_bins_and_median() {
         let values: BTreeMap<i64, u64> = [(18, 2), (25, 1), (34, 3), (71, 1)].into();
@@ -1469,11 +1478,7 @@ mod tests {
              text = { pt = \"Idade\", en = \"Age\" }\n",
         )
         .expect("fixture parses");
-        let response = |id: i64, answers: &str| Response {
-            id,
-            submitted_at: Some(chrono::NaiveDateTime::default()),
-            ..Response::draft(&def, answers)
-        };
+        let response = |id: i64, answers: &str| submitted(&def, id, answers);
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         acc.add(&response(
             1,
@@ -1491,11 +1496,7 @@ mod tests {
     #[test]
     fn a_multi_choice_counts_each_option_once_and_skips_values_no_longer_offered() {
         let def = crate::survey::default_definition().expect("definition");
-        let response = |id: i64, answers: &str| Response {
-            id,
-            submitted_at: Some(chrono::NaiveDateTime::default()),
-            ..Response::draft(&def, answers)
-        };
+        let response = |id: i64, answers: &str| submitted(&def, id, answers);
         let mut acc = Accumulator::new(&def, CcebTable::embedded());
         // Stored by hand: "preco" twice, and a value the question does not offer.
         acc.add(&response(
