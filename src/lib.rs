@@ -20,6 +20,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod pool;
+pub mod priority;
 pub mod quality;
 pub mod report;
 pub mod router;

@@ -136,7 +136,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         tokio::spawn(Server::new(acceptor).serve(metrics));
     }
 
-    let mail = start_mail_worker(&state)?;
+    let mail = start_mail_worker(&state).await?;
 
     tracing::info!(
         address = %local,
@@ -155,7 +155,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
 }
 
 /// Start the outbox worker with the transport `[mail]` names, and say where mail goes.
-fn start_mail_worker(state: &AppState) -> anyhow::Result<crate::mail::Running> {
+async fn start_mail_worker(state: &AppState) -> anyhow::Result<crate::mail::Running> {
     let transport = crate::mail::Transport::from_settings(&state.settings)?;
     match transport.folder() {
         Some(dir) => tracing::info!(
@@ -164,15 +164,15 @@ fn start_mail_worker(state: &AppState) -> anyhow::Result<crate::mail::Running> {
         ),
         None => tracing::info!(transport = %transport.describe(), "mail: sending through SMTP"),
     }
-    Ok(crate::mail::Worker {
-        db: state.db.clone(),
+    crate::mail::Worker {
         transport: std::sync::Arc::new(transport),
         metrics: state.metrics.clone(),
         wake: state.mail_wake.clone(),
         instance: crate::mail::worker::instance_id(),
         options: crate::mail::Options::default(),
     }
-    .spawn())
+    .spawn_on_own_thread(&state.settings.database)
+    .await
 }
 
 /// Descriptors kept back from client connections: the pools' connections, the database

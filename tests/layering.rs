@@ -11,7 +11,7 @@
 //! 3  db, kv, pool, telemetry, oidc
 //! 2  config
 //! 1  survey, stats, accounts, census, quality
-//! 0  crypto, i18n, assets, locale
+//! 0  crypto, i18n, assets, locale, metrics, priority
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("assets", 0),
     ("metrics", 0),
     ("locale", 0),
+    ("priority", 0),
     ("survey", 1),
     ("stats", 1),
     ("accounts", 1),

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::password::Password;
+use crate::priority::Priority;
 
 /// argon2id cost (OWASP minimum by default: 19 MiB, 2 passes, 1 lane) and the hashing
 /// threads (`[passwords]` in the configuration).
@@ -286,15 +287,6 @@ fn dummy_hash(params: &Params) -> Result<String, HashError> {
     .to_string())
 }
 
-/// The CPU priority of the hashing threads.
-#[derive(Debug, Clone, Copy)]
-struct Priority {
-    /// Added to the nice value.
-    nice: i32,
-    /// SCHED_IDLE as well.
-    sched_idle: bool,
-}
-
 /// `n` threads taking hashing jobs from one queue, each at `priority` and each keeping
 /// the working memory of `blocks` argon2 blocks (the configured cost) between jobs, until
 /// it has had no job for `release_after`.
@@ -311,7 +303,7 @@ fn spawn_hashing_threads(
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
-                lower_priority(priority);
+                crate::priority::lower_this_thread(priority, "argon2");
                 let mut memory = Vec::new();
                 loop {
                     // The lock is held only while waiting for the next job.
@@ -341,55 +333,6 @@ fn spawn_hashing_threads(
             .map_err(|e| HashError::Failed(format!("cannot start a hashing thread: {e}")))?;
     }
     Ok(tx)
-}
-
-/// Lower this thread's priority (Linux: both settings are per thread). Best effort: what
-/// fails leaves hashing at the priority it had.
-fn lower_priority(priority: Priority) {
-    #[cfg(target_os = "linux")]
-    {
-        if priority.nice != 0
-            && let Err(e) = rustix::process::nice(priority.nice)
-        {
-            tracing::debug!(error = %e, "cannot raise the nice value of a hashing thread");
-        }
-        if priority.sched_idle
-            && let Err(e) = sched_idle()
-        {
-            tracing::debug!(error = %e, "cannot run a hashing thread under SCHED_IDLE");
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = priority;
-}
-
-/// Put the calling thread under SCHED_IDLE. Why not a nice value alone: the scheduler
-/// lets a running thread of any nice value finish its turn (a slice of a millisecond or
-/// more) before a woken one runs, while it preempts a SCHED_IDLE thread at once. Lowering
-/// one's own policy needs no privilege.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn sched_idle() -> std::io::Result<()> {
-    // The kernel's `struct sched_param` is one int (the priority, 0 for SCHED_IDLE); the
-    // C libraries' types differ (musl's has more fields), so it is passed as that int.
-    // The raw system call: musl's sched_setscheduler() refuses with ENOSYS, because on
-    // Linux the call applies to one thread rather than the process (POSIX).
-    let priority: libc::c_int = 0;
-    // SAFETY: the kernel reads one c_int through the pointer, which outlives the call;
-    // pid 0 is the calling thread.
-    let done = unsafe {
-        libc::syscall(
-            libc::SYS_sched_setscheduler,
-            0,
-            libc::SCHED_IDLE,
-            &raw const priority,
-        )
-    };
-    if done == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// Whether `password` gives the hash stored in `parsed` (its algorithm, version, cost and
@@ -427,6 +370,8 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], parsed: &PasswordHash) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_os = "linux")]
+    use crate::priority::policy_of_this_thread;
 
     fn fast() -> PasswordSettings {
         PasswordSettings {
@@ -569,29 +514,19 @@ mod tests {
         assert!(h.claim("conta-1".into()).is_some());
     }
 
-    /// The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat):
-    /// 0 SCHED_OTHER, 5 SCHED_IDLE.
-    #[cfg(target_os = "linux")]
-    fn policy() -> u32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
-        // Fields from the third on follow the command name's closing parenthesis.
-        let after_name = stat.rsplit_once(')').expect("comm").1;
-        after_name
-            .split_whitespace()
-            .nth(41 - 3)
-            .and_then(|p| p.parse().ok())
-            .expect("policy")
-    }
-
     #[cfg(target_os = "linux")]
     #[tokio::test(flavor = "multi_thread")]
     async fn hashing_threads_run_at_a_lower_priority() {
         let h = Hasher::new(&fast()).expect("hasher");
         let ours = rustix::process::getpriority_process(None).expect("nice");
-        assert_eq!(policy(), 0, "the test itself runs under SCHED_OTHER");
+        assert_eq!(
+            policy_of_this_thread(),
+            Some(0),
+            "the test itself runs under SCHED_OTHER"
+        );
         let (nice, policy_there) = priority_of_hashing(&h).await;
         assert_eq!(nice, (ours + 10).min(19));
-        assert_eq!(policy_there, 5, "SCHED_IDLE");
+        assert_eq!(policy_there, crate::priority::SCHED_IDLE);
         // A panicking job fails its caller only; the threads carry on.
         assert!(h.run(|_| -> u8 { panic!("boom") }).await.is_err());
         assert_eq!(h.run(|_| 7).await.ok(), Some(7));
@@ -611,7 +546,7 @@ mod tests {
     async fn priority_of_hashing(h: &Hasher) -> (i32, u32) {
         h.run(|_| {
             let nice = rustix::process::getpriority_process(None).expect("nice");
-            (nice, policy())
+            (nice, policy_of_this_thread().expect("policy"))
         })
         .await
         .expect("ran")

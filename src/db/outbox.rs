@@ -190,18 +190,25 @@ pub async fn claim_due(
     })
 }
 
-/// Mark a claimed message sent; false when this instance no longer holds its claim.
+/// Mark claimed messages sent, in one statement; returns how many this instance still
+/// held the claim of (fewer than `ids` when a claim ran out and another instance took
+/// the row). The worker marks one message at a time over SMTP and a written batch of
+/// `.eml` files at once; each batch size is its own cached statement, up to the
+/// worker's batch size.
 pub async fn mark_sent(
     pool: &DbPool,
-    id: i64,
+    ids: &[i64],
     instance: &str,
     now: NaiveDateTime,
-) -> Result<bool, DbError> {
+) -> Result<usize, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     with_conn!(pool, |conn| {
-        let n = Prepared(
+        Ok(Prepared(
             diesel::update(
                 outbox::table
-                    .filter(outbox::id.eq(id))
+                    .filter(outbox::id.eq_any(ids))
                     .filter(outbox::claimed_by.eq(instance)),
             )
             .set((
@@ -212,8 +219,7 @@ pub async fn mark_sent(
             )),
         )
         .execute(conn)
-        .await?;
-        Ok(n == 1)
+        .await?)
     })
 }
 

@@ -116,31 +116,77 @@ impl Transport {
         }
     }
 
+    /// Whether handing a message over twice does no harm: a `.eml` file written again
+    /// replaces itself (its name comes from the row). The worker then hands over a whole
+    /// claimed batch before marking it sent in one statement; over SMTP it marks each
+    /// message as soon as the server has taken it, since a repeat would be a second mail.
+    pub fn repeatable(&self) -> bool {
+        matches!(self.kind, Kind::Folder(_))
+    }
+
     /// Hand one message over.
     pub async fn send(&self, row: &Claimed) -> Result<(), SendError> {
-        let message = build_message(&self.envelope, row)?;
         match &self.kind {
             Kind::Smtp { smtp, .. } => {
+                let message = build_message(&self.envelope, row)?;
                 smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
                     permanent: e.is_permanent(),
                     message: error_chain(&e),
                 })
             }
-            Kind::Folder(dir) => {
-                let bytes = message.formatted();
-                let path = dir.join(eml_name(row));
-                tokio::task::spawn_blocking(move || write_private(&path, &bytes))
-                    .await
-                    .map_err(|e| SendError {
-                        permanent: false,
-                        message: format!("writing the .eml file: {e}"),
-                    })?
-                    .map_err(|e| SendError {
-                        permanent: false,
-                        message: format!("writing the .eml file: {e}"),
-                    })
+            Kind::Folder(dir) => self
+                .write_files(dir, std::slice::from_ref(row))
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(writing("no result"))),
+        }
+    }
+
+    /// Hand `rows` over, one result each in the same order: into the folder with one
+    /// blocking task for all the files, or over SMTP one after the other.
+    pub async fn send_all(&self, rows: &[Claimed]) -> Vec<Result<(), SendError>> {
+        match &self.kind {
+            Kind::Folder(dir) => self.write_files(dir, rows).await,
+            Kind::Smtp { .. } => {
+                let mut results = Vec::with_capacity(rows.len());
+                for row in rows {
+                    results.push(self.send(row).await);
+                }
+                results
             }
         }
+    }
+
+    /// Each row as a `.eml` file in `dir`: the messages built here, the files written and
+    /// synced on a blocking thread, one task for all of them.
+    async fn write_files(&self, dir: &Path, rows: &[Claimed]) -> Vec<Result<(), SendError>> {
+        let built: Vec<Result<(PathBuf, Vec<u8>), SendError>> = rows
+            .iter()
+            .map(|row| {
+                let message = build_message(&self.envelope, row)?;
+                Ok((dir.join(eml_name(row)), message.formatted()))
+            })
+            .collect();
+        let count = built.len();
+        tokio::task::spawn_blocking(move || {
+            built
+                .into_iter()
+                .map(|file| {
+                    let (path, bytes) = file?;
+                    write_private(&path, &bytes).map_err(|e| writing(&e.to_string()))
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_else(|e| (0..count).map(|_| Err(writing(&e.to_string()))).collect())
+    }
+}
+
+/// A failed `.eml` write: worth retrying (a full disk, a permission fixed meanwhile).
+fn writing(error: &str) -> SendError {
+    SendError {
+        permanent: false,
+        message: format!("writing the .eml file: {error}"),
     }
 }
 

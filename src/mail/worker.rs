@@ -2,6 +2,8 @@
 //! seconds, for rows other instances queued), claims due rows for a lease, sends them,
 //! and records the outcome: sent, retried later with exponential backoff and jitter, or
 //! failed after too many attempts or about a day. Sent rows are pruned after a few days.
+//! `serve` runs it on a thread of its own at SCHED_IDLE with its own database connection,
+//! so sending a burst of mail never slows the requests that queued it.
 //!
 //! Logs carry the row's kind, id and attempt and the error with any address masked,
 //! never the address or the text.
@@ -9,14 +11,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use rand::Rng;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::AbortHandle;
 
-use super::transport::{SMTP_TIMEOUT, Transport};
-use crate::db::DbPool;
+use super::transport::{SMTP_TIMEOUT, SendError, Transport};
+use crate::config::DatabaseSettings;
 use crate::db::outbox::{self, Claimed, Retry};
+use crate::db::{DbPool, Purpose};
 use crate::metrics::Metrics;
+use crate::priority::Priority;
 
 /// The worker's timing. `Default` is what `serve` uses; tests shorten it.
 #[derive(Debug, Clone)]
@@ -65,9 +70,9 @@ impl Default for Options {
     }
 }
 
-/// Everything the worker needs; [`Worker::spawn`] starts it.
+/// Everything the worker needs besides its database connection, which it makes on its
+/// own thread; [`Worker::spawn_on_own_thread`] starts it.
 pub struct Worker {
-    pub db: DbPool,
     pub transport: Arc<Transport>,
     pub metrics: Arc<Metrics>,
     /// Poked by requests that queued a message.
@@ -80,7 +85,9 @@ pub struct Worker {
 /// A started worker.
 pub struct Running {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// Resolves when the worker has returned (or was aborted).
+    finished: oneshot::Receiver<()>,
+    abort: AbortHandle,
 }
 
 impl Running {
@@ -88,15 +95,14 @@ impl Running {
     /// stays claimed until its lease runs out, then any instance sends it.
     pub async fn stop(self, grace: Duration) {
         let _ = self.stop.send(true);
-        let mut task = self.task;
-        if tokio::time::timeout(grace, &mut task).await.is_err() {
-            task.abort();
+        if tokio::time::timeout(grace, self.finished).await.is_err() {
+            self.abort.abort();
         }
     }
 
     /// End at once, as a crash would (tests).
     pub fn abort(self) {
-        self.task.abort();
+        self.abort.abort();
     }
 }
 
@@ -115,29 +121,87 @@ pub fn instance_id() -> String {
     id
 }
 
+/// The mail thread's priority: SCHED_IDLE, as the hashing threads, so that formatting,
+/// writing and the database round trips of a burst of messages never delay a request
+/// (bench/findings.md, session 19). The nice value only counts where SCHED_IDLE cannot
+/// be set.
+const MAIL_THREAD: Priority = Priority {
+    nice: 10,
+    sched_idle: true,
+};
+
 impl Worker {
-    pub fn spawn(self) -> Running {
+    /// What `serve` runs: a thread of its own at the lowest CPU priority, with its own
+    /// single-threaded runtime and a one-connection pool on `database` made there, so
+    /// neither the worker's CPU nor its database and file wake-ups take a turn from the
+    /// request runtime. Fails, naming the cause, when the thread cannot start or its
+    /// database connection cannot be made.
+    pub async fn spawn_on_own_thread(self, database: &DatabaseSettings) -> anyhow::Result<Running> {
+        let database = DatabaseSettings {
+            pool_size: 1,
+            ..database.clone()
+        };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.run(stopped));
-        Running { stop, task }
+        let (done, finished) = oneshot::channel();
+        let (started, start) = oneshot::channel::<anyhow::Result<AbortHandle>>();
+        std::thread::Builder::new()
+            .name("mail".into())
+            .spawn(move || {
+                crate::priority::lower_this_thread(MAIL_THREAD, "mail");
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started.send(Err(anyhow::anyhow!("its runtime: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let db = match DbPool::connect_for(&database, Purpose::Requests).await {
+                        Ok(db) => db,
+                        Err(e) => {
+                            let _ = started.send(Err(e));
+                            return;
+                        }
+                    };
+                    let task = tokio::spawn(async move {
+                        self.run(db, stopped).await;
+                        let _ = done.send(());
+                    });
+                    let _ = started.send(Ok(task.abort_handle()));
+                    let _ = task.await;
+                });
+            })
+            .context("mail worker: cannot start its thread")?;
+        let abort = start
+            .await
+            .map_err(|_| anyhow::anyhow!("mail worker: its thread ended while starting"))?
+            .context("mail worker")?;
+        Ok(Running {
+            stop,
+            finished,
+            abort,
+        })
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(self, db: DbPool, mut stopped: watch::Receiver<bool>) {
         let mut last_prune: Option<Instant> = None;
         let mut last_count: Option<Instant> = None;
         loop {
             if *stopped.borrow() {
                 return;
             }
-            self.drain_due(&stopped).await;
+            self.drain_due(&db, &stopped).await;
             if last_prune.is_none_or(|t| t.elapsed() >= self.options.prune_every) {
-                self.prune().await;
+                self.prune(&db).await;
                 last_prune = Some(Instant::now());
             }
             // The gauge is refreshed once per poll interval, not after every wake: a
             // burst of sign-ups wakes the worker once each, and the count is a query.
             if last_count.is_none_or(|t| t.elapsed() >= self.options.poll) {
-                match outbox::queued(&self.db).await {
+                match outbox::queued(&db).await {
                     Ok(n) => self.metrics.mail_queued(n),
                     Err(e) => tracing::debug!(error = %e, "mail: cannot count the outbox"),
                 }
@@ -157,12 +221,12 @@ impl Worker {
     }
 
     /// Claim and send batches until nothing is due (or a stop).
-    async fn drain_due(&self, stopped: &watch::Receiver<bool>) {
+    async fn drain_due(&self, db: &DbPool, stopped: &watch::Receiver<bool>) {
         loop {
             let now = crate::db::users::now();
             let until = now + chrono::Duration::from_std(self.options.lease).unwrap_or_default();
             let claimed = match outbox::claim_due(
-                &self.db,
+                db,
                 &self.instance,
                 now,
                 until,
@@ -176,8 +240,12 @@ impl Worker {
                     return;
                 }
             };
-            if claimed.is_empty() {
+            if claimed.is_empty() || *stopped.borrow() {
                 return;
+            }
+            if self.transport.repeatable() {
+                self.send_batch(db, claimed).await;
+                continue;
             }
             let claimed_at = Instant::now();
             for row in claimed {
@@ -189,92 +257,119 @@ impl Worker {
                 if claimed_at.elapsed() > self.options.lease / 2 {
                     break;
                 }
-                self.send_one(row).await;
+                self.send_one(db, row).await;
             }
         }
     }
 
-    async fn send_one(&self, row: Claimed) {
-        let attempt = row.attempts + 1;
+    /// Send one message and mark it sent at once (SMTP: sending it again would be a
+    /// second mail).
+    async fn send_one(&self, db: &DbPool, row: Claimed) {
         let result = self.transport.send(&row).await;
         let now = crate::db::users::now();
         match result {
             Ok(()) => {
-                self.metrics.mail("sent");
-                tracing::info!(outbox_id = row.id, kind = %row.kind, attempt, "mail sent");
-                match outbox::mark_sent(&self.db, row.id, &self.instance, now).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(
-                        outbox_id = row.id,
-                        kind = %row.kind,
-                        "mail sent after its claim ran out; another instance may send it again"
-                    ),
-                    Err(e) => tracing::error!(
-                        outbox_id = row.id,
-                        kind = %row.kind,
-                        error = %e,
-                        "mail sent but not marked sent; it will be sent again after the lease"
-                    ),
-                }
+                self.sent(&row);
+                self.mark_sent(db, &[row.id], now).await;
             }
-            Err(e) => {
-                let error = redact(&e.message, &row.recipient);
-                let age = (now - row.created_at).to_std().unwrap_or_default();
-                let retry = if e.permanent
-                    || attempt >= self.options.max_attempts
-                    || age >= self.options.give_up_after
-                {
-                    Retry::GiveUp
-                } else {
-                    let delay =
-                        backoff(&self.options, attempt, rand::rng().random_range(0.75..1.25));
-                    Retry::At(now + chrono::Duration::from_std(delay).unwrap_or_default())
-                };
-                match retry {
-                    Retry::GiveUp => {
-                        self.metrics.mail("failed");
-                        tracing::error!(
-                            outbox_id = row.id,
-                            kind = %row.kind,
-                            attempt,
-                            permanent = e.permanent,
-                            error = %error,
-                            "mail not sent; given up (admins see it at /admin/mail)"
-                        );
-                    }
-                    Retry::At(at) => {
-                        self.metrics.mail("retry");
-                        tracing::warn!(
-                            outbox_id = row.id,
-                            kind = %row.kind,
-                            attempt,
-                            retry_in_secs = (at - now).num_seconds(),
-                            error = %error,
-                            "mail not sent; will retry"
-                        );
-                    }
-                }
-                if let Err(db) = outbox::mark_attempt_failed(
-                    &self.db,
-                    row.id,
-                    &self.instance,
-                    now,
-                    retry,
-                    &error,
-                )
-                .await
-                {
-                    tracing::error!(outbox_id = row.id, error = %db, "mail: cannot record the failed attempt");
-                }
-            }
+            Err(e) => self.failed(db, &row, e, now).await,
         }
     }
 
-    async fn prune(&self) {
+    /// Hand a whole batch over, then mark the messages sent in one statement: for a
+    /// transport where a repeat after a crash between the two does no harm.
+    async fn send_batch(&self, db: &DbPool, rows: Vec<Claimed>) {
+        let results = self.transport.send_all(&rows).await;
+        let now = crate::db::users::now();
+        let mut sent = Vec::with_capacity(rows.len());
+        for (row, result) in rows.iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    self.sent(row);
+                    sent.push(row.id);
+                }
+                Err(e) => self.failed(db, row, e, now).await,
+            }
+        }
+        self.mark_sent(db, &sent, now).await;
+    }
+
+    fn sent(&self, row: &Claimed) {
+        self.metrics.mail("sent");
+        tracing::info!(
+            outbox_id = row.id,
+            kind = %row.kind,
+            attempt = row.attempts + 1,
+            "mail sent"
+        );
+    }
+
+    async fn mark_sent(&self, db: &DbPool, ids: &[i64], now: chrono::NaiveDateTime) {
+        match outbox::mark_sent(db, ids, &self.instance, now).await {
+            Ok(n) if n == ids.len() => {}
+            Ok(n) => tracing::warn!(
+                outbox_ids = ?ids,
+                marked = n,
+                "mail sent after its claim ran out; another instance may send it again"
+            ),
+            Err(e) => tracing::error!(
+                outbox_ids = ?ids,
+                error = %e,
+                "mail sent but not marked sent; it will be sent again after the lease"
+            ),
+        }
+    }
+
+    /// Record a failed attempt: a retry with backoff, or given up.
+    async fn failed(&self, db: &DbPool, row: &Claimed, e: SendError, now: chrono::NaiveDateTime) {
+        let attempt = row.attempts + 1;
+        let error = redact(&e.message, &row.recipient);
+        let age = (now - row.created_at).to_std().unwrap_or_default();
+        let retry = if e.permanent
+            || attempt >= self.options.max_attempts
+            || age >= self.options.give_up_after
+        {
+            Retry::GiveUp
+        } else {
+            let delay = backoff(&self.options, attempt, rand::rng().random_range(0.75..1.25));
+            Retry::At(now + chrono::Duration::from_std(delay).unwrap_or_default())
+        };
+        match retry {
+            Retry::GiveUp => {
+                self.metrics.mail("failed");
+                tracing::error!(
+                    outbox_id = row.id,
+                    kind = %row.kind,
+                    attempt,
+                    permanent = e.permanent,
+                    error = %error,
+                    "mail not sent; given up (admins see it at /admin/mail)"
+                );
+            }
+            Retry::At(at) => {
+                self.metrics.mail("retry");
+                tracing::warn!(
+                    outbox_id = row.id,
+                    kind = %row.kind,
+                    attempt,
+                    retry_in_secs = (at - now).num_seconds(),
+                    error = %error,
+                    "mail not sent; will retry"
+                );
+            }
+        }
+        if let Err(db_error) =
+            outbox::mark_attempt_failed(db, row.id, &self.instance, now, retry, &error).await
+        {
+            tracing::error!(outbox_id = row.id, error = %db_error, "mail: cannot record the failed attempt");
+        }
+    }
+
+    async fn prune(&self, db: &DbPool) {
         let now = crate::db::users::now();
         let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
         match outbox::prune(
-            &self.db,
+            db,
             ago(self.options.keep_sent),
             ago(self.options.keep_failed),
         )

@@ -39,18 +39,24 @@ fn smtp_to(s: &mut Settings, port: u16) {
     s.mail.reply_to = Some("contato@pesquisa.test".into());
 }
 
-/// The real worker of `serve`, on `state`'s database and settings.
-fn start_worker(state: &AppState, options: Options) -> Running {
+/// The worker as `serve` runs it (its own thread at SCHED_IDLE, its own connection to
+/// `state`'s database), with `state`'s settings.
+async fn start_worker(state: &AppState, options: Options) -> Running {
+    worker(state, options)
+        .spawn_on_own_thread(&state.settings.database)
+        .await
+        .expect("worker")
+}
+
+fn worker(state: &AppState, options: Options) -> Worker {
     let transport = Transport::from_settings(&state.settings).expect("transport");
     Worker {
-        db: state.db.clone(),
         transport: Arc::new(transport),
         metrics: state.metrics.clone(),
         wake: state.mail_wake.clone(),
         instance: pesquisa::mail::worker::instance_id(),
         options,
     }
-    .spawn()
 }
 
 /// A verification message to `to`, queued as a request would.
@@ -88,7 +94,7 @@ async fn a_queued_message_arrives_over_smtp_with_both_parts_and_the_headers() {
     for backend in ALL_BACKENDS {
         let sink = SmtpSink::start();
         let app = TestApp::spawn_with(backend, |s| smtp_to(s, sink.port)).await;
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         let to = "joana.arrives@example.com";
         queue(&app.state, to).await;
         let got = sink.wait_for(1, WAIT).await;
@@ -128,7 +134,7 @@ async fn a_burst_of_messages_shares_one_smtp_connection() {
     for n in 0..5 {
         queue(&app.state, &format!("burst{n}@example.com")).await;
     }
-    let worker = start_worker(&app.state, fast());
+    let worker = start_worker(&app.state, fast()).await;
     let got = sink.wait_for(5, WAIT).await;
     let ports: std::collections::BTreeSet<u16> = got.iter().map(|m| m.client_port).collect();
     assert_eq!(ports.len(), 1, "one connection for the burst: {ports:?}");
@@ -150,7 +156,7 @@ async fn smtp_down_sign_up_stays_quick_and_the_mail_goes_out_once_smtp_is_back()
     for backend in ALL_BACKENDS {
         let mut sink = SmtpSink::stopped_with(&[]);
         let app = TestApp::spawn_with(backend, |s| smtp_to(s, sink.port)).await;
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         let email = format!("{}@example.com", crate::helpers::unique("down"));
         let started = Instant::now();
         app.signup(&email).await; // asserts 303
@@ -204,8 +210,8 @@ async fn two_workers_on_one_database_send_each_message_exactly_once() {
         }
         let mut options = fast();
         options.batch = 3;
-        let a = start_worker(&app.state, options.clone());
-        let b = start_worker(&other, options);
+        let a = start_worker(&app.state, options.clone()).await;
+        let b = start_worker(&other, options).await;
         let got = sink.wait_for(n, WAIT).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let got_after = sink.messages();
@@ -272,7 +278,7 @@ async fn a_dead_workers_claim_is_taken_over_after_its_lease() {
             .expect("claim");
         assert_eq!(claimed.len(), 1);
         let started = Instant::now();
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert!(
             sink.messages().is_empty(),
@@ -295,12 +301,12 @@ async fn a_stopped_worker_leaves_the_queue_to_the_next_start() {
         let sink = SmtpSink::start();
         let app = TestApp::spawn_with(backend, |s| smtp_to(s, sink.port)).await;
         // A crash: the worker is gone with messages queued.
-        start_worker(&app.state, fast()).abort();
+        start_worker(&app.state, fast()).await.abort();
         queue(&app.state, "restart@example.com").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(sink.messages().is_empty());
         // The next start sends what the last one left.
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         sink.wait_for(1, WAIT).await;
         worker.stop(Duration::from_secs(5)).await;
     }
@@ -337,7 +343,7 @@ async fn starttls_and_tls_with_a_private_ca_and_a_password_from_a_file() {
             s.mail.password = loaded.mail.password;
         })
         .await;
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         queue(&app.state, "tls@example.com").await;
         wait_rows(&app, "tls@example.com", "sent over TLS", |r| {
             r[0].sent_at.is_some()
@@ -362,7 +368,7 @@ async fn an_unknown_certificate_is_refused_and_retried() {
         s.mail.security = MailSecurity::Starttls;
     })
     .await;
-    let worker = start_worker(&app.state, fast());
+    let worker = start_worker(&app.state, fast()).await;
     let to = "untrusted@example.com";
     queue(&app.state, to).await;
     let rows = wait_rows(&app, to, "refused", |r| r[0].attempts >= 1).await;
@@ -403,7 +409,7 @@ async fn without_smtp_messages_become_owner_only_eml_files() {
                 .trim_start_matches("sqlite://");
             assert_eq!(dir, std::path::Path::new(db).with_file_name("mail"));
         }
-        let worker = start_worker(&app.state, fast());
+        let worker = start_worker(&app.state, fast()).await;
         queue(&app.state, "eml@example.com").await;
         wait_rows(&app, "eml@example.com", "written", |r| {
             r[0].sent_at.is_some()
@@ -435,6 +441,129 @@ async fn without_smtp_messages_become_owner_only_eml_files() {
     }
 }
 
+/// Without SMTP a claimed batch is written in one go and marked sent in one statement
+/// (the rows of a batch share one `sent_at`); writing a batch again, as after a crash
+/// between the files and the mark, replaces the same files instead of adding copies.
+#[tokio::test(flavor = "multi_thread")]
+async fn eml_batches_are_marked_sent_together_and_are_safe_to_write_again() {
+    for backend in ALL_BACKENDS {
+        let folder = std::env::temp_dir().join(crate::helpers::unique("pesquisa-eml-"));
+        let f = folder.clone();
+        let app = TestApp::spawn_with(backend, move |s| {
+            s.mail.host = None;
+            s.mail.dir = Some(f.clone());
+        })
+        .await;
+        let n = 7;
+        let to = |i: usize| format!("lote{i}@example.com");
+        for i in 0..n {
+            queue(&app.state, &to(i)).await;
+        }
+        let mut options = fast();
+        options.batch = 4;
+        let worker = start_worker(&app.state, options).await;
+        let mut stamps = Vec::new();
+        for i in 0..n {
+            let rows = wait_rows(&app, &to(i), "written", |r| r[0].sent_at.is_some()).await;
+            assert_eq!(rows[0].attempts, 1, "{backend:?}");
+            stamps.push(rows[0].sent_at.expect("sent"));
+        }
+        worker.stop(Duration::from_secs(5)).await;
+        // Queued before the start: a batch of 4 and one of 3, each marked by one statement.
+        let mut batches = std::collections::BTreeMap::new();
+        for t in &stamps {
+            *batches.entry(*t).or_insert(0) += 1;
+        }
+        let mut sizes: Vec<i32> = batches.values().copied().collect();
+        sizes.sort();
+        assert_eq!(sizes, vec![3, 4], "{backend:?}: {stamps:?}");
+        let eml = |dir: &std::path::Path| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .expect("mail dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = eml(&folder);
+        assert_eq!(before.len(), n, "{before:?}");
+
+        // A batch written again (claimed anew after a crash) replaces its files.
+        let again: Vec<outbox::Claimed> = {
+            // The rows as the worker claimed them (sent rows are no longer due, so they are
+            // read back), with a new HTML body to tell the second write's files apart.
+            let mut rows = Vec::new();
+            for i in 0..n {
+                let q = app.last_mail(&to(i), "verify_email").await;
+                rows.push(outbox::Claimed {
+                    id: q.id,
+                    kind: q.kind,
+                    recipient: q.recipient,
+                    subject: q.subject,
+                    body_text: q.body_text,
+                    body_html: "<p>de novo</p>".into(),
+                    created_at: q.created_at,
+                    attempts: q.attempts,
+                });
+            }
+            rows
+        };
+        let transport = Transport::from_settings(&app.state.settings).expect("transport");
+        assert!(transport.repeatable());
+        let results = transport.send_all(&again).await;
+        assert!(results.iter().all(Result::is_ok), "{backend:?}");
+        assert_eq!(
+            eml(&folder),
+            before,
+            "the same files, no copies, no leftovers"
+        );
+        let sample = std::fs::read_dir(&folder)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .next()
+            .expect("a file");
+        assert!(
+            std::fs::read_to_string(sample)
+                .expect("eml")
+                .contains("de novo"),
+            "replaced by the second write"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+}
+
+/// `serve`'s worker runs on a thread named `mail` at SCHED_IDLE, so its sending yields
+/// the cores to requests at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_runs_on_its_own_thread_at_the_lowest_priority() {
+    let app = TestApp::spawn(Backend::SqliteMemory).await;
+    let policies = || -> Vec<u32> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks") {
+            let path = task.expect("task").path();
+            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if comm.trim() != "mail" {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+            if let Some((_, rest)) = stat.rsplit_once(')')
+                && let Some(policy) = rest.split_whitespace().nth(41 - 3)
+            {
+                found.push(policy.parse().expect("policy"));
+            }
+        }
+        found
+    };
+    let worker = start_worker(&app.state, fast()).await;
+    let seen = policies();
+    assert!(!seen.is_empty(), "a thread named mail");
+    assert!(
+        seen.iter().all(|p| *p == pesquisa::priority::SCHED_IDLE),
+        "{seen:?}"
+    );
+    worker.stop(Duration::from_secs(5)).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_see_failed_sends_masked_and_can_put_them_back_in_the_queue() {
     for backend in ALL_BACKENDS {
@@ -442,7 +571,7 @@ async fn admins_see_failed_sends_masked_and_can_put_them_back_in_the_queue() {
         let app = TestApp::spawn_with(backend, |s| smtp_to(s, sink.port)).await;
         let mut options = fast();
         options.max_attempts = 2;
-        let worker = start_worker(&app.state, options);
+        let worker = start_worker(&app.state, options).await;
         let to = "joana.falhou@example.com";
         queue(&app.state, to).await;
         let rows = wait_rows(&app, to, "given up", |r| r[0].failed_at.is_some()).await;
