@@ -60,10 +60,16 @@ fn sched_idle() -> std::io::Result<()> {
     }
 }
 
-/// The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat): 0
-/// SCHED_OTHER, 5 SCHED_IDLE; None where it cannot be read. For tests and diagnostics.
+/// The scheduling policy of the calling thread: 0 SCHED_OTHER, 5 SCHED_IDLE; None where
+/// it cannot be read. For tests and diagnostics.
 pub fn policy_of_this_thread() -> Option<u32> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    policy_of_thread(std::path::Path::new("/proc/thread-self"))
+}
+
+/// The scheduling policy of the thread whose `/proc` directory is `task` (e.g.
+/// `/proc/self/task/1234`): field 41 of its `stat`.
+pub fn policy_of_thread(task: &std::path::Path) -> Option<u32> {
+    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
     // Fields from the third on follow the command name's closing parenthesis.
     let after_name = stat.rsplit_once(')')?.1;
     after_name.split_whitespace().nth(41 - 3)?.parse().ok()

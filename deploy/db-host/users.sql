@@ -13,7 +13,8 @@
 -- Optional variables (defaults in brackets):
 --   @schema        the database ['pesquisa']
 --   @client_hosts  host part of the accounts ['10.8.0.%': the OpenVPN network only]
---   @app_max_conn  connection cap of the app user [40: 2 VMs x pool_size 16, + margin]
+--   @app_max_conn  connection cap of the app user [40: 2 VMs x (pool_size 16 + 1 for
+--                  the mail worker), + margin]
 --
 -- Idempotent: running it again sets the passwords and privileges to exactly these (any
 -- privilege granted by hand to these users is revoked). It never drops data.

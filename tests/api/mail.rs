@@ -545,12 +545,7 @@ async fn the_worker_runs_on_its_own_thread_at_the_lowest_priority() {
             if comm.trim() != "mail" {
                 continue;
             }
-            let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-            if let Some((_, rest)) = stat.rsplit_once(')')
-                && let Some(policy) = rest.split_whitespace().nth(41 - 3)
-            {
-                found.push(policy.parse().expect("policy"));
-            }
+            found.extend(pesquisa::priority::policy_of_thread(&path));
         }
         found
     };
